@@ -1,0 +1,104 @@
+//! Bakes the build facts into the binary at compile time: git sha, dirty flag, commit time
+//! (never the wall clock, so one commit gives the same bytes) and the env var names that
+//! deploy.toml declares as required. `cargo xtask build` passes the facts in `APP_GIT_SHA`,
+//! `APP_GIT_DIRTY`, `APP_BUILT_AT` (and optionally `APP_BUILD_ID`); a plain cargo build asks git.
+use std::{env, fs, path::Path, process::Command};
+
+fn main() {
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir)
+        .parent()
+        .expect("app/ sits in the workspace");
+
+    for var in [
+        "APP_GIT_SHA",
+        "APP_GIT_DIRTY",
+        "APP_BUILT_AT",
+        "APP_BUILD_ID",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    for path in ["HEAD", "index", "packed-refs"] {
+        if let Some(p) = git(root, &["rev-parse", "--git-path", path]) {
+            println!("cargo:rerun-if-changed={}", root.join(p).display());
+        }
+    }
+    if let Some(reference) = git(root, &["symbolic-ref", "-q", "HEAD"])
+        && let Some(p) = git(root, &["rev-parse", "--git-path", &reference])
+    {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
+
+    let sha = env::var("APP_GIT_SHA")
+        .ok()
+        .or_else(|| git(root, &["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = env::var("APP_GIT_DIRTY").ok().unwrap_or_else(|| {
+        git(root, &["status", "--porcelain", "--untracked-files=no"])
+            .map(|s| (!s.is_empty()).to_string())
+            .unwrap_or_else(|| "false".into())
+    });
+    let built_at = env::var("APP_BUILT_AT")
+        .ok()
+        .or_else(|| {
+            git(
+                root,
+                &[
+                    "log",
+                    "-1",
+                    "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+                    "--format=%cd",
+                ],
+            )
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    println!("cargo:rustc-env=APP_GIT_SHA={sha}");
+    println!("cargo:rustc-env=APP_GIT_DIRTY={dirty}");
+    println!("cargo:rustc-env=APP_BUILT_AT={built_at}");
+    println!(
+        "cargo:rustc-env=APP_BUILD_ID={}",
+        env::var("APP_BUILD_ID").unwrap_or_default()
+    );
+
+    let deploy_toml = root.join("deploy.toml");
+    println!("cargo:rerun-if-changed={}", deploy_toml.display());
+    println!(
+        "cargo:rustc-env=APP_REQUIRED_ENV={}",
+        required_env(&deploy_toml).join(",")
+    );
+}
+
+/// `[app] required_env` from deploy.toml; a broken file fails the build with its own message.
+fn required_env(deploy_toml: &Path) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(deploy_toml) else {
+        return Vec::new();
+    };
+    let doc: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", deploy_toml.display()));
+    let names = doc
+        .get("app")
+        .and_then(|app| app.get("required_env"))
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    names
+        .into_iter()
+        .map(|v| match v {
+            toml::Value::String(s) if !s.is_empty() && !s.contains(',') => s,
+            other => panic!("deploy.toml: [app] required_env must list env var names, got {other}"),
+        })
+        .collect()
+}
+
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .env("TZ", "UTC")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}

@@ -1,0 +1,81 @@
+//! The real release `bootstrap` under our Lambda Runtime API on loopback: the process the local
+//! data plane runs per published version.
+use std::time::Duration;
+
+use e2e::{event, release_bootstrap};
+use serde_json::Value;
+use xtask::local::runtime::{Instance, Outcome, Spec};
+
+fn spec(version: &str, qualifier: &str) -> Spec {
+    Spec {
+        binary: release_bootstrap(),
+        function_name: "bgd".into(),
+        version: version.into(),
+        invoked_function_arn: format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:bgd:{qualifier}"
+        ),
+        environment: vec![("GREETING".into(), "hello from the runtime test".into())],
+        memory_mb: 128,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+/// The proxy response the function posted, as JSON.
+fn proxy_response(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Response(body) => serde_json::from_slice(&body).expect("proxy response is JSON"),
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_reports_version_alias_stage_and_build_end_to_end() {
+    let mut instance = Instance::start(spec("5", "green")).await.unwrap();
+    let response = proxy_response(instance.invoke(event("version").into()).await);
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["headers"]["x-app-version"], "5");
+    assert_eq!(response["headers"]["x-app-alias"], "green");
+    let report: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(report["function"], "bgd");
+    assert_eq!(report["version"], "5");
+    assert_eq!(report["alias"], "green");
+    assert_eq!(report["stage"], "green");
+    assert_eq!(report["build"]["git_sha"].as_str().unwrap().len(), 40);
+
+    // The same warm process answers the next request too.
+    let response = proxy_response(instance.invoke(event("root").into()).await);
+    assert_eq!(response["statusCode"], 200);
+    assert!(
+        response["body"]
+            .as_str()
+            .unwrap()
+            .contains("hello from the runtime test")
+    );
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_lambda_http_cannot_parse_is_an_invocation_error_and_the_process_keeps_serving() {
+    let mut instance = Instance::start(spec("2", "blue")).await.unwrap();
+    let outcome = instance.invoke(event("not-an-apigw-event").into()).await;
+    assert!(
+        matches!(outcome, Outcome::FunctionError(_)),
+        "got {outcome:?}"
+    );
+    let response = proxy_response(instance.invoke(event("health").into()).await);
+    assert_eq!(response["statusCode"], 200);
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_process_is_reported_as_crashed() {
+    let mut instance = Instance::start(spec("1", "green")).await.unwrap();
+    proxy_response(instance.invoke(event("health").into()).await);
+    let pid = instance.pid().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap();
+    let outcome = instance.invoke(event("health").into()).await;
+    assert!(matches!(outcome, Outcome::Crashed(_)), "got {outcome:?}");
+}

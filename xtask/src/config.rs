@@ -1,0 +1,175 @@
+//! deploy.toml, typed: the one file users edit, and the only place resource names, ARNs and
+//! URLs are built, so AWS and the local cloud agree on every name.
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::setup;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub project: Project,
+    pub function: Function,
+    #[serde(default)]
+    pub app: App,
+    #[serde(default)]
+    pub smoke: Vec<Smoke>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Prefix of every resource name.
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u32,
+    /// Values may be `${VAR}` references, resolved from the deploying environment.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    #[serde(default)]
+    pub required_env: Vec<String>,
+}
+
+/// A request made against blue (then green) once the self-report matches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smoke {
+    pub path: String,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    pub contains: Option<String>,
+}
+
+fn default_architecture() -> String {
+    "x86_64".into()
+}
+fn default_memory() -> u32 {
+    256
+}
+fn default_timeout() -> u32 {
+    10
+}
+fn default_status() -> u16 {
+    200
+}
+
+impl Config {
+    /// Reads deploy.toml at the workspace root.
+    pub fn load() -> Result<Self> {
+        Self::from_file(&setup::workspace_root().join("deploy.toml"))
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// Parses and checks; toml's errors name the key, line and column.
+    pub fn parse(text: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text)?;
+        let name = &config.project.name;
+        let valid_name = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && name.as_bytes()[0].is_ascii_lowercase();
+        if !valid_name {
+            bail!(
+                "[project] name {name:?}: use 1-40 lowercase letters, digits and '-', starting with a letter (it names the function, repository, API and role)"
+            );
+        }
+        setup::musl_target(&config.function.architecture)?;
+        if !(128..=10240).contains(&config.function.memory_mb) {
+            bail!(
+                "[function] memory_mb = {}: Lambda allows 128 to 10240",
+                config.function.memory_mb
+            );
+        }
+        if !(1..=900).contains(&config.function.timeout_s) {
+            bail!(
+                "[function] timeout_s = {}: Lambda allows 1 to 900",
+                config.function.timeout_s
+            );
+        }
+        Ok(config)
+    }
+
+    pub fn function_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn repository_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn api_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn role_name(&self) -> String {
+        format!("{}-lambda", self.project.name)
+    }
+
+    pub fn function_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{account}:function:{}",
+            self.project.region,
+            self.function_name()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn the_shipped_deploy_toml_is_valid() {
+        let config = Config::load().unwrap();
+        assert!(
+            config
+                .app
+                .required_env
+                .iter()
+                .all(|name| config.function.environment.contains_key(name))
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let err = Config::parse(
+            "[project]\nname = \"x\"\nregion = \"us-east-1\"\nnmae = 1\n[function]\n",
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("nmae") && text.contains("line 4"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_architecture_says_what_lambda_runs() {
+        let err = Config::parse(
+            "[project]\nname = \"x\"\nregion = \"r\"\n[function]\narchitecture = \"mips\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("arm64"), "{err}");
+    }
+}

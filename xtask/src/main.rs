@@ -1,0 +1,10 @@
+//! `cargo xtask`: parse, build the runtime, dispatch. Verbs live in their own modules.
+use clap::Parser;
+use xtask::flags::{Cli, Verb};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.verb {
+        Verb::Test(test) => test.run(),
+    }
+}

@@ -1,0 +1,97 @@
+//! Installs what the tooling needs on a fresh machine, idempotently, saying what it does:
+//! the musl target, a Python venv with moto and cargo-lambda, and Debian packages.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+/// moto as measured in DESIGN.md; its quirks are handled against this version.
+pub const MOTO: &str = "moto[server]==5.2.5";
+pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+
+/// The workspace root (the folder holding deploy.toml).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+}
+
+/// The shared target dir, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The rust target triple for a Lambda architecture (`x86_64` or `arm64`).
+pub fn musl_target(architecture: &str) -> Result<&'static str> {
+    match architecture {
+        "x86_64" => Ok("x86_64-unknown-linux-musl"),
+        "arm64" => Ok("aarch64-unknown-linux-musl"),
+        other => bail!(
+            "architecture {other:?} is not one Lambda runs: use \"x86_64\" or \"arm64\" in deploy.toml [function]"
+        ),
+    }
+}
+
+pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
+    let installed = cmd!(sh, "rustup target list --installed")
+        .quiet()
+        .read()
+        .context("listing rust targets (is rustup installed?)")?;
+    if installed.lines().any(|line| line.trim() == triple) {
+        return Ok(());
+    }
+    eprintln!("setup: installing the rust target {triple} (rustup target add)");
+    cmd!(sh, "rustup target add {triple}")
+        .run()
+        .with_context(|| format!("rustup target add {triple}"))
+}
+
+/// The venv under target/ holding moto and cargo-lambda; created on first use.
+pub fn ensure_venv(sh: &Shell) -> Result<PathBuf> {
+    let venv = target_dir().join("local/venv");
+    let marker = venv.join(".installed");
+    let wanted = format!("{MOTO} {CARGO_LAMBDA}\n");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(venv);
+    }
+    if !venv.join("bin/python").exists() {
+        eprintln!("setup: creating a Python venv at {}", venv.display());
+        cmd!(sh, "python3 -m venv {venv}")
+            .run()
+            .context("python3 -m venv (install python3 and python3-venv)")?;
+    }
+    eprintln!("setup: installing {MOTO} and {CARGO_LAMBDA} into the venv (pip, first run only)");
+    let pip = venv.join("bin/pip");
+    cmd!(
+        sh,
+        "{pip} install --quiet --disable-pip-version-check {MOTO} {CARGO_LAMBDA}"
+    )
+    .run()
+    .context("pip install moto and cargo-lambda into the venv")?;
+    std::fs::write(&marker, wanted)?;
+    Ok(venv)
+}
+
+/// Installs a Debian package when `binary` is missing: with apt-get when root on Debian,
+/// otherwise stops and says what to install.
+pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<()> {
+    if Path::new(binary).exists() {
+        return Ok(());
+    }
+    let is_root = cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid == "0");
+    if !is_root || !Path::new("/usr/bin/apt-get").exists() {
+        bail!(
+            "{binary} is missing: install the Debian package {package} (sudo apt-get install {package}) and run again"
+        );
+    }
+    eprintln!("setup: installing the Debian package {package} (apt-get)");
+    let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    cmd!(sh, "apt-get update -qq")
+        .run()
+        .context("apt-get update")?;
+    cmd!(sh, "apt-get install -y -qq {package}")
+        .run()
+        .with_context(|| format!("apt-get install {package}"))
+}

@@ -1,0 +1,34 @@
+//! `cargo xtask test`: the README's test command. Installs what the tests need on a fresh
+//! machine, builds the release `bootstrap` the end-to-end tests run, then runs every test.
+use anyhow::{Context, Result};
+use xshell::{Shell, cmd};
+
+use crate::{flags, setup};
+
+impl flags::Test {
+    pub fn run(self) -> Result<()> {
+        let sh = Shell::new()?;
+        sh.change_dir(setup::workspace_root());
+        let target = setup::musl_target("x86_64")?;
+        setup::ensure_rust_target(&sh, target)?;
+        let venv = setup::ensure_venv(&sh)?;
+        setup::ensure_debian_package(&sh, "docker-registry", "/usr/bin/docker-registry")?;
+
+        eprintln!("test: building the release bootstrap for {target}");
+        cmd!(
+            sh,
+            "cargo build --release --package app --bin bootstrap --target {target}"
+        )
+        .run()
+        .context("building the release bootstrap")?;
+
+        // The tests find moto and cargo-lambda on PATH, as a user who sourced the venv would.
+        let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH")?);
+        let _path = sh.push_env("PATH", path);
+        let args = self.cargo_args;
+        eprintln!("test: running cargo test --workspace");
+        cmd!(sh, "cargo test --workspace -- {args...}")
+            .run()
+            .context("cargo test failed (the lines above name the failing tests)")
+    }
+}
