@@ -33,8 +33,8 @@ async fn bootstrap_reports_version_alias_stage_and_build_end_to_end() {
     let mut instance = Instance::start(spec("5", "green")).await.unwrap();
     let response = proxy_response(instance.invoke(event("version").into()).await);
     assert_eq!(response["statusCode"], 200);
-    assert_eq!(response["headers"]["x-app-version"], "5");
-    assert_eq!(response["headers"]["x-app-alias"], "green");
+    assert_eq!(response["multiValueHeaders"]["x-app-version"][0], "5");
+    assert_eq!(response["multiValueHeaders"]["x-app-alias"][0], "green");
     let report: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(report["function"], "bgd");
     assert_eq!(report["version"], "5");
