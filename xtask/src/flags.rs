@@ -1,4 +1,6 @@
 //! Every verb and flag of `cargo xtask`, in one place. Doc comments are the `--help` text.
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -11,10 +13,15 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub verb: Verb,
+    /// Print the result as JSON on stdout (progress stays on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
+    /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
+    Build(Build),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
 }
@@ -24,4 +31,14 @@ pub struct Test {
     /// Extra arguments for `cargo test`, after `--` (a test name filter, `--nocapture`, ...)
     #[arg(last = true)]
     pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Build {
+    /// Folder for the OCI image layout [default: target/image]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// A label baked into the app beside the commit, to tell two images of one commit apart
+    #[arg(long, value_name = "ID")]
+    pub build_id: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The deploy tooling as a library, so the end-to-end tests drive the same code as `cargo xtask`.
 pub mod config;
 pub mod flags;
+pub mod image;
 pub mod local;
 pub mod setup;
 mod test;
