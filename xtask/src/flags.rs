@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Verb {
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
+    /// Measure the app: binary size, cold start beside a bare lambda_http hello world, warm latency
+    Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
 }
@@ -41,4 +43,11 @@ pub struct Build {
     /// A label baked into the app beside the commit, to tell two images of one commit apart
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Fewer runs, for CI
+    #[arg(long)]
+    pub quick: bool,
 }

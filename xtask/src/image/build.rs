@@ -53,9 +53,27 @@ impl BuildFacts {
     }
 }
 
+/// A release binary of the app crate.
+#[derive(Debug, Clone, Copy)]
+pub enum Binary {
+    /// The function itself.
+    Bootstrap,
+    /// `app/examples/hello.rs`, the bare lambda_http yardstick of `bench`.
+    Hello,
+}
+
 /// `cargo build --release` of the app for the function's architecture, with the facts baked
 /// in and paths remapped, so the binary does not depend on where the checkout lives.
 pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
+    build_release(sh, architecture, facts, Binary::Bootstrap)
+}
+
+pub fn build_release(
+    sh: &Shell,
+    architecture: &str,
+    facts: &BuildFacts,
+    binary: Binary,
+) -> Result<PathBuf> {
     let triple = setup::musl_target(architecture)?;
     setup::ensure_rust_target(sh, triple)?;
     let root = setup::workspace_root();
@@ -79,14 +97,18 @@ pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Re
             facts.build_id.as_deref().unwrap_or_default(),
         ),
     ];
-    eprintln!("build: compiling the release bootstrap for {triple}");
+    let (selector, relative) = match binary {
+        Binary::Bootstrap => (["--bin", "bootstrap"], "release/bootstrap"),
+        Binary::Hello => (["--example", "hello"], "release/examples/hello"),
+    };
+    eprintln!("build: compiling the release {} for {triple}", selector[1]);
     cmd!(
         sh,
-        "cargo build --release --package app --bin bootstrap --target {triple}"
+        "cargo build --release --package app {selector...} --target {triple}"
     )
     .run()
     .context("compiling the app (the errors above say where)")?;
-    Ok(setup::target_dir().join(triple).join("release/bootstrap"))
+    Ok(setup::target_dir().join(triple).join(relative))
 }
 
 /// What `build` wrote: the image's digest and sizes, and the facts it was built from.

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub use build::{BuildFacts, Built, build_bootstrap, build_image};
+pub use build::{Binary, BuildFacts, Built, build_bootstrap, build_image, build_release};
 pub use registry::Registry;
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";

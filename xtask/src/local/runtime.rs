@@ -40,6 +40,9 @@ pub struct Spec {
     pub environment: Vec<(String, String)>,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// Where the function's stdout and stderr go (appended), like its CloudWatch log group;
+    /// discarded when `None`.
+    pub log_file: Option<PathBuf>,
 }
 
 /// How one invocation ended.
@@ -111,6 +114,17 @@ impl Instance {
             let _ = axum::serve(listener, router).await;
         });
 
+        let (stdout, stderr) = match &spec.log_file {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening the function log {}", path.display()))?;
+                (Stdio::from(file.try_clone()?), Stdio::from(file))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
         let started = Instant::now();
         let child = Command::new(&spec.binary)
             .env_clear()
@@ -130,6 +144,8 @@ impl Instance {
             .env("AWS_REGION", "us-east-1")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", spec.binary.display()))?;
