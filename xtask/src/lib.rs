@@ -3,6 +3,8 @@ mod bench;
 pub mod config;
 pub mod flags;
 pub mod image;
+pub mod ledger;
 pub mod local;
 pub mod setup;
 mod test;
+pub mod verify;
