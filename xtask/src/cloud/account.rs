@@ -1,0 +1,143 @@
+//! [`Account`] on STS, ECR and IAM.
+use base64::Engine;
+
+use super::{
+    Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, RegistryAccess, Repository,
+    error::{classify, kind_of, missing},
+};
+
+/// Lets Lambda assume the function's role
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
+const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+impl Account for Cloud {
+    async fn account_id(&self) -> CloudResult<String> {
+        let op = Operation::GetCallerIdentity;
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify(op, "the caller", e, |_| None))?;
+        Ok(out
+            .account()
+            .ok_or_else(|| missing(op, "the caller", "Account"))?
+            .to_owned())
+    }
+
+    async fn ensure_repository(&self, name: &str) -> CloudResult<Repository> {
+        let subject = format!("repository {name}");
+        let found = self
+            .ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await;
+        let uri = match found {
+            Ok(out) => out
+                .repositories()
+                .first()
+                .and_then(|r| r.repository_uri())
+                .map(str::to_owned),
+            Err(e) => {
+                let err = classify(Operation::DescribeRepositories, &subject, e, |e| {
+                    kind_of(e.is_repository_not_found_exception(), false, false)
+                });
+                if !err.is_not_found() {
+                    return Err(err);
+                }
+                self.ecr
+                    .create_repository()
+                    .repository_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(Operation::CreateRepository, &subject, e, |e| {
+                            kind_of(false, e.is_repository_already_exists_exception(), false)
+                        })
+                    })?
+                    .repository()
+                    .and_then(|r| r.repository_uri())
+                    .map(str::to_owned)
+            }
+        };
+        Ok(Repository {
+            name: name.to_owned(),
+            uri: uri.ok_or_else(|| {
+                missing(Operation::DescribeRepositories, &subject, "repositoryUri")
+            })?,
+        })
+    }
+
+    async fn registry_access(&self) -> CloudResult<RegistryAccess> {
+        if let Some(moto) = &self.moto {
+            return Ok(moto.registry_access());
+        }
+        let op = Operation::GetAuthorizationToken;
+        let subject = "the ECR registry";
+        let out = self
+            .ecr
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| classify(op, subject, e, |_| None))?;
+        let data = out
+            .authorization_data()
+            .first()
+            .ok_or_else(|| missing(op, subject, "authorizationData"))?;
+        let endpoint = data
+            .proxy_endpoint()
+            .ok_or_else(|| missing(op, subject, "proxyEndpoint"))?;
+        // The token is base64 of "AWS:PASSWORD"
+        // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_AuthorizationData.html).
+        let token = data
+            .authorization_token()
+            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+            .and_then(|t| String::from_utf8(t).ok())
+            .ok_or_else(|| missing(op, subject, "a base64 authorizationToken"))?;
+        let (user, password) = token.split_once(':').ok_or_else(|| {
+            CloudError::new(
+                ErrorKind::Other,
+                op,
+                subject,
+                "the token is not USER:PASSWORD".into(),
+            )
+        })?;
+        Ok(RegistryAccess {
+            host: endpoint.trim_start_matches("https://").to_owned(),
+            plain_http: false,
+            basic: Some((user.to_owned(), password.to_owned())),
+        })
+    }
+
+    async fn ensure_function_role(&self, name: &str) -> CloudResult<String> {
+        let subject = format!("role {name}");
+        let found = self.iam.get_role().role_name(name).send().await;
+        let role = match found {
+            Ok(out) => out.role,
+            Err(e) => {
+                let err = classify(Operation::GetRole, &subject, e, |e| {
+                    kind_of(e.is_no_such_entity_exception(), false, false)
+                });
+                if !err.is_not_found() {
+                    return Err(err);
+                }
+                self.iam
+                    .create_role()
+                    .role_name(name)
+                    .assume_role_policy_document(LAMBDA_TRUST_POLICY)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(Operation::CreateRole, &subject, e, |e| {
+                            kind_of(false, e.is_entity_already_exists_exception(), false)
+                        })
+                    })?
+                    .role
+            }
+        };
+        Ok(role
+            .ok_or_else(|| missing(Operation::GetRole, &subject, "Role"))?
+            .arn)
+    }
+}

@@ -1,0 +1,131 @@
+//! Domain errors of the cloud module: what the caller can act on (not found, conflict, a guard
+//! that failed), decided by the SDK's typed error checks, never by message text.
+use std::{error::Error as StdError, fmt};
+
+use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+
+use super::Operation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// It exists already, or is being changed by someone else (retry later).
+    Conflict,
+    /// A RevisionId/CodeSha256 guard did not match: someone else changed it.
+    PreconditionFailed,
+    /// Anything else: network, permissions, validation, throttling.
+    Other,
+}
+
+#[derive(Debug)]
+pub struct CloudError {
+    pub kind: ErrorKind,
+    pub operation: Operation,
+    /// What the call was about ("alias green of bgd").
+    pub subject: String,
+    detail: String,
+}
+
+pub type CloudResult<T> = Result<T, CloudError>;
+
+impl CloudError {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        operation: Operation,
+        subject: &str,
+        detail: String,
+    ) -> Self {
+        Self {
+            kind,
+            operation,
+            subject: subject.to_owned(),
+            detail,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::Conflict
+    }
+
+    pub fn is_precondition_failed(&self) -> bool {
+        self.kind == ErrorKind::PreconditionFailed
+    }
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Conflict => "conflicts with its current state",
+            ErrorKind::PreconditionFailed => "was changed by someone else",
+            ErrorKind::Other => "failed",
+        };
+        write!(f, "{} of {} {what}", self.operation, self.subject)?;
+        if let Some(action) = self
+            .operation
+            .iam_action()
+            .filter(|_| self.kind == ErrorKind::Other)
+        {
+            write!(f, " (needs {action})")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for CloudError {}
+
+/// Turns an SDK error into a domain error; `kind` looks at the typed service error.
+pub(crate) fn classify<E, R>(
+    operation: Operation,
+    subject: &str,
+    err: SdkError<E, R>,
+    kind: impl FnOnce(&E) -> Option<ErrorKind>,
+) -> CloudError
+where
+    E: StdError + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let kind = err
+        .as_service_error()
+        .and_then(kind)
+        .unwrap_or(ErrorKind::Other);
+    CloudError::new(
+        kind,
+        operation,
+        subject,
+        DisplayErrorContext(&err).to_string(),
+    )
+}
+
+/// A response the SDK accepted but that lacks a field we rely on.
+pub(crate) fn missing(operation: Operation, subject: &str, field: &str) -> CloudError {
+    CloudError::new(
+        ErrorKind::Other,
+        operation,
+        subject,
+        format!("the response has no {field}"),
+    )
+}
+
+/// The kind the SDK's typed checks decided, in order of precedence.
+pub(crate) fn kind_of(
+    not_found: bool,
+    conflict: bool,
+    precondition_failed: bool,
+) -> Option<ErrorKind> {
+    if not_found {
+        Some(ErrorKind::NotFound)
+    } else if conflict {
+        Some(ErrorKind::Conflict)
+    } else {
+        precondition_failed.then_some(ErrorKind::PreconditionFailed)
+    }
+}

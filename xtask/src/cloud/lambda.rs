@@ -1,0 +1,320 @@
+//! [`Functions`] on the Lambda API.
+use std::{collections::HashMap, time::Duration};
+
+use aws_sdk_lambda::types::{
+    AliasRoutingConfiguration, Architecture, Environment, FunctionCode, PackageType,
+};
+
+use super::{
+    Alias, AliasTarget, Cloud, CloudResult, FunctionSpec, Functions, ImageRef, Operation, Settings,
+    Version,
+    error::{classify, kind_of, missing},
+};
+
+/// The same fields read from any of Lambda's function configuration outputs.
+macro_rules! version_from {
+    ($op:expr, $subject:expr, $out:expr, $image:expr) => {{
+        let out = $out;
+        Version {
+            function_name: out
+                .function_name()
+                .ok_or_else(|| missing($op, $subject, "FunctionName"))?
+                .to_owned(),
+            function_arn: unqualified(
+                out.function_arn()
+                    .ok_or_else(|| missing($op, $subject, "FunctionArn"))?,
+            ),
+            version: out.version().unwrap_or("$LATEST").to_owned(),
+            code_sha256: out.code_sha256().unwrap_or_default().to_owned(),
+            image: $image,
+            settings: Settings {
+                environment: out
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                memory_mb: out.memory_size().unwrap_or(128).try_into().unwrap_or(128),
+                timeout: Duration::from_secs(out.timeout().unwrap_or(3).try_into().unwrap_or(3)),
+            },
+            description: out.description().unwrap_or_default().to_owned(),
+            last_update_status: out.last_update_status().map(|s| s.as_str().to_owned()),
+            revision_id: out.revision_id().map(str::to_owned),
+        }
+    }};
+}
+
+/// The same fields read from any of Lambda's alias outputs.
+macro_rules! alias_from {
+    ($op:expr, $subject:expr, $out:expr) => {{
+        let out = $out;
+        Alias {
+            name: out
+                .name()
+                .ok_or_else(|| missing($op, $subject, "Name"))?
+                .to_owned(),
+            target: AliasTarget {
+                version: out
+                    .function_version()
+                    .ok_or_else(|| missing($op, $subject, "FunctionVersion"))?
+                    .to_owned(),
+                additional_weights: out
+                    .routing_config()
+                    .and_then(|r| r.additional_version_weights())
+                    .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                    .unwrap_or_default(),
+            },
+            description: out.description().unwrap_or_default().to_owned(),
+            revision_id: out.revision_id().map(str::to_owned),
+        }
+    }};
+}
+
+/// `arn:aws:lambda:R:A:function:NAME[:QUALIFIER]` without the qualifier.
+fn unqualified(arn: &str) -> String {
+    arn.split(':').take(7).collect::<Vec<_>>().join(":")
+}
+
+fn environment(settings: &Settings) -> Environment {
+    Environment::builder()
+        .set_variables(Some(settings.environment.clone().into_iter().collect()))
+        .build()
+}
+
+fn seconds(timeout: Duration) -> i32 {
+    timeout.as_secs().try_into().unwrap_or(i32::MAX)
+}
+
+fn memory(settings: &Settings) -> i32 {
+    settings.memory_mb.try_into().unwrap_or(i32::MAX)
+}
+
+fn routing(target: &AliasTarget) -> AliasRoutingConfiguration {
+    let weights: HashMap<String, f64> = target.additional_weights.clone().into_iter().collect();
+    AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some(weights))
+        .build()
+}
+
+impl Functions for Cloud {
+    async fn create_image_function(&self, spec: &FunctionSpec) -> CloudResult<Version> {
+        let op = Operation::CreateFunction;
+        let subject = format!("function {}", spec.name);
+        let architecture = match spec.architecture.as_str() {
+            "arm64" => Architecture::Arm64,
+            _ => Architecture::X8664,
+        };
+        let out = self
+            .lambda
+            .create_function()
+            .function_name(&spec.name)
+            .role(&spec.role_arn)
+            .package_type(PackageType::Image)
+            .code(FunctionCode::builder().image_uri(spec.image.uri()).build())
+            .architectures(architecture)
+            .environment(environment(&spec.settings))
+            .memory_size(memory(&spec.settings))
+            .timeout(seconds(spec.settings.timeout))
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(false, e.is_resource_conflict_exception(), false)
+                })
+            })?;
+        Ok(version_from!(op, &subject, out, Some(spec.image.clone())))
+    }
+
+    async fn update_function_code(&self, function: &str, image: &ImageRef) -> CloudResult<Version> {
+        let op = Operation::UpdateFunctionCode;
+        let subject = format!("function {function}");
+        let out = self
+            .lambda
+            .update_function_code()
+            .function_name(function)
+            .image_uri(image.uri())
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        e.is_precondition_failed_exception(),
+                    )
+                })
+            })?;
+        Ok(version_from!(op, &subject, out, Some(image.clone())))
+    }
+
+    async fn update_function_configuration(
+        &self,
+        function: &str,
+        settings: &Settings,
+    ) -> CloudResult<Version> {
+        let op = Operation::UpdateFunctionConfiguration;
+        let subject = format!("function {function}");
+        let out = self
+            .lambda
+            .update_function_configuration()
+            .function_name(function)
+            .environment(environment(settings))
+            .memory_size(memory(settings))
+            .timeout(seconds(settings.timeout))
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        false,
+                    )
+                })
+            })?;
+        Ok(version_from!(op, &subject, out, None))
+    }
+
+    async fn publish_version(
+        &self,
+        function: &str,
+        image: &ImageRef,
+        description: &str,
+    ) -> CloudResult<Version> {
+        let op = Operation::PublishVersion;
+        let subject = format!("function {function}");
+        let code_sha256 = match &self.moto {
+            Some(moto) => moto.code_sha256(image),
+            None => image.digest_hex().to_owned(),
+        };
+        let out = self
+            .lambda
+            .publish_version()
+            .function_name(function)
+            .code_sha256(code_sha256)
+            .description(description)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        e.is_precondition_failed_exception(),
+                    )
+                })
+            })?;
+        Ok(version_from!(op, &subject, out, Some(image.clone())))
+    }
+
+    async fn get_version(&self, function: &str, qualifier: &str) -> CloudResult<Version> {
+        let op = Operation::GetFunction;
+        let subject = format!("version {qualifier} of {function}");
+        let out = self
+            .lambda
+            .get_function()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_resource_not_found_exception(), false, false)
+                })
+            })?;
+        let config = out
+            .configuration()
+            .ok_or_else(|| missing(op, &subject, "Configuration"))?;
+        let code = out.code();
+        let image = match &self.moto {
+            Some(moto) => {
+                let latest = code.and_then(|c| c.image_uri());
+                moto.image_of(config.code_sha256().unwrap_or_default(), latest)
+                    .await
+            }
+            None => code
+                .and_then(|c| c.resolved_image_uri())
+                .and_then(ImageRef::parse),
+        };
+        Ok(version_from!(op, &subject, config, image))
+    }
+
+    async fn get_alias(&self, function: &str, alias: &str) -> CloudResult<Alias> {
+        let op = Operation::GetAlias;
+        let subject = format!("alias {alias} of {function}");
+        let out = self
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_resource_not_found_exception(), false, false)
+                })
+            })?;
+        Ok(alias_from!(op, &subject, out))
+    }
+
+    async fn create_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        target: &AliasTarget,
+        description: &str,
+    ) -> CloudResult<Alias> {
+        let op = Operation::CreateAlias;
+        let subject = format!("alias {alias} of {function}");
+        let out = self
+            .lambda
+            .create_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&target.version)
+            .routing_config(routing(target))
+            .description(description)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        false,
+                    )
+                })
+            })?;
+        Ok(alias_from!(op, &subject, out))
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        target: &AliasTarget,
+        revision_id: Option<&str>,
+    ) -> CloudResult<Alias> {
+        let op = Operation::UpdateAlias;
+        let subject = format!("alias {alias} of {function}");
+        let out = self
+            .lambda
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&target.version)
+            .routing_config(routing(target))
+            .set_revision_id(revision_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        e.is_precondition_failed_exception(),
+                    )
+                })
+            })?;
+        Ok(alias_from!(op, &subject, out))
+    }
+}

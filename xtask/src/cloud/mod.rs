@@ -1,0 +1,197 @@
+//! The one AWS boundary: the only module that imports `aws_sdk_*`. Three small traits name
+//! every operation the tooling performs ([`Functions`], [`Apis`], [`Account`]); [`Cloud`]
+//! implements them on real AWS or on the local cloud (moto, whose quirks live in `moto.rs`).
+mod account;
+mod apigateway;
+mod error;
+mod lambda;
+mod moto;
+mod operation;
+mod types;
+
+use std::future::Future;
+
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sts::config::Credentials;
+
+pub use error::{CloudError, CloudResult, ErrorKind};
+pub use operation::Operation;
+pub use types::{
+    Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
+    Route, Settings, Stage, Version,
+};
+
+/// Lambda: image functions, their versions and aliases.
+pub trait Functions: Send + Sync {
+    /// CreateFunction for an image; returns `$LATEST`.
+    fn create_image_function(
+        &self,
+        spec: &FunctionSpec,
+    ) -> impl Future<Output = CloudResult<Version>> + Send;
+    /// UpdateFunctionCode to `image`; returns `$LATEST` (poll its `last_update_status`).
+    fn update_function_code(
+        &self,
+        function: &str,
+        image: &ImageRef,
+    ) -> impl Future<Output = CloudResult<Version>> + Send;
+    fn update_function_configuration(
+        &self,
+        function: &str,
+        settings: &Settings,
+    ) -> impl Future<Output = CloudResult<Version>> + Send;
+    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST` runs `image`.
+    fn publish_version(
+        &self,
+        function: &str,
+        image: &ImageRef,
+        description: &str,
+    ) -> impl Future<Output = CloudResult<Version>> + Send;
+    /// GetFunction by version number, `$LATEST` or alias (an alias answers with its version).
+    fn get_version(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = CloudResult<Version>> + Send;
+    fn get_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = CloudResult<Alias>> + Send;
+    fn create_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        target: &AliasTarget,
+        description: &str,
+    ) -> impl Future<Output = CloudResult<Alias>> + Send;
+    /// UpdateAlias; with `revision_id`, fails with PreconditionFailed when the alias moved.
+    fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        target: &AliasTarget,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = CloudResult<Alias>> + Send;
+}
+
+/// API Gateway: a REST API, its routes and its stages.
+pub trait Apis: Send + Sync {
+    /// The REST API with this name (NotFound when there is none).
+    fn find_rest_api(&self, name: &str) -> impl Future<Output = CloudResult<RestApi>> + Send;
+    fn create_rest_api(&self, name: &str) -> impl Future<Output = CloudResult<RestApi>> + Send;
+    /// Every resource with its methods and their integrations.
+    fn get_routes(&self, api_id: &str) -> impl Future<Output = CloudResult<Vec<Route>>> + Send;
+    /// `ANY /` and `ANY /{proxy+}` as AWS_PROXY integrations of `function_arn`, qualified per
+    /// stage by its `alias` variable.
+    fn put_lambda_proxy_routes(
+        &self,
+        api: &RestApi,
+        function_arn: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// CreateDeployment (a snapshot of the routes); returns its id. AWS allows one per 5 s.
+    fn create_deployment(
+        &self,
+        api_id: &str,
+        description: &str,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
+    /// CreateStage; Conflict when it exists, atomically (the deploy lock relies on it).
+    fn create_stage(
+        &self,
+        api_id: &str,
+        stage: &Stage,
+    ) -> impl Future<Output = CloudResult<Stage>> + Send;
+    fn get_stage(
+        &self,
+        api_id: &str,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<Stage>> + Send;
+    fn delete_stage(
+        &self,
+        api_id: &str,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// The account around them: identity, the image repository and the function's role.
+pub trait Account: Send + Sync {
+    fn account_id(&self) -> impl Future<Output = CloudResult<String>> + Send;
+    /// DescribeRepositories, or CreateRepository when missing.
+    fn ensure_repository(&self, name: &str)
+    -> impl Future<Output = CloudResult<Repository>> + Send;
+    /// Where the repositories' registry answers, and its credentials.
+    fn registry_access(&self) -> impl Future<Output = CloudResult<RegistryAccess>> + Send;
+    /// GetRole, or CreateRole trusted by Lambda when missing; returns the role ARN.
+    fn ensure_function_role(&self, name: &str) -> impl Future<Output = CloudResult<String>> + Send;
+}
+
+/// Which cloud to talk to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Real AWS through the default credential chain (env, profile, SSO, OIDC web identity).
+    Aws,
+    /// The local cloud: moto at `endpoint_url`, the registry standing in for ECR.
+    Local {
+        endpoint_url: String,
+        registry_url: String,
+        region: String,
+    },
+}
+
+/// The SDK clients for one target; implements [`Functions`], [`Apis`] and [`Account`].
+pub struct Cloud {
+    lambda: aws_sdk_lambda::Client,
+    apigateway: aws_sdk_apigateway::Client,
+    ecr: aws_sdk_ecr::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    region: String,
+    /// `Some` on the local cloud: moto's quirks are handled there.
+    moto: Option<moto::Moto>,
+}
+
+impl Cloud {
+    /// The one place SDK configuration is built.
+    pub async fn connect(target: Target) -> Result<Self> {
+        let loader = aws_config::defaults(BehaviorVersion::latest());
+        let (sdk, moto) = match target {
+            Target::Aws => (loader.load().await, None),
+            Target::Local {
+                endpoint_url,
+                registry_url,
+                region,
+            } => {
+                let sdk = loader
+                    .endpoint_url(endpoint_url)
+                    .region(Region::new(region))
+                    .credentials_provider(Credentials::new(
+                        "local",
+                        "local",
+                        None,
+                        None,
+                        "local-cloud",
+                    ))
+                    .load()
+                    .await;
+                (sdk, Some(moto::Moto::new(&registry_url)?))
+            }
+        };
+        let region = sdk
+            .region()
+            .map(ToString::to_string)
+            .context("no AWS region: set AWS_REGION (or a profile's region)")?;
+        Ok(Self {
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigateway: aws_sdk_apigateway::Client::new(&sdk),
+            ecr: aws_sdk_ecr::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            region,
+            moto,
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}

@@ -1,0 +1,119 @@
+//! Every cloud operation the tooling performs, with the IAM action it needs: `iam-policy` is
+//! generated from this list, and errors name the action so a denied call says what to grant.
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    GetCallerIdentity,
+    DescribeRepositories,
+    CreateRepository,
+    GetAuthorizationToken,
+    GetRole,
+    CreateRole,
+    CreateFunction,
+    UpdateFunctionCode,
+    UpdateFunctionConfiguration,
+    PublishVersion,
+    GetFunction,
+    GetAlias,
+    CreateAlias,
+    UpdateAlias,
+    GetRestApis,
+    CreateRestApi,
+    GetResources,
+    CreateResource,
+    PutMethod,
+    PutIntegration,
+    CreateDeployment,
+    CreateStage,
+    GetStage,
+    DeleteStage,
+}
+
+impl Operation {
+    pub const ALL: &[Operation] = &[
+        Self::GetCallerIdentity,
+        Self::DescribeRepositories,
+        Self::CreateRepository,
+        Self::GetAuthorizationToken,
+        Self::GetRole,
+        Self::CreateRole,
+        Self::CreateFunction,
+        Self::UpdateFunctionCode,
+        Self::UpdateFunctionConfiguration,
+        Self::PublishVersion,
+        Self::GetFunction,
+        Self::GetAlias,
+        Self::CreateAlias,
+        Self::UpdateAlias,
+        Self::GetRestApis,
+        Self::CreateRestApi,
+        Self::GetResources,
+        Self::CreateResource,
+        Self::PutMethod,
+        Self::PutIntegration,
+        Self::CreateDeployment,
+        Self::CreateStage,
+        Self::GetStage,
+        Self::DeleteStage,
+    ];
+
+    /// The IAM action the call is authorised by; `None` when no permission is needed
+    /// (STS GetCallerIdentity is always allowed:
+    /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>).
+    /// API Gateway authorises its REST API by HTTP verb on the resource path
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-iam-policy-examples.html>).
+    pub const fn iam_action(self) -> Option<&'static str> {
+        Some(match self {
+            Self::GetCallerIdentity => return None,
+            Self::DescribeRepositories => "ecr:DescribeRepositories",
+            Self::CreateRepository => "ecr:CreateRepository",
+            Self::GetAuthorizationToken => "ecr:GetAuthorizationToken",
+            Self::GetRole => "iam:GetRole",
+            Self::CreateRole => "iam:CreateRole",
+            Self::CreateFunction => "lambda:CreateFunction",
+            Self::UpdateFunctionCode => "lambda:UpdateFunctionCode",
+            Self::UpdateFunctionConfiguration => "lambda:UpdateFunctionConfiguration",
+            Self::PublishVersion => "lambda:PublishVersion",
+            Self::GetFunction => "lambda:GetFunction",
+            Self::GetAlias => "lambda:GetAlias",
+            Self::CreateAlias => "lambda:CreateAlias",
+            Self::UpdateAlias => "lambda:UpdateAlias",
+            Self::GetRestApis | Self::GetResources | Self::GetStage => "apigateway:GET",
+            Self::CreateRestApi
+            | Self::CreateResource
+            | Self::CreateDeployment
+            | Self::CreateStage => "apigateway:POST",
+            Self::PutMethod | Self::PutIntegration => "apigateway:PUT",
+            Self::DeleteStage => "apigateway:DELETE",
+        })
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Operation;
+
+    #[test]
+    fn every_operation_but_get_caller_identity_names_its_iam_action() {
+        for op in Operation::ALL {
+            let action = op.iam_action();
+            assert_eq!(
+                action.is_none(),
+                *op == Operation::GetCallerIdentity,
+                "{op}"
+            );
+            if let Some(action) = action {
+                assert!(action.split_once(':').is_some_and(|(service, verb)| {
+                    ["ecr", "iam", "lambda", "apigateway"].contains(&service) && !verb.is_empty()
+                }));
+            }
+        }
+    }
+}
