@@ -6,5 +6,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.verb {
         Verb::Test(test) => test.run(),
+        Verb::Local(local) => tokio::runtime::Runtime::new()?.block_on(local.run()),
     }
 }

@@ -40,6 +40,9 @@ pub struct Spec {
     pub environment: Vec<(String, String)>,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// Where the function's stdout and stderr go (appended), as CloudWatch Logs would keep
+    /// them; `None` inherits ours.
+    pub log: Option<PathBuf>,
 }
 
 /// How one invocation ended.
@@ -111,6 +114,17 @@ impl Instance {
             let _ = axum::serve(listener, router).await;
         });
 
+        let (stdout, stderr) = match &spec.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening the function log {}", path.display()))?;
+                (Stdio::from(file.try_clone()?), Stdio::from(file))
+            }
+            None => (Stdio::inherit(), Stdio::inherit()),
+        };
         let started = Instant::now();
         let child = Command::new(&spec.binary)
             .env_clear()
@@ -130,6 +144,8 @@ impl Instance {
             .env("AWS_REGION", "us-east-1")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", spec.binary.display()))?;
@@ -246,7 +262,8 @@ fn settle(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-fn new_request_id() -> String {
+/// A random UUID, as Lambda and API Gateway use for request ids.
+pub(crate) fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex = hex::encode(bytes);
     format!(
