@@ -65,6 +65,8 @@ impl App {
             .map(str::to_owned);
         let stage = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
+            // Function URLs and HTTP APIs (what `cargo lambda watch` serves over HTTP).
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
             _ => None,
         };
         Identity {

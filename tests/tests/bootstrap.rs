@@ -17,7 +17,7 @@ fn spec(version: &str, qualifier: &str) -> Spec {
         environment: vec![("GREETING".into(), "hello from the runtime test".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),
-        log: None,
+        log_file: None,
     }
 }
 

@@ -1,7 +1,11 @@
 //! The deploy tooling as a library, so the end-to-end tests drive the same code as `cargo xtask`.
+mod bench;
 pub mod cloud;
 pub mod config;
 pub mod flags;
+pub mod image;
+pub mod ledger;
 pub mod local;
 pub mod setup;
 mod test;
+pub mod verify;

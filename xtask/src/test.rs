@@ -3,24 +3,21 @@
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{flags, setup};
+use crate::{
+    flags,
+    image::{self, BuildFacts},
+    setup,
+};
 
 impl flags::Test {
     pub fn run(self) -> Result<()> {
         let sh = Shell::new()?;
         sh.change_dir(setup::workspace_root());
-        let target = setup::musl_target("x86_64")?;
-        setup::ensure_rust_target(&sh, target)?;
         let venv = setup::ensure_venv(&sh)?;
         setup::ensure_debian_package(&sh, "docker-registry", "/usr/bin/docker-registry")?;
-
-        eprintln!("test: building the release bootstrap for {target}");
-        cmd!(
-            sh,
-            "cargo build --release --package app --bin bootstrap --target {target}"
-        )
-        .run()
-        .context("building the release bootstrap")?;
+        // The same build as a deploy's (flags, remapped paths), so tests run what ships.
+        let facts = BuildFacts::from_git(&sh, None)?;
+        image::build_bootstrap(&sh, "x86_64", &facts)?;
 
         // The tests find moto and cargo-lambda on PATH, as a user who sourced the venv would.
         let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH")?);

@@ -140,4 +140,41 @@ impl Account for Cloud {
             .ok_or_else(|| missing(Operation::GetRole, &subject, "Role"))?
             .arn)
     }
+
+    async fn delete_repository(&self, name: &str) -> CloudResult<()> {
+        let op = Operation::DeleteRepository;
+        let subject = format!("repository {name}");
+        self.ecr
+            .delete_repository()
+            .repository_name(name)
+            .force(true)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_repository_not_found_exception(), false, false)
+                })
+            })?;
+        Ok(())
+    }
+
+    async fn delete_function_role(&self, name: &str) -> CloudResult<()> {
+        let op = Operation::DeleteRole;
+        let subject = format!("role {name}");
+        self.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_no_such_entity_exception(),
+                        e.is_delete_conflict_exception(),
+                        false,
+                    )
+                })
+            })?;
+        Ok(())
+    }
 }

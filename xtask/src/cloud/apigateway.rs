@@ -255,6 +255,22 @@ impl Apis for Cloud {
             })?;
         Ok(())
     }
+
+    async fn delete_rest_api(&self, api_id: &str) -> CloudResult<()> {
+        let op = Operation::DeleteRestApi;
+        let subject = format!("REST API {api_id}");
+        self.apigateway
+            .delete_rest_api()
+            .rest_api_id(api_id)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
+                })
+            })?;
+        Ok(())
+    }
 }
 
 fn variables(vars: Option<&std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {

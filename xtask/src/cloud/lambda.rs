@@ -292,6 +292,7 @@ impl Functions for Cloud {
         function: &str,
         alias: &str,
         target: &AliasTarget,
+        description: Option<&str>,
         revision_id: Option<&str>,
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
@@ -303,6 +304,7 @@ impl Functions for Cloud {
             .name(alias)
             .function_version(&target.version)
             .routing_config(routing(target))
+            .set_description(description.map(str::to_owned))
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
@@ -316,5 +318,88 @@ impl Functions for Cloud {
                 })
             })?;
         Ok(alias_from!(op, &subject, out))
+    }
+
+    async fn list_versions(&self, function: &str) -> CloudResult<Vec<Version>> {
+        let op = Operation::ListVersionsByFunction;
+        let subject = format!("versions of {function}");
+        let mut versions = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .lambda
+                .list_versions_by_function()
+                .function_name(function)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(op, &subject, e, |e| {
+                        kind_of(e.is_resource_not_found_exception(), false, false)
+                    })
+                })?;
+            for config in out.versions() {
+                if config.version() != Some("$LATEST") {
+                    versions.push(version_from!(op, &subject, config, None));
+                }
+            }
+            marker = out.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                break;
+            }
+        }
+        versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
+        Ok(versions)
+    }
+
+    async fn add_permission(
+        &self,
+        function: &str,
+        alias: &str,
+        statement_id: &str,
+        source_arn: &str,
+    ) -> CloudResult<()> {
+        let op = Operation::AddPermission;
+        let subject = format!("permission {statement_id} on {function}:{alias}");
+        self.lambda
+            .add_permission()
+            .function_name(function)
+            .qualifier(alias)
+            .statement_id(statement_id)
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .source_arn(source_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        e.is_precondition_failed_exception(),
+                    )
+                })
+            })?;
+        Ok(())
+    }
+
+    async fn delete_function(&self, function: &str) -> CloudResult<()> {
+        let op = Operation::DeleteFunction;
+        let subject = format!("function {function}");
+        self.lambda
+            .delete_function()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(
+                        e.is_resource_not_found_exception(),
+                        e.is_resource_conflict_exception(),
+                        false,
+                    )
+                })
+            })?;
+        Ok(())
     }
 }

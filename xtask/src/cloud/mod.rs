@@ -66,13 +66,32 @@ pub trait Functions: Send + Sync {
         description: &str,
     ) -> impl Future<Output = CloudResult<Alias>> + Send;
     /// UpdateAlias; with `revision_id`, fails with PreconditionFailed when the alias moved.
+    /// `description` replaces the alias's Description when given (the promotion record).
     fn update_alias(
         &self,
         function: &str,
         alias: &str,
         target: &AliasTarget,
+        description: Option<&str>,
         revision_id: Option<&str>,
     ) -> impl Future<Output = CloudResult<Alias>> + Send;
+    /// ListVersionsByFunction: every published version (not `$LATEST`), oldest first. Images
+    /// are not resolved here; the ledger in each Description names them.
+    fn list_versions(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = CloudResult<Vec<Version>>> + Send;
+    /// AddPermission for API Gateway to invoke `function:alias` from `source_arn`, under a
+    /// fixed statement id (a fresh id per deploy would grow the 20 KB policy until deploys
+    /// fail); Conflict when that statement exists.
+    fn add_permission(
+        &self,
+        function: &str,
+        alias: &str,
+        statement_id: &str,
+        source_arn: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_function(&self, function: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// API Gateway: a REST API, its routes and its stages.
@@ -111,6 +130,7 @@ pub trait Apis: Send + Sync {
         api_id: &str,
         name: &str,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_rest_api(&self, api_id: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// The account around them: identity, the image repository and the function's role.
@@ -123,6 +143,9 @@ pub trait Account: Send + Sync {
     fn registry_access(&self) -> impl Future<Output = CloudResult<RegistryAccess>> + Send;
     /// GetRole, or CreateRole trusted by Lambda when missing; returns the role ARN.
     fn ensure_function_role(&self, name: &str) -> impl Future<Output = CloudResult<String>> + Send;
+    /// DeleteRepository with its images.
+    fn delete_repository(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_function_role(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// Which cloud to talk to.

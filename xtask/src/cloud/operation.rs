@@ -28,6 +28,12 @@ pub enum Operation {
     CreateStage,
     GetStage,
     DeleteStage,
+    ListVersionsByFunction,
+    AddPermission,
+    DeleteFunction,
+    DeleteRestApi,
+    DeleteRepository,
+    DeleteRole,
 }
 
 impl Operation {
@@ -56,6 +62,12 @@ impl Operation {
         Self::CreateStage,
         Self::GetStage,
         Self::DeleteStage,
+        Self::ListVersionsByFunction,
+        Self::AddPermission,
+        Self::DeleteFunction,
+        Self::DeleteRestApi,
+        Self::DeleteRepository,
+        Self::DeleteRole,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -85,8 +97,30 @@ impl Operation {
             | Self::CreateDeployment
             | Self::CreateStage => "apigateway:POST",
             Self::PutMethod | Self::PutIntegration => "apigateway:PUT",
-            Self::DeleteStage => "apigateway:DELETE",
+            Self::DeleteStage | Self::DeleteRestApi => "apigateway:DELETE",
+            Self::ListVersionsByFunction => "lambda:ListVersionsByFunction",
+            Self::AddPermission => "lambda:AddPermission",
+            Self::DeleteFunction => "lambda:DeleteFunction",
+            Self::DeleteRepository => "ecr:DeleteRepository",
+            Self::DeleteRole => "iam:DeleteRole",
         })
+    }
+
+    /// Whether the call changes anything: what `bench` counts and `--dry-run` never makes.
+    pub const fn is_write(self) -> bool {
+        !matches!(
+            self,
+            Self::GetCallerIdentity
+                | Self::DescribeRepositories
+                | Self::GetAuthorizationToken
+                | Self::GetRole
+                | Self::GetFunction
+                | Self::GetAlias
+                | Self::GetRestApis
+                | Self::GetResources
+                | Self::GetStage
+                | Self::ListVersionsByFunction
+        )
     }
 }
 

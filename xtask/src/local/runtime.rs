@@ -40,9 +40,9 @@ pub struct Spec {
     pub environment: Vec<(String, String)>,
     pub memory_mb: u32,
     pub timeout: Duration,
-    /// Where the function's stdout and stderr go (appended), as CloudWatch Logs would keep
-    /// them; `None` inherits ours.
-    pub log: Option<PathBuf>,
+    /// Where the function's stdout and stderr go (appended), like its CloudWatch log group;
+    /// discarded when `None`.
+    pub log_file: Option<PathBuf>,
 }
 
 /// How one invocation ended.
@@ -114,7 +114,7 @@ impl Instance {
             let _ = axum::serve(listener, router).await;
         });
 
-        let (stdout, stderr) = match &spec.log {
+        let (stdout, stderr) = match &spec.log_file {
             Some(path) => {
                 let file = std::fs::OpenOptions::new()
                     .create(true)
@@ -123,7 +123,7 @@ impl Instance {
                     .with_context(|| format!("opening the function log {}", path.display()))?;
                 (Stdio::from(file.try_clone()?), Stdio::from(file))
             }
-            None => (Stdio::inherit(), Stdio::inherit()),
+            None => (Stdio::null(), Stdio::null()),
         };
         let started = Instant::now();
         let child = Command::new(&spec.binary)

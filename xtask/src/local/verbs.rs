@@ -5,13 +5,17 @@ use super::{LocalCloud, gateway};
 use crate::flags::{self, LocalCommand};
 
 impl flags::Local {
-    pub async fn run(self) -> Result<()> {
+    pub async fn run(self, json: bool) -> Result<()> {
         let cloud = LocalCloud::workspace();
         match self.command {
             LocalCommand::Up => {
                 let exe = std::env::current_exe().context("finding the xtask binary")?;
                 let endpoints = cloud.up(&exe).await?;
-                println!("{endpoints}");
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&endpoints)?);
+                } else {
+                    println!("{endpoints}");
+                }
                 eprintln!(
                     "local: `eval \"$(cargo xtask local env)\"` points the aws CLI and SDKs here"
                 );
@@ -25,9 +29,9 @@ impl flags::Local {
                     println!("stopped {} (pid {pid})", component.name());
                 }
             }
-            LocalCommand::Status(status) => {
+            LocalCommand::Status => {
                 let statuses = cloud.status().await?;
-                if status.json {
+                if json {
                     println!("{}", serde_json::to_string_pretty(&statuses)?);
                 } else {
                     for s in &statuses {

@@ -268,7 +268,7 @@ impl Gateway {
             environment: version.settings.environment.clone().into_iter().collect(),
             memory_mb: version.settings.memory_mb,
             timeout: version.settings.timeout,
-            log: Some(self.logs.join(format!("{}.log", version.function_name))),
+            log_file: Some(self.logs.join(format!("{}.log", version.function_name))),
         };
         // Versions are immutable, but $LATEST is not: its code and settings are in the key.
         let key = format!(

@@ -1,0 +1,173 @@
+//! `cargo xtask bench`: the app's figures, measured the same way every run and printed beside a
+//! bare lambda_http hello world built with the same profile: binary size, cold start (process
+//! spawn to the first response posted to the Runtime API) and warm invocation latency.
+//! Figures are reported, never asserted: this machine is shared and noisy.
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use xshell::Shell;
+
+use crate::{
+    flags,
+    image::{self, Binary, BuildFacts},
+    local::runtime::{Instance, Outcome, Spec},
+    setup,
+};
+
+#[derive(Debug, Serialize)]
+struct Figures {
+    cores: usize,
+    bootstrap_bytes: u64,
+    hello_bytes: u64,
+    /// Milliseconds from spawn to the first response, app and hello world interleaved.
+    cold_start_ms: Summary,
+    hello_cold_start_ms: Summary,
+    cold_start_ratio: f64,
+    /// Microseconds per invocation of a warm instance, Runtime API round trip included.
+    warm_invoke_us: Summary,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    runs: usize,
+    median: f64,
+    p90: f64,
+    p99: f64,
+}
+
+impl Summary {
+    fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Self {
+            runs: samples.len(),
+            median: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+        }
+    }
+}
+
+impl flags::Bench {
+    pub fn run(self, json: bool) -> Result<()> {
+        let sh = Shell::new()?;
+        let facts = BuildFacts::from_git(&sh, None)?;
+        let bootstrap = image::build_release(&sh, "x86_64", &facts, Binary::Bootstrap)?;
+        let hello = image::build_release(&sh, "x86_64", &facts, Binary::Hello)?;
+        let (cold_runs, warm_runs) = if self.quick { (20, 200) } else { (50, 2000) };
+
+        let runtime = tokio::runtime::Runtime::new()?;
+        let figures = runtime.block_on(async {
+            let mut app_cold = Vec::new();
+            let mut hello_cold = Vec::new();
+            eprintln!(
+                "bench: {cold_runs} cold starts each of bootstrap and hello world, interleaved"
+            );
+            for _ in 0..cold_runs {
+                app_cold.push(cold_start(spec(&bootstrap)).await?);
+                hello_cold.push(cold_start(spec(&hello)).await?);
+            }
+            eprintln!("bench: {warm_runs} warm invocations");
+            let warm = warm_invokes(spec(&bootstrap), warm_runs).await?;
+            let (cold_start_ms, hello_cold_start_ms) =
+                (Summary::of(app_cold), Summary::of(hello_cold));
+            anyhow::Ok(Figures {
+                cores: std::thread::available_parallelism().map_or(1, usize::from),
+                bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
+                hello_bytes: std::fs::metadata(&hello)?.len(),
+                cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
+                cold_start_ms,
+                hello_cold_start_ms,
+                warm_invoke_us: Summary::of(warm),
+            })
+        })?;
+
+        let dir = setup::target_dir().join("bench");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("results.json"),
+            serde_json::to_vec_pretty(&figures)?,
+        )?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+        } else {
+            print!("{}", table(&figures));
+        }
+        Ok(())
+    }
+}
+
+fn spec(binary: &std::path::Path) -> Spec {
+    Spec {
+        binary: binary.to_owned(),
+        function_name: "bench".into(),
+        version: "1".into(),
+        invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench:green".into(),
+        environment: vec![("GREETING".into(), "hello".into())],
+        memory_mb: 128,
+        timeout: Duration::from_secs(5),
+        log_file: None,
+    }
+}
+
+fn version_event() -> Result<Vec<u8>> {
+    let path = setup::workspace_root().join("app/tests/events/version.json");
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+async fn cold_start(spec: Spec) -> Result<f64> {
+    let event = version_event()?;
+    let mut instance = Instance::start(spec).await?;
+    let outcome = instance.invoke(event.into()).await;
+    let elapsed = instance.started.elapsed();
+    instance.stop().await;
+    expect_response(outcome)?;
+    Ok(elapsed.as_secs_f64() * 1e3)
+}
+
+async fn warm_invokes(spec: Spec, runs: usize) -> Result<Vec<f64>> {
+    let event = axum::body::Bytes::from(version_event()?);
+    let mut instance = Instance::start(spec).await?;
+    expect_response(instance.invoke(event.clone()).await)?;
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let outcome = instance.invoke(event.clone()).await;
+        samples.push(start.elapsed().as_secs_f64() * 1e6);
+        expect_response(outcome)?;
+    }
+    instance.stop().await;
+    Ok(samples)
+}
+
+fn expect_response(outcome: Outcome) -> Result<()> {
+    match outcome {
+        Outcome::Response(_) => Ok(()),
+        other => bail!("the benchmarked function did not answer: {other:?}"),
+    }
+}
+
+fn table(f: &Figures) -> String {
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    format!(
+        "| figure ({cores} cores) | app | hello world |\n\
+         |---|---|---|\n\
+         | release binary | {:.2} MB | {:.2} MB |\n\
+         | cold start median / p90 (ms, n={}) | {:.2} / {:.2} | {:.2} / {:.2} |\n\
+         | cold start ratio app / hello | {:.2}x | |\n\
+         | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n",
+        mb(f.bootstrap_bytes),
+        mb(f.hello_bytes),
+        f.cold_start_ms.runs,
+        f.cold_start_ms.median,
+        f.cold_start_ms.p90,
+        f.hello_cold_start_ms.median,
+        f.hello_cold_start_ms.p90,
+        f.cold_start_ratio,
+        f.warm_invoke_us.runs,
+        f.warm_invoke_us.median,
+        f.warm_invoke_us.p99,
+        cores = f.cores,
+    )
+}

@@ -1,0 +1,204 @@
+//! Compiles the release `bootstrap` with the build facts of the commit and packs it as the image.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use xshell::{Shell, cmd};
+
+use super::{Contents, Image};
+use crate::{config::Config, flags, setup};
+
+/// What the app bakes in and the deploy later checks blue against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuildFacts {
+    pub git_sha: String,
+    pub dirty: bool,
+    /// The commit time, RFC 3339 UTC: the image's `created` and the app's `built_at`.
+    pub built_at: String,
+    pub commit_epoch: u64,
+    /// Tells apart two images of one commit (`--build-id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+}
+
+impl BuildFacts {
+    pub fn from_git(sh: &Shell, build_id: Option<String>) -> Result<Self> {
+        let _dir = sh.push_dir(setup::workspace_root());
+        let _utc = sh.push_env("TZ", "UTC");
+        let git_sha = cmd!(sh, "git rev-parse HEAD")
+            .quiet()
+            .read()
+            .context("reading the commit (the workspace must be a git checkout with a commit)")?;
+        let dirty = !cmd!(sh, "git status --porcelain --untracked-files=no")
+            .quiet()
+            .read()?
+            .is_empty();
+        let built_at = cmd!(
+            sh,
+            "git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd"
+        )
+        .quiet()
+        .read()?;
+        let commit_epoch = cmd!(sh, "git log -1 --format=%ct")
+            .quiet()
+            .read()?
+            .parse()?;
+        Ok(Self {
+            git_sha,
+            dirty,
+            built_at,
+            commit_epoch,
+            build_id,
+        })
+    }
+}
+
+/// A release binary of the app crate.
+#[derive(Debug, Clone, Copy)]
+pub enum Binary {
+    /// The function itself.
+    Bootstrap,
+    /// `app/examples/hello.rs`, the bare lambda_http yardstick of `bench`.
+    Hello,
+}
+
+/// `cargo build --release` of the app for the function's architecture, with the facts baked
+/// in and paths remapped, so the binary does not depend on where the checkout lives.
+pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
+    build_release(sh, architecture, facts, Binary::Bootstrap)
+}
+
+pub fn build_release(
+    sh: &Shell,
+    architecture: &str,
+    facts: &BuildFacts,
+    binary: Binary,
+) -> Result<PathBuf> {
+    let triple = setup::musl_target(architecture)?;
+    setup::ensure_rust_target(sh, triple)?;
+    let root = setup::workspace_root();
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let rustflags = [
+        format!("--remap-path-prefix={}=/build", root.display()),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+    ]
+    .join("\x1f");
+    let _dir = sh.push_dir(root);
+    let _env = [
+        sh.push_env("CARGO_ENCODED_RUSTFLAGS", rustflags),
+        sh.push_env("APP_GIT_SHA", &facts.git_sha),
+        sh.push_env("APP_GIT_DIRTY", facts.dirty.to_string()),
+        sh.push_env("APP_BUILT_AT", &facts.built_at),
+        sh.push_env(
+            "APP_BUILD_ID",
+            facts.build_id.as_deref().unwrap_or_default(),
+        ),
+    ];
+    let (selector, relative) = match binary {
+        Binary::Bootstrap => (["--bin", "bootstrap"], "release/bootstrap"),
+        Binary::Hello => (["--example", "hello"], "release/examples/hello"),
+    };
+    eprintln!("build: compiling the release {} for {triple}", selector[1]);
+    cmd!(
+        sh,
+        "cargo build --release --package app {selector...} --target {triple}"
+    )
+    .run()
+    .context("compiling the app (the errors above say where)")?;
+    Ok(setup::target_dir().join(triple).join(relative))
+}
+
+/// What `build` wrote: the image's digest and sizes, and the facts it was built from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Built {
+    pub digest: String,
+    pub bootstrap_bytes: u64,
+    pub layer_bytes: u64,
+    pub facts: BuildFacts,
+}
+
+/// Beside the OCI layout: the facts `deploy --image DIR` verifies blue against.
+const FACTS_FILE: &str = "bgd-build.json";
+
+impl Built {
+    pub fn read(dir: &Path) -> Result<(Self, Image)> {
+        let image = Image::read_layout(dir)?;
+        let path = dir.join(FACTS_FILE);
+        let built: Self = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+        )?;
+        anyhow::ensure!(
+            built.digest == image.digest(),
+            "{} does not describe the image beside it: rebuild with `cargo xtask build`",
+            path.display()
+        );
+        Ok((built, image))
+    }
+}
+
+/// Builds the image of the current commit into `out`.
+pub fn build_image(
+    sh: &Shell,
+    config: &Config,
+    build_id: Option<String>,
+    out: &Path,
+) -> Result<(Built, Image)> {
+    let facts = BuildFacts::from_git(sh, build_id)?;
+    let bootstrap_path = build_bootstrap(sh, &config.function.architecture, &facts)?;
+    let bootstrap = std::fs::read(&bootstrap_path)
+        .with_context(|| format!("reading {}", bootstrap_path.display()))?;
+    let ca_path = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    let ca_bundle = std::fs::read(ca_path).with_context(|| {
+        format!(
+            "reading {} (install the Debian package ca-certificates)",
+            ca_path.display()
+        )
+    })?;
+    let contents = Contents {
+        bootstrap: &bootstrap,
+        ca_bundle: &ca_bundle,
+    };
+    let image = Image::assemble(
+        &contents,
+        &config.function.architecture,
+        &facts.built_at,
+        facts.commit_epoch,
+    )?;
+    image.write_layout(out)?;
+    let built = Built {
+        digest: image.digest(),
+        bootstrap_bytes: bootstrap.len() as u64,
+        layer_bytes: image.layer.len() as u64,
+        facts,
+    };
+    std::fs::write(out.join(FACTS_FILE), serde_json::to_vec_pretty(&built)?)?;
+    Ok((built, image))
+}
+
+impl flags::Build {
+    pub fn run(self, json: bool) -> Result<()> {
+        let sh = Shell::new()?;
+        let config = Config::load()?;
+        let out = self
+            .out
+            .unwrap_or_else(|| setup::target_dir().join("image"));
+        let (built, _) = build_image(&sh, &config, self.build_id, &out)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&built)?);
+        } else {
+            println!("image     {}", out.display());
+            println!("digest    {}", built.digest);
+            println!(
+                "commit    {}{}",
+                built.facts.git_sha,
+                if built.facts.dirty { " (dirty)" } else { "" }
+            );
+            println!("bootstrap {} bytes", built.bootstrap_bytes);
+            println!("layer     {} bytes (gzip)", built.layer_bytes);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! The app as an OCI image Lambda accepts: one gzip layer holding `/bootstrap` (mode 0755,
+//! Lambda runs images as a non-root user) and a CA bundle (the image has no base), every
+//! parent directory as its own tar entry (`MissingParentDirectory` otherwise), a `history`
+//! entry, entrypoint `/bootstrap`. Deterministic: sorted entries, fixed mtime/uid/gid, no gzip
+//! timestamp, sorted JSON keys; so the same binary gives the same manifest digest anywhere.
+mod build;
+mod registry;
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub use build::{Binary, BuildFacts, Built, build_bootstrap, build_image, build_release};
+pub use registry::Registry;
+
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// Where scratch-based Rust images conventionally carry the CA bundle (rustls-native-certs
+/// and OpenSSL both look here).
+const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+
+/// An image's three blobs, exactly as pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub manifest: Vec<u8>,
+    pub config: Vec<u8>,
+    pub layer: Vec<u8>,
+}
+
+/// The files of the image's one layer.
+pub struct Contents<'a> {
+    pub bootstrap: &'a [u8],
+    pub ca_bundle: &'a [u8],
+}
+
+impl Image {
+    /// Builds the image from its files. `architecture` is the Lambda name (`x86_64`/`arm64`);
+    /// `created` (RFC 3339) and `mtime` (seconds) come from the commit, never the clock.
+    pub fn assemble(
+        contents: &Contents,
+        architecture: &str,
+        created: &str,
+        mtime: u64,
+    ) -> Result<Self> {
+        let tar = layer_tar(contents, mtime)?;
+        let diff_id = sha256_digest(&tar);
+        let layer = gzip(&tar)?;
+        let platform = match architecture {
+            "x86_64" => "amd64",
+            "arm64" => "arm64",
+            other => bail!("no image platform for architecture {other:?}"),
+        };
+        let config = serde_json::to_vec(&json!({
+            "architecture": platform,
+            "os": "linux",
+            "created": created,
+            "config": {
+                "Entrypoint": ["/bootstrap"],
+                "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", format!("SSL_CERT_FILE=/{CA_BUNDLE_PATH}")],
+                "WorkingDir": "/",
+            },
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            "history": [{"created": created, "created_by": "cargo xtask build"}],
+        }))?;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": descriptor(CONFIG_MEDIA_TYPE, &config),
+            "layers": [descriptor(LAYER_MEDIA_TYPE, &layer)],
+        }))?;
+        Ok(Self {
+            manifest,
+            config,
+            layer,
+        })
+    }
+
+    /// `sha256:HEX` of the manifest: what ECR reports and what the function is deployed by.
+    pub fn digest(&self) -> String {
+        sha256_digest(&self.manifest)
+    }
+
+    /// Writes an OCI image layout (`skopeo inspect oci:DIR` reads it), replacing what was there.
+    pub fn write_layout(&self, dir: &Path) -> Result<()> {
+        let blobs = dir.join("blobs/sha256");
+        if blobs.exists() {
+            std::fs::remove_dir_all(&blobs)
+                .with_context(|| format!("clearing {}", blobs.display()))?;
+        }
+        std::fs::create_dir_all(&blobs).with_context(|| format!("creating {}", blobs.display()))?;
+        for blob in [&self.manifest, &self.config, &self.layer] {
+            std::fs::write(blobs.join(hex_of(&sha256_digest(blob))), blob)?;
+        }
+        std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        // The ref name lets `umoci unpack --image DIR:latest` and `skopeo` address it.
+        let mut manifest = descriptor(MANIFEST_MEDIA_TYPE, &self.manifest);
+        manifest["annotations"] = json!({"org.opencontainers.image.ref.name": "latest"});
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [manifest],
+        });
+        std::fs::write(dir.join("index.json"), serde_json::to_vec(&index)?)?;
+        Ok(())
+    }
+
+    /// Reads an image written by [`Image::write_layout`] (`deploy --image DIR`), checking every
+    /// blob against its digest.
+    pub fn read_layout(dir: &Path) -> Result<Self> {
+        let read_index = || -> Result<Value> {
+            Ok(serde_json::from_slice(&std::fs::read(
+                dir.join("index.json"),
+            )?)?)
+        };
+        let index = read_index().with_context(|| {
+            format!(
+                "{} holds no image: build one with `cargo xtask build`",
+                dir.display()
+            )
+        })?;
+        let blob = |digest: &Value| -> Result<Vec<u8>> {
+            let digest = digest.as_str().context("a descriptor without a digest")?;
+            let bytes = std::fs::read(dir.join("blobs/sha256").join(hex_of(digest)))
+                .with_context(|| format!("reading blob {digest}"))?;
+            if sha256_digest(&bytes) != digest {
+                bail!(
+                    "blob {digest} in {} is corrupt: rebuild with `cargo xtask build`",
+                    dir.display()
+                );
+            }
+            Ok(bytes)
+        };
+        let manifests = index["manifests"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let [entry] = manifests else {
+            bail!(
+                "{} must hold exactly one manifest (Lambda takes single-platform images)",
+                dir.display()
+            );
+        };
+        let manifest = blob(&entry["digest"])?;
+        let parsed: Value = serde_json::from_slice(&manifest)?;
+        let config = blob(&parsed["config"]["digest"])?;
+        let layers = parsed["layers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let [layer] = layers else {
+            bail!("the image in {} must have exactly one layer", dir.display());
+        };
+        Ok(Self {
+            manifest,
+            config,
+            layer: blob(&layer["digest"])?,
+        })
+    }
+}
+
+fn layer_tar(contents: &Contents, mtime: u64) -> Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut append = |path: &str, mode: u32, data: Option<&[u8]>| -> Result<()> {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        match data {
+            Some(data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(data.len() as u64);
+                tar.append_data(&mut header, path, data)?;
+            }
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                tar.append_data(&mut header, path, std::io::empty())?;
+            }
+        }
+        Ok(())
+    };
+    // Sorted by path; every parent directory precedes its files.
+    append("bootstrap", 0o755, Some(contents.bootstrap))?;
+    append("etc/", 0o755, None)?;
+    append("etc/ssl/", 0o755, None)?;
+    append("etc/ssl/certs/", 0o755, None)?;
+    append(CA_BUNDLE_PATH, 0o644, Some(contents.ca_bundle))?;
+    Ok(tar.into_inner()?)
+}
+
+fn gzip(data: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    // GzBuilder writes mtime 0 and no file name unless told otherwise.
+    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data)?;
+    Ok(encoder.finish()?)
+}
+
+fn descriptor(media_type: &str, blob: &[u8]) -> Value {
+    json!({"mediaType": media_type, "digest": sha256_digest(blob), "size": blob.len()})
+}
+
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The hex part of `sha256:HEX`.
+pub fn hex_of(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(bootstrap: &[u8]) -> Image {
+        let contents = Contents {
+            bootstrap,
+            ca_bundle: b"-----BEGIN CERTIFICATE-----\n",
+        };
+        Image::assemble(&contents, "x86_64", "2026-01-02T03:04:05Z", 1_767_323_045).unwrap()
+    }
+
+    #[test]
+    fn same_files_give_the_same_digest_and_other_files_another() {
+        assert_eq!(image(b"binary").digest(), image(b"binary").digest());
+        assert_ne!(image(b"binary").digest(), image(b"binary2").digest());
+    }
+
+    #[test]
+    fn layer_lists_parents_before_files_with_lambda_modes() {
+        let image = image(b"binary");
+        let tar = flate2::read::GzDecoder::new(image.layer.as_slice());
+        let mut archive = tar::Archive::new(tar);
+        let entries: Vec<(String, u32, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("bootstrap".into(), 0o755, 0),
+                ("etc/".into(), 0o755, 0),
+                ("etc/ssl/".into(), 0o755, 0),
+                ("etc/ssl/certs/".into(), 0o755, 0),
+                (CA_BUNDLE_PATH.into(), 0o644, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn layout_round_trips_and_detects_corruption() {
+        let dir = std::env::temp_dir().join(format!("bgd-layout-{}", std::process::id()));
+        let image = image(b"binary");
+        image.write_layout(&dir).unwrap();
+        assert_eq!(Image::read_layout(&dir).unwrap(), image);
+        let layer = dir
+            .join("blobs/sha256")
+            .join(hex_of(&sha256_digest(&image.layer)));
+        std::fs::write(&layer, b"tampered").unwrap();
+        let err = Image::read_layout(&dir).unwrap_err();
+        assert!(format!("{err:#}").contains("corrupt"), "{err:#}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,318 @@
+//! The deploy history, kept in AWS itself so any machine can read it: each published version's
+//! Description (immutable, <= 256 chars) records its build; the green alias's Description
+//! records the last promotion and a rollback pin; the blue stage's description is the lock.
+//! Formats are `bgd key=value ...`: short enough for the limits, readable in the console.
+use std::{
+    collections::BTreeMap,
+    fmt,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+/// Lambda's limit on version and alias descriptions.
+pub const DESCRIPTION_LIMIT: usize = 256;
+const MARK: &str = "bgd";
+
+/// What a published version was built from; its Description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionRecord {
+    pub git_sha: String,
+    pub dirty: bool,
+    /// `sha256:HEX` of the image manifest.
+    pub digest: String,
+    pub build_id: Option<String>,
+    /// When it was published (RFC 3339 UTC).
+    pub published_at: String,
+    pub actor: String,
+}
+
+/// The green alias's Description: the last promotion, and a pin set by rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Promotion {
+    pub version: u64,
+    /// The version green served before (what `rollback` alone goes back to).
+    pub from: Option<u64>,
+    pub actor: String,
+    pub at: String,
+    /// Set by rollback: deploys refuse until `unpin` (or `deploy --unpin`).
+    pub pinned: bool,
+}
+
+/// The blue stage's description while a deploy holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lock {
+    pub holder: String,
+    pub git_sha: String,
+    /// Seconds since the epoch after which another deploy may take the lock over.
+    pub expires: u64,
+}
+
+impl VersionRecord {
+    pub fn to_description(&self) -> String {
+        let mut fields = vec![
+            ("g", self.git_sha.clone()),
+            ("d", crate::image::hex_of(&self.digest).to_owned()),
+            ("t", self.published_at.clone()),
+            ("dirty", u8::from(self.dirty).to_string()),
+        ];
+        if let Some(id) = &self.build_id {
+            fields.push(("id", id.clone()));
+        }
+        fields.push(("by", self.actor.clone()));
+        encode(&fields)
+    }
+
+    pub fn parse(description: &str) -> Result<Self> {
+        let fields = decode(description)?;
+        let get = |key: &str| {
+            fields
+                .get(key)
+                .cloned()
+                .with_context(|| format!("no {key}= in {description:?}"))
+        };
+        Ok(Self {
+            git_sha: get("g")?,
+            dirty: get("dirty")? == "1",
+            digest: format!("sha256:{}", get("d")?),
+            build_id: fields.get("id").cloned(),
+            published_at: get("t")?,
+            actor: fields.get("by").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+impl Promotion {
+    pub fn to_description(&self) -> String {
+        let mut fields = vec![("v", self.version.to_string())];
+        if let Some(from) = self.from {
+            fields.push(("from", from.to_string()));
+        }
+        fields.push(("t", self.at.clone()));
+        if self.pinned {
+            fields.push(("pinned", "1".into()));
+        }
+        fields.push(("by", self.actor.clone()));
+        encode(&fields)
+    }
+
+    pub fn parse(description: &str) -> Result<Self> {
+        let fields = decode(description)?;
+        let number = |key: &str| -> Result<Option<u64>> {
+            fields
+                .get(key)
+                .map(|v| {
+                    v.parse()
+                        .with_context(|| format!("{key}={v} is not a version"))
+                })
+                .transpose()
+        };
+        Ok(Self {
+            version: number("v")?.with_context(|| format!("no v= in {description:?}"))?,
+            from: number("from")?,
+            actor: fields.get("by").cloned().unwrap_or_default(),
+            at: fields.get("t").cloned().unwrap_or_default(),
+            pinned: fields.get("pinned").is_some_and(|v| v == "1"),
+        })
+    }
+}
+
+impl Lock {
+    pub fn new(git_sha: &str, ttl: Duration) -> Self {
+        Self {
+            holder: actor(),
+            git_sha: git_sha.to_owned(),
+            expires: epoch_seconds() + ttl.as_secs(),
+        }
+    }
+
+    pub fn is_expired(&self) -> bool {
+        epoch_seconds() > self.expires
+    }
+
+    pub fn to_description(&self) -> String {
+        encode(&[
+            ("lock", self.holder.clone()),
+            ("g", self.git_sha.clone()),
+            ("expires", self.expires.to_string()),
+        ])
+    }
+
+    pub fn parse(description: &str) -> Result<Self> {
+        let fields = decode(description)?;
+        Ok(Self {
+            holder: fields
+                .get("lock")
+                .cloned()
+                .context("no lock= in the blue stage's description")?,
+            git_sha: fields.get("g").cloned().unwrap_or_default(),
+            expires: fields
+                .get("expires")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        })
+    }
+}
+
+impl fmt::Display for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let left = self.expires.saturating_sub(epoch_seconds());
+        write!(
+            f,
+            "held by {} deploying {} (",
+            self.holder,
+            short(&self.git_sha)
+        )?;
+        if left == 0 {
+            write!(f, "expired)")
+        } else {
+            write!(f, "expires in {left} s)")
+        }
+    }
+}
+
+/// Who is deploying: the GitHub actor in Actions, else user@host.
+pub fn actor() -> String {
+    if let Ok(actor) = std::env::var("GITHUB_ACTOR") {
+        return format!("github:{actor}");
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{user}@{}", host.trim())
+}
+
+pub fn short(git_sha: &str) -> &str {
+    &git_sha[..git_sha.len().min(12)]
+}
+
+/// Values never hold spaces or '='; the last field (the actor, free-form) is cut to fit.
+fn encode(fields: &[(&str, String)]) -> String {
+    let mut out = String::from(MARK);
+    for (key, value) in fields {
+        let value: String = value
+            .chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '=' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        out.push_str(&format!(" {key}={value}"));
+    }
+    out.truncate(DESCRIPTION_LIMIT);
+    out
+}
+
+fn decode(description: &str) -> Result<BTreeMap<String, String>> {
+    let mut words = description.split_whitespace();
+    if words.next() != Some(MARK) {
+        bail!("{description:?} was not written by bgd");
+    }
+    Ok(words
+        .filter_map(|word| word.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
+pub fn epoch_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// RFC 3339 UTC of the current time.
+pub fn now_rfc3339() -> String {
+    rfc3339(epoch_seconds())
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
+pub fn rfc3339(epoch: u64) -> String {
+    let (days, secs) = ((epoch / 86_400) as i64, epoch % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3_600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(actor: &str) -> VersionRecord {
+        VersionRecord {
+            git_sha: "a".repeat(40),
+            dirty: true,
+            digest: format!("sha256:{}", "b".repeat(64)),
+            build_id: Some("second".into()),
+            published_at: "2026-11-27T00:12:34Z".into(),
+            actor: actor.into(),
+        }
+    }
+
+    #[test]
+    fn version_record_round_trips_within_lambdas_limit() {
+        let record = record("github:octocat");
+        let description = record.to_description();
+        assert!(description.len() <= DESCRIPTION_LIMIT);
+        assert_eq!(VersionRecord::parse(&description).unwrap(), record);
+    }
+
+    #[test]
+    fn a_long_actor_is_cut_not_the_build_facts() {
+        let description = record(&"x".repeat(300)).to_description();
+        assert_eq!(description.len(), DESCRIPTION_LIMIT);
+        let parsed = VersionRecord::parse(&description).unwrap();
+        assert_eq!(parsed.digest, record("").digest);
+        assert_eq!(parsed.git_sha, "a".repeat(40));
+    }
+
+    #[test]
+    fn promotion_and_lock_round_trip() {
+        let promotion = Promotion {
+            version: 7,
+            from: Some(6),
+            actor: "me@host".into(),
+            at: "t".into(),
+            pinned: true,
+        };
+        assert_eq!(
+            Promotion::parse(&promotion.to_description()).unwrap(),
+            promotion
+        );
+        let lock = Lock {
+            holder: "me@host".into(),
+            git_sha: "abc".into(),
+            expires: 42,
+        };
+        assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
+        assert!(lock.is_expired());
+    }
+
+    #[test]
+    fn descriptions_not_written_by_bgd_are_refused() {
+        assert!(VersionRecord::parse("published by hand").is_err());
+        assert!(Promotion::parse("").is_err());
+    }
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_738_354), "2026-11-27T00:12:34Z");
+    }
+}

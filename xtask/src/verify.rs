@@ -1,0 +1,310 @@
+//! HTTP probes of a stage through the real request path (API Gateway → alias → version): the
+//! app's self-report must name this build, version and alias, `/health` must be 200, and the
+//! smoke checks from deploy.toml must pass. On blue, a request without the token must be 403.
+use std::{fmt, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::config::Smoke;
+
+/// Header carrying the blue stage's token (the app compares it with the stage variable).
+pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
+/// How often the self-report is asked again while an alias move propagates.
+const POLL: Duration = Duration::from_millis(250);
+/// How much of a failing answer a report shows.
+const BODY_LIMIT: usize = 2_000;
+
+/// A stage's base URL and, for blue, the token it demands.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the token.
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the app says of itself at `GET /version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfReport {
+    pub function: Option<String>,
+    pub version: Option<String>,
+    pub alias: Option<String>,
+    pub stage: Option<String>,
+    pub build: ReportedBuild,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedBuild {
+    pub git_sha: String,
+    pub dirty: bool,
+    pub built_at: String,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// What the stage must report.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    pub version: u64,
+    pub alias: String,
+    pub git_sha: String,
+    pub build_id: Option<String>,
+}
+
+/// The check that failed, with what the stage answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub check: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub body: String,
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "check failed: {}", self.check)?;
+        writeln!(f, "  url:    {}", self.url)?;
+        match self.status {
+            Some(status) => writeln!(f, "  status: {status}")?,
+            None => writeln!(f, "  status: no answer")?,
+        }
+        writeln!(f, "  why:    {}", self.detail)?;
+        write!(f, "  body:   {}", self.body)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+pub struct Prober {
+    client: reqwest::Client,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(35))
+            .build()
+            .expect("a reqwest client with only a timeout set builds");
+        Self { client }
+    }
+}
+
+impl Prober {
+    async fn get(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+        with_token: bool,
+    ) -> Result<Answer, String> {
+        let mut request = self.client.get(format!("{}{path}", endpoint.url));
+        if let (true, Some(token)) = (with_token, &endpoint.token) {
+            request = request.header(VERIFY_TOKEN_HEADER, token);
+        }
+        let response = request.send().await.map_err(|e| format!("{e}"))?;
+        let status = response.status().as_u16();
+        let mut body = response.text().await.unwrap_or_default();
+        body.truncate(BODY_LIMIT);
+        Ok(Answer { status, body })
+    }
+
+    /// The stage's self-report now, for `status`.
+    pub async fn self_report(&self, endpoint: &Endpoint) -> Result<SelfReport, Failure> {
+        let url = format!("{}/version", endpoint.url);
+        let answer = self
+            .get(endpoint, "/version", true)
+            .await
+            .map_err(|detail| Failure {
+                check: "GET /version".into(),
+                url: url.clone(),
+                status: None,
+                body: String::new(),
+                detail,
+            })?;
+        parse_report(&answer).map_err(|detail| Failure {
+            check: "GET /version".into(),
+            url,
+            status: Some(answer.status),
+            body: answer.body,
+            detail,
+        })
+    }
+
+    /// Runs every check against the stage; the self-report is polled until `patience` passes,
+    /// because an alias move takes a moment to reach every API Gateway node.
+    pub async fn verify(
+        &self,
+        endpoint: &Endpoint,
+        expect: &Expect,
+        smoke: &[Smoke],
+        patience: Duration,
+    ) -> Result<SelfReport, Failure> {
+        let fail = |check: &str, path: &str, answer: Option<Answer>, detail: String| {
+            let (status, body) = answer.map_or((None, String::new()), |a| (Some(a.status), a.body));
+            Failure {
+                check: check.into(),
+                url: format!("{}{path}", endpoint.url),
+                status,
+                body,
+                detail,
+            }
+        };
+
+        if endpoint.token.is_some() {
+            let check = "blue refuses requests without the token";
+            match self.get(endpoint, "/version", false).await {
+                Ok(answer) if answer.status == 403 => {}
+                Ok(answer) => {
+                    let detail = format!("expected 403, got {}", answer.status);
+                    return Err(fail(check, "/version", Some(answer), detail));
+                }
+                Err(detail) => return Err(fail(check, "/version", None, detail)),
+            }
+        }
+
+        let deadline = Instant::now() + patience;
+        let report = loop {
+            let (answer, detail) = match self.get(endpoint, "/version", true).await {
+                Ok(answer) => {
+                    match parse_report(&answer).and_then(|r| matches(&r, expect).map(|()| r)) {
+                        Ok(report) => break report,
+                        Err(detail) => (Some(answer), detail),
+                    }
+                }
+                Err(detail) => (None, detail),
+            };
+            if Instant::now() >= deadline {
+                let check = format!(
+                    "the stage reports version {}, alias {}, build {}",
+                    expect.version,
+                    expect.alias,
+                    crate::ledger::short(&expect.git_sha)
+                );
+                return Err(fail(
+                    &check,
+                    "/version",
+                    answer,
+                    format!("{detail} (still after {} s)", patience.as_secs()),
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        };
+
+        let checks = std::iter::once(("/health", 200, None)).chain(
+            smoke
+                .iter()
+                .map(|s| (s.path.as_str(), s.status, s.contains.as_deref())),
+        );
+        for (path, status, contains) in checks {
+            let check = format!(
+                "GET {path} answers {status}{}",
+                contains
+                    .map(|c| format!(" containing {c:?}"))
+                    .unwrap_or_default()
+            );
+            let answer = self
+                .get(endpoint, path, true)
+                .await
+                .map_err(|detail| fail(&check, path, None, detail))?;
+            if answer.status != status {
+                let detail = format!("expected {status}, got {}", answer.status);
+                return Err(fail(&check, path, Some(answer), detail));
+            }
+            if let Some(needle) = contains
+                && !answer.body.contains(needle)
+            {
+                return Err(fail(
+                    &check,
+                    path,
+                    Some(answer),
+                    format!("the body does not contain {needle:?}"),
+                ));
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn parse_report(answer: &Answer) -> Result<SelfReport, String> {
+    if answer.status != 200 {
+        return Err(format!("expected 200, got {}", answer.status));
+    }
+    serde_json::from_str(&answer.body).map_err(|e| format!("not the app's self-report: {e}"))
+}
+
+fn matches(report: &SelfReport, expect: &Expect) -> Result<(), String> {
+    let version = expect.version.to_string();
+    let mut wrong = Vec::new();
+    if report.version.as_deref() != Some(version.as_str()) {
+        wrong.push(format!("version {:?} (want {version})", report.version));
+    }
+    if report.alias.as_deref() != Some(expect.alias.as_str()) {
+        wrong.push(format!("alias {:?} (want {})", report.alias, expect.alias));
+    }
+    if report.build.git_sha != expect.git_sha {
+        wrong.push(format!(
+            "git sha {} (want {})",
+            report.build.git_sha, expect.git_sha
+        ));
+    }
+    if report.build.id != expect.build_id {
+        wrong.push(format!(
+            "build id {:?} (want {:?})",
+            report.build.id, expect.build_id
+        ));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("it reports {}", wrong.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(version: &str, alias: &str, sha: &str) -> SelfReport {
+        SelfReport {
+            function: Some("bgd".into()),
+            version: Some(version.into()),
+            alias: Some(alias.into()),
+            stage: Some("blue".into()),
+            build: ReportedBuild {
+                git_sha: sha.into(),
+                dirty: false,
+                built_at: "t".into(),
+                id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_report_matches_only_the_expected_version_alias_and_build() {
+        let expect = Expect {
+            version: 7,
+            alias: "blue".into(),
+            git_sha: "abc".into(),
+            build_id: None,
+        };
+        assert!(matches(&report("7", "blue", "abc"), &expect).is_ok());
+        let err = matches(&report("6", "green", "abd"), &expect).unwrap_err();
+        assert!(
+            err.contains("version") && err.contains("alias") && err.contains("git sha"),
+            "{err}"
+        );
+    }
+}
