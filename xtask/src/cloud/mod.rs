@@ -77,8 +77,10 @@ pub trait Functions: Send + Sync {
     ) -> impl Future<Output = CloudResult<Alias>> + Send;
     /// ListVersionsByFunction: every published version (not `$LATEST`), oldest first. Images
     /// are not resolved here; the ledger in each Description names them.
-    fn list_versions(&self, function: &str)
-    -> impl Future<Output = CloudResult<Vec<Version>>> + Send;
+    fn list_versions(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = CloudResult<Vec<Version>>> + Send;
     /// AddPermission for API Gateway to invoke `function:alias` from `source_arn`, under a
     /// fixed statement id (a fresh id per deploy would grow the 20 KB policy until deploys
     /// fail); Conflict when that statement exists.

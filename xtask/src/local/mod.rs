@@ -1,2 +1,12 @@
-//! The local cloud: what stands in for AWS on a laptop (moto, a registry, our data plane).
+//! The local cloud: what stands in for AWS on a laptop (moto, a registry, our data plane), and
+//! `cargo xtask local` to run it.
+mod components;
+pub mod gateway;
+mod lifecycle;
+mod process;
 pub mod runtime;
+mod state;
+mod verbs;
+
+pub use components::Component;
+pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};

@@ -262,7 +262,8 @@ fn settle(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-fn new_request_id() -> String {
+/// A random UUID, as Lambda and API Gateway use for request ids.
+pub(crate) fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex = hex::encode(bytes);
     format!(

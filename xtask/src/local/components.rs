@@ -1,0 +1,112 @@
+//! The three processes of the local cloud: how each starts and how each shows it is healthy.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use xshell::Shell;
+
+use crate::setup;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    Moto,
+    Registry,
+    Gateway,
+}
+
+/// What a component needs to start, besides its port.
+pub(crate) struct Launch<'a> {
+    pub state_dir: &'a Path,
+    /// The xtask binary, which serves the gateway (`local gateway`).
+    pub gateway_exe: &'a Path,
+    pub moto_url: &'a str,
+    pub registry_url: &'a str,
+    pub region: &'a str,
+}
+
+impl Component {
+    /// In start order: the gateway reads moto and pulls from the registry.
+    pub const ALL: [Component; 3] = [Self::Moto, Self::Registry, Self::Gateway];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Moto => "moto",
+            Self::Registry => "registry",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    pub fn url(port: u16) -> String {
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// A URL that answers 200 once the component serves.
+    pub fn health_url(self, port: u16) -> String {
+        let path = match self {
+            Self::Moto => "/moto-api/config",
+            Self::Registry => "/v2/",
+            Self::Gateway => super::gateway::HEALTH_PATH,
+        };
+        format!("{}{path}", Self::url(port))
+    }
+
+    pub fn log_file(self, state_dir: &Path) -> PathBuf {
+        state_dir.join(format!("{}.log", self.name()))
+    }
+
+    /// The program and arguments that run this component on `port`.
+    pub(crate) fn command(self, launch: &Launch<'_>, port: u16) -> Result<(PathBuf, Vec<String>)> {
+        let sh = Shell::new()?;
+        Ok(match self {
+            Self::Moto => {
+                let venv = setup::ensure_venv(&sh)?;
+                let args = ["-H", "127.0.0.1", "-p", &port.to_string()];
+                (
+                    venv.join("bin/moto_server"),
+                    args.map(String::from).to_vec(),
+                )
+            }
+            Self::Registry => {
+                setup::ensure_debian_package(&sh, "docker-registry", REGISTRY_BIN)?;
+                // The port in the file name lets `status` recognise the process by its command line.
+                let config = launch.state_dir.join(format!("registry-{port}.yml"));
+                std::fs::write(&config, registry_config(launch.state_dir, port))
+                    .with_context(|| format!("writing {}", config.display()))?;
+                let args = vec!["serve".into(), config.display().to_string()];
+                (PathBuf::from(REGISTRY_BIN), args)
+            }
+            Self::Gateway => {
+                let args = [
+                    "local",
+                    "gateway",
+                    "--port",
+                    &port.to_string(),
+                    "--state-dir",
+                    &launch.state_dir.display().to_string(),
+                    "--moto-url",
+                    launch.moto_url,
+                    "--registry-url",
+                    launch.registry_url,
+                    "--region",
+                    launch.region,
+                ];
+                (
+                    launch.gateway_exe.to_owned(),
+                    args.map(String::from).to_vec(),
+                )
+            }
+        })
+    }
+}
+
+const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+
+/// CNCF Distribution on loopback, storing under the state dir; deletes allowed so a test can
+/// remove an image.
+fn registry_config(state_dir: &Path, port: u16) -> String {
+    format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        state_dir.join("registry").display()
+    )
+}

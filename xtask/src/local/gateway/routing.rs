@@ -1,0 +1,222 @@
+//! Which API, stage and resource a request names, as execute-api decides it: pure functions,
+//! unit-tested, so the gateway's 403s are predictable.
+use std::collections::BTreeMap;
+
+use crate::cloud::{Integration, Route};
+
+/// The REST API a request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ApiRef {
+    /// `/{stage}/{path}`: the API deploy.toml names.
+    Default,
+    /// `/restapis/{id}/{stage}/_user_request_/{path}`, the form moto and LocalStack use.
+    Id(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub api: ApiRef,
+    pub stage: String,
+    /// The path below the stage, starting with `/`.
+    pub path: String,
+}
+
+/// Splits a request path into API, stage and the path the function sees.
+pub(crate) fn target(path: &str) -> Option<Target> {
+    let rest = path.strip_prefix('/')?;
+    if let Some(rest) = rest.strip_prefix("restapis/") {
+        let (id, rest) = rest.split_once('/')?;
+        let (stage, rest) = rest.split_once('/')?;
+        let rest = rest.strip_prefix("_user_request_")?;
+        return (!id.is_empty())
+            .then(|| Target {
+                api: ApiRef::Id(id.to_owned()),
+                stage: stage.to_owned(),
+                path: below_stage(rest),
+            })
+            .filter(|t| valid_stage(&t.stage));
+    }
+    let (stage, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    valid_stage(stage).then(|| Target {
+        api: ApiRef::Default,
+        stage: stage.to_owned(),
+        path: below_stage(rest),
+    })
+}
+
+fn below_stage(rest: &str) -> String {
+    if rest.starts_with('/') {
+        rest.to_owned()
+    } else {
+        format!("/{rest}")
+    }
+}
+
+/// Stage names are alphanumerics, `-` and `_`
+/// (<https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html>).
+fn valid_stage(stage: &str) -> bool {
+    !stage.is_empty()
+        && stage
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The route a request matched, with the integration to call.
+#[derive(Debug, Clone)]
+pub(crate) struct Matched<'a> {
+    /// The resource path, e.g. `/{proxy+}` (the event's `resource`).
+    pub resource: &'a str,
+    pub integration: &'a Integration,
+    pub path_parameters: BTreeMap<String, String>,
+}
+
+/// The resource and method for `method path`, preferring literal segments over `{param}` over
+/// a greedy `{proxy+}`, and an exact method over `ANY`, as API Gateway does.
+pub(crate) fn matched<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<Matched<'a>> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    routes
+        .iter()
+        .filter_map(|route| {
+            let (score, path_parameters) = score(&route.path, &segments)?;
+            let integration = route
+                .methods
+                .get(method)
+                .or_else(|| route.methods.get("ANY"))?;
+            Some((
+                score,
+                Matched {
+                    resource: &route.path,
+                    integration,
+                    path_parameters,
+                },
+            ))
+        })
+        .max_by(|(a, _), (b, _)| a.cmp(b))
+        .map(|(_, m)| m)
+}
+
+/// How specifically `resource` matches `segments` (higher is better), and its parameters.
+fn score(resource: &str, segments: &[&str]) -> Option<(Vec<u8>, BTreeMap<String, String>)> {
+    let parts: Vec<&str> = resource.split('/').filter(|s| !s.is_empty()).collect();
+    let mut params = BTreeMap::new();
+    let mut score = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+            // Greedy: needs at least one segment, takes the rest.
+            if i >= segments.len() || i + 1 != parts.len() {
+                return None;
+            }
+            params.insert(name.to_owned(), segments[i..].join("/"));
+            score.push(0);
+            return Some((score, params));
+        }
+        let segment = segments.get(i)?;
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            params.insert(name.to_owned(), (*segment).to_owned());
+            score.push(1);
+        } else if part == segment {
+            score.push(2);
+        } else {
+            return None;
+        }
+    }
+    (parts.len() == segments.len()).then_some((score, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{ApiRef, matched, target};
+    use crate::cloud::{Integration, Route};
+
+    #[test]
+    fn the_first_segment_is_the_stage_and_the_rest_is_the_functions_path() {
+        let t = target("/green/version").unwrap();
+        assert_eq!(
+            (t.api, t.stage.as_str(), t.path.as_str()),
+            (ApiRef::Default, "green", "/version")
+        );
+        assert_eq!(target("/green").unwrap().path, "/");
+        assert_eq!(target("/green/").unwrap().path, "/");
+        assert_eq!(target("/a/b/c").unwrap().path, "/b/c");
+        assert!(target("/").is_none());
+        assert!(target("/.local/health").is_none());
+    }
+
+    #[test]
+    fn restapis_paths_name_the_api_by_id() {
+        let t = target("/restapis/abc123/blue/_user_request_/items/7").unwrap();
+        assert_eq!(t.api, ApiRef::Id("abc123".into()));
+        assert_eq!((t.stage.as_str(), t.path.as_str()), ("blue", "/items/7"));
+        assert_eq!(
+            target("/restapis/abc123/blue/_user_request_").unwrap().path,
+            "/"
+        );
+        assert!(target("/restapis/abc123/blue/other/x").is_none());
+    }
+
+    fn route(path: &str, method: &str, uri: &str) -> Route {
+        Route {
+            path: path.into(),
+            methods: BTreeMap::from([(
+                method.to_owned(),
+                Integration {
+                    kind: "AWS_PROXY".into(),
+                    uri: Some(uri.into()),
+                },
+            )]),
+        }
+    }
+
+    #[test]
+    fn root_and_greedy_proxy_split_every_path_between_them() {
+        let routes = [
+            route("/", "ANY", "root"),
+            route("/{proxy+}", "ANY", "proxy"),
+        ];
+        let m = matched(&routes, "GET", "/").unwrap();
+        assert_eq!(m.integration.uri.as_deref(), Some("root"));
+        let m = matched(&routes, "POST", "/a/b").unwrap();
+        assert_eq!(
+            (m.resource, m.integration.uri.as_deref()),
+            ("/{proxy+}", Some("proxy"))
+        );
+        assert_eq!(m.path_parameters["proxy"], "a/b");
+    }
+
+    #[test]
+    fn literal_beats_parameter_beats_proxy_and_a_missing_route_matches_nothing() {
+        let routes = [
+            route("/items/{id}", "GET", "param"),
+            route("/items/new", "GET", "literal"),
+            route("/{proxy+}", "GET", "proxy"),
+        ];
+        assert_eq!(
+            matched(&routes, "GET", "/items/new")
+                .unwrap()
+                .integration
+                .uri
+                .as_deref(),
+            Some("literal")
+        );
+        assert_eq!(
+            matched(&routes, "GET", "/items/9")
+                .unwrap()
+                .integration
+                .uri
+                .as_deref(),
+            Some("param")
+        );
+        assert_eq!(
+            matched(&routes, "GET", "/other")
+                .unwrap()
+                .integration
+                .uri
+                .as_deref(),
+            Some("proxy")
+        );
+        assert!(matched(&routes, "DELETE", "/items/9").is_none());
+        assert!(matched(&routes[..2], "GET", "/").is_none());
+    }
+}

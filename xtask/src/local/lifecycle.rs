@@ -1,0 +1,326 @@
+//! `up`, `down` and `status` of the local cloud, as a library so tests drive the same code:
+//! each component is reused while healthy, (re)started otherwise, and stopped only by the pid
+//! `up` recorded.
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use xshell::Shell;
+
+use super::{
+    components::{Component, Launch},
+    process,
+    state::{Started, State},
+};
+use crate::{cloud::Target, config::Config, setup};
+
+/// moto can take a few seconds to import its services on a cold start.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a component gets to exit on SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A local cloud whose processes and files live under one state dir.
+#[derive(Debug, Clone)]
+pub struct LocalCloud {
+    dir: PathBuf,
+}
+
+/// Where the running local cloud answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    pub moto_url: String,
+    pub registry_url: String,
+    pub gateway_url: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentStatus {
+    pub component: Component,
+    pub pid: Option<u32>,
+    pub url: Option<String>,
+    /// The recorded process runs.
+    pub running: bool,
+    /// It answers its health check.
+    pub healthy: bool,
+}
+
+impl LocalCloud {
+    /// The local cloud of this workspace (`target/local/`), or of the folder `BGD_LOCAL_DIR`
+    /// names (the end-to-end tests run one each).
+    pub fn workspace() -> Self {
+        match std::env::var_os("BGD_LOCAL_DIR") {
+            Some(dir) => Self::at(dir),
+            None => Self::at(setup::target_dir().join("local")),
+        }
+    }
+
+    /// Where the gateway appends a function's output (its "log group").
+    pub fn function_log(&self, function: &str) -> PathBuf {
+        function_log(&self.dir, function)
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts what is not running healthy, waits until each answers; `gateway_exe` is the
+    /// xtask binary (it serves `local gateway`).
+    pub async fn up(&self, gateway_exe: &Path) -> Result<Endpoints> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let http = health_client()?;
+        let region = Config::load()
+            .map(|c| c.project.region)
+            .unwrap_or_else(|_| "us-east-1".into());
+        let mut state = State::load(&self.dir)?;
+        let mut dependency_restarted = false;
+        for component in Component::ALL {
+            let recorded = state.components.get(component.name()).copied();
+            let reusable = match recorded {
+                Some(s) if process::is_ours(s.pid, s.port) => {
+                    !(component == Component::Gateway && dependency_restarted)
+                        && healthy(&http, component, s.port).await
+                }
+                _ => false,
+            };
+            let port = match recorded.filter(|_| reusable) {
+                Some(s) => {
+                    eprintln!("local: {} is running (pid {})", component.name(), s.pid);
+                    s.port
+                }
+                None => {
+                    self.start(&http, &mut state, component, gateway_exe, &region)
+                        .await?
+                }
+            };
+            dependency_restarted |= !reusable;
+            if component == Component::Moto {
+                configure_moto(&http, &Component::url(port)).await?;
+            }
+        }
+        self.endpoints_with(&state, region)
+    }
+
+    /// Starts `component` (stopping a recorded process that does not answer) and waits until
+    /// it answers; returns its port.
+    async fn start(
+        &self,
+        http: &reqwest::Client,
+        state: &mut State,
+        component: Component,
+        gateway_exe: &Path,
+        region: &str,
+    ) -> Result<u16> {
+        let recorded = state.components.get(component.name()).copied();
+        if let Some(s) = recorded.filter(|s| process::is_ours(s.pid, s.port)) {
+            eprintln!(
+                "local: restarting {} (pid {} does not answer)",
+                component.name(),
+                s.pid
+            );
+            process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
+        }
+        let port = recorded
+            .map(|s| s.port)
+            .filter(|port| process::port_is_free(*port))
+            .map_or_else(process::free_port, Ok)?;
+        let moto_url = url_of(state, Component::Moto);
+        let registry_url = url_of(state, Component::Registry);
+        let launch = Launch {
+            state_dir: &self.dir,
+            gateway_exe,
+            moto_url: &moto_url,
+            registry_url: &registry_url,
+            region,
+        };
+        let (program, args) = component.command(&launch, port)?;
+        let log = component.log_file(&self.dir);
+        let pid = process::spawn(&program, &args, &log)?;
+        // Recorded before waiting, so `down` stops it even if it never answers.
+        state
+            .components
+            .insert(component.name().into(), Started { pid, port });
+        state.save(&self.dir)?;
+        eprintln!(
+            "local: started {} (pid {pid}, port {port})",
+            component.name()
+        );
+        wait_healthy(http, component, pid, port, &log).await?;
+        Ok(port)
+    }
+
+    /// Stops every process `up` recorded (by pid, with its process group); returns what stopped.
+    pub fn down(&self) -> Result<Vec<(Component, u32)>> {
+        let sh = Shell::new()?;
+        let mut state = State::load(&self.dir)?;
+        let mut stopped = Vec::new();
+        for component in Component::ALL.into_iter().rev() {
+            let Some(s) = state.components.remove(component.name()) else {
+                continue;
+            };
+            if process::is_ours(s.pid, s.port) {
+                process::stop(&sh, s.pid, STOP_GRACE)
+                    .with_context(|| format!("stopping {} (pid {})", component.name(), s.pid))?;
+                stopped.push((component, s.pid));
+            }
+            state.save(&self.dir)?;
+        }
+        Ok(stopped)
+    }
+
+    pub async fn status(&self) -> Result<Vec<ComponentStatus>> {
+        let http = health_client()?;
+        let state = State::load(&self.dir)?;
+        let mut statuses = Vec::new();
+        for component in Component::ALL {
+            let recorded = state.components.get(component.name()).copied();
+            let running = recorded.is_some_and(|s| process::is_ours(s.pid, s.port));
+            let healthy = match recorded {
+                Some(s) if running => healthy(&http, component, s.port).await,
+                _ => false,
+            };
+            statuses.push(ComponentStatus {
+                component,
+                pid: recorded.map(|s| s.pid),
+                url: recorded.map(|s| Component::url(s.port)),
+                running,
+                healthy,
+            });
+        }
+        Ok(statuses)
+    }
+
+    /// The endpoints `up` recorded.
+    pub fn endpoints(&self) -> Result<Endpoints> {
+        let region = Config::load()
+            .map(|c| c.project.region)
+            .unwrap_or_else(|_| "us-east-1".into());
+        self.endpoints_with(&State::load(&self.dir)?, region)
+    }
+
+    fn endpoints_with(&self, state: &State, region: String) -> Result<Endpoints> {
+        if Component::ALL
+            .iter()
+            .any(|c| !state.components.contains_key(c.name()))
+        {
+            bail!(
+                "the local cloud at {} is not up: run cargo xtask local up",
+                self.dir.display()
+            );
+        }
+        Ok(Endpoints {
+            moto_url: url_of(state, Component::Moto),
+            registry_url: url_of(state, Component::Registry),
+            gateway_url: url_of(state, Component::Gateway),
+            region,
+        })
+    }
+}
+
+impl Endpoints {
+    /// What the cloud module connects to.
+    pub fn target(&self) -> Target {
+        Target::Local {
+            endpoint_url: self.moto_url.clone(),
+            registry_url: self.registry_url.clone(),
+            region: self.region.clone(),
+        }
+    }
+
+    /// The environment that points the `aws` CLI, SDKs and our tests at the local cloud.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.moto_url.clone()),
+            ("AWS_REGION", self.region.clone()),
+            // moto accepts any credentials; these keep SDKs from searching for real ones.
+            ("AWS_ACCESS_KEY_ID", "local".into()),
+            ("AWS_SECRET_ACCESS_KEY", "local".into()),
+            ("LOCAL_REGISTRY_URL", self.registry_url.clone()),
+            ("LOCAL_GATEWAY_URL", self.gateway_url.clone()),
+        ]
+    }
+}
+
+impl fmt::Display for Endpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "moto      {}  (AWS_ENDPOINT_URL)", self.moto_url)?;
+        writeln!(f, "registry  {}  (LOCAL_REGISTRY_URL)", self.registry_url)?;
+        write!(
+            f,
+            "gateway   {}  (LOCAL_GATEWAY_URL/{{stage}}/{{path}})",
+            self.gateway_url
+        )
+    }
+}
+
+fn url_of(state: &State, component: Component) -> String {
+    state
+        .components
+        .get(component.name())
+        .map(|s| Component::url(s.port))
+        .unwrap_or_default()
+}
+
+fn health_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .context("building the health-check HTTP client")
+}
+
+async fn healthy(http: &reqwest::Client, component: Component, port: u16) -> bool {
+    http.get(component.health_url(port))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+async fn wait_healthy(
+    http: &reqwest::Client,
+    component: Component,
+    pid: u32,
+    port: u16,
+    log: &Path,
+) -> Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if healthy(http, component, port).await {
+            return Ok(());
+        }
+        if !process::is_alive(pid) || Instant::now() > deadline {
+            bail!(
+                "{} (pid {pid}) did not answer on port {port}: see {}",
+                component.name(),
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and
+/// the gateway runs the functions instead. Set before anything creates a function.
+async fn configure_moto(http: &reqwest::Client, moto_url: &str) -> Result<()> {
+    http.post(format!("{moto_url}/moto-api/config"))
+        .json(&serde_json::json!({"lambda": {"use_docker": false}}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("setting moto's no-Docker Lambda mode at {moto_url}"))?;
+    Ok(())
+}
+
+/// A function's log file under a local cloud's state dir.
+pub fn function_log(state_dir: &Path, function: &str) -> PathBuf {
+    state_dir.join("functions").join(format!("{function}.log"))
+}

@@ -1,0 +1,52 @@
+//! What `local up` started, remembered under the state dir (`target/local/state.json`), so
+//! `down`, `status` and `env` act on exactly those processes.
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// One process `up` started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Started {
+    pub pid: u32,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Component name (`moto`, `registry`, `gateway`) → its process.
+    pub components: BTreeMap<String, Started>,
+}
+
+impl State {
+    pub fn file(dir: &Path) -> PathBuf {
+        dir.join("state.json")
+    }
+
+    /// The remembered state; empty when nothing was started here yet.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let file = Self::file(dir);
+        match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} is corrupt: delete it after stopping its processes",
+                    file.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = Self::file(dir);
+        let partial = file.with_extension("json.partial");
+        std::fs::write(&partial, serde_json::to_vec_pretty(self)?)
+            .with_context(|| format!("writing {}", partial.display()))?;
+        std::fs::rename(&partial, &file).with_context(|| format!("writing {}", file.display()))
+    }
+}
