@@ -12,7 +12,11 @@ use xtask::setup;
 
 fn xtask_exe() -> PathBuf {
     let exe = setup::target_dir().join("debug/xtask");
-    assert!(exe.exists(), "{} is missing: run the tests with `cargo xtask test`", exe.display());
+    assert!(
+        exe.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        exe.display()
+    );
     exe
 }
 
@@ -54,7 +58,10 @@ impl Stack {
         let dir = setup::target_dir().join(format!("e2e/{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let stack = Self { deploy_toml: dir.join("deploy.toml"), dir };
+        let stack = Self {
+            deploy_toml: dir.join("deploy.toml"),
+            dir,
+        };
         stack.configure(name, "GREETING = \"hello from e2e\"");
         stack
     }
@@ -77,7 +84,12 @@ impl Stack {
             .output()
             .await
             .unwrap();
-        eprintln!("$ cargo xtask {} → {}\n{}", args.join(" "), output.status, String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "$ cargo xtask {} → {}\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
         output
     }
 
@@ -90,7 +102,10 @@ impl Stack {
     /// Fails, and says why on stderr.
     async fn refused(&self, args: &[&str]) -> String {
         let output = self.xtask(args).await;
-        assert!(!output.status.success(), "cargo xtask {args:?} should have failed");
+        assert!(
+            !output.status.success(),
+            "cargo xtask {args:?} should have failed"
+        );
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
@@ -120,11 +135,20 @@ async fn version_at(stage_url: &str, token: Option<&str>) -> (u16, Value) {
 }
 
 fn stage<'a>(status: &'a Value, name: &str) -> Option<&'a Value> {
-    status["stages"].as_array().unwrap().iter().find(|s| s["stage"] == name)
+    status["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
 }
 
 fn alias_version(status: &Value, name: &str) -> String {
-    let alias = status["aliases"].as_array().unwrap().iter().find(|a| a["alias"] == name).unwrap();
+    let alias = status["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alias"] == name)
+        .unwrap();
     alias["version"].as_str().unwrap().to_owned()
 }
 
@@ -156,13 +180,32 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     let (_, report) = version_at(&green_url, None).await;
     assert_eq!(report["version"], version_b.to_string());
     assert_eq!(report["build"]["id"], "b");
-    let phases: Vec<&str> = second["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    let phases: Vec<&str> = second["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
     assert_eq!(
         phases,
-        ["preflight", "build", "no-op check", "lock", "push", "update", "blue", "verify", "promote", "cleanup"]
+        [
+            "preflight",
+            "build",
+            "no-op check",
+            "lock",
+            "push",
+            "update",
+            "blue",
+            "verify",
+            "promote",
+            "cleanup"
+        ]
     );
     let status = stack.status().await;
-    assert!(stage(&status, "blue").is_none(), "no blue stage after a deploy: {status}");
+    assert!(
+        stage(&status, "blue").is_none(),
+        "no blue stage after a deploy: {status}"
+    );
     assert_eq!(alias_version(&status, "green"), version_b.to_string());
 
     // The same image with the same configuration again: nothing is written.
@@ -171,14 +214,19 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     assert_eq!(again["version"], version_b);
 
     // Rollback to A: green reports A, status agrees, and green is pinned.
-    let rollback = stack.ok(&["rollback", "--to", &version_a.to_string()]).await;
+    let rollback = stack
+        .ok(&["rollback", "--to", &version_a.to_string()])
+        .await;
     assert_eq!(rollback["to"], version_a);
     assert_eq!(rollback["verified_before"], true);
     let (_, report) = version_at(&green_url, None).await;
     assert_eq!(report["version"], version_a.to_string());
     let status = stack.status().await;
     assert_eq!(alias_version(&status, "green"), version_a.to_string());
-    assert_eq!(stage(&status, "green").unwrap()["reports"]["Ok"]["version"], version_a.to_string());
+    assert_eq!(
+        stage(&status, "green").unwrap()["reports"]["Ok"]["version"],
+        version_a.to_string()
+    );
     let why = stack.refused(&["deploy", "--image", path(image_b)]).await;
     assert!(why.contains("pinned") && why.contains("unpin"), "{why}");
 
@@ -187,10 +235,16 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
         let why = stack.refused(&["rollback", "--to", bad]).await;
         assert!(why.contains("error:"), "{why}");
     }
-    assert_eq!(alias_version(&stack.status().await, "green"), version_a.to_string());
+    assert_eq!(
+        alias_version(&stack.status().await, "green"),
+        version_a.to_string()
+    );
 
     let destroyed = stack.ok(&["destroy", "--yes"]).await;
-    assert!(destroyed["message"].as_str().unwrap().contains("REST API"), "{destroyed}");
+    assert!(
+        destroyed["message"].as_str().unwrap().contains("REST API"),
+        "{destroyed}"
+    );
     let status = stack.status().await;
     assert!(status["stages"].as_array().unwrap().is_empty());
 }
@@ -206,13 +260,19 @@ async fn a_deploy_whose_blue_fails_verification_leaves_green_unchanged_and_blue_
     // The app requires GREETING (deploy.toml [app] required_env); this configuration lacks it.
     stack.configure("e2e-fail", "OTHER = \"x\"");
     let why = stack.refused(&["deploy", "--image", path(image_a)]).await;
-    assert!(why.contains("check failed") && why.contains("GREETING"), "{why}");
+    assert!(
+        why.contains("check failed") && why.contains("GREETING"),
+        "{why}"
+    );
 
     let (_, report) = version_at(&green_url, None).await;
     assert_eq!(report["version"], green_version);
     let status = stack.status().await;
     assert_eq!(alias_version(&status, "green"), green_version);
-    assert!(stage(&status, "blue").is_none(), "the lock is released after a failure: {status}");
+    assert!(
+        stage(&status, "blue").is_none(),
+        "the lock is released after a failure: {status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,25 +280,35 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
     let (image_a, image_b) = images();
     let stack = Stack::new("e2e-lock");
     stack.ok(&["deploy", "--image", path(image_a)]).await;
-    let kept = stack.ok(&["deploy", "--image", path(image_b), "--keep-blue"]).await;
+    let kept = stack
+        .ok(&["deploy", "--image", path(image_b), "--keep-blue"])
+        .await;
     let blue_url = kept["blue_url"].as_str().unwrap().to_owned();
 
     let why = stack.refused(&["deploy", "--image", path(image_a)]).await;
-    assert!(why.contains("another deploy holds the lock") && why.contains("--break-lock"), "{why}");
+    assert!(
+        why.contains("another deploy holds the lock") && why.contains("--break-lock"),
+        "{why}"
+    );
 
     // Blue answers only with its token, which status shows only when asked.
     let hidden = stack.status().await;
     let hidden_token = &stage(&hidden, "blue").unwrap()["variables"]["verify_token"];
     assert!(hidden_token.as_str().unwrap().contains("hidden"));
     let shown = stack.ok(&["status", "--show-token"]).await;
-    let token = stage(&shown, "blue").unwrap()["variables"]["verify_token"].as_str().unwrap().to_owned();
+    let token = stage(&shown, "blue").unwrap()["variables"]["verify_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(version_at(&blue_url, None).await.0, 403);
     assert_eq!(version_at(&blue_url, Some("wrong")).await.0, 403);
     let (status, report) = version_at(&blue_url, Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(report["alias"], "blue");
 
-    let broke = stack.ok(&["deploy", "--image", path(image_a), "--break-lock"]).await;
+    let broke = stack
+        .ok(&["deploy", "--image", path(image_a), "--break-lock"])
+        .await;
     assert_eq!(broke["outcome"], "deployed");
     assert!(stage(&stack.status().await, "blue").is_none());
 }

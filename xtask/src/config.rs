@@ -179,14 +179,23 @@ impl Config {
 
     /// Calls from one stage of the API only (any method, any path).
     pub fn stage_source_arn(&self, account: &str, api_id: &str, stage: &str) -> String {
-        format!("arn:aws:execute-api:{}:{account}:{api_id}/{stage}/*/*", self.project.region)
+        format!(
+            "arn:aws:execute-api:{}:{account}:{api_id}/{stage}/*/*",
+            self.project.region
+        )
     }
 
     /// Where a stage answers: API Gateway's execute-api, or the local gateway.
     pub fn stage_url(&self, api_id: &str, stage: &str, local_gateway: Option<&str>) -> String {
         match local_gateway {
-            Some(gateway) => format!("{}/restapis/{api_id}/{stage}/_user_request_", gateway.trim_end_matches('/')),
-            None => format!("https://{api_id}.execute-api.{}.amazonaws.com/{stage}", self.project.region),
+            Some(gateway) => format!(
+                "{}/restapis/{api_id}/{stage}/_user_request_",
+                gateway.trim_end_matches('/')
+            ),
+            None => format!(
+                "https://{api_id}.execute-api.{}.amazonaws.com/{stage}",
+                self.project.region
+            ),
         }
     }
 
@@ -245,7 +254,10 @@ mod tests {
         let text = "[project]\nname = \"x\"\nregion = \"r\"\n[function.environment]\nA = \"${PATH}\"\nB = \"plain\"\nC = \"${BGD_SURELY_UNSET_VAR}\"\n";
         let config = Config::parse(text).unwrap();
         let err = config.resolved_environment().unwrap_err().to_string();
-        assert!(err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] C"), "{err}");
+        assert!(
+            err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] C"),
+            "{err}"
+        );
         let mut config = config;
         config.function.environment.remove("C");
         let env = config.resolved_environment().unwrap();

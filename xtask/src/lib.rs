@@ -10,5 +10,5 @@ pub mod pipeline;
 pub mod progress;
 pub mod setup;
 mod test;
-pub mod verify;
 mod verbs;
+pub mod verify;

@@ -35,7 +35,11 @@ impl Default for Progress {
 
 impl Progress {
     /// Runs one named phase, showing it while it runs and recording its time.
-    pub async fn phase<T, E>(&self, name: &str, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    pub async fn phase<T, E>(
+        &self,
+        name: &str,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let start = Instant::now();
         if !self.tty {
             eprintln!("==> {name}");
@@ -57,11 +61,18 @@ impl Progress {
         let ok = result.is_ok();
         let mark = if ok { "ok" } else { "FAILED" };
         if self.tty {
-            eprintln!("\r{} {name} {seconds:.1}s\x1b[K", if ok { '✓' } else { '✗' });
+            eprintln!(
+                "\r{} {name} {seconds:.1}s\x1b[K",
+                if ok { '✓' } else { '✗' }
+            );
         } else {
             eprintln!("    {name}: {mark} in {seconds:.2}s");
         }
-        self.times.lock().expect("lock").push(PhaseTime { phase: name.into(), seconds, ok });
+        self.times.lock().expect("lock").push(PhaseTime {
+            phase: name.into(),
+            seconds,
+            ok,
+        });
         result
     }
 

@@ -67,15 +67,23 @@ fn print<T: Serialize + std::fmt::Display>(value: &T, json: bool) -> Result<()> 
 impl flags::Provision {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let options = deploy::Options { image: self.image, build_id: self.build_id, dry_run: self.dry_run, ..Default::default() };
-        print(&pipeline::provision::run(&ctx, &options).await?, global.json)
+        let options = deploy::Options {
+            image: self.image,
+            build_id: self.build_id,
+            dry_run: self.dry_run,
+            ..Default::default()
+        };
+        print(
+            &pipeline::provision::run(&ctx, &options).await?,
+            global.json,
+        )
     }
 }
 
 impl flags::Deploy {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let options = deploy::Options {
+        let mut options = deploy::Options {
             image: self.image,
             build_id: self.build_id,
             keep_blue: self.keep_blue,
@@ -88,10 +96,17 @@ impl flags::Deploy {
         if global.local && !self.dry_run && ctx.find_api().await?.is_none() {
             eprintln!("local: nothing provisioned yet: provisioning first");
             pipeline::provision::run(&ctx, &options).await?;
+            // Provision built (or read) the image; the deploy ships that one, not a rebuild.
+            options
+                .image
+                .get_or_insert_with(pipeline::default_image_dir);
         }
         let report = deploy::run(&ctx, &options).await?;
         if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
                 .with_context(|| format!("opening $GITHUB_STEP_SUMMARY ({path})"))?;
             file.write_all(report.markdown().as_bytes())?;
         }
@@ -102,7 +117,10 @@ impl flags::Deploy {
 impl flags::Rollback {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        print(&pipeline::rollback::run(&ctx, self.to, self.dry_run).await?, global.json)
+        print(
+            &pipeline::rollback::run(&ctx, self.to, self.dry_run).await?,
+            global.json,
+        )
     }
 }
 
@@ -117,7 +135,10 @@ impl flags::Unpin {
 impl flags::Status {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        print(&pipeline::status::status(&ctx, self.show_token).await?, global.json)
+        print(
+            &pipeline::status::status(&ctx, self.show_token).await?,
+            global.json,
+        )
     }
 }
 
@@ -157,14 +178,25 @@ impl flags::Destroy {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
         if !self.yes && !self.dry_run {
-            confirm(&format!("destroy the function, API, repository and role named {}?", ctx.config.project.name))?;
+            confirm(&format!(
+                "destroy the function, API, repository and role named {}?",
+                ctx.config.project.name
+            ))?;
         }
         let removed = pipeline::destroy::run(&ctx, self.dry_run).await?;
-        let verb = if self.dry_run { "would remove" } else { "removed" };
+        let verb = if self.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
         let message = if removed.is_empty() {
             "nothing to remove".to_owned()
         } else {
-            removed.iter().map(|r| format!("{verb} {r}")).collect::<Vec<_>>().join("\n")
+            removed
+                .iter()
+                .map(|r| format!("{verb} {r}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         print(&Message { message }, global.json)
     }

@@ -3,9 +3,7 @@
 //! version green will serve; the blue stage (the lock) is removed whatever happens.
 use std::{fmt, path::PathBuf};
 
-use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use super::{BLUE, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
 use crate::{
     cloud::{Alias, RestApi, Settings, Stage, Version},
     config::Config,
@@ -13,6 +11,8 @@ use crate::{
     ledger::{Promotion, VersionRecord},
     progress::PhaseTime,
 };
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -75,9 +75,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         phases: Vec::new(),
         plan: Vec::new(),
     };
-    let unchanged = p.phase("no-op check", async { anyhow::Ok(is_deployed(&pre.green_version, &built, &settings)) }).await?;
+    let unchanged = p
+        .phase("no-op check", async {
+            anyhow::Ok(is_deployed(&pre.green_version, &built, &settings))
+        })
+        .await?;
     if unchanged {
-        p.note(format_args!("already deployed: green runs {} with this configuration; nothing written", built.digest));
+        p.note(format_args!(
+            "already deployed: green runs {} with this configuration; nothing written",
+            built.digest
+        ));
         report.phases = p.times();
         return Ok(report);
     }
@@ -88,12 +95,21 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         return Ok(report);
     }
 
-    let lock = LockOptions { break_lock: options.break_lock, keep: options.keep_blue };
+    let lock = LockOptions {
+        break_lock: options.break_lock,
+        keep: options.keep_blue,
+    };
     let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
     let version = ctx
-        .locked(&pre.api, &pre.green_stage.deployment_id, &built.facts.git_sha, lock, move |token| async move {
-            ship(ctx, pre_ref, built_ref, image_ref, settings_ref, &token).await
-        })
+        .locked(
+            &pre.api,
+            &pre.green_stage.deployment_id,
+            &built.facts.git_sha,
+            lock,
+            move |token| async move {
+                ship(ctx, pre_ref, built_ref, image_ref, settings_ref, &token).await
+            },
+        )
         .await?;
     if options.keep_blue {
         report.blue_url = Some(ctx.stage_url(&pre.api, BLUE));
@@ -106,7 +122,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
 }
 
 /// The phases between lock and cleanup; returns the promoted version.
-async fn ship<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built, image: &Image, settings: &Settings, token: &str) -> Result<u64> {
+async fn ship<C: Cloud>(
+    ctx: &Ctx<C>,
+    pre: &Preflight,
+    built: &Built,
+    image: &Image,
+    settings: &Settings,
+    token: &str,
+) -> Result<u64> {
     let p = &ctx.progress;
     let (registry, repository) = ctx.registry().await?;
     let image_ref = repository.image(&built.digest);
@@ -140,20 +163,45 @@ async fn ship<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built, image: &Im
         })
         .await?;
     let (version, record) = published;
-    ctx.progress.note(format_args!("published version {version}"));
+    ctx.progress
+        .note(format_args!("published version {version}"));
 
-    ctx.blue_then_green(&pre.api, token, &pre.green, version, &record, false, (&registry, &repository.name)).await?;
+    ctx.blue_then_green(
+        &pre.api,
+        token,
+        &pre.green,
+        Candidate {
+            version,
+            record: &record,
+            pin: false,
+        },
+        (&registry, &repository.name),
+    )
+    .await?;
     Ok(version)
 }
 
 async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
     let Some(api) = ctx.find_api().await? else {
-        bail!("there is no REST API {}: run `cargo xtask provision` first", ctx.config.api_name());
+        bail!(
+            "there is no REST API {}: run `cargo xtask provision` first",
+            ctx.config.api_name()
+        );
     };
-    let green_stage = absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?
-        .with_context(|| format!("REST API {} has no stage green: run `cargo xtask provision`", api.name))?;
-    let green = absent_as_none(ctx.cloud.get_alias(ctx.function(), GREEN).await)?
-        .with_context(|| format!("{} has no alias green: run `cargo xtask provision`", ctx.function()))?;
+    let green_stage =
+        absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?.with_context(|| {
+            format!(
+                "REST API {} has no stage green: run `cargo xtask provision`",
+                api.name
+            )
+        })?;
+    let green =
+        absent_as_none(ctx.cloud.get_alias(ctx.function(), GREEN).await)?.with_context(|| {
+            format!(
+                "{} has no alias green: run `cargo xtask provision`",
+                ctx.function()
+            )
+        })?;
     if let Ok(promotion) = Promotion::parse(&green.description)
         && promotion.pinned
         && !options.unpin
@@ -165,23 +213,51 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
             promotion.at
         );
     }
-    let green_version = ctx.cloud.get_version(ctx.function(), &green.target.version).await?;
-    Ok(Preflight { api, green, green_stage, green_version })
+    let green_version = ctx
+        .cloud
+        .get_version(ctx.function(), &green.target.version)
+        .await?;
+    Ok(Preflight {
+        api,
+        green,
+        green_stage,
+        green_version,
+    })
 }
 
 /// Green already runs this image with this configuration.
 fn is_deployed(green: &Version, built: &Built, settings: &Settings) -> bool {
-    green.image.as_ref().is_some_and(|image| image.digest == built.digest) && &green.settings == settings
+    green
+        .image
+        .as_ref()
+        .is_some_and(|image| image.digest == built.digest)
+        && &green.settings == settings
 }
 
 fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
     let function = ctx.function();
     vec![
-        format!("create stage blue of API {} from green's deployment {} (the lock)", pre.api.name, pre.green_stage.deployment_id),
-        format!("push image {} to repository {}", built.digest, ctx.config.repository_name()),
-        format!("update {function}: code to {}, configuration from deploy.toml; publish a version", built.digest),
-        format!("point alias blue at the new version and verify stage blue ({})", ctx.stage_url(&pre.api, BLUE)),
-        format!("move alias green from version {} to the new version; tag the image verified-N", pre.green.target.version),
+        format!(
+            "create stage blue of API {} from green's deployment {} (the lock)",
+            pre.api.name, pre.green_stage.deployment_id
+        ),
+        format!(
+            "push image {} to repository {}",
+            built.digest,
+            ctx.config.repository_name()
+        ),
+        format!(
+            "update {function}: code to {}, configuration from deploy.toml; publish a version",
+            built.digest
+        ),
+        format!(
+            "point alias blue at the new version and verify stage blue ({})",
+            ctx.stage_url(&pre.api, BLUE)
+        ),
+        format!(
+            "move alias green from version {} to the new version; tag the image verified-N",
+            pre.green.target.version
+        ),
         "delete stage blue".into(),
     ]
 }
@@ -196,7 +272,10 @@ impl fmt::Display for Report {
         writeln!(f, "{:<10} {outcome}", "outcome")?;
         writeln!(f, "{:<10} {}", "function", self.function)?;
         if let Some(version) = self.version {
-            let from = self.previous.map(|p| format!(" (was {p})")).unwrap_or_default();
+            let from = self
+                .previous
+                .map(|p| format!(" (was {p})"))
+                .unwrap_or_default();
             writeln!(f, "{:<10} {version}{from}", "version")?;
         }
         writeln!(f, "{:<10} {}", "git sha", self.git_sha)?;
@@ -211,7 +290,14 @@ impl fmt::Display for Report {
             writeln!(f, "{:<10} {step}", "would")?;
         }
         for phase in &self.phases {
-            writeln!(f, "{:<10} {:<12} {:>7.2}s{}", "phase", phase.phase, phase.seconds, if phase.ok { "" } else { "  FAILED" })?;
+            writeln!(
+                f,
+                "{:<10} {:<12} {:>7.2}s{}",
+                "phase",
+                phase.phase,
+                phase.seconds,
+                if phase.ok { "" } else { "  FAILED" }
+            )?;
         }
         Ok(())
     }

@@ -19,15 +19,24 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<Vec<String>> {
         if !dry_run {
             absent_as_none(ctx.cloud.delete_function(ctx.function()).await)?;
         }
-        removed.push(format!("function {} with its versions, aliases and permissions", ctx.function()));
+        removed.push(format!(
+            "function {} with its versions, aliases and permissions",
+            ctx.function()
+        ));
     }
     if dry_run {
-        removed.push(format!("repository {} with its images (if present)", config.repository_name()));
+        removed.push(format!(
+            "repository {} with its images (if present)",
+            config.repository_name()
+        ));
         removed.push(format!("role {} (if present)", config.role_name()));
         return Ok(removed);
     }
     if absent_as_none(ctx.cloud.delete_repository(config.repository_name()).await)?.is_some() {
-        removed.push(format!("repository {} with its images", config.repository_name()));
+        removed.push(format!(
+            "repository {} with its images",
+            config.repository_name()
+        ));
     }
     if absent_as_none(ctx.cloud.delete_function_role(&config.role_name()).await)?.is_some() {
         removed.push(format!("role {}", config.role_name()));

@@ -8,12 +8,7 @@ pub mod provision;
 pub mod rollback;
 pub mod status;
 
-use std::{
-    collections::BTreeMap,
-    future::Future,
-    path::PathBuf,
-    time::Duration,
-};
+use std::{collections::BTreeMap, future::Future, path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
@@ -63,7 +58,8 @@ impl<C: Cloud> Ctx<C> {
     }
 
     pub fn stage_url(&self, api: &RestApi, stage: &str) -> String {
-        self.config.stage_url(&api.id, stage, self.local_gateway.as_deref())
+        self.config
+            .stage_url(&api.id, stage, self.local_gateway.as_deref())
     }
 
     /// The REST API, or `None` when provision has not created it.
@@ -77,15 +73,22 @@ impl<C: Cloud> Ctx<C> {
             Some(dir) => Built::read(dir),
             None => tokio::task::block_in_place(|| {
                 let sh = xshell::Shell::new()?;
-                let out = crate::setup::target_dir().join("image");
-                build_image(&sh, &self.config, options.build_id.clone(), &out)
+                build_image(
+                    &sh,
+                    &self.config,
+                    options.build_id.clone(),
+                    &default_image_dir(),
+                )
             }),
         }
     }
 
     /// The image registry and the function's repository in it.
     pub async fn registry(&self) -> Result<(Registry, crate::cloud::Repository)> {
-        let repository = self.cloud.ensure_repository(self.config.repository_name()).await?;
+        let repository = self
+            .cloud
+            .ensure_repository(self.config.repository_name())
+            .await?;
         let access = self.cloud.registry_access().await?;
         let scheme = if access.plain_http { "http" } else { "https" };
         let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
@@ -95,12 +98,21 @@ impl<C: Cloud> Ctx<C> {
     /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
     /// with `alias=blue` and a fresh token. CreateStage fails atomically when blue exists.
     /// Returns the token.
-    pub async fn take_lock(&self, api: &RestApi, deployment_id: &str, git_sha: &str, break_lock: bool) -> Result<String> {
+    pub async fn take_lock(
+        &self,
+        api: &RestApi,
+        deployment_id: &str,
+        git_sha: &str,
+        break_lock: bool,
+    ) -> Result<String> {
         let token = hex::encode(rand::random::<[u8; 32]>());
         let stage = Stage {
             name: BLUE.into(),
             deployment_id: deployment_id.into(),
-            variables: BTreeMap::from([(ALIAS_VARIABLE.into(), BLUE.into()), (TOKEN_VARIABLE.into(), token.clone())]),
+            variables: BTreeMap::from([
+                (ALIAS_VARIABLE.into(), BLUE.into()),
+                (TOKEN_VARIABLE.into(), token.clone()),
+            ]),
             description: Lock::new(git_sha, LOCK_TTL).to_description(),
         };
         match self.cloud.create_stage(&api.id, &stage).await {
@@ -110,7 +122,10 @@ impl<C: Cloud> Ctx<C> {
         }
         let held = self.cloud.get_stage(&api.id, BLUE).await?;
         let lock = Lock::parse(&held.description).ok();
-        let holder = lock.as_ref().map_or_else(|| "a blue stage not made by a deploy".to_owned(), ToString::to_string);
+        let holder = lock.as_ref().map_or_else(
+            || "a blue stage not made by a deploy".to_owned(),
+            ToString::to_string,
+        );
         let expired = lock.as_ref().is_some_and(Lock::is_expired);
         if !expired && !break_lock {
             bail!(
@@ -120,10 +135,17 @@ impl<C: Cloud> Ctx<C> {
         }
         self.progress.warn(format_args!(
             "taking over the lock {}: {holder}",
-            if expired { "because it expired" } else { "(--break-lock)" }
+            if expired {
+                "because it expired"
+            } else {
+                "(--break-lock)"
+            }
         ));
         self.cloud.delete_stage(&api.id, BLUE).await?;
-        self.cloud.create_stage(&api.id, &stage).await.context("taking over the lock")?;
+        self.cloud
+            .create_stage(&api.id, &stage)
+            .await
+            .context("taking over the lock")?;
         Ok(token)
     }
 
@@ -137,17 +159,26 @@ impl<C: Cloud> Ctx<C> {
     pub async fn point_alias(&self, alias: &str, version: &str) -> Result<Alias> {
         let target = AliasTarget::version(version);
         let moved = self
-            .retry_conflicts(|| self.cloud.update_alias(self.function(), alias, &target, None, None))
+            .retry_conflicts(|| {
+                self.cloud
+                    .update_alias(self.function(), alias, &target, None, None)
+            })
             .await;
         match moved {
-            Err(e) if e.is_not_found() => Ok(self.cloud.create_alias(self.function(), alias, &target, "").await?),
+            Err(e) if e.is_not_found() => Ok(self
+                .cloud
+                .create_alias(self.function(), alias, &target, "")
+                .await?),
             other => Ok(other?),
         }
     }
 
     /// Retries a call while Lambda says another update is in progress
     /// (ResourceConflictException), backing off up to 8 s, until the deadline.
-    pub async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(&self, mut call: impl FnMut() -> F) -> CloudResult<T> {
+    pub async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(
+        &self,
+        mut call: impl FnMut() -> F,
+    ) -> CloudResult<T> {
         let mut wait = Duration::from_secs(1);
         loop {
             match call().await {
@@ -167,9 +198,15 @@ impl<C: Cloud> Ctx<C> {
             let latest = self.cloud.get_version(self.function(), "$LATEST").await?;
             match latest.last_update_status.as_deref() {
                 None | Some("Successful") => return Ok(latest),
-                Some("Failed") => bail!("the update of {} failed: see its LastUpdateStatusReason (aws lambda get-function)", self.function()),
+                Some("Failed") => bail!(
+                    "the update of {} failed: see its LastUpdateStatusReason (aws lambda get-function)",
+                    self.function()
+                ),
                 Some(_) if Instant::now() >= self.deadline => {
-                    bail!("{} was still updating when --timeout passed", self.function())
+                    bail!(
+                        "{} was still updating when --timeout passed",
+                        self.function()
+                    )
                 }
                 Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
             }
@@ -186,7 +223,13 @@ impl<C: Cloud> Ctx<C> {
         lock: LockOptions,
         work: impl FnOnce(String) -> F,
     ) -> Result<T> {
-        let token = self.progress.phase("lock", self.take_lock(api, deployment_id, git_sha, lock.break_lock)).await?;
+        let token = self
+            .progress
+            .phase(
+                "lock",
+                self.take_lock(api, deployment_id, git_sha, lock.break_lock),
+            )
+            .await?;
         let outcome = tokio::select! {
             outcome = work(token) => outcome,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C): green is unchanged unless promote had finished")),
@@ -211,16 +254,27 @@ impl<C: Cloud> Ctx<C> {
         api: &RestApi,
         token: &str,
         green: &Alias,
-        version: u64,
-        record: &VersionRecord,
-        pinned: bool,
+        candidate: Candidate<'_>,
         registry: (&Registry, &str),
     ) -> Result<()> {
+        let Candidate {
+            version,
+            record,
+            pin: pinned,
+        } = candidate;
         let p = &self.progress;
-        p.phase("blue", self.point_alias(BLUE, &version.to_string())).await?;
-        p.phase("verify", self.verify_blue(api, token, version, record)).await?;
+        p.phase("blue", self.point_alias(BLUE, &version.to_string()))
+            .await?;
+        p.phase("verify", self.verify_blue(api, token, version, record))
+            .await?;
         p.phase("promote", async {
-            self.promote(green, version, pinned, Some((registry.0, registry.1, &record.digest))).await?;
+            self.promote(
+                green,
+                version,
+                pinned,
+                Some((registry.0, registry.1, &record.digest)),
+            )
+            .await?;
             self.probe_green(api, version, record).await
         })
         .await?;
@@ -229,22 +283,49 @@ impl<C: Cloud> Ctx<C> {
 
     /// Blue (alias and stage) reports `version` of this build, healthy, smoke checks passing,
     /// and refuses requests without the token.
-    pub async fn verify_blue(&self, api: &RestApi, token: &str, version: u64, record: &VersionRecord) -> Result<SelfReport> {
-        let blue = Endpoint { url: self.stage_url(api, BLUE), token: Some(token.into()) };
-        self.verify(&blue, &expect(version, BLUE, record), &self.config.smoke).await
+    pub async fn verify_blue(
+        &self,
+        api: &RestApi,
+        token: &str,
+        version: u64,
+        record: &VersionRecord,
+    ) -> Result<SelfReport> {
+        let blue = Endpoint {
+            url: self.stage_url(api, BLUE),
+            token: Some(token.into()),
+        };
+        self.verify(&blue, &expect(version, BLUE, record), &self.config.smoke)
+            .await
     }
 
     /// Green reports `version` (after the alias move propagates).
-    pub async fn probe_green(&self, api: &RestApi, version: u64, record: &VersionRecord) -> Result<SelfReport> {
-        let green = Endpoint { url: self.stage_url(api, GREEN), token: None };
-        self.verify(&green, &expect(version, GREEN, record), &[]).await
+    pub async fn probe_green(
+        &self,
+        api: &RestApi,
+        version: u64,
+        record: &VersionRecord,
+    ) -> Result<SelfReport> {
+        let green = Endpoint {
+            url: self.stage_url(api, GREEN),
+            token: None,
+        };
+        self.verify(&green, &expect(version, GREEN, record), &[])
+            .await
     }
 
     /// Checks what a stage reports; on failure the error shows the check and the function's
     /// recent log lines.
-    pub async fn verify(&self, endpoint: &Endpoint, expect: &Expect, smoke: &[Smoke]) -> Result<SelfReport> {
+    pub async fn verify(
+        &self,
+        endpoint: &Endpoint,
+        expect: &Expect,
+        smoke: &[Smoke],
+    ) -> Result<SelfReport> {
         let patience = PROPAGATION.min(self.deadline.saturating_duration_since(Instant::now()));
-        self.prober.verify(endpoint, expect, smoke, patience).await.map_err(|failure| self.explain(failure))
+        self.prober
+            .verify(endpoint, expect, smoke, patience)
+            .await
+            .map_err(|failure| self.explain(failure))
     }
 
     fn explain(&self, failure: Failure) -> anyhow::Error {
@@ -253,9 +334,15 @@ impl<C: Cloud> Ctx<C> {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 let lines: Vec<&str> = text.lines().collect();
                 let tail = lines[lines.len().saturating_sub(20)..].join("\n  ");
-                format!("the function's last log lines ({}):\n  {tail}", path.display())
+                format!(
+                    "the function's last log lines ({}):\n  {tail}",
+                    path.display()
+                )
             }
-            None => format!("the function's logs: CloudWatch log group /aws/lambda/{}", self.function()),
+            None => format!(
+                "the function's logs: CloudWatch log group /aws/lambda/{}",
+                self.function()
+            ),
         };
         anyhow::anyhow!("{failure}\n{logs}")
     }
@@ -263,7 +350,13 @@ impl<C: Cloud> Ctx<C> {
     /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
     /// moved by someone else fails instead of being overwritten. The alias Description records
     /// the promotion; the image gets a `verified-N` tag.
-    pub async fn promote(&self, green: &Alias, version: u64, pinned: bool, registry: Option<(&Registry, &str, &str)>) -> Result<Alias> {
+    pub async fn promote(
+        &self,
+        green: &Alias,
+        version: u64,
+        pinned: bool,
+        registry: Option<(&Registry, &str, &str)>,
+    ) -> Result<Alias> {
         let promotion = Promotion {
             version,
             from: green.target.version.parse().ok(),
@@ -275,7 +368,13 @@ impl<C: Cloud> Ctx<C> {
         let target = AliasTarget::version(version.to_string());
         let moved = self
             .cloud
-            .update_alias(self.function(), GREEN, &target, Some(&description), green.revision_id.as_deref())
+            .update_alias(
+                self.function(),
+                GREEN,
+                &target,
+                Some(&description),
+                green.revision_id.as_deref(),
+            )
             .await;
         let moved = match moved {
             Err(e) if e.is_precondition_failed() => bail!(
@@ -284,23 +383,49 @@ impl<C: Cloud> Ctx<C> {
             other => other?,
         };
         if let Some((registry, repository, digest)) = registry {
-            registry.tag(repository, digest, &Config::verified_tag(version)).await?;
+            registry
+                .tag(repository, digest, &Config::verified_tag(version))
+                .await?;
         }
         Ok(moved)
     }
 
     /// The build facts of a published version, from its Description.
-    pub async fn version_record(&self, version: &str) -> Result<(crate::cloud::Version, VersionRecord)> {
+    pub async fn version_record(
+        &self,
+        version: &str,
+    ) -> Result<(crate::cloud::Version, VersionRecord)> {
         let published = self.cloud.get_version(self.function(), version).await?;
-        let record = VersionRecord::parse(&published.description)
-            .with_context(|| format!("version {version} of {} was not published by bgd", self.function()))?;
+        let record = VersionRecord::parse(&published.description).with_context(|| {
+            format!(
+                "version {version} of {} was not published by bgd",
+                self.function()
+            )
+        })?;
         Ok((published, record))
     }
 
     /// The image a version runs, as the function's repository names it.
-    pub fn image_of(&self, repository: &crate::cloud::Repository, record: &VersionRecord) -> ImageRef {
+    pub fn image_of(
+        &self,
+        repository: &crate::cloud::Repository,
+        record: &VersionRecord,
+    ) -> ImageRef {
         repository.image(&record.digest)
     }
+}
+
+/// A published version on its way to green, and whether green is pinned on it (rollback).
+#[derive(Clone, Copy)]
+pub struct Candidate<'a> {
+    pub version: u64,
+    pub record: &'a VersionRecord,
+    pub pin: bool,
+}
+
+/// Where `build` and a deploy that builds write the image.
+pub fn default_image_dir() -> PathBuf {
+    crate::setup::target_dir().join("image")
 }
 
 /// How a run treats the lock.

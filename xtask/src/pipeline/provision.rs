@@ -29,7 +29,11 @@ impl fmt::Display for Report {
         if self.created.is_empty() {
             writeln!(f, "nothing to do: everything exists")?;
         }
-        let verb = if self.dry_run { "would create" } else { "created" };
+        let verb = if self.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
         for item in &self.created {
             writeln!(f, "{verb} {item}")?;
         }
@@ -61,17 +65,31 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             created.push(format!("repository and role, image function {function} with version 1, aliases blue and green"));
         }
         if api.is_none() {
-            created.push(format!("REST API {} with ANY / and ANY /{{proxy+}}, permissions per alias", ctx.config.api_name()));
+            created.push(format!(
+                "REST API {} with ANY / and ANY /{{proxy+}}, permissions per alias",
+                ctx.config.api_name()
+            ));
         }
         if green_stage.is_none() {
             created.push("stage green (after verifying on a blue stage)".into());
         }
-        let green_url = api.as_ref().map_or_else(|| "(not yet created)".into(), |api| ctx.stage_url(api, GREEN));
-        return Ok(Report { created, version: None, green_url, dry_run: true });
+        let green_url = api.as_ref().map_or_else(
+            || "(not yet created)".into(),
+            |api| ctx.stage_url(api, GREEN),
+        );
+        return Ok(Report {
+            created,
+            version: None,
+            green_url,
+            dry_run: true,
+        });
     }
 
     let (registry, repository) = ctx.registry().await?;
-    let role_arn = ctx.cloud.ensure_function_role(&ctx.config.role_name()).await?;
+    let role_arn = ctx
+        .cloud
+        .ensure_function_role(&ctx.config.role_name())
+        .await?;
 
     let (version, record) = match latest {
         Some(_) => {
@@ -83,8 +101,18 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         None => {
             let (built, image) = p.phase("build", ctx.image(options)).await?;
             let image_ref = repository.image(&built.digest);
-            p.phase("push", registry.push(&repository.name, &image, &[&Config::image_tag(&built.facts.git_sha, built.facts.build_id.as_deref())]))
-                .await?;
+            p.phase(
+                "push",
+                registry.push(
+                    &repository.name,
+                    &image,
+                    &[&Config::image_tag(
+                        &built.facts.git_sha,
+                        built.facts.build_id.as_deref(),
+                    )],
+                ),
+            )
+            .await?;
             let record = VersionRecord::now(&built.facts, &built.digest);
             let spec = FunctionSpec {
                 name: function.clone(),
@@ -95,9 +123,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             };
             let version = p
                 .phase("function", async {
-                    ctx.retry_conflicts(|| ctx.cloud.create_image_function(&spec)).await?;
+                    ctx.retry_conflicts(|| ctx.cloud.create_image_function(&spec))
+                        .await?;
                     ctx.wait_updated().await?;
-                    let version = ctx.cloud.publish_version(&function, &image_ref, &record.to_description()).await?;
+                    let version = ctx
+                        .cloud
+                        .publish_version(&function, &image_ref, &record.to_description())
+                        .await?;
                     anyhow::Ok(version.version.parse::<u64>()?)
                 })
                 .await?;
@@ -109,11 +141,25 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
     for alias in [BLUE, GREEN] {
         if absent_as_none(ctx.cloud.get_alias(&function, alias).await)?.is_none() {
             let description = if alias == GREEN {
-                Promotion { version, from: None, actor: ledger::actor(), at: ledger::now_rfc3339(), pinned: false }.to_description()
+                Promotion {
+                    version,
+                    from: None,
+                    actor: ledger::actor(),
+                    at: ledger::now_rfc3339(),
+                    pinned: false,
+                }
+                .to_description()
             } else {
                 String::new()
             };
-            ctx.cloud.create_alias(&function, alias, &AliasTarget::version(version.to_string()), &description).await?;
+            ctx.cloud
+                .create_alias(
+                    &function,
+                    alias,
+                    &AliasTarget::version(version.to_string()),
+                    &description,
+                )
+                .await?;
             created.push(format!("alias {alias} → {version}"));
         }
     }
@@ -122,8 +168,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         Some(api) => api,
         None => {
             let api = ctx.cloud.create_rest_api(ctx.config.api_name()).await?;
-            ctx.cloud.put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account)).await?;
-            created.push(format!("REST API {} ({}) with ANY / and ANY /{{proxy+}}", api.name, api.id));
+            ctx.cloud
+                .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
+                .await?;
+            created.push(format!(
+                "REST API {} ({}) with ANY / and ANY /{{proxy+}}",
+                api.name, api.id
+            ));
             api
         }
     };
@@ -131,8 +182,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
     for alias in [BLUE, GREEN] {
         let statement = ctx.config.permission_statement_id(alias);
         let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
-        match ctx.cloud.add_permission(&function, alias, &statement, &source).await {
-            Ok(()) => created.push(format!("permission {statement} (stage {alias} → alias {alias})")),
+        match ctx
+            .cloud
+            .add_permission(&function, alias, &statement, &source)
+            .await
+        {
+            Ok(()) => created.push(format!(
+                "permission {statement} (stage {alias} → alias {alias})"
+            )),
             Err(e) if e.is_conflict() => {}
             Err(e) => return Err(e.into()),
         }
@@ -140,8 +197,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
 
     if green_stage.is_none() {
         p.phase("green stage", async {
-            let deployment = ctx.cloud.create_deployment(&api.id, "bgd provision").await?;
-            let token = ctx.take_lock(&api, &deployment, &record.git_sha, false).await?;
+            let deployment = ctx
+                .cloud
+                .create_deployment(&api.id, "bgd provision")
+                .await?;
+            let token = ctx
+                .take_lock(&api, &deployment, &record.git_sha, false)
+                .await?;
             let verified = async {
                 ctx.point_alias(BLUE, &version.to_string()).await?;
                 ctx.verify_blue(&api, &token, version, &record).await
@@ -150,6 +212,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             let released = ctx.release_lock(&api).await;
             verified?;
             released?;
+            // Verified on blue: a later rollback to it needs no second verification.
+            registry
+                .tag(
+                    &repository.name,
+                    &record.digest,
+                    &Config::verified_tag(version),
+                )
+                .await?;
             let green = Stage {
                 name: GREEN.into(),
                 deployment_id: deployment,

@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{BLUE, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi, Stage},
     config::Config,
@@ -30,15 +30,36 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run { "would roll back" } else { "rolled back" };
-        writeln!(f, "{verb} green from version {} to {} ({})", self.from, self.to, crate::ledger::short(&self.git_sha))?;
+        let verb = if self.dry_run {
+            "would roll back"
+        } else {
+            "rolled back"
+        };
+        writeln!(
+            f,
+            "{verb} green from version {} to {} ({})",
+            self.from,
+            self.to,
+            crate::ledger::short(&self.git_sha)
+        )?;
         if !self.verified_before {
-            writeln!(f, "version {} was never verified: verified on blue first", self.to)?;
+            writeln!(
+                f,
+                "version {} was never verified: verified on blue first",
+                self.to
+            )?;
         }
-        writeln!(f, "green is pinned: deploys refuse until `cargo xtask unpin` (or deploy --unpin)")?;
+        writeln!(
+            f,
+            "green is pinned: deploys refuse until `cargo xtask unpin` (or deploy --unpin)"
+        )?;
         writeln!(f, "green: {}", self.green_url)?;
         for phase in &self.phases {
-            writeln!(f, "{:<10} {:<12} {:>7.2}s", "phase", phase.phase, phase.seconds)?;
+            writeln!(
+                f,
+                "{:<10} {:<12} {:>7.2}s",
+                "phase", phase.phase, phase.seconds
+            )?;
         }
         Ok(())
     }
@@ -53,25 +74,47 @@ struct State {
 }
 
 async fn state<C: Cloud>(ctx: &Ctx<C>) -> Result<State> {
-    let api = ctx.find_api().await?.with_context(|| format!("there is no REST API {}: nothing to roll back", ctx.config.api_name()))?;
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: nothing to roll back",
+            ctx.config.api_name()
+        )
+    })?;
     if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
-        let holder = Lock::parse(&blue.description).map_or_else(|_| "a blue stage not made by a deploy".into(), |l| l.to_string());
-        bail!("a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back");
+        let holder = Lock::parse(&blue.description).map_or_else(
+            |_| "a blue stage not made by a deploy".into(),
+            |l| l.to_string(),
+        );
+        bail!(
+            "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back"
+        );
     }
     let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
     let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
     let promotion = Promotion::parse(&green.description).ok();
-    Ok(State { api, green, green_stage, promotion })
+    Ok(State {
+        api,
+        green,
+        green_stage,
+        promotion,
+    })
 }
 
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Result<Report> {
     let p = &ctx.progress;
     let state = p.phase("preflight", state(ctx)).await?;
-    let from: u64 = state.green.target.version.parse().with_context(|| format!("green points at {:?}, not a published version", state.green.target.version))?;
+    let from: u64 = state.green.target.version.parse().with_context(|| {
+        format!(
+            "green points at {:?}, not a published version",
+            state.green.target.version
+        )
+    })?;
     let to = match to.or(state.promotion.as_ref().and_then(|p| p.from)) {
         Some(0) => bail!("--to 0: versions are numbered from 1 (`cargo xtask history` lists them)"),
         Some(to) => to,
-        None => bail!("no earlier promotion is recorded on green: pass --to N (`cargo xtask history` lists the versions)"),
+        None => bail!(
+            "no earlier promotion is recorded on green: pass --to N (`cargo xtask history` lists the versions)"
+        ),
     };
     if to == from {
         bail!("green already serves version {to}: nothing to roll back");
@@ -113,11 +156,28 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
         })
         .await?;
     } else {
-        let (state_ref, record_ref, registry_ref, repository_ref) = (&state, &record, &registry, &repository);
-        ctx.locked(&state.api, &state.green_stage.deployment_id, &record.git_sha, LockOptions::default(), move |token| async move {
-            ctx.blue_then_green(&state_ref.api, &token, &state_ref.green, to, record_ref, true, (registry_ref, &repository_ref.name))
+        let (state_ref, record_ref, registry_ref, repository_ref) =
+            (&state, &record, &registry, &repository);
+        ctx.locked(
+            &state.api,
+            &state.green_stage.deployment_id,
+            &record.git_sha,
+            LockOptions::default(),
+            move |token| async move {
+                ctx.blue_then_green(
+                    &state_ref.api,
+                    &token,
+                    &state_ref.green,
+                    Candidate {
+                        version: to,
+                        record: record_ref,
+                        pin: true,
+                    },
+                    (registry_ref, &repository_ref.name),
+                )
                 .await
-        })
+            },
+        )
         .await?;
     }
     report.phases = p.times();
@@ -128,15 +188,30 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
 pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
     let state = state(ctx).await?;
     let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
-        return Ok(format!("green (version {}) is not pinned: nothing to do", state.green.target.version));
+        return Ok(format!(
+            "green (version {}) is not pinned: nothing to do",
+            state.green.target.version
+        ));
     };
     if dry_run {
         return Ok(format!("would unpin green (version {})", promotion.version));
     }
-    let unpinned = Promotion { pinned: false, ..promotion };
+    let unpinned = Promotion {
+        pinned: false,
+        ..promotion
+    };
     let target = AliasTarget::version(state.green.target.version.clone());
     ctx.cloud
-        .update_alias(ctx.function(), GREEN, &target, Some(&unpinned.to_description()), state.green.revision_id.as_deref())
+        .update_alias(
+            ctx.function(),
+            GREEN,
+            &target,
+            Some(&unpinned.to_description()),
+            state.green.revision_id.as_deref(),
+        )
         .await?;
-    Ok(format!("unpinned green (version {}): deploys may proceed", unpinned.version))
+    Ok(format!(
+        "unpinned green (version {}): deploys may proceed",
+        unpinned.version
+    ))
 }
