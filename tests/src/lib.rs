@@ -1,5 +1,7 @@
 //! Shared set-up for the end-to-end tests: where the release `bootstrap` is and which events
 //! to send it. `cargo xtask test` builds the binary before running these.
+pub mod local;
+
 use std::path::PathBuf;
 
 use xtask::setup;

@@ -2,7 +2,7 @@
 //! that failed), decided by the SDK's typed error checks, never by message text.
 use std::{error::Error as StdError, fmt};
 
-use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use super::Operation;
 
@@ -90,19 +90,28 @@ pub(crate) fn classify<E, R>(
     kind: impl FnOnce(&E) -> Option<ErrorKind>,
 ) -> CloudError
 where
-    E: StdError + Send + Sync + 'static,
+    E: StdError + ProvideErrorMetadata + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
-    let kind = err
-        .as_service_error()
-        .and_then(kind)
-        .unwrap_or(ErrorKind::Other);
-    CloudError::new(
-        kind,
-        operation,
-        subject,
-        DisplayErrorContext(&err).to_string(),
-    )
+    match err.as_service_error() {
+        // The service's own code and message; the raw response adds nothing a user acts on.
+        Some(service) => CloudError::new(
+            kind(service).unwrap_or(ErrorKind::Other),
+            operation,
+            subject,
+            format!(
+                "{}: {}",
+                service.code().unwrap_or("unknown error"),
+                service.message().unwrap_or_default()
+            ),
+        ),
+        None => CloudError::new(
+            ErrorKind::Other,
+            operation,
+            subject,
+            DisplayErrorContext(&err).to_string(),
+        ),
+    }
 }
 
 /// A response the SDK accepted but that lacks a field we rely on.

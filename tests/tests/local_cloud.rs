@@ -1,0 +1,405 @@
+//! The local cloud end to end: real moto, real registry, the gateway and the release bootstrap
+//! as real processes. State is set up through the cloud module, then observed over HTTP.
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::{Duration, Instant},
+};
+
+use e2e::local::{Running, unique};
+use serde_json::Value;
+use xtask::cloud::{
+    Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, RestApi, Settings, Stage,
+};
+
+/// A function with two published versions of two images that greet differently, alias
+/// `green` → 1, and a REST API whose stage `green` invokes that alias.
+struct Deployed {
+    function: String,
+    api: RestApi,
+    images: [ImageRef; 2],
+}
+
+fn settings(greeting: &str) -> Settings {
+    Settings {
+        environment: BTreeMap::from([("GREETING".to_owned(), greeting.to_owned())]),
+        memory_mb: 128,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+async fn deploy_two_versions(local: &Running) -> Deployed {
+    let cloud = &local.cloud;
+    let function = unique("fn");
+    let repository = cloud.ensure_repository(&function).await.unwrap();
+    let first = local.push_app_image(&repository, "first").await;
+    let second = local.push_app_image(&repository, "second").await;
+    assert_ne!(first.digest, second.digest);
+    let function = create_function(local, &function, &first).await;
+    let v1 = cloud
+        .publish_version(&function, &first, "one")
+        .await
+        .unwrap();
+    cloud
+        .update_function_code(&function, &second)
+        .await
+        .unwrap();
+    cloud
+        .update_function_configuration(&function, &settings("two"))
+        .await
+        .unwrap();
+    let v2 = cloud
+        .publish_version(&function, &second, "two")
+        .await
+        .unwrap();
+    assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
+    cloud
+        .create_alias(&function, "green", &AliasTarget::version("1"), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(local, &function, "green").await;
+    Deployed {
+        function,
+        api,
+        images: [first, second],
+    }
+}
+
+async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
+    let role_arn = local
+        .cloud
+        .ensure_function_role(&format!("{name}-role"))
+        .await
+        .unwrap();
+    local
+        .cloud
+        .create_image_function(&FunctionSpec {
+            name: name.to_owned(),
+            role_arn,
+            image: image.clone(),
+            architecture: "x86_64".into(),
+            settings: settings("one"),
+        })
+        .await
+        .unwrap()
+        .function_name
+}
+
+/// `ANY /` and `ANY /{proxy+}` on `function`, and a stage whose `alias` variable is `alias`.
+async fn api_with_stage(local: &Running, function: &str, alias: &str) -> RestApi {
+    let cloud = &local.cloud;
+    let arn = cloud
+        .get_version(function, "$LATEST")
+        .await
+        .unwrap()
+        .function_arn;
+    let api = cloud.create_rest_api(function).await.unwrap();
+    cloud.put_lambda_proxy_routes(&api, &arn).await.unwrap();
+    let deployment_id = cloud.create_deployment(&api.id, "test").await.unwrap();
+    cloud
+        .create_stage(
+            &api.id,
+            &Stage {
+                name: alias.to_owned(),
+                deployment_id,
+                variables: BTreeMap::from([("alias".to_owned(), alias.to_owned())]),
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    api
+}
+
+fn stage_url(local: &Running, api: &RestApi, stage: &str, path: &str) -> String {
+    local.url(&format!(
+        "/restapis/{}/{stage}/_user_request_{path}",
+        api.id
+    ))
+}
+
+/// The `/version` self-report through the gateway; panics unless it is a 200.
+async fn version(http: &reqwest::Client, url: &str) -> Value {
+    let response = http.get(url).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_next_response() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    let http = reqwest::Client::new();
+    let url = stage_url(&local, &deployed.api, "green", "/version");
+
+    let report = version(&http, &url).await;
+    assert_eq!(report["version"], "1");
+    assert_eq!(report["alias"], "green");
+    assert_eq!(report["stage"], "green");
+    assert_eq!(report["function"], deployed.function.as_str());
+
+    // The version's own Environment, the request body and the headers reach the function.
+    let greet = http
+        .post(stage_url(&local, &deployed.api, "green", "/greet"))
+        .body(r#"{"name":"local"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(greet.headers()["x-app-version"], "1");
+    assert_eq!(greet.headers()["x-app-alias"], "green");
+    assert_eq!(greet.text().await.unwrap(), r#"{"message":"one, local"}"#);
+
+    local
+        .cloud
+        .update_alias(
+            &deployed.function,
+            "green",
+            &AliasTarget::version("2"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let moved = Instant::now();
+    loop {
+        if version(&http, &url).await["version"] == "2" {
+            break;
+        }
+        // Control-plane reads are cached for at most a second.
+        assert!(
+            moved.elapsed() < Duration::from_secs(3),
+            "the alias move was not seen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let root: Value = http
+        .get(stage_url(&local, &deployed.api, "green", "/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root["message"], "two");
+    let log = local.log(&format!("functions/{}.log", deployed.function));
+    assert!(
+        log.contains("/version"),
+        "the function's log lines: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_version_reports_the_image_it_was_published_with_although_moto_forgets_it() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    for (version, image) in ["1", "2"].iter().zip(&deployed.images) {
+        let found = local
+            .cloud
+            .get_version(&deployed.function, version)
+            .await
+            .unwrap();
+        assert_eq!(found.image.as_ref(), Some(image), "version {version}");
+    }
+    let by_alias = local
+        .cloud
+        .get_version(&deployed.function, "green")
+        .await
+        .unwrap();
+    assert_eq!(by_alias.version, "1");
+    assert_eq!(by_alias.image.as_ref(), Some(&deployed.images[0]));
+}
+
+#[tokio::test]
+async fn weights_half_and_half_serve_both_versions_over_200_requests() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    let split = AliasTarget {
+        version: "1".into(),
+        additional_weights: BTreeMap::from([("2".to_owned(), 0.5)]),
+    };
+    local
+        .cloud
+        .update_alias(&deployed.function, "green", &split, None, None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let http = reqwest::Client::new();
+    let url = stage_url(&local, &deployed.api, "green", "/version");
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for _ in 0..200 {
+        let report = version(&http, &url).await;
+        *seen
+            .entry(report["version"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    // Under a fair coin, fewer than 60 of 200 on one side has odds below 1e-8.
+    assert!(seen.get("1").copied().unwrap_or(0) >= 60, "{seen:?}");
+    assert!(seen.get("2").copied().unwrap_or(0) >= 60, "{seen:?}");
+}
+
+/// The idle instances' pids, as the gateway reports them.
+async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32> {
+    let health: Value = http
+        .get(local.url("/.local/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["idle_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pid| pid.as_u64().unwrap() as u32)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    let http = reqwest::Client::new();
+    let url = stage_url(&local, &deployed.api, "green", "/version");
+    version(&http, &url).await;
+    let pids = idle_instances(&http, &local).await;
+    assert_eq!(pids.len(), 1, "one warm instance after one request");
+    std::process::Command::new("kill")
+        .args(["-9", &pids[0].to_string()])
+        .status()
+        .unwrap();
+
+    let crashed = http.get(&url).send().await.unwrap();
+    assert_eq!(crashed.status(), 502);
+    assert_eq!(
+        crashed.text().await.unwrap(),
+        r#"{"message":"Internal server error"}"#
+    );
+    assert_eq!(version(&http, &url).await["version"], "1");
+    let replacement = idle_instances(&http, &local).await;
+    assert_eq!(replacement.len(), 1);
+    assert_ne!(replacement[0], pids[0]);
+}
+
+#[tokio::test]
+async fn an_unknown_stage_or_api_is_403_forbidden() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    let http = reqwest::Client::new();
+    for url in [
+        stage_url(&local, &deployed.api, "nope", "/version"),
+        local.url("/restapis/doesnotexist/green/_user_request_/version"),
+        local.url("/"),
+    ] {
+        let response = http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{url}");
+        assert_eq!(
+            response.text().await.unwrap(),
+            r#"{"message":"Forbidden"}"#,
+            "{url}"
+        );
+    }
+    // (An unknown route cannot exist beside `ANY /{proxy+}`; routing's unit tests cover it.)
+    // The deployed stage still answers: the 403s are about the names, not the gateway.
+    version(
+        &http,
+        &stage_url(&local, &deployed.api, "green", "/version"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_digest() {
+    let local = Running::up().await;
+    let name = unique("ghost");
+    let repository = local.cloud.ensure_repository(&name).await.unwrap();
+    let never_pushed = repository.image(&format!("sha256:{}", "0".repeat(64)));
+    let function = create_function(&local, &name, &never_pushed).await;
+    local
+        .cloud
+        .create_alias(&function, "green", &AliasTarget::version("$LATEST"), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(&local, &function, "green").await;
+    let http = reqwest::Client::new();
+    let response = http
+        .get(stage_url(&local, &api, "green", "/version"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let log = local.log("gateway.log");
+    assert!(log.contains(&never_pushed.digest), "gateway log: {log}");
+}
+
+#[tokio::test]
+async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
+    let local = Running::up().await;
+    let before = local.local.status().await.unwrap();
+    let registry_pid = before[1].pid.unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &registry_pid.to_string()])
+        .status()
+        .unwrap();
+    let endpoints = local.local.up(&e2e::local::xtask_binary()).await.unwrap();
+    let after = local.local.status().await.unwrap();
+    assert!(after.iter().all(|s| s.healthy), "{after:?}");
+    assert_eq!(after[0].pid, before[0].pid, "moto was healthy: reused");
+    assert_ne!(
+        after[1].pid, before[1].pid,
+        "the registry was dead: restarted"
+    );
+    assert_eq!(endpoints.moto_url, local.endpoints.moto_url);
+}
+
+#[tokio::test]
+async fn down_leaves_no_process_behind_not_even_function_instances() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local).await;
+    let http = reqwest::Client::new();
+    version(
+        &http,
+        &stage_url(&local, &deployed.api, "green", "/version"),
+    )
+    .await;
+    let mut pids: Vec<u32> = local
+        .local
+        .status()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.pid.unwrap())
+        .collect();
+    pids.extend(idle_instances(&http, &local).await);
+    assert_eq!(
+        pids.len(),
+        4,
+        "moto, registry, gateway and one instance: {pids:?}"
+    );
+
+    local.local.down().unwrap();
+    // A stopped child may linger as a zombie until its parent reaps it; it runs nothing.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let running = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, s)| s.trim_start().starts_with('Z'))
+        })
+    };
+    while pids.iter().any(running) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left: Vec<_> = pids.iter().filter(|pid| running(pid)).collect();
+    assert!(left.is_empty(), "still running after down: {left:?}");
+    assert!(
+        local
+            .local
+            .status()
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.pid.is_none())
+    );
+}
