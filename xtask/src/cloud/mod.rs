@@ -4,6 +4,8 @@
 mod account;
 mod apigateway;
 mod error;
+#[cfg(test)]
+pub(crate) mod guards;
 mod lambda;
 mod moto;
 mod operation;

@@ -455,3 +455,41 @@ pub fn expect(version: u64, alias: &str, record: &VersionRecord) -> Expect {
         build_id: record.build_id.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::Ctx;
+    use crate::{
+        cloud::{Alias, AliasTarget, guards},
+        config::Config,
+        progress::Progress,
+        verify::Prober,
+    };
+
+    #[tokio::test]
+    async fn promote_stops_when_green_moved_since_preflight_smithy_mock() {
+        let ctx = Ctx {
+            cloud: guards::green_moved_by_someone_else(),
+            config: Config::load().unwrap(),
+            account: "123456789012".into(),
+            local_gateway: None,
+            function_log: None,
+            progress: Progress::default(),
+            prober: Prober::default(),
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        let green = Alias {
+            name: "green".into(),
+            target: AliasTarget::version("6"),
+            description: String::new(),
+            revision_id: Some("read-in-preflight".into()),
+        };
+        let err = ctx.promote(&green, 7, false, None).await.unwrap_err();
+        assert!(err.to_string().contains("green moved"), "{err:#}");
+        assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
+    }
+}
