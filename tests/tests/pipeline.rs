@@ -211,6 +211,7 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     // The same image with the same configuration again: nothing is written.
     let again = stack.ok(&["deploy", "--image", path(image_b)]).await;
     assert_eq!(again["outcome"], "already_deployed");
+    assert_eq!(again["write_calls"], 0, "a no-op deploy writes nothing");
     assert_eq!(again["version"], version_b);
 
     // Rollback to A: green reports A, status agrees, and green is pinned.
@@ -219,6 +220,10 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
         .await;
     assert_eq!(rollback["to"], version_a);
     assert_eq!(rollback["verified_before"], true);
+    assert_eq!(
+        rollback["write_calls"], 1,
+        "a verified version goes back to green in one write"
+    );
     let (_, report) = version_at(&green_url, None).await;
     assert_eq!(report["version"], version_a.to_string());
     let status = stack.status().await;

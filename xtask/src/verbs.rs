@@ -101,7 +101,8 @@ impl flags::Deploy {
                 .image
                 .get_or_insert_with(pipeline::default_image_dir);
         }
-        let report = deploy::run(&ctx, &options).await?;
+        let mut report = deploy::run(&ctx, &options).await?;
+        report.write_calls = ctx.cloud.write_calls();
         if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
@@ -117,10 +118,9 @@ impl flags::Deploy {
 impl flags::Rollback {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        print(
-            &pipeline::rollback::run(&ctx, self.to, self.dry_run).await?,
-            global.json,
-        )
+        let mut report = pipeline::rollback::run(&ctx, self.to, self.dry_run).await?;
+        report.write_calls = ctx.cloud.write_calls();
+        print(&report, global.json)
     }
 }
 

@@ -25,6 +25,7 @@ fn with_lambda(lambda: Client) -> Cloud {
         sts: aws_sdk_sts::Client::new(&sdk),
         region: "us-east-1".into(),
         moto: None,
+        writes: Default::default(),
     }
 }
 

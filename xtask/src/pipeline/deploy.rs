@@ -40,6 +40,8 @@ pub struct Report {
     pub phases: Vec<PhaseTime>,
     /// With `--dry-run`: what a real run would write.
     pub plan: Vec<String>,
+    /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
+    pub write_calls: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +76,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         blue_url: None,
         phases: Vec::new(),
         plan: Vec::new(),
+        write_calls: 0,
     };
     let unchanged = p
         .phase("no-op check", async {
@@ -289,6 +292,7 @@ impl fmt::Display for Report {
         for step in &self.plan {
             writeln!(f, "{:<10} {step}", "would")?;
         }
+        writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
         for phase in &self.phases {
             writeln!(
                 f,

@@ -26,6 +26,8 @@ pub struct Report {
     pub green_url: String,
     pub dry_run: bool,
     pub phases: Vec<PhaseTime>,
+    /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
+    pub write_calls: usize,
 }
 
 impl fmt::Display for Report {
@@ -54,6 +56,7 @@ impl fmt::Display for Report {
             "green is pinned: deploys refuse until `cargo xtask unpin` (or deploy --unpin)"
         )?;
         writeln!(f, "green: {}", self.green_url)?;
+        writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
         for phase in &self.phases {
             writeln!(
                 f,
@@ -144,6 +147,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
         green_url: ctx.stage_url(&state.api, GREEN),
         dry_run,
         phases: Vec::new(),
+        write_calls: 0,
     };
     if dry_run {
         report.phases = p.times();
