@@ -172,6 +172,10 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     assert_eq!(report["build"]["git_sha"], head_sha());
     assert_eq!(report["build"]["id"], "a");
 
+    // Provision again: everything exists, nothing is created (permissions included).
+    let provision = stack.ok(&["provision"]).await;
+    assert_eq!(provision["created"], serde_json::json!([]), "{provision}");
+
     // A second build: published as B > A, verified on blue, promoted; the lock is gone.
     let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
     assert_eq!(second["outcome"], "deployed");
