@@ -105,11 +105,12 @@ pub fn measure(rounds: usize, head: &str) -> Result<Figures> {
         deploys.push(seconds);
         deploy_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
         for phase in report["phases"].as_array().into_iter().flatten() {
-            let name = phase["phase"].as_str().unwrap_or_default().to_owned();
-            phases
-                .entry(name)
-                .or_default()
-                .push(phase["seconds"].as_f64().unwrap_or_default());
+            let name = phase["phase"].as_str().unwrap_or_default();
+            let seconds = phase["seconds"].as_f64().unwrap_or_default();
+            match phases.iter_mut().find(|(known, _)| known == name) {
+                Some((_, samples)) => samples.push(seconds),
+                None => phases.push((name.to_owned(), vec![seconds])),
+            }
         }
         let (seconds, report) = bench.xtask(&["deploy", "--image", path(&b)])?;
         anyhow::ensure!(
