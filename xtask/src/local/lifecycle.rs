@@ -20,6 +20,9 @@ use crate::{cloud::Target, config::Config, setup};
 
 /// moto can take a few seconds to import its services on a cold start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a running component that does not answer yet (an `up` that was interrupted while
+/// it started) gets before it counts as dead and is restarted.
+const SETTLE: Duration = Duration::from_secs(5);
 /// How long a component gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -79,7 +82,7 @@ impl LocalCloud {
             let reusable = match recorded {
                 Some(s) if process::is_ours(s.pid, s.port) => {
                     !(component == Component::Gateway && dependency_restarted)
-                        && healthy(&http, component, s.port).await
+                        && answers_within(&http, component, s.pid, s.port, SETTLE).await
                 }
                 _ => false,
             };
@@ -276,6 +279,26 @@ async fn healthy(http: &reqwest::Client, component: Component, port: u16) -> boo
         .is_ok_and(|r| r.status().is_success())
 }
 
+/// Whether `pid` answers on `port` within `patience` (false as soon as it exits).
+async fn answers_within(
+    http: &reqwest::Client,
+    component: Component,
+    pid: u32,
+    port: u16,
+    patience: Duration,
+) -> bool {
+    let deadline = Instant::now() + patience;
+    loop {
+        if healthy(http, component, port).await {
+            return true;
+        }
+        if !process::is_alive(pid) || Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_healthy(
     http: &reqwest::Client,
     component: Component,
@@ -283,20 +306,14 @@ async fn wait_healthy(
     port: u16,
     log: &Path,
 ) -> Result<()> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if healthy(http, component, port).await {
-            return Ok(());
-        }
-        if !process::is_alive(pid) || Instant::now() > deadline {
-            bail!(
-                "{} (pid {pid}) did not answer on port {port}: see {}",
-                component.name(),
-                log.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if !answers_within(http, component, pid, port, START_TIMEOUT).await {
+        bail!(
+            "{} (pid {pid}) did not answer on port {port}: see {}",
+            component.name(),
+            log.display()
+        );
     }
+    Ok(())
 }
 
 /// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and
