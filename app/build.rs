@@ -18,15 +18,18 @@ fn main() {
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    for path in ["HEAD", "index", "packed-refs"] {
-        if let Some(p) = git(root, &["rev-parse", "--git-path", path]) {
+    // `cargo xtask build` passes the facts; only a plain cargo build watches git itself.
+    if env::var_os("APP_GIT_SHA").is_none() {
+        for path in ["HEAD", "index", "packed-refs"] {
+            if let Some(p) = git(root, &["rev-parse", "--git-path", path]) {
+                println!("cargo:rerun-if-changed={}", root.join(p).display());
+            }
+        }
+        if let Some(reference) = git(root, &["symbolic-ref", "-q", "HEAD"])
+            && let Some(p) = git(root, &["rev-parse", "--git-path", &reference])
+        {
             println!("cargo:rerun-if-changed={}", root.join(p).display());
         }
-    }
-    if let Some(reference) = git(root, &["symbolic-ref", "-q", "HEAD"])
-        && let Some(p) = git(root, &["rev-parse", "--git-path", &reference])
-    {
-        println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
     let sha = env::var("APP_GIT_SHA")
@@ -92,7 +95,10 @@ fn required_env(deploy_toml: &Path) -> Vec<String> {
 }
 
 fn git(root: &Path, args: &[&str]) -> Option<String> {
+    // Without optional locks, `git status` leaves the index alone (else it rewrites it, and
+    // the rerun-if-changed on the index would rebuild the app every time).
     let out = Command::new("git")
+        .arg("--no-optional-locks")
         .args(args)
         .current_dir(root)
         .env("TZ", "UTC")

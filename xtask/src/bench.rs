@@ -50,14 +50,13 @@ impl Summary {
 }
 
 impl flags::Bench {
-    pub fn run(self, json: bool) -> Result<()> {
+    pub fn run(self, runtime: &tokio::runtime::Runtime, json: bool) -> Result<()> {
         let sh = Shell::new()?;
         let facts = BuildFacts::from_git(&sh, None)?;
         let bootstrap = image::build_release(&sh, "x86_64", &facts, Binary::Bootstrap)?;
         let hello = image::build_release(&sh, "x86_64", &facts, Binary::Hello)?;
         let (cold_runs, warm_runs) = if self.quick { (20, 200) } else { (50, 2000) };
 
-        let runtime = tokio::runtime::Runtime::new()?;
         let figures = runtime.block_on(async {
             let mut app_cold = Vec::new();
             let mut hello_cold = Vec::new();

@@ -1,11 +1,11 @@
 //! deploy.toml, typed: the one file users edit, and the only place resource names, ARNs and
 //! URLs are built, so AWS and the local cloud agree on every name.
-use std::{collections::BTreeMap, path::Path};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::setup;
+use crate::{cloud::Settings, setup};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +57,25 @@ pub struct Smoke {
     pub contains: Option<String>,
 }
 
+fn resolve(name: &str, value: &str) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..]
+            .find('}')
+            .with_context(|| format!("[function.environment] {name}: unclosed ${{ in its value"))?;
+        let var = &rest[start + 2..start + end];
+        let found = std::env::var(var).with_context(|| {
+            format!("[function.environment] {name} refers to ${{{var}}}, which is not set in this environment: export {var}")
+        })?;
+        out.push_str(&rest[..start]);
+        out.push_str(&found);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 fn default_architecture() -> String {
     "x86_64".into()
 }
@@ -71,9 +90,13 @@ fn default_status() -> u16 {
 }
 
 impl Config {
-    /// Reads deploy.toml at the workspace root.
+    /// Reads deploy.toml at the workspace root, or the file `BGD_DEPLOY_TOML` names (the
+    /// end-to-end tests deploy under names of their own).
     pub fn load() -> Result<Self> {
-        Self::from_file(&setup::workspace_root().join("deploy.toml"))
+        match std::env::var_os("BGD_DEPLOY_TOML") {
+            Some(path) => Self::from_file(Path::new(&path)),
+            None => Self::from_file(&setup::workspace_root().join("deploy.toml")),
+        }
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -129,6 +152,68 @@ impl Config {
         format!("{}-lambda", self.project.name)
     }
 
+    /// `[function.environment]` with `${VAR}` references filled in from the deploying
+    /// environment; a reference to an unset variable is an error naming it (never the value).
+    pub fn resolved_environment(&self) -> Result<BTreeMap<String, String>> {
+        self.function
+            .environment
+            .iter()
+            .map(|(name, value)| Ok((name.clone(), resolve(name, value)?)))
+            .collect()
+    }
+
+    /// The settings the function must run with, as deploy.toml says.
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(Settings {
+            environment: self.resolved_environment()?,
+            memory_mb: self.function.memory_mb,
+            timeout: Duration::from_secs(self.function.timeout_s.into()),
+        })
+    }
+
+    /// The permission statement that lets API Gateway invoke one alias; fixed per alias, so
+    /// repeated deploys never grow the function's policy.
+    pub fn permission_statement_id(&self, alias: &str) -> String {
+        format!("{}-apigateway-{alias}", self.project.name)
+    }
+
+    /// Calls from one stage of the API only (any method, any path).
+    pub fn stage_source_arn(&self, account: &str, api_id: &str, stage: &str) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{account}:{api_id}/{stage}/*/*",
+            self.project.region
+        )
+    }
+
+    /// Where a stage answers: API Gateway's execute-api, or the local gateway.
+    pub fn stage_url(&self, api_id: &str, stage: &str, local_gateway: Option<&str>) -> String {
+        match local_gateway {
+            Some(gateway) => format!(
+                "{}/restapis/{api_id}/{stage}/_user_request_",
+                gateway.trim_end_matches('/')
+            ),
+            None => format!(
+                "https://{api_id}.execute-api.{}.amazonaws.com/{stage}",
+                self.project.region
+            ),
+        }
+    }
+
+    /// The tag every pushed image gets (the moto adapter finds images by their tags).
+    pub fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
+        let sha = &git_sha[..git_sha.len().min(12)];
+        match build_id {
+            Some(id) => format!("git-{sha}-{id}"),
+            None => format!("git-{sha}"),
+        }
+    }
+
+    /// The tag that marks version N as verified and promoted (also keeps it from
+    /// untagged-image lifecycle rules).
+    pub fn verified_tag(version: u64) -> String {
+        format!("verified-{version}")
+    }
+
     pub fn function_arn(&self, account: &str) -> String {
         format!(
             "arn:aws:lambda:{}:{account}:function:{}",
@@ -162,6 +247,22 @@ mod tests {
         .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("nmae") && text.contains("line 4"), "{text}");
+    }
+
+    #[test]
+    fn environment_references_resolve_from_the_deploying_environment() {
+        let text = "[project]\nname = \"x\"\nregion = \"r\"\n[function.environment]\nA = \"${PATH}\"\nB = \"plain\"\nC = \"${BGD_SURELY_UNSET_VAR}\"\n";
+        let config = Config::parse(text).unwrap();
+        let err = config.resolved_environment().unwrap_err().to_string();
+        assert!(
+            err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] C"),
+            "{err}"
+        );
+        let mut config = config;
+        config.function.environment.remove("C");
+        let env = config.resolved_environment().unwrap();
+        assert_eq!(env["A"], std::env::var("PATH").unwrap());
+        assert_eq!(env["B"], "plain");
     }
 
     #[test]

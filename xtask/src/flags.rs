@@ -13,13 +13,41 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub verb: Verb,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Target the local cloud (moto, registry, gateway on 127.0.0.1; started when needed) instead of AWS
+    #[arg(long, global = true)]
+    pub local: bool,
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Bound the whole run; past it the run stops and cleanup still runs
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
+    /// Create what is missing: repository, role, image function, aliases, REST API, permissions, stage green
+    Provision(Provision),
+    /// Ship this commit: build, lock, push, publish, verify on blue, promote to green, clean up
+    Deploy(Deploy),
+    /// Move green back to a published version (default: the one before the last promotion) and pin it
+    Rollback(Rollback),
+    /// Clear the pin a rollback set, so deploys proceed again
+    Unpin(Unpin),
+    /// Show aliases, stages, what each endpoint reports live, and drift warnings
+    Status(Status),
+    /// List published versions with their build facts, and which were verified and promoted
+    History(History),
+    /// Run a deploy's checks against one stage
+    Verify(Verify),
+    /// Remove everything provision created (asks unless --yes)
+    Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
     /// Measure the app: binary size, cold start beside a bare lambda_http hello world, warm latency
@@ -88,4 +116,86 @@ pub struct Bench {
     /// Fewer runs, for CI
     #[arg(long)]
     pub quick: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Provision {
+    /// Ship an image built earlier by `build` as version 1 instead of building one
+    #[arg(long, value_name = "DIR")]
+    pub image: Option<PathBuf>,
+    /// A label baked into the app beside the commit (see `build --build-id`)
+    #[arg(long, value_name = "ID")]
+    pub build_id: Option<String>,
+    /// Print what would be created; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// Deploy an image built earlier by `build` (build once, deploy many)
+    #[arg(long, value_name = "DIR")]
+    pub image: Option<PathBuf>,
+    /// A label baked into the app beside the commit (see `build --build-id`)
+    #[arg(long, value_name = "ID")]
+    pub build_id: Option<String>,
+    /// Keep stage blue (and the lock) after the deploy, to look at it; see `status --show-token`
+    #[arg(long)]
+    pub keep_blue: bool,
+    /// Take over a lock whose deploy died before it expired
+    #[arg(long)]
+    pub break_lock: bool,
+    /// Deploy although a rollback pinned green (clears the pin on promotion)
+    #[arg(long)]
+    pub unpin: bool,
+    /// Build and read, print the plan; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Rollback {
+    /// The published version green goes back to [default: the one before the last promotion]
+    #[arg(long, value_name = "N")]
+    pub to: Option<u64>,
+    /// Check the target and print what would happen; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Unpin {
+    /// Say whether green is pinned; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Status {
+    /// Also print stage blue's verify token (to curl a blue kept with --keep-blue)
+    #[arg(long)]
+    pub show_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct History {}
+
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// The stage to check: blue or green
+    #[arg(long, value_name = "STAGE")]
+    pub stage: String,
+    /// The version it must report [default: the one its alias points at]
+    #[arg(long, value_name = "N")]
+    pub expect_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct Destroy {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -50,6 +50,18 @@ pub struct Lock {
 }
 
 impl VersionRecord {
+    /// The record of a version published now from this build.
+    pub fn now(facts: &crate::image::BuildFacts, digest: &str) -> Self {
+        Self {
+            git_sha: facts.git_sha.clone(),
+            dirty: facts.dirty,
+            digest: digest.to_owned(),
+            build_id: facts.build_id.clone(),
+            published_at: now_rfc3339(),
+            actor: actor(),
+        }
+    }
+
     pub fn to_description(&self) -> String {
         let mut fields = vec![
             ("g", self.git_sha.clone()),

@@ -4,7 +4,10 @@
 mod account;
 mod apigateway;
 mod error;
+#[cfg(test)]
+pub(crate) mod guards;
 mod lambda;
+mod metered;
 mod moto;
 mod operation;
 mod types;
@@ -171,6 +174,7 @@ pub struct Cloud {
     region: String,
     /// `Some` on the local cloud: moto's quirks are handled there.
     moto: Option<moto::Moto>,
+    writes: metered::WriteCounter,
 }
 
 impl Cloud {
@@ -203,15 +207,31 @@ impl Cloud {
             .region()
             .map(ToString::to_string)
             .context("no AWS region: set AWS_REGION (or a profile's region)")?;
+        let writes = metered::WriteCounter::default();
+        macro_rules! client {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(&sdk)
+                        .interceptor(writes.clone())
+                        .build(),
+                )
+            };
+        }
         Ok(Self {
-            lambda: aws_sdk_lambda::Client::new(&sdk),
-            apigateway: aws_sdk_apigateway::Client::new(&sdk),
-            ecr: aws_sdk_ecr::Client::new(&sdk),
-            iam: aws_sdk_iam::Client::new(&sdk),
-            sts: aws_sdk_sts::Client::new(&sdk),
+            lambda: client!(aws_sdk_lambda),
+            apigateway: client!(aws_sdk_apigateway),
+            ecr: client!(aws_sdk_ecr),
+            iam: client!(aws_sdk_iam),
+            sts: client!(aws_sdk_sts),
             region,
             moto,
+            writes,
         })
+    }
+
+    /// How many write calls this Cloud has sent so far.
+    pub fn write_calls(&self) -> usize {
+        self.writes.count()
     }
 
     pub fn region(&self) -> &str {

@@ -29,10 +29,13 @@ impl BuildFacts {
             .quiet()
             .read()
             .context("reading the commit (the workspace must be a git checkout with a commit)")?;
-        let dirty = !cmd!(sh, "git status --porcelain --untracked-files=no")
-            .quiet()
-            .read()?
-            .is_empty();
+        let dirty = !cmd!(
+            sh,
+            "git --no-optional-locks status --porcelain --untracked-files=no"
+        )
+        .quiet()
+        .read()?
+        .is_empty();
         let built_at = cmd!(
             sh,
             "git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd"
@@ -182,9 +185,7 @@ impl flags::Build {
     pub fn run(self, json: bool) -> Result<()> {
         let sh = Shell::new()?;
         let config = Config::load()?;
-        let out = self
-            .out
-            .unwrap_or_else(|| setup::target_dir().join("image"));
+        let out = self.out.unwrap_or_else(crate::pipeline::default_image_dir);
         let (built, _) = build_image(&sh, &config, self.build_id, &out)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&built)?);

@@ -78,9 +78,14 @@ impl Registry {
         Ok(image.digest())
     }
 
-    /// Whether `repository@digest` still exists (`HEAD /v2/REPO/manifests/DIGEST`).
-    pub async fn has_manifest(&self, repository: &str, digest: &str) -> Result<bool> {
-        let reference = Reference::with_digest(self.host.clone(), repository.into(), digest.into());
+    /// Whether `repository@DIGEST` or `repository:TAG` exists (`HEAD /v2/REPO/manifests/REF`).
+    pub async fn has_manifest(&self, repository: &str, digest_or_tag: &str) -> Result<bool> {
+        let reference = if digest_or_tag.starts_with("sha256:") {
+            Reference::with_digest(self.host.clone(), repository.into(), digest_or_tag.into())
+        } else {
+            Reference::with_tag(self.host.clone(), repository.into(), digest_or_tag.into())
+        };
+        let digest = digest_or_tag;
         match self
             .client
             .fetch_manifest_digest(&reference, &self.auth)

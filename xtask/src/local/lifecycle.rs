@@ -53,9 +53,18 @@ pub struct ComponentStatus {
 }
 
 impl LocalCloud {
-    /// The local cloud of this workspace (`target/local/`).
+    /// The local cloud of this workspace (`target/local/`), or of the folder `BGD_LOCAL_DIR`
+    /// names (the end-to-end tests run one each).
     pub fn workspace() -> Self {
-        Self::at(setup::target_dir().join("local"))
+        match std::env::var_os("BGD_LOCAL_DIR") {
+            Some(dir) => Self::at(dir),
+            None => Self::at(setup::target_dir().join("local")),
+        }
+    }
+
+    /// Where the gateway appends a function's output (its "log group").
+    pub fn function_log(&self, function: &str) -> PathBuf {
+        function_log(&self.dir, function)
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {
@@ -326,4 +335,9 @@ async fn configure_moto(http: &reqwest::Client, moto_url: &str) -> Result<()> {
         .and_then(reqwest::Response::error_for_status)
         .with_context(|| format!("setting moto's no-Docker Lambda mode at {moto_url}"))?;
     Ok(())
+}
+
+/// A function's log file under a local cloud's state dir.
+pub fn function_log(state_dir: &Path, function: &str) -> PathBuf {
+    state_dir.join("functions").join(format!("{function}.log"))
 }

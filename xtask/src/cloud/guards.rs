@@ -1,0 +1,87 @@
+//! The guards moto ignores (QUIRK guards-ignored: RevisionId on UpdateAlias, CodeSha256 on
+//! PublishVersion), tested against Lambda's documented answers replayed by aws-smithy-mocks:
+//! the real SDK, the real error types, no network.
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_lambda::{
+    Client,
+    operation::{publish_version::PublishVersionError, update_alias::UpdateAliasError},
+    types::error::PreconditionFailedException,
+};
+use aws_smithy_mocks::{mock, mock_client};
+
+use super::{AliasTarget, Cloud, Functions, ImageRef};
+
+/// A Cloud on AWS whose Lambda client is `lambda`; the other clients are never called.
+fn with_lambda(lambda: Client) -> Cloud {
+    let sdk = SdkConfig::builder()
+        .region(Region::new("us-east-1"))
+        .behavior_version(BehaviorVersion::latest())
+        .build();
+    Cloud {
+        lambda,
+        apigateway: aws_sdk_apigateway::Client::new(&sdk),
+        ecr: aws_sdk_ecr::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
+        sts: aws_sdk_sts::Client::new(&sdk),
+        region: "us-east-1".into(),
+        moto: None,
+        writes: Default::default(),
+    }
+}
+
+fn precondition_failed(message: &str) -> PreconditionFailedException {
+    PreconditionFailedException::builder()
+        .message(message)
+        .build()
+}
+
+/// Lambda as it answers when green moved after we read its RevisionId: any guarded
+/// UpdateAlias fails with PreconditionFailedException.
+pub(crate) fn green_moved_by_someone_else() -> Cloud {
+    let moved = mock!(Client::update_alias)
+        .match_requests(|request| request.revision_id().is_some())
+        .then_error(|| {
+            UpdateAliasError::PreconditionFailedException(precondition_failed(
+                "The Revision Id provided does not match the latest Revision Id.",
+            ))
+        });
+    with_lambda(mock_client!(aws_sdk_lambda, [&moved]))
+}
+
+#[tokio::test]
+async fn update_alias_with_a_stale_revision_id_is_precondition_failed_smithy_mock() {
+    let cloud = green_moved_by_someone_else();
+    let err = cloud
+        .update_alias(
+            "bgd",
+            "green",
+            &AliasTarget::version("7"),
+            None,
+            Some("stale"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_precondition_failed(), "{err}");
+}
+
+#[tokio::test]
+async fn publish_version_of_other_code_is_precondition_failed_smithy_mock() {
+    let other_code = mock!(Client::publish_version)
+        .match_requests(|request| request.code_sha256() != Some(&"ab".repeat(32)))
+        .then_error(|| {
+            PublishVersionError::PreconditionFailedException(precondition_failed(
+                "CodeSha256 does not match the function's current code.",
+            ))
+        });
+    let cloud = with_lambda(mock_client!(aws_sdk_lambda, [&other_code]));
+    let image = ImageRef {
+        registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+        repository: "bgd".into(),
+        digest: format!("sha256:{}", "cd".repeat(32)),
+    };
+    let err = cloud
+        .publish_version("bgd", &image, "bgd g=...")
+        .await
+        .unwrap_err();
+    assert!(err.is_precondition_failed(), "{err}");
+}

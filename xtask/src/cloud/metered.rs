@@ -1,0 +1,53 @@
+//! Counts the write calls a run makes, as the SDK sends them (one per operation, retries not
+//! counted twice): `bench` reports them, and a rollback of a verified version must make one.
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::BeforeSerializationInterceptorContextRef},
+        orchestrator::Metadata,
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::config_bag::ConfigBag;
+
+use super::Operation;
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct WriteCounter(Arc<AtomicUsize>);
+
+impl WriteCounter {
+    pub(super) fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for WriteCounter {
+    fn name(&self) -> &'static str {
+        "WriteCounter"
+    }
+
+    // Client interceptors see `read_before_execution` before the operation's configuration
+    // (its Metadata) is applied; serialization happens once per operation, after it.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = config.load::<Metadata>().map(Metadata::name);
+        // Our operation names are AWS's; an operation we do not list is counted as a write.
+        let is_write = Operation::ALL
+            .iter()
+            .find(|op| Some(format!("{op:?}").as_str()) == name)
+            .is_none_or(|op| op.is_write());
+        if is_write {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,330 @@
+//! `deploy`: preflight → build → no-op check → lock → push → update → blue → verify → promote
+//! → cleanup. Green (alias and stage) changes only in promote, after blue verified the very
+//! version green will serve; the blue stage (the lock) is removed whatever happens.
+use std::{fmt, path::PathBuf};
+
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use crate::{
+    cloud::{Alias, RestApi, Settings, Stage, Version},
+    config::Config,
+    image::{Built, Image},
+    ledger::{Promotion, VersionRecord},
+    progress::PhaseTime,
+};
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Deploy an image built earlier by `build` instead of building one.
+    pub image: Option<PathBuf>,
+    pub build_id: Option<String>,
+    pub keep_blue: bool,
+    pub break_lock: bool,
+    pub unpin: bool,
+    pub dry_run: bool,
+}
+
+/// The result, printed once on stdout as a table or JSON.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub function: String,
+    pub version: Option<u64>,
+    pub previous: Option<u64>,
+    pub git_sha: String,
+    pub digest: String,
+    pub green_url: Option<String>,
+    /// Only with `--keep-blue`: reach it with the token (`status --show-token`).
+    pub blue_url: Option<String>,
+    pub phases: Vec<PhaseTime>,
+    /// With `--dry-run`: what a real run would write.
+    pub plan: Vec<String>,
+    /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
+    pub write_calls: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Deployed,
+    AlreadyDeployed,
+    Planned,
+}
+
+/// What preflight read: the state every later phase works from.
+struct Preflight {
+    api: RestApi,
+    green: Alias,
+    green_stage: Stage,
+    green_version: Version,
+}
+
+pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
+    let p = &ctx.progress;
+    let pre = p.phase("preflight", preflight(ctx, options)).await?;
+    let (built, image) = p.phase("build", ctx.image(options)).await?;
+    let settings = ctx.config.settings()?;
+    let mut report = Report {
+        outcome: Outcome::AlreadyDeployed,
+        function: ctx.function().into(),
+        version: pre.green.target.version.parse().ok(),
+        previous: None,
+        git_sha: built.facts.git_sha.clone(),
+        digest: built.digest.clone(),
+        green_url: Some(ctx.stage_url(&pre.api, GREEN)),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        write_calls: 0,
+    };
+    let unchanged = p
+        .phase("no-op check", async {
+            anyhow::Ok(is_deployed(&pre.green_version, &built, &settings))
+        })
+        .await?;
+    if unchanged {
+        p.note(format_args!(
+            "already deployed: green runs {} with this configuration; nothing written",
+            built.digest
+        ));
+        report.phases = p.times();
+        return Ok(report);
+    }
+    if options.dry_run {
+        report.outcome = Outcome::Planned;
+        report.plan = plan(ctx, &pre, &built);
+        report.phases = p.times();
+        return Ok(report);
+    }
+
+    let lock = LockOptions {
+        break_lock: options.break_lock,
+        keep: options.keep_blue,
+    };
+    let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
+    let version = ctx
+        .locked(
+            &pre.api,
+            &pre.green_stage.deployment_id,
+            &built.facts.git_sha,
+            lock,
+            move |token| async move {
+                ship(ctx, pre_ref, built_ref, image_ref, settings_ref, &token).await
+            },
+        )
+        .await?;
+    if options.keep_blue {
+        report.blue_url = Some(ctx.stage_url(&pre.api, BLUE));
+    }
+    report.outcome = Outcome::Deployed;
+    report.previous = report.version;
+    report.version = Some(version);
+    report.phases = p.times();
+    Ok(report)
+}
+
+/// The phases between lock and cleanup; returns the promoted version.
+async fn ship<C: Cloud>(
+    ctx: &Ctx<C>,
+    pre: &Preflight,
+    built: &Built,
+    image: &Image,
+    settings: &Settings,
+    token: &str,
+) -> Result<u64> {
+    let p = &ctx.progress;
+    let (registry, repository) = ctx.registry().await?;
+    let image_ref = repository.image(&built.digest);
+    p.phase("push", async {
+        let tag = Config::image_tag(&built.facts.git_sha, built.facts.build_id.as_deref());
+        registry.push(&repository.name, image, &[&tag]).await
+    })
+    .await?;
+
+    let published = p
+        .phase("update", async {
+            ctx.retry_conflicts(|| ctx.cloud.update_function_code(ctx.function(), &image_ref)).await?;
+            let latest = ctx.wait_updated().await?;
+            if latest.image.as_ref().map(|i| i.digest.as_str()) != Some(built.digest.as_str()) {
+                bail!(
+                    "after the code update, {} reports image {:?}, not the pushed {}: someone else updated it; run again",
+                    ctx.function(),
+                    latest.image.map(|i| i.digest),
+                    built.digest
+                );
+            }
+            ctx.retry_conflicts(|| ctx.cloud.update_function_configuration(ctx.function(), settings)).await?;
+            ctx.wait_updated().await?;
+            let record = VersionRecord::now(&built.facts, &built.digest);
+            let description = record.to_description();
+            let version = ctx
+                .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &image_ref, &description))
+                .await?;
+            let number: u64 = version.version.parse().context("PublishVersion returned no version number")?;
+            anyhow::Ok((number, record))
+        })
+        .await?;
+    let (version, record) = published;
+    ctx.progress
+        .note(format_args!("published version {version}"));
+
+    ctx.blue_then_green(
+        &pre.api,
+        token,
+        &pre.green,
+        Candidate {
+            version,
+            record: &record,
+            pin: false,
+        },
+        (&registry, &repository.name),
+    )
+    .await?;
+    Ok(version)
+}
+
+async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
+    let Some(api) = ctx.find_api().await? else {
+        bail!(
+            "there is no REST API {}: run `cargo xtask provision` first",
+            ctx.config.api_name()
+        );
+    };
+    let green_stage =
+        absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?.with_context(|| {
+            format!(
+                "REST API {} has no stage green: run `cargo xtask provision`",
+                api.name
+            )
+        })?;
+    let green =
+        absent_as_none(ctx.cloud.get_alias(ctx.function(), GREEN).await)?.with_context(|| {
+            format!(
+                "{} has no alias green: run `cargo xtask provision`",
+                ctx.function()
+            )
+        })?;
+    if let Ok(promotion) = Promotion::parse(&green.description)
+        && promotion.pinned
+        && !options.unpin
+    {
+        bail!(
+            "green is pinned to version {} by a rollback ({} at {}): run `cargo xtask unpin`, or deploy with --unpin",
+            promotion.version,
+            promotion.actor,
+            promotion.at
+        );
+    }
+    let green_version = ctx
+        .cloud
+        .get_version(ctx.function(), &green.target.version)
+        .await?;
+    Ok(Preflight {
+        api,
+        green,
+        green_stage,
+        green_version,
+    })
+}
+
+/// Green already runs this image with this configuration.
+fn is_deployed(green: &Version, built: &Built, settings: &Settings) -> bool {
+    green
+        .image
+        .as_ref()
+        .is_some_and(|image| image.digest == built.digest)
+        && &green.settings == settings
+}
+
+fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
+    let function = ctx.function();
+    vec![
+        format!(
+            "create stage blue of API {} from green's deployment {} (the lock)",
+            pre.api.name, pre.green_stage.deployment_id
+        ),
+        format!(
+            "push image {} to repository {}",
+            built.digest,
+            ctx.config.repository_name()
+        ),
+        format!(
+            "update {function}: code to {}, configuration from deploy.toml; publish a version",
+            built.digest
+        ),
+        format!(
+            "point alias blue at the new version and verify stage blue ({})",
+            ctx.stage_url(&pre.api, BLUE)
+        ),
+        format!(
+            "move alias green from version {} to the new version; tag the image verified-N",
+            pre.green.target.version
+        ),
+        "delete stage blue".into(),
+    ]
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = match self.outcome {
+            Outcome::Deployed => "deployed",
+            Outcome::AlreadyDeployed => "already deployed (nothing written)",
+            Outcome::Planned => "planned (--dry-run: nothing written)",
+        };
+        writeln!(f, "{:<10} {outcome}", "outcome")?;
+        writeln!(f, "{:<10} {}", "function", self.function)?;
+        if let Some(version) = self.version {
+            let from = self
+                .previous
+                .map(|p| format!(" (was {p})"))
+                .unwrap_or_default();
+            writeln!(f, "{:<10} {version}{from}", "version")?;
+        }
+        writeln!(f, "{:<10} {}", "git sha", self.git_sha)?;
+        writeln!(f, "{:<10} {}", "digest", self.digest)?;
+        if let Some(url) = &self.green_url {
+            writeln!(f, "{:<10} {url}", "green")?;
+        }
+        if let Some(url) = &self.blue_url {
+            writeln!(f, "{:<10} {url} (kept; needs x-verify-token)", "blue")?;
+        }
+        for step in &self.plan {
+            writeln!(f, "{:<10} {step}", "would")?;
+        }
+        writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
+        for phase in &self.phases {
+            writeln!(
+                f,
+                "{:<10} {:<12} {:>7.2}s{}",
+                "phase",
+                phase.phase,
+                phase.seconds,
+                if phase.ok { "" } else { "  FAILED" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Report {
+    /// The Markdown for `$GITHUB_STEP_SUMMARY`.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "### bgd deploy: {:?}\n\n| | |\n|---|---|\n| function | `{}` |\n| version | {} |\n| git sha | `{}` |\n| digest | `{}` |\n",
+            self.outcome,
+            self.function,
+            self.version.map_or("-".into(), |v| v.to_string()),
+            self.git_sha,
+            self.digest
+        );
+        if let Some(url) = &self.green_url {
+            out.push_str(&format!("| green | {url} |\n"));
+        }
+        out.push_str("\n| phase | seconds |\n|---|---|\n");
+        for phase in &self.phases {
+            out.push_str(&format!("| {} | {:.2} |\n", phase.phase, phase.seconds));
+        }
+        out
+    }
+}

@@ -1,0 +1,495 @@
+//! The blue/green pipeline as named phases, each idempotent, generic over the cloud's traits so
+//! the same code runs on AWS, on the local cloud and under test fakes. Shared phases live here:
+//! the lock (the temporary `blue` stage), pointing an alias, waiting out Lambda's updates,
+//! verifying a stage, promoting to green.
+pub mod deploy;
+pub mod destroy;
+pub mod provision;
+pub mod rollback;
+pub mod status;
+
+use std::{collections::BTreeMap, future::Future, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use tokio::time::Instant;
+
+use crate::{
+    cloud::{Account, Alias, AliasTarget, Apis, CloudResult, Functions, ImageRef, RestApi, Stage},
+    config::{Config, Smoke},
+    image::{Built, Image, Registry, build_image},
+    ledger::{self, Lock, Promotion, VersionRecord},
+    progress::Progress,
+    verify::{Endpoint, Expect, Failure, Prober, SelfReport},
+};
+
+/// Every operation the pipeline uses.
+pub trait Cloud: Functions + Apis + Account {}
+impl<T: Functions + Apis + Account> Cloud for T {}
+
+pub const BLUE: &str = "blue";
+pub const GREEN: &str = "green";
+/// The stage variable the integration URI's `${stageVariables.alias}` reads.
+pub const ALIAS_VARIABLE: &str = "alias";
+/// The stage variable the app compares `x-verify-token` with (blue only).
+pub const TOKEN_VARIABLE: &str = "verify_token";
+/// How long a deploy's lock stands before another deploy may take it over.
+const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long a stage may take to report the expected version after an alias moved.
+const PROPAGATION: Duration = Duration::from_secs(30);
+
+/// What every verb works with: the cloud, deploy.toml, who we are, where stages answer.
+pub struct Ctx<C> {
+    pub cloud: C,
+    pub config: Config,
+    pub account: String,
+    /// The local gateway's URL on the local cloud; `None` on AWS.
+    pub local_gateway: Option<String>,
+    /// Where the function's output lands on the local cloud (shown when verification fails).
+    pub function_log: Option<PathBuf>,
+    pub progress: Progress,
+    pub prober: Prober,
+    /// `--timeout`: past it, waits stop and the run ends (cleanup still runs).
+    pub deadline: Instant,
+}
+
+impl<C: Cloud> Ctx<C> {
+    pub fn function(&self) -> &str {
+        self.config.function_name()
+    }
+
+    pub fn stage_url(&self, api: &RestApi, stage: &str) -> String {
+        self.config
+            .stage_url(&api.id, stage, self.local_gateway.as_deref())
+    }
+
+    /// The REST API, or `None` when provision has not created it.
+    pub async fn find_api(&self) -> Result<Option<RestApi>> {
+        absent_as_none(self.cloud.find_rest_api(self.config.api_name()).await)
+    }
+
+    /// The image to ship: one built earlier (`--image DIR`) or this commit, built now.
+    pub async fn image(&self, options: &deploy::Options) -> Result<(Built, Image)> {
+        match &options.image {
+            Some(dir) => Built::read(dir),
+            None => tokio::task::block_in_place(|| {
+                let sh = xshell::Shell::new()?;
+                build_image(
+                    &sh,
+                    &self.config,
+                    options.build_id.clone(),
+                    &default_image_dir(),
+                )
+            }),
+        }
+    }
+
+    /// The image registry and the function's repository in it.
+    pub async fn registry(&self) -> Result<(Registry, crate::cloud::Repository)> {
+        let repository = self
+            .cloud
+            .ensure_repository(self.config.repository_name())
+            .await?;
+        let access = self.cloud.registry_access().await?;
+        let scheme = if access.plain_http { "http" } else { "https" };
+        let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
+        Ok((registry, repository))
+    }
+
+    /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
+    /// with `alias=blue` and a fresh token. CreateStage fails atomically when blue exists.
+    /// Returns the token.
+    pub async fn take_lock(
+        &self,
+        api: &RestApi,
+        deployment_id: &str,
+        git_sha: &str,
+        break_lock: bool,
+    ) -> Result<String> {
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let stage = Stage {
+            name: BLUE.into(),
+            deployment_id: deployment_id.into(),
+            variables: BTreeMap::from([
+                (ALIAS_VARIABLE.into(), BLUE.into()),
+                (TOKEN_VARIABLE.into(), token.clone()),
+            ]),
+            description: Lock::new(git_sha, LOCK_TTL).to_description(),
+        };
+        match self.cloud.create_stage(&api.id, &stage).await {
+            Ok(_) => return Ok(token),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let held = self.cloud.get_stage(&api.id, BLUE).await?;
+        let lock = Lock::parse(&held.description).ok();
+        let holder = lock.as_ref().map_or_else(
+            || "a blue stage not made by a deploy".to_owned(),
+            ToString::to_string,
+        );
+        let expired = lock.as_ref().is_some_and(Lock::is_expired);
+        if !expired && !break_lock {
+            bail!(
+                "another deploy holds the lock (stage blue of API {}): {holder}; wait for it, or pass --break-lock if it died",
+                api.name
+            );
+        }
+        self.progress.warn(format_args!(
+            "taking over the lock {}: {holder}",
+            if expired {
+                "because it expired"
+            } else {
+                "(--break-lock)"
+            }
+        ));
+        self.cloud.delete_stage(&api.id, BLUE).await?;
+        self.cloud
+            .create_stage(&api.id, &stage)
+            .await
+            .context("taking over the lock")?;
+        Ok(token)
+    }
+
+    /// Deletes stage `blue` (the lock); already gone is fine.
+    pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
+        absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
+        Ok(())
+    }
+
+    /// Points `alias` at `version`, creating the alias when missing.
+    pub async fn point_alias(&self, alias: &str, version: &str) -> Result<Alias> {
+        let target = AliasTarget::version(version);
+        let moved = self
+            .retry_conflicts(|| {
+                self.cloud
+                    .update_alias(self.function(), alias, &target, None, None)
+            })
+            .await;
+        match moved {
+            Err(e) if e.is_not_found() => Ok(self
+                .cloud
+                .create_alias(self.function(), alias, &target, "")
+                .await?),
+            other => Ok(other?),
+        }
+    }
+
+    /// Retries a call while Lambda says another update is in progress
+    /// (ResourceConflictException), backing off up to 8 s, until the deadline.
+    pub async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(
+        &self,
+        mut call: impl FnMut() -> F,
+    ) -> CloudResult<T> {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match call().await {
+                Err(e) if e.is_conflict() && Instant::now() + wait < self.deadline => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Polls `$LATEST` every second until LastUpdateStatus is Successful (image optimisation
+    /// can take minutes: <https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>).
+    pub async fn wait_updated(&self) -> Result<crate::cloud::Version> {
+        loop {
+            let latest = self.cloud.get_version(self.function(), "$LATEST").await?;
+            match latest.last_update_status.as_deref() {
+                None | Some("Successful") => return Ok(latest),
+                Some("Failed") => bail!(
+                    "the update of {} failed: see its LastUpdateStatusReason (aws lambda get-function)",
+                    self.function()
+                ),
+                Some(_) if Instant::now() >= self.deadline => {
+                    bail!(
+                        "{} was still updating when --timeout passed",
+                        self.function()
+                    )
+                }
+                Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    }
+
+    /// Runs `work` holding the lock (stage blue, from green's deployment): the work races
+    /// Ctrl-C and `--timeout`, and the lock is released whatever ends it, unless `keep`.
+    pub async fn locked<T, F: Future<Output = Result<T>>>(
+        &self,
+        api: &RestApi,
+        deployment_id: &str,
+        git_sha: &str,
+        lock: LockOptions,
+        work: impl FnOnce(String) -> F,
+    ) -> Result<T> {
+        let token = self
+            .progress
+            .phase(
+                "lock",
+                self.take_lock(api, deployment_id, git_sha, lock.break_lock),
+            )
+            .await?;
+        let outcome = tokio::select! {
+            outcome = work(token) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C): green is unchanged unless promote had finished")),
+            () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed: green is unchanged unless promote had finished")),
+        };
+        if lock.keep {
+            self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
+        } else {
+            // Cleanup has no deadline of its own: one call, and skipping it leaves the lock.
+            self.progress
+                .phase("cleanup", self.release_lock(api))
+                .await
+                .context("removing stage blue (the lock); it expires by itself")?;
+        }
+        outcome
+    }
+
+    /// Points blue at `version`, verifies it there, then promotes it to green and checks green
+    /// reports it. `registry` tags the image `verified-N` on promotion.
+    pub async fn blue_then_green(
+        &self,
+        api: &RestApi,
+        token: &str,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        registry: (&Registry, &str),
+    ) -> Result<()> {
+        let Candidate {
+            version,
+            record,
+            pin: pinned,
+        } = candidate;
+        let p = &self.progress;
+        p.phase("blue", self.point_alias(BLUE, &version.to_string()))
+            .await?;
+        p.phase("verify", self.verify_blue(api, token, version, record))
+            .await?;
+        p.phase("promote", async {
+            self.promote(
+                green,
+                version,
+                pinned,
+                Some((registry.0, registry.1, &record.digest)),
+            )
+            .await?;
+            self.probe_green(api, version, record).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Blue (alias and stage) reports `version` of this build, healthy, smoke checks passing,
+    /// and refuses requests without the token.
+    pub async fn verify_blue(
+        &self,
+        api: &RestApi,
+        token: &str,
+        version: u64,
+        record: &VersionRecord,
+    ) -> Result<SelfReport> {
+        let blue = Endpoint {
+            url: self.stage_url(api, BLUE),
+            token: Some(token.into()),
+        };
+        self.verify(&blue, &expect(version, BLUE, record), &self.config.smoke)
+            .await
+    }
+
+    /// Green reports `version` (after the alias move propagates).
+    pub async fn probe_green(
+        &self,
+        api: &RestApi,
+        version: u64,
+        record: &VersionRecord,
+    ) -> Result<SelfReport> {
+        let green = Endpoint {
+            url: self.stage_url(api, GREEN),
+            token: None,
+        };
+        self.verify(&green, &expect(version, GREEN, record), &[])
+            .await
+    }
+
+    /// Checks what a stage reports; on failure the error shows the check and the function's
+    /// recent log lines.
+    pub async fn verify(
+        &self,
+        endpoint: &Endpoint,
+        expect: &Expect,
+        smoke: &[Smoke],
+    ) -> Result<SelfReport> {
+        let patience = PROPAGATION.min(self.deadline.saturating_duration_since(Instant::now()));
+        self.prober
+            .verify(endpoint, expect, smoke, patience)
+            .await
+            .map_err(|failure| self.explain(failure))
+    }
+
+    fn explain(&self, failure: Failure) -> anyhow::Error {
+        let logs = match &self.function_log {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n  ");
+                format!(
+                    "the function's last log lines ({}):\n  {tail}",
+                    path.display()
+                )
+            }
+            None => format!(
+                "the function's logs: CloudWatch log group /aws/lambda/{}",
+                self.function()
+            ),
+        };
+        anyhow::anyhow!("{failure}\n{logs}")
+    }
+
+    /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
+    /// moved by someone else fails instead of being overwritten. The alias Description records
+    /// the promotion; the image gets a `verified-N` tag.
+    pub async fn promote(
+        &self,
+        green: &Alias,
+        version: u64,
+        pinned: bool,
+        registry: Option<(&Registry, &str, &str)>,
+    ) -> Result<Alias> {
+        let promotion = Promotion {
+            version,
+            from: green.target.version.parse().ok(),
+            actor: ledger::actor(),
+            at: ledger::now_rfc3339(),
+            pinned,
+        };
+        let description = promotion.to_description();
+        let target = AliasTarget::version(version.to_string());
+        let moved = self
+            .cloud
+            .update_alias(
+                self.function(),
+                GREEN,
+                &target,
+                Some(&description),
+                green.revision_id.as_deref(),
+            )
+            .await;
+        let moved = match moved {
+            Err(e) if e.is_precondition_failed() => bail!(
+                "green moved since this run read it (someone else deployed or rolled back): nothing was promoted; run `cargo xtask status`, then try again"
+            ),
+            other => other?,
+        };
+        if let Some((registry, repository, digest)) = registry {
+            registry
+                .tag(repository, digest, &Config::verified_tag(version))
+                .await?;
+        }
+        Ok(moved)
+    }
+
+    /// The build facts of a published version, from its Description.
+    pub async fn version_record(
+        &self,
+        version: &str,
+    ) -> Result<(crate::cloud::Version, VersionRecord)> {
+        let published = self.cloud.get_version(self.function(), version).await?;
+        let record = VersionRecord::parse(&published.description).with_context(|| {
+            format!(
+                "version {version} of {} was not published by bgd",
+                self.function()
+            )
+        })?;
+        Ok((published, record))
+    }
+
+    /// The image a version runs, as the function's repository names it.
+    pub fn image_of(
+        &self,
+        repository: &crate::cloud::Repository,
+        record: &VersionRecord,
+    ) -> ImageRef {
+        repository.image(&record.digest)
+    }
+}
+
+/// A published version on its way to green, and whether green is pinned on it (rollback).
+#[derive(Clone, Copy)]
+pub struct Candidate<'a> {
+    pub version: u64,
+    pub record: &'a VersionRecord,
+    pub pin: bool,
+}
+
+/// Where `build` and a deploy that builds write the image.
+pub fn default_image_dir() -> PathBuf {
+    crate::setup::target_dir().join("image")
+}
+
+/// How a run treats the lock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LockOptions {
+    /// Take over a lock that has not expired (its holder died).
+    pub break_lock: bool,
+    /// Keep stage blue after the run (`--keep-blue`).
+    pub keep: bool,
+}
+
+/// NotFound as `None`; every other error stays an error.
+pub fn absent_as_none<T>(result: CloudResult<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The expectation for a version verified through `alias`.
+pub fn expect(version: u64, alias: &str, record: &VersionRecord) -> Expect {
+    Expect {
+        version,
+        alias: alias.into(),
+        git_sha: record.git_sha.clone(),
+        build_id: record.build_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::Ctx;
+    use crate::{
+        cloud::{Alias, AliasTarget, guards},
+        config::Config,
+        progress::Progress,
+        verify::Prober,
+    };
+
+    #[tokio::test]
+    async fn promote_stops_when_green_moved_since_preflight_smithy_mock() {
+        let ctx = Ctx {
+            cloud: guards::green_moved_by_someone_else(),
+            config: Config::load().unwrap(),
+            account: "123456789012".into(),
+            local_gateway: None,
+            function_log: None,
+            progress: Progress::default(),
+            prober: Prober::default(),
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        let green = Alias {
+            name: "green".into(),
+            target: AliasTarget::version("6"),
+            description: String::new(),
+            revision_id: Some("read-in-preflight".into()),
+        };
+        let err = ctx.promote(&green, 7, false, None).await.unwrap_err();
+        assert!(err.to_string().contains("green moved"), "{err:#}");
+        assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
+    }
+}

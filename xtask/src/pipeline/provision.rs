@@ -1,0 +1,243 @@
+//! `provision`: creates what is missing, by direct API calls, in an order that is safe to
+//! re-run: repository, role, the image function (which needs an image first: build, push,
+//! publish version 1), aliases blue and green, the REST API and its routes, one permission per
+//! alias scoped to its stage, and finally stage green, only after the version was verified on
+//! a blue stage.
+use std::{collections::BTreeMap, fmt};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, absent_as_none, deploy};
+use crate::{
+    cloud::{AliasTarget, FunctionSpec, Stage},
+    config::Config,
+    ledger::{self, Promotion, VersionRecord},
+};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// What this run created; empty when everything existed.
+    pub created: Vec<String>,
+    pub version: Option<u64>,
+    pub green_url: String,
+    pub dry_run: bool,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.created.is_empty() {
+            writeln!(f, "nothing to do: everything exists")?;
+        }
+        let verb = if self.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
+        for item in &self.created {
+            writeln!(f, "{verb} {item}")?;
+        }
+        if let Some(version) = self.version {
+            writeln!(f, "green serves version {version}")?;
+        }
+        writeln!(f, "green: {}", self.green_url)
+    }
+}
+
+pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Report> {
+    let p = &ctx.progress;
+    let function = ctx.function().to_owned();
+    let mut created = Vec::new();
+    let existing = p
+        .phase("inspect", async {
+            let latest = absent_as_none(ctx.cloud.get_version(&function, "$LATEST").await)?;
+            let api = ctx.find_api().await?;
+            let green_stage = match &api {
+                Some(api) => absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?,
+                None => None,
+            };
+            anyhow::Ok((latest, api, green_stage))
+        })
+        .await?;
+    let (latest, api, green_stage) = existing;
+    if options.dry_run {
+        if latest.is_none() {
+            created.push(format!("repository and role, image function {function} with version 1, aliases blue and green"));
+        }
+        if api.is_none() {
+            created.push(format!(
+                "REST API {} with ANY / and ANY /{{proxy+}}, permissions per alias",
+                ctx.config.api_name()
+            ));
+        }
+        if green_stage.is_none() {
+            created.push("stage green (after verifying on a blue stage)".into());
+        }
+        let green_url = api.as_ref().map_or_else(
+            || "(not yet created)".into(),
+            |api| ctx.stage_url(api, GREEN),
+        );
+        return Ok(Report {
+            created,
+            version: None,
+            green_url,
+            dry_run: true,
+        });
+    }
+
+    let (registry, repository) = ctx.registry().await?;
+    let role_arn = ctx
+        .cloud
+        .ensure_function_role(&ctx.config.role_name())
+        .await?;
+
+    let (version, record) = match latest {
+        Some(_) => {
+            let versions = ctx.cloud.list_versions(&function).await?;
+            let newest = versions.last().with_context(|| format!("{function} has no published version: deploy once more after `cargo xtask destroy`"))?;
+            let record = VersionRecord::parse(&newest.description)?;
+            (newest.version.parse::<u64>()?, record)
+        }
+        None => {
+            let (built, image) = p.phase("build", ctx.image(options)).await?;
+            let image_ref = repository.image(&built.digest);
+            p.phase(
+                "push",
+                registry.push(
+                    &repository.name,
+                    &image,
+                    &[&Config::image_tag(
+                        &built.facts.git_sha,
+                        built.facts.build_id.as_deref(),
+                    )],
+                ),
+            )
+            .await?;
+            let record = VersionRecord::now(&built.facts, &built.digest);
+            let spec = FunctionSpec {
+                name: function.clone(),
+                role_arn,
+                image: image_ref.clone(),
+                architecture: ctx.config.function.architecture.clone(),
+                settings: ctx.config.settings()?,
+            };
+            let version = p
+                .phase("function", async {
+                    ctx.retry_conflicts(|| ctx.cloud.create_image_function(&spec))
+                        .await?;
+                    ctx.wait_updated().await?;
+                    let version = ctx
+                        .cloud
+                        .publish_version(&function, &image_ref, &record.to_description())
+                        .await?;
+                    anyhow::Ok(version.version.parse::<u64>()?)
+                })
+                .await?;
+            created.push(format!("image function {function} with version {version}"));
+            (version, record)
+        }
+    };
+
+    for alias in [BLUE, GREEN] {
+        if absent_as_none(ctx.cloud.get_alias(&function, alias).await)?.is_none() {
+            let description = if alias == GREEN {
+                Promotion {
+                    version,
+                    from: None,
+                    actor: ledger::actor(),
+                    at: ledger::now_rfc3339(),
+                    pinned: false,
+                }
+                .to_description()
+            } else {
+                String::new()
+            };
+            ctx.cloud
+                .create_alias(
+                    &function,
+                    alias,
+                    &AliasTarget::version(version.to_string()),
+                    &description,
+                )
+                .await?;
+            created.push(format!("alias {alias} → {version}"));
+        }
+    }
+
+    let api = match api {
+        Some(api) => api,
+        None => {
+            let api = ctx.cloud.create_rest_api(ctx.config.api_name()).await?;
+            ctx.cloud
+                .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
+                .await?;
+            created.push(format!(
+                "REST API {} ({}) with ANY / and ANY /{{proxy+}}",
+                api.name, api.id
+            ));
+            api
+        }
+    };
+
+    for alias in [BLUE, GREEN] {
+        let statement = ctx.config.permission_statement_id(alias);
+        let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
+        match ctx
+            .cloud
+            .add_permission(&function, alias, &statement, &source)
+            .await
+        {
+            Ok(()) => created.push(format!(
+                "permission {statement} (stage {alias} → alias {alias})"
+            )),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    if green_stage.is_none() {
+        p.phase("green stage", async {
+            let deployment = ctx
+                .cloud
+                .create_deployment(&api.id, "bgd provision")
+                .await?;
+            let token = ctx
+                .take_lock(&api, &deployment, &record.git_sha, false)
+                .await?;
+            let verified = async {
+                ctx.point_alias(BLUE, &version.to_string()).await?;
+                ctx.verify_blue(&api, &token, version, &record).await
+            }
+            .await;
+            let released = ctx.release_lock(&api).await;
+            verified?;
+            released?;
+            // Verified on blue: a later rollback to it needs no second verification.
+            registry
+                .tag(
+                    &repository.name,
+                    &record.digest,
+                    &Config::verified_tag(version),
+                )
+                .await?;
+            let green = Stage {
+                name: GREEN.into(),
+                deployment_id: deployment,
+                variables: BTreeMap::from([(ALIAS_VARIABLE.into(), GREEN.into())]),
+                description: "bgd: what users reach".into(),
+            };
+            ctx.cloud.create_stage(&api.id, &green).await?;
+            anyhow::Ok(())
+        })
+        .await?;
+        created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
+    }
+
+    let green = ctx.cloud.get_alias(&function, GREEN).await?;
+    Ok(Report {
+        created,
+        version: green.target.version.parse().ok(),
+        green_url: ctx.stage_url(&api, GREEN),
+        dry_run: false,
+    })
+}

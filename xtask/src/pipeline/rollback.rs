@@ -1,0 +1,221 @@
+//! `rollback [--to N]` and `unpin`. Rollback moves green back to a published version whose
+//! image still exists: a version verified before goes straight to green (one guarded
+//! UpdateAlias), one never verified is verified on blue first. It pins green, so a queued
+//! deploy of the bad commit cannot undo it until `unpin` (or `deploy --unpin`).
+use std::fmt;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use crate::{
+    cloud::{Alias, AliasTarget, RestApi, Stage},
+    config::Config,
+    ledger::{Lock, Promotion},
+    progress::PhaseTime,
+};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub from: u64,
+    pub to: u64,
+    pub git_sha: String,
+    /// Whether the version had been verified before (then green moved in one write).
+    pub verified_before: bool,
+    pub pinned: bool,
+    pub green_url: String,
+    pub dry_run: bool,
+    pub phases: Vec<PhaseTime>,
+    /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
+    pub write_calls: usize,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.dry_run {
+            "would roll back"
+        } else {
+            "rolled back"
+        };
+        writeln!(
+            f,
+            "{verb} green from version {} to {} ({})",
+            self.from,
+            self.to,
+            crate::ledger::short(&self.git_sha)
+        )?;
+        if !self.verified_before {
+            writeln!(
+                f,
+                "version {} was never verified: verified on blue first",
+                self.to
+            )?;
+        }
+        writeln!(
+            f,
+            "green is pinned: deploys refuse until `cargo xtask unpin` (or deploy --unpin)"
+        )?;
+        writeln!(f, "green: {}", self.green_url)?;
+        writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
+        for phase in &self.phases {
+            writeln!(
+                f,
+                "{:<10} {:<12} {:>7.2}s",
+                "phase", phase.phase, phase.seconds
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What rollback and unpin read first: the API, green, and that no deploy holds the lock.
+struct State {
+    api: RestApi,
+    green: Alias,
+    green_stage: Stage,
+    promotion: Option<Promotion>,
+}
+
+async fn state<C: Cloud>(ctx: &Ctx<C>) -> Result<State> {
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: nothing to roll back",
+            ctx.config.api_name()
+        )
+    })?;
+    if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
+        let holder = Lock::parse(&blue.description).map_or_else(
+            |_| "a blue stage not made by a deploy".into(),
+            |l| l.to_string(),
+        );
+        bail!(
+            "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back"
+        );
+    }
+    let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
+    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+    let promotion = Promotion::parse(&green.description).ok();
+    Ok(State {
+        api,
+        green,
+        green_stage,
+        promotion,
+    })
+}
+
+pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Result<Report> {
+    let p = &ctx.progress;
+    let state = p.phase("preflight", state(ctx)).await?;
+    let from: u64 = state.green.target.version.parse().with_context(|| {
+        format!(
+            "green points at {:?}, not a published version",
+            state.green.target.version
+        )
+    })?;
+    let to = match to.or(state.promotion.as_ref().and_then(|p| p.from)) {
+        Some(0) => bail!("--to 0: versions are numbered from 1 (`cargo xtask history` lists them)"),
+        Some(to) => to,
+        None => bail!(
+            "no earlier promotion is recorded on green: pass --to N (`cargo xtask history` lists the versions)"
+        ),
+    };
+    if to == from {
+        bail!("green already serves version {to}: nothing to roll back");
+    }
+    let (record, verified, registry, repository) = p
+        .phase("check target", async {
+            let (_, record) = match ctx.version_record(&to.to_string()).await {
+                Err(e) if e.downcast_ref::<crate::cloud::CloudError>().is_some_and(|e| e.is_not_found()) => {
+                    bail!("version {to} of {} is not published: `cargo xtask history` lists the versions", ctx.function())
+                }
+                other => other?,
+            };
+            let (registry, repository) = ctx.registry().await?;
+            if !registry.has_manifest(&repository.name, &record.digest).await? {
+                bail!("the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version", record.digest, repository.name);
+            }
+            let verified = registry.has_manifest(&repository.name, &Config::verified_tag(to)).await?;
+            anyhow::Ok((record, verified, registry, repository))
+        })
+        .await?;
+    let mut report = Report {
+        from,
+        to,
+        git_sha: record.git_sha.clone(),
+        verified_before: verified,
+        pinned: true,
+        green_url: ctx.stage_url(&state.api, GREEN),
+        dry_run,
+        phases: Vec::new(),
+        write_calls: 0,
+    };
+    if dry_run {
+        report.phases = p.times();
+        return Ok(report);
+    }
+    if verified {
+        p.phase("promote", async {
+            ctx.promote(&state.green, to, true, None).await?;
+            ctx.probe_green(&state.api, to, &record).await
+        })
+        .await?;
+    } else {
+        let (state_ref, record_ref, registry_ref, repository_ref) =
+            (&state, &record, &registry, &repository);
+        ctx.locked(
+            &state.api,
+            &state.green_stage.deployment_id,
+            &record.git_sha,
+            LockOptions::default(),
+            move |token| async move {
+                ctx.blue_then_green(
+                    &state_ref.api,
+                    &token,
+                    &state_ref.green,
+                    Candidate {
+                        version: to,
+                        record: record_ref,
+                        pin: true,
+                    },
+                    (registry_ref, &repository_ref.name),
+                )
+                .await
+            },
+        )
+        .await?;
+    }
+    report.phases = p.times();
+    Ok(report)
+}
+
+/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version.
+pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
+    let state = state(ctx).await?;
+    let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
+        return Ok(format!(
+            "green (version {}) is not pinned: nothing to do",
+            state.green.target.version
+        ));
+    };
+    if dry_run {
+        return Ok(format!("would unpin green (version {})", promotion.version));
+    }
+    let unpinned = Promotion {
+        pinned: false,
+        ..promotion
+    };
+    let target = AliasTarget::version(state.green.target.version.clone());
+    ctx.cloud
+        .update_alias(
+            ctx.function(),
+            GREEN,
+            &target,
+            Some(&unpinned.to_description()),
+            state.green.revision_id.as_deref(),
+        )
+        .await?;
+    Ok(format!(
+        "unpinned green (version {}): deploys may proceed",
+        unpinned.version
+    ))
+}

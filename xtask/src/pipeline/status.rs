@@ -1,0 +1,298 @@
+//! `status`, `history` and `verify`: reads only. Status shows each alias → version → build,
+//! each stage → variables and URL, what each endpoint reports live, and drift warnings.
+use std::{collections::BTreeMap, fmt};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
+use crate::{
+    config::Config,
+    ledger::{Lock, Promotion, VersionRecord},
+    verify::{Endpoint, SelfReport},
+};
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub function: String,
+    pub aliases: Vec<AliasStatus>,
+    pub stages: Vec<StageStatus>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AliasStatus {
+    pub alias: String,
+    pub version: String,
+    pub record: Option<VersionRecord>,
+    pub promotion: Option<Promotion>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageStatus {
+    pub stage: String,
+    pub url: String,
+    pub variables: BTreeMap<String, String>,
+    pub lock: Option<Lock>,
+    /// What the stage reports live, or why it could not be asked.
+    pub reports: Result<SelfReport, String>,
+}
+
+pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> {
+    let function = ctx.function().to_owned();
+    let mut warnings = Vec::new();
+    let mut aliases = Vec::new();
+    for alias in [GREEN, BLUE] {
+        let Some(found) = absent_as_none(ctx.cloud.get_alias(&function, alias).await)? else {
+            warnings.push(format!(
+                "alias {alias} is missing: run `cargo xtask provision`"
+            ));
+            continue;
+        };
+        let version = found.target.version.clone();
+        if version == "$LATEST" {
+            warnings.push(format!("alias {alias} points at $LATEST, which changes under it: deploy to pin it to a version"));
+        }
+        let record = match absent_as_none(ctx.cloud.get_version(&function, &version).await)? {
+            Some(v) => VersionRecord::parse(&v.description).ok(),
+            None => None,
+        };
+        let promotion = Promotion::parse(&found.description)
+            .ok()
+            .filter(|_| alias == GREEN);
+        if let Some(p) = promotion.as_ref().filter(|p| p.pinned) {
+            warnings.push(format!("green is pinned to version {} by a rollback ({}): deploys refuse until `cargo xtask unpin`", p.version, p.actor));
+        }
+        aliases.push(AliasStatus {
+            alias: alias.into(),
+            version,
+            record,
+            promotion,
+        });
+    }
+    if let Some(record) = aliases
+        .iter()
+        .find(|a| a.alias == GREEN)
+        .and_then(|a| a.record.as_ref())
+    {
+        let (registry, repository) = ctx.registry().await?;
+        if !registry
+            .has_manifest(&repository.name, &record.digest)
+            .await?
+        {
+            warnings.push(format!(
+                "green's image {} is gone from repository {}: cold starts will fail",
+                record.digest, repository.name
+            ));
+        }
+    }
+
+    let mut stages = Vec::new();
+    match ctx.find_api().await? {
+        None => warnings.push(format!(
+            "there is no REST API {}: run `cargo xtask provision`",
+            ctx.config.api_name()
+        )),
+        Some(api) => {
+            for name in [GREEN, BLUE] {
+                let Some(stage) = absent_as_none(ctx.cloud.get_stage(&api.id, name).await)? else {
+                    if name == GREEN {
+                        warnings.push("stage green is missing: run `cargo xtask provision`".into());
+                    }
+                    continue;
+                };
+                let lock = (name == BLUE)
+                    .then(|| Lock::parse(&stage.description).ok())
+                    .flatten();
+                if name == BLUE {
+                    let holder = lock
+                        .as_ref()
+                        .map_or_else(|| "not made by a deploy".into(), ToString::to_string);
+                    warnings.push(format!("stage blue exists (the deploy lock): {holder}"));
+                }
+                let endpoint = Endpoint {
+                    url: ctx.stage_url(&api, name),
+                    token: stage.variables.get(TOKEN_VARIABLE).cloned(),
+                };
+                let reports = ctx
+                    .prober
+                    .self_report(&endpoint)
+                    .await
+                    .map_err(|f| f.to_string());
+                let mut variables = stage.variables;
+                if !show_token && let Some(token) = variables.get_mut(TOKEN_VARIABLE) {
+                    *token = "(hidden: --show-token)".into();
+                }
+                stages.push(StageStatus {
+                    stage: name.into(),
+                    url: endpoint.url,
+                    variables,
+                    lock,
+                    reports,
+                });
+            }
+        }
+    }
+    Ok(Status {
+        function,
+        aliases,
+        stages,
+        warnings,
+    })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "function {}", self.function)?;
+        for a in &self.aliases {
+            write!(f, "  alias {:<6} → version {:<4}", a.alias, a.version)?;
+            match &a.record {
+                Some(r) => writeln!(
+                    f,
+                    " git {} digest {} published {} by {}",
+                    crate::ledger::short(&r.git_sha),
+                    r.digest,
+                    r.published_at,
+                    r.actor
+                )?,
+                None => writeln!(f, " (no build record)")?,
+            }
+        }
+        for s in &self.stages {
+            writeln!(f, "  stage {:<6} {}", s.stage, s.url)?;
+            for (k, v) in &s.variables {
+                writeln!(f, "    {k} = {v}")?;
+            }
+            match &s.reports {
+                Ok(r) => writeln!(
+                    f,
+                    "    reports version {} alias {} build {}",
+                    r.version.as_deref().unwrap_or("?"),
+                    r.alias.as_deref().unwrap_or("none"),
+                    crate::ledger::short(&r.build.git_sha)
+                )?,
+                Err(e) => writeln!(
+                    f,
+                    "    could not ask it: {}",
+                    e.lines().next().unwrap_or_default()
+                )?,
+            }
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub record: Option<VersionRecord>,
+    /// Verified on blue and promoted at some point (it carries a `verified-N` image tag).
+    pub verified: bool,
+    pub green: bool,
+    pub blue: bool,
+}
+
+pub async fn history<C: Cloud>(ctx: &Ctx<C>) -> Result<Vec<HistoryEntry>> {
+    let function = ctx.function();
+    let versions = ctx.cloud.list_versions(function).await?;
+    let alias_version = |alias| async move {
+        absent_as_none(ctx.cloud.get_alias(function, alias).await)
+            .map(|a| a.map(|a| a.target.version))
+    };
+    let (green, blue) = (alias_version(GREEN).await?, alias_version(BLUE).await?);
+    let (registry, repository) = ctx.registry().await?;
+    let mut entries = Vec::new();
+    for v in versions {
+        let number: u64 = v
+            .version
+            .parse()
+            .with_context(|| format!("version {:?}", v.version))?;
+        let verified = registry
+            .has_manifest(&repository.name, &Config::verified_tag(number))
+            .await?;
+        entries.push(HistoryEntry {
+            version: number,
+            record: VersionRecord::parse(&v.description).ok(),
+            verified,
+            green: green.as_deref() == Some(v.version.as_str()),
+            blue: blue.as_deref() == Some(v.version.as_str()),
+        });
+    }
+    Ok(entries)
+}
+
+pub fn history_table(entries: &[HistoryEntry]) -> String {
+    let mut out = format!(
+        "{:<8} {:<13} {:<21} {:<9} {}\n",
+        "version", "git", "published", "verified", "aliases"
+    );
+    for e in entries {
+        let (git, at) = e.record.as_ref().map_or(("?", "?"), |r| {
+            (crate::ledger::short(&r.git_sha), r.published_at.as_str())
+        });
+        let aliases = [(e.green, GREEN), (e.blue, BLUE)]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, a)| *a)
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push_str(&format!(
+            "{:<8} {:<13} {:<21} {:<9} {}\n",
+            e.version,
+            git,
+            at,
+            if e.verified { "yes" } else { "no" },
+            aliases
+        ));
+    }
+    out
+}
+
+/// `verify --stage S [--expect-version N]`: the checks of a deploy, alone.
+pub async fn verify<C: Cloud>(
+    ctx: &Ctx<C>,
+    stage: &str,
+    expect_version: Option<u64>,
+) -> Result<SelfReport> {
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: run `cargo xtask provision`",
+            ctx.config.api_name()
+        )
+    })?;
+    let found = ctx
+        .cloud
+        .get_stage(&api.id, stage)
+        .await
+        .with_context(|| format!("reading stage {stage}"))?;
+    let alias = found
+        .variables
+        .get(super::ALIAS_VARIABLE)
+        .cloned()
+        .with_context(|| format!("stage {stage} has no alias variable"))?;
+    let version = match expect_version {
+        Some(v) => v,
+        None => ctx
+            .cloud
+            .get_alias(ctx.function(), &alias)
+            .await?
+            .target
+            .version
+            .parse()
+            .context("the alias points at no published version")?,
+    };
+    let (_, record) = ctx.version_record(&version.to_string()).await?;
+    let endpoint = Endpoint {
+        url: ctx.stage_url(&api, stage),
+        token: found.variables.get(TOKEN_VARIABLE).cloned(),
+    };
+    ctx.verify(
+        &endpoint,
+        &expect(version, &alias, &record),
+        &ctx.config.smoke,
+    )
+    .await
+}

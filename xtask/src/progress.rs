@@ -1,0 +1,91 @@
+//! Progress on stderr: a spinner with the elapsed time on a terminal, plain lines elsewhere
+//! (CI logs), and each phase's wall time kept for the final report. Results go to stdout.
+use std::{
+    future::Future,
+    io::{IsTerminal, Write},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+
+const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// One phase's name and how long it took.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseTime {
+    pub phase: String,
+    pub seconds: f64,
+    pub ok: bool,
+}
+
+pub struct Progress {
+    tty: bool,
+    times: Mutex<Vec<PhaseTime>>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            times: Mutex::default(),
+        }
+    }
+}
+
+impl Progress {
+    /// Runs one named phase, showing it while it runs and recording its time.
+    pub async fn phase<T, E>(
+        &self,
+        name: &str,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let start = Instant::now();
+        if !self.tty {
+            eprintln!("==> {name}");
+        }
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        tokio::pin!(work);
+        let mut frame = 0;
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                _ = ticker.tick(), if self.tty => {
+                    eprint!("\r{} {name} {:.1}s\x1b[K", FRAMES[frame % FRAMES.len()], start.elapsed().as_secs_f64());
+                    let _ = std::io::stderr().flush();
+                    frame += 1;
+                }
+            }
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        let ok = result.is_ok();
+        let mark = if ok { "ok" } else { "FAILED" };
+        if self.tty {
+            eprintln!(
+                "\r{} {name} {seconds:.1}s\x1b[K",
+                if ok { '✓' } else { '✗' }
+            );
+        } else {
+            eprintln!("    {name}: {mark} in {seconds:.2}s");
+        }
+        self.times.lock().expect("lock").push(PhaseTime {
+            phase: name.into(),
+            seconds,
+            ok,
+        });
+        result
+    }
+
+    /// A line of information between phases.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        eprintln!("    {message}");
+    }
+
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        eprintln!("warning: {message}");
+    }
+
+    pub fn times(&self) -> Vec<PhaseTime> {
+        self.times.lock().expect("lock").clone()
+    }
+}
