@@ -22,6 +22,7 @@ use axum::{
 };
 use serde_json::json;
 
+use super::lifecycle::function_log;
 use crate::{
     cloud::{Cloud, Target},
     config::Config,
@@ -56,7 +57,8 @@ struct Gateway {
     pool: Pool,
     /// The API `/{stage}/{path}` serves: deploy.toml's, when it loads.
     default_api: Option<String>,
-    logs: PathBuf,
+    /// The local cloud's state dir: function logs go under it.
+    state_dir: PathBuf,
 }
 
 /// Serves until the process is stopped.
@@ -74,7 +76,7 @@ pub async fn serve(options: Options) -> Result<()> {
         images: Images::new(options.state_dir.join("images")),
         pool: Pool::new(),
         default_api: Config::load().ok().map(|c| c.api_name().to_owned()),
-        logs,
+        state_dir: options.state_dir.clone(),
     });
     let reaper = gateway.clone();
     tokio::spawn(async move {
@@ -268,7 +270,7 @@ impl Gateway {
             environment: version.settings.environment.clone().into_iter().collect(),
             memory_mb: version.settings.memory_mb,
             timeout: version.settings.timeout,
-            log_file: Some(self.logs.join(format!("{}.log", version.function_name))),
+            log_file: Some(function_log(&self.state_dir, &version.function_name)),
         };
         // Versions are immutable, but $LATEST is not: its code and settings are in the key.
         let key = format!(
