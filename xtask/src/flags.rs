@@ -101,6 +101,7 @@ pub struct LocalGateway {
     /// The local registry's URL: where images are pulled from
     #[arg(long)]
     pub registry_url: String,
+    /// The region the local cloud answers for
     #[arg(long)]
     pub region: String,
 }
