@@ -194,6 +194,7 @@ mod tests {
             event["multiValueHeaders"]["x-many"],
             serde_json::json!(["1", "2"])
         );
+        assert_eq!(event["headers"]["x-bytes"], "a\u{fffd}b");
         assert_eq!(event["body"], Value::Null);
 
         let binary = proxy_event(&ctx, &Method::POST, None, &headers, &[0xff, 0x00]).unwrap();
