@@ -68,10 +68,20 @@ impl Running {
     /// in their CA bundle bytes, so two digests cost one build.
     pub async fn push_app_image(&self, repository: &Repository, variant: &str) -> ImageRef {
         let bootstrap = std::fs::read(release_bootstrap()).unwrap();
+        self.push_image(repository, &bootstrap, variant).await
+    }
+
+    /// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
+    pub async fn push_image(
+        &self,
+        repository: &Repository,
+        bootstrap: &[u8],
+        tag: &str,
+    ) -> ImageRef {
         let image = Image::assemble(
             &Contents {
-                bootstrap: &bootstrap,
-                ca_bundle: variant.as_bytes(),
+                bootstrap,
+                ca_bundle: tag.as_bytes(),
             },
             "x86_64",
             "2026-01-01T00:00:00Z",
@@ -80,7 +90,7 @@ impl Running {
         .unwrap();
         let registry = Registry::new(&self.endpoints.registry_url, None).unwrap();
         let digest = registry
-            .push(&repository.name, &image, &[variant])
+            .push(&repository.name, &image, &[tag])
             .await
             .unwrap();
         repository.image(&digest)

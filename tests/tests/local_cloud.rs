@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::local::{Running, api_with_stage, create_function, deploy_two_versions, unique};
+use e2e::local::{Running, api_with_stage, create_function, deploy_two_versions, settings, unique};
 use serde_json::Value;
 use xtask::cloud::{Account, AliasTarget, Apis, Functions, RestApi, Stage};
 
@@ -360,4 +360,71 @@ async fn cloud_errors_are_typed_and_a_second_create_stage_conflicts_like_the_dep
     cloud.delete_stage(&deployed.api.id, "blue").await.unwrap();
     let gone = cloud.get_stage(&deployed.api.id, "blue").await.unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
+}
+
+/// A function that never asks for its invocation: a script that only sleeps.
+const HANGS: &[u8] = b"#!/bin/sh\nexec sleep 120\n";
+
+#[tokio::test]
+async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_limit() {
+    let local = Running::up().await;
+    let name = unique("sleeper");
+    let cloud = &local.cloud;
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_image(&repository, HANGS, "hangs").await;
+    let function = create_function(&local, &name, &image).await;
+    let mut short = settings("short");
+    short.timeout = Duration::from_secs(2);
+    cloud
+        .update_function_configuration(&function, &short)
+        .await
+        .unwrap();
+    let v1 = cloud
+        .publish_version(&function, &image, "2 s")
+        .await
+        .unwrap();
+    let mut long = settings("long");
+    long.timeout = Duration::from_secs(60);
+    cloud
+        .update_function_configuration(&function, &long)
+        .await
+        .unwrap();
+    let v2 = cloud
+        .publish_version(&function, &image, "60 s")
+        .await
+        .unwrap();
+    cloud
+        .create_alias(&function, "short", &AliasTarget::version(v1.version), "")
+        .await
+        .unwrap();
+    cloud
+        .create_alias(&function, "long", &AliasTarget::version(v2.version), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(&local, &function, "short").await;
+    let green = cloud.get_stage(&api.id, "short").await.unwrap();
+    let long_stage = Stage {
+        name: "long".into(),
+        deployment_id: green.deployment_id,
+        variables: BTreeMap::from([("alias".to_owned(), "long".to_owned())]),
+        description: String::new(),
+    };
+    cloud.create_stage(&api.id, &long_stage).await.unwrap();
+
+    let http = reqwest::Client::new();
+    let (short, long) = tokio::join!(
+        timed(&http, stage_url(&local, &api, "short", "/")),
+        timed(&http, stage_url(&local, &api, "long", "/")),
+    );
+    assert_eq!(short.0, 502, "the 2 s function timeout");
+    assert!((2..10).contains(&short.1.as_secs()), "{:?}", short.1);
+    assert_eq!(long.0, 504, "the 29 s integration limit");
+    assert!((29..40).contains(&long.1.as_secs()), "{:?}", long.1);
+}
+
+/// The status of a GET and how long it took.
+async fn timed(http: &reqwest::Client, url: String) -> (u16, Duration) {
+    let start = Instant::now();
+    let status = http.get(&url).send().await.unwrap().status().as_u16();
+    (status, start.elapsed())
 }
