@@ -81,17 +81,16 @@ impl LocalCloud {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let http = health_client()?;
-        let region = Config::load()
-            .map(|c| c.project.region)
-            .unwrap_or_else(|_| "us-east-1".into());
+        let region = region();
         let mut state = State::load(&self.dir)?;
         let mut dependency_restarted = false;
         for component in Component::ALL {
             let recorded = state.components.get(component.name()).copied();
             let reusable = match recorded {
+                // The gateway was started with the URLs of the moto and registry it reads.
+                Some(_) if component == Component::Gateway && dependency_restarted => false,
                 Some(s) if process::is_ours(s.pid, s.port) => {
-                    !(component == Component::Gateway && dependency_restarted)
-                        && answers_within(&http, component, s.pid, s.port, SETTLE).await
+                    answers_within(&http, component, s.pid, s.port, SETTLE).await
                 }
                 _ => false,
             };
@@ -125,11 +124,7 @@ impl LocalCloud {
     ) -> Result<u16> {
         let recorded = state.components.get(component.name()).copied();
         if let Some(s) = recorded.filter(|s| process::is_ours(s.pid, s.port)) {
-            eprintln!(
-                "local: restarting {} (pid {} does not answer)",
-                component.name(),
-                s.pid
-            );
+            eprintln!("local: restarting {} (pid {})", component.name(), s.pid);
             process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
         }
         let port = recorded
@@ -204,10 +199,7 @@ impl LocalCloud {
 
     /// The endpoints `up` recorded.
     pub fn endpoints(&self) -> Result<Endpoints> {
-        let region = Config::load()
-            .map(|c| c.project.region)
-            .unwrap_or_else(|_| "us-east-1".into());
-        self.endpoints_with(&State::load(&self.dir)?, region)
+        self.endpoints_with(&State::load(&self.dir)?, region())
     }
 
     fn endpoints_with(&self, state: &State, region: String) -> Result<Endpoints> {
@@ -263,6 +255,13 @@ impl fmt::Display for Endpoints {
             self.gateway_url
         )
     }
+}
+
+/// The region deploy.toml names (moto answers for any).
+fn region() -> String {
+    Config::load()
+        .map(|c| c.project.region)
+        .unwrap_or_else(|_| "us-east-1".into())
 }
 
 fn url_of(state: &State, component: Component) -> String {
