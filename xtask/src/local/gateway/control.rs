@@ -73,6 +73,11 @@ where
 
 type Shared<T> = Arc<CloudResult<T>>;
 
+/// The cached answer, or its error for a request's 502.
+pub(crate) fn answer<T>(shared: &Shared<T>) -> anyhow::Result<&T> {
+    shared.as_ref().as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 pub(crate) struct Control {
     cloud: Arc<Cloud>,
     account: Arc<Cache<(), Shared<String>>>,

@@ -162,19 +162,19 @@ impl Gateway {
         let stage = match &*self.control.stage(&api_id, &target.stage).await {
             Ok(stage) => stage.clone(),
             Err(e) if e.is_not_found() => return forbidden(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let routes = self.control.routes(&api_id).await;
         let routes = match &*routes {
             Ok(routes) => routes,
             Err(e) if e.is_not_found() => return forbidden(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let Some(matched) = routing::matched(routes, method.as_str(), &target.path) else {
             return forbidden();
         };
         let Some(invoked_arn) = matched.integration.invoked_function(&stage.variables) else {
-            return self.fail(
+            return fail(
                 request_id,
                 &format!(
                     "the integration of {} {} on stage {} is not a Lambda proxy, or names a stage variable the stage lacks",
@@ -184,7 +184,7 @@ impl Gateway {
         };
         let account = match &*self.control.account_id().await {
             Ok(account) => account.clone(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let ctx = event::Context {
             api_id: &api_id,
@@ -202,11 +202,11 @@ impl Gateway {
         };
         let payload = match event::proxy_event(&ctx, method, uri.query(), headers, body) {
             Ok(payload) => Bytes::from(payload),
-            Err(e) => return self.fail(request_id, &format!("serializing the event: {e}")),
+            Err(e) => return fail(request_id, &format!("serializing the event: {e}")),
         };
         match tokio::time::timeout(INTEGRATION_TIMEOUT, self.invoke(&invoked_arn, payload)).await {
             Ok(Ok(response)) => response,
-            Ok(Err(e)) => self.fail(request_id, &format!("{e:#}")),
+            Ok(Err(e)) => fail(request_id, &format!("{e:#}")),
             Err(_) => {
                 eprintln!("gateway: {request_id}: {invoked_arn} did not answer within 29 s");
                 (
@@ -230,17 +230,14 @@ impl Gateway {
             qualifier.to_owned()
         } else {
             let alias = self.control.alias(function, qualifier).await;
-            let alias = alias
-                .as_ref()
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            alias.target.pick(rand::random()).to_owned()
+
+            control::answer(&alias)?
+                .target
+                .pick(rand::random())
+                .to_owned()
         };
         let version = self.control.version(function, &version).await;
-        let version = version
-            .as_ref()
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let version = control::answer(&version)?;
         let image = version.image.as_ref().with_context(|| {
             format!(
                 "no image in the local registry matches version {} of {function} (CodeSha256 {}): push it tagged and deploy it by digest",
@@ -248,10 +245,7 @@ impl Gateway {
             )
         })?;
         let access = self.control.registry_access().await;
-        let access = access
-            .as_ref()
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let access = control::answer(&access)?;
         let binary = self
             .images
             .entrypoint(image, access)
@@ -291,10 +285,10 @@ impl Gateway {
             Outcome::Crashed(status) => anyhow::bail!("the function's process exited ({status:?})"),
         }
     }
+}
 
-    /// Logs why, answers 502.
-    fn fail(&self, request_id: &str, why: &str) -> Response {
-        eprintln!("gateway: {request_id}: 502: {why}");
-        bad_gateway()
-    }
+/// Logs why, answers 502.
+fn fail(request_id: &str, why: &str) -> Response {
+    eprintln!("gateway: {request_id}: 502: {why}");
+    bad_gateway()
 }
