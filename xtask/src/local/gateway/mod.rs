@@ -230,7 +230,6 @@ impl Gateway {
             qualifier.to_owned()
         } else {
             let alias = self.control.alias(function, qualifier).await;
-
             control::answer(&alias)?
                 .target
                 .pick(rand::random())
