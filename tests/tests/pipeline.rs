@@ -81,6 +81,7 @@ impl Stack {
             .args(["--local", "--json"])
             .env("BGD_DEPLOY_TOML", &self.deploy_toml)
             .env("BGD_LOCAL_DIR", self.dir.join("local"))
+            .env("GITHUB_STEP_SUMMARY", self.summary())
             .output()
             .await
             .unwrap();
@@ -107,6 +108,11 @@ impl Stack {
             "cargo xtask {args:?} should have failed"
         );
         String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// Where deploys append their Markdown summary, as in GitHub Actions.
+    fn summary(&self) -> PathBuf {
+        self.dir.join("step-summary.md")
     }
 
     async fn status(&self) -> Value {
@@ -172,6 +178,10 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     assert_eq!(report["build"]["git_sha"], head_sha());
     assert_eq!(report["build"]["id"], "a");
 
+    // Provision again: everything exists, nothing is created (permissions included).
+    let provision = stack.ok(&["provision"]).await;
+    assert_eq!(provision["created"], serde_json::json!([]), "{provision}");
+
     // A second build: published as B > A, verified on blue, promoted; the lock is gone.
     let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
     assert_eq!(second["outcome"], "deployed");
@@ -200,6 +210,12 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
             "promote",
             "cleanup"
         ]
+    );
+    let summary = std::fs::read_to_string(stack.summary()).unwrap();
+    assert!(
+        summary.contains("### bgd deploy: Deployed")
+            && summary.contains(&format!("| version | {version_b} |")),
+        "{summary}"
     );
     let status = stack.status().await;
     assert!(
@@ -268,6 +284,10 @@ async fn a_deploy_whose_blue_fails_verification_leaves_green_unchanged_and_blue_
     assert!(
         why.contains("check failed") && why.contains("GREETING"),
         "{why}"
+    );
+    assert!(
+        why.contains("the function's last log lines"),
+        "the report shows the function's logs: {why}"
     );
 
     let (_, report) = version_at(&green_url, None).await;

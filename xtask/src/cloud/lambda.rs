@@ -6,8 +6,8 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{
-    Alias, AliasTarget, Cloud, CloudResult, FunctionSpec, Functions, ImageRef, Operation, Settings,
-    Version,
+    Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
+    ImageRef, Operation, Settings, Version,
     error::{classify, kind_of, missing},
 };
 
@@ -401,5 +401,45 @@ impl Functions for Cloud {
                 })
             })?;
         Ok(())
+    }
+
+    async fn permission_statements(&self, function: &str, alias: &str) -> CloudResult<Vec<String>> {
+        let op = Operation::GetPolicy;
+        let subject = format!("the policy of {function}:{alias}");
+        let out = self
+            .lambda
+            .get_policy()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await;
+        let policy = match out {
+            Ok(out) => out.policy.unwrap_or_default(),
+            Err(e) => {
+                let err = classify(op, &subject, e, |e| {
+                    kind_of(e.is_resource_not_found_exception(), false, false)
+                });
+                // No policy yet is no statement yet.
+                return if err.is_not_found() {
+                    Ok(Vec::new())
+                } else {
+                    Err(err)
+                };
+            }
+        };
+        let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|e| {
+            CloudError::new(
+                ErrorKind::Other,
+                op,
+                &subject,
+                format!("the policy is not JSON: {e}"),
+            )
+        })?;
+        Ok(parsed["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|statement| statement["Sid"].as_str().map(str::to_owned))
+            .collect())
     }
 }

@@ -95,6 +95,12 @@ pub trait Functions: Send + Sync {
         source_arn: &str,
     ) -> impl Future<Output = CloudResult<()>> + Send;
     fn delete_function(&self, function: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// GetPolicy of `function:alias`: the statement ids it holds (none when it has no policy).
+    fn permission_statements(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = CloudResult<Vec<String>>> + Send;
 }
 
 /// API Gateway: a REST API, its routes and its stages.

@@ -34,6 +34,7 @@ pub enum Operation {
     DeleteRestApi,
     DeleteRepository,
     DeleteRole,
+    GetPolicy,
 }
 
 impl Operation {
@@ -68,6 +69,7 @@ impl Operation {
         Self::DeleteRestApi,
         Self::DeleteRepository,
         Self::DeleteRole,
+        Self::GetPolicy,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -103,6 +105,7 @@ impl Operation {
             Self::DeleteFunction => "lambda:DeleteFunction",
             Self::DeleteRepository => "ecr:DeleteRepository",
             Self::DeleteRole => "iam:DeleteRole",
+            Self::GetPolicy => "lambda:GetPolicy",
         })
     }
 
@@ -120,6 +123,7 @@ impl Operation {
                 | Self::GetResources
                 | Self::GetStage
                 | Self::ListVersionsByFunction
+                | Self::GetPolicy
         )
     }
 }

@@ -182,6 +182,15 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
     for alias in [BLUE, GREEN] {
         let statement = ctx.config.permission_statement_id(alias);
         let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
+        // Read first: moto appends a duplicate statement where AWS answers Conflict.
+        if ctx
+            .cloud
+            .permission_statements(&function, alias)
+            .await?
+            .contains(&statement)
+        {
+            continue;
+        }
         match ctx
             .cloud
             .add_permission(&function, alias, &statement, &source)
@@ -190,6 +199,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             Ok(()) => created.push(format!(
                 "permission {statement} (stage {alias} → alias {alias})"
             )),
+            // Added by a concurrent provision between the read and the write.
             Err(e) if e.is_conflict() => {}
             Err(e) => return Err(e.into()),
         }

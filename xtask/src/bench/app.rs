@@ -1,23 +1,21 @@
-//! `cargo xtask bench`: the app's figures, measured the same way every run and printed beside a
-//! bare lambda_http hello world built with the same profile: binary size, cold start (process
-//! spawn to the first response posted to the Runtime API) and warm invocation latency.
-//! Figures are reported, never asserted: this machine is shared and noisy.
+//! The app's figures, beside a bare lambda_http hello world built with the same profile:
+//! binary size, cold start (process spawn to the first response posted to the Runtime API)
+//! and warm invocation latency.
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use xshell::Shell;
 
+use super::Summary;
 use crate::{
-    flags,
     image::{self, Binary, BuildFacts},
     local::runtime::{Instance, Outcome, Spec},
     setup,
 };
 
 #[derive(Debug, Serialize)]
-struct Figures {
-    cores: usize,
+pub struct Figures {
     bootstrap_bytes: u64,
     hello_bytes: u64,
     /// Milliseconds from spawn to the first response, app and hello world interleaved.
@@ -28,73 +26,36 @@ struct Figures {
     warm_invoke_us: Summary,
 }
 
-#[derive(Debug, Serialize)]
-struct Summary {
-    runs: usize,
-    median: f64,
-    p90: f64,
-    p99: f64,
-}
+pub fn measure(
+    runtime: &tokio::runtime::Runtime,
+    sh: &Shell,
+    facts: &BuildFacts,
+    quick: bool,
+) -> Result<Figures> {
+    let bootstrap = image::build_release(sh, "x86_64", facts, Binary::Bootstrap)?;
+    let hello = image::build_release(sh, "x86_64", facts, Binary::Hello)?;
+    let (cold_runs, warm_runs) = if quick { (30, 200) } else { (50, 2000) };
 
-impl Summary {
-    fn of(mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Self {
-            runs: samples.len(),
-            median: at(0.5),
-            p90: at(0.9),
-            p99: at(0.99),
+    runtime.block_on(async {
+        let mut app_cold = Vec::new();
+        let mut hello_cold = Vec::new();
+        eprintln!("bench: {cold_runs} cold starts each of bootstrap and hello world, interleaved");
+        for _ in 0..cold_runs {
+            app_cold.push(cold_start(spec(&bootstrap)).await?);
+            hello_cold.push(cold_start(spec(&hello)).await?);
         }
-    }
-}
-
-impl flags::Bench {
-    pub fn run(self, runtime: &tokio::runtime::Runtime, json: bool) -> Result<()> {
-        let sh = Shell::new()?;
-        let facts = BuildFacts::from_git(&sh, None)?;
-        let bootstrap = image::build_release(&sh, "x86_64", &facts, Binary::Bootstrap)?;
-        let hello = image::build_release(&sh, "x86_64", &facts, Binary::Hello)?;
-        let (cold_runs, warm_runs) = if self.quick { (20, 200) } else { (50, 2000) };
-
-        let figures = runtime.block_on(async {
-            let mut app_cold = Vec::new();
-            let mut hello_cold = Vec::new();
-            eprintln!(
-                "bench: {cold_runs} cold starts each of bootstrap and hello world, interleaved"
-            );
-            for _ in 0..cold_runs {
-                app_cold.push(cold_start(spec(&bootstrap)).await?);
-                hello_cold.push(cold_start(spec(&hello)).await?);
-            }
-            eprintln!("bench: {warm_runs} warm invocations");
-            let warm = warm_invokes(spec(&bootstrap), warm_runs).await?;
-            let (cold_start_ms, hello_cold_start_ms) =
-                (Summary::of(app_cold), Summary::of(hello_cold));
-            anyhow::Ok(Figures {
-                cores: std::thread::available_parallelism().map_or(1, usize::from),
-                bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
-                hello_bytes: std::fs::metadata(&hello)?.len(),
-                cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
-                cold_start_ms,
-                hello_cold_start_ms,
-                warm_invoke_us: Summary::of(warm),
-            })
-        })?;
-
-        let dir = setup::target_dir().join("bench");
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join("results.json"),
-            serde_json::to_vec_pretty(&figures)?,
-        )?;
-        if json {
-            println!("{}", serde_json::to_string_pretty(&figures)?);
-        } else {
-            print!("{}", table(&figures));
-        }
-        Ok(())
-    }
+        eprintln!("bench: {warm_runs} warm invocations");
+        let warm = warm_invokes(spec(&bootstrap), warm_runs).await?;
+        let (cold_start_ms, hello_cold_start_ms) = (Summary::of(app_cold), Summary::of(hello_cold));
+        anyhow::Ok(Figures {
+            bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
+            hello_bytes: std::fs::metadata(&hello)?.len(),
+            cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
+            cold_start_ms,
+            hello_cold_start_ms,
+            warm_invoke_us: Summary::of(warm),
+        })
+    })
 }
 
 fn spec(binary: &std::path::Path) -> Spec {
@@ -147,10 +108,10 @@ fn expect_response(outcome: Outcome) -> Result<()> {
     }
 }
 
-fn table(f: &Figures) -> String {
+pub fn table(f: &Figures) -> String {
     let mb = |bytes: u64| bytes as f64 / 1e6;
     format!(
-        "| figure ({cores} cores) | app | hello world |\n\
+        "| figure | app | hello world |\n\
          |---|---|---|\n\
          | release binary | {:.2} MB | {:.2} MB |\n\
          | cold start median / p90 (ms, n={}) | {:.2} / {:.2} | {:.2} / {:.2} |\n\
@@ -167,6 +128,5 @@ fn table(f: &Figures) -> String {
         f.warm_invoke_us.runs,
         f.warm_invoke_us.median,
         f.warm_invoke_us.p99,
-        cores = f.cores,
     )
 }

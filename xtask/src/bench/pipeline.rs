@@ -1,0 +1,172 @@
+//! The pipeline's figures on a local cloud of the bench's own (`target/bench/pipeline/`): the
+//! real `cargo xtask` binary deploying two prebuilt images alternately, so compilation stays
+//! out of the figures. Per round: a deploy (wall time and per-phase), a no-op deploy, a rollback
+//! of a verified version (wall time and AWS write calls), an unpin.
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Instant,
+};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Summary;
+use crate::{image::Built, setup};
+
+#[derive(Debug, Serialize)]
+pub struct Figures {
+    pub rounds: usize,
+    /// Seconds, from starting `cargo xtask deploy` to its exit.
+    pub deploy_wall_s: Summary,
+    /// Seconds per phase, as the deploy reports them, in the order they run.
+    pub deploy_phase_s: Vec<(String, Summary)>,
+    pub deploy_write_calls: usize,
+    pub noop_wall_s: Summary,
+    pub noop_write_calls: usize,
+    pub rollback_wall_s: Summary,
+    pub rollback_write_calls: usize,
+}
+
+struct Bench {
+    dir: PathBuf,
+    exe: PathBuf,
+}
+
+impl Bench {
+    fn xtask(&self, args: &[&str]) -> Result<(f64, Value)> {
+        let start = Instant::now();
+        let output = Command::new(&self.exe)
+            .args(args)
+            .args(["--local", "--json"])
+            .env("BGD_DEPLOY_TOML", self.dir.join("deploy.toml"))
+            .env("BGD_LOCAL_DIR", self.dir.join("local"))
+            .output()
+            .with_context(|| format!("running {}", self.exe.display()))?;
+        let seconds = start.elapsed().as_secs_f64();
+        if !output.status.success() {
+            bail!(
+                "cargo xtask {} failed:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok((seconds, serde_json::from_slice(&output.stdout)?))
+    }
+
+    /// An image of HEAD with this build id: the one built before when its commit matches.
+    fn image(&self, id: &str, head: &str) -> Result<PathBuf> {
+        let out = self.dir.join(format!("image-{id}"));
+        if Built::read(&out)
+            .is_ok_and(|(built, _)| built.facts.git_sha == head && !built.facts.dirty)
+        {
+            return Ok(out);
+        }
+        let status = Command::new(&self.exe)
+            .args(["build", "--build-id", id, "--out"])
+            .arg(&out)
+            .status()?;
+        anyhow::ensure!(status.success(), "building the bench image {id}");
+        Ok(out)
+    }
+}
+
+pub fn measure(rounds: usize, head: &str) -> Result<Figures> {
+    let bench = Bench {
+        dir: setup::target_dir().join("bench/pipeline"),
+        exe: std::env::current_exe().context("finding the xtask binary")?,
+    };
+    let _ = Command::new(&bench.exe)
+        .args(["local", "down"])
+        .env("BGD_LOCAL_DIR", bench.dir.join("local"))
+        .output();
+    let _ = std::fs::remove_dir_all(bench.dir.join("local"));
+    std::fs::create_dir_all(&bench.dir)?;
+    std::fs::write(
+        bench.dir.join("deploy.toml"),
+        "[project]\nname = \"bench\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+         [function.environment]\nGREETING = \"hello from the bench\"\n\n[[smoke]]\npath = \"/\"\ncontains = \"hello\"\n",
+    )?;
+    let (a, b) = (bench.image("bench-a", head)?, bench.image("bench-b", head)?);
+    eprintln!("bench: pipeline, {rounds} rounds on a fresh local cloud");
+    bench.xtask(&["deploy", "--image", path(&a)])?;
+
+    let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
+    let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
+    let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);
+    for _ in 0..rounds {
+        // Green serves a here: b is a real deploy, then a no-op; the rollback returns to a.
+        let (seconds, report) = bench.xtask(&["deploy", "--image", path(&b)])?;
+        anyhow::ensure!(
+            report["outcome"] == "deployed",
+            "expected a deploy: {report}"
+        );
+        deploys.push(seconds);
+        deploy_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+        for phase in report["phases"].as_array().into_iter().flatten() {
+            let name = phase["phase"].as_str().unwrap_or_default();
+            let seconds = phase["seconds"].as_f64().unwrap_or_default();
+            match phases.iter_mut().find(|(known, _)| known == name) {
+                Some((_, samples)) => samples.push(seconds),
+                None => phases.push((name.to_owned(), vec![seconds])),
+            }
+        }
+        let (seconds, report) = bench.xtask(&["deploy", "--image", path(&b)])?;
+        anyhow::ensure!(
+            report["outcome"] == "already_deployed",
+            "expected a no-op: {report}"
+        );
+        noops.push(seconds);
+        noop_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+        let (seconds, report) = bench.xtask(&["rollback"])?;
+        rollbacks.push(seconds);
+        rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+        bench.xtask(&["unpin"])?;
+    }
+    let _ = Command::new(&bench.exe)
+        .args(["local", "down"])
+        .env("BGD_LOCAL_DIR", bench.dir.join("local"))
+        .output();
+    Ok(Figures {
+        rounds,
+        deploy_wall_s: Summary::of(deploys),
+        deploy_phase_s: phases
+            .into_iter()
+            .map(|(k, v)| (k, Summary::of(v)))
+            .collect(),
+        deploy_write_calls: deploy_writes,
+        noop_wall_s: Summary::of(noops),
+        noop_write_calls: noop_writes,
+        rollback_wall_s: Summary::of(rollbacks),
+        rollback_write_calls: rollback_writes,
+    })
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+pub fn table(f: &Figures) -> String {
+    let mut out = format!(
+        "| pipeline on the local cloud (n={}) | median | p90 |\n|---|---|---|\n",
+        f.rounds
+    );
+    let mut row = |name: &str, s: &Summary| {
+        out.push_str(&format!(
+            "| {name} | {:.3} s | {:.3} s |\n",
+            s.median, s.p90
+        ))
+    };
+    row("deploy, wall (prebuilt image)", &f.deploy_wall_s);
+    for (phase, s) in &f.deploy_phase_s {
+        row(&format!("  phase {phase}"), s);
+    }
+    row("no-op deploy, wall", &f.noop_wall_s);
+    row("rollback of a verified version, wall", &f.rollback_wall_s);
+    out.push_str(&format!(
+        "| AWS write calls: deploy / no-op / rollback | {} / {} / {} | |\n",
+        f.deploy_write_calls, f.noop_write_calls, f.rollback_write_calls
+    ));
+    out
+}
