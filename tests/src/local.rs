@@ -1,12 +1,17 @@
 //! A local cloud per test: its own state dir under target/, its own ports, stopped (by pid)
 //! when the test ends, passing or not.
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
     sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
 };
 
 use xtask::{
-    cloud::{Cloud, ImageRef, Repository},
+    cloud::{
+        Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
+        Settings, Stage,
+    },
     image::{Contents, Image, Registry},
     local::{Endpoints, LocalCloud},
     setup,
@@ -63,10 +68,20 @@ impl Running {
     /// in their CA bundle bytes, so two digests cost one build.
     pub async fn push_app_image(&self, repository: &Repository, variant: &str) -> ImageRef {
         let bootstrap = std::fs::read(release_bootstrap()).unwrap();
+        self.push_image(repository, &bootstrap, variant).await
+    }
+
+    /// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
+    pub async fn push_image(
+        &self,
+        repository: &Repository,
+        bootstrap: &[u8],
+        tag: &str,
+    ) -> ImageRef {
         let image = Image::assemble(
             &Contents {
-                bootstrap: &bootstrap,
-                ca_bundle: variant.as_bytes(),
+                bootstrap,
+                ca_bundle: tag.as_bytes(),
             },
             "x86_64",
             "2026-01-01T00:00:00Z",
@@ -75,7 +90,7 @@ impl Running {
         .unwrap();
         let registry = Registry::new(&self.endpoints.registry_url, None).unwrap();
         let digest = registry
-            .push(&repository.name, &image, &[variant])
+            .push(&repository.name, &image, &[tag])
             .await
             .unwrap();
         repository.image(&digest)
@@ -101,4 +116,103 @@ impl Drop for Running {
             let _ = std::fs::remove_dir_all(self.local.dir());
         }
     }
+}
+
+/// A function with two published versions of two images that greet differently, alias
+/// `green` → 1, and a REST API of the same name whose stage `green` invokes that alias.
+pub struct Deployed {
+    pub function: String,
+    pub api: RestApi,
+    pub images: [ImageRef; 2],
+}
+
+pub fn settings(greeting: &str) -> Settings {
+    Settings {
+        environment: BTreeMap::from([("GREETING".to_owned(), greeting.to_owned())]),
+        memory_mb: 128,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
+    let cloud = &local.cloud;
+    let function = name.to_owned();
+    let repository = cloud.ensure_repository(&function).await.unwrap();
+    let first = local.push_app_image(&repository, "first").await;
+    let second = local.push_app_image(&repository, "second").await;
+    assert_ne!(first.digest, second.digest);
+    let function = create_function(local, &function, &first).await;
+    let v1 = cloud
+        .publish_version(&function, &first, "one")
+        .await
+        .unwrap();
+    cloud
+        .update_function_code(&function, &second)
+        .await
+        .unwrap();
+    cloud
+        .update_function_configuration(&function, &settings("two"))
+        .await
+        .unwrap();
+    let v2 = cloud
+        .publish_version(&function, &second, "two")
+        .await
+        .unwrap();
+    assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
+    cloud
+        .create_alias(&function, "green", &AliasTarget::version("1"), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(local, &function, "green").await;
+    Deployed {
+        function,
+        api,
+        images: [first, second],
+    }
+}
+
+pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
+    let role_arn = local
+        .cloud
+        .ensure_function_role(&format!("{name}-role"))
+        .await
+        .unwrap();
+    local
+        .cloud
+        .create_image_function(&FunctionSpec {
+            name: name.to_owned(),
+            role_arn,
+            image: image.clone(),
+            architecture: "x86_64".into(),
+            settings: settings("one"),
+        })
+        .await
+        .unwrap()
+        .function_name
+}
+
+/// A REST API named after `function` with `ANY /` and `ANY /{proxy+}` on it, and a stage whose `alias` variable is `alias`.
+pub async fn api_with_stage(local: &Running, function: &str, alias: &str) -> RestApi {
+    let cloud = &local.cloud;
+    let arn = cloud
+        .get_version(function, "$LATEST")
+        .await
+        .unwrap()
+        .function_arn;
+    let api = cloud.create_rest_api(function).await.unwrap();
+    cloud.put_lambda_proxy_routes(&api, &arn).await.unwrap();
+    let deployment_id = cloud.create_deployment(&api.id, "test").await.unwrap();
+    cloud
+        .create_stage(
+            &api.id,
+            &Stage {
+                name: alias.to_owned(),
+                deployment_id,
+                variables: BTreeMap::from([("alias".to_owned(), alias.to_owned())]),
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    api
 }

@@ -5,110 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::local::{Running, unique};
+use e2e::local::{Running, api_with_stage, create_function, deploy_two_versions, settings, unique};
 use serde_json::Value;
-use xtask::cloud::{
-    Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, RestApi, Settings, Stage,
-};
-
-/// A function with two published versions of two images that greet differently, alias
-/// `green` → 1, and a REST API whose stage `green` invokes that alias.
-struct Deployed {
-    function: String,
-    api: RestApi,
-    images: [ImageRef; 2],
-}
-
-fn settings(greeting: &str) -> Settings {
-    Settings {
-        environment: BTreeMap::from([("GREETING".to_owned(), greeting.to_owned())]),
-        memory_mb: 128,
-        timeout: Duration::from_secs(10),
-    }
-}
-
-async fn deploy_two_versions(local: &Running) -> Deployed {
-    let cloud = &local.cloud;
-    let function = unique("fn");
-    let repository = cloud.ensure_repository(&function).await.unwrap();
-    let first = local.push_app_image(&repository, "first").await;
-    let second = local.push_app_image(&repository, "second").await;
-    assert_ne!(first.digest, second.digest);
-    let function = create_function(local, &function, &first).await;
-    let v1 = cloud
-        .publish_version(&function, &first, "one")
-        .await
-        .unwrap();
-    cloud
-        .update_function_code(&function, &second)
-        .await
-        .unwrap();
-    cloud
-        .update_function_configuration(&function, &settings("two"))
-        .await
-        .unwrap();
-    let v2 = cloud
-        .publish_version(&function, &second, "two")
-        .await
-        .unwrap();
-    assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
-    cloud
-        .create_alias(&function, "green", &AliasTarget::version("1"), "")
-        .await
-        .unwrap();
-    let api = api_with_stage(local, &function, "green").await;
-    Deployed {
-        function,
-        api,
-        images: [first, second],
-    }
-}
-
-async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
-    let role_arn = local
-        .cloud
-        .ensure_function_role(&format!("{name}-role"))
-        .await
-        .unwrap();
-    local
-        .cloud
-        .create_image_function(&FunctionSpec {
-            name: name.to_owned(),
-            role_arn,
-            image: image.clone(),
-            architecture: "x86_64".into(),
-            settings: settings("one"),
-        })
-        .await
-        .unwrap()
-        .function_name
-}
-
-/// `ANY /` and `ANY /{proxy+}` on `function`, and a stage whose `alias` variable is `alias`.
-async fn api_with_stage(local: &Running, function: &str, alias: &str) -> RestApi {
-    let cloud = &local.cloud;
-    let arn = cloud
-        .get_version(function, "$LATEST")
-        .await
-        .unwrap()
-        .function_arn;
-    let api = cloud.create_rest_api(function).await.unwrap();
-    cloud.put_lambda_proxy_routes(&api, &arn).await.unwrap();
-    let deployment_id = cloud.create_deployment(&api.id, "test").await.unwrap();
-    cloud
-        .create_stage(
-            &api.id,
-            &Stage {
-                name: alias.to_owned(),
-                deployment_id,
-                variables: BTreeMap::from([("alias".to_owned(), alias.to_owned())]),
-                description: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    api
-}
+use xtask::cloud::{Account, AliasTarget, Apis, Functions, RestApi, Stage};
 
 fn stage_url(local: &Running, api: &RestApi, stage: &str, path: &str) -> String {
     local.url(&format!(
@@ -129,7 +28,7 @@ async fn version(http: &reqwest::Client, url: &str) -> Value {
 #[tokio::test]
 async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_next_response() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let http = reqwest::Client::new();
     let url = stage_url(&local, &deployed.api, "green", "/version");
 
@@ -192,7 +91,7 @@ async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_n
 #[tokio::test]
 async fn each_version_reports_the_image_it_was_published_with_although_moto_forgets_it() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     for (version, image) in ["1", "2"].iter().zip(&deployed.images) {
         let found = local
             .cloud
@@ -213,7 +112,7 @@ async fn each_version_reports_the_image_it_was_published_with_although_moto_forg
 #[tokio::test]
 async fn weights_half_and_half_serve_both_versions_over_200_requests() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let split = AliasTarget {
         version: "1".into(),
         additional_weights: BTreeMap::from([("2".to_owned(), 0.5)]),
@@ -259,7 +158,7 @@ async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32> {
 #[tokio::test]
 async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let http = reqwest::Client::new();
     let url = stage_url(&local, &deployed.api, "green", "/version");
     version(&http, &url).await;
@@ -285,7 +184,7 @@ async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
 #[tokio::test]
 async fn an_unknown_stage_or_api_is_403_forbidden() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let http = reqwest::Client::new();
     for url in [
         stage_url(&local, &deployed.api, "nope", "/version"),
@@ -356,7 +255,7 @@ async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
 #[tokio::test]
 async fn down_leaves_no_process_behind_not_even_function_instances() {
     let local = Running::up().await;
-    let deployed = deploy_two_versions(&local).await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let http = reqwest::Client::new();
     version(
         &http,
@@ -402,4 +301,130 @@ async fn down_leaves_no_process_behind_not_even_function_instances() {
             .iter()
             .all(|s| s.pid.is_none())
     );
+}
+
+#[tokio::test]
+async fn the_api_deploy_toml_names_answers_at_stage_slash_path() {
+    let local = Running::up().await;
+    let config = xtask::config::Config::load().unwrap();
+    let deployed = deploy_two_versions(&local, config.api_name()).await;
+    assert_eq!(deployed.api.name, config.api_name());
+    let http = reqwest::Client::new();
+    let report = version(&http, &local.url("/green/version")).await;
+    assert_eq!(
+        (report["version"].as_str(), report["stage"].as_str()),
+        (Some("1"), Some("green"))
+    );
+    let root: Value = http
+        .get(local.url("/green"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root["message"], "one");
+}
+
+#[tokio::test]
+async fn cloud_errors_are_typed_and_a_second_create_stage_conflicts_like_the_deploy_lock() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local, &unique("fn")).await;
+    let cloud = &local.cloud;
+    let missing_alias = cloud
+        .get_alias(&deployed.function, "blue")
+        .await
+        .unwrap_err();
+    assert!(missing_alias.is_not_found(), "{missing_alias}");
+    let missing_function = cloud
+        .get_version("no-such-function", "1")
+        .await
+        .unwrap_err();
+    assert!(missing_function.is_not_found(), "{missing_function}");
+    let missing_stage = cloud.get_stage(&deployed.api.id, "blue").await.unwrap_err();
+    assert!(missing_stage.is_not_found(), "{missing_stage}");
+
+    let green = cloud.get_stage(&deployed.api.id, "green").await.unwrap();
+    let lock = Stage {
+        name: "blue".into(),
+        deployment_id: green.deployment_id.clone(),
+        variables: BTreeMap::from([("alias".to_owned(), "green".to_owned())]),
+        description: "held by this test".into(),
+    };
+    cloud.create_stage(&deployed.api.id, &lock).await.unwrap();
+    let taken = cloud
+        .create_stage(&deployed.api.id, &lock)
+        .await
+        .unwrap_err();
+    assert!(taken.is_conflict(), "{taken}");
+    cloud.delete_stage(&deployed.api.id, "blue").await.unwrap();
+    let gone = cloud.get_stage(&deployed.api.id, "blue").await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+/// A function that never asks for its invocation: a script that only sleeps.
+const HANGS: &[u8] = b"#!/bin/sh\nexec sleep 120\n";
+
+#[tokio::test]
+async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_limit() {
+    let local = Running::up().await;
+    let name = unique("sleeper");
+    let cloud = &local.cloud;
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_image(&repository, HANGS, "hangs").await;
+    let function = create_function(&local, &name, &image).await;
+    let mut short = settings("short");
+    short.timeout = Duration::from_secs(2);
+    cloud
+        .update_function_configuration(&function, &short)
+        .await
+        .unwrap();
+    let v1 = cloud
+        .publish_version(&function, &image, "2 s")
+        .await
+        .unwrap();
+    let mut long = settings("long");
+    long.timeout = Duration::from_secs(60);
+    cloud
+        .update_function_configuration(&function, &long)
+        .await
+        .unwrap();
+    let v2 = cloud
+        .publish_version(&function, &image, "60 s")
+        .await
+        .unwrap();
+    cloud
+        .create_alias(&function, "short", &AliasTarget::version(v1.version), "")
+        .await
+        .unwrap();
+    cloud
+        .create_alias(&function, "long", &AliasTarget::version(v2.version), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(&local, &function, "short").await;
+    let green = cloud.get_stage(&api.id, "short").await.unwrap();
+    let long_stage = Stage {
+        name: "long".into(),
+        deployment_id: green.deployment_id,
+        variables: BTreeMap::from([("alias".to_owned(), "long".to_owned())]),
+        description: String::new(),
+    };
+    cloud.create_stage(&api.id, &long_stage).await.unwrap();
+
+    let http = reqwest::Client::new();
+    let (short, long) = tokio::join!(
+        timed(&http, stage_url(&local, &api, "short", "/")),
+        timed(&http, stage_url(&local, &api, "long", "/")),
+    );
+    assert_eq!(short.0, 502, "the 2 s function timeout");
+    assert!((2..10).contains(&short.1.as_secs()), "{:?}", short.1);
+    assert_eq!(long.0, 504, "the 29 s integration limit");
+    assert!((29..40).contains(&long.1.as_secs()), "{:?}", long.1);
+}
+
+/// The status of a GET and how long it took.
+async fn timed(http: &reqwest::Client, url: String) -> (u16, Duration) {
+    let start = Instant::now();
+    let status = http.get(&url).send().await.unwrap().status().as_u16();
+    (status, start.elapsed())
 }

@@ -89,14 +89,19 @@ pub enum LocalCommand {
 
 #[derive(Debug, Args)]
 pub struct LocalGateway {
+    /// Loopback port to serve on
     #[arg(long)]
     pub port: u16,
+    /// The local cloud's state dir (function logs, extracted images)
     #[arg(long)]
     pub state_dir: std::path::PathBuf,
+    /// moto's URL: the control plane the gateway reads
     #[arg(long)]
     pub moto_url: String,
+    /// The local registry's URL: where images are pulled from
     #[arg(long)]
     pub registry_url: String,
+    /// The region the local cloud answers for
     #[arg(long)]
     pub region: String,
 }

@@ -20,6 +20,9 @@ use crate::{cloud::Target, config::Config, setup};
 
 /// moto can take a few seconds to import its services on a cold start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a running component that does not answer yet (an `up` that was interrupted while
+/// it started) gets before it counts as dead and is restarted.
+const SETTLE: Duration = Duration::from_secs(5);
 /// How long a component gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -78,17 +81,16 @@ impl LocalCloud {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let http = health_client()?;
-        let region = Config::load()
-            .map(|c| c.project.region)
-            .unwrap_or_else(|_| "us-east-1".into());
+        let region = region();
         let mut state = State::load(&self.dir)?;
         let mut dependency_restarted = false;
         for component in Component::ALL {
             let recorded = state.components.get(component.name()).copied();
             let reusable = match recorded {
+                // The gateway was started with the URLs of the moto and registry it reads.
+                Some(_) if component == Component::Gateway && dependency_restarted => false,
                 Some(s) if process::is_ours(s.pid, s.port) => {
-                    !(component == Component::Gateway && dependency_restarted)
-                        && healthy(&http, component, s.port).await
+                    answers_within(&http, component, s.pid, s.port, SETTLE).await
                 }
                 _ => false,
             };
@@ -122,11 +124,7 @@ impl LocalCloud {
     ) -> Result<u16> {
         let recorded = state.components.get(component.name()).copied();
         if let Some(s) = recorded.filter(|s| process::is_ours(s.pid, s.port)) {
-            eprintln!(
-                "local: restarting {} (pid {} does not answer)",
-                component.name(),
-                s.pid
-            );
+            eprintln!("local: restarting {} (pid {})", component.name(), s.pid);
             process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
         }
         let port = recorded
@@ -201,10 +199,7 @@ impl LocalCloud {
 
     /// The endpoints `up` recorded.
     pub fn endpoints(&self) -> Result<Endpoints> {
-        let region = Config::load()
-            .map(|c| c.project.region)
-            .unwrap_or_else(|_| "us-east-1".into());
-        self.endpoints_with(&State::load(&self.dir)?, region)
+        self.endpoints_with(&State::load(&self.dir)?, region())
     }
 
     fn endpoints_with(&self, state: &State, region: String) -> Result<Endpoints> {
@@ -262,6 +257,13 @@ impl fmt::Display for Endpoints {
     }
 }
 
+/// The region deploy.toml names (moto answers for any).
+fn region() -> String {
+    Config::load()
+        .map(|c| c.project.region)
+        .unwrap_or_else(|_| "us-east-1".into())
+}
+
 fn url_of(state: &State, component: Component) -> String {
     state
         .components
@@ -285,6 +287,26 @@ async fn healthy(http: &reqwest::Client, component: Component, port: u16) -> boo
         .is_ok_and(|r| r.status().is_success())
 }
 
+/// Whether `pid` answers on `port` within `patience` (false as soon as it exits).
+async fn answers_within(
+    http: &reqwest::Client,
+    component: Component,
+    pid: u32,
+    port: u16,
+    patience: Duration,
+) -> bool {
+    let deadline = Instant::now() + patience;
+    loop {
+        if healthy(http, component, port).await {
+            return true;
+        }
+        if !process::is_alive(pid) || Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_healthy(
     http: &reqwest::Client,
     component: Component,
@@ -292,20 +314,14 @@ async fn wait_healthy(
     port: u16,
     log: &Path,
 ) -> Result<()> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if healthy(http, component, port).await {
-            return Ok(());
-        }
-        if !process::is_alive(pid) || Instant::now() > deadline {
-            bail!(
-                "{} (pid {pid}) did not answer on port {port}: see {}",
-                component.name(),
-                log.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if !answers_within(http, component, pid, port, START_TIMEOUT).await {
+        bail!(
+            "{} (pid {pid}) did not answer on port {port}: see {}",
+            component.name(),
+            log.display()
+        );
     }
+    Ok(())
 }
 
 /// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and

@@ -1,7 +1,7 @@
 //! The local cloud: what stands in for AWS on a laptop (moto, a registry, our data plane), and
 //! `cargo xtask local` to run it.
 mod components;
-pub mod gateway;
+mod gateway;
 mod lifecycle;
 mod process;
 pub mod runtime;

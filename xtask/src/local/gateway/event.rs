@@ -64,9 +64,17 @@ pub(crate) fn proxy_event(
     event.resource = Some(ctx.resource.to_owned());
     event.path = Some(ctx.path.to_owned());
     event.http_method = method.clone();
-    // Both maps: `headers` keeps one value per name, `multiValueHeaders` all of them.
-    event.headers = headers.clone();
+    // Both maps: `headers` keeps one value per name, `multiValueHeaders` all of them. JSON
+    // holds text only, so a value that is not UTF-8 arrives with replacement characters.
+    let headers: HeaderMap = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            Some((name.clone(), HeaderValue::from_str(&text).ok()?))
+        })
+        .collect();
     event.multi_value_headers = headers.clone();
+    event.headers = headers;
     event.query_string_parameters = QueryMap::from(params.clone());
     event.multi_value_query_string_parameters = QueryMap::from(params);
     event.path_parameters = ctx.path_parameters.clone().into_iter().collect();
@@ -144,7 +152,7 @@ mod tests {
 
     use axum::{
         body::Bytes,
-        http::{HeaderMap, Method},
+        http::{HeaderMap, HeaderValue, Method},
     };
     use serde_json::Value;
 
@@ -168,6 +176,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append("x-many", "1".parse().unwrap());
         headers.append("x-many", "2".parse().unwrap());
+        headers.append("x-bytes", HeaderValue::from_bytes(b"a\xffb").unwrap());
         let event =
             proxy_event(&ctx, &Method::GET, Some("a=1&a=2&b=x%20y"), &headers, b"").unwrap();
         let event: Value = serde_json::from_slice(&event).unwrap();
@@ -185,6 +194,7 @@ mod tests {
             event["multiValueHeaders"]["x-many"],
             serde_json::json!(["1", "2"])
         );
+        assert_eq!(event["headers"]["x-bytes"], "a\u{fffd}b");
         assert_eq!(event["body"], Value::Null);
 
         let binary = proxy_event(&ctx, &Method::POST, None, &headers, &[0xff, 0x00]).unwrap();

@@ -22,6 +22,7 @@ use axum::{
 };
 use serde_json::json;
 
+use super::lifecycle::function_log;
 use crate::{
     cloud::{Cloud, Target},
     config::Config,
@@ -56,7 +57,8 @@ struct Gateway {
     pool: Pool,
     /// The API `/{stage}/{path}` serves: deploy.toml's, when it loads.
     default_api: Option<String>,
-    logs: PathBuf,
+    /// The local cloud's state dir: function logs go under it.
+    state_dir: PathBuf,
 }
 
 /// Serves until the process is stopped.
@@ -74,7 +76,7 @@ pub async fn serve(options: Options) -> Result<()> {
         images: Images::new(options.state_dir.join("images")),
         pool: Pool::new(),
         default_api: Config::load().ok().map(|c| c.api_name().to_owned()),
-        logs,
+        state_dir: options.state_dir.clone(),
     });
     let reaper = gateway.clone();
     tokio::spawn(async move {
@@ -160,19 +162,19 @@ impl Gateway {
         let stage = match &*self.control.stage(&api_id, &target.stage).await {
             Ok(stage) => stage.clone(),
             Err(e) if e.is_not_found() => return forbidden(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let routes = self.control.routes(&api_id).await;
         let routes = match &*routes {
             Ok(routes) => routes,
             Err(e) if e.is_not_found() => return forbidden(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let Some(matched) = routing::matched(routes, method.as_str(), &target.path) else {
             return forbidden();
         };
         let Some(invoked_arn) = matched.integration.invoked_function(&stage.variables) else {
-            return self.fail(
+            return fail(
                 request_id,
                 &format!(
                     "the integration of {} {} on stage {} is not a Lambda proxy, or names a stage variable the stage lacks",
@@ -182,7 +184,7 @@ impl Gateway {
         };
         let account = match &*self.control.account_id().await {
             Ok(account) => account.clone(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
+            Err(e) => return fail(request_id, &format!("{e}")),
         };
         let ctx = event::Context {
             api_id: &api_id,
@@ -200,11 +202,11 @@ impl Gateway {
         };
         let payload = match event::proxy_event(&ctx, method, uri.query(), headers, body) {
             Ok(payload) => Bytes::from(payload),
-            Err(e) => return self.fail(request_id, &format!("serializing the event: {e}")),
+            Err(e) => return fail(request_id, &format!("serializing the event: {e}")),
         };
         match tokio::time::timeout(INTEGRATION_TIMEOUT, self.invoke(&invoked_arn, payload)).await {
             Ok(Ok(response)) => response,
-            Ok(Err(e)) => self.fail(request_id, &format!("{e:#}")),
+            Ok(Err(e)) => fail(request_id, &format!("{e:#}")),
             Err(_) => {
                 eprintln!("gateway: {request_id}: {invoked_arn} did not answer within 29 s");
                 (
@@ -228,17 +230,13 @@ impl Gateway {
             qualifier.to_owned()
         } else {
             let alias = self.control.alias(function, qualifier).await;
-            let alias = alias
-                .as_ref()
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            alias.target.pick(rand::random()).to_owned()
+            control::answer(&alias)?
+                .target
+                .pick(rand::random())
+                .to_owned()
         };
         let version = self.control.version(function, &version).await;
-        let version = version
-            .as_ref()
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let version = control::answer(&version)?;
         let image = version.image.as_ref().with_context(|| {
             format!(
                 "no image in the local registry matches version {} of {function} (CodeSha256 {}): push it tagged and deploy it by digest",
@@ -246,10 +244,7 @@ impl Gateway {
             )
         })?;
         let access = self.control.registry_access().await;
-        let access = access
-            .as_ref()
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let access = control::answer(&access)?;
         let binary = self
             .images
             .entrypoint(image, access)
@@ -268,7 +263,7 @@ impl Gateway {
             environment: version.settings.environment.clone().into_iter().collect(),
             memory_mb: version.settings.memory_mb,
             timeout: version.settings.timeout,
-            log_file: Some(self.logs.join(format!("{}.log", version.function_name))),
+            log_file: Some(function_log(&self.state_dir, &version.function_name)),
         };
         // Versions are immutable, but $LATEST is not: its code and settings are in the key.
         let key = format!(
@@ -289,10 +284,10 @@ impl Gateway {
             Outcome::Crashed(status) => anyhow::bail!("the function's process exited ({status:?})"),
         }
     }
+}
 
-    /// Logs why, answers 502.
-    fn fail(&self, request_id: &str, why: &str) -> Response {
-        eprintln!("gateway: {request_id}: 502: {why}");
-        bad_gateway()
-    }
+/// Logs why, answers 502.
+fn fail(request_id: &str, why: &str) -> Response {
+    eprintln!("gateway: {request_id}: 502: {why}");
+    bad_gateway()
 }

@@ -42,7 +42,16 @@ impl Pool {
             .and_then(Vec::pop);
         let mut instance = match warm {
             Some((instance, _)) => instance,
-            None => Instance::start(spec.clone()).await?,
+            None => {
+                let instance = Instance::start(spec.clone()).await?;
+                eprintln!(
+                    "gateway: started an instance of {}:{} (pid {})",
+                    spec.function_name,
+                    spec.version,
+                    instance.pid().unwrap_or_default()
+                );
+                instance
+            }
         };
         let outcome = instance.invoke(payload).await;
         if outcome.keeps_instance() {
