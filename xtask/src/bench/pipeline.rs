@@ -58,15 +58,13 @@ impl Stack {
             .args(["--local", "--json"])
             .env("BGD_DEPLOY_TOML", self.dir.join("deploy.toml"))
             .env("BGD_LOCAL_DIR", self.dir.join("local"))
+            // Its progress shows as the bench's; its result (stdout) is parsed.
+            .stderr(std::process::Stdio::inherit())
             .output()
             .with_context(|| format!("running {}", self.exe.display()))?;
         let seconds = start.elapsed().as_secs_f64();
         if !output.status.success() {
-            bail!(
-                "cargo xtask {} failed:\n{}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            bail!("cargo xtask {} failed (its output is above)", args.join(" "));
         }
         Ok((seconds, serde_json::from_slice(&output.stdout)?))
     }
