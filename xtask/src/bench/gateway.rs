@@ -112,7 +112,7 @@ fn load(url: &str, concurrency: usize, requests: usize, repeats: usize) -> Resul
     // A short warm-up so instances exist before the measured runs.
     hey(url, concurrency, concurrency * 10)?;
     let runs: Vec<Hey> = (0..repeats)
-        .map(|_| hey(url, concurrency, requests))
+        .map(|_| figures(&hey(url, concurrency, requests)?))
         .collect::<Result<_>>()?;
     let median = |pick: fn(&Hey) -> f64| super::Summary::of(runs.iter().map(pick).collect()).median;
     Ok(Load {
@@ -131,7 +131,8 @@ struct Hey {
     p99_ms: f64,
 }
 
-fn hey(url: &str, concurrency: usize, requests: usize) -> Result<Hey> {
+/// Runs hey; fails unless every request got a 200. Returns its report.
+fn hey(url: &str, concurrency: usize, requests: usize) -> Result<String> {
     let output = Command::new("hey")
         .args([
             "-n",
@@ -142,10 +143,15 @@ fn hey(url: &str, concurrency: usize, requests: usize) -> Result<Hey> {
         ])
         .output()
         .context("running hey")?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() || !text.contains(&format!("[200]\t{requests} responses")) {
         bail!("hey against {url} did not get {requests} answers of 200:\n{text}");
     }
+    Ok(text)
+}
+
+/// The figures of a hey report (its percentiles need a few hundred requests).
+fn figures(text: &str) -> Result<Hey> {
     let number = |prefix: &str| -> Result<f64> {
         let line = text
             .lines()

@@ -64,7 +64,10 @@ impl Stack {
             .with_context(|| format!("running {}", self.exe.display()))?;
         let seconds = start.elapsed().as_secs_f64();
         if !output.status.success() {
-            bail!("cargo xtask {} failed (its output is above)", args.join(" "));
+            bail!(
+                "cargo xtask {} failed (its output is above)",
+                args.join(" ")
+            );
         }
         Ok((seconds, serde_json::from_slice(&output.stdout)?))
     }
@@ -158,10 +161,6 @@ impl Stack {
             rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
             bench.xtask(&["unpin"])?;
         }
-        let _ = Command::new(&bench.exe)
-            .args(["local", "down"])
-            .env("BGD_LOCAL_DIR", bench.dir.join("local"))
-            .output();
         Ok(Figures {
             rounds,
             deploy_wall_s: Summary::of(deploys),
