@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: figures, measured the same way every run, never asserted (the machine
 //! is shared and noisy). Writes `target/bench/results.json` and prints Markdown tables.
 mod app;
+mod gateway;
 mod pipeline;
 
 use anyhow::Result;
@@ -43,6 +44,7 @@ struct Results {
     quick: bool,
     app: app::Figures,
     pipeline: pipeline::Figures,
+    gateway: gateway::Figures,
 }
 
 impl flags::Bench {
@@ -50,13 +52,17 @@ impl flags::Bench {
         let sh = Shell::new()?;
         let facts = BuildFacts::from_git(&sh, None)?;
         let app = app::measure(runtime, &sh, &facts, self.quick)?;
-        let pipeline = pipeline::measure(if self.quick { 3 } else { 7 }, &facts.git_sha)?;
+        let stack = pipeline::Stack::up(&facts.git_sha)?;
+        let pipeline = stack.measure(if self.quick { 3 } else { 7 })?;
+        let gateway = gateway::measure(&sh, &stack.green_url()?, self.quick)?;
+        drop(stack);
         let results = Results {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             git_sha: facts.git_sha,
             quick: self.quick,
             app,
             pipeline,
+            gateway,
         };
         let dir = setup::target_dir().join("bench");
         std::fs::create_dir_all(&dir)?;
@@ -72,7 +78,8 @@ impl flags::Bench {
                 results.cores, results.git_sha
             );
             println!("{}", app::table(&results.app));
-            print!("{}", pipeline::table(&results.pipeline));
+            println!("{}", pipeline::table(&results.pipeline));
+            print!("{}", gateway::table(&results.gateway));
         }
         Ok(())
     }

@@ -29,12 +29,28 @@ pub struct Figures {
     pub rollback_write_calls: usize,
 }
 
-struct Bench {
+/// A local cloud of the bench's own with the app deployed; stopped on drop.
+pub struct Stack {
     dir: PathBuf,
     exe: PathBuf,
+    images: (PathBuf, PathBuf),
 }
 
-impl Bench {
+impl Drop for Stack {
+    fn drop(&mut self) {
+        stop_local_cloud(&self.exe, &self.dir);
+    }
+}
+
+/// `cargo xtask local down` for the bench's local cloud (nothing to stop is fine).
+fn stop_local_cloud(exe: &Path, dir: &Path) {
+    let _ = Command::new(exe)
+        .args(["local", "down"])
+        .env("BGD_LOCAL_DIR", dir.join("local"))
+        .output();
+}
+
+impl Stack {
     fn xtask(&self, args: &[&str]) -> Result<(f64, Value)> {
         let start = Instant::now();
         let output = Command::new(&self.exe)
@@ -42,15 +58,13 @@ impl Bench {
             .args(["--local", "--json"])
             .env("BGD_DEPLOY_TOML", self.dir.join("deploy.toml"))
             .env("BGD_LOCAL_DIR", self.dir.join("local"))
+            // Its progress shows as the bench's; its result (stdout) is parsed.
+            .stderr(std::process::Stdio::inherit())
             .output()
             .with_context(|| format!("running {}", self.exe.display()))?;
         let seconds = start.elapsed().as_secs_f64();
         if !output.status.success() {
-            bail!(
-                "cargo xtask {} failed:\n{}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            bail!("cargo xtask {} failed (its output is above)", args.join(" "));
         }
         Ok((seconds, serde_json::from_slice(&output.stdout)?))
     }
@@ -70,77 +84,98 @@ impl Bench {
         anyhow::ensure!(status.success(), "building the bench image {id}");
         Ok(out)
     }
-}
 
-pub fn measure(rounds: usize, head: &str) -> Result<Figures> {
-    let bench = Bench {
-        dir: setup::target_dir().join("bench/pipeline"),
-        exe: std::env::current_exe().context("finding the xtask binary")?,
-    };
-    let _ = Command::new(&bench.exe)
-        .args(["local", "down"])
-        .env("BGD_LOCAL_DIR", bench.dir.join("local"))
-        .output();
-    let _ = std::fs::remove_dir_all(bench.dir.join("local"));
-    std::fs::create_dir_all(&bench.dir)?;
-    std::fs::write(
-        bench.dir.join("deploy.toml"),
-        "[project]\nname = \"bench\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
-         [function.environment]\nGREETING = \"hello from the bench\"\n\n[[smoke]]\npath = \"/\"\ncontains = \"hello\"\n",
-    )?;
-    let (a, b) = (bench.image("bench-a", head)?, bench.image("bench-b", head)?);
-    eprintln!("bench: pipeline, {rounds} rounds on a fresh local cloud");
-    bench.xtask(&["deploy", "--image", path(&a)])?;
-
-    let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
-    let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
-    let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);
-    for _ in 0..rounds {
-        // Green serves a here: b is a real deploy, then a no-op; the rollback returns to a.
-        let (seconds, report) = bench.xtask(&["deploy", "--image", path(&b)])?;
-        anyhow::ensure!(
-            report["outcome"] == "deployed",
-            "expected a deploy: {report}"
-        );
-        deploys.push(seconds);
-        deploy_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
-        for phase in report["phases"].as_array().into_iter().flatten() {
-            let name = phase["phase"].as_str().unwrap_or_default();
-            let seconds = phase["seconds"].as_f64().unwrap_or_default();
-            match phases.iter_mut().find(|(known, _)| known == name) {
-                Some((_, samples)) => samples.push(seconds),
-                None => phases.push((name.to_owned(), vec![seconds])),
-            }
-        }
-        let (seconds, report) = bench.xtask(&["deploy", "--image", path(&b)])?;
-        anyhow::ensure!(
-            report["outcome"] == "already_deployed",
-            "expected a no-op: {report}"
-        );
-        noops.push(seconds);
-        noop_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
-        let (seconds, report) = bench.xtask(&["rollback"])?;
-        rollbacks.push(seconds);
-        rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
-        bench.xtask(&["unpin"])?;
+    /// A fresh local cloud with image a of HEAD deployed (provisioned on the way).
+    pub fn up(head: &str) -> Result<Self> {
+        let dir = setup::target_dir().join("bench/pipeline");
+        let exe = std::env::current_exe().context("finding the xtask binary")?;
+        stop_local_cloud(&exe, &dir);
+        let _ = std::fs::remove_dir_all(dir.join("local"));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("deploy.toml"),
+            "[project]\nname = \"bench\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+             [function.environment]\nGREETING = \"hello from the bench\"\n\n[[smoke]]\npath = \"/\"\ncontains = \"hello\"\n",
+        )?;
+        let mut stack = Self {
+            dir,
+            exe,
+            images: (PathBuf::new(), PathBuf::new()),
+        };
+        stack.images = (stack.image("bench-a", head)?, stack.image("bench-b", head)?);
+        stack.xtask(&["deploy", "--image", path(&stack.images.0)])?;
+        Ok(stack)
     }
-    let _ = Command::new(&bench.exe)
-        .args(["local", "down"])
-        .env("BGD_LOCAL_DIR", bench.dir.join("local"))
-        .output();
-    Ok(Figures {
-        rounds,
-        deploy_wall_s: Summary::of(deploys),
-        deploy_phase_s: phases
+
+    /// Where green answers now (read fresh: `local up` may have restarted the gateway).
+    pub fn green_url(&self) -> Result<String> {
+        let (_, status) = self.xtask(&["status"])?;
+        let green = status["stages"]
+            .as_array()
             .into_iter()
-            .map(|(k, v)| (k, Summary::of(v)))
-            .collect(),
-        deploy_write_calls: deploy_writes,
-        noop_wall_s: Summary::of(noops),
-        noop_write_calls: noop_writes,
-        rollback_wall_s: Summary::of(rollbacks),
-        rollback_write_calls: rollback_writes,
-    })
+            .flatten()
+            .find(|s| s["stage"] == "green");
+        Ok(green
+            .and_then(|s| s["url"].as_str())
+            .with_context(|| format!("status shows no stage green: {status}"))?
+            .to_owned())
+    }
+
+    /// `rounds` of: deploy b over a, the same again (no-op), rollback to a, unpin.
+    pub fn measure(&self, rounds: usize) -> Result<Figures> {
+        eprintln!("bench: pipeline, {rounds} rounds");
+        let b = &self.images.1;
+        let bench = self;
+        let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
+        let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
+        let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);
+        for _ in 0..rounds {
+            // Green serves a here: b is a real deploy, then a no-op; the rollback returns to a.
+            let (seconds, report) = bench.xtask(&["deploy", "--image", path(b)])?;
+            anyhow::ensure!(
+                report["outcome"] == "deployed",
+                "expected a deploy: {report}"
+            );
+            deploys.push(seconds);
+            deploy_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+            for phase in report["phases"].as_array().into_iter().flatten() {
+                let name = phase["phase"].as_str().unwrap_or_default();
+                let seconds = phase["seconds"].as_f64().unwrap_or_default();
+                match phases.iter_mut().find(|(known, _)| known == name) {
+                    Some((_, samples)) => samples.push(seconds),
+                    None => phases.push((name.to_owned(), vec![seconds])),
+                }
+            }
+            let (seconds, report) = bench.xtask(&["deploy", "--image", path(b)])?;
+            anyhow::ensure!(
+                report["outcome"] == "already_deployed",
+                "expected a no-op: {report}"
+            );
+            noops.push(seconds);
+            noop_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+            let (seconds, report) = bench.xtask(&["rollback"])?;
+            rollbacks.push(seconds);
+            rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+            bench.xtask(&["unpin"])?;
+        }
+        let _ = Command::new(&bench.exe)
+            .args(["local", "down"])
+            .env("BGD_LOCAL_DIR", bench.dir.join("local"))
+            .output();
+        Ok(Figures {
+            rounds,
+            deploy_wall_s: Summary::of(deploys),
+            deploy_phase_s: phases
+                .into_iter()
+                .map(|(k, v)| (k, Summary::of(v)))
+                .collect(),
+            deploy_write_calls: deploy_writes,
+            noop_wall_s: Summary::of(noops),
+            noop_write_calls: noop_writes,
+            rollback_wall_s: Summary::of(rollbacks),
+            rollback_write_calls: rollback_writes,
+        })
+    }
 }
 
 fn path(p: &Path) -> &str {

@@ -23,6 +23,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a running component that does not answer yet (an `up` that was interrupted while
 /// it started) gets before it counts as dead and is restarted.
 const SETTLE: Duration = Duration::from_secs(5);
+/// How long a running moto that does not answer (a loaded machine) is waited for.
+const MOTO_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a component gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -89,6 +91,22 @@ impl LocalCloud {
             let reusable = match recorded {
                 // The gateway was started with the URLs of the moto and registry it reads.
                 Some(_) if component == Component::Gateway && dependency_restarted => false,
+                // moto keeps the whole control plane in memory: a restart would silently
+                // lose every function, alias and API, so a slow moto is waited for, and one
+                // that still does not answer is reported, not replaced.
+                Some(s) if process::is_ours(s.pid, s.port) && component == Component::Moto => {
+                    if !answers_within(&http, component, s.pid, s.port, MOTO_PATIENCE).await
+                        && process::is_alive(s.pid)
+                    {
+                        bail!(
+                            "moto (pid {}) runs but has not answered on port {} for {} s; restarting it would lose the local cloud's state: run `cargo xtask local down`, then try again",
+                            s.pid,
+                            s.port,
+                            MOTO_PATIENCE.as_secs()
+                        );
+                    }
+                    process::is_alive(s.pid)
+                }
                 Some(s) if process::is_ours(s.pid, s.port) => {
                     answers_within(&http, component, s.pid, s.port, SETTLE).await
                 }
