@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use serde_json::Value;
 use xtask::{
     cloud::{
         Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
@@ -215,4 +216,39 @@ pub async fn api_with_stage(local: &Running, function: &str, alias: &str) -> Res
         .await
         .unwrap();
     api
+}
+
+/// A stage of `api` at the gateway, by the API's id (tests use an API each).
+pub fn stage_url(local: &Running, api: &RestApi, stage: &str, path: &str) -> String {
+    local.url(&format!(
+        "/restapis/{}/{stage}/_user_request_{path}",
+        api.id
+    ))
+}
+
+/// The `/version` self-report through the gateway; panics unless it is a 200.
+pub async fn version(http: &reqwest::Client, url: &str) -> Value {
+    let response = http.get(url).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The idle instances' pids, as the gateway reports them.
+pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32> {
+    let health: Value = http
+        .get(local.url("/.local/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["idle_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pid| pid.as_u64().unwrap() as u32)
+        .collect()
 }

@@ -5,25 +5,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::local::{Running, api_with_stage, create_function, deploy_two_versions, settings, unique};
+use e2e::local::{
+    Running, api_with_stage, create_function, deploy_two_versions, idle_instances, settings,
+    stage_url, unique, version,
+};
 use serde_json::Value;
-use xtask::cloud::{Account, AliasTarget, Apis, Functions, RestApi, Stage};
-
-fn stage_url(local: &Running, api: &RestApi, stage: &str, path: &str) -> String {
-    local.url(&format!(
-        "/restapis/{}/{stage}/_user_request_{path}",
-        api.id
-    ))
-}
-
-/// The `/version` self-report through the gateway; panics unless it is a 200.
-async fn version(http: &reqwest::Client, url: &str) -> Value {
-    let response = http.get(url).send().await.unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, 200, "{url}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
+use xtask::cloud::{Account, AliasTarget, Apis, Functions, Stage};
 
 #[tokio::test]
 async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_next_response() {
@@ -137,24 +124,6 @@ async fn weights_half_and_half_serve_both_versions_over_200_requests() {
     assert!(seen.get("2").copied().unwrap_or(0) >= 60, "{seen:?}");
 }
 
-/// The idle instances' pids, as the gateway reports them.
-async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32> {
-    let health: Value = http
-        .get(local.url("/.local/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    health["idle_instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|pid| pid.as_u64().unwrap() as u32)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
     let local = Running::up().await;
@@ -230,77 +199,6 @@ async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_d
     assert_eq!(response.status(), 502);
     let log = local.log("gateway.log");
     assert!(log.contains(&never_pushed.digest), "gateway log: {log}");
-}
-
-#[tokio::test]
-async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
-    let local = Running::up().await;
-    let before = local.local.status().await.unwrap();
-    let registry_pid = before[1].pid.unwrap();
-    std::process::Command::new("kill")
-        .args(["-9", &registry_pid.to_string()])
-        .status()
-        .unwrap();
-    let endpoints = local.local.up(&e2e::local::xtask_binary()).await.unwrap();
-    let after = local.local.status().await.unwrap();
-    assert!(after.iter().all(|s| s.healthy), "{after:?}");
-    assert_eq!(after[0].pid, before[0].pid, "moto was healthy: reused");
-    assert_ne!(
-        after[1].pid, before[1].pid,
-        "the registry was dead: restarted"
-    );
-    assert_eq!(endpoints.moto_url, local.endpoints.moto_url);
-}
-
-#[tokio::test]
-async fn down_leaves_no_process_behind_not_even_function_instances() {
-    let local = Running::up().await;
-    let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = reqwest::Client::new();
-    version(
-        &http,
-        &stage_url(&local, &deployed.api, "green", "/version"),
-    )
-    .await;
-    let mut pids: Vec<u32> = local
-        .local
-        .status()
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.pid.unwrap())
-        .collect();
-    pids.extend(idle_instances(&http, &local).await);
-    assert_eq!(
-        pids.len(),
-        4,
-        "moto, registry, gateway and one instance: {pids:?}"
-    );
-
-    local.local.down().unwrap();
-    // A stopped child may linger as a zombie until its parent reaps it; it runs nothing.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running = |pid: &u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            !stat
-                .rsplit_once(')')
-                .is_some_and(|(_, s)| s.trim_start().starts_with('Z'))
-        })
-    };
-    while pids.iter().any(running) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let left: Vec<_> = pids.iter().filter(|pid| running(pid)).collect();
-    assert!(left.is_empty(), "still running after down: {left:?}");
-    assert!(
-        local
-            .local
-            .status()
-            .await
-            .unwrap()
-            .iter()
-            .all(|s| s.pid.is_none())
-    );
 }
 
 #[tokio::test]
