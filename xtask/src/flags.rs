@@ -50,7 +50,7 @@ pub enum Verb {
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
-    /// Measure the app: binary size, cold start beside a bare lambda_http hello world, warm latency
+    /// Measure: app size and cold start beside a hello world, the pipeline on the local cloud, the gateway vs cargo lambda watch
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
