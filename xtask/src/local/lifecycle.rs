@@ -102,6 +102,12 @@ impl LocalCloud {
                         .await?
                 }
             };
+            if component == Component::Moto && recorded.is_some() && !reusable {
+                // moto keeps its state in memory: a new moto knows no function, API or stage.
+                eprintln!(
+                    "local: warning: moto was restarted, so the local AWS state (functions, APIs, stages) is gone; `cargo xtask deploy --local` provisions again"
+                );
+            }
             dependency_restarted |= !reusable;
             if component == Component::Moto {
                 configure_moto(&http, &Component::url(port)).await?;

@@ -121,12 +121,7 @@ impl<C: Cloud> Ctx<C> {
             Err(e) => return Err(e.into()),
         }
         let held = self.cloud.get_stage(&api.id, BLUE).await?;
-        let lock = Lock::parse(&held.description).ok();
-        let holder = lock.as_ref().map_or_else(
-            || "a blue stage not made by a deploy".to_owned(),
-            ToString::to_string,
-        );
-        let expired = lock.as_ref().is_some_and(Lock::is_expired);
+        let (holder, expired) = lock_holder(&held);
         if !expired && !break_lock {
             bail!(
                 "another deploy holds the lock (stage blue of API {}): {holder}; wait for it, or pass --break-lock if it died",
@@ -147,6 +142,25 @@ impl<C: Cloud> Ctx<C> {
             .await
             .context("taking over the lock")?;
         Ok(token)
+    }
+
+    /// For a run that needs no lock (already deployed): removes a lock a killed run left
+    /// behind once it expired or `--break-lock` says its holder died; a live one is reported.
+    pub async fn release_left_lock(&self, api: &RestApi, break_lock: bool) -> Result<()> {
+        let Some(blue) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? else {
+            return Ok(());
+        };
+        let (holder, expired) = lock_holder(&blue);
+        if break_lock || expired {
+            self.progress
+                .warn(format_args!("removing the lock left behind: {holder}"));
+            self.release_lock(api).await
+        } else {
+            self.progress.warn(format_args!(
+                "stage blue (the lock) stays: {holder}; pass --break-lock if its run died"
+            ));
+            Ok(())
+        }
     }
 
     /// Deletes stage `blue` (the lock); already gone is fine.
@@ -435,6 +449,14 @@ pub struct LockOptions {
     pub break_lock: bool,
     /// Keep stage blue after the run (`--keep-blue`).
     pub keep: bool,
+}
+
+/// Who holds the lock stage `blue` stands for, and whether that lock expired.
+pub fn lock_holder(blue: &Stage) -> (String, bool) {
+    match Lock::parse(&blue.description) {
+        Ok(lock) => (lock.to_string(), lock.is_expired()),
+        Err(_) => ("a blue stage not made by a deploy".into(), false),
+    }
 }
 
 /// NotFound as `None`; every other error stays an error.
