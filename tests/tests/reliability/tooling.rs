@@ -171,3 +171,73 @@ async fn a_verb_on_a_killed_local_cloud_restarts_it() {
     let up = stack.xtask(&["local", "status"]).await;
     assert!(up.status.success(), "every component answers again");
 }
+
+/// A failed deploy: exit 1, the error names `says`, green exactly as before and no lock left.
+async fn deploy_fails_changing_nothing(
+    stack: &Stack,
+    image: &Path,
+    env: &[(&str, &str)],
+    says: &str,
+) {
+    let cloud = stack.cloud().await;
+    let before = green(stack, &cloud).await;
+    let output = stack
+        .xtask_with(&["deploy", "--image", path(image)], env)
+        .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains(says), "{}", stderr(&output));
+    let cloud = stack.cloud().await;
+    assert_eq!(
+        green(stack, &cloud).await,
+        before,
+        "a failed deploy moved green"
+    );
+    assert!(
+        !blue_stage_exists(stack, &cloud).await,
+        "the lock is released"
+    );
+    let status = stack.status().await;
+    assert_eq!(
+        status["aliases"][0]["version"].as_str().unwrap(),
+        before.version
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_that_refuses_the_push_fails_the_deploy_and_changes_nothing() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("push-refused");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    // The registry restarts read-only (Distribution's maintenance mode): uploads get 405.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.local_dir().join("state.json")).unwrap())
+            .unwrap();
+    let pid = state["components"]["registry"]["pid"].to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let read_only = [(
+        "REGISTRY_STORAGE_MAINTENANCE_READONLY",
+        r#"{"enabled":true}"#,
+    )];
+    deploy_fails_changing_nothing(&stack, image_b, &read_only, "push").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_whose_update_fails_fails_the_deploy_and_changes_nothing() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("update-fails");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    for operation in [
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+        "PublishVersion",
+    ] {
+        let fault = [(xtask::cloud::FAIL_OPERATION, operation)];
+        deploy_fails_changing_nothing(&stack, image_b, &fault, operation).await;
+    }
+}
