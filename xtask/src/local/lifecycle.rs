@@ -20,6 +20,8 @@ use crate::{cloud::Target, config::Config, setup};
 
 /// moto can take a few seconds to import its services on a cold start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many ports a component is tried on before `up` gives up.
+const START_ATTEMPTS: u32 = 3;
 /// How long a component gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -135,7 +137,7 @@ impl LocalCloud {
             );
             process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
         }
-        let port = recorded
+        let mut port = recorded
             .map(|s| s.port)
             .filter(|port| process::port_is_free(*port))
             .map_or_else(process::free_port, Ok)?;
@@ -148,20 +150,30 @@ impl LocalCloud {
             registry_url: &registry_url,
             region,
         };
-        let (program, args) = component.command(&launch, port)?;
         let log = component.log_file(&self.dir);
-        let pid = process::spawn(&program, &args, &log)?;
-        // Recorded before waiting, so `down` stops it even if it never answers.
-        state
-            .components
-            .insert(component.name().into(), Started { pid, port });
-        state.save(&self.dir)?;
-        eprintln!(
-            "local: started {} (pid {pid}, port {port})",
-            component.name()
-        );
-        wait_healthy(http, component, pid, port, &log).await?;
-        Ok(port)
+        // A free port can be taken by another local cloud starting at the same moment (the
+        // end-to-end tests run several): our process then exits at once; try another port.
+        let mut attempt = 1;
+        loop {
+            let (program, args) = component.command(&launch, port)?;
+            let pid = process::spawn(&program, &args, &log)?;
+            // Recorded before waiting, so `down` stops it even if it never answers.
+            state
+                .components
+                .insert(component.name().into(), Started { pid, port });
+            state.save(&self.dir)?;
+            eprintln!(
+                "local: started {} (pid {pid}, port {port})",
+                component.name()
+            );
+            match wait_healthy(http, component, pid, port, &log).await {
+                Err(_) if attempt < START_ATTEMPTS && !process::is_alive(pid) => {
+                    attempt += 1;
+                    port = process::free_port()?;
+                }
+                other => return other.map(|()| port),
+            }
+        }
     }
 
     /// Stops every process `up` recorded (by pid, with its process group); returns what stopped.
@@ -300,8 +312,13 @@ async fn wait_healthy(
 ) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
+        // Only an answer while our process lives counts: when the port was taken under us,
+        // whoever took it answers while ours exits.
         if healthy(http, component, port).await {
-            return Ok(());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if process::is_alive(pid) {
+                return Ok(());
+            }
         }
         if !process::is_alive(pid) || Instant::now() > deadline {
             bail!(
