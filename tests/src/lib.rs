@@ -1,6 +1,8 @@
 //! Shared set-up for the end-to-end tests: where the release `bootstrap` is and which events
 //! to send it. `cargo xtask test` builds the binary before running these.
 pub mod local;
+pub mod prober;
+pub mod stack;
 
 use std::path::PathBuf;
 

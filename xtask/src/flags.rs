@@ -163,6 +163,9 @@ pub struct Rollback {
     /// The published version green goes back to [default: the one before the last promotion]
     #[arg(long, value_name = "N")]
     pub to: Option<u64>,
+    /// Take over (or remove) a lock whose deploy or rollback died before it expired
+    #[arg(long)]
+    pub break_lock: bool,
     /// Check the target and print what would happen; write nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -2,6 +2,7 @@
 mod bench;
 pub mod cloud;
 pub mod config;
+pub mod fault;
 pub mod flags;
 pub mod image;
 pub mod ledger;

@@ -9,6 +9,8 @@ use std::{
 
 use serde::Serialize;
 
+use crate::fault::{self, Boundary};
+
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// One phase's name and how long it took.
@@ -34,12 +36,14 @@ impl Default for Progress {
 }
 
 impl Progress {
-    /// Runs one named phase, showing it while it runs and recording its time.
+    /// Runs one named phase, showing it while it runs and recording its time. The fault
+    /// injection hook (`BGD_FAULT_KILL_AT`, see `fault.rs`) sits on both of its boundaries.
     pub async fn phase<T, E>(
         &self,
         name: &str,
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        fault::kill_if_asked(name, Boundary::Start);
         let start = Instant::now();
         if !self.tty {
             eprintln!("==> {name}");
@@ -73,6 +77,9 @@ impl Progress {
             seconds,
             ok,
         });
+        if ok {
+            fault::kill_if_asked(name, Boundary::End);
+        }
         result
     }
 

@@ -118,7 +118,12 @@ impl flags::Deploy {
 impl flags::Rollback {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let mut report = pipeline::rollback::run(&ctx, self.to, self.dry_run).await?;
+        let options = pipeline::rollback::Options {
+            to: self.to,
+            break_lock: self.break_lock,
+            dry_run: self.dry_run,
+        };
+        let mut report = pipeline::rollback::run(&ctx, options).await?;
         report.write_calls = ctx.cloud.write_calls();
         print(&report, global.json)
     }

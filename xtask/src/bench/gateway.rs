@@ -53,7 +53,9 @@ pub fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figures> {
     eprintln!("bench: hey against the local gateway");
     let gateway = loads(&format!("{green_url}/version"), requests, repeats)?;
 
-    eprintln!("bench: starting cargo lambda watch --release (it compiles the app for the host on the first request: minutes)");
+    eprintln!(
+        "bench: starting cargo lambda watch --release (it compiles the app for the host on the first request: minutes)"
+    );
     let port = 9_000 + std::process::id() % 1_000;
     let path = format!(
         "{}:{}",

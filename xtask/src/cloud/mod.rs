@@ -4,6 +4,7 @@
 mod account;
 mod apigateway;
 mod error;
+mod fault;
 #[cfg(test)]
 pub(crate) mod guards;
 mod lambda;
@@ -19,6 +20,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 
 pub use error::{CloudError, CloudResult, ErrorKind};
+pub use fault::FAIL_OPERATION;
 pub use operation::Operation;
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
@@ -214,14 +216,16 @@ impl Cloud {
             .map(ToString::to_string)
             .context("no AWS region: set AWS_REGION (or a profile's region)")?;
         let writes = metered::WriteCounter::default();
+        let fail = fault::FailOperation::from_env();
         macro_rules! client {
-            ($sdk_crate:ident) => {
-                $sdk_crate::Client::from_conf(
-                    $sdk_crate::config::Builder::from(&sdk)
-                        .interceptor(writes.clone())
-                        .build(),
-                )
-            };
+            ($sdk_crate:ident) => {{
+                let mut config =
+                    $sdk_crate::config::Builder::from(&sdk).interceptor(writes.clone());
+                if let Some(fail) = &fail {
+                    config = config.interceptor(fail.clone());
+                }
+                $sdk_crate::Client::from_conf(config.build())
+            }};
         }
         Ok(Self {
             lambda: client!(aws_sdk_lambda),

@@ -12,8 +12,11 @@
 //!   `https://ACCT.dkr.ecr...` endpoint nobody answers. The local registry stands in for it:
 //!   [`Moto::registry_access`] points pushes and pulls there, plain HTTP, anonymous.
 //! - QUIRK guards-ignored: RevisionId is absent on functions and never changes on aliases;
-//!   CodeSha256 and RevisionId guards are accepted whatever they say. Nothing to adapt: tests of
-//!   the guards run against a fake, named so.
+//!   CodeSha256 and RevisionId guards are accepted whatever they say. For aliases (green's
+//!   guarded promotion, which keeps a rollback and a deploy from overwriting each other) the
+//!   adapter stands in: [`Moto::alias_revision`] derives a RevisionId from what the alias
+//!   holds, and a guarded UpdateAlias first re-reads and compares it. That is check-then-write
+//!   (one round trip of window) where AWS is atomic; the atomic guard is tested against a fake.
 //! - QUIRK get-alias-201: GetAlias answers 201 instead of 200; the SDK takes any 2xx, checked.
 //! - QUIRK alias-config-is-version: GetFunction by alias answers with the version's ARN, which
 //!   is what [`super::Functions::get_version`] promises anyway.
@@ -27,7 +30,7 @@ use oci_client::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{ImageRef, RegistryAccess};
+use super::{Alias, ImageRef, RegistryAccess};
 
 pub(super) struct Moto {
     registry: RegistryAccess,
@@ -62,6 +65,19 @@ impl Moto {
     /// QUIRK no-registry: the local registry answers for ECR.
     pub(super) fn registry_access(&self) -> RegistryAccess {
         self.registry.clone()
+    }
+
+    /// QUIRK guards-ignored: a RevisionId that changes whenever the alias's target or
+    /// Description does (moto's never changes).
+    pub(super) fn alias_revision(alias: &Alias) -> String {
+        let mut hash = Sha256::new();
+        hash.update(alias.target.version.as_bytes());
+        for (version, weight) in &alias.target.additional_weights {
+            hash.update(format!("\0{version}={weight}").as_bytes());
+        }
+        hash.update(b"\0");
+        hash.update(alias.description.as_bytes());
+        format!("moto-{}", &hex::encode(hash.finalize())[..16])
     }
 
     /// QUIRK code-sha256-of-uri: the CodeSha256 moto reports for a function running `image`.

@@ -172,7 +172,7 @@ impl Integration {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stage {
     pub name: String,
     pub deployment_id: String,

@@ -25,6 +25,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_secs(5);
 /// How long a running moto that does not answer (a loaded machine) is waited for.
 const MOTO_PATIENCE: Duration = Duration::from_secs(30);
+/// How many ports a component is tried on before `up` gives up.
+const START_ATTEMPTS: u32 = 3;
 /// How long a component gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -122,6 +124,12 @@ impl LocalCloud {
                         .await?
                 }
             };
+            if component == Component::Moto && recorded.is_some() && !reusable {
+                // moto keeps its state in memory: a new moto knows no function, API or stage.
+                eprintln!(
+                    "local: warning: moto was restarted, so the local AWS state (functions, APIs, stages) is gone; `cargo xtask deploy --local` provisions again"
+                );
+            }
             dependency_restarted |= !reusable;
             if component == Component::Moto {
                 configure_moto(&http, &Component::url(port)).await?;
@@ -145,7 +153,7 @@ impl LocalCloud {
             eprintln!("local: restarting {} (pid {})", component.name(), s.pid);
             process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
         }
-        let port = recorded
+        let mut port = recorded
             .map(|s| s.port)
             .filter(|port| process::port_is_free(*port))
             .map_or_else(process::free_port, Ok)?;
@@ -158,20 +166,30 @@ impl LocalCloud {
             registry_url: &registry_url,
             region,
         };
-        let (program, args) = component.command(&launch, port)?;
         let log = component.log_file(&self.dir);
-        let pid = process::spawn(&program, &args, &log)?;
-        // Recorded before waiting, so `down` stops it even if it never answers.
-        state
-            .components
-            .insert(component.name().into(), Started { pid, port });
-        state.save(&self.dir)?;
-        eprintln!(
-            "local: started {} (pid {pid}, port {port})",
-            component.name()
-        );
-        wait_healthy(http, component, pid, port, &log).await?;
-        Ok(port)
+        // A free port can be taken by another local cloud starting at the same moment (the
+        // end-to-end tests run several): our process then exits at once; try another port.
+        let mut attempt = 1;
+        loop {
+            let (program, args) = component.command(&launch, port)?;
+            let pid = process::spawn(&program, &args, &log)?;
+            // Recorded before waiting, so `down` stops it even if it never answers.
+            state
+                .components
+                .insert(component.name().into(), Started { pid, port });
+            state.save(&self.dir)?;
+            eprintln!(
+                "local: started {} (pid {pid}, port {port})",
+                component.name()
+            );
+            match wait_healthy(http, component, pid, port, &log).await {
+                Err(_) if attempt < START_ATTEMPTS && !process::is_alive(pid) => {
+                    attempt += 1;
+                    port = process::free_port()?;
+                }
+                other => return other.map(|()| port),
+            }
+        }
     }
 
     /// Stops every process `up` recorded (by pid, with its process group); returns what stopped.
@@ -332,14 +350,25 @@ async fn wait_healthy(
     port: u16,
     log: &Path,
 ) -> Result<()> {
-    if !answers_within(http, component, pid, port, START_TIMEOUT).await {
-        bail!(
-            "{} (pid {pid}) did not answer on port {port}: see {}",
-            component.name(),
-            log.display()
-        );
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        // Only an answer while our process lives counts: when the port was taken under us,
+        // whoever took it answers while ours exits.
+        if healthy(http, component, port).await {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if process::is_alive(pid) {
+                return Ok(());
+            }
+        }
+        if !process::is_alive(pid) || Instant::now() > deadline {
+            bail!(
+                "{} (pid {pid}) did not answer on port {port}: see {}",
+                component.name(),
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(())
 }
 
 /// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and

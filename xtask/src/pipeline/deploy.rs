@@ -88,6 +88,8 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             "already deployed: green runs {} with this configuration; nothing written",
             built.digest
         ));
+        // A re-run after a run killed past promote: only its lock is left to remove.
+        ctx.release_left_lock(&pre.api, options.break_lock).await?;
         report.phases = p.times();
         return Ok(report);
     }

@@ -4,20 +4,23 @@
 //! verifying a stage, promoting to green.
 pub mod deploy;
 pub mod destroy;
+mod lock;
 pub mod provision;
 pub mod rollback;
 pub mod status;
 
-use std::{collections::BTreeMap, future::Future, path::PathBuf, time::Duration};
+pub use lock::{LockOptions, lock_holder};
+
+use std::{future::Future, path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Alias, AliasTarget, Apis, CloudResult, Functions, ImageRef, RestApi, Stage},
+    cloud::{Account, Alias, AliasTarget, Apis, CloudResult, Functions, ImageRef, RestApi},
     config::{Config, Smoke},
     image::{Built, Image, Registry, build_image},
-    ledger::{self, Lock, Promotion, VersionRecord},
+    ledger::{self, Promotion, VersionRecord},
     progress::Progress,
     verify::{Endpoint, Expect, Failure, Prober, SelfReport},
 };
@@ -32,8 +35,6 @@ pub const GREEN: &str = "green";
 pub const ALIAS_VARIABLE: &str = "alias";
 /// The stage variable the app compares `x-verify-token` with (blue only).
 pub const TOKEN_VARIABLE: &str = "verify_token";
-/// How long a deploy's lock stands before another deploy may take it over.
-const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
 /// How long a stage may take to report the expected version after an alias moved.
 const PROPAGATION: Duration = Duration::from_secs(30);
 
@@ -95,66 +96,6 @@ impl<C: Cloud> Ctx<C> {
         Ok((registry, repository))
     }
 
-    /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
-    /// with `alias=blue` and a fresh token. CreateStage fails atomically when blue exists.
-    /// Returns the token.
-    pub async fn take_lock(
-        &self,
-        api: &RestApi,
-        deployment_id: &str,
-        git_sha: &str,
-        break_lock: bool,
-    ) -> Result<String> {
-        let token = hex::encode(rand::random::<[u8; 32]>());
-        let stage = Stage {
-            name: BLUE.into(),
-            deployment_id: deployment_id.into(),
-            variables: BTreeMap::from([
-                (ALIAS_VARIABLE.into(), BLUE.into()),
-                (TOKEN_VARIABLE.into(), token.clone()),
-            ]),
-            description: Lock::new(git_sha, LOCK_TTL).to_description(),
-        };
-        match self.cloud.create_stage(&api.id, &stage).await {
-            Ok(_) => return Ok(token),
-            Err(e) if e.is_conflict() => {}
-            Err(e) => return Err(e.into()),
-        }
-        let held = self.cloud.get_stage(&api.id, BLUE).await?;
-        let lock = Lock::parse(&held.description).ok();
-        let holder = lock.as_ref().map_or_else(
-            || "a blue stage not made by a deploy".to_owned(),
-            ToString::to_string,
-        );
-        let expired = lock.as_ref().is_some_and(Lock::is_expired);
-        if !expired && !break_lock {
-            bail!(
-                "another deploy holds the lock (stage blue of API {}): {holder}; wait for it, or pass --break-lock if it died",
-                api.name
-            );
-        }
-        self.progress.warn(format_args!(
-            "taking over the lock {}: {holder}",
-            if expired {
-                "because it expired"
-            } else {
-                "(--break-lock)"
-            }
-        ));
-        self.cloud.delete_stage(&api.id, BLUE).await?;
-        self.cloud
-            .create_stage(&api.id, &stage)
-            .await
-            .context("taking over the lock")?;
-        Ok(token)
-    }
-
-    /// Deletes stage `blue` (the lock); already gone is fine.
-    pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
-        absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
-        Ok(())
-    }
-
     /// Points `alias` at `version`, creating the alias when missing.
     pub async fn point_alias(&self, alias: &str, version: &str) -> Result<Alias> {
         let target = AliasTarget::version(version);
@@ -211,40 +152,6 @@ impl<C: Cloud> Ctx<C> {
                 Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
             }
         }
-    }
-
-    /// Runs `work` holding the lock (stage blue, from green's deployment): the work races
-    /// Ctrl-C and `--timeout`, and the lock is released whatever ends it, unless `keep`.
-    pub async fn locked<T, F: Future<Output = Result<T>>>(
-        &self,
-        api: &RestApi,
-        deployment_id: &str,
-        git_sha: &str,
-        lock: LockOptions,
-        work: impl FnOnce(String) -> F,
-    ) -> Result<T> {
-        let token = self
-            .progress
-            .phase(
-                "lock",
-                self.take_lock(api, deployment_id, git_sha, lock.break_lock),
-            )
-            .await?;
-        let outcome = tokio::select! {
-            outcome = work(token) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C): green is unchanged unless promote had finished")),
-            () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed: green is unchanged unless promote had finished")),
-        };
-        if lock.keep {
-            self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
-        } else {
-            // Cleanup has no deadline of its own: one call, and skipping it leaves the lock.
-            self.progress
-                .phase("cleanup", self.release_lock(api))
-                .await
-                .context("removing stage blue (the lock); it expires by itself")?;
-        }
-        outcome
     }
 
     /// Points blue at `version`, verifies it there, then promotes it to green and checks green
@@ -426,15 +333,6 @@ pub struct Candidate<'a> {
 /// Where `build` and a deploy that builds write the image.
 pub fn default_image_dir() -> PathBuf {
     crate::setup::target_dir().join("image")
-}
-
-/// How a run treats the lock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LockOptions {
-    /// Take over a lock that has not expired (its holder died).
-    pub break_lock: bool,
-    /// Keep stage blue after the run (`--keep-blue`).
-    pub keep: bool,
 }
 
 /// NotFound as `None`; every other error stays an error.

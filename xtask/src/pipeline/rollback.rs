@@ -7,11 +7,11 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi, Stage},
     config::Config,
-    ledger::{Lock, Promotion},
+    ledger::Promotion,
     progress::PhaseTime,
 };
 
@@ -23,6 +23,8 @@ pub struct Report {
     /// Whether the version had been verified before (then green moved in one write).
     pub verified_before: bool,
     pub pinned: bool,
+    /// Green already served `to`, pinned (a re-run): nothing was moved.
+    pub already_there: bool,
     pub green_url: String,
     pub dry_run: bool,
     pub phases: Vec<PhaseTime>,
@@ -37,13 +39,22 @@ impl fmt::Display for Report {
         } else {
             "rolled back"
         };
-        writeln!(
-            f,
-            "{verb} green from version {} to {} ({})",
-            self.from,
-            self.to,
-            crate::ledger::short(&self.git_sha)
-        )?;
+        if self.already_there {
+            writeln!(
+                f,
+                "green already serves version {} ({}), pinned: nothing moved",
+                self.to,
+                crate::ledger::short(&self.git_sha)
+            )?;
+        } else {
+            writeln!(
+                f,
+                "{verb} green from version {} to {} ({})",
+                self.from,
+                self.to,
+                crate::ledger::short(&self.git_sha)
+            )?;
+        }
         if !self.verified_before {
             writeln!(
                 f,
@@ -76,7 +87,7 @@ struct State {
     promotion: Option<Promotion>,
 }
 
-async fn state<C: Cloud>(ctx: &Ctx<C>) -> Result<State> {
+async fn state<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<State> {
     let api = ctx.find_api().await?.with_context(|| {
         format!(
             "there is no REST API {}: nothing to roll back",
@@ -84,13 +95,12 @@ async fn state<C: Cloud>(ctx: &Ctx<C>) -> Result<State> {
         )
     })?;
     if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
-        let holder = Lock::parse(&blue.description).map_or_else(
-            |_| "a blue stage not made by a deploy".into(),
-            |l| l.to_string(),
-        );
-        bail!(
-            "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back"
-        );
+        let (holder, expired) = lock_holder(&blue);
+        if !break_lock && !expired {
+            bail!(
+                "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back (or pass --break-lock if it died)"
+            );
+        }
     }
     let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
     let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
@@ -103,9 +113,22 @@ async fn state<C: Cloud>(ctx: &Ctx<C>) -> Result<State> {
     })
 }
 
-pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Result<Report> {
+/// How `rollback` was asked to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub to: Option<u64>,
+    pub break_lock: bool,
+    pub dry_run: bool,
+}
+
+pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
+    let Options {
+        to,
+        break_lock,
+        dry_run,
+    } = options;
     let p = &ctx.progress;
-    let state = p.phase("preflight", state(ctx)).await?;
+    let state = p.phase("preflight", state(ctx, break_lock)).await?;
     let from: u64 = state.green.target.version.parse().with_context(|| {
         format!(
             "green points at {:?}, not a published version",
@@ -119,7 +142,8 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
             "no earlier promotion is recorded on green: pass --to N (`cargo xtask history` lists the versions)"
         ),
     };
-    if to == from {
+    let pinned_there = state.promotion.as_ref().is_some_and(|p| p.pinned);
+    if to == from && !pinned_there {
         bail!("green already serves version {to}: nothing to roll back");
     }
     let (record, verified, registry, repository) = p
@@ -144,6 +168,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
         git_sha: record.git_sha.clone(),
         verified_before: verified,
         pinned: true,
+        already_there: false,
         green_url: ctx.stage_url(&state.api, GREEN),
         dry_run,
         phases: Vec::new(),
@@ -153,7 +178,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
         report.phases = p.times();
         return Ok(report);
     }
+    if to == from {
+        // A rollback to `to` finished its promotion already (this is a re-run, say after the
+        // first run was killed): only a lock it left behind is still to go.
+        ctx.release_left_lock(&state.api, break_lock).await?;
+        report.already_there = true;
+        report.phases = p.times();
+        return Ok(report);
+    }
     if verified {
+        ctx.release_left_lock(&state.api, break_lock).await?;
         p.phase("promote", async {
             ctx.promote(&state.green, to, true, None).await?;
             ctx.probe_green(&state.api, to, &record).await
@@ -166,7 +200,10 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
             &state.api,
             &state.green_stage.deployment_id,
             &record.git_sha,
-            LockOptions::default(),
+            LockOptions {
+                break_lock,
+                keep: false,
+            },
             move |token| async move {
                 ctx.blue_then_green(
                     &state_ref.api,
@@ -190,7 +227,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, to: Option<u64>, dry_run: bool) -> Resu
 
 /// Clears the rollback pin: one guarded UpdateAlias that keeps green's version.
 pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
-    let state = state(ctx).await?;
+    let state = state(ctx, false).await?;
     let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
         return Ok(format!(
             "green (version {}) is not pinned: nothing to do",

@@ -1,0 +1,111 @@
+//! Clients hitting a stage's `/version` through the local gateway while something switches
+//! it, each recording every answer (when it was sent, status, version), bounded in time.
+use std::time::Duration;
+
+use tokio::{sync::watch, task::JoinHandle, time::Instant};
+
+/// How long a client keeps asking at most, whatever the test does.
+const LIMIT: Duration = Duration::from_secs(600);
+
+/// One answer: status 0 when no HTTP answer came at all.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub sent: Instant,
+    pub status: u16,
+    pub version: Option<String>,
+}
+
+pub struct Prober {
+    stop: watch::Sender<bool>,
+    clients: Vec<JoinHandle<Vec<Seen>>>,
+}
+
+impl Prober {
+    /// Starts `clients` clients, each with its own connection, pausing `pause` between requests.
+    pub fn start(stage_url: &str, clients: usize, pause: Duration) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let url = format!("{stage_url}/version");
+        let clients = (0..clients)
+            .map(|_| {
+                let (url, stopped) = (url.clone(), stopped.clone());
+                tokio::spawn(async move { client(url, stopped, pause).await })
+            })
+            .collect();
+        Self { stop, clients }
+    }
+
+    /// Stops the clients; what each saw, in the order it saw it.
+    pub async fn stop(self) -> Vec<Vec<Seen>> {
+        let _ = self.stop.send(true);
+        let mut all = Vec::new();
+        for client in self.clients {
+            all.push(client.await.unwrap());
+        }
+        all
+    }
+}
+
+async fn client(url: String, stopped: watch::Receiver<bool>, pause: Duration) -> Vec<Seen> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while !*stopped.borrow() && started.elapsed() < LIMIT {
+        let sent = Instant::now();
+        let (status, version) = match http.get(&url).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                (status, body["version"].as_str().map(str::to_owned))
+            }
+            Err(_) => (0, None),
+        };
+        seen.push(Seen {
+            sent,
+            status,
+            version,
+        });
+        tokio::time::sleep(pause).await;
+    }
+    seen
+}
+
+/// Answers that were not a 200 with a version.
+pub fn failures(clients: &[Vec<Seen>]) -> Vec<&Seen> {
+    clients
+        .iter()
+        .flatten()
+        .filter(|s| s.status != 200 || s.version.is_none())
+        .collect()
+}
+
+/// Every version served, once each.
+pub fn versions(clients: &[Vec<Seen>]) -> std::collections::BTreeSet<String> {
+    clients
+        .iter()
+        .flatten()
+        .filter_map(|s| s.version.clone())
+        .collect()
+}
+
+/// Answers from `old` sent more than `window` after the same client first saw `new`.
+pub fn old_after_new<'a>(
+    clients: &'a [Vec<Seen>],
+    old: &str,
+    new: &str,
+    window: Duration,
+) -> Vec<&'a Seen> {
+    let mut stale = Vec::new();
+    for seen in clients {
+        let Some(first_new) = seen.iter().find(|s| s.version.as_deref() == Some(new)) else {
+            continue;
+        };
+        stale.extend(
+            seen.iter()
+                .filter(|s| s.version.as_deref() == Some(old) && s.sent > first_new.sent + window),
+        );
+    }
+    stale
+}

@@ -1,0 +1,182 @@
+//! One isolated deployment per test, driven through the real `cargo xtask` binary with
+//! `--local --json`: its own local cloud (`BGD_LOCAL_DIR`), deploy.toml (`BGD_DEPLOY_TOML`) and
+//! step summary, plus two images built once per test binary and deployed alternately.
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+    sync::OnceLock,
+};
+
+use serde_json::Value;
+use tokio::process::Command;
+use xtask::{cloud::Cloud, local::LocalCloud, setup};
+
+use crate::local::xtask_binary;
+
+/// Two images of this commit told apart by their build id, built once per test binary.
+pub fn images() -> &'static (PathBuf, PathBuf) {
+    static IMAGES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    IMAGES.get_or_init(|| {
+        let build = |id: &str| {
+            let out = setup::target_dir().join(format!("e2e/images/{id}"));
+            let status = std::process::Command::new(xtask_binary())
+                .args(["build", "--build-id", id, "--out"])
+                .arg(&out)
+                .status()
+                .unwrap();
+            assert!(status.success(), "cargo xtask build --build-id {id} failed");
+            out
+        };
+        (build("a"), build("b"))
+    })
+}
+
+pub fn head_sha() -> String {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(setup::workspace_root())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// One isolated deployment: its own local cloud, deploy.toml and names.
+pub struct Stack {
+    pub name: String,
+    pub dir: PathBuf,
+    pub deploy_toml: PathBuf,
+}
+
+impl Stack {
+    pub fn new(name: &str) -> Self {
+        let dir = setup::target_dir().join(format!("e2e/{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let stack = Self {
+            name: name.into(),
+            deploy_toml: dir.join("deploy.toml"),
+            dir,
+        };
+        stack.configure("GREETING = \"hello from e2e\"", "hello");
+        stack
+    }
+
+    /// Writes deploy.toml with this `[function.environment]` body and a smoke check on `/`
+    /// that expects `smoke_contains` in the body.
+    pub fn configure(&self, environment: &str, smoke_contains: &str) {
+        let text = format!(
+            "[project]\nname = \"{}\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+             [function.environment]\n{environment}\n\n[[smoke]]\npath = \"/\"\nstatus = 200\ncontains = \"{smoke_contains}\"\n",
+            self.name
+        );
+        std::fs::write(&self.deploy_toml, text).unwrap();
+    }
+
+    /// `cargo xtask ARGS --local --json` with this stack's environment, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(xtask_binary());
+        command
+            .args(args)
+            .args(["--local", "--json"])
+            .env("BGD_DEPLOY_TOML", &self.deploy_toml)
+            .env("BGD_LOCAL_DIR", self.local_dir())
+            .env("GITHUB_STEP_SUMMARY", self.summary())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// `cargo xtask ARGS --local --json`, as a user would run it, with extra environment.
+    pub async fn xtask_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        let output = command.output().await.unwrap();
+        eprintln!(
+            "$ cargo xtask {} {env:?} → {}\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    pub async fn xtask(&self, args: &[&str]) -> Output {
+        self.xtask_with(args, &[]).await
+    }
+
+    pub async fn ok(&self, args: &[&str]) -> Value {
+        let output = self.xtask(args).await;
+        assert!(output.status.success(), "cargo xtask {args:?} failed");
+        serde_json::from_slice(&output.stdout).expect("--json prints JSON on stdout")
+    }
+
+    /// Fails, and says why on stderr.
+    pub async fn refused(&self, args: &[&str]) -> String {
+        let output = self.xtask(args).await;
+        assert!(
+            !output.status.success(),
+            "cargo xtask {args:?} should have failed"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// Where deploys append their Markdown summary, as in GitHub Actions.
+    pub fn summary(&self) -> PathBuf {
+        self.dir.join("step-summary.md")
+    }
+
+    pub fn local_dir(&self) -> PathBuf {
+        self.dir.join("local")
+    }
+
+    pub async fn status(&self) -> Value {
+        self.ok(&["status"]).await
+    }
+
+    /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
+    pub async fn cloud(&self) -> Cloud {
+        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
+        Cloud::connect(endpoints.target()).await.unwrap()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(xtask_binary())
+            .args(["local", "down"])
+            .env("BGD_LOCAL_DIR", self.local_dir())
+            .output();
+    }
+}
+
+/// GET a stage's `/version` as any client would.
+pub async fn version_at(stage_url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{stage_url}/version"));
+    if let Some(token) = token {
+        request = request.header("x-verify-token", token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub fn stage<'a>(status: &'a Value, name: &str) -> Option<&'a Value> {
+    status["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+}
+
+pub fn alias_version(status: &Value, name: &str) -> String {
+    let alias = status["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alias"] == name)
+        .unwrap();
+    alias["version"].as_str().unwrap().to_owned()
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

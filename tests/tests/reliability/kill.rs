@@ -1,0 +1,205 @@
+//! SIGKILL at every phase boundary of `deploy` and `rollback` (the `BGD_FAULT_KILL_AT` hook),
+//! then the same command again: it converges, green is never half-changed, and a prober on
+//! green throughout sees only versions that were verified on blue.
+use std::{os::unix::process::ExitStatusExt, time::Duration};
+
+use e2e::{
+    prober::{self, Prober},
+    stack::{Stack, images, path},
+};
+use xtask::{cloud::Functions, fault::KILL_AT};
+
+use super::{Green, blue_stage_exists, green, verified};
+
+const DEPLOY_PHASES: [&str; 10] = [
+    "preflight",
+    "build",
+    "no-op check",
+    "lock",
+    "push",
+    "update",
+    "blue",
+    "verify",
+    "promote",
+    "cleanup",
+];
+const ROLLBACK_VERIFIED_PHASES: [&str; 3] = ["preflight", "check target", "promote"];
+const ROLLBACK_UNVERIFIED_PHASES: [&str; 7] = [
+    "preflight",
+    "check target",
+    "lock",
+    "blue",
+    "verify",
+    "promote",
+    "cleanup",
+];
+
+/// Both boundaries of each phase: `PHASE` (as it starts) and `PHASE:end` (its work returned).
+fn boundaries(phases: &[&str]) -> Vec<String> {
+    phases
+        .iter()
+        .flat_map(|p| [p.to_string(), format!("{p}:end")])
+        .collect()
+}
+
+/// The boundaries past which green has moved: after promote's work returned.
+fn green_moved_by(at: &str) -> bool {
+    matches!(at, "promote:end" | "cleanup" | "cleanup:end")
+}
+
+/// Runs `args` killed at `at`, checks green is as before (or, past promote, at the new
+/// version), runs `args` again (`--break-lock` when a lock was left) and returns green after.
+async fn kill_then_rerun(stack: &Stack, args: &[&str], at: &str, before: &Green) -> Green {
+    let cloud = stack.cloud().await;
+    let killed = stack.xtask_with(args, &[(KILL_AT, at)]).await;
+    assert_eq!(
+        killed.status.signal(),
+        Some(9),
+        "{args:?} with {KILL_AT}={at} was not killed: {:?}",
+        killed.status
+    );
+    let after_kill = green(stack, &cloud).await;
+    assert_eq!(
+        after_kill.stage, before.stage,
+        "killed at {at}: stage green changed"
+    );
+    if !green_moved_by(at) {
+        assert_eq!(
+            after_kill.version, before.version,
+            "killed at {at}: alias green moved before promote finished"
+        );
+    }
+    let mut rerun = args.to_vec();
+    let lock_left = blue_stage_exists(stack, &cloud).await;
+    if lock_left {
+        rerun.push("--break-lock");
+    }
+    let output = stack.xtask(&rerun).await;
+    assert!(
+        output.status.success(),
+        "re-run after a kill at {at} failed"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if lock_left {
+        assert!(
+            stderr.contains("held by"),
+            "the re-run says whose lock it took over: {stderr}"
+        );
+    }
+    assert!(
+        !blue_stage_exists(stack, &cloud).await,
+        "killed at {at}: a blue stage is left after the re-run"
+    );
+    let converged = green(stack, &cloud).await;
+    assert_eq!(converged.stage, before.stage, "killed at {at}");
+    converged
+}
+
+/// Every version the prober saw on green was verified on blue, and every request answered.
+async fn only_verified_served(stack: &Stack, prober: Prober) -> usize {
+    let seen = prober.stop().await;
+    let failed = prober::failures(&seen);
+    assert!(failed.is_empty(), "requests to green failed: {failed:?}");
+    let served = prober::versions(&seen);
+    for version in &served {
+        assert!(
+            verified(stack, version).await,
+            "green served version {version}, never verified on blue"
+        );
+    }
+    eprintln!(
+        "prober: {} requests, versions served {served:?}",
+        seen.iter().map(Vec::len).sum::<usize>()
+    );
+    served.len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_every_deploy_phase_a_rerun_converges_and_green_serves_only_verified_versions() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("kill-deploy");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let prober = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        2,
+        Duration::from_millis(50),
+    );
+    let cloud = stack.cloud().await;
+    let mut before = green(&stack, &cloud).await;
+    let mut next = [image_b, image_a].into_iter().cycle();
+    let faults = boundaries(&DEPLOY_PHASES);
+    for at in &faults {
+        let image = next.next().unwrap();
+        let args = ["deploy", "--image", path(image)];
+        let after = kill_then_rerun(&stack, &args, at, &before).await;
+        assert_ne!(
+            after.version, before.version,
+            "killed at {at}: green did not move"
+        );
+        assert!(verified(&stack, &after.version).await);
+        before = after;
+    }
+    let served = only_verified_served(&stack, prober).await;
+    assert!(served > faults.len() / 2, "green switched under the prober");
+    eprintln!("faults injected: {} deploy, all survived", faults.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_every_rollback_phase_a_rerun_converges_and_green_serves_only_verified_versions()
+{
+    let (image_a, image_b) = images();
+    let stack = Stack::new("kill-rollback");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
+    let verified_versions = [first["version"].to_string(), second["version"].to_string()];
+    let prober = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        2,
+        Duration::from_millis(50),
+    );
+    let cloud = stack.cloud().await;
+    let mut before = green(&stack, &cloud).await;
+
+    // Back and forth between two verified versions: one guarded write to green.
+    let verified_faults = boundaries(&ROLLBACK_VERIFIED_PHASES);
+    for at in &verified_faults {
+        let to = verified_versions
+            .iter()
+            .find(|v| **v != before.version)
+            .unwrap();
+        let after = kill_then_rerun(&stack, &["rollback", "--to", to], at, &before).await;
+        assert_eq!(&after.version, to, "killed at {at}");
+        before = after;
+    }
+
+    // A version never verified (its deploy failed a smoke check) is verified on blue first.
+    let unverified_faults = boundaries(&ROLLBACK_UNVERIFIED_PHASES);
+    let mut next = [image_a, image_b].into_iter().cycle();
+    for at in &unverified_faults {
+        stack.configure("GREETING = \"hello from e2e\"", "never served");
+        let image = next.next().unwrap();
+        stack
+            .refused(&["deploy", "--image", path(image), "--unpin"])
+            .await;
+        stack.configure("GREETING = \"hello from e2e\"", "hello");
+        let published = cloud.list_versions(&stack.name).await.unwrap();
+        let to = published.last().unwrap().version.clone();
+        assert!(
+            !verified(&stack, &to).await,
+            "version {to} failed its checks"
+        );
+        assert_eq!(
+            green(&stack, &cloud).await,
+            before,
+            "a failed deploy moved green"
+        );
+        let after = kill_then_rerun(&stack, &["rollback", "--to", &to], at, &before).await;
+        assert_eq!(after.version, to, "killed at {at}");
+        before = after;
+    }
+    only_verified_served(&stack, prober).await;
+    eprintln!(
+        "faults injected: {} rollback, all survived",
+        verified_faults.len() + unverified_faults.len()
+    );
+}

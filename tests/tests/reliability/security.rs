@@ -1,0 +1,129 @@
+//! Security end to end: blue answers only with its token; the token and every environment
+//! value stay out of logs, `--json` output and the step summary; the function's permission
+//! policy does not grow with deploys, one statement per alias scoped to its own stage.
+use e2e::stack::{Stack, images, path, stage, version_at};
+use xtask::cloud::Functions;
+
+/// Planted through `${VAR}` references in deploy.toml's environment.
+const SECRETS: [(&str, &str, &str); 2] = [
+    ("API_KEY", "BGD_E2E_PLANTED_KEY", "planted-key-7f3a9c21e5"),
+    (
+        "DB_PASSWORD",
+        "BGD_E2E_PLANTED_PASSWORD",
+        "planted-password-0d4b88e1",
+    ),
+];
+
+/// Every file under `dir` (logs, summaries) that holds `needle`.
+fn files_holding(dir: &std::path::Path, needle: &str, found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_holding(&path, needle, found);
+        } else if std::fs::read(&path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(path.display().to_string());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blue_needs_its_token_and_no_secret_shows_in_any_output_log_or_summary() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("secrets");
+    let environment = SECRETS
+        .iter()
+        .map(|(name, var, _)| format!("{name} = \"${{{var}}}\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    stack.configure(&format!("GREETING = \"hello\"\n{environment}"), "hello");
+    let planted: Vec<(&str, &str)> = SECRETS
+        .iter()
+        .map(|(_, var, value)| (*var, *value))
+        .collect();
+
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["deploy", "--image", path(image_a)],
+        vec!["deploy", "--image", path(image_b), "--keep-blue"],
+        vec!["status"],
+        vec!["history"],
+    ] {
+        let output = stack.xtask_with(&args, &planted).await;
+        assert!(output.status.success(), "{args:?}");
+        outputs.push(output);
+    }
+    let shown = stack.ok(&["status", "--show-token"]).await;
+    let blue = stage(&shown, "blue").unwrap();
+    let token = blue["variables"]["verify_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blue_url = blue["url"].as_str().unwrap();
+    assert_eq!(version_at(blue_url, None).await.0, 403);
+    assert_eq!(version_at(blue_url, Some("wrong")).await.0, 403);
+    assert_eq!(
+        version_at(blue_url, Some(&token[..token.len() - 1]))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(version_at(blue_url, Some(&token)).await.0, 200);
+    let output = stack
+        .xtask_with(
+            &["deploy", "--image", path(image_a), "--break-lock"],
+            &planted,
+        )
+        .await;
+    assert!(output.status.success());
+    outputs.push(output);
+
+    let mut needles: Vec<&str> = SECRETS.iter().map(|(_, _, value)| *value).collect();
+    needles.push(&token);
+    for needle in &needles {
+        for output in &outputs {
+            for stream in [&output.stdout, &output.stderr] {
+                assert!(
+                    !String::from_utf8_lossy(stream).contains(needle),
+                    "a secret shows in the output: {}",
+                    String::from_utf8_lossy(stream)
+                );
+            }
+        }
+        let mut found = Vec::new();
+        files_holding(&stack.dir, needle, &mut found);
+        assert!(found.is_empty(), "a secret shows in {found:?}");
+    }
+    eprintln!("secrets planted: {}, leaked: 0", needles.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_permission_policy_is_the_same_after_twenty_deploys_as_after_one() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("policy");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let cloud = stack.cloud().await;
+    let policy = async |alias: &str| {
+        cloud
+            .permission_statements(&stack.name, alias)
+            .await
+            .unwrap()
+    };
+    let after_one = (policy("blue").await, policy("green").await);
+    // One fixed statement per alias (moto answers GetPolicy with the whole function's).
+    let fixed = ["blue", "green"].map(|alias| format!("{}-apigateway-{alias}", stack.name));
+    for statements in [&after_one.0, &after_one.1] {
+        assert!(
+            statements.iter().all(|s| fixed.contains(s)),
+            "{statements:?}"
+        );
+        let mut unique = statements.clone();
+        unique.dedup();
+        assert_eq!(&unique, statements, "no duplicate statement");
+    }
+    for image in [image_b, image_a].into_iter().cycle().take(19) {
+        stack.ok(&["deploy", "--image", path(image)]).await;
+    }
+    assert_eq!((policy("blue").await, policy("green").await), after_one);
+}

@@ -1,0 +1,46 @@
+//! Fault injection for the tests, named as such and inert unless `BGD_FAULT_FAIL_OPERATION` is
+//! set: the AWS operation it names (`UpdateFunctionCode`, ...) fails before it is sent, as a
+//! call Lambda refused would. moto accepts updates real Lambda refuses (reserved or oversized
+//! environment, unpullable images), so "a function whose update fails" needs this stand-in.
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::BeforeSerializationInterceptorContextRef},
+        orchestrator::Metadata,
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// The environment variable naming the operation to fail.
+pub const FAIL_OPERATION: &str = "BGD_FAULT_FAIL_OPERATION";
+
+#[derive(Debug, Clone)]
+pub(super) struct FailOperation(String);
+
+impl FailOperation {
+    pub(super) fn from_env() -> Option<Self> {
+        std::env::var(FAIL_OPERATION).ok().map(Self)
+    }
+}
+
+impl Intercept for FailOperation {
+    fn name(&self) -> &'static str {
+        "FailOperation"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        match config.load::<Metadata>().map(Metadata::name) {
+            Some(name) if name == self.0 => Err(format!(
+                "fault injected by {FAIL_OPERATION}={name}: the call was refused"
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    }
+}

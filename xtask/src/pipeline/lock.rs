@@ -1,0 +1,142 @@
+//! The deploy lock: stage `blue`, created atomically from green's deployment, held while a
+//! deploy (or a rollback that verifies on blue) runs, released whatever ends the run, taken
+//! over once expired or with `--break-lock`, naming whose it was.
+use std::{collections::BTreeMap, future::Future, time::Duration};
+
+use anyhow::{Context, Result, bail};
+
+use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, TOKEN_VARIABLE, absent_as_none};
+use crate::{
+    cloud::{RestApi, Stage},
+    ledger::Lock,
+};
+
+/// How long a deploy's lock stands before another deploy may take it over.
+const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+
+impl<C: Cloud> Ctx<C> {
+    /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
+    /// with `alias=blue` and a fresh token. CreateStage fails atomically when blue exists.
+    /// Returns the token.
+    pub async fn take_lock(
+        &self,
+        api: &RestApi,
+        deployment_id: &str,
+        git_sha: &str,
+        break_lock: bool,
+    ) -> Result<String> {
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let stage = Stage {
+            name: BLUE.into(),
+            deployment_id: deployment_id.into(),
+            variables: BTreeMap::from([
+                (ALIAS_VARIABLE.into(), BLUE.into()),
+                (TOKEN_VARIABLE.into(), token.clone()),
+            ]),
+            description: Lock::new(git_sha, LOCK_TTL).to_description(),
+        };
+        match self.cloud.create_stage(&api.id, &stage).await {
+            Ok(_) => return Ok(token),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let held = self.cloud.get_stage(&api.id, BLUE).await?;
+        let (holder, expired) = lock_holder(&held);
+        if !expired && !break_lock {
+            bail!(
+                "another deploy holds the lock (stage blue of API {}): {holder}; wait for it, or pass --break-lock if it died",
+                api.name
+            );
+        }
+        self.progress.warn(format_args!(
+            "taking over the lock {}: {holder}",
+            if expired {
+                "because it expired"
+            } else {
+                "(--break-lock)"
+            }
+        ));
+        self.cloud.delete_stage(&api.id, BLUE).await?;
+        self.cloud
+            .create_stage(&api.id, &stage)
+            .await
+            .context("taking over the lock")?;
+        Ok(token)
+    }
+
+    /// For a run that needs no lock (already deployed): removes a lock a killed run left
+    /// behind once it expired or `--break-lock` says its holder died; a live one is reported.
+    pub async fn release_left_lock(&self, api: &RestApi, break_lock: bool) -> Result<()> {
+        let Some(blue) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? else {
+            return Ok(());
+        };
+        let (holder, expired) = lock_holder(&blue);
+        if break_lock || expired {
+            self.progress
+                .warn(format_args!("removing the lock left behind: {holder}"));
+            self.release_lock(api).await
+        } else {
+            self.progress.warn(format_args!(
+                "stage blue (the lock) stays: {holder}; pass --break-lock if its run died"
+            ));
+            Ok(())
+        }
+    }
+
+    /// Deletes stage `blue` (the lock); already gone is fine.
+    pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
+        absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
+        Ok(())
+    }
+
+    /// Runs `work` holding the lock (stage blue, from green's deployment): the work races
+    /// Ctrl-C and `--timeout`, and the lock is released whatever ends it, unless `keep`.
+    pub async fn locked<T, F: Future<Output = Result<T>>>(
+        &self,
+        api: &RestApi,
+        deployment_id: &str,
+        git_sha: &str,
+        lock: LockOptions,
+        work: impl FnOnce(String) -> F,
+    ) -> Result<T> {
+        let token = self
+            .progress
+            .phase(
+                "lock",
+                self.take_lock(api, deployment_id, git_sha, lock.break_lock),
+            )
+            .await?;
+        let outcome = tokio::select! {
+            outcome = work(token) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C): green is unchanged unless promote had finished")),
+            () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed: green is unchanged unless promote had finished")),
+        };
+        if lock.keep {
+            self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
+        } else {
+            // Cleanup has no deadline of its own: one call, and skipping it leaves the lock.
+            self.progress
+                .phase("cleanup", self.release_lock(api))
+                .await
+                .context("removing stage blue (the lock); it expires by itself")?;
+        }
+        outcome
+    }
+}
+
+/// How a run treats the lock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LockOptions {
+    /// Take over a lock that has not expired (its holder died).
+    pub break_lock: bool,
+    /// Keep stage blue after the run (`--keep-blue`).
+    pub keep: bool,
+}
+
+/// Who holds the lock stage `blue` stands for, and whether that lock expired.
+pub fn lock_holder(blue: &Stage) -> (String, bool) {
+    match Lock::parse(&blue.description) {
+        Ok(lock) => (lock.to_string(), lock.is_expired()),
+        Err(_) => ("a blue stage not made by a deploy".into(), false),
+    }
+}
