@@ -3,6 +3,7 @@ mod bench;
 pub mod cloud;
 pub mod config;
 pub mod flags;
+mod iam;
 pub mod image;
 pub mod ledger;
 pub mod local;
