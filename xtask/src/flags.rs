@@ -111,6 +111,15 @@ pub struct Build {
     /// A label baked into the app beside the commit, to tell two images of one commit apart
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
+    /// How to build: natively (no Docker), or with the Dockerfile (needs a Docker daemon)
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Builder {
+    Native,
+    Docker,
 }
 
 #[derive(Debug, Args)]
