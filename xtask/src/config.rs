@@ -221,6 +221,36 @@ impl Config {
             self.function_name()
         )
     }
+
+    /// The function, its versions and aliases (`:N`, `:blue`): Lambda authorises qualified
+    /// calls against the qualified ARN.
+    pub fn function_arns(&self, account: &str) -> Vec<String> {
+        let arn = self.function_arn(account);
+        vec![format!("{arn}:*"), arn]
+    }
+
+    pub fn repository_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:ecr:{}:{account}:repository/{}",
+            self.project.region,
+            self.repository_name()
+        )
+    }
+
+    pub fn role_arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{}", self.role_name())
+    }
+
+    /// API Gateway's resources for REST APIs in the region: the collection (GetRestApis,
+    /// CreateRestApi) and everything under one. The API id is unknown before provision, so
+    /// this is scoped to the region's REST APIs, not one API.
+    pub fn apigateway_arns(&self) -> Vec<String> {
+        let region = &self.project.region;
+        vec![
+            format!("arn:aws:apigateway:{region}::/restapis"),
+            format!("arn:aws:apigateway:{region}::/restapis/*"),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub enum Verb {
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
+    /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
+    IamPolicy(IamPolicy),
     /// Run the AWS side on this machine: moto, a registry and our gateway (no account, no Docker)
     Local(Local),
 }
@@ -114,6 +116,15 @@ pub struct Build {
     /// A label baked into the app beside the commit, to tell two images of one commit apart
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
+    /// How to build: natively (no Docker), or with the Dockerfile (needs a Docker daemon)
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Builder {
+    Native,
+    Docker,
 }
 
 #[derive(Debug, Args)]
@@ -206,4 +217,23 @@ pub struct Destroy {
     /// Print what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicy {
+    /// The AWS account id the ARNs name (12 digits)
+    #[arg(long, value_name = "ID")]
+    pub account: String,
+    /// Also grant what `provision` and `destroy` need (not only deploy, rollback and status)
+    #[arg(long)]
+    pub provision: bool,
+    /// Print the trust policy instead: GitHub OIDC tokens of one repository's environment
+    #[arg(long)]
+    pub trust: bool,
+    /// The GitHub repository allowed to assume the role, with --trust
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: Option<String>,
+    /// The GitHub environment the deploy job runs in, with --trust
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
 }

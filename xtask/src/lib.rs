@@ -4,6 +4,7 @@ pub mod cloud;
 pub mod config;
 pub mod fault;
 pub mod flags;
+mod iam;
 pub mod image;
 pub mod ledger;
 pub mod local;

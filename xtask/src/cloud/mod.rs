@@ -21,7 +21,7 @@ use aws_sdk_sts::config::Credentials;
 
 pub use error::{CloudError, CloudResult, ErrorKind};
 pub use fault::FAIL_OPERATION;
-pub use operation::Operation;
+pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
     Route, Settings, Stage, Version,

@@ -128,6 +128,98 @@ impl Operation {
     }
 }
 
+/// What an IAM statement's Resource is scoped to; the ARNs themselves come from deploy.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// ECR's GetAuthorizationToken authorises no resource: it needs `*`.
+    Any,
+    Repository,
+    /// The function, its versions and aliases.
+    Function,
+    /// The role the function runs as.
+    FunctionRole,
+    /// REST APIs of the region (their ids are unknown before provision).
+    RestApis,
+}
+
+/// Actions the tooling needs that no SDK call above declares: the image push goes over the OCI
+/// protocol, and Lambda checks the caller's rights when it is handed a role or an image.
+/// `(action, scope, needed by provision only)`.
+pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
+    // Pushing and tagging an image (image/registry.rs) and checking one exists.
+    ("ecr:BatchCheckLayerAvailability", Scope::Repository, false),
+    ("ecr:InitiateLayerUpload", Scope::Repository, false),
+    ("ecr:UploadLayerPart", Scope::Repository, false),
+    ("ecr:CompleteLayerUpload", Scope::Repository, false),
+    ("ecr:PutImage", Scope::Repository, false),
+    ("ecr:BatchGetImage", Scope::Repository, false),
+    // CreateFunction hands the function its role.
+    ("iam:PassRole", Scope::FunctionRole, true),
+    // CreateFunction with an image grants Lambda pull access through the repository policy
+    // when it has none (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
+    ("ecr:GetRepositoryPolicy", Scope::Repository, true),
+    ("ecr:SetRepositoryPolicy", Scope::Repository, true),
+];
+
+impl Operation {
+    /// The resource the call acts on, for the policy's Resource.
+    pub const fn scope(self) -> Scope {
+        match self {
+            Self::GetCallerIdentity | Self::GetAuthorizationToken => Scope::Any,
+            Self::DescribeRepositories | Self::CreateRepository | Self::DeleteRepository => {
+                Scope::Repository
+            }
+            Self::GetRole | Self::CreateRole | Self::DeleteRole => Scope::FunctionRole,
+            Self::CreateFunction
+            | Self::UpdateFunctionCode
+            | Self::UpdateFunctionConfiguration
+            | Self::PublishVersion
+            | Self::GetFunction
+            | Self::GetAlias
+            | Self::CreateAlias
+            | Self::UpdateAlias
+            | Self::ListVersionsByFunction
+            | Self::AddPermission
+            | Self::DeleteFunction
+            | Self::GetPolicy => Scope::Function,
+            Self::GetRestApis
+            | Self::CreateRestApi
+            | Self::GetResources
+            | Self::CreateResource
+            | Self::PutMethod
+            | Self::PutIntegration
+            | Self::CreateDeployment
+            | Self::CreateStage
+            | Self::GetStage
+            | Self::DeleteStage
+            | Self::DeleteRestApi => Scope::RestApis,
+        }
+    }
+
+    /// Whether only `provision` and `destroy` make the call; deploy, rollback and status never
+    /// do, so the deploy role is granted it only with `iam-policy --provision`.
+    pub const fn provision_only(self) -> bool {
+        matches!(
+            self,
+            Self::CreateRole
+                | Self::GetRole
+                | Self::CreateFunction
+                | Self::CreateRestApi
+                | Self::GetResources
+                | Self::CreateResource
+                | Self::PutMethod
+                | Self::PutIntegration
+                | Self::CreateDeployment
+                | Self::AddPermission
+                | Self::GetPolicy
+                | Self::DeleteFunction
+                | Self::DeleteRestApi
+                | Self::DeleteRepository
+                | Self::DeleteRole
+        )
+    }
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)

@@ -171,14 +171,27 @@ pub fn build_image(
         facts.commit_epoch,
     )?;
     image.write_layout(out)?;
-    let built = Built {
-        digest: image.digest(),
-        bootstrap_bytes: bootstrap.len() as u64,
-        layer_bytes: image.layer.len() as u64,
-        facts,
-    };
-    std::fs::write(out.join(FACTS_FILE), serde_json::to_vec_pretty(&built)?)?;
+    let built = Built::record(out, &image, bootstrap.len() as u64, facts)?;
     Ok((built, image))
+}
+
+impl Built {
+    /// Writes the facts beside the image layout in `out`, whichever builder made it.
+    pub fn record(
+        out: &Path,
+        image: &Image,
+        bootstrap_bytes: u64,
+        facts: BuildFacts,
+    ) -> Result<Self> {
+        let built = Built {
+            digest: image.digest(),
+            bootstrap_bytes,
+            layer_bytes: image.layer.len() as u64,
+            facts,
+        };
+        std::fs::write(out.join(FACTS_FILE), serde_json::to_vec_pretty(&built)?)?;
+        Ok(built)
+    }
 }
 
 impl flags::Build {
@@ -186,7 +199,12 @@ impl flags::Build {
         let sh = Shell::new()?;
         let config = Config::load()?;
         let out = self.out.unwrap_or_else(crate::pipeline::default_image_dir);
-        let (built, _) = build_image(&sh, &config, self.build_id, &out)?;
+        let (built, _) = match self.builder {
+            flags::Builder::Native => build_image(&sh, &config, self.build_id, &out)?,
+            flags::Builder::Docker => {
+                super::docker::build_image(&sh, &config, self.build_id, &out)?
+            }
+        };
         if json {
             println!("{}", serde_json::to_string_pretty(&built)?);
         } else {

@@ -4,6 +4,7 @@
 //! entry, entrypoint `/bootstrap`. Deterministic: sorted entries, fixed mtime/uid/gid, no gzip
 //! timestamp, sorted JSON keys; so the same binary gives the same manifest digest anywhere.
 mod build;
+mod docker;
 mod registry;
 
 use std::path::Path;
