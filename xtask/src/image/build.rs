@@ -78,6 +78,14 @@ pub fn build_release(
     binary: Binary,
 ) -> Result<PathBuf> {
     let triple = setup::musl_target(architecture)?;
+    // Rust links x86_64 musl binaries by itself; an arm64 one on another host needs a cross
+    // linker (cargo-lambda's zig), which this workspace does not set up yet.
+    if triple.starts_with("aarch64") && std::env::consts::ARCH != "aarch64" {
+        anyhow::bail!(
+            "building for architecture \"arm64\" on a {} machine needs a cross linker this workspace does not set up yet: use architecture = \"x86_64\" in deploy.toml [function], or build on an arm64 machine",
+            std::env::consts::ARCH
+        );
+    }
     setup::ensure_rust_target(sh, triple)?;
     let root = setup::workspace_root();
     let cargo_home = std::env::var("CARGO_HOME")
