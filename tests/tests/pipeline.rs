@@ -1,6 +1,6 @@
 //! The blue/green pipeline end to end, each test on a local cloud of its own: the real
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
-use e2e::stack::{Stack, alias_version, head_sha, images, path, stage, version_at};
+use e2e::stack::{DEPLOY_PHASES, Stack, alias_version, head_sha, images, path, stage, version_at};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_one() {
@@ -36,21 +36,7 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        phases,
-        [
-            "preflight",
-            "build",
-            "no-op check",
-            "lock",
-            "push",
-            "update",
-            "blue",
-            "verify",
-            "promote",
-            "cleanup"
-        ]
-    );
+    assert_eq!(phases, DEPLOY_PHASES);
     let summary = std::fs::read_to_string(stack.summary()).unwrap();
     assert!(
         summary.contains("### bgd deploy: Deployed")

@@ -5,24 +5,12 @@ use std::{os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
     prober::{self, Prober},
-    stack::{Stack, images, path},
+    stack::{DEPLOY_PHASES, Stack, images, path},
 };
 use xtask::{cloud::Functions, fault::KILL_AT};
 
 use super::{Green, blue_stage_exists, green, verified};
 
-const DEPLOY_PHASES: [&str; 10] = [
-    "preflight",
-    "build",
-    "no-op check",
-    "lock",
-    "push",
-    "update",
-    "blue",
-    "verify",
-    "promote",
-    "cleanup",
-];
 const ROLLBACK_VERIFIED_PHASES: [&str; 3] = ["preflight", "check target", "promote"];
 const ROLLBACK_UNVERIFIED_PHASES: [&str; 7] = [
     "preflight",
