@@ -175,7 +175,10 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
 pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
     let role_arn = local
         .cloud
-        .ensure_function_role(&format!("{name}-role"))
+        .ensure_function_role(
+            &format!("{name}-role"),
+            &xtask::config::logs_policy("us-east-1", "123456789012", name),
+        )
         .await
         .unwrap();
     local

@@ -146,6 +146,31 @@ impl Stack {
         self.ok(&["status"]).await
     }
 
+    /// The function role's inline policy as moto's IAM answers GetRolePolicy (its XML, the
+    /// document URL-encoded); the answer is an error when the role has none.
+    pub async fn role_policy(&self) -> String {
+        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
+        reqwest::Client::new()
+            .post(&endpoints.moto_url)
+            // moto reads the service and region from the credential scope; it checks no signature.
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "Action=GetRolePolicy&Version=2010-05-08&RoleName={}-lambda&PolicyName={}",
+                self.name,
+                xtask::cloud::ROLE_POLICY
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
     pub async fn cloud(&self) -> Cloud {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();

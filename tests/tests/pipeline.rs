@@ -18,6 +18,15 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     assert_eq!(report["build"]["git_sha"], head_sha());
     assert_eq!(report["build"]["id"], "a");
 
+    // The function's role may write its own log group, and no other.
+    let policy = stack.role_policy().await;
+    assert!(
+        policy.contains("logs%3APutLogEvents")
+            && policy.contains("log-group%3A%2Faws%2Flambda%2Fe2e-flow%3A%2A"),
+        "{policy}"
+    );
+    assert!(!policy.contains("%22Resource%22%3A%22%2A%22"), "{policy}");
+
     // Provision again: everything exists, nothing is created (permissions included).
     let provision = stack.ok(&["provision"]).await;
     assert_eq!(provision["created"], serde_json::json!([]), "{provision}");
@@ -95,6 +104,10 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     );
     let status = stack.status().await;
     assert!(status["stages"].as_array().unwrap().is_empty());
+    assert!(
+        stack.role_policy().await.contains("NoSuchEntity"),
+        "destroy removes the role with its policy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -241,6 +241,11 @@ impl Config {
         format!("arn:aws:iam::{account}:role/{}", self.role_name())
     }
 
+    /// The function role's permissions: its own log group only.
+    pub fn logs_policy(&self, account: &str) -> String {
+        logs_policy(&self.project.region, account, self.function_name())
+    }
+
     /// API Gateway's resources for REST APIs in the region: the collection (GetRestApis,
     /// CreateRestApi) and everything under one. The API id is unknown before provision, so
     /// this is scoped to the region's REST APIs, not one API.
@@ -251,6 +256,22 @@ impl Config {
             format!("arn:aws:apigateway:{region}::/restapis/*"),
         ]
     }
+}
+
+/// Writing to the log group Lambda sends `function`'s output to (`/aws/lambda/NAME`), and no
+/// other: the scoped form of AWSLambdaBasicExecutionRole, whose Resource is `*`
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
+pub fn logs_policy(region: &str, account: &str, function: &str) -> String {
+    let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}");
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [&group, format!("{group}:*")],
+        }],
+    })
+    .to_string()
 }
 
 #[cfg(test)]

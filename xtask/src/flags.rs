@@ -50,7 +50,7 @@ pub enum Verb {
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
-    /// Measure: app size and cold start beside a hello world, the pipeline on the local cloud, the gateway vs cargo lambda watch
+    /// Measure: app and image size, cold start beside a hello world, the pipeline on a local cloud of its own, the gateway vs cargo lambda watch, reproducibility; reports the goals; writes target/bench/results.{json,md}
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
@@ -129,7 +129,7 @@ pub enum Builder {
 
 #[derive(Debug, Args)]
 pub struct Bench {
-    /// Fewer runs, for CI
+    /// Fewer runs and no reproducibility check (two clean release builds, minutes), for CI
     #[arg(long)]
     pub quick: bool,
 }

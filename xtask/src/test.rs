@@ -16,7 +16,7 @@ impl flags::Test {
         let venv = setup::ensure_venv(&sh)?;
         setup::ensure_debian_package(&sh, "docker-registry", "/usr/bin/docker-registry")?;
         // The same build as a deploy's (flags, remapped paths), so tests run what ships.
-        let facts = BuildFacts::from_git(&sh, None)?;
+        let facts = BuildFacts::from_git(&sh, setup::workspace_root(), None)?;
         image::build_bootstrap(&sh, "x86_64", &facts)?;
 
         // The tests find moto and cargo-lambda on PATH, as a user who sourced the venv would.

@@ -9,21 +9,24 @@ use xshell::Shell;
 
 use super::Summary;
 use crate::{
-    image::{self, Binary, BuildFacts},
+    image::{self, Binary, BuildFacts, Checkout},
     local::runtime::{Instance, Outcome, Spec},
     setup,
 };
 
 #[derive(Debug, Serialize)]
 pub struct Figures {
-    bootstrap_bytes: u64,
-    hello_bytes: u64,
+    pub bootstrap_bytes: u64,
+    /// The image's one layer as pushed (gzip of bootstrap and CA bundle).
+    pub image_layer_bytes: u64,
+    pub image_digest: String,
+    pub hello_bytes: u64,
     /// Milliseconds from spawn to the first response, app and hello world interleaved.
-    cold_start_ms: Summary,
-    hello_cold_start_ms: Summary,
-    cold_start_ratio: f64,
+    pub cold_start_ms: Summary,
+    pub hello_cold_start_ms: Summary,
+    pub cold_start_ratio: f64,
     /// Microseconds per invocation of a warm instance, Runtime API round trip included.
-    warm_invoke_us: Summary,
+    pub warm_invoke_us: Summary,
 }
 
 pub fn measure(
@@ -32,8 +35,10 @@ pub fn measure(
     facts: &BuildFacts,
     quick: bool,
 ) -> Result<Figures> {
-    let bootstrap = image::build_release(sh, "x86_64", facts, Binary::Bootstrap)?;
-    let hello = image::build_release(sh, "x86_64", facts, Binary::Hello)?;
+    let this = Checkout::this();
+    let bootstrap = image::build_release(sh, &this, "x86_64", facts, Binary::Bootstrap)?;
+    let image = image::assemble_image(&bootstrap, "x86_64", facts)?;
+    let hello = image::build_release(sh, &this, "x86_64", facts, Binary::Hello)?;
     let (cold_runs, warm_runs) = if quick { (30, 200) } else { (50, 2000) };
 
     runtime.block_on(async {
@@ -49,6 +54,8 @@ pub fn measure(
         let (cold_start_ms, hello_cold_start_ms) = (Summary::of(app_cold), Summary::of(hello_cold));
         anyhow::Ok(Figures {
             bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
+            image_layer_bytes: image.layer.len() as u64,
+            image_digest: image.digest(),
             hello_bytes: std::fs::metadata(&hello)?.len(),
             cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
             cold_start_ms,
@@ -114,11 +121,13 @@ pub fn table(f: &Figures) -> String {
         "| figure | app | hello world |\n\
          |---|---|---|\n\
          | release binary | {:.2} MB | {:.2} MB |\n\
+         | image layer (gzip: bootstrap, CA bundle) | {:.2} MB | |\n\
          | cold start median / p90 (ms, n={}) | {:.2} / {:.2} | {:.2} / {:.2} |\n\
          | cold start ratio app / hello | {:.2}x | |\n\
          | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n",
         mb(f.bootstrap_bytes),
         mb(f.hello_bytes),
+        mb(f.image_layer_bytes),
         f.cold_start_ms.runs,
         f.cold_start_ms.median,
         f.cold_start_ms.p90,

@@ -1,14 +1,24 @@
 //! `cargo xtask bench`: figures, measured the same way every run, never asserted (the machine
-//! is shared and noisy). Writes `target/bench/results.json` and prints Markdown tables.
+//! is shared and noisy); the goals are reported beside them, met or not. Writes
+//! `target/bench/results.json` and `target/bench/results.md` and prints the Markdown.
 mod app;
 mod gateway;
 mod pipeline;
+mod reproducible;
 
 use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
 use crate::{flags, image::BuildFacts, setup};
+
+/// A goal of issue 6 and whether this run met it.
+#[derive(Debug, Serialize)]
+struct Goal {
+    goal: &'static str,
+    measured: String,
+    met: bool,
+}
 
 /// Order statistics of repeated measurements.
 #[derive(Debug, Serialize)]
@@ -42,44 +52,128 @@ struct Results {
     cores: usize,
     git_sha: String,
     quick: bool,
+    goals: Vec<Goal>,
     app: app::Figures,
     pipeline: pipeline::Figures,
     gateway: gateway::Figures,
+    /// Full mode only.
+    reproducible: Option<reproducible::Figures>,
+}
+
+impl Results {
+    fn goals(&self) -> Vec<Goal> {
+        let (app, pipeline, gateway) = (&self.app, &self.pipeline, &self.gateway);
+        let mut goals = vec![
+            Goal {
+                goal: "cold start median <= 5 ms",
+                measured: format!("{:.2} ms", app.cold_start_ms.median),
+                met: app.cold_start_ms.median <= 5.0,
+            },
+            Goal {
+                goal: "bootstrap <= 3 MB",
+                measured: format!("{:.2} MB", app.bootstrap_bytes as f64 / 1e6),
+                met: app.bootstrap_bytes <= 3_000_000,
+            },
+            Goal {
+                goal: "gateway >= 3x cargo lambda watch at concurrency 16",
+                measured: format!("{:.2}x", gateway.ratio_c16),
+                met: gateway.ratio_c16 >= 3.0,
+            },
+            Goal {
+                goal: "local deploy <= 5 s excluding compilation",
+                measured: format!("{:.2} s", pipeline.deploy_wall_s.median),
+                met: pipeline.deploy_wall_s.median <= 5.0,
+            },
+            Goal {
+                goal: "no-op deploy <= 2 s",
+                measured: format!("{:.2} s", pipeline.noop_wall_s.median),
+                met: pipeline.noop_wall_s.median <= 2.0,
+            },
+            Goal {
+                goal: "rollback: 1 write call, <= 1 s",
+                measured: format!(
+                    "{} write call(s), {:.2} s",
+                    pipeline.rollback_write_calls, pipeline.rollback_wall_s.median
+                ),
+                met: pipeline.rollback_write_calls == 1 && pipeline.rollback_wall_s.median <= 1.0,
+            },
+        ];
+        if let Some(build) = &self.reproducible {
+            goals.push(Goal {
+                goal: "same commit, two clean directories: same image digest",
+                measured: (if build.reproducible { "yes" } else { "no" }).into(),
+                met: build.reproducible,
+            });
+        }
+        goals
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = format!(
+            "machine: {} cores; commit {}; {} mode\n\n| goal | measured | met |\n|---|---|---|\n",
+            self.cores,
+            self.git_sha,
+            if self.quick { "quick" } else { "full" }
+        );
+        for goal in &self.goals {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                goal.goal,
+                goal.measured,
+                if goal.met { "yes" } else { "**no**" }
+            ));
+        }
+        let mut tables = vec![
+            app::table(&self.app),
+            pipeline::table(&self.pipeline),
+            gateway::table(&self.gateway),
+        ];
+        tables.extend(self.reproducible.as_ref().map(reproducible::table));
+        for table in tables {
+            out.push('\n');
+            out.push_str(&table);
+        }
+        out
+    }
 }
 
 impl flags::Bench {
     pub fn run(self, runtime: &tokio::runtime::Runtime, json: bool) -> Result<()> {
         let sh = Shell::new()?;
-        let facts = BuildFacts::from_git(&sh, None)?;
+        let facts = BuildFacts::from_git(&sh, setup::workspace_root(), None)?;
         let app = app::measure(runtime, &sh, &facts, self.quick)?;
         let stack = pipeline::Stack::up(&facts.git_sha)?;
         let pipeline = stack.measure(if self.quick { 3 } else { 7 })?;
         let gateway = gateway::measure(&sh, &stack.green_url()?, self.quick)?;
         drop(stack);
-        let results = Results {
+        let reproducible = if self.quick {
+            None
+        } else {
+            Some(reproducible::check(&sh, &facts, &app.image_digest)?)
+        };
+        let mut results = Results {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             git_sha: facts.git_sha,
             quick: self.quick,
+            goals: Vec::new(),
             app,
             pipeline,
             gateway,
+            reproducible,
         };
+        results.goals = results.goals();
         let dir = setup::target_dir().join("bench");
         std::fs::create_dir_all(&dir)?;
+        let markdown = results.markdown();
         std::fs::write(
             dir.join("results.json"),
             serde_json::to_vec_pretty(&results)?,
         )?;
+        std::fs::write(dir.join("results.md"), &markdown)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&results)?);
         } else {
-            println!(
-                "machine: {} cores; commit {}\n",
-                results.cores, results.git_sha
-            );
-            println!("{}", app::table(&results.app));
-            println!("{}", pipeline::table(&results.pipeline));
-            print!("{}", gateway::table(&results.gateway));
+            print!("{markdown}");
         }
         Ok(())
     }

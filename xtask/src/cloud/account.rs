@@ -2,7 +2,8 @@
 use base64::Engine;
 
 use super::{
-    Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, RegistryAccess, Repository,
+    Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, ROLE_POLICY, RegistryAccess,
+    Repository,
     error::{classify, kind_of, missing},
 };
 
@@ -110,7 +111,7 @@ impl Account for Cloud {
         })
     }
 
-    async fn ensure_function_role(&self, name: &str) -> CloudResult<String> {
+    async fn ensure_function_role(&self, name: &str, policy: &str) -> CloudResult<String> {
         let subject = format!("role {name}");
         let found = self.iam.get_role().role_name(name).send().await;
         let role = match found {
@@ -136,9 +137,36 @@ impl Account for Cloud {
                     .role
             }
         };
-        Ok(role
+        let arn = role
             .ok_or_else(|| missing(Operation::GetRole, &subject, "Role"))?
-            .arn)
+            .arn;
+        let found = self
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(ROLE_POLICY)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(Operation::GetRolePolicy, &subject, e, |e| {
+                    kind_of(e.is_no_such_entity_exception(), false, false)
+                })
+            });
+        match found {
+            Err(e) if !e.is_not_found() => return Err(e),
+            Ok(_) => {}
+            Err(_) => {
+                self.iam
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(ROLE_POLICY)
+                    .policy_document(policy)
+                    .send()
+                    .await
+                    .map_err(|e| classify(Operation::PutRolePolicy, &subject, e, |_| None))?;
+            }
+        }
+        Ok(arn)
     }
 
     async fn delete_repository(&self, name: &str) -> CloudResult<()> {
@@ -159,8 +187,25 @@ impl Account for Cloud {
     }
 
     async fn delete_function_role(&self, name: &str) -> CloudResult<()> {
-        let op = Operation::DeleteRole;
         let subject = format!("role {name}");
+        let deleted = self
+            .iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(ROLE_POLICY)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(Operation::DeleteRolePolicy, &subject, e, |e| {
+                    kind_of(e.is_no_such_entity_exception(), false, false)
+                })
+            });
+        if let Err(e) = deleted
+            && !e.is_not_found()
+        {
+            return Err(e);
+        }
+        let op = Operation::DeleteRole;
         self.iam
             .delete_role()
             .role_name(name)

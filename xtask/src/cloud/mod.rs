@@ -144,6 +144,9 @@ pub trait Apis: Send + Sync {
     fn delete_rest_api(&self, api_id: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
+/// The name of the function role's inline policy (what it may do: write its logs).
+pub const ROLE_POLICY: &str = "logs";
+
 /// The account around them: identity, the image repository and the function's role.
 pub trait Account: Send + Sync {
     fn account_id(&self) -> impl Future<Output = CloudResult<String>> + Send;
@@ -152,10 +155,16 @@ pub trait Account: Send + Sync {
     -> impl Future<Output = CloudResult<Repository>> + Send;
     /// Where the repositories' registry answers, and its credentials.
     fn registry_access(&self) -> impl Future<Output = CloudResult<RegistryAccess>> + Send;
-    /// GetRole, or CreateRole trusted by Lambda when missing; returns the role ARN.
-    fn ensure_function_role(&self, name: &str) -> impl Future<Output = CloudResult<String>> + Send;
+    /// GetRole, or CreateRole trusted by Lambda when missing; then the role's one inline
+    /// policy ([`ROLE_POLICY`]) when it has none. Returns the role ARN.
+    fn ensure_function_role(
+        &self,
+        name: &str,
+        policy: &str,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
     /// DeleteRepository with its images.
     fn delete_repository(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// DeleteRolePolicy (IAM refuses to delete a role with policies), then DeleteRole.
     fn delete_function_role(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
 

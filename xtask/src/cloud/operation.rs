@@ -35,6 +35,9 @@ pub enum Operation {
     DeleteRepository,
     DeleteRole,
     GetPolicy,
+    GetRolePolicy,
+    PutRolePolicy,
+    DeleteRolePolicy,
 }
 
 impl Operation {
@@ -70,6 +73,9 @@ impl Operation {
         Self::DeleteRepository,
         Self::DeleteRole,
         Self::GetPolicy,
+        Self::GetRolePolicy,
+        Self::PutRolePolicy,
+        Self::DeleteRolePolicy,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -106,6 +112,9 @@ impl Operation {
             Self::DeleteRepository => "ecr:DeleteRepository",
             Self::DeleteRole => "iam:DeleteRole",
             Self::GetPolicy => "lambda:GetPolicy",
+            Self::GetRolePolicy => "iam:GetRolePolicy",
+            Self::PutRolePolicy => "iam:PutRolePolicy",
+            Self::DeleteRolePolicy => "iam:DeleteRolePolicy",
         })
     }
 
@@ -124,6 +133,7 @@ impl Operation {
                 | Self::GetStage
                 | Self::ListVersionsByFunction
                 | Self::GetPolicy
+                | Self::GetRolePolicy
         )
     }
 }
@@ -169,7 +179,12 @@ impl Operation {
             Self::DescribeRepositories | Self::CreateRepository | Self::DeleteRepository => {
                 Scope::Repository
             }
-            Self::GetRole | Self::CreateRole | Self::DeleteRole => Scope::FunctionRole,
+            Self::GetRole
+            | Self::CreateRole
+            | Self::DeleteRole
+            | Self::GetRolePolicy
+            | Self::PutRolePolicy
+            | Self::DeleteRolePolicy => Scope::FunctionRole,
             Self::CreateFunction
             | Self::UpdateFunctionCode
             | Self::UpdateFunctionConfiguration
@@ -216,6 +231,9 @@ impl Operation {
                 | Self::DeleteRestApi
                 | Self::DeleteRepository
                 | Self::DeleteRole
+                | Self::GetRolePolicy
+                | Self::PutRolePolicy
+                | Self::DeleteRolePolicy
         )
     }
 }

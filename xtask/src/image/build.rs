@@ -22,8 +22,9 @@ pub struct BuildFacts {
 }
 
 impl BuildFacts {
-    pub fn from_git(sh: &Shell, build_id: Option<String>) -> Result<Self> {
-        let _dir = sh.push_dir(setup::workspace_root());
+    /// The facts of the commit checked out at `root`.
+    pub fn from_git(sh: &Shell, root: &Path, build_id: Option<String>) -> Result<Self> {
+        let _dir = sh.push_dir(root);
         let _utc = sh.push_env("TZ", "UTC");
         let git_sha = cmd!(sh, "git rev-parse HEAD")
             .quiet()
@@ -56,6 +57,24 @@ impl BuildFacts {
     }
 }
 
+/// Where a build reads its sources and where cargo writes: this workspace, or a clean clone
+/// elsewhere (the bench's reproducibility check).
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+}
+
+impl Checkout {
+    /// This workspace, with the target dir cargo uses for it.
+    pub fn this() -> Self {
+        Self {
+            root: setup::workspace_root().to_owned(),
+            target_dir: setup::target_dir(),
+        }
+    }
+}
+
 /// A release binary of the app crate.
 #[derive(Debug, Clone, Copy)]
 pub enum Binary {
@@ -68,11 +87,18 @@ pub enum Binary {
 /// `cargo build --release` of the app for the function's architecture, with the facts baked
 /// in and paths remapped, so the binary does not depend on where the checkout lives.
 pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
-    build_release(sh, architecture, facts, Binary::Bootstrap)
+    build_release(
+        sh,
+        &Checkout::this(),
+        architecture,
+        facts,
+        Binary::Bootstrap,
+    )
 }
 
 pub fn build_release(
     sh: &Shell,
+    checkout: &Checkout,
     architecture: &str,
     facts: &BuildFacts,
     binary: Binary,
@@ -87,7 +113,7 @@ pub fn build_release(
         );
     }
     setup::ensure_rust_target(sh, triple)?;
-    let root = setup::workspace_root();
+    let root = &checkout.root;
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|_| std::env::var("HOME").map(|home| Path::new(&home).join(".cargo")))
@@ -99,6 +125,7 @@ pub fn build_release(
     .join("\x1f");
     let _dir = sh.push_dir(root);
     let _env = [
+        sh.push_env("CARGO_TARGET_DIR", &checkout.target_dir),
         sh.push_env("CARGO_ENCODED_RUSTFLAGS", rustflags),
         sh.push_env("APP_GIT_SHA", &facts.git_sha),
         sh.push_env("APP_GIT_DIRTY", facts.dirty.to_string()),
@@ -119,7 +146,7 @@ pub fn build_release(
     )
     .run()
     .context("compiling the app (the errors above say where)")?;
-    Ok(setup::target_dir().join(triple).join(relative))
+    Ok(checkout.target_dir.join(triple).join(relative))
 }
 
 /// What `build` wrote: the image's digest and sizes, and the facts it was built from.
@@ -157,10 +184,22 @@ pub fn build_image(
     build_id: Option<String>,
     out: &Path,
 ) -> Result<(Built, Image)> {
-    let facts = BuildFacts::from_git(sh, build_id)?;
-    let bootstrap_path = build_bootstrap(sh, &config.function.architecture, &facts)?;
-    let bootstrap = std::fs::read(&bootstrap_path)
-        .with_context(|| format!("reading {}", bootstrap_path.display()))?;
+    let facts = BuildFacts::from_git(sh, setup::workspace_root(), build_id)?;
+    let architecture = &config.function.architecture;
+    let image = assemble_image(
+        &build_bootstrap(sh, architecture, &facts)?,
+        architecture,
+        &facts,
+    )?;
+    image.write_layout(out)?;
+    let built = Built::record(out, &image, facts)?;
+    Ok((built, image))
+}
+
+/// The image of a built `bootstrap`, stamped with the commit's facts.
+pub fn assemble_image(bootstrap: &Path, architecture: &str, facts: &BuildFacts) -> Result<Image> {
+    let bootstrap =
+        std::fs::read(bootstrap).with_context(|| format!("reading {}", bootstrap.display()))?;
     let ca_path = Path::new("/etc/ssl/certs/ca-certificates.crt");
     let ca_bundle = std::fs::read(ca_path).with_context(|| {
         format!(
@@ -172,28 +211,15 @@ pub fn build_image(
         bootstrap: &bootstrap,
         ca_bundle: &ca_bundle,
     };
-    let image = Image::assemble(
-        &contents,
-        &config.function.architecture,
-        &facts.built_at,
-        facts.commit_epoch,
-    )?;
-    image.write_layout(out)?;
-    let built = Built::record(out, &image, bootstrap.len() as u64, facts)?;
-    Ok((built, image))
+    Image::assemble(&contents, architecture, &facts.built_at, facts.commit_epoch)
 }
 
 impl Built {
     /// Writes the facts beside the image layout in `out`, whichever builder made it.
-    pub fn record(
-        out: &Path,
-        image: &Image,
-        bootstrap_bytes: u64,
-        facts: BuildFacts,
-    ) -> Result<Self> {
+    pub fn record(out: &Path, image: &Image, facts: BuildFacts) -> Result<Self> {
         let built = Built {
             digest: image.digest(),
-            bootstrap_bytes,
+            bootstrap_bytes: image.bootstrap_bytes()?,
             layer_bytes: image.layer.len() as u64,
             facts,
         };

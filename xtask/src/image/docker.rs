@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use flate2::read::GzDecoder;
 use xshell::{Shell, cmd};
 
 use super::{BuildFacts, Built, Image};
@@ -33,8 +32,8 @@ pub fn build_image(
             "no Docker daemon answers (`docker info` failed): start Docker, or drop --builder docker to build natively"
         );
     }
-    let facts = BuildFacts::from_git(sh, build_id)?;
     let root = setup::workspace_root();
+    let facts = BuildFacts::from_git(sh, root, build_id)?;
     let args = [
         format!("TARGET={target}"),
         format!("APP_GIT_SHA={}", facts.git_sha),
@@ -62,49 +61,6 @@ pub fn build_image(
     .run()
     .context("docker buildx build (the errors above say where)")?;
     let image = Image::read_layout(out)?;
-    let bootstrap_bytes = bootstrap_size(&image.layer)?;
-    let built = Built::record(out, &image, bootstrap_bytes, facts)?;
+    let built = Built::record(out, &image, facts)?;
     Ok((built, image))
-}
-
-/// The size of `/bootstrap` in the image's layer, reported as the native build reports it.
-fn bootstrap_size(layer: &[u8]) -> Result<u64> {
-    let mut archive = tar::Archive::new(GzDecoder::new(layer));
-    for entry in archive.entries()? {
-        let entry = entry?;
-        if entry
-            .path()?
-            .to_str()
-            .is_some_and(|p| p.trim_start_matches("./") == "bootstrap")
-        {
-            return Ok(entry.size());
-        }
-    }
-    bail!("the Dockerfile's image has no /bootstrap: check its final stage")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bootstrap_size;
-
-    #[test]
-    fn the_bootstrap_size_is_read_from_the_layer() {
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_gnu();
-        header.set_size(3);
-        header.set_mode(0o755);
-        tar.append_data(&mut header, "bootstrap", &b"abc"[..])
-            .unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
-        assert_eq!(bootstrap_size(&gz.finish().unwrap()).unwrap(), 3);
-        assert!(
-            bootstrap_size(
-                &flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast())
-                    .finish()
-                    .unwrap()
-            )
-            .is_err()
-        );
-    }
 }

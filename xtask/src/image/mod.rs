@@ -13,7 +13,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub use build::{Binary, BuildFacts, Built, build_bootstrap, build_image, build_release};
+pub use build::{
+    Binary, BuildFacts, Built, Checkout, assemble_image, build_bootstrap, build_image,
+    build_release,
+};
 pub use registry::Registry;
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -162,6 +165,26 @@ impl Image {
     }
 }
 
+impl Image {
+    /// The size of `/bootstrap` in the layer, whichever builder wrote it.
+    pub fn bootstrap_bytes(&self) -> Result<u64> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(self.layer.as_slice()));
+        for entry in archive.entries()? {
+            let entry = entry?;
+            if entry
+                .path()?
+                .to_str()
+                .is_some_and(|p| p.trim_start_matches("./") == "bootstrap")
+            {
+                return Ok(entry.size());
+            }
+        }
+        bail!(
+            "the image has no /bootstrap (with --builder docker: check the Dockerfile's final stage)"
+        )
+    }
+}
+
 fn layer_tar(contents: &Contents, mtime: u64) -> Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut append = |path: &str, mode: u32, data: Option<&[u8]>| -> Result<()> {
@@ -224,6 +247,16 @@ mod tests {
             ca_bundle: b"-----BEGIN CERTIFICATE-----\n",
         };
         Image::assemble(&contents, "x86_64", "2026-01-02T03:04:05Z", 1_767_323_045).unwrap()
+    }
+
+    #[test]
+    fn the_bootstrap_size_is_read_from_the_layer() {
+        assert_eq!(image(b"abc").bootstrap_bytes().unwrap(), 3);
+        let no_bootstrap = Image {
+            layer: gzip(&tar::Builder::new(Vec::new()).into_inner().unwrap()).unwrap(),
+            ..image(b"abc")
+        };
+        assert!(no_bootstrap.bootstrap_bytes().is_err());
     }
 
     #[test]

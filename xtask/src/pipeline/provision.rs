@@ -88,7 +88,10 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
     let (registry, repository) = ctx.registry().await?;
     let role_arn = ctx
         .cloud
-        .ensure_function_role(&ctx.config.role_name())
+        .ensure_function_role(
+            &ctx.config.role_name(),
+            &ctx.config.logs_policy(&ctx.account),
+        )
         .await?;
 
     let (version, record) = match latest {
