@@ -146,11 +146,11 @@ impl Stack {
         self.ok(&["status"]).await
     }
 
-    /// The function role's inline policy as moto's IAM answers GetRolePolicy (its XML, the
-    /// document URL-encoded); the answer is an error when the role has none.
-    pub async fn role_policy(&self) -> String {
+    /// The function role's inline policy, as moto's IAM answers GetRolePolicy; `None` when
+    /// it answers NoSuchEntity (no role, or no such policy).
+    pub async fn role_policy(&self) -> Option<Value> {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
-        reqwest::Client::new()
+        let xml = reqwest::Client::new()
             .post(&endpoints.moto_url)
             // moto reads the service and region from the credential scope; it checks no signature.
             .header(
@@ -168,7 +168,31 @@ impl Stack {
             .unwrap()
             .text()
             .await
-            .unwrap()
+            .unwrap();
+        if xml.contains("<Code>NoSuchEntity</Code>") {
+            return None;
+        }
+        // The document is URL-encoded inside the XML (as IAM returns it).
+        let encoded = xml
+            .split_once("<PolicyDocument>")
+            .and_then(|(_, rest)| rest.split_once("</PolicyDocument>"))
+            .unwrap_or_else(|| panic!("no PolicyDocument in {xml}"))
+            .0;
+        let mut bytes = Vec::new();
+        let mut rest = encoded.as_bytes();
+        while let Some((&byte, tail)) = rest.split_first() {
+            match (byte, tail.get(..2)) {
+                (b'%', Some(hex)) => {
+                    bytes.push(u8::from_str_radix(std::str::from_utf8(hex).unwrap(), 16).unwrap());
+                    rest = &tail[2..];
+                }
+                _ => {
+                    bytes.push(byte);
+                    rest = tail;
+                }
+            }
+        }
+        Some(serde_json::from_slice(&bytes).unwrap())
     }
 
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
