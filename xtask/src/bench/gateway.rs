@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use xshell::Shell;
 
-use crate::setup;
+use crate::{local::process, setup};
 
 /// Figures of one target at one concurrency: medians over the repeats.
 #[derive(Debug, Serialize)]
@@ -37,10 +37,10 @@ struct Watch(Child);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watch runs cargo, which runs the function: end the whole process group.
-        let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.0.id())])
-            .status();
+        // The watch runs cargo, and the function in a process group of its own: stop them all.
+        if let Ok(sh) = Shell::new() {
+            let _ = process::stop(&sh, self.0.id(), Duration::from_secs(5));
+        }
         let _ = self.0.wait();
     }
 }

@@ -3,7 +3,7 @@
 mod components;
 mod gateway;
 mod lifecycle;
-mod process;
+pub(crate) mod process;
 pub mod runtime;
 mod state;
 mod verbs;

@@ -56,26 +56,63 @@ pub fn is_alive(pid: u32) -> bool {
     })
 }
 
-/// SIGTERM to the process group `pid` leads, then SIGKILL after `grace`.
+/// SIGTERM to the process group `pid` leads and to every process it started (some, like
+/// `cargo lambda watch`'s function, run in a group of their own), then SIGKILL to those still
+/// alive after `grace`.
 pub fn stop(sh: &Shell, pid: u32, grace: Duration) -> Result<()> {
-    let group = format!("-{pid}");
-    cmd!(sh, "kill -TERM -- {group}")
+    let mut targets = vec![format!("-{pid}")];
+    targets.extend(descendants(pid).iter().map(u32::to_string));
+    let signalled = &targets;
+    cmd!(sh, "kill -TERM -- {signalled...}")
         .quiet()
         .ignore_stderr()
         .run()
         .ok();
-    let deadline = Instant::now() + grace;
-    while is_alive(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let gone_within = |patience: Duration| {
+        let deadline = Instant::now() + patience;
+        loop {
+            let alive = targets
+                .iter()
+                .any(|t| t.trim_start_matches('-').parse().is_ok_and(is_alive));
+            if !alive || Instant::now() >= deadline {
+                return !alive;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    if gone_within(grace) {
+        return Ok(());
     }
-    if is_alive(pid) {
-        cmd!(sh, "kill -KILL -- {group}")
-            .quiet()
-            .ignore_stderr()
-            .run()
-            .with_context(|| format!("killing process group {pid}"))?;
-    }
+    // kill fails for those that exited meanwhile, and still kills the rest.
+    let killed = cmd!(sh, "kill -KILL -- {signalled...}")
+        .quiet()
+        .ignore_stderr()
+        .run();
+    anyhow::ensure!(
+        gone_within(Duration::from_secs(1)),
+        "process {pid} or one it started survived SIGKILL ({killed:?})"
+    );
     Ok(())
+}
+
+/// Every process below `pid`, children before their own children.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{parent}/task"))
+            .into_iter()
+            .flatten();
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                next.push(child);
+            }
+        }
+    }
+    found
 }
 
 /// A loopback port nobody listens on right now.
@@ -88,4 +125,33 @@ pub fn free_port() -> Result<u16> {
 /// Whether `port` can be bound on loopback (nothing else took it since we last used it).
 pub fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_ends_what_the_process_started_in_a_group_of_its_own() {
+        let dir = std::env::temp_dir().join(format!("bgd-stop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // As cargo lambda watch does with the function: a child in a session of its own.
+        let pid = spawn(
+            Path::new("/bin/sh"),
+            &["-c".into(), "setsid sleep 60 & wait".into()],
+            &dir.join("log"),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let child = loop {
+            if let Some(&child) = descendants(pid).first() {
+                break child;
+            }
+            assert!(Instant::now() < deadline, "sh started no child");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        stop(&Shell::new().unwrap(), pid, Duration::from_secs(2)).unwrap();
+        assert!(!is_alive(pid) && !is_alive(child));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
