@@ -1,6 +1,10 @@
 //! The blue/green pipeline end to end, each test on a local cloud of its own: the real
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
 use e2e::stack::{DEPLOY_PHASES, Stack, alias_version, head_sha, images, path, stage, version_at};
+use xtask::{
+    cloud::{Apis, Stage},
+    ledger::Lock,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_one() {
@@ -181,5 +185,35 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
         .ok(&["deploy", "--image", path(image_a), "--break-lock"])
         .await;
     assert_eq!(broke["outcome"], "deployed");
+    assert!(stage(&stack.status().await, "blue").is_none());
+
+    // A lock whose run died and whose time ran out is taken over without --break-lock.
+    let cloud = stack.cloud().await;
+    let api = cloud.find_rest_api(&stack.name).await.unwrap();
+    let green = cloud.get_stage(&api.id, "green").await.unwrap();
+    let expired = Lock {
+        holder: "ci@a-dead-runner".into(),
+        git_sha: head_sha(),
+        expires: 1,
+    };
+    cloud
+        .create_stage(
+            &api.id,
+            &Stage {
+                name: "blue".into(),
+                description: expired.to_description(),
+                ..green
+            },
+        )
+        .await
+        .unwrap();
+    let output = stack.xtask(&["deploy", "--image", path(image_b)]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("taking over the lock because it expired")
+            && stderr.contains("ci@a-dead-runner"),
+        "{stderr}"
+    );
     assert!(stage(&stack.status().await, "blue").is_none());
 }
