@@ -4,9 +4,10 @@ mod components;
 mod gateway;
 mod lifecycle;
 pub(crate) mod process;
-pub mod runtime;
 mod state;
 mod verbs;
 
 pub use components::Component;
 pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};
+/// The Lambda Runtime API the gateway runs functions under (also used by bench and tests).
+pub use local_gateway::runtime;

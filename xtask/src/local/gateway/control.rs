@@ -1,151 +1,119 @@
-//! The control-plane reads a request needs (API, stage, routes, alias, version), cached for at
-//! most [`TTL`] so a request does not cost several moto calls, while an alias moved in moto
-//! still takes effect within that time (AWS alias moves take a moment to propagate too).
-//! An entry in use is refreshed in the background once half its life is gone, so under load
-//! no request waits for moto, and concurrent requests do not all ask at once when it expires.
-use std::{
-    collections::HashMap,
-    hash::Hash,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+//! The gateway's control-plane reads, answered by moto and the local registry through the cloud
+//! module, in the gateway's own types (the gateway caches them for at most a second).
+use std::{future::Future, path::PathBuf, sync::Arc};
+
+use local_gateway::{AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Version};
+
+use super::image::Images;
+use crate::{
+    cloud::{Account, Apis, Cloud, CloudError, Functions, ImageRef},
+    local::lifecycle::function_log,
 };
 
-use crate::cloud::{
-    Account, Alias, Apis, Cloud, CloudResult, Functions, RegistryAccess, Route, Stage, Version,
-};
-
-pub(crate) const TTL: Duration = Duration::from_secs(1);
-const REFRESH_AFTER: Duration = Duration::from_millis(500);
-
-struct Entry<V> {
-    fetched: Instant,
-    value: V,
-    refreshing: bool,
+/// The local cloud's control plane, as the gateway sees it.
+pub(super) struct Moto {
+    pub cloud: Arc<Cloud>,
+    pub images: Arc<Images>,
+    pub state_dir: PathBuf,
 }
 
-/// Answers (errors too, so a missing stage is not asked again per request) younger than TTL.
-struct Cache<K, V> {
-    entries: Mutex<HashMap<K, Entry<V>>>,
+fn read<T>(answer: impl Future<Output = Result<T, CloudError>> + Send + 'static) -> Read<T> {
+    Box::pin(async move {
+        answer.await.map_err(|e| ReadError {
+            not_found: e.is_not_found(),
+            message: e.to_string(),
+        })
+    })
 }
 
-impl<K, V> Cache<K, V>
-where
-    K: Eq + Hash + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            entries: Mutex::new(HashMap::new()),
+impl ControlPlane for Moto {
+    fn account_id(&self) -> Read<String> {
+        let cloud = self.cloud.clone();
+        read(async move { cloud.account_id().await })
+    }
+
+    fn api_id(&self, name: String) -> Read<String> {
+        let cloud = self.cloud.clone();
+        read(async move { Ok(cloud.find_rest_api(&name).await?.id) })
+    }
+
+    fn stage(&self, api_id: String, stage: String) -> Read<Stage> {
+        let cloud = self.cloud.clone();
+        read(async move {
+            let stage = cloud.get_stage(&api_id, &stage).await?;
+            let routes = cloud.get_routes(&api_id).await?;
+            let routes = routes
+                .into_iter()
+                .map(|route| Route {
+                    methods: route
+                        .methods
+                        .into_iter()
+                        .map(|(method, integration)| {
+                            let invoked = integration.invoked_function(&stage.variables).ok_or(
+                                "is not a Lambda proxy, or names a stage variable the stage lacks",
+                            );
+                            (method, invoked.map_err(str::to_owned))
+                        })
+                        .collect(),
+                    path: route.path,
+                })
+                .collect();
+            Ok(Stage {
+                name: stage.name,
+                variables: stage.variables,
+                routes,
+            })
         })
     }
 
-    /// The cached value for `key`, or what `read` answers; `read` runs at most once, in the
-    /// background when the cached value is still fresh enough to serve.
-    async fn get_or<F>(self: &Arc<Self>, key: K, read: impl FnOnce() -> F) -> V
-    where
-        F: Future<Output = V> + Send + 'static,
-    {
-        if let Some(entry) = self.entries.lock().expect("lock").get_mut(&key) {
-            let age = entry.fetched.elapsed();
-            if age < TTL {
-                if age >= REFRESH_AFTER && !entry.refreshing {
-                    entry.refreshing = true;
-                    let (cache, fresh) = (self.clone(), read());
-                    tokio::spawn(async move { cache.put(key, fresh.await) });
-                }
-                return entry.value.clone();
-            }
-        }
-        let value = read().await;
-        self.put(key, value.clone());
-        value
-    }
-
-    fn put(&self, key: K, value: V) {
-        let entry = Entry {
-            fetched: Instant::now(),
-            value,
-            refreshing: false,
-        };
-        self.entries.lock().expect("lock").insert(key, entry);
-    }
-}
-
-type Shared<T> = Arc<CloudResult<T>>;
-
-/// The cached answer, or its error for a request's 502.
-pub(crate) fn answer<T>(shared: &Shared<T>) -> anyhow::Result<&T> {
-    shared.as_ref().as_ref().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-pub(crate) struct Control {
-    cloud: Arc<Cloud>,
-    account: Arc<Cache<(), Shared<String>>>,
-    registry: Arc<Cache<(), Shared<RegistryAccess>>>,
-    apis: Arc<Cache<String, Shared<String>>>,
-    stages: Arc<Cache<(String, String), Shared<Stage>>>,
-    routes: Arc<Cache<String, Shared<Vec<Route>>>>,
-    aliases: Arc<Cache<(String, String), Shared<Alias>>>,
-    versions: Arc<Cache<(String, String), Shared<Version>>>,
-}
-
-impl Control {
-    pub(crate) fn new(cloud: Cloud) -> Self {
-        Self {
-            cloud: Arc::new(cloud),
-            account: Cache::new(),
-            registry: Cache::new(),
-            apis: Cache::new(),
-            stages: Cache::new(),
-            routes: Cache::new(),
-            aliases: Cache::new(),
-            versions: Cache::new(),
-        }
-    }
-
-    pub(crate) async fn account_id(&self) -> Shared<String> {
+    fn alias(&self, function: String, alias: String) -> Read<AliasTarget> {
         let cloud = self.cloud.clone();
-        let read = || async move { Arc::new(cloud.account_id().await) };
-        self.account.get_or((), read).await
+        read(async move {
+            let target = cloud.get_alias(&function, &alias).await?.target;
+            Ok(AliasTarget {
+                version: target.version,
+                additional_weights: target.additional_weights,
+            })
+        })
     }
 
-    pub(crate) async fn registry_access(&self) -> Shared<RegistryAccess> {
+    fn version(&self, function: String, version: String) -> Read<Version> {
         let cloud = self.cloud.clone();
-        let read = || async move { Arc::new(cloud.registry_access().await) };
-        self.registry.get_or((), read).await
+        read(async move {
+            let version = cloud.get_version(&function, &version).await?;
+            Ok(Version {
+                function_name: version.function_name,
+                version: version.version,
+                code_sha256: version.code_sha256,
+                image: version.image.map(|image| Image(image.uri())),
+                environment: version.settings.environment,
+                memory_mb: version.settings.memory_mb,
+                timeout: version.settings.timeout,
+            })
+        })
     }
 
-    /// The id of the REST API named `name`.
-    pub(crate) async fn api_id(&self, name: &str) -> Shared<String> {
-        let (cloud, owned) = (self.cloud.clone(), name.to_owned());
-        let read = || async move { Arc::new(cloud.find_rest_api(&owned).await.map(|api| api.id)) };
-        self.apis.get_or(name.to_owned(), read).await
+    fn entrypoint(&self, image: Image) -> Read<PathBuf> {
+        let (cloud, images) = (self.cloud.clone(), self.images.clone());
+        Box::pin(async move {
+            let failed = |message: String| ReadError {
+                not_found: false,
+                message,
+            };
+            let image = ImageRef::parse(&image.0)
+                .ok_or_else(|| failed(format!("{} is not an image by digest", image.0)))?;
+            let access = cloud
+                .registry_access()
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            images
+                .entrypoint(&image, &access)
+                .await
+                .map_err(|e| failed(format!("{e:#}")))
+        })
     }
 
-    pub(crate) async fn stage(&self, api_id: &str, stage: &str) -> Shared<Stage> {
-        let key = (api_id.to_owned(), stage.to_owned());
-        let (cloud, (api, name)) = (self.cloud.clone(), key.clone());
-        let read = || async move { Arc::new(cloud.get_stage(&api, &name).await) };
-        self.stages.get_or(key, read).await
-    }
-
-    pub(crate) async fn routes(&self, api_id: &str) -> Shared<Vec<Route>> {
-        let (cloud, api) = (self.cloud.clone(), api_id.to_owned());
-        let read = || async move { Arc::new(cloud.get_routes(&api).await) };
-        self.routes.get_or(api_id.to_owned(), read).await
-    }
-
-    pub(crate) async fn alias(&self, function: &str, alias: &str) -> Shared<Alias> {
-        let key = (function.to_owned(), alias.to_owned());
-        let (cloud, (function, alias)) = (self.cloud.clone(), key.clone());
-        let read = || async move { Arc::new(cloud.get_alias(&function, &alias).await) };
-        self.aliases.get_or(key, read).await
-    }
-
-    pub(crate) async fn version(&self, function: &str, version: &str) -> Shared<Version> {
-        let key = (function.to_owned(), version.to_owned());
-        let (cloud, (function, version)) = (self.cloud.clone(), key.clone());
-        let read = || async move { Arc::new(cloud.get_version(&function, &version).await) };
-        self.versions.get_or(key, read).await
+    fn function_log(&self, function: &str) -> PathBuf {
+        function_log(&self.state_dir, function)
     }
 }

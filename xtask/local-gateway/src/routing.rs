@@ -2,7 +2,7 @@
 //! unit-tested, so the gateway's 403s are predictable.
 use std::collections::BTreeMap;
 
-use crate::cloud::{Integration, Route};
+use crate::control::Route;
 
 /// The REST API a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,8 @@ fn valid_stage(stage: &str) -> bool {
 pub(crate) struct Matched<'a> {
     /// The resource path, e.g. `/{proxy+}` (the event's `resource`).
     pub resource: &'a str,
-    pub integration: &'a Integration,
+    /// The function ARN the method's integration invokes, or why there is none.
+    pub invoked: &'a Result<String, String>,
     pub path_parameters: BTreeMap<String, String>,
 }
 
@@ -78,7 +79,7 @@ pub(crate) fn matched<'a>(routes: &'a [Route], method: &str, path: &str) -> Opti
         .iter()
         .filter_map(|route| {
             let (score, path_parameters) = score(&route.path, &segments)?;
-            let integration = route
+            let invoked = route
                 .methods
                 .get(method)
                 .or_else(|| route.methods.get("ANY"))?;
@@ -86,7 +87,7 @@ pub(crate) fn matched<'a>(routes: &'a [Route], method: &str, path: &str) -> Opti
                 score,
                 Matched {
                     resource: &route.path,
-                    integration,
+                    invoked,
                     path_parameters,
                 },
             ))
@@ -128,7 +129,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{ApiRef, matched, target};
-    use crate::cloud::{Integration, Route};
+    use crate::control::Route;
 
     #[test]
     fn the_first_segment_is_the_stage_and_the_rest_is_the_functions_path() {
@@ -159,13 +160,7 @@ mod tests {
     fn route(path: &str, method: &str, uri: &str) -> Route {
         Route {
             path: path.into(),
-            methods: BTreeMap::from([(
-                method.to_owned(),
-                Integration {
-                    kind: "AWS_PROXY".into(),
-                    uri: Some(uri.into()),
-                },
-            )]),
+            methods: BTreeMap::from([(method.to_owned(), Ok(uri.to_owned()))]),
         }
     }
 
@@ -176,11 +171,11 @@ mod tests {
             route("/{proxy+}", "ANY", "proxy"),
         ];
         let m = matched(&routes, "GET", "/").unwrap();
-        assert_eq!(m.integration.uri.as_deref(), Some("root"));
+        assert_eq!(m.invoked.as_deref(), Ok("root"));
         let m = matched(&routes, "POST", "/a/b").unwrap();
         assert_eq!(
-            (m.resource, m.integration.uri.as_deref()),
-            ("/{proxy+}", Some("proxy"))
+            (m.resource, m.invoked.as_deref()),
+            ("/{proxy+}", Ok("proxy"))
         );
         assert_eq!(m.path_parameters["proxy"], "a/b");
     }
@@ -195,26 +190,23 @@ mod tests {
         assert_eq!(
             matched(&routes, "GET", "/items/new")
                 .unwrap()
-                .integration
-                .uri
+                .invoked
                 .as_deref(),
-            Some("literal")
+            Ok("literal")
         );
         assert_eq!(
             matched(&routes, "GET", "/items/9")
                 .unwrap()
-                .integration
-                .uri
+                .invoked
                 .as_deref(),
-            Some("param")
+            Ok("param")
         );
         assert_eq!(
             matched(&routes, "GET", "/other")
                 .unwrap()
-                .integration
-                .uri
+                .invoked
                 .as_deref(),
-            Some("proxy")
+            Ok("proxy")
         );
         assert!(matched(&routes, "DELETE", "/items/9").is_none());
         assert!(matched(&routes[..2], "GET", "/").is_none());

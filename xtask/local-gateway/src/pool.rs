@@ -11,7 +11,7 @@ use anyhow::Result;
 use axum::body::Bytes;
 use tokio::sync::Semaphore;
 
-use crate::local::runtime::{Instance, Outcome, Spec};
+use crate::runtime::{Instance, Outcome, Spec};
 
 /// Invocations in flight across all functions; more wait. Enough for a laptop's benchmarks.
 const MAX_IN_FLIGHT: usize = 64;
@@ -31,8 +31,13 @@ impl Pool {
         }
     }
 
-    /// Runs one invocation on a warm instance of `key`, or on a new one started from `spec`.
-    pub(crate) async fn invoke(&self, key: &str, spec: &Spec, payload: Bytes) -> Result<Outcome> {
+    /// Runs one invocation on a warm instance of `key`, or on a new one started from `spec()`.
+    pub(crate) async fn invoke(
+        &self,
+        key: &str,
+        spec: impl FnOnce() -> Spec,
+        payload: Bytes,
+    ) -> Result<Outcome> {
         let _permit = self.in_flight.acquire().await?;
         let warm = self
             .idle
@@ -43,6 +48,7 @@ impl Pool {
         let mut instance = match warm {
             Some((instance, _)) => instance,
             None => {
+                let spec = spec();
                 let instance = Instance::start(spec.clone()).await?;
                 eprintln!(
                     "gateway: started an instance of {}:{} (pid {})",

@@ -1,0 +1,245 @@
+//! The control-plane reads a request needs (API, stage and its routes, alias, version, image),
+//! supplied by the caller through [`ControlPlane`] and cached here for at most [`TTL`] so a
+//! request does not cost several control-plane calls, while an alias moved in the control plane
+//! still takes effect within that time (AWS alias moves take a moment to propagate too).
+//! An entry in use is refreshed in the background once half its life is gone, so under load
+//! no request waits for the control plane, and concurrent requests do not all ask at once when
+//! it expires.
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    hash::Hash,
+    path::PathBuf,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+pub(crate) const TTL: Duration = Duration::from_secs(1);
+const REFRESH_AFTER: Duration = Duration::from_millis(500);
+
+/// A failed read: whether the thing is missing (API Gateway answers 403 for a missing stage or
+/// route) and what to log.
+#[derive(Debug, Clone)]
+pub struct ReadError {
+    pub not_found: bool,
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type Read<T> = Pin<Box<dyn Future<Output = Result<T, ReadError>> + Send>>;
+
+/// The reads the gateway makes, answered by whoever owns the control plane (xtask, through its
+/// cloud module). A trait object, so nothing generic over the SDK is compiled into this crate.
+pub trait ControlPlane: Send + Sync + 'static {
+    fn account_id(&self) -> Read<String>;
+    /// The id of the REST API named `name`.
+    fn api_id(&self, name: String) -> Read<String>;
+    /// A stage, with the Lambda function each route's integration invokes on it.
+    fn stage(&self, api_id: String, stage: String) -> Read<Stage>;
+    fn alias(&self, function: String, alias: String) -> Read<AliasTarget>;
+    fn version(&self, function: String, version: String) -> Read<Version>;
+    /// The entrypoint binary of an image, as a runnable file (pulled on first use).
+    fn entrypoint(&self, image: Image) -> Read<PathBuf>;
+    /// Where a function's stdout and stderr go (appended), like its CloudWatch log group.
+    fn function_log(&self, function: &str) -> PathBuf;
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub variables: BTreeMap<String, String>,
+    pub routes: Vec<Route>,
+}
+
+/// One resource of the API and what each of its methods invokes.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// `/`, `/{proxy+}`, `/items/{id}`.
+    pub path: String,
+    /// Method (`ANY`, `GET`, ...) → the qualified function ARN its integration invokes on this
+    /// stage; `Err` says why there is none (not a Lambda proxy, a stage variable unset).
+    pub methods: BTreeMap<String, Result<String, String>>,
+}
+
+/// Where an alias sends invocations: a version, plus extra versions with weights.
+#[derive(Debug, Clone)]
+pub struct AliasTarget {
+    pub version: String,
+    /// Version → share of traffic in 0.0..=1.0; the rest goes to `version`.
+    pub additional_weights: BTreeMap<String, f64>,
+}
+
+impl AliasTarget {
+    /// Picks the version for one invocation; `roll` is uniform in 0.0..1.0.
+    pub fn pick(&self, roll: f64) -> &str {
+        let mut edge = 0.0;
+        for (version, weight) in &self.additional_weights {
+            edge += weight;
+            if roll < edge {
+                return version;
+            }
+        }
+        &self.version
+    }
+}
+
+/// One version of a function (or `$LATEST`) and how Lambda would run it.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub function_name: String,
+    /// "7" or "$LATEST".
+    pub version: String,
+    pub code_sha256: String,
+    /// `None` when no image in the registry matches the version.
+    pub image: Option<Image>,
+    pub environment: BTreeMap<String, String>,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+}
+
+/// An image by digest: `HOST/REPO@sha256:HEX`, the ImageUri Lambda is told.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Image(pub String);
+
+/// Answers (errors too, so a missing stage is not asked again per request) younger than TTL.
+struct Cache<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+}
+
+struct Entry<V> {
+    fetched: Instant,
+    value: V,
+    refreshing: bool,
+}
+
+type Shared<T> = Arc<Result<T, ReadError>>;
+
+impl<K, T> Cache<K, Shared<T>>
+where
+    K: Eq + Hash + Clone + Send + 'static,
+    T: Send + Sync + 'static,
+{
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The cached answer for `key`, or what `read` answers; `read` runs at most once, in the
+    /// background when the cached answer is still fresh enough to serve.
+    async fn get_or(self: &Arc<Self>, key: K, read: impl FnOnce(K) -> Read<T>) -> Shared<T> {
+        if let Some(entry) = self.entries.lock().expect("lock").get_mut(&key) {
+            let age = entry.fetched.elapsed();
+            if age < TTL {
+                if age >= REFRESH_AFTER && !entry.refreshing {
+                    entry.refreshing = true;
+                    let (cache, fresh) = (self.clone(), read(key.clone()));
+                    tokio::spawn(async move { cache.put(key, Arc::new(fresh.await)) });
+                }
+                return entry.value.clone();
+            }
+        }
+        let value = Arc::new(read(key.clone()).await);
+        self.put(key, value.clone());
+        value
+    }
+
+    fn put(&self, key: K, value: Shared<T>) {
+        let entry = Entry {
+            fetched: Instant::now(),
+            value,
+            refreshing: false,
+        };
+        self.entries.lock().expect("lock").insert(key, entry);
+    }
+}
+
+/// The cached answer, or its error for a request's 502.
+pub(crate) fn answer<T>(shared: &Shared<T>) -> anyhow::Result<&T> {
+    shared.as_ref().as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The reads, cached.
+pub(crate) struct Control {
+    plane: Arc<dyn ControlPlane>,
+    account: Arc<Cache<(), Shared<String>>>,
+    apis: Arc<Cache<String, Shared<String>>>,
+    stages: Arc<Cache<(String, String), Shared<Stage>>>,
+    aliases: Arc<Cache<(String, String), Shared<AliasTarget>>>,
+    versions: Arc<Cache<(String, String), Shared<Version>>>,
+    entrypoints: Arc<Cache<Image, Shared<PathBuf>>>,
+}
+
+impl Control {
+    pub(crate) fn new(plane: Arc<dyn ControlPlane>) -> Self {
+        Self {
+            plane,
+            account: Cache::new(),
+            apis: Cache::new(),
+            stages: Cache::new(),
+            aliases: Cache::new(),
+            versions: Cache::new(),
+            entrypoints: Cache::new(),
+        }
+    }
+
+    pub(crate) async fn account_id(&self) -> Shared<String> {
+        self.account.get_or((), |()| self.plane.account_id()).await
+    }
+
+    pub(crate) async fn api_id(&self, name: &str) -> Shared<String> {
+        let read = |name| self.plane.api_id(name);
+        self.apis.get_or(name.to_owned(), read).await
+    }
+
+    pub(crate) async fn stage(&self, api_id: &str, stage: &str) -> Shared<Stage> {
+        let read = |(api, stage)| self.plane.stage(api, stage);
+        let key = (api_id.to_owned(), stage.to_owned());
+        self.stages.get_or(key, read).await
+    }
+
+    pub(crate) async fn alias(&self, function: &str, alias: &str) -> Shared<AliasTarget> {
+        let read = |(function, alias)| self.plane.alias(function, alias);
+        let key = (function.to_owned(), alias.to_owned());
+        self.aliases.get_or(key, read).await
+    }
+
+    pub(crate) async fn version(&self, function: &str, version: &str) -> Shared<Version> {
+        let read = |(function, version)| self.plane.version(function, version);
+        let key = (function.to_owned(), version.to_owned());
+        self.versions.get_or(key, read).await
+    }
+
+    pub(crate) fn function_log(&self, function: &str) -> PathBuf {
+        self.plane.function_log(function)
+    }
+
+    pub(crate) async fn entrypoint(&self, image: &Image) -> Shared<PathBuf> {
+        let read = |image| self.plane.entrypoint(image);
+        self.entrypoints.get_or(image.clone(), read).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::AliasTarget;
+
+    #[test]
+    fn weights_send_their_share_and_the_rest_goes_to_the_main_version() {
+        let target = AliasTarget {
+            version: "1".into(),
+            additional_weights: BTreeMap::from([("2".to_owned(), 0.2)]),
+        };
+        assert_eq!(target.pick(0.1), "2");
+        assert_eq!(target.pick(0.25), "1");
+        assert_eq!(target.pick(0.99), "1");
+    }
+}

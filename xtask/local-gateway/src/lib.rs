@@ -1,0 +1,265 @@
+//! The local cloud's data plane: an execute-api front on loopback. Per request: stage → its
+//! variables → the route's integration URI with `${stageVariables.alias}` filled in → alias →
+//! version (by the alias's weights) → that version's image → its entrypoint run under our
+//! Lambda Runtime API with a REST proxy (v1) event. Answers like API Gateway: 403 for an
+//! unknown stage or route, 502 when the function fails, 504 past the 29 s integration limit.
+//!
+//! A crate of its own, with no AWS SDK, so that dev builds can optimise it (every request runs
+//! through it) while xtask stays quick to compile; xtask answers the control-plane reads
+//! through [`ControlPlane`].
+mod control;
+mod event;
+mod pool;
+mod routing;
+pub mod runtime;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::{Context, Result};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::json;
+
+use control::Control;
+pub use control::{AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Version};
+use pool::Pool;
+use routing::ApiRef;
+use runtime::{Outcome, Spec};
+
+/// Answers 200 once the gateway serves; not a valid stage name, so never shadows one.
+pub const HEALTH_PATH: &str = "/.local/health";
+/// API Gateway's integration timeout
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>).
+const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+/// API Gateway's payload limit.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Where the gateway serves and what it serves by default.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub port: u16,
+    /// The API `/{stage}/{path}` serves: deploy.toml's, when it loads.
+    pub default_api: Option<String>,
+}
+
+struct Gateway {
+    control: Control,
+    pool: Pool,
+    options: Options,
+}
+
+/// Serves until the process is stopped.
+pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()> {
+    let port = options.port;
+    let gateway = Arc::new(Gateway {
+        control: Control::new(plane),
+        pool: Pool::new(),
+        options,
+    });
+    let reaper = gateway.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            reaper.pool.reap(pool::IDLE_TTL);
+        }
+    });
+    let app = Router::new()
+        .route(HEALTH_PATH, get(health))
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(gateway);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the gateway to {addr} (is the port taken?)"))?;
+    eprintln!("gateway: serving on http://{addr}");
+    axum::serve(listener, app)
+        .await
+        .context("serving the gateway")
+}
+
+async fn health(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    Json(json!({ "idle_instances": gateway.pool.pids() }))
+}
+
+/// API Gateway's answer when no stage or route matches.
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, Json(json!({"message": "Forbidden"}))).into_response()
+}
+
+/// API Gateway's answer when the integration fails.
+fn bad_gateway() -> Response {
+    (
+        StatusCode::BAD_GATEWAY,
+        Json(json!({"message": "Internal server error"})),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(gateway): State<Arc<Gateway>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = runtime::new_request_id();
+    let mut response = gateway
+        .respond(&request_id, &method, &uri, &headers, &body)
+        .await;
+    if let Ok(value) = request_id.parse() {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+impl Gateway {
+    async fn respond(
+        &self,
+        request_id: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let Some(target) = routing::target(uri.path()) else {
+            return forbidden();
+        };
+        let api_id = match &target.api {
+            ApiRef::Id(id) => id.clone(),
+            ApiRef::Default => {
+                let Some(name) = &self.options.default_api else {
+                    return forbidden();
+                };
+                match &*self.control.api_id(name).await {
+                    Ok(id) => id.clone(),
+                    Err(_) => return forbidden(),
+                }
+            }
+        };
+        let stage = self.control.stage(&api_id, &target.stage).await;
+        let stage = match &*stage {
+            Ok(stage) => stage,
+            Err(e) if e.not_found => return forbidden(),
+            Err(e) => return fail(request_id, &format!("{e}")),
+        };
+        let Some(matched) = routing::matched(&stage.routes, method.as_str(), &target.path) else {
+            return forbidden();
+        };
+        let invoked_arn = match matched.invoked {
+            Ok(arn) => arn.as_str(),
+            Err(why) => {
+                let (resource, stage) = (matched.resource, &stage.name);
+                let why = format!("the integration of {method} {resource} on stage {stage} {why}");
+                return fail(request_id, &why);
+            }
+        };
+        let account = match &*self.control.account_id().await {
+            Ok(account) => account.clone(),
+            Err(e) => return fail(request_id, &format!("{e}")),
+        };
+        let ctx = event::Context {
+            api_id: &api_id,
+            account_id: &account,
+            stage: &stage.name,
+            request_id,
+            resource: matched.resource,
+            path: &target.path,
+            path_parameters: &matched.path_parameters,
+            stage_variables: &stage.variables,
+            host: headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1"),
+        };
+        let payload = match event::proxy_event(&ctx, method, uri.query(), headers, body) {
+            Ok(payload) => Bytes::from(payload),
+            Err(e) => return fail(request_id, &format!("serializing the event: {e}")),
+        };
+        match tokio::time::timeout(INTEGRATION_TIMEOUT, self.invoke(invoked_arn, payload)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => fail(request_id, &format!("{e:#}")),
+            Err(_) => {
+                eprintln!("gateway: {request_id}: {invoked_arn} did not answer within 29 s");
+                (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    Json(json!({"message": "Endpoint request timed out"})),
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// Alias → version → image → an instance's answer, mapped to HTTP.
+    async fn invoke(&self, invoked_arn: &str, payload: Bytes) -> Result<Response> {
+        let mut parts = invoked_arn.splitn(8, ':');
+        let function = parts
+            .nth(6)
+            .context("the integration names no function ARN")?;
+        let qualifier = parts.next().unwrap_or("$LATEST");
+        let is_version = qualifier == "$LATEST" || qualifier.bytes().all(|b| b.is_ascii_digit());
+        let version = if is_version {
+            qualifier.to_owned()
+        } else {
+            let alias = self.control.alias(function, qualifier).await;
+            control::answer(&alias)?.pick(rand::random()).to_owned()
+        };
+        let version = self.control.version(function, &version).await;
+        let version = control::answer(&version)?;
+        let image = version.image.as_ref().with_context(|| {
+            format!(
+                "no image in the local registry matches version {} of {function} (CodeSha256 {}): push it tagged and deploy it by digest",
+                version.version, version.code_sha256
+            )
+        })?;
+        let binary = self.control.entrypoint(image).await;
+        let binary = control::answer(&binary).with_context(|| {
+            format!(
+                "image {} of version {} of {function} is missing or unreadable",
+                image.0, version.version
+            )
+        })?;
+        // Only a new instance needs its spec.
+        let spec = || Spec {
+            binary: binary.clone(),
+            function_name: version.function_name.clone(),
+            version: version.version.clone(),
+            invoked_function_arn: invoked_arn.to_owned(),
+            environment: version.environment.clone().into_iter().collect(),
+            memory_mb: version.memory_mb,
+            timeout: version.timeout,
+            log_file: Some(self.control.function_log(&version.function_name)),
+        };
+        // Versions are immutable, but $LATEST is not: its code and settings are in the key.
+        let key = format!(
+            "{invoked_arn}|{}|{}|{:?}|{}|{:?}",
+            version.version,
+            version.code_sha256,
+            version.environment,
+            version.memory_mb,
+            version.timeout
+        );
+        match self.pool.invoke(&key, spec, payload).await? {
+            Outcome::Response(body) => event::http_response(&body).context(
+                "the function's answer is not a proxy response (statusCode, headers, body)",
+            ),
+            Outcome::FunctionError(body) => {
+                anyhow::bail!("the function failed: {}", String::from_utf8_lossy(&body))
+            }
+            Outcome::Timeout => anyhow::bail!("the function timed out after {:?}", version.timeout),
+            Outcome::Crashed(status) => anyhow::bail!("the function's process exited ({status:?})"),
+        }
+    }
+}
+
+/// Logs why, answers 502.
+fn fail(request_id: &str, why: &str) -> Response {
+    eprintln!("gateway: {request_id}: 502: {why}");
+    bad_gateway()
+}
