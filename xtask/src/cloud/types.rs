@@ -98,18 +98,6 @@ impl AliasTarget {
             additional_weights: BTreeMap::new(),
         }
     }
-
-    /// Picks the version for one invocation; `roll` is uniform in 0.0..1.0.
-    pub fn pick(&self, roll: f64) -> &str {
-        let mut edge = 0.0;
-        for (version, weight) in &self.additional_weights {
-            edge += weight;
-            if roll < edge {
-                return version;
-            }
-        }
-        &self.version
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,7 +210,7 @@ impl RegistryAccess {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::{AliasTarget, ImageRef, Integration};
+    use super::{ImageRef, Integration};
 
     #[test]
     fn an_image_uri_round_trips_and_only_digests_parse() {
@@ -250,16 +238,5 @@ mod tests {
             format!("{arn}:blue")
         );
         assert_eq!(integration.invoked_function(&BTreeMap::new()), None);
-    }
-
-    #[test]
-    fn weights_send_their_share_to_the_additional_version() {
-        let target = AliasTarget {
-            version: "1".into(),
-            additional_weights: BTreeMap::from([("2".to_owned(), 0.25)]),
-        };
-        assert_eq!(target.pick(0.1), "2");
-        assert_eq!(target.pick(0.25), "1");
-        assert_eq!(target.pick(0.99), "1");
     }
 }
