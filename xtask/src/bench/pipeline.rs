@@ -1,7 +1,8 @@
 //! The pipeline's figures on a local cloud of the bench's own (`target/bench/pipeline/`): the
 //! real `cargo xtask` binary deploying two prebuilt images alternately, so compilation stays
-//! out of the figures. Per round: a deploy (wall time and per-phase), a no-op deploy, a rollback
-//! of a verified version (wall time and AWS write calls), an unpin.
+//! out of the figures. Per round: a deploy (wall time and per-phase), a no-op deploy, the same
+//! no-op from source as a user runs it (the build with a warm cargo cache, then nothing to do),
+//! a rollback of a verified version (wall time and AWS write calls), an unpin.
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -25,6 +26,8 @@ pub struct Figures {
     pub deploy_write_calls: usize,
     pub noop_wall_s: Summary,
     pub noop_write_calls: usize,
+    /// `cargo xtask deploy` building from source with a warm cargo cache, green already on it.
+    pub noop_from_source_wall_s: Summary,
     pub rollback_wall_s: Summary,
     pub rollback_write_calls: usize,
 }
@@ -130,6 +133,11 @@ impl Stack {
         let b = &self.images.1;
         let bench = self;
         let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
+        let mut from_source = Vec::new();
+        // Image b's build from source; built once first, so cargo's cache is warm for it.
+        let rebuild_b = ["deploy", "--build-id", "bench-b"];
+        let warm = self.dir.join("image-warm");
+        self.xtask(&["build", "--build-id", "bench-b", "--out", path(&warm)])?;
         let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
         let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);
         for _ in 0..rounds {
@@ -156,6 +164,12 @@ impl Stack {
             );
             noops.push(seconds);
             noop_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+            let (seconds, report) = bench.xtask(&rebuild_b)?;
+            anyhow::ensure!(
+                report["outcome"] == "already_deployed",
+                "expected a no-op: the build from source differs from image b: {report}"
+            );
+            from_source.push(seconds);
             let (seconds, report) = bench.xtask(&["rollback"])?;
             rollbacks.push(seconds);
             rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
@@ -171,6 +185,7 @@ impl Stack {
             deploy_write_calls: deploy_writes,
             noop_wall_s: Summary::of(noops),
             noop_write_calls: noop_writes,
+            noop_from_source_wall_s: Summary::of(from_source),
             rollback_wall_s: Summary::of(rollbacks),
             rollback_write_calls: rollback_writes,
         })
@@ -197,6 +212,10 @@ pub fn table(f: &Figures) -> String {
         row(&format!("  phase {phase}"), s);
     }
     row("no-op deploy, wall", &f.noop_wall_s);
+    row(
+        "no-op deploy from source, wall (warm cargo cache)",
+        &f.noop_from_source_wall_s,
+    );
     row("rollback of a verified version, wall", &f.rollback_wall_s);
     out.push_str(&format!(
         "| AWS write calls: deploy / no-op / rollback | {} / {} / {} | |\n",
