@@ -4,7 +4,7 @@ use base64::Engine;
 use super::{
     Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, ROLE_POLICY, RegistryAccess,
     Repository,
-    error::{classify, kind_of, missing},
+    error::{absent_as_none, classify, kind_of, missing},
 };
 
 /// Lets Lambda assume the function's role
@@ -152,19 +152,15 @@ impl Account for Cloud {
                     kind_of(e.is_no_such_entity_exception(), false, false)
                 })
             });
-        match found {
-            Err(e) if !e.is_not_found() => return Err(e),
-            Ok(_) => {}
-            Err(_) => {
-                self.iam
-                    .put_role_policy()
-                    .role_name(name)
-                    .policy_name(ROLE_POLICY)
-                    .policy_document(policy)
-                    .send()
-                    .await
-                    .map_err(|e| classify(Operation::PutRolePolicy, &subject, e, |_| None))?;
-            }
+        if absent_as_none(found)?.is_none() {
+            self.iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(ROLE_POLICY)
+                .policy_document(policy)
+                .send()
+                .await
+                .map_err(|e| classify(Operation::PutRolePolicy, &subject, e, |_| None))?;
         }
         Ok(arn)
     }
@@ -200,11 +196,7 @@ impl Account for Cloud {
                     kind_of(e.is_no_such_entity_exception(), false, false)
                 })
             });
-        if let Err(e) = deleted
-            && !e.is_not_found()
-        {
-            return Err(e);
-        }
+        absent_as_none(deleted)?;
         let op = Operation::DeleteRole;
         self.iam
             .delete_role()

@@ -57,6 +57,15 @@ impl CloudError {
     }
 }
 
+/// NotFound as `None`; every other error stays an error.
+pub fn absent_as_none<T>(result: CloudResult<T>) -> CloudResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl fmt::Display for CloudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {

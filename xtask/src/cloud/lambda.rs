@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{
 use super::{
     Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
     ImageRef, Operation, Settings, Version,
-    error::{classify, kind_of, missing},
+    error::{absent_as_none, classify, kind_of, missing},
 };
 
 /// The same fields read from any of Lambda's function configuration outputs.
@@ -439,21 +439,17 @@ impl Functions for Cloud {
             .function_name(function)
             .qualifier(alias)
             .send()
-            .await;
-        let policy = match out {
-            Ok(out) => out.policy.unwrap_or_default(),
-            Err(e) => {
-                let err = classify(op, &subject, e, |e| {
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
                     kind_of(e.is_resource_not_found_exception(), false, false)
-                });
-                // No policy yet is no statement yet.
-                return if err.is_not_found() {
-                    Ok(Vec::new())
-                } else {
-                    Err(err)
-                };
-            }
+                })
+            });
+        // No policy yet is no statement yet.
+        let Some(out) = absent_as_none(out)? else {
+            return Ok(Vec::new());
         };
+        let policy = out.policy.unwrap_or_default();
         let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|e| {
             CloudError::new(
                 ErrorKind::Other,

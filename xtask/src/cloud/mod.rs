@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 
-pub use error::{CloudError, CloudResult, ErrorKind};
+pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use fault::FAIL_OPERATION;
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{

@@ -335,13 +335,9 @@ pub fn default_image_dir() -> PathBuf {
     crate::setup::target_dir().join("image")
 }
 
-/// NotFound as `None`; every other error stays an error.
+/// NotFound as `None`; every other error stays an error (with what to do, for the verbs).
 pub fn absent_as_none<T>(result: CloudResult<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(crate::cloud::absent_as_none(result)?)
 }
 
 /// The expectation for a version verified through `alias`.
