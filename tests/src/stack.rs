@@ -178,21 +178,10 @@ impl Stack {
             .and_then(|(_, rest)| rest.split_once("</PolicyDocument>"))
             .unwrap_or_else(|| panic!("no PolicyDocument in {xml}"))
             .0;
-        let mut bytes = Vec::new();
-        let mut rest = encoded.as_bytes();
-        while let Some((&byte, tail)) = rest.split_first() {
-            match (byte, tail.get(..2)) {
-                (b'%', Some(hex)) => {
-                    bytes.push(u8::from_str_radix(std::str::from_utf8(hex).unwrap(), 16).unwrap());
-                    rest = &tail[2..];
-                }
-                _ => {
-                    bytes.push(byte);
-                    rest = tail;
-                }
-            }
-        }
-        Some(serde_json::from_slice(&bytes).unwrap())
+        // Percent-decoded by the url crate (IAM encodes '+' too, so none means a space).
+        let url = reqwest::Url::parse(&format!("http://moto/?document={encoded}")).unwrap();
+        let (_, document) = url.query_pairs().next().unwrap();
+        Some(serde_json::from_str(&document).unwrap())
     }
 
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
