@@ -127,11 +127,22 @@ impl Stack {
             .to_owned())
     }
 
-    /// `rounds` of: deploy b over a, the same again (no-op), rollback to a, unpin.
+    /// `cargo xtask ARGS`, which must end in `outcome`: its wall time and report.
+    fn expect(&self, args: &[&str], outcome: &str) -> Result<(f64, Value)> {
+        let (seconds, report) = self.xtask(args)?;
+        anyhow::ensure!(
+            report["outcome"] == outcome,
+            "expected {outcome} from cargo xtask {}: {report}",
+            args.join(" ")
+        );
+        Ok((seconds, report))
+    }
+
+    /// `rounds` of: deploy b over a, the same again (no-op), again from source (no-op),
+    /// rollback to a, unpin.
     pub fn measure(&self, rounds: usize) -> Result<Figures> {
         eprintln!("bench: pipeline, {rounds} rounds");
-        let b = &self.images.1;
-        let bench = self;
+        let b = ["deploy", "--image", path(&self.images.1)];
         let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
         let mut from_source = Vec::new();
         // Image b's build from source; built once first, so cargo's cache is warm for it.
@@ -140,15 +151,13 @@ impl Stack {
         self.xtask(&["build", "--build-id", "bench-b", "--out", path(&warm)])?;
         let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
         let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);
+        let write_calls =
+            |report: &Value| report["write_calls"].as_u64().unwrap_or_default() as usize;
         for _ in 0..rounds {
             // Green serves a here: b is a real deploy, then a no-op; the rollback returns to a.
-            let (seconds, report) = bench.xtask(&["deploy", "--image", path(b)])?;
-            anyhow::ensure!(
-                report["outcome"] == "deployed",
-                "expected a deploy: {report}"
-            );
+            let (seconds, report) = self.expect(&b, "deployed")?;
             deploys.push(seconds);
-            deploy_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
+            deploy_writes = write_calls(&report);
             for phase in report["phases"].as_array().into_iter().flatten() {
                 let name = phase["phase"].as_str().unwrap_or_default();
                 let seconds = phase["seconds"].as_f64().unwrap_or_default();
@@ -157,23 +166,15 @@ impl Stack {
                     None => phases.push((name.to_owned(), vec![seconds])),
                 }
             }
-            let (seconds, report) = bench.xtask(&["deploy", "--image", path(b)])?;
-            anyhow::ensure!(
-                report["outcome"] == "already_deployed",
-                "expected a no-op: {report}"
-            );
+            let (seconds, report) = self.expect(&b, "already_deployed")?;
             noops.push(seconds);
-            noop_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
-            let (seconds, report) = bench.xtask(&rebuild_b)?;
-            anyhow::ensure!(
-                report["outcome"] == "already_deployed",
-                "expected a no-op: the build from source differs from image b: {report}"
-            );
-            from_source.push(seconds);
-            let (seconds, report) = bench.xtask(&["rollback"])?;
+            noop_writes = write_calls(&report);
+            // A deploy here would mean the build from source differs from image b.
+            from_source.push(self.expect(&rebuild_b, "already_deployed")?.0);
+            let (seconds, report) = self.xtask(&["rollback"])?;
             rollbacks.push(seconds);
-            rollback_writes = report["write_calls"].as_u64().unwrap_or_default() as usize;
-            bench.xtask(&["unpin"])?;
+            rollback_writes = write_calls(&report);
+            self.xtask(&["unpin"])?;
         }
         Ok(Figures {
             rounds,
