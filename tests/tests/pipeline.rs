@@ -195,6 +195,7 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
         holder: "ci@a-dead-runner".into(),
         git_sha: head_sha(),
         expires: 1,
+        kept: false,
     };
     cloud
         .create_stage(

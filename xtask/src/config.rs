@@ -201,17 +201,11 @@ impl Config {
 
     /// The tag every pushed image gets (the moto adapter finds images by their tags).
     pub fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
-        let sha = &git_sha[..git_sha.len().min(12)];
+        let sha = crate::ledger::short(git_sha);
         match build_id {
             Some(id) => format!("git-{sha}-{id}"),
             None => format!("git-{sha}"),
         }
-    }
-
-    /// The tag that marks version N as verified and promoted (also keeps it from
-    /// untagged-image lifecycle rules).
-    pub fn verified_tag(version: u64) -> String {
-        format!("verified-{version}")
     }
 
     pub fn function_arn(&self, account: &str) -> String {

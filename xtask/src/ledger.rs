@@ -2,6 +2,8 @@
 //! Description (immutable, <= 256 chars) records its build; the green alias's Description
 //! records the last promotion and a rollback pin; the blue stage's description is the lock.
 //! Formats are `bgd key=value ...`: short enough for the limits, readable in the console.
+//! That blue verified a version is recorded by an image tag naming that very publication
+//! ([`verified_tag`]); [`verification`] is the one rule every verb reads it with.
 use std::{
     collections::BTreeMap,
     fmt,
@@ -10,6 +12,9 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::cloud::Version;
 
 /// Lambda's limit on version and alias descriptions.
 pub const DESCRIPTION_LIMIT: usize = 256;
@@ -47,6 +52,8 @@ pub struct Lock {
     pub git_sha: String,
     /// Seconds since the epoch after which another deploy may take the lock over.
     pub expires: u64,
+    /// Taken by `deploy --keep-blue`: blue stays after the deploy ends.
+    pub kept: bool,
 }
 
 impl VersionRecord {
@@ -131,11 +138,12 @@ impl Promotion {
 }
 
 impl Lock {
-    pub fn new(git_sha: &str, ttl: Duration) -> Self {
+    pub fn new(git_sha: &str, ttl: Duration, kept: bool) -> Self {
         Self {
             holder: actor(),
             git_sha: git_sha.to_owned(),
-            expires: epoch_seconds() + ttl.as_secs(),
+            expires: epoch_seconds().saturating_add(ttl.as_secs()),
+            kept,
         }
     }
 
@@ -144,11 +152,16 @@ impl Lock {
     }
 
     pub fn to_description(&self) -> String {
-        encode(&[
-            ("lock", self.holder.clone()),
+        let mut fields = vec![
             ("g", self.git_sha.clone()),
             ("expires", self.expires.to_string()),
-        ])
+        ];
+        if self.kept {
+            fields.push(("kept", "1".into()));
+        }
+        // The holder last: encode cuts the last field to fit.
+        fields.push(("lock", self.holder.clone()));
+        encode(&fields)
     }
 
     pub fn parse(description: &str) -> Result<Self> {
@@ -159,10 +172,12 @@ impl Lock {
                 .cloned()
                 .context("no lock= in the blue stage's description")?,
             git_sha: fields.get("g").cloned().unwrap_or_default(),
+            // An expiry nobody can read is a live lock (fail closed): only --break-lock ends it.
             expires: fields
                 .get("expires")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+                .unwrap_or(u64::MAX),
+            kept: fields.get("kept").is_some_and(|v| v == "1"),
         })
     }
 }
@@ -194,8 +209,62 @@ pub fn actor() -> String {
     format!("{user}@{}", host.trim())
 }
 
+/// The first 12 characters of a git sha (or whatever a stage reported in its place).
 pub fn short(git_sha: &str) -> &str {
-    &git_sha[..git_sha.len().min(12)]
+    let end = git_sha
+        .char_indices()
+        .nth(12)
+        .map_or(git_sha.len(), |(i, _)| i);
+    &git_sha[..end]
+}
+
+/// The image tag recording that blue verified version `version` as published with
+/// `description`. The Description names the publication (build, digest, time, actor), so a tag
+/// left by an earlier function of the same name, whose version numbers started again at 1,
+/// never names a version of this one. `verified-` keeps the image from untagged-image
+/// lifecycle rules.
+pub fn verified_tag(version: u64, description: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(version.to_string().as_bytes());
+    hash.update(b"\0");
+    hash.update(description.as_bytes());
+    format!("verified-{version}-{}", &hex::encode(hash.finalize())[..16])
+}
+
+/// The one rule for "blue verified this version", used by history, status and rollback: its
+/// Description is a bgd record, the image Lambda reports for it is the one that record names,
+/// and the verification tag of this very publication points at that same image. `tagged` is
+/// the digest [`verified_tag`] resolves to in the repository (`None`: no such tag). Returns
+/// the record, or why the version does not count as verified.
+pub fn verification(version: &Version, tagged: Option<&str>) -> Result<VersionRecord, String> {
+    let record = VersionRecord::parse(&version.description)
+        .map_err(|_| format!("version {} was not published by bgd", version.version))?;
+    match &version.image {
+        Some(image) if image.digest == record.digest => {}
+        Some(image) => {
+            return Err(format!(
+                "version {} runs image {}, but its record names {}",
+                version.version, image.digest, record.digest
+            ));
+        }
+        None => {
+            return Err(format!(
+                "which image version {} runs cannot be read",
+                version.version
+            ));
+        }
+    }
+    match tagged {
+        Some(digest) if digest == record.digest => Ok(record),
+        Some(digest) => Err(format!(
+            "its verification tag points at {digest}, not at its image {}",
+            record.digest
+        )),
+        None => Err(format!(
+            "no verification is recorded for version {} as published",
+            version.version
+        )),
+    }
 }
 
 /// Values never hold spaces or '='; the last field (the actor, free-form) is cut to fit.
@@ -214,7 +283,8 @@ fn encode(fields: &[(&str, String)]) -> String {
             .collect();
         out.push_str(&format!(" {key}={value}"));
     }
-    out.truncate(DESCRIPTION_LIMIT);
+    // On a character boundary: a multi-byte character in the actor must not panic.
+    out.truncate(out.floor_char_boundary(DESCRIPTION_LIMIT));
     out
 }
 
@@ -310,9 +380,83 @@ mod tests {
             holder: "me@host".into(),
             git_sha: "abc".into(),
             expires: 42,
+            kept: true,
         };
         assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
         assert!(lock.is_expired());
+    }
+
+    #[test]
+    fn a_lock_whose_expiry_cannot_be_read_is_live() {
+        let lock = Lock::parse("bgd g=abc expires=soon lock=me@host").unwrap();
+        assert!(!lock.is_expired(), "fails closed: {lock:?}");
+        assert!(!Lock::parse("bgd g=abc lock=me@host").unwrap().is_expired());
+    }
+
+    #[test]
+    fn non_ascii_actors_and_shas_never_panic() {
+        let long = "é".repeat(300);
+        let description = record(&long).to_description();
+        assert!(description.len() <= DESCRIPTION_LIMIT);
+        assert_eq!(
+            VersionRecord::parse(&description).unwrap().git_sha,
+            "a".repeat(40)
+        );
+        assert_eq!(short("ééééééééééééééé"), "éééééééééééé");
+        assert_eq!(short("abc"), "abc");
+        let lock = Lock::new(&long, Duration::from_secs(u64::MAX), false);
+        assert!(lock.to_description().len() <= DESCRIPTION_LIMIT);
+        assert!(!lock.is_expired());
+    }
+
+    #[test]
+    fn a_verification_counts_only_for_the_publication_it_names() {
+        use crate::cloud::{ImageRef, Version};
+        let rec = record("me");
+        let description = rec.to_description();
+        let version = |description: &str, digest: &str| Version {
+            function_name: "bgd".into(),
+            function_arn: "arn".into(),
+            version: "2".into(),
+            code_sha256: String::new(),
+            image: Some(ImageRef {
+                registry: "r".into(),
+                repository: "bgd".into(),
+                digest: digest.into(),
+            }),
+            settings: crate::cloud::Settings {
+                environment: Default::default(),
+                memory_mb: 128,
+                timeout: Duration::from_secs(3),
+            },
+            description: description.into(),
+            last_update_status: None,
+            revision_id: None,
+        };
+        let ours = version(&description, &rec.digest);
+        assert!(verification(&ours, Some(&rec.digest)).is_ok());
+        assert!(verification(&ours, None).is_err(), "no tag, not verified");
+        let other = format!("sha256:{}", "c".repeat(64));
+        assert!(
+            verification(&ours, Some(&other)).is_err(),
+            "a tag on another image"
+        );
+        assert!(
+            verification(&version(&description, &other), Some(&rec.digest)).is_err(),
+            "runs another image"
+        );
+        assert!(verification(&version("by hand", &rec.digest), Some(&rec.digest)).is_err());
+        // Version 2 of a function recreated under the same name: the same number, another
+        // publication, so another tag.
+        let again = VersionRecord {
+            published_at: "2026-11-28T00:00:00Z".into(),
+            ..rec.clone()
+        };
+        assert_ne!(
+            verified_tag(2, &description),
+            verified_tag(2, &again.to_description())
+        );
+        assert_ne!(verified_tag(2, &description), verified_tag(3, &description));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod iam;
 pub mod image;
 pub mod ledger;
 pub mod local;
+pub mod outcome;
 pub mod pipeline;
 pub mod progress;
 pub mod setup;

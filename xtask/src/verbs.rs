@@ -10,10 +10,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Cloud, Target},
+    cloud::{Account, Cloud, Functions, Target},
     config::Config,
     flags,
+    ledger::VersionRecord,
     local::LocalCloud,
+    outcome::{Exit, Green, Served, exit_of, refuse},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
     verify::Prober,
@@ -51,7 +53,88 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         progress: Progress::default(),
         prober: Prober::default(),
         deadline,
+        green_attempt: Default::default(),
     })
+}
+
+/// What green serves now: its version and that version's build record.
+async fn read_green(ctx: &Ctx<Cloud>) -> Result<Option<Served>, String> {
+    let function = ctx.function();
+    let alias = match ctx.cloud.get_alias(function, pipeline::GREEN).await {
+        Err(e) if e.is_not_found() => return Ok(None),
+        other => other.map_err(|e| format!("{e}"))?,
+    };
+    let version = alias.target.version;
+    let record = match ctx.cloud.get_version(function, &version).await {
+        Ok(v) => VersionRecord::parse(&v.description).ok(),
+        Err(e) => return Err(format!("{e}")),
+    };
+    Ok(Some(Served {
+        version,
+        git_sha: record.as_ref().map(|r| r.git_sha.clone()),
+        build_id: record.and_then(|r| r.build_id),
+    }))
+}
+
+/// A report and, beside it, what green serves after the run.
+#[derive(Serialize)]
+struct Stated<'a, T> {
+    #[serde(flatten)]
+    report: &'a T,
+    green: &'a Green,
+}
+
+impl<T: std::fmt::Display> std::fmt::Display for Stated<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.report)?;
+        writeln!(f, "{}", self.green)
+    }
+}
+
+/// Runs a verb that may move green, then reads green and states what it serves and whether
+/// this run moved it: on stderr, and as `green` in the result (`--json` prints a result on
+/// failure too). A failure after this run moved green exits 3 and names the way back.
+async fn stating_green<T: Serialize + std::fmt::Display>(
+    ctx: &Ctx<Cloud>,
+    json: bool,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<()> {
+    let before = read_green(ctx).await.ok().flatten().map(|s| s.version);
+    let result = work.await;
+    let attempt = *ctx.green_attempt.lock().expect("green_attempt");
+    let green = Green::judge(before, read_green(ctx).await, attempt);
+    eprintln!("{green}");
+    match result {
+        Ok(report) => print(
+            &Stated {
+                report: &report,
+                green: &green,
+            },
+            json,
+        ),
+        Err(error) => {
+            let error = match green.put_back() {
+                Some(back) => refuse(
+                    Exit::GreenMoved,
+                    format!("{green}; `{back}` puts it back: {error:#}"),
+                ),
+                None if green.maybe_moved_by_this_run() => {
+                    refuse(Exit::GreenMoved, format!("{green}: {error:#}"))
+                }
+                None => error,
+            };
+            if json {
+                let failed = serde_json::json!({
+                    "outcome": "failed",
+                    "error": format!("{error:#}"),
+                    "exit_code": exit_of(&error).code(),
+                    "green": green,
+                });
+                println!("{}", serde_json::to_string_pretty(&failed)?);
+            }
+            Err(error)
+        }
+    }
 }
 
 /// Prints the result once on stdout: JSON with `--json`, else its Display.
@@ -101,17 +184,20 @@ impl flags::Deploy {
                 .image
                 .get_or_insert_with(pipeline::default_image_dir);
         }
-        let mut report = deploy::run(&ctx, &options).await?;
-        report.write_calls = ctx.cloud.write_calls();
-        if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .with_context(|| format!("opening $GITHUB_STEP_SUMMARY ({path})"))?;
-            file.write_all(report.markdown().as_bytes())?;
-        }
-        print(&report, global.json)
+        let work = async {
+            let mut report = deploy::run(&ctx, &options).await?;
+            report.write_calls = ctx.cloud.write_calls();
+            if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("opening $GITHUB_STEP_SUMMARY ({path})"))?;
+                file.write_all(report.markdown().as_bytes())?;
+            }
+            anyhow::Ok(report)
+        };
+        stating_green(&ctx, global.json, work).await
     }
 }
 
@@ -123,9 +209,12 @@ impl flags::Rollback {
             break_lock: self.break_lock,
             dry_run: self.dry_run,
         };
-        let mut report = pipeline::rollback::run(&ctx, options).await?;
-        report.write_calls = ctx.cloud.write_calls();
-        print(&report, global.json)
+        let work = async {
+            let mut report = pipeline::rollback::run(&ctx, options).await?;
+            report.write_calls = ctx.cloud.write_calls();
+            anyhow::Ok(report)
+        };
+        stating_green(&ctx, global.json, work).await
     }
 }
 

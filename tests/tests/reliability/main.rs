@@ -3,6 +3,7 @@
 //! the tooling, and secrets that must never show. One binary, so the two images build once.
 mod downtime;
 mod kill;
+mod promise;
 mod races;
 mod security;
 mod tooling;
@@ -11,6 +12,7 @@ use e2e::stack::Stack;
 use xtask::{
     cloud::{Apis, Cloud, Functions, Stage},
     image::Registry,
+    ledger,
     local::LocalCloud,
 };
 
@@ -39,12 +41,14 @@ async fn blue_stage_exists(stack: &Stack, cloud: &Cloud) -> bool {
     cloud.get_stage(&api.id, "blue").await.is_ok()
 }
 
-/// Whether `version` passed verification on blue: promotion tags its image `verified-N`.
+/// Whether `version` passed verification on blue, by the ledger's one rule (its record, its
+/// image and the verification tag of this very publication agree).
 async fn verified(stack: &Stack, version: &str) -> bool {
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
     let registry = Registry::new(&endpoints.registry_url, None).unwrap();
-    registry
-        .has_manifest(&stack.name, &format!("verified-{version}"))
-        .await
-        .unwrap()
+    let cloud = stack.cloud().await;
+    let published = cloud.get_version(&stack.name, version).await.unwrap();
+    let tag = ledger::verified_tag(version.parse().unwrap(), &published.description);
+    let tagged = registry.digest_of(&stack.name, &tag).await.unwrap();
+    ledger::verification(&published, tagged.as_deref()).is_ok()
 }

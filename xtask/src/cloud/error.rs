@@ -14,7 +14,9 @@ pub enum ErrorKind {
     Conflict,
     /// A RevisionId/CodeSha256 guard did not match: someone else changed it.
     PreconditionFailed,
-    /// Anything else: network, permissions, validation, throttling.
+    /// The caller lacks the IAM permission (the only kind whose message names one).
+    AccessDenied,
+    /// Anything else: network, validation, throttling.
     Other,
 }
 
@@ -72,13 +74,14 @@ impl fmt::Display for CloudError {
             ErrorKind::NotFound => "not found",
             ErrorKind::Conflict => "conflicts with its current state",
             ErrorKind::PreconditionFailed => "was changed by someone else",
+            ErrorKind::AccessDenied => "was denied",
             ErrorKind::Other => "failed",
         };
         write!(f, "{} of {} {what}", self.operation, self.subject)?;
         if let Some(action) = self
             .operation
             .iam_action()
-            .filter(|_| self.kind == ErrorKind::Other)
+            .filter(|_| self.kind == ErrorKind::AccessDenied)
         {
             write!(f, " (needs {action})")?;
         }
@@ -105,7 +108,7 @@ where
     match err.as_service_error() {
         // The service's own code and message; the raw response adds nothing a user acts on.
         Some(service) => CloudError::new(
-            kind(service).unwrap_or(ErrorKind::Other),
+            kind(service).unwrap_or_else(|| access_denied_or_other(service.code())),
             operation,
             subject,
             format!(
@@ -120,6 +123,17 @@ where
             subject,
             DisplayErrorContext(&err).to_string(),
         ),
+    }
+}
+
+/// The error codes AWS services use for a missing IAM permission (Lambda, API Gateway, ECR:
+/// AccessDeniedException; IAM, STS: AccessDenied; a few: UnauthorizedOperation).
+fn access_denied_or_other(code: Option<&str>) -> ErrorKind {
+    match code {
+        Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation") => {
+            ErrorKind::AccessDenied
+        }
+        _ => ErrorKind::Other,
     }
 }
 

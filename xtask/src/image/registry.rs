@@ -80,22 +80,25 @@ impl Registry {
 
     /// Whether `repository@DIGEST` or `repository:TAG` exists (`HEAD /v2/REPO/manifests/REF`).
     pub async fn has_manifest(&self, repository: &str, digest_or_tag: &str) -> Result<bool> {
+        Ok(self.digest_of(repository, digest_or_tag).await?.is_some())
+    }
+
+    /// The manifest digest `repository@DIGEST` or `repository:TAG` names, `None` when absent.
+    pub async fn digest_of(&self, repository: &str, digest_or_tag: &str) -> Result<Option<String>> {
         let reference = if digest_or_tag.starts_with("sha256:") {
             Reference::with_digest(self.host.clone(), repository.into(), digest_or_tag.into())
         } else {
             Reference::with_tag(self.host.clone(), repository.into(), digest_or_tag.into())
         };
-        let digest = digest_or_tag;
         match self
             .client
             .fetch_manifest_digest(&reference, &self.auth)
             .await
         {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => {
-                Err(e).with_context(|| format!("asking {} for {repository}@{digest}", self.host))
-            }
+            Ok(digest) => Ok(Some(digest)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e)
+                .with_context(|| format!("asking {} for {repository}:{digest_or_tag}", self.host)),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::{
     config::Config,
     image::{Built, Image},
     ledger::{Promotion, VersionRecord},
+    outcome::{Exit, refuse},
     progress::PhaseTime,
 };
 use anyhow::{Context, Result, bail};
@@ -58,6 +59,8 @@ struct Preflight {
     green: Alias,
     green_stage: Stage,
     green_version: Version,
+    /// A rollback pinned green (and `--unpin` lets this run go on).
+    pinned: bool,
 }
 
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
@@ -85,9 +88,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         .await?;
     if unchanged {
         p.note(format_args!(
-            "already deployed: green runs {} with this configuration; nothing written",
+            "already deployed: green runs {} with this configuration",
             built.digest
         ));
+        if pre.pinned && options.unpin && !options.dry_run {
+            super::rollback::unpin(ctx, false).await?;
+            p.note("--unpin: green stays on this build and is no longer pinned");
+        }
         // A re-run after a run killed past promote: only its lock is left to remove.
         ctx.release_left_lock(&pre.api, options.break_lock).await?;
         report.phases = p.times();
@@ -164,10 +171,10 @@ async fn ship<C: Cloud>(
                 .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &image_ref, &description))
                 .await?;
             let number: u64 = version.version.parse().context("PublishVersion returned no version number")?;
-            anyhow::Ok((number, record))
+            anyhow::Ok((number, record, version.description))
         })
         .await?;
-    let (version, record) = published;
+    let (version, record, description) = published;
     ctx.progress
         .note(format_args!("published version {version}"));
 
@@ -178,6 +185,7 @@ async fn ship<C: Cloud>(
         Candidate {
             version,
             record: &record,
+            description: &description,
             pin: false,
         },
         (&registry, &repository.name),
@@ -207,16 +215,19 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
                 ctx.function()
             )
         })?;
-    if let Ok(promotion) = Promotion::parse(&green.description)
-        && promotion.pinned
+    let pinned = Promotion::parse(&green.description)
+        .ok()
+        .filter(|promotion| promotion.pinned);
+    if let Some(promotion) = &pinned
         && !options.unpin
     {
-        bail!(
-            "green is pinned to version {} by a rollback ({} at {}): run `cargo xtask unpin`, or deploy with --unpin",
-            promotion.version,
-            promotion.actor,
-            promotion.at
-        );
+        return Err(refuse(
+            Exit::Pinned,
+            format!(
+                "green is pinned to version {} by a rollback ({} at {}): run `cargo xtask unpin`, or deploy with --unpin",
+                promotion.version, promotion.actor, promotion.at
+            ),
+        ));
     }
     let green_version = ctx
         .cloud
@@ -227,6 +238,7 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
         green,
         green_stage,
         green_version,
+        pinned: pinned.is_some(),
     })
 }
 

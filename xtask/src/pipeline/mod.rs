@@ -11,16 +11,19 @@ pub mod status;
 
 pub use lock::{LockOptions, lock_holder};
 
-use std::{future::Future, path::PathBuf, time::Duration};
+use std::{future::Future, path::PathBuf, sync::Mutex, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Alias, AliasTarget, Apis, CloudResult, Functions, ImageRef, RestApi},
+    cloud::{
+        Account, Alias, AliasTarget, Apis, CloudResult, Functions, ImageRef, RestApi, Version,
+    },
     config::{Config, Smoke},
     image::{Built, Image, Registry, build_image},
     ledger::{self, Promotion, VersionRecord},
+    outcome::{Exit, refuse},
     progress::Progress,
     verify::{Endpoint, Expect, Failure, Prober, SelfReport},
 };
@@ -51,6 +54,9 @@ pub struct Ctx<C> {
     pub prober: Prober,
     /// `--timeout`: past it, waits stop and the run ends (cleanup still runs).
     pub deadline: Instant,
+    /// The version this run last asked green to move to, set before the write is sent: what
+    /// the run's closing statement weighs against green as read afterwards.
+    pub green_attempt: Mutex<Option<u64>>,
 }
 
 impl<C: Cloud> Ctx<C> {
@@ -154,8 +160,9 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
-    /// Points blue at `version`, verifies it there, then promotes it to green and checks green
-    /// reports it. `registry` tags the image `verified-N` on promotion.
+    /// Points blue at `version` and verifies it there; records the verification (the image
+    /// tag of this very publication) before green moves, so a tagging failure leaves green as
+    /// it was; then promotes it to green and checks green reports it.
     pub async fn blue_then_green(
         &self,
         api: &RestApi,
@@ -167,25 +174,52 @@ impl<C: Cloud> Ctx<C> {
         let Candidate {
             version,
             record,
+            description,
             pin: pinned,
         } = candidate;
         let p = &self.progress;
         p.phase("blue", self.point_alias(BLUE, &version.to_string()))
             .await?;
-        p.phase("verify", self.verify_blue(api, token, version, record))
-            .await?;
+        p.phase("verify", async {
+            self.verify_blue(api, token, version, record).await?;
+            let (registry, repository) = registry;
+            registry
+                .tag(
+                    repository,
+                    &record.digest,
+                    &ledger::verified_tag(version, description),
+                )
+                .await
+                .context("recording the verification (image tag); green was not moved")
+        })
+        .await?;
         p.phase("promote", async {
-            self.promote(
-                green,
-                version,
-                pinned,
-                Some((registry.0, registry.1, &record.digest)),
-            )
-            .await?;
+            self.promote(green, version, pinned).await?;
             self.probe_green(api, version, record).await
         })
         .await?;
         Ok(())
+    }
+
+    /// Whether blue verified this very version, by the one rule of [`ledger::verification`]:
+    /// the record, the image Lambda reports and the verification tag must agree.
+    pub async fn verification(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        version: &Version,
+    ) -> Result<Result<VersionRecord, String>> {
+        let number: u64 = version
+            .version
+            .parse()
+            .with_context(|| format!("version {:?} is not a published version", version.version))?;
+        let tagged = registry
+            .digest_of(
+                repository,
+                &ledger::verified_tag(number, &version.description),
+            )
+            .await?;
+        Ok(ledger::verification(version, tagged.as_deref()))
     }
 
     /// Blue (alias and stage) reports `version` of this build, healthy, smoke checks passing,
@@ -232,10 +266,10 @@ impl<C: Cloud> Ctx<C> {
         self.prober
             .verify(endpoint, expect, smoke, patience)
             .await
-            .map_err(|failure| self.explain(failure))
+            .map_err(|failure| refuse(Exit::VerificationFailed, self.explain(failure)))
     }
 
-    fn explain(&self, failure: Failure) -> anyhow::Error {
+    fn explain(&self, failure: Failure) -> String {
         let logs = match &self.function_log {
             Some(path) => {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -251,19 +285,13 @@ impl<C: Cloud> Ctx<C> {
                 self.function()
             ),
         };
-        anyhow::anyhow!("{failure}\n{logs}")
+        format!("{failure}\n{logs}")
     }
 
     /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
     /// moved by someone else fails instead of being overwritten. The alias Description records
-    /// the promotion; the image gets a `verified-N` tag.
-    pub async fn promote(
-        &self,
-        green: &Alias,
-        version: u64,
-        pinned: bool,
-        registry: Option<(&Registry, &str, &str)>,
-    ) -> Result<Alias> {
+    /// the promotion.
+    pub async fn promote(&self, green: &Alias, version: u64, pinned: bool) -> Result<Alias> {
         let promotion = Promotion {
             version,
             from: green.target.version.parse().ok(),
@@ -273,6 +301,7 @@ impl<C: Cloud> Ctx<C> {
         };
         let description = promotion.to_description();
         let target = AliasTarget::version(version.to_string());
+        *self.green_attempt.lock().expect("green_attempt") = Some(version);
         let moved = self
             .cloud
             .update_alias(
@@ -283,18 +312,12 @@ impl<C: Cloud> Ctx<C> {
                 green.revision_id.as_deref(),
             )
             .await;
-        let moved = match moved {
+        match moved {
             Err(e) if e.is_precondition_failed() => bail!(
                 "green moved since this run read it (someone else deployed or rolled back): nothing was promoted; run `cargo xtask status`, then try again"
             ),
-            other => other?,
-        };
-        if let Some((registry, repository, digest)) = registry {
-            registry
-                .tag(repository, digest, &Config::verified_tag(version))
-                .await?;
+            other => Ok(other?),
         }
-        Ok(moved)
     }
 
     /// The build facts of a published version, from its Description.
@@ -322,11 +345,13 @@ impl<C: Cloud> Ctx<C> {
     }
 }
 
-/// A published version on its way to green, and whether green is pinned on it (rollback).
+/// A published version on its way to green (its Description names the publication the
+/// verification is recorded for), and whether green is pinned on it (rollback).
 #[derive(Clone, Copy)]
 pub struct Candidate<'a> {
     pub version: u64,
     pub record: &'a VersionRecord,
+    pub description: &'a str,
     pub pin: bool,
 }
 
@@ -375,6 +400,7 @@ mod tests {
             progress: Progress::default(),
             prober: Prober::default(),
             deadline: Instant::now() + Duration::from_secs(60),
+            green_attempt: Default::default(),
         };
         let green = Alias {
             name: "green".into(),
@@ -382,7 +408,7 @@ mod tests {
             description: String::new(),
             revision_id: Some("read-in-preflight".into()),
         };
-        let err = ctx.promote(&green, 7, false, None).await.unwrap_err();
+        let err = ctx.promote(&green, 7, false).await.unwrap_err();
         assert!(err.to_string().contains("green moved"), "{err:#}");
         assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
     }

@@ -94,12 +94,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         )
         .await?;
 
-    let (version, record) = match latest {
+    let (version, record, description) = match latest {
         Some(_) => {
             let versions = ctx.cloud.list_versions(&function).await?;
             let newest = versions.last().with_context(|| format!("{function} has no published version: deploy once more after `cargo xtask destroy`"))?;
             let record = VersionRecord::parse(&newest.description)?;
-            (newest.version.parse::<u64>()?, record)
+            (
+                newest.version.parse::<u64>()?,
+                record,
+                newest.description.clone(),
+            )
         }
         None => {
             let (built, image) = p.phase("build", ctx.image(options)).await?;
@@ -133,11 +137,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                         .cloud
                         .publish_version(&function, &image_ref, &record.to_description())
                         .await?;
-                    anyhow::Ok(version.version.parse::<u64>()?)
+                    anyhow::Ok((version.version.parse::<u64>()?, version.description))
                 })
                 .await?;
+            let (version, description) = version;
             created.push(format!("image function {function} with version {version}"));
-            (version, record)
+            (version, record, description)
         }
     };
 
@@ -215,7 +220,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 .create_deployment(&api.id, "bgd provision")
                 .await?;
             let token = ctx
-                .take_lock(&api, &deployment, &record.git_sha, false)
+                .take_lock(&api, &deployment, &record.git_sha, Default::default())
                 .await?;
             let verified = async {
                 ctx.point_alias(BLUE, &version.to_string()).await?;
@@ -230,7 +235,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 .tag(
                     &repository.name,
                     &record.digest,
-                    &Config::verified_tag(version),
+                    &ledger::verified_tag(version, &description),
                 )
                 .await?;
             let green = Stage {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi, Stage},
-    config::Config,
-    ledger::Promotion,
+    ledger::{Lock, Promotion, VersionRecord},
+    outcome::{Exit, refuse},
     progress::PhaseTime,
 };
 
@@ -97,9 +97,7 @@ async fn state<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<State> {
     if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
         let (holder, expired) = lock_holder(&blue);
         if !break_lock && !expired {
-            bail!(
-                "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back (or pass --break-lock if it died)"
-            );
+            return Err(refuse(Exit::LockHeld, lock_refusal(&blue, &holder)));
         }
     }
     let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
@@ -111,6 +109,21 @@ async fn state<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<State> {
         green_stage,
         promotion,
     })
+}
+
+/// Why a held lock stops rollback and unpin, and what ends it: a kept blue (`--keep-blue`)
+/// is no running deploy.
+fn lock_refusal(blue: &Stage, holder: &str) -> String {
+    let kept = Lock::parse(&blue.description).is_ok_and(|lock| lock.kept);
+    if kept {
+        format!(
+            "stage blue is a blue kept by `deploy --keep-blue` ({holder}); once that deploy has finished it holds the lock until removed: pass --break-lock to remove it and roll back"
+        )
+    } else {
+        format!(
+            "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back (or pass --break-lock if it died)"
+        )
+    }
 }
 
 /// How `rollback` was asked to run.
@@ -135,6 +148,17 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
             state.green.target.version
         )
     })?;
+    // A plain rollback goes back to the version before the last promotion; after a rollback
+    // that is the bad version it left, so it must be named.
+    if to.is_none()
+        && let Some(promotion) = state.promotion.as_ref().filter(|p| p.pinned)
+    {
+        bail!(
+            "green was rolled back to version {} already (pinned): a plain rollback would return to version {}; pass --to N (`cargo xtask history` lists the verified ones)",
+            promotion.version,
+            promotion.from.map_or("?".into(), |v| v.to_string())
+        );
+    }
     let to = match to.or(state.promotion.as_ref().and_then(|p| p.from)) {
         Some(0) => bail!("--to 0: versions are numbered from 1 (`cargo xtask history` lists them)"),
         Some(to) => to,
@@ -146,20 +170,29 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     if to == from && !pinned_there {
         bail!("green already serves version {to}: nothing to roll back");
     }
-    let (record, verified, registry, repository) = p
+    let (published, record, verified, registry, repository) = p
         .phase("check target", async {
-            let (_, record) = match ctx.version_record(&to.to_string()).await {
-                Err(e) if e.downcast_ref::<crate::cloud::CloudError>().is_some_and(|e| e.is_not_found()) => {
+            let published = match ctx.cloud.get_version(ctx.function(), &to.to_string()).await {
+                Err(e) if e.is_not_found() => {
                     bail!("version {to} of {} is not published: `cargo xtask history` lists the versions", ctx.function())
                 }
                 other => other?,
             };
+            let record = VersionRecord::parse(&published.description).with_context(|| {
+                format!("version {to} of {} was not published by bgd", ctx.function())
+            })?;
             let (registry, repository) = ctx.registry().await?;
             if !registry.has_manifest(&repository.name, &record.digest).await? {
                 bail!("the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version", record.digest, repository.name);
             }
-            let verified = registry.has_manifest(&repository.name, &Config::verified_tag(to)).await?;
-            anyhow::Ok((record, verified, registry, repository))
+            let verified = match ctx.verification(&registry, &repository.name, &published).await? {
+                Ok(_) => true,
+                Err(why) => {
+                    p.note(format_args!("version {to} is not verified ({why}): verifying it on blue first"));
+                    false
+                }
+            };
+            anyhow::Ok((published, record, verified, registry, repository))
         })
         .await?;
     let mut report = Report {
@@ -189,13 +222,18 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     if verified {
         ctx.release_left_lock(&state.api, break_lock).await?;
         p.phase("promote", async {
-            ctx.promote(&state.green, to, true, None).await?;
+            ctx.promote(&state.green, to, true).await?;
             ctx.probe_green(&state.api, to, &record).await
         })
         .await?;
     } else {
-        let (state_ref, record_ref, registry_ref, repository_ref) =
-            (&state, &record, &registry, &repository);
+        let (state_ref, record_ref, registry_ref, repository_ref, description) = (
+            &state,
+            &record,
+            &registry,
+            &repository,
+            published.description.as_str(),
+        );
         ctx.locked(
             &state.api,
             &state.green_stage.deployment_id,
@@ -212,6 +250,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
                     Candidate {
                         version: to,
                         record: record_ref,
+                        description,
                         pin: true,
                     },
                     (registry_ref, &repository_ref.name),

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
 use crate::{
-    config::Config,
     ledger::{Lock, Promotion, VersionRecord},
     verify::{Endpoint, SelfReport},
 };
@@ -25,6 +24,8 @@ pub struct AliasStatus {
     pub alias: String,
     pub version: String,
     pub record: Option<VersionRecord>,
+    /// Blue verified this very version (the rule of `ledger::verification`).
+    pub verified: bool,
     pub promotion: Option<Promotion>,
 }
 
@@ -42,6 +43,7 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
     let function = ctx.function().to_owned();
     let mut warnings = Vec::new();
     let mut aliases = Vec::new();
+    let (registry, repository) = ctx.registry().await?;
     for alias in [GREEN, BLUE] {
         let Some(found) = absent_as_none(ctx.cloud.get_alias(&function, alias).await)? else {
             warnings.push(format!(
@@ -53,9 +55,17 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
         if version == "$LATEST" {
             warnings.push(format!("alias {alias} points at $LATEST, which changes under it: deploy to pin it to a version"));
         }
-        let record = match absent_as_none(ctx.cloud.get_version(&function, &version).await)? {
-            Some(v) => VersionRecord::parse(&v.description).ok(),
-            None => None,
+        let (record, verified) = match absent_as_none(
+            ctx.cloud.get_version(&function, &version).await,
+        )? {
+            Some(v) if version != "$LATEST" => {
+                let verified = ctx.verification(&registry, &repository.name, &v).await?;
+                if let (GREEN, Err(why)) = (alias, &verified) {
+                    warnings.push(format!("green serves version {version}, which is not verified: {why}; `cargo xtask rollback --to N` to a verified one"));
+                }
+                (VersionRecord::parse(&v.description).ok(), verified.is_ok())
+            }
+            _ => (None, false),
         };
         let promotion = Promotion::parse(&found.description)
             .ok()
@@ -67,6 +77,7 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
             alias: alias.into(),
             version,
             record,
+            verified,
             promotion,
         });
     }
@@ -74,17 +85,14 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
         .iter()
         .find(|a| a.alias == GREEN)
         .and_then(|a| a.record.as_ref())
-    {
-        let (registry, repository) = ctx.registry().await?;
-        if !registry
+        && !registry
             .has_manifest(&repository.name, &record.digest)
             .await?
-        {
-            warnings.push(format!(
-                "green's image {} is gone from repository {}: cold starts will fail",
-                record.digest, repository.name
-            ));
-        }
+    {
+        warnings.push(format!(
+            "green's image {} is gone from repository {}: cold starts will fail",
+            record.digest, repository.name
+        ));
     }
 
     let mut stages = Vec::new();
@@ -145,7 +153,17 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "function {}", self.function)?;
         for a in &self.aliases {
-            write!(f, "  alias {:<6} → version {:<4}", a.alias, a.version)?;
+            write!(
+                f,
+                "  alias {:<6} → version {:<4} {:<12}",
+                a.alias,
+                a.version,
+                if a.verified {
+                    "verified"
+                } else {
+                    "not verified"
+                }
+            )?;
             match &a.record {
                 Some(r) => writeln!(
                     f,
@@ -189,7 +207,7 @@ impl fmt::Display for Status {
 pub struct HistoryEntry {
     pub version: u64,
     pub record: Option<VersionRecord>,
-    /// Verified on blue and promoted at some point (it carries a `verified-N` image tag).
+    /// Blue verified this very version (the rule of `ledger::verification`).
     pub verified: bool,
     pub green: bool,
     pub blue: bool,
@@ -210,9 +228,10 @@ pub async fn history<C: Cloud>(ctx: &Ctx<C>) -> Result<Vec<HistoryEntry>> {
             .version
             .parse()
             .with_context(|| format!("version {:?}", v.version))?;
-        let verified = registry
-            .has_manifest(&repository.name, &Config::verified_tag(number))
-            .await?;
+        let verified = ctx
+            .verification(&registry, &repository.name, &v)
+            .await?
+            .is_ok();
         entries.push(HistoryEntry {
             version: number,
             record: VersionRecord::parse(&v.description).ok(),
