@@ -75,12 +75,13 @@ impl Stack {
         stack
     }
 
-    /// Writes deploy.toml with this `[function.environment]` body and a smoke check on `/`
-    /// that expects `smoke_contains` in the body.
+    /// Writes deploy.toml with this `[function.environment]` body, a smoke check on `/`
+    /// that expects `smoke_contains` in the body, and one that POSTs JSON to `/greet`.
     pub fn configure(&self, environment: &str, smoke_contains: &str) {
         let text = format!(
             "[project]\nname = \"{}\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
-             [function.environment]\n{environment}\n\n[[smoke]]\npath = \"/\"\nstatus = 200\ncontains = \"{smoke_contains}\"\n",
+             [function.environment]\n{environment}\n\n[[smoke]]\npath = \"/\"\nstatus = 200\ncontains = \"{smoke_contains}\"\n\n\
+             [[smoke]]\nmethod = \"POST\"\npath = \"/greet\"\njson = {{ name = \"Ada\" }}\ncontains = \"Ada\"\n",
             self.name
         );
         std::fs::write(&self.deploy_toml, text).unwrap();

@@ -51,10 +51,94 @@ pub struct App {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Smoke {
+    #[serde(default = "default_method")]
+    pub method: String,
     pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (a TOML table or value), sent with `content-type: application/json`.
+    pub json: Option<toml::Value>,
+    /// A text body, sent as it is.
+    pub body: Option<String>,
     #[serde(default = "default_status")]
     pub status: u16,
     pub contains: Option<String>,
+}
+
+impl Smoke {
+    /// The request body and its content type, when there is one.
+    pub fn payload(&self) -> Result<Option<(String, &'static str)>> {
+        match (&self.json, &self.body) {
+            (Some(json), None) => Ok(Some((serde_json::to_string(json)?, "application/json"))),
+            (None, Some(body)) => Ok(Some((body.clone(), "text/plain"))),
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => bail!("give json or body, not both"),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if !self.path.starts_with('/') {
+            bail!("path {:?} must start with '/'", self.path);
+        }
+        if !(100..=599).contains(&self.status) {
+            bail!("status = {}: an HTTP status is 100 to 599", self.status);
+        }
+        if !matches!(
+            self.method.as_str(),
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+        ) {
+            bail!(
+                "method = {:?}: use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+                self.method
+            );
+        }
+        self.payload()?;
+        Ok(())
+    }
+}
+
+/// Environment names Lambda sets itself and refuses in a function's configuration
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>).
+const RESERVED_ENV: [&str; 18] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's limit on a function's environment, all variables together
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
+pub const ENVIRONMENT_LIMIT: usize = 4 * 1024;
+
+/// A region name as AWS spells them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let letters = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [area, middle @ .., number] => {
+            area.len() == 2
+                && letters(area)
+                && !middle.is_empty()
+                && middle.iter().all(|p| letters(p))
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 fn resolve(name: &str, value: &str) -> Result<String> {
@@ -88,6 +172,9 @@ fn default_timeout() -> u32 {
 fn default_status() -> u16 {
     200
 }
+fn default_method() -> String {
+    "GET".into()
+}
 
 impl Config {
     /// Reads deploy.toml at the workspace root, or the file `BGD_DEPLOY_TOML` names (the
@@ -120,7 +207,34 @@ impl Config {
                 "[project] name {name:?}: use 1-40 lowercase letters, digits and '-', starting with a letter (it names the function, repository, API and role)"
             );
         }
+        if !is_region(&config.project.region) {
+            bail!(
+                "[project] region = {:?}: not an AWS region name (like \"us-east-1\")",
+                config.project.region
+            );
+        }
         setup::musl_target(&config.function.architecture)?;
+        for name in config.function.environment.keys() {
+            if RESERVED_ENV.contains(&name.as_str()) {
+                bail!(
+                    "[function.environment] {name}: Lambda sets {name} itself and refuses it in a function's configuration; remove it"
+                );
+            }
+            let mut bytes = name.bytes();
+            let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && name.len() >= 2;
+            if !valid {
+                bail!(
+                    "[function.environment] {name:?}: Lambda takes names of 2 or more letters, digits and '_', starting with a letter"
+                );
+            }
+        }
+        for (i, smoke) in config.smoke.iter().enumerate() {
+            smoke
+                .check()
+                .with_context(|| format!("[[smoke]] number {} ({})", i + 1, smoke.path))?;
+        }
         if !(128..=10240).contains(&config.function.memory_mb) {
             bail!(
                 "[function] memory_mb = {}: Lambda allows 128 to 10240",
@@ -162,10 +276,27 @@ impl Config {
             .collect()
     }
 
-    /// The settings the function must run with, as deploy.toml says.
+    /// The settings the function must run with, as deploy.toml says. Checked against
+    /// Lambda's environment limit here, before any call: Lambda's own error quotes the values.
     pub fn settings(&self) -> Result<Settings> {
+        let environment = self.resolved_environment()?;
+        let size: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size > ENVIRONMENT_LIMIT {
+            let mut names: Vec<(&String, usize)> =
+                environment.iter().map(|(k, v)| (k, v.len())).collect();
+            names.sort_by(|a, b| b.1.cmp(&a.1));
+            let largest: Vec<String> = names
+                .iter()
+                .take(3)
+                .map(|(name, len)| format!("{name} ({len} bytes)"))
+                .collect();
+            bail!(
+                "[function.environment] holds {size} bytes once resolved; Lambda allows {ENVIRONMENT_LIMIT}: the largest are {}",
+                largest.join(", ")
+            );
+        }
         Ok(Settings {
-            environment: self.resolved_environment()?,
+            environment,
             memory_mb: self.function.memory_mb,
             timeout: Duration::from_secs(self.function.timeout_s.into()),
         })
@@ -296,7 +427,7 @@ mod tests {
 
     #[test]
     fn environment_references_resolve_from_the_deploying_environment() {
-        let text = "[project]\nname = \"x\"\nregion = \"r\"\n[function.environment]\nA = \"${PATH}\"\nB = \"plain\"\nC = \"${BGD_SURELY_UNSET_VAR}\"\n";
+        let text = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nA = \"${PATH}\"\nB = \"plain\"\nC = \"${BGD_SURELY_UNSET_VAR}\"\n";
         let config = Config::parse(text).unwrap();
         let err = config.resolved_environment().unwrap_err().to_string();
         assert!(
@@ -310,10 +441,68 @@ mod tests {
         assert_eq!(env["B"], "plain");
     }
 
+    fn parse_err(text: &str) -> String {
+        format!("{:#}", Config::parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn values_lambda_or_aws_would_refuse_are_refused_naming_the_key() {
+        let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n";
+        assert!(parse_err("[project]\nname = \"x\"\nregion = \"mars-1\"\n").contains("region"));
+        for region in [
+            "us-east-1",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "il-central-1",
+        ] {
+            let text = format!("[project]\nname = \"x\"\nregion = \"{region}\"\n");
+            assert!(Config::parse(&text).is_ok(), "{region}");
+        }
+        let reserved = parse_err(&format!(
+            "{base}[function.environment]\nAWS_REGION = \"x\"\n"
+        ));
+        assert!(
+            reserved.contains("AWS_REGION") && reserved.contains("sets"),
+            "{reserved}"
+        );
+        let bad_name = parse_err(&format!("{base}[function.environment]\n\"1X\" = \"x\"\n"));
+        assert!(bad_name.contains("1X"), "{bad_name}");
+        let status = parse_err(&format!("{base}[[smoke]]\npath = \"/\"\nstatus = 999\n"));
+        assert!(
+            status.contains("[[smoke]] number 1") && status.contains("999"),
+            "{status}"
+        );
+        let method = parse_err(&format!(
+            "{base}[[smoke]]\npath = \"/\"\nmethod = \"FETCH\"\n"
+        ));
+        assert!(method.contains("FETCH"), "{method}");
+        let both = parse_err(&format!(
+            "{base}[[smoke]]\npath = \"/\"\nbody = \"a\"\njson = {{ a = 1 }}\n"
+        ));
+        assert!(both.contains("not both"), "{both}");
+    }
+
+    #[test]
+    fn an_environment_over_lambdas_limit_is_refused_naming_no_value() {
+        let secret = "s3cr3t".repeat(1000);
+        let text = format!(
+            "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nBIG = \"{secret}\"\nSMALL = \"y\"\n"
+        );
+        let err = format!(
+            "{:#}",
+            Config::parse(&text).unwrap().settings().unwrap_err()
+        );
+        assert!(
+            err.contains("BIG (6000 bytes)") && err.contains("4096"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
     #[test]
     fn a_bad_architecture_says_what_lambda_runs() {
         let err = Config::parse(
-            "[project]\nname = \"x\"\nregion = \"r\"\n[function]\narchitecture = \"mips\"\n",
+            "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\narchitecture = \"mips\"\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("arm64"), "{err}");

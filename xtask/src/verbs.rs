@@ -150,6 +150,8 @@ fn print<T: Serialize + std::fmt::Display>(value: &T, json: bool) -> Result<()> 
 impl flags::Provision {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
+        // An unset `${VAR}` stops the run before the build, not after it.
+        ctx.config.settings()?;
         let options = deploy::Options {
             image: self.image,
             build_id: self.build_id,
@@ -166,6 +168,7 @@ impl flags::Provision {
 impl flags::Deploy {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
+        ctx.config.settings()?;
         let mut options = deploy::Options {
             image: self.image,
             build_id: self.build_id,

@@ -110,14 +110,40 @@ impl Prober {
         path: &str,
         with_token: bool,
     ) -> Result<Answer, String> {
-        let mut request = self.client.get(format!("{}{path}", endpoint.url));
+        let request = self.client.get(format!("{}{path}", endpoint.url));
+        self.send(endpoint, request, with_token).await
+    }
+
+    /// A smoke check's request: its method, headers and body, with the token.
+    async fn smoke(&self, endpoint: &Endpoint, smoke: &Smoke) -> Result<Answer, String> {
+        let method = reqwest::Method::from_bytes(smoke.method.as_bytes())
+            .map_err(|e| format!("method {:?}: {e}", smoke.method))?;
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", endpoint.url, smoke.path));
+        for (name, value) in &smoke.headers {
+            request = request.header(name, value);
+        }
+        if let Some((body, content_type)) = smoke.payload().map_err(|e| format!("{e:#}"))? {
+            request = request.header("content-type", content_type).body(body);
+        }
+        self.send(endpoint, request, true).await
+    }
+
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        mut request: reqwest::RequestBuilder,
+        with_token: bool,
+    ) -> Result<Answer, String> {
         if let (true, Some(token)) = (with_token, &endpoint.token) {
             request = request.header(VERIFY_TOKEN_HEADER, token);
         }
         let response = request.send().await.map_err(|e| format!("{e}"))?;
         let status = response.status().as_u16();
         let mut body = response.text().await.unwrap_or_default();
-        body.truncate(BODY_LIMIT);
+        // On a character boundary: a multi-byte character at the limit must not panic.
+        body.truncate(body.floor_char_boundary(BODY_LIMIT));
         Ok(Answer { status, body })
     }
 
@@ -203,28 +229,36 @@ impl Prober {
             tokio::time::sleep(POLL).await;
         };
 
-        let checks = std::iter::once(("/health", 200, None)).chain(
-            smoke
-                .iter()
-                .map(|s| (s.path.as_str(), s.status, s.contains.as_deref())),
-        );
-        for (path, status, contains) in checks {
+        let health = Smoke {
+            method: "GET".into(),
+            path: "/health".into(),
+            headers: Default::default(),
+            json: None,
+            body: None,
+            status: 200,
+            contains: None,
+        };
+        for smoke in std::iter::once(&health).chain(smoke) {
+            let (path, status) = (smoke.path.as_str(), smoke.status);
             let check = format!(
-                "GET {path} answers {status}{}",
-                contains
+                "{} {path} answers {status}{}",
+                smoke.method,
+                smoke
+                    .contains
+                    .as_ref()
                     .map(|c| format!(" containing {c:?}"))
                     .unwrap_or_default()
             );
             let answer = self
-                .get(endpoint, path, true)
+                .smoke(endpoint, smoke)
                 .await
                 .map_err(|detail| fail(&check, path, None, detail))?;
             if answer.status != status {
                 let detail = format!("expected {status}, got {}", answer.status);
                 return Err(fail(&check, path, Some(answer), detail));
             }
-            if let Some(needle) = contains
-                && !answer.body.contains(needle)
+            if let Some(needle) = &smoke.contains
+                && !answer.body.contains(needle.as_str())
             {
                 return Err(fail(
                     &check,

@@ -232,3 +232,55 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
     assert!(first["version"].is_u64());
     eprintln!("ctrl-c during promote: green moved in rounds {outcomes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_checks_send_their_method_and_body_and_a_failing_one_stops_green() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("smoke-post");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    // The app answers 400 to a body without `name`: the check expects 200 and fails.
+    let toml = std::fs::read_to_string(&stack.deploy_toml).unwrap();
+    std::fs::write(
+        &stack.deploy_toml,
+        toml.replace("name = \"Ada\"", "nom = \"Ada\""),
+    )
+    .unwrap();
+    let output = stack.xtask(&["deploy", "--image", path(image_b)]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("POST /greet answers 200") && stderr.contains("expected 200, got 400"),
+        "{stderr}"
+    );
+    assert_eq!(json(&output.stdout)["green"]["version"], "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_blue_is_named_as_such_and_unpin_on_an_already_deployed_build_unpins() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("kept-blue");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    stack
+        .ok(&["deploy", "--image", path(image_b), "--keep-blue"])
+        .await;
+    let refused = stack.xtask(&["rollback", "--to", "1"]).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(4), "lock held: {stderr}");
+    assert!(
+        stderr.contains("kept by `deploy --keep-blue`") && stderr.contains("--break-lock"),
+        "{stderr}"
+    );
+    stack.ok(&["rollback", "--to", "1", "--break-lock"]).await;
+    let pinned = stack.xtask(&["deploy", "--image", path(image_a)]).await;
+    assert_eq!(pinned.status.code(), Some(6), "pinned");
+    // Green already runs image a: --unpin still clears the pin.
+    let unpinned = stack
+        .ok(&["deploy", "--image", path(image_a), "--unpin"])
+        .await;
+    assert_eq!(unpinned["outcome"], "already_deployed");
+    let status = stack.status().await;
+    assert_eq!(
+        status["aliases"][0]["promotion"]["pinned"], false,
+        "{status}"
+    );
+}

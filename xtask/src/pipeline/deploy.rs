@@ -61,13 +61,16 @@ struct Preflight {
     green_version: Version,
     /// A rollback pinned green (and `--unpin` lets this run go on).
     pinned: bool,
+    /// deploy.toml's settings, resolved before the build so an unset `${VAR}` stops the run
+    /// before minutes of compiling.
+    settings: Settings,
 }
 
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
     let pre = p.phase("preflight", preflight(ctx, options)).await?;
     let (built, image) = p.phase("build", ctx.image(options)).await?;
-    let settings = ctx.config.settings()?;
+    let settings = pre.settings.clone();
     let mut report = Report {
         outcome: Outcome::AlreadyDeployed,
         function: ctx.function().into(),
@@ -195,6 +198,7 @@ async fn ship<C: Cloud>(
 }
 
 async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
+    let settings = ctx.config.settings()?;
     let Some(api) = ctx.find_api().await? else {
         bail!(
             "there is no REST API {}: run `cargo xtask provision` first",
@@ -239,6 +243,7 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
         green_stage,
         green_version,
         pinned: pinned.is_some(),
+        settings,
     })
 }
 
