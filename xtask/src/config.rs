@@ -284,7 +284,7 @@ impl Config {
         if size > ENVIRONMENT_LIMIT {
             let mut names: Vec<(&String, usize)> =
                 environment.iter().map(|(k, v)| (k, v.len())).collect();
-            names.sort_by(|a, b| b.1.cmp(&a.1));
+            names.sort_by_key(|&(_, len)| std::cmp::Reverse(len));
             let largest: Vec<String> = names
                 .iter()
                 .take(3)
