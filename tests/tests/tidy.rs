@@ -66,6 +66,18 @@ fn the_readme_documents_every_verb_and_names_only_real_ones() {
 }
 
 #[test]
+fn the_readme_lists_every_exit_code() {
+    let readme = std::fs::read_to_string(setup::workspace_root().join("README.md")).unwrap();
+    for exit in xtask::outcome::Exit::ALL {
+        let row = format!("| {} |", exit.code());
+        assert!(
+            readme.contains(&row),
+            "README.md's exit table has no row `{row}` for {exit:?}: add it"
+        );
+    }
+}
+
+#[test]
 fn every_verb_has_help() {
     let command = Cli::command();
     for verb in command.get_subcommands() {

@@ -427,18 +427,18 @@ mod tests {
 
     #[test]
     fn environment_references_resolve_from_the_deploying_environment() {
-        let text = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nA = \"${PATH}\"\nB = \"plain\"\nC = \"${BGD_SURELY_UNSET_VAR}\"\n";
+        let text = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nAA = \"${PATH}\"\nBB = \"plain\"\nCC = \"${BGD_SURELY_UNSET_VAR}\"\n";
         let config = Config::parse(text).unwrap();
         let err = config.resolved_environment().unwrap_err().to_string();
         assert!(
-            err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] C"),
+            err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] CC"),
             "{err}"
         );
         let mut config = config;
-        config.function.environment.remove("C");
+        config.function.environment.remove("CC");
         let env = config.resolved_environment().unwrap();
-        assert_eq!(env["A"], std::env::var("PATH").unwrap());
-        assert_eq!(env["B"], "plain");
+        assert_eq!(env["AA"], std::env::var("PATH").unwrap());
+        assert_eq!(env["BB"], "plain");
     }
 
     fn parse_err(text: &str) -> String {
@@ -447,15 +447,16 @@ mod tests {
 
     #[test]
     fn values_lambda_or_aws_would_refuse_are_refused_naming_the_key() {
-        let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n";
-        assert!(parse_err("[project]\nname = \"x\"\nregion = \"mars-1\"\n").contains("region"));
+        let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\n";
+        let mars = parse_err("[project]\nname = \"x\"\nregion = \"mars-1\"\n[function]\n");
+        assert!(mars.contains("region = \"mars-1\""), "{mars}");
         for region in [
             "us-east-1",
             "ap-southeast-2",
             "us-gov-west-1",
             "il-central-1",
         ] {
-            let text = format!("[project]\nname = \"x\"\nregion = \"{region}\"\n");
+            let text = format!("[project]\nname = \"x\"\nregion = \"{region}\"\n[function]\n");
             assert!(Config::parse(&text).is_ok(), "{region}");
         }
         let reserved = parse_err(&format!(

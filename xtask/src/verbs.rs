@@ -24,7 +24,11 @@ use crate::{
 /// Builds the context every cloud verb runs in.
 pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
     let config = Config::load()?;
-    let deadline = Instant::now() + Duration::from_secs(global.timeout);
+    // A huge --timeout means no deadline, not an overflow.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(Duration::from_secs(global.timeout))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
     let (target, local_gateway, function_log) = if global.local {
         let local = LocalCloud::workspace();
         let exe = std::env::current_exe().context("finding the xtask binary")?;

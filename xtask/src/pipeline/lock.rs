@@ -1,9 +1,10 @@
 //! The deploy lock: stage `blue`, created atomically from green's deployment, held while a
 //! deploy (or a rollback that verifies on blue) runs, released whatever ends the run, taken
 //! over once expired or with `--break-lock`, naming whose it was.
-use std::{collections::BTreeMap, future::Future, time::Duration};
+use std::{collections::BTreeMap, future::Future, panic::AssertUnwindSafe, time::Duration};
 
 use anyhow::{Context, Result};
+use futures_util::FutureExt;
 
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, TOKEN_VARIABLE, absent_as_none};
 use crate::{
@@ -14,6 +15,8 @@ use crate::{
 
 /// How long a deploy's lock stands before another deploy may take it over.
 const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long cleanup waits for DeleteStage before leaving the lock to expire.
+const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
 
 impl<C: Cloud> Ctx<C> {
     /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
@@ -109,13 +112,23 @@ impl<C: Cloud> Ctx<C> {
             .await?;
         // What green serves after an interruption is read and stated by the caller.
         let outcome = tokio::select! {
-            outcome = work(token) => outcome,
+            outcome = catching_panics(work(token)) => outcome,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C)")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
         if lock.keep {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
-        } else if let Err(e) = self.progress.phase("cleanup", self.release_lock(api)).await {
+            return outcome;
+        }
+        // Bounded, and a second Ctrl-C gives up on it: the lock then ends by itself.
+        let cleanup = tokio::time::timeout(CLEANUP_LIMIT, self.release_lock(api));
+        let released = tokio::select! {
+            released = self.progress.phase("cleanup", async {
+                cleanup.await.unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {} s", CLEANUP_LIMIT.as_secs())))
+            }) => released,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("a second Ctrl-C stopped it")),
+        };
+        if let Err(e) = released {
             // The run's own result stands (a promotion stays a success, a failed verification
             // stays the failure to report); the lock ends by itself.
             self.progress.warn(format_args!(
@@ -125,6 +138,29 @@ impl<C: Cloud> Ctx<C> {
         }
         outcome
     }
+}
+
+/// Runs `work`, a panic in it becoming an error, so that the lock held around it is still
+/// released (a bug must not strand the lock for 30 minutes).
+async fn catching_panics<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            Err(anyhow::anyhow!(
+                "a bug in bgd: the run panicked ({}); please report it",
+                panic_message(panic.as_ref())
+            ))
+        })
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// How a run treats the lock.
@@ -141,5 +177,26 @@ pub fn lock_holder(blue: &Stage) -> (String, bool) {
     match Lock::parse(&blue.description) {
         Ok(lock) => (lock.to_string(), lock.is_expired()),
         Err(_) => ("a blue stage not made by a deploy".into(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catching_panics;
+
+    #[tokio::test]
+    async fn a_panic_in_the_locked_work_is_an_error_so_cleanup_still_runs() {
+        let err = catching_panics(async {
+            let body = "é".repeat(3);
+            let _ = &body[..1]; // a byte slice inside a character, as a truncation bug would
+            anyhow::Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("panicked") && err.to_string().contains("char boundary"),
+            "{err}"
+        );
+        assert_eq!(catching_panics(async { anyhow::Ok(7) }).await.unwrap(), 7);
     }
 }
