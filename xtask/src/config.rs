@@ -152,6 +152,7 @@ fn resolve(name: &str, value: &str) -> Result<String> {
         let found = std::env::var(var).with_context(|| {
             format!("[function.environment] {name} refers to ${{{var}}}, which is not set in this environment: export {var}")
         })?;
+        crate::secret::register(&found);
         out.push_str(&rest[..start]);
         out.push_str(&found);
         rest = &rest[start + end + 1..];

@@ -11,6 +11,7 @@ pub mod local;
 pub mod outcome;
 pub mod pipeline;
 pub mod progress;
+pub mod secret;
 pub mod setup;
 mod test;
 mod verbs;

@@ -5,11 +5,15 @@ use clap::Parser;
 use xtask::flags::{Cli, Verb};
 
 fn main() -> ExitCode {
+    // A panic's message may quote a secret, as any message may.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", xtask::secret::redact(&info.to_string()));
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", xtask::secret::redact(&format!("{error:#}")));
             ExitCode::from(xtask::outcome::exit_of(&error).code())
         }
     }

@@ -85,11 +85,11 @@ impl Progress {
 
     /// A line of information between phases.
     pub fn note(&self, message: impl std::fmt::Display) {
-        eprintln!("    {message}");
+        eprintln!("    {}", crate::secret::redact(&message.to_string()));
     }
 
     pub fn warn(&self, message: impl std::fmt::Display) {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", crate::secret::redact(&message.to_string()));
     }
 
     pub fn times(&self) -> Vec<PhaseTime> {

@@ -18,6 +18,7 @@ use crate::{
     outcome::{Exit, Green, Served, exit_of, refuse},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
+    secret::redact,
     verify::Prober,
 };
 
@@ -134,7 +135,7 @@ async fn stating_green<T: Serialize + std::fmt::Display>(
                     "exit_code": exit_of(&error).code(),
                     "green": green,
                 });
-                println!("{}", serde_json::to_string_pretty(&failed)?);
+                println!("{}", redact(&serde_json::to_string_pretty(&failed)?));
             }
             Err(error)
         }
@@ -144,9 +145,9 @@ async fn stating_green<T: Serialize + std::fmt::Display>(
 /// Prints the result once on stdout: JSON with `--json`, else its Display.
 fn print<T: Serialize + std::fmt::Display>(value: &T, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        println!("{}", redact(&serde_json::to_string_pretty(value)?));
     } else {
-        print!("{value}");
+        print!("{}", redact(&value.to_string()));
     }
     Ok(())
 }
@@ -200,7 +201,7 @@ impl flags::Deploy {
                     .append(true)
                     .open(&path)
                     .with_context(|| format!("opening $GITHUB_STEP_SUMMARY ({path})"))?;
-                file.write_all(report.markdown().as_bytes())?;
+                file.write_all(redact(&report.markdown()).as_bytes())?;
             }
             anyhow::Ok(report)
         };

@@ -127,3 +127,58 @@ async fn the_permission_policy_is_the_same_after_twenty_deploys_as_after_one() {
     }
     assert_eq!((policy("blue").await, policy("green").await), after_one);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_shows_on_failure_paths_either() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("secrets-failing");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let secret = "planted-greeting-5c2e91ab";
+    let planted = [("BGD_E2E_PLANTED_GREETING", secret)];
+    // The app answers `/` with the secret; the smoke check fails and shows the body it got.
+    stack.configure(
+        "GREETING = \"${BGD_E2E_PLANTED_GREETING}\"",
+        "a phrase it never says",
+    );
+    let failed = stack
+        .xtask_with(&["deploy", "--image", path(image_b)], &planted)
+        .await;
+    assert_eq!(failed.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("check failed: GET / answers 200"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[redacted]"),
+        "the body is shown, redacted: {stderr}"
+    );
+    // An environment over Lambda's 4 KB: refused before any call, naming no value.
+    let big = format!("planted-big-{}", "x".repeat(5000));
+    stack.configure(
+        "GREETING = \"hello\"\nBIG = \"${BGD_E2E_PLANTED_BIG}\"",
+        "hello",
+    );
+    let oversized = stack
+        .xtask_with(
+            &["deploy", "--image", path(image_b)],
+            &[("BGD_E2E_PLANTED_BIG", big.as_str())],
+        )
+        .await;
+    assert_eq!(oversized.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&oversized.stderr);
+    assert!(stderr.contains("BIG (5012 bytes)"), "{stderr}");
+    for output in [&failed, &oversized] {
+        for text in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(secret) && !text.contains("planted-big"),
+                "{text}"
+            );
+        }
+    }
+    let mut found = Vec::new();
+    files_holding(&stack.dir, secret, &mut found);
+    found.retain(|f| !f.contains("/local/"));
+    assert!(found.is_empty(), "the secret is in {found:?}");
+}

@@ -30,6 +30,7 @@ impl<C: Cloud> Ctx<C> {
         lock: LockOptions,
     ) -> Result<String> {
         let token = hex::encode(rand::random::<[u8; 32]>());
+        crate::secret::register(&token);
         let stage = Stage {
             name: BLUE.into(),
             deployment_id: deployment_id.into(),
