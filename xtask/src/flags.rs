@@ -217,6 +217,9 @@ pub struct Destroy {
     /// Print what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Destroy even while a deploy holds the lock (stage blue) that has not expired
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 #[derive(Debug, Args)]

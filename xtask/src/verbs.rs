@@ -285,7 +285,7 @@ impl flags::Destroy {
                 ctx.config.project.name
             ))?;
         }
-        let removed = pipeline::destroy::run(&ctx, self.dry_run).await?;
+        let removed = pipeline::destroy::run(&ctx, self.dry_run, self.break_lock).await?;
         let verb = if self.dry_run {
             "would remove"
         } else {

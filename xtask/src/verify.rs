@@ -95,7 +95,9 @@ pub struct Prober {
 
 impl Default for Prober {
     fn default() -> Self {
+        // No redirects: a 3xx is the stage's answer, and the token never leaves blue's host.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(35))
             .build()
             .expect("a reqwest client with only a timeout set builds");
@@ -324,6 +326,37 @@ mod tests {
                 id: None,
             },
         }
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_the_answer_and_the_token_is_not_sent_on() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut requests = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                requests += 1;
+                let mut buffer = [0; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let answer = "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/steal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                if requests == 1 {
+                    break;
+                }
+            }
+            requests
+        });
+        let endpoint = Endpoint {
+            url,
+            token: Some("t0ken".into()),
+        };
+        let answer = Prober::default()
+            .get(&endpoint, "/version", true)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 302);
+        assert_eq!(server.await.unwrap(), 1);
     }
 
     #[test]
