@@ -196,6 +196,7 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
         git_sha: head_sha(),
         expires: 1,
         kept: false,
+        hold: None,
     };
     cloud
         .create_stage(

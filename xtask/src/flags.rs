@@ -36,6 +36,10 @@ pub enum Verb {
     Provision(Provision),
     /// Ship this commit: build, lock, push, publish, verify on blue, promote to green, clean up
     Deploy(Deploy),
+    /// Move green to the version a `deploy --hold` verified on blue (green must not have moved since)
+    Promote(Promote),
+    /// End a `deploy --hold`: remove blue, leave green as it is
+    Abort(Abort),
     /// Move green back to a published version (default: the one before the last promotion) and pin it
     Rollback(Rollback),
     /// Clear the pin a rollback set, so deploys proceed again
@@ -165,6 +169,27 @@ pub struct Deploy {
     #[arg(long)]
     pub unpin: bool,
     /// Build and read, print the plan; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop after blue is verified, keeping blue and the lock, for a person to look at blue;
+    /// then `cargo xtask promote` (or `cargo xtask abort`)
+    #[arg(long)]
+    pub hold: bool,
+    /// How long a hold stands before another deploy may take it over
+    #[arg(long, value_name = "MINUTES", default_value_t = 240, requires = "hold")]
+    pub hold_minutes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct Promote {
+    /// Check the hold and print what would happen; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Abort {
+    /// Say what would be removed; write nothing
     #[arg(long)]
     pub dry_run: bool,
 }

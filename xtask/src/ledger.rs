@@ -54,6 +54,15 @@ pub struct Lock {
     pub expires: u64,
     /// Taken by `deploy --keep-blue`: blue stays after the deploy ends.
     pub kept: bool,
+    /// Taken by `deploy --hold`: blue stays verified for `promote` (or `abort`), and green's
+    /// RevisionId when the hold began, which `promote` requires green still to have.
+    pub hold: Option<Hold>,
+}
+
+/// What a held deploy keeps for `promote`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub green_revision: String,
 }
 
 impl VersionRecord {
@@ -138,12 +147,13 @@ impl Promotion {
 }
 
 impl Lock {
-    pub fn new(git_sha: &str, ttl: Duration, kept: bool) -> Self {
+    pub fn new(git_sha: &str, ttl: Duration, kept: bool, hold: Option<Hold>) -> Self {
         Self {
             holder: actor(),
             git_sha: git_sha.to_owned(),
             expires: epoch_seconds().saturating_add(ttl.as_secs()),
             kept,
+            hold,
         }
     }
 
@@ -158,6 +168,9 @@ impl Lock {
         ];
         if self.kept {
             fields.push(("kept", "1".into()));
+        }
+        if let Some(hold) = &self.hold {
+            fields.push(("held", hold.green_revision.clone()));
         }
         // The holder last: encode cuts the last field to fit.
         fields.push(("lock", self.holder.clone()));
@@ -178,6 +191,9 @@ impl Lock {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(u64::MAX),
             kept: fields.get("kept").is_some_and(|v| v == "1"),
+            hold: fields.get("held").map(|revision| Hold {
+                green_revision: revision.clone(),
+            }),
         })
     }
 }
@@ -185,12 +201,21 @@ impl Lock {
 impl fmt::Display for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let left = self.expires.saturating_sub(epoch_seconds());
-        write!(
-            f,
-            "held by {} deploying {} (",
-            self.holder,
-            short(&self.git_sha)
-        )?;
+        if self.hold.is_some() {
+            write!(
+                f,
+                "a deploy of {} held by {} for `cargo xtask promote` or `cargo xtask abort` (",
+                short(&self.git_sha),
+                self.holder
+            )?;
+        } else {
+            write!(
+                f,
+                "held by {} deploying {} (",
+                self.holder,
+                short(&self.git_sha)
+            )?;
+        }
         if left == 0 {
             write!(f, "expired)")
         } else {
@@ -381,6 +406,9 @@ mod tests {
             git_sha: "abc".into(),
             expires: 42,
             kept: true,
+            hold: Some(Hold {
+                green_revision: "8f1c5a3e-0b7d-4f2e-9c61-2d4e5f6a7b8c".into(),
+            }),
         };
         assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
         assert!(lock.is_expired());
@@ -404,7 +432,7 @@ mod tests {
         );
         assert_eq!(short("ééééééééééééééé"), "éééééééééééé");
         assert_eq!(short("abc"), "abc");
-        let lock = Lock::new(&long, Duration::from_secs(u64::MAX), false);
+        let lock = Lock::new(&long, Duration::from_secs(u64::MAX), false, None);
         assert!(lock.to_description().len() <= DESCRIPTION_LIMIT);
         assert!(!lock.is_expired());
     }

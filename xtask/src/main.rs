@@ -25,6 +25,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.verb {
         Verb::Provision(verb) => runtime.block_on(verb.run(global)),
         Verb::Deploy(verb) => runtime.block_on(verb.run(global)),
+        Verb::Promote(verb) => runtime.block_on(verb.run(global)),
+        Verb::Abort(verb) => runtime.block_on(verb.run(global)),
         Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
         Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
         Verb::Status(verb) => runtime.block_on(verb.run(global)),

@@ -181,6 +181,9 @@ impl flags::Deploy {
             break_lock: self.break_lock,
             unpin: self.unpin,
             dry_run: self.dry_run,
+            hold: self
+                .hold
+                .then(|| Duration::from_secs(self.hold_minutes.saturating_mul(60))),
         };
         // On the local cloud a deploy sets up what is missing; against AWS, that is an explicit
         // `provision`, so a typo in deploy.toml never creates a second stack.
@@ -206,6 +209,26 @@ impl flags::Deploy {
             anyhow::Ok(report)
         };
         stating_green(&ctx, global.json, work).await
+    }
+}
+
+impl flags::Promote {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let ctx = connect(global).await?;
+        let work = async {
+            let mut report = pipeline::hold::promote(&ctx, self.dry_run).await?;
+            report.write_calls = ctx.cloud.write_calls();
+            anyhow::Ok(report)
+        };
+        stating_green(&ctx, global.json, work).await
+    }
+}
+
+impl flags::Abort {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let ctx = connect(global).await?;
+        let message = pipeline::hold::abort(&ctx, self.dry_run).await?;
+        print(&Message { message }, global.json)
     }
 }
 

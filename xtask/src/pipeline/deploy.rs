@@ -24,6 +24,9 @@ pub struct Options {
     pub break_lock: bool,
     pub unpin: bool,
     pub dry_run: bool,
+    /// `--hold`: stop after verification with blue kept and the lock held this long, for
+    /// `promote` (or `abort`).
+    pub hold: Option<std::time::Duration>,
 }
 
 /// The result, printed once on stdout as a table or JSON.
@@ -39,8 +42,10 @@ pub struct Report {
     /// Only with `--keep-blue`: reach it with the token (`status --show-token`).
     pub blue_url: Option<String>,
     pub phases: Vec<PhaseTime>,
-    /// With `--dry-run`: what a real run would write.
+    /// With `--dry-run`: what a real run would write; with `--hold`: what to do next.
     pub plan: Vec<String>,
+    /// With `--hold`: the version verified on blue, waiting for `promote`.
+    pub held: Option<u64>,
     /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
     pub write_calls: usize,
 }
@@ -51,6 +56,8 @@ pub enum Outcome {
     Deployed,
     AlreadyDeployed,
     Planned,
+    /// `--hold`: verified on blue, waiting for `promote`.
+    Held,
 }
 
 /// What preflight read: the state every later phase works from.
@@ -82,6 +89,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         blue_url: None,
         phases: Vec::new(),
         plan: Vec::new(),
+        held: None,
         write_calls: 0,
     };
     let unchanged = p
@@ -112,8 +120,10 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
 
     let lock = LockOptions {
         break_lock: options.break_lock,
-        keep: options.keep_blue,
+        keep: options.keep_blue || options.hold.is_some(),
+        hold: options.hold,
     };
+    let hold = options.hold.is_some();
     let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
     let version = ctx
         .locked(
@@ -121,17 +131,33 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             &pre.green_stage.deployment_id,
             &built.facts.git_sha,
             lock,
+            pre.green.revision_id.as_deref(),
             move |token| async move {
-                ship(ctx, pre_ref, built_ref, image_ref, settings_ref, &token).await
+                ship(
+                    ctx,
+                    pre_ref,
+                    built_ref,
+                    image_ref,
+                    settings_ref,
+                    &token,
+                    hold,
+                )
+                .await
             },
         )
         .await?;
-    if options.keep_blue {
+    if options.keep_blue || hold {
         report.blue_url = Some(ctx.stage_url(&pre.api, BLUE));
     }
-    report.outcome = Outcome::Deployed;
-    report.previous = report.version;
-    report.version = Some(version);
+    if hold {
+        report.outcome = Outcome::Held;
+        report.held = Some(version);
+        report.plan = super::hold::instructions(ctx, &pre.api, version);
+    } else {
+        report.outcome = Outcome::Deployed;
+        report.previous = report.version;
+        report.version = Some(version);
+    }
     report.phases = p.times();
     Ok(report)
 }
@@ -144,6 +170,7 @@ async fn ship<C: Cloud>(
     image: &Image,
     settings: &Settings,
     token: &str,
+    hold: bool,
 ) -> Result<u64> {
     let p = &ctx.progress;
     let (registry, repository) = ctx.registry().await?;
@@ -181,19 +208,17 @@ async fn ship<C: Cloud>(
     ctx.progress
         .note(format_args!("published version {version}"));
 
-    ctx.blue_then_green(
-        &pre.api,
-        token,
-        &pre.green,
-        Candidate {
-            version,
-            record: &record,
-            description: &description,
-            pin: false,
-        },
-        (&registry, &repository.name),
-    )
-    .await?;
+    let candidate = Candidate {
+        version,
+        record: &record,
+        description: &description,
+        pin: false,
+    };
+    ctx.verify_on_blue(&pre.api, token, candidate, (&registry, &repository.name))
+        .await?;
+    if !hold {
+        ctx.promote_phase(&pre.api, &pre.green, candidate).await?;
+    }
     Ok(version)
 }
 
@@ -290,6 +315,7 @@ impl fmt::Display for Report {
             Outcome::Deployed => "deployed",
             Outcome::AlreadyDeployed => "already deployed (nothing written)",
             Outcome::Planned => "planned (--dry-run: nothing written)",
+            Outcome::Held => "held: verified on blue, green unchanged",
         };
         writeln!(f, "{:<10} {outcome}", "outcome")?;
         writeln!(f, "{:<10} {}", "function", self.function)?;
@@ -308,8 +334,13 @@ impl fmt::Display for Report {
         if let Some(url) = &self.blue_url {
             writeln!(f, "{:<10} {url} (kept; needs x-verify-token)", "blue")?;
         }
+        let label = if self.outcome == Outcome::Held {
+            "next"
+        } else {
+            "would"
+        };
         for step in &self.plan {
-            writeln!(f, "{:<10} {step}", "would")?;
+            writeln!(f, "{label:<10} {step}")?;
         }
         writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
         for phase in &self.phases {

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, TOKEN_VARIABLE, absent_as_none};
 use crate::{
     cloud::{RestApi, Stage},
-    ledger::Lock,
+    ledger::{Hold, Lock},
     outcome::{Exit, refuse},
 };
 
@@ -28,6 +28,7 @@ impl<C: Cloud> Ctx<C> {
         deployment_id: &str,
         git_sha: &str,
         lock: LockOptions,
+        green_revision: Option<&str>,
     ) -> Result<String> {
         let token = hex::encode(rand::random::<[u8; 32]>());
         crate::secret::register(&token);
@@ -38,7 +39,15 @@ impl<C: Cloud> Ctx<C> {
                 (ALIAS_VARIABLE.into(), BLUE.into()),
                 (TOKEN_VARIABLE.into(), token.clone()),
             ]),
-            description: Lock::new(git_sha, LOCK_TTL, lock.keep).to_description(),
+            description: Lock::new(
+                git_sha,
+                lock.hold.unwrap_or(LOCK_TTL),
+                lock.keep,
+                lock.hold.map(|_| Hold {
+                    green_revision: green_revision.unwrap_or("none").to_owned(),
+                }),
+            )
+            .to_description(),
         };
         match self.cloud.create_stage(&api.id, &stage).await {
             Ok(_) => return Ok(token),
@@ -48,10 +57,15 @@ impl<C: Cloud> Ctx<C> {
         let held = self.cloud.get_stage(&api.id, BLUE).await?;
         let (holder, expired) = lock_holder(&held);
         if !expired && !lock.break_lock {
+            let what = if Lock::parse(&held.description).is_ok_and(|l| l.hold.is_some()) {
+                "promote or abort it first, or pass --break-lock to drop it"
+            } else {
+                "wait for it, or pass --break-lock if it died"
+            };
             return Err(refuse(
                 Exit::LockHeld,
                 format!(
-                    "another deploy holds the lock (stage blue of API {}): {holder}; wait for it, or pass --break-lock if it died",
+                    "another deploy holds the lock (stage blue of API {}): {holder}; {what}",
                     api.name
                 ),
             ));
@@ -105,11 +119,15 @@ impl<C: Cloud> Ctx<C> {
         deployment_id: &str,
         git_sha: &str,
         lock: LockOptions,
+        green_revision: Option<&str>,
         work: impl FnOnce(String) -> F,
     ) -> Result<T> {
         let token = self
             .progress
-            .phase("lock", self.take_lock(api, deployment_id, git_sha, lock))
+            .phase(
+                "lock",
+                self.take_lock(api, deployment_id, git_sha, lock, green_revision),
+            )
             .await?;
         // What green serves after an interruption is read and stated by the caller.
         let outcome = tokio::select! {
@@ -117,6 +135,9 @@ impl<C: Cloud> Ctx<C> {
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C)")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
+        if lock.hold.is_some() {
+            return outcome;
+        }
         if lock.keep {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
@@ -169,8 +190,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 pub struct LockOptions {
     /// Take over a lock that has not expired (its holder died).
     pub break_lock: bool,
-    /// Keep stage blue after the run (`--keep-blue`).
+    /// Keep stage blue after the run (`--keep-blue`, `--hold`).
     pub keep: bool,
+    /// `deploy --hold`: how long the held lock stands (instead of a deploy's 30 minutes).
+    pub hold: Option<Duration>,
 }
 
 /// Who holds the lock stage `blue` stands for, and whether that lock expired.

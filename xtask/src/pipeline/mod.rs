@@ -4,6 +4,7 @@
 //! verifying a stage, promoting to green.
 pub mod deploy;
 pub mod destroy;
+pub mod hold;
 mod lock;
 pub mod provision;
 pub mod rollback;
@@ -171,18 +172,29 @@ impl<C: Cloud> Ctx<C> {
         candidate: Candidate<'_>,
         registry: (&Registry, &str),
     ) -> Result<()> {
+        self.verify_on_blue(api, token, candidate, registry).await?;
+        self.promote_phase(api, green, candidate).await
+    }
+
+    /// The blue and verify phases: blue → `version`, every check, the verification recorded.
+    pub async fn verify_on_blue(
+        &self,
+        api: &RestApi,
+        token: &str,
+        candidate: Candidate<'_>,
+        (registry, repository): (&Registry, &str),
+    ) -> Result<()> {
         let Candidate {
             version,
             record,
             description,
-            pin: pinned,
+            ..
         } = candidate;
         let p = &self.progress;
         p.phase("blue", self.point_alias(BLUE, &version.to_string()))
             .await?;
         p.phase("verify", async {
             self.verify_blue(api, token, version, record).await?;
-            let (registry, repository) = registry;
             registry
                 .tag(
                     repository,
@@ -193,11 +205,25 @@ impl<C: Cloud> Ctx<C> {
                 .context("recording the verification (image tag); green was not moved")
         })
         .await?;
-        p.phase("promote", async {
-            self.promote(green, version, pinned).await?;
-            self.probe_green(api, version, record).await
-        })
-        .await?;
+        Ok(())
+    }
+
+    /// The promote phase: green → the candidate (guarded by `green`'s RevisionId), then green
+    /// must report it.
+    pub async fn promote_phase(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+    ) -> Result<()> {
+        self.progress
+            .phase("promote", async {
+                self.promote(green, candidate.version, candidate.pin)
+                    .await?;
+                self.probe_green(api, candidate.version, candidate.record)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 

@@ -220,7 +220,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 .create_deployment(&api.id, "bgd provision")
                 .await?;
             let token = ctx
-                .take_lock(&api, &deployment, &record.git_sha, Default::default())
+                .take_lock(&api, &deployment, &record.git_sha, Default::default(), None)
                 .await?;
             let verified = async {
                 ctx.point_alias(BLUE, &version.to_string()).await?;

@@ -240,8 +240,9 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
             &record.git_sha,
             LockOptions {
                 break_lock,
-                keep: false,
+                ..Default::default()
             },
+            None,
             move |token| async move {
                 ctx.blue_then_green(
                     &state_ref.api,

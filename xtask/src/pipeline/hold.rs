@@ -1,0 +1,179 @@
+//! A human gate between blue and green: `deploy --hold` stops with blue verified and the lock
+//! held; `promote` moves green to exactly that version, `abort` ends the hold. Promote trusts
+//! nothing it did not check again: the hold is live, blue still reports the held version and
+//! build, the version passes the one verification rule, and green has not moved since the hold
+//! (its RevisionId, kept in the lock, guards the promotion).
+use anyhow::{Context, Result, bail};
+
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, deploy};
+use crate::{
+    cloud::{Alias, RestApi, Stage},
+    ledger::{Hold, Lock, VersionRecord},
+    outcome::{Exit, refuse},
+    verify::Endpoint,
+};
+
+/// What to do with a held deploy, printed by `deploy --hold`.
+pub fn instructions<C: Cloud>(ctx: &Ctx<C>, api: &RestApi, version: u64) -> Vec<String> {
+    let blue = ctx.stage_url(api, BLUE);
+    vec![
+        format!("look at version {version} on blue: curl -H \"x-verify-token: $TOKEN\" {blue}/version"),
+        "the token: cargo xtask status --show-token --json | jq -r '.stages[] | select(.stage==\"blue\") | .variables.verify_token'".into(),
+        format!("cargo xtask promote: green → version {version}, as a deploy would"),
+        "cargo xtask abort: remove blue, green unchanged".into(),
+    ]
+}
+
+/// The held deploy: stage blue, its lock and hold, and the version blue points at.
+struct Held {
+    api: RestApi,
+    blue: Stage,
+    lock: Lock,
+    hold: Hold,
+}
+
+async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: nothing is held",
+            ctx.config.api_name()
+        )
+    })?;
+    let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? else {
+        bail!("no deploy is held (there is no stage blue): `cargo xtask deploy --hold` makes one");
+    };
+    let lock = Lock::parse(&blue.description)
+        .map_err(|_| anyhow::anyhow!("stage blue was not made by bgd: nothing is held"))?;
+    let Some(hold) = lock.hold.clone() else {
+        return Err(refuse(
+            Exit::LockHeld,
+            format!("stage blue is not a hold but a deploy's lock ({lock}): wait for that deploy"),
+        ));
+    };
+    Ok(Held {
+        api,
+        blue,
+        lock,
+        hold,
+    })
+}
+
+/// `promote`: green → the held version, then cleanup, as a deploy's last phases.
+pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Report> {
+    let p = &ctx.progress;
+    let (held, version, published, record, green) = p
+        .phase("check hold", async {
+            let held = held(ctx).await?;
+            if held.lock.is_expired() {
+                bail!(
+                    "the hold expired ({}): `cargo xtask abort`, then deploy again",
+                    held.lock
+                );
+            }
+            let blue = ctx.cloud.get_alias(ctx.function(), BLUE).await?;
+            let version: u64 = blue
+                .target
+                .version
+                .parse()
+                .context("alias blue points at no published version")?;
+            let published = ctx.cloud.get_version(ctx.function(), &version.to_string()).await?;
+            let (registry, repository) = ctx.registry().await?;
+            let record = ctx
+                .verification(&registry, &repository.name, &published)
+                .await?
+                .map_err(|why| anyhow::anyhow!("version {version} on blue is not verified: {why}; `cargo xtask abort`, then deploy again"))?;
+            if record.git_sha != held.lock.git_sha {
+                bail!(
+                    "blue points at version {version} of {}, not the held build {}: `cargo xtask abort`, then deploy again",
+                    crate::ledger::short(&record.git_sha),
+                    crate::ledger::short(&held.lock.git_sha)
+                );
+            }
+            // Blue must still answer as the held version: what the person looked at.
+            let endpoint = Endpoint {
+                url: ctx.stage_url(&held.api, BLUE),
+                token: held.blue.variables.get(TOKEN_VARIABLE).cloned(),
+            };
+            ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
+                .await?;
+            let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+            anyhow::Ok((held, version, published, record, green))
+        })
+        .await?;
+    let mut report = report(ctx, &held.api, &green, version, &record);
+    if dry_run {
+        report.outcome = deploy::Outcome::Planned;
+        report.plan = vec![format!(
+            "move alias green from version {} to {version}; delete stage blue",
+            green.target.version
+        )];
+        return Ok(report);
+    }
+    // The RevisionId green had when the hold began: a green moved since refuses the promotion.
+    let as_held = Alias {
+        revision_id: Some(held.hold.green_revision.clone()),
+        ..green
+    };
+    let candidate = Candidate {
+        version,
+        record: &record,
+        description: &published.description,
+        pin: false,
+    };
+    ctx.promote_phase(&held.api, &as_held, candidate).await?;
+    ctx.release_after_hold(&held.api).await;
+    report.outcome = deploy::Outcome::Deployed;
+    report.phases = p.times();
+    Ok(report)
+}
+
+/// `abort`: removes the held blue; green is not touched.
+pub async fn abort<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
+    let held = held(ctx).await?;
+    let version = absent_as_none(ctx.cloud.get_alias(ctx.function(), BLUE).await)?
+        .map_or_else(|| "?".into(), |a| a.target.version);
+    if dry_run {
+        return Ok(format!(
+            "would remove stage blue (the hold of version {version}); green unchanged"
+        ));
+    }
+    ctx.release_lock(&held.api).await?;
+    Ok(format!(
+        "removed stage blue (the hold of version {version}, {}); green unchanged",
+        crate::ledger::short(&held.lock.git_sha)
+    ))
+}
+
+impl<C: Cloud> Ctx<C> {
+    /// Cleanup after a promoted hold: as a deploy's, a failure is a warning.
+    async fn release_after_hold(&self, api: &RestApi) {
+        if let Err(e) = self.progress.phase("cleanup", self.release_lock(api)).await {
+            self.progress.warn(format_args!(
+                "stage blue (the hold) could not be removed: {e:#}; `cargo xtask abort` removes it"
+            ));
+        }
+    }
+}
+
+fn report<C: Cloud>(
+    ctx: &Ctx<C>,
+    api: &RestApi,
+    green: &Alias,
+    version: u64,
+    record: &VersionRecord,
+) -> deploy::Report {
+    deploy::Report {
+        outcome: deploy::Outcome::Planned,
+        function: ctx.function().into(),
+        version: Some(version),
+        previous: green.target.version.parse().ok(),
+        git_sha: record.git_sha.clone(),
+        digest: record.digest.clone(),
+        green_url: Some(ctx.stage_url(api, GREEN)),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        held: None,
+        write_calls: 0,
+    }
+}
