@@ -11,6 +11,7 @@ pub mod local;
 pub mod pipeline;
 pub mod progress;
 pub mod setup;
+pub mod signal;
 mod test;
 mod verbs;
 pub mod verify;
