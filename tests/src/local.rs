@@ -31,6 +31,12 @@ pub fn xtask_binary() -> PathBuf {
     path
 }
 
+/// The tests' build of xtask with the fault hooks armed; cargo builds it before this crate's
+/// tests run.
+pub fn xtask_faults_binary() -> PathBuf {
+    setup::target_dir().join("debug/xtask-faults")
+}
+
 /// A name no other test of this run uses (functions, APIs and repositories share one moto).
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

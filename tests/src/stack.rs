@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::process::Command;
 use xtask::{cloud::Cloud, local::LocalCloud, setup};
 
-use crate::local::xtask_binary;
+use crate::local::{xtask_binary, xtask_faults_binary};
 
 /// The phases a deploy reports, in the order DESIGN.md gives them.
 pub const DEPLOY_PHASES: [&str; 10] = [
@@ -89,7 +89,11 @@ impl Stack {
 
     /// `cargo xtask ARGS --local --json` with this stack's environment, not yet started.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(xtask_binary());
+        self.command_of(xtask_binary(), args)
+    }
+
+    fn command_of(&self, binary: PathBuf, args: &[&str]) -> Command {
+        let mut command = Command::new(binary);
         command
             .args(args)
             .args(["--local", "--json"])
@@ -100,9 +104,15 @@ impl Stack {
         command
     }
 
-    /// `cargo xtask ARGS --local --json`, as a user would run it, with extra environment.
+    /// `cargo xtask ARGS --local --json`, as a user would run it, with extra environment; with
+    /// a fault hook (`BGD_FAULT_*`) in it, the tests' armed build runs instead.
     pub async fn xtask_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = self.command(args);
+        let binary = if env.iter().any(|(name, _)| name.starts_with("BGD_FAULT_")) {
+            xtask_faults_binary()
+        } else {
+            xtask_binary()
+        };
+        let mut command = self.command_of(binary, args);
         command.envs(env.iter().copied());
         let output = command.output().await.unwrap();
         eprintln!(

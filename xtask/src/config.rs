@@ -371,17 +371,6 @@ impl Config {
     pub fn logs_policy(&self, account: &str) -> String {
         logs_policy(&self.project.region, account, self.function_name())
     }
-
-    /// API Gateway's resources for REST APIs in the region: the collection (GetRestApis,
-    /// CreateRestApi) and everything under one. The API id is unknown before provision, so
-    /// this is scoped to the region's REST APIs, not one API.
-    pub fn apigateway_arns(&self) -> Vec<String> {
-        let region = &self.project.region;
-        vec![
-            format!("arn:aws:apigateway:{region}::/restapis"),
-            format!("arn:aws:apigateway:{region}::/restapis/*"),
-        ]
-    }
 }
 
 /// Writing to the log group Lambda sends `function`'s output to (`/aws/lambda/NAME`), and no

@@ -255,6 +255,9 @@ pub struct IamPolicy {
     /// Also grant what `provision` and `destroy` need (not only deploy, rollback and status)
     #[arg(long)]
     pub provision: bool,
+    /// Scope API Gateway to this one REST API (its id, from `cargo xtask status`) once provisioned
+    #[arg(long, value_name = "ID")]
+    pub api_id: Option<String>,
     /// Print the trust policy instead: GitHub OIDC tokens of one repository's environment
     #[arg(long)]
     pub trust: bool,

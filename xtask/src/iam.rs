@@ -10,6 +10,7 @@ use crate::{
     cloud::{IMPLIED_ACTIONS, Operation, Scope},
     config::Config,
     flags::IamPolicy,
+    pipeline::BLUE,
 };
 
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
@@ -26,7 +27,15 @@ impl IamPolicy {
             };
             trust_policy(&self.account, repo, environment)?
         } else {
-            permissions_policy(&config, &self.account, self.provision)
+            if let Some(id) = &self.api_id {
+                check_api_id(id)?;
+            }
+            permissions_policy(
+                &config,
+                &self.account,
+                self.provision,
+                self.api_id.as_deref(),
+            )
         };
         println!("{}", serde_json::to_string_pretty(&document)?);
         Ok(())
@@ -42,22 +51,57 @@ fn check_account(account: &str) -> Result<()> {
     Ok(())
 }
 
-fn resources(config: &Config, account: &str, scope: Scope) -> Vec<String> {
+/// Calls that could grant permissions: creating the function role (with a trust policy of the
+/// caller's choosing) or writing its inline policy, on a role the same policy may pass to code it
+/// ships, is account admin. No generated policy holds them: an administrator makes the role once
+/// (the first `provision`, run with administrator credentials), see docs/aws.md.
+const ADMINISTRATOR_ONLY: &[Operation] = &[Operation::CreateRole, Operation::PutRolePolicy];
+
+/// An API Gateway REST API id: what `--api-id` accepts and the ARNs then name.
+fn check_api_id(id: &str) -> Result<()> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        bail!("--api-id {id:?}: a REST API id is letters and digits (cargo xtask status shows it)");
+    }
+    Ok(())
+}
+
+/// API Gateway's management ARNs name the path a call addresses
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-create-and-manage-api.html>);
+/// `api` is one REST API's id, or `*` before provision made it.
+fn resources(config: &Config, account: &str, scope: Scope, api: &str) -> Vec<String> {
+    let restapis = format!("arn:aws:apigateway:{}::/restapis", config.project.region);
     match scope {
         Scope::Any => vec!["*".into()],
         Scope::Repository => vec![config.repository_arn(account)],
         Scope::Function => config.function_arns(account),
-        Scope::FunctionRole => vec![config.role_arn(account)],
-        Scope::RestApis => config.apigateway_arns(),
+        Scope::FunctionRole | Scope::PassFunctionRole => vec![config.role_arn(account)],
+        Scope::RestApis => vec![restapis],
+        Scope::RestApi => vec![format!("{restapis}/{api}"), format!("{restapis}/{api}/*")],
+        Scope::Stages => vec![format!("{restapis}/{api}/stages")],
+        Scope::Stage => vec![format!("{restapis}/{api}/stages/*")],
+        Scope::BlueStage => vec![format!("{restapis}/{api}/stages/{BLUE}")],
     }
 }
 
+/// PassRole names the role, not who receives it: the condition keeps it to Lambda
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService>).
+fn condition(scope: Scope) -> Option<Value> {
+    (scope == Scope::PassFunctionRole)
+        .then(|| json!({ "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } }))
+}
+
 /// One statement per scope, listing every action needed on it. `provision` adds the actions
-/// only provision and destroy need.
-pub fn permissions_policy(config: &Config, account: &str, provision: bool) -> Value {
+/// only provision and destroy need; `api_id` narrows API Gateway to that one REST API.
+pub fn permissions_policy(
+    config: &Config,
+    account: &str,
+    provision: bool,
+    api_id: Option<&str>,
+) -> Value {
     let declared = Operation::ALL
         .iter()
         .filter(|op| provision || !op.provision_only())
+        .filter(|op| !ADMINISTRATOR_ONLY.contains(op))
         .filter_map(|op| Some((op.iam_action()?, op.scope())));
     let implied = IMPLIED_ACTIONS
         .iter()
@@ -74,12 +118,16 @@ pub fn permissions_policy(config: &Config, account: &str, provision: bool) -> Va
         .into_iter()
         .map(|(scope, mut actions)| {
             actions.sort_unstable();
-            json!({
+            let mut statement = json!({
                 "Sid": format!("{scope:?}"),
                 "Effect": "Allow",
                 "Action": actions,
-                "Resource": resources(config, account, scope),
-            })
+                "Resource": resources(config, account, scope, api_id.unwrap_or("*")),
+            });
+            if let Some(condition) = condition(scope) {
+                statement["Condition"] = condition;
+            }
+            statement
         })
         .collect();
     json!({ "Version": "2012-10-17", "Statement": statements })
@@ -121,14 +169,14 @@ pub fn trust_policy(account: &str, repo: &str, environment: &str) -> Result<Valu
 mod tests {
     use serde_json::Value;
 
-    use super::{permissions_policy, trust_policy};
+    use super::{ADMINISTRATOR_ONLY, permissions_policy, trust_policy};
     use crate::{cloud::Operation, config::Config};
 
     const ACCOUNT: &str = "123456789012";
 
     fn statements(provision: bool) -> Vec<Value> {
         let config = Config::load().unwrap();
-        let policy = permissions_policy(&config, ACCOUNT, provision);
+        let policy = permissions_policy(&config, ACCOUNT, provision, None);
         policy["Statement"].as_array().unwrap().clone()
     }
 
@@ -168,18 +216,132 @@ mod tests {
             let Some(action) = op.iam_action() else {
                 continue;
             };
-            assert!(full.iter().any(|a| a == action), "{op}");
+            let granted = full.iter().any(|a| a == action);
+            assert_eq!(granted, !ADMINISTRATOR_ONLY.contains(op), "{op}");
         }
         for action in [
             "lambda:CreateFunction",
             "iam:PassRole",
-            "iam:CreateRole",
+            "ecr:CreateRepository",
             "lambda:DeleteFunction",
         ] {
             assert!(!deploy.iter().any(|a| a == action), "{action}");
             assert!(full.iter().any(|a| a == action), "{action}");
         }
         assert!(deploy.iter().any(|a| a == "lambda:UpdateAlias"));
+    }
+
+    /// IAM's wildcard match of a policy's Action or Resource pattern: `*` spans any characters
+    /// (also `/`), `?` exactly one.
+    fn matches(pattern: &str, value: &str) -> bool {
+        match pattern.split_once('*') {
+            None => {
+                pattern.len() == value.len()
+                    && pattern
+                        .bytes()
+                        .zip(value.bytes())
+                        .all(|(p, v)| p == b'?' || p == v)
+            }
+            Some((head, tail)) => {
+                value.len() >= head.len()
+                    && matches(head, &value[..head.len()])
+                    && (head.len()..=value.len()).any(|i| matches(tail, &value[i..]))
+            }
+        }
+    }
+
+    /// The statements that allow `action` on `resource`, whatever their conditions.
+    fn granting<'p>(policy: &'p [Value], action: &str, resource: &str) -> Vec<&'p Value> {
+        let any = |v: &Value, s: &str| match v {
+            Value::String(p) => matches(p, s),
+            Value::Array(ps) => ps.iter().any(|p| matches(p.as_str().unwrap(), s)),
+            _ => panic!("{v}"),
+        };
+        policy
+            .iter()
+            .filter(|st| st["Effect"] == "Allow")
+            .filter(|st| any(&st["Action"], action) && any(&st["Resource"], resource))
+            .collect()
+    }
+
+    const API: &str = "arn:aws:apigateway:us-east-1::/restapis";
+
+    #[test]
+    fn the_deploy_role_reaches_the_blue_stage_and_no_rest_api_create_or_delete() {
+        let deploy = statements(false);
+        let allowed = |action: &str, path: &str| {
+            !granting(&deploy, action, &format!("{API}{path}")).is_empty()
+        };
+        assert!(allowed("apigateway:GET", ""), "finding the API by name");
+        assert!(allowed("apigateway:GET", "/a1b2c3/stages/green"));
+        assert!(
+            allowed("apigateway:POST", "/a1b2c3/stages"),
+            "CreateStage blue"
+        );
+        assert!(allowed("apigateway:DELETE", "/a1b2c3/stages/blue"));
+        assert!(!allowed("apigateway:POST", ""), "CreateRestApi");
+        assert!(!allowed("apigateway:DELETE", "/a1b2c3"), "DeleteRestApi");
+        assert!(
+            !allowed("apigateway:DELETE", "/a1b2c3/stages/green"),
+            "the live stage"
+        );
+        for path in ["/a1b2c3", "/a1b2c3/resources/r1", "/a1b2c3/deployments"] {
+            for verb in ["POST", "PUT", "PATCH", "DELETE"] {
+                assert!(
+                    !allowed(&format!("apigateway:{verb}"), path),
+                    "{verb} {path}"
+                );
+            }
+        }
+        let repository = "arn:aws:ecr:us-east-1:123456789012:repository/bgd";
+        assert!(granting(&deploy, "ecr:CreateRepository", repository).is_empty());
+        assert!(granting(&deploy, "iam:PassRole", "arn:aws:iam::123456789012:role/x").is_empty());
+    }
+
+    #[test]
+    fn an_api_id_narrows_api_gateway_to_that_api() {
+        let config = Config::load().unwrap();
+        let policy = permissions_policy(&config, ACCOUNT, false, Some("a1b2c3"));
+        let deploy = policy["Statement"].as_array().unwrap();
+        for (action, path) in [
+            ("apigateway:GET", "/a1b2c3/stages/green"),
+            ("apigateway:POST", "/a1b2c3/stages"),
+            ("apigateway:DELETE", "/a1b2c3/stages/blue"),
+        ] {
+            assert!(!granting(deploy, action, &format!("{API}{path}")).is_empty());
+            let other = path.replace("a1b2c3", "other");
+            assert!(granting(deploy, action, &format!("{API}{other}")).is_empty());
+        }
+    }
+
+    #[test]
+    fn the_provision_policy_cannot_grant_itself_more() {
+        let provision = statements(true);
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/bgd-lambda");
+        for action in [
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:CreateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+            "iam:CreatePolicyVersion",
+        ] {
+            let grants = granting(&provision, action, &role);
+            assert!(
+                grants.is_empty(),
+                "{action} on a role it can pass: {grants:?}"
+            );
+        }
+        let passes = granting(&provision, "iam:PassRole", &role);
+        assert!(!passes.is_empty());
+        for statement in passes {
+            assert_eq!(
+                statement["Condition"]["StringEquals"]["iam:PassedToService"],
+                "lambda.amazonaws.com",
+                "PassRole only to Lambda: {statement}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The deploy tooling as a library, so the end-to-end tests drive the same code as `cargo xtask`.
 mod bench;
+pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod fault;
@@ -13,6 +14,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod secret;
 pub mod setup;
+pub mod signal;
 mod test;
 mod verbs;
 pub mod verify;

@@ -1,42 +1,6 @@
-//! `cargo xtask`: parse, build the runtime, dispatch. Verbs live in their own modules.
+//! `cargo xtask`: the shipped binary, with the fault hooks unarmed (`cli.rs` does the work).
 use std::process::ExitCode;
 
-use clap::Parser;
-use xtask::flags::{Cli, Verb};
-
 fn main() -> ExitCode {
-    // A panic's message may quote a secret, as any message may.
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("{}", xtask::secret::redact(&info.to_string()));
-    }));
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {}", xtask::secret::redact(&format!("{error:#}")));
-            ExitCode::from(xtask::outcome::exit_of(&error).code())
-        }
-    }
-}
-
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = &cli.global;
-    let runtime = tokio::runtime::Runtime::new()?;
-    match cli.verb {
-        Verb::Provision(verb) => runtime.block_on(verb.run(global)),
-        Verb::Deploy(verb) => runtime.block_on(verb.run(global)),
-        Verb::Promote(verb) => runtime.block_on(verb.run(global)),
-        Verb::Abort(verb) => runtime.block_on(verb.run(global)),
-        Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
-        Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
-        Verb::Status(verb) => runtime.block_on(verb.run(global)),
-        Verb::History(verb) => runtime.block_on(verb.run(global)),
-        Verb::Verify(verb) => runtime.block_on(verb.run(global)),
-        Verb::Destroy(verb) => runtime.block_on(verb.run(global)),
-        Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
-        Verb::Build(verb) => verb.run(global.json),
-        Verb::Bench(verb) => verb.run(&runtime, global.json),
-        Verb::Test(verb) => verb.run(),
-        Verb::IamPolicy(verb) => verb.run(),
-    }
+    xtask::cli::main()
 }

@@ -2,6 +2,7 @@
 //! every phase boundary, racing runs, clients hitting green through every switch, bad input to
 //! the tooling, and secrets that must never show. One binary, so the two images build once.
 mod downtime;
+mod fault_hooks;
 mod hold;
 mod kill;
 mod promise;

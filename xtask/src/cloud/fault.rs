@@ -1,7 +1,8 @@
 //! Fault injection for the tests, named as such and inert unless `BGD_FAULT_FAIL_OPERATION` is
-//! set: the AWS operation it names (`UpdateFunctionCode`, ...) fails before it is sent, as a
-//! call Lambda refused would. moto accepts updates real Lambda refuses (reserved or oversized
-//! environment, unpullable images), so "a function whose update fails" needs this stand-in.
+//! set and the build is the tests' armed one (`crate::fault`): the AWS operation it names
+//! (`UpdateFunctionCode`, ...) fails before it is sent, as a call Lambda refused would. moto
+//! accepts updates real Lambda refuses (reserved or oversized environment, unpullable images),
+//! so "a function whose update fails" needs this stand-in.
 use aws_smithy_runtime_api::{
     box_error::BoxError,
     client::{
@@ -20,7 +21,7 @@ pub(super) struct FailOperation(String);
 
 impl FailOperation {
     pub(super) fn from_env() -> Option<Self> {
-        std::env::var(FAIL_OPERATION).ok().map(Self)
+        crate::fault::hook(FAIL_OPERATION).map(Self)
     }
 }
 

@@ -148,8 +148,18 @@ pub enum Scope {
     Function,
     /// The role the function runs as.
     FunctionRole,
-    /// REST APIs of the region (their ids are unknown before provision).
+    /// The function role, handed to Lambda only (PassRole, conditioned on the service).
+    PassFunctionRole,
+    /// The region's REST API collection (`/restapis`): listing the APIs, creating one.
     RestApis,
+    /// One REST API and everything in it: what only provision and destroy touch.
+    RestApi,
+    /// The API's stage collection (`/restapis/ID/stages`), where CreateStage posts.
+    Stages,
+    /// Any one stage of the API, to read it.
+    Stage,
+    /// The blue stage only: deleting it releases the deploy lock; green is never deleted.
+    BlueStage,
 }
 
 /// Actions the tooling needs that no SDK call above declares: the image push goes over the OCI
@@ -164,7 +174,7 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
     ("ecr:PutImage", Scope::Repository, false),
     ("ecr:BatchGetImage", Scope::Repository, false),
     // CreateFunction hands the function its role.
-    ("iam:PassRole", Scope::FunctionRole, true),
+    ("iam:PassRole", Scope::PassFunctionRole, true),
     // CreateFunction with an image grants Lambda pull access through the repository policy
     // when it has none (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
     ("ecr:GetRepositoryPolicy", Scope::Repository, true),
@@ -197,17 +207,17 @@ impl Operation {
             | Self::AddPermission
             | Self::DeleteFunction
             | Self::GetPolicy => Scope::Function,
-            Self::GetRestApis
-            | Self::CreateRestApi
-            | Self::GetResources
+            // API Gateway authorises by HTTP verb on the path the call addresses.
+            Self::GetRestApis | Self::CreateRestApi => Scope::RestApis,
+            Self::GetResources
             | Self::CreateResource
             | Self::PutMethod
             | Self::PutIntegration
             | Self::CreateDeployment
-            | Self::CreateStage
-            | Self::GetStage
-            | Self::DeleteStage
-            | Self::DeleteRestApi => Scope::RestApis,
+            | Self::DeleteRestApi => Scope::RestApi,
+            Self::CreateStage => Scope::Stages,
+            Self::GetStage => Scope::Stage,
+            Self::DeleteStage => Scope::BlueStage,
         }
     }
 
@@ -216,7 +226,8 @@ impl Operation {
     pub const fn provision_only(self) -> bool {
         matches!(
             self,
-            Self::CreateRole
+            Self::CreateRepository
+                | Self::CreateRole
                 | Self::GetRole
                 | Self::CreateFunction
                 | Self::CreateRestApi

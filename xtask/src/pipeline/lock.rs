@@ -129,10 +129,12 @@ impl<C: Cloud> Ctx<C> {
                 self.take_lock(api, deployment_id, git_sha, lock, green_revision),
             )
             .await?;
-        // What green serves after an interruption is read and stated by the caller.
+        // What green serves after an interruption is read and stated by the caller. SIGTERM
+        // (a CI runner cancelling the job) is treated as Ctrl-C.
+        let shutdown = crate::signal::shutdown_signal()?;
         let outcome = tokio::select! {
             outcome = catching_panics(work(token)) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C)")),
+            name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
         if lock.hold.is_some() {
@@ -142,13 +144,14 @@ impl<C: Cloud> Ctx<C> {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
         }
-        // Bounded, and a second Ctrl-C gives up on it: the lock then ends by itself.
+        // Bounded, and a second Ctrl-C (or SIGTERM) gives up on it: the lock then ends by itself.
         let cleanup = tokio::time::timeout(CLEANUP_LIMIT, self.release_lock(api));
+        let second = crate::signal::shutdown_signal()?;
         let released = tokio::select! {
             released = self.progress.phase("cleanup", async {
                 cleanup.await.unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {} s", CLEANUP_LIMIT.as_secs())))
             }) => released,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("a second Ctrl-C stopped it")),
+            name = second => Err(anyhow::anyhow!("a second {name} stopped it")),
         };
         if let Err(e) = released {
             // The run's own result stands (a promotion stays a success, a failed verification

@@ -1,0 +1,49 @@
+//! `cargo xtask` from its arguments to its exit code: parse, build the runtime, dispatch. Both
+//! the shipped binary and the tests' fault-armed build (`xtask-faults`, see `fault.rs`) run it.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::{
+    fault,
+    flags::{Cli, Verb},
+    outcome, secret,
+};
+
+pub fn main() -> ExitCode {
+    // A panic's message may quote a secret, as any message may.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", secret::redact(&info.to_string()));
+    }));
+    let cli = Cli::parse();
+    fault::warn_if_ignored();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", secret::redact(&format!("{error:#}")));
+            ExitCode::from(outcome::exit_of(&error).code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = &cli.global;
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.verb {
+        Verb::Provision(verb) => runtime.block_on(verb.run(global)),
+        Verb::Deploy(verb) => runtime.block_on(verb.run(global)),
+        Verb::Promote(verb) => runtime.block_on(verb.run(global)),
+        Verb::Abort(verb) => runtime.block_on(verb.run(global)),
+        Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
+        Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
+        Verb::Status(verb) => runtime.block_on(verb.run(global)),
+        Verb::History(verb) => runtime.block_on(verb.run(global)),
+        Verb::Verify(verb) => runtime.block_on(verb.run(global)),
+        Verb::Destroy(verb) => runtime.block_on(verb.run(global)),
+        Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
+        Verb::Build(verb) => verb.run(global.json),
+        Verb::Bench(verb) => verb.run(&runtime, global.json),
+        Verb::Test(verb) => verb.run(),
+        Verb::IamPolicy(verb) => verb.run(),
+    }
+}

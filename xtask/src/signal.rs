@@ -1,0 +1,43 @@
+//! What ends a run from outside: Ctrl-C (SIGINT) on a terminal, SIGTERM from a CI runner that
+//! cancels or times out a job (GitHub sends SIGINT, then SIGTERM, then SIGKILL), from `kill` or
+//! from systemd. Cleanup must treat them alike.
+use std::future::Future;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Registers for SIGINT and SIGTERM now (from then on neither ends the process by itself) and
+/// returns a future that resolves with the name of the first one to arrive.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{process::Command, time::Duration};
+
+    use super::shutdown_signal;
+
+    /// Sends `signal` to this test process, which must have registered for it.
+    fn raise(signal: &str) {
+        let pid = std::process::id().to_string();
+        let status = Command::new("kill").args(["-s", signal, &pid]).status();
+        assert!(status.unwrap().success());
+    }
+
+    #[tokio::test]
+    async fn sigterm_and_sigint_both_end_the_wait_and_neither_kills_the_process() {
+        for (signal, name) in [("TERM", "SIGTERM"), ("INT", "SIGINT")] {
+            let received = shutdown_signal().unwrap();
+            raise(signal);
+            let got = tokio::time::timeout(Duration::from_secs(10), received).await;
+            assert_eq!(got, Ok(name));
+        }
+    }
+}
