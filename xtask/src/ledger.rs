@@ -414,6 +414,30 @@ mod tests {
         assert!(lock.is_expired());
     }
 
+    proptest::proptest! {
+        /// Any actor, build id or git sha (non-ASCII included) fits Lambda's limit without a
+        /// panic, and the build facts survive the round trip.
+        #[test]
+        fn any_actor_build_id_or_sha_fits_and_never_panics(
+            actor in "\\PC{0,300}",
+            id in "[^\\s=]{1,40}",
+            sha in "\\PC{0,50}",
+        ) {
+            let record = VersionRecord {
+                build_id: Some(id.clone()),
+                ..record(&actor)
+            };
+            let description = record.to_description();
+            proptest::prop_assert!(description.len() <= DESCRIPTION_LIMIT);
+            let parsed = VersionRecord::parse(&description).unwrap();
+            proptest::prop_assert_eq!(parsed.build_id, Some(id));
+            proptest::prop_assert_eq!(parsed.digest, record.digest);
+            let _ = short(&sha);
+            let lock = Lock::new(&sha, Duration::from_secs(60), false, None).to_description();
+            proptest::prop_assert!(lock.len() <= DESCRIPTION_LIMIT);
+        }
+    }
+
     #[test]
     fn a_lock_whose_expiry_cannot_be_read_is_live() {
         let lock = Lock::parse("bgd g=abc expires=soon lock=me@host").unwrap();

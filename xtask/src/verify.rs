@@ -143,9 +143,7 @@ impl Prober {
         }
         let response = request.send().await.map_err(|e| format!("{e}"))?;
         let status = response.status().as_u16();
-        let mut body = response.text().await.unwrap_or_default();
-        // On a character boundary: a multi-byte character at the limit must not panic.
-        body.truncate(body.floor_char_boundary(BODY_LIMIT));
+        let body = clip(response.text().await.unwrap_or_default());
         Ok(Answer { status, body })
     }
 
@@ -274,6 +272,13 @@ impl Prober {
     }
 }
 
+/// At most [`BODY_LIMIT`] bytes of a body, cut on a character boundary (a multi-byte
+/// character at the limit must not panic mid-deploy).
+fn clip(mut body: String) -> String {
+    body.truncate(body.floor_char_boundary(BODY_LIMIT));
+    body
+}
+
 fn parse_report(answer: &Answer) -> Result<SelfReport, String> {
     if answer.status != 200 {
         return Err(format!("expected 200, got {}", answer.status));
@@ -325,6 +330,15 @@ mod tests {
                 built_at: "t".into(),
                 id: None,
             },
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_is_clipped_without_panicking(body in "\\PC{0,1200}") {
+            let clipped = clip(body.clone());
+            proptest::prop_assert!(clipped.len() <= BODY_LIMIT);
+            proptest::prop_assert!(body.starts_with(&clipped));
         }
     }
 

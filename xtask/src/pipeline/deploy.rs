@@ -244,9 +244,21 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
                 ctx.function()
             )
         })?;
-    let pinned = Promotion::parse(&green.description)
-        .ok()
-        .filter(|promotion| promotion.pinned);
+    // Green's Description carries the rollback pin: one nobody can read fails closed.
+    let pinned = match Promotion::parse(&green.description) {
+        Ok(promotion) => Some(promotion).filter(|p| p.pinned),
+        Err(_) if green.description.is_empty() => None,
+        Err(_) if options.unpin => None,
+        Err(_) => {
+            return Err(refuse(
+                Exit::Pinned,
+                format!(
+                    "green's description {:?} was not written by bgd, so whether a rollback pinned it cannot be told: deploy with --unpin if it is not pinned",
+                    green.description
+                ),
+            ));
+        }
+    };
     if let Some(promotion) = &pinned
         && !options.unpin
     {
