@@ -14,8 +14,14 @@ use xtask::{
 };
 
 /// The workflows that hold AWS credentials.
-const AWS_WORKFLOWS: [&str; 3] = ["deploy.yml", "rollback.yml", "unpin.yml"];
-const ALL_WORKFLOWS: [&str; 4] = ["ci.yml", "deploy.yml", "rollback.yml", "unpin.yml"];
+const AWS_WORKFLOWS: [&str; 4] = ["deploy.yml", "rollback.yml", "unpin.yml", "promote.yml"];
+const ALL_WORKFLOWS: [&str; 5] = [
+    "ci.yml",
+    "deploy.yml",
+    "rollback.yml",
+    "unpin.yml",
+    "promote.yml",
+];
 
 fn workflows_dir() -> std::path::PathBuf {
     setup::workspace_root().join(".github/workflows")
@@ -101,7 +107,13 @@ fn aws_jobs_assume_the_role_through_oidc_in_the_production_environment() {
             Value::Mapping(m) => &m["name"],
             other => other,
         };
-        assert_eq!(environment, "production", "{name}: its protection rules");
+        // The approval gate's promotion waits in an environment of its own, with reviewers.
+        let wanted = if name == "promote.yml" {
+            "production-approval"
+        } else {
+            "production"
+        };
+        assert_eq!(environment, wanted, "{name}: its protection rules");
         let credentials = &steps(job)[credentials_step(name, job)];
         assert_eq!(
             credentials["with"]["role-to-assume"], "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
@@ -232,7 +244,7 @@ fn aws_jobs_compile_before_credentials_exist_and_cache_cargo() {
                 .strip_prefix("exec cargo --locked xtask ")
                 .unwrap_or_else(|| panic!("{name}: `{command}` after the credentials"));
             assert!(
-                ["deploy ", "rollback ", "unpin"]
+                ["deploy ", "rollback ", "unpin", "promote "]
                     .iter()
                     .any(|v| verb.starts_with(v)),
                 "{name}: {command}"
@@ -506,5 +518,45 @@ fn unpin_is_a_dispatch_of_its_own() {
     assert_eq!(
         cargo_args_of(step, &[], "unpin"),
         ["--locked", "xtask", "unpin"]
+    );
+}
+
+#[test]
+fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_environment() {
+    let deploy = workflow("deploy.yml");
+    let step = xtask_step("deploy.yml", only_job(&deploy));
+    assert_eq!(
+        step["env"]["BGD_HOLD"], "${{ vars.BGD_APPROVAL_GATE == 'true' }}",
+        "the gate is a repository variable"
+    );
+    // The variable reaches the flag: deploy holds with BGD_HOLD=true, promotes without it.
+    let held = |value: &str| {
+        // SAFETY: tests in this binary never read BGD_HOLD concurrently with this one.
+        unsafe { std::env::set_var("BGD_HOLD", value) };
+        let cli = Cli::try_parse_from(["cargo xtask", "deploy"]).unwrap();
+        unsafe { std::env::remove_var("BGD_HOLD") };
+        match cli.verb {
+            xtask::flags::Verb::Deploy(deploy) => deploy.hold,
+            _ => unreachable!(),
+        }
+    };
+    assert!(held("true"));
+    assert!(!held("false"));
+
+    let promote = workflow("promote.yml");
+    assert_eq!(
+        promote["on"]["workflow_run"]["workflows"][0],
+        deploy["name"]
+    );
+    let job = only_job(&promote);
+    let condition = job["if"].as_str().unwrap();
+    assert!(
+        condition.contains("conclusion == 'success'")
+            && condition.contains("vars.BGD_APPROVAL_GATE == 'true'")
+    );
+    let run = xtask_step("promote.yml", job)["run"].as_str().unwrap();
+    assert!(
+        run.starts_with("exec cargo --locked xtask promote --json"),
+        "{run}"
     );
 }

@@ -172,8 +172,9 @@ pub struct Deploy {
     #[arg(long)]
     pub dry_run: bool,
     /// Stop after blue is verified, keeping blue and the lock, for a person to look at blue;
-    /// then `cargo xtask promote` (or `cargo xtask abort`)
-    #[arg(long)]
+    /// then `cargo xtask promote` (or `cargo xtask abort`). `BGD_HOLD=true` says the same
+    /// (the deploy workflow's approval gate sets it)
+    #[arg(long, env = "BGD_HOLD")]
     pub hold: bool,
     /// How long a hold stands before another deploy may take it over
     #[arg(long, value_name = "MINUTES", default_value_t = 240, requires = "hold")]
@@ -264,7 +265,8 @@ pub struct IamPolicy {
     /// The GitHub repository allowed to assume the role, with --trust
     #[arg(long, value_name = "OWNER/REPO")]
     pub repo: Option<String>,
-    /// The GitHub environment the deploy job runs in, with --trust
+    /// The GitHub environment the deploy job runs in, with --trust; repeat it for the
+    /// approval gate's second environment (`--environment production --environment production-approval`)
     #[arg(long, value_name = "NAME")]
-    pub environment: Option<String>,
+    pub environment: Vec<String>,
 }

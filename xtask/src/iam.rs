@@ -20,12 +20,12 @@ impl IamPolicy {
         let config = Config::load()?;
         check_account(&self.account)?;
         let document = if self.trust {
-            let (Some(repo), Some(environment)) = (&self.repo, &self.environment) else {
+            let (Some(repo), false) = (&self.repo, self.environment.is_empty()) else {
                 bail!(
                     "--trust needs --repo OWNER/REPO and --environment NAME (the GitHub environment the deploy job runs in)"
                 );
             };
-            trust_policy(&self.account, repo, environment)?
+            trust_policy(&self.account, repo, &self.environment)?
         } else {
             if let Some(id) = &self.api_id {
                 check_api_id(id)?;
@@ -133,10 +133,10 @@ pub fn permissions_policy(
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-/// Trusts GitHub's OIDC tokens for jobs of `repo` running in `environment` only: with an
-/// environment the token's `sub` is `repo:OWNER/REPO:environment:NAME`, and which branches may
-/// deploy is the environment's protection rule.
-pub fn trust_policy(account: &str, repo: &str, environment: &str) -> Result<Value> {
+/// Trusts GitHub's OIDC tokens for jobs of `repo` running in one of `environments` only: with
+/// an environment the token's `sub` is `repo:OWNER/REPO:environment:NAME`, and which branches
+/// may deploy (and who must approve) is the environment's protection rule.
+pub fn trust_policy(account: &str, repo: &str, environments: &[String]) -> Result<Value> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -146,11 +146,22 @@ pub fn trust_policy(account: &str, repo: &str, environment: &str) -> Result<Valu
         Some((owner, name)) if valid(owner) && valid(name) => {}
         _ => bail!("--repo {repo:?}: use OWNER/REPO as GitHub spells it"),
     }
-    if !valid(environment) {
-        bail!(
-            "--environment {environment:?}: use the GitHub environment's name (letters, digits, '-', '_', '.')"
-        );
+    for environment in environments {
+        if !valid(environment) {
+            bail!(
+                "--environment {environment:?}: use the GitHub environment's name (letters, digits, '-', '_', '.')"
+            );
+        }
     }
+    let subjects: Vec<String> = environments
+        .iter()
+        .map(|environment| format!("repo:{repo}:environment:{environment}"))
+        .collect();
+    // One subject as a string, as IAM's console shows it; several as a list (any of them).
+    let subject = match subjects.as_slice() {
+        [one] => json!(one),
+        _ => json!(subjects),
+    };
     Ok(json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -159,7 +170,7 @@ pub fn trust_policy(account: &str, repo: &str, environment: &str) -> Result<Valu
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": { "StringEquals": {
                 format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
-                format!("{GITHUB_OIDC}:sub"): format!("repo:{repo}:environment:{environment}"),
+                format!("{GITHUB_OIDC}:sub"): subject,
             }},
         }],
     }))
@@ -346,7 +357,8 @@ mod tests {
 
     #[test]
     fn trust_is_restricted_to_one_repository_environment() {
-        let policy = trust_policy(ACCOUNT, "octo/app", "production").unwrap();
+        let production = ["production".to_owned()];
+        let policy = trust_policy(ACCOUNT, "octo/app", &production).unwrap();
         let condition = &policy["Statement"][0]["Condition"]["StringEquals"];
         assert_eq!(
             condition["token.actions.githubusercontent.com:sub"],
@@ -356,7 +368,16 @@ mod tests {
             condition["token.actions.githubusercontent.com:aud"],
             "sts.amazonaws.com"
         );
-        assert!(trust_policy(ACCOUNT, "octo/*", "production").is_err());
-        assert!(trust_policy(ACCOUNT, "octo/app", "prod*").is_err());
+        assert!(trust_policy(ACCOUNT, "octo/*", &production).is_err());
+        assert!(trust_policy(ACCOUNT, "octo/app", &["prod*".to_owned()]).is_err());
+        let gate = ["production".to_owned(), "production-approval".to_owned()];
+        let policy = trust_policy(ACCOUNT, "octo/app", &gate).unwrap();
+        assert_eq!(
+            policy["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+            serde_json::json!([
+                "repo:octo/app:environment:production",
+                "repo:octo/app:environment:production-approval"
+            ])
+        );
     }
 }
