@@ -89,3 +89,45 @@ fn every_verb_has_help() {
     }
     command.debug_assert();
 }
+
+/// Every source folder is named in ARCHITECTURE.md's code map, and every folder the map names
+/// exists: a new folder needs a line there, a removed one its line gone.
+#[test]
+fn the_architecture_code_map_names_every_source_folder() {
+    let root = setup::workspace_root();
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut folders = Vec::new();
+    for top in [
+        "app/src",
+        "xtask/src",
+        "xtask/local-gateway/src",
+        "tests/src",
+        "tests/tests",
+    ] {
+        for entry in std::fs::read_dir(root.join(top)).unwrap().flatten() {
+            if entry.path().is_dir() {
+                folders.push(format!("{top}/{}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    for folder in &folders {
+        let short = folder.strip_prefix("xtask/src/").unwrap_or(folder);
+        assert!(
+            map.contains(&format!("`{folder}/`"))
+                || map.contains(&format!("`{short}/`"))
+                || map.contains(&format!("`{folder}`")),
+            "ARCHITECTURE.md's code map does not name {folder}/: add what it is and what may use it"
+        );
+    }
+    for named in map.split('`').skip(1).step_by(2) {
+        let path = named.trim_end_matches('/');
+        let is_folder_path = named.ends_with('/') && !named.contains(' ') && !named.contains('*');
+        if is_folder_path {
+            let exists = root.join(path).is_dir() || root.join("xtask/src").join(path).is_dir();
+            assert!(
+                exists,
+                "ARCHITECTURE.md names {named}, which is not a folder: fix the map"
+            );
+        }
+    }
+}
