@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Cloud, Functions, Target},
+    cloud::{Account, Apis, Cloud, Functions, Target},
     config::Config,
     flags,
     ledger::VersionRecord,
@@ -79,6 +79,17 @@ async fn read_green(ctx: &Ctx<Cloud>) -> Result<Option<Served>, String> {
         git_sha: record.as_ref().map(|r| r.git_sha.clone()),
         build_id: record.and_then(|r| r.build_id),
     }))
+}
+
+/// Whether provision finished: the REST API with stage green, and alias green.
+async fn provisioned(ctx: &Ctx<Cloud>) -> Result<bool> {
+    let Some(api) = ctx.find_api().await? else {
+        return Ok(false);
+    };
+    let stage = pipeline::absent_as_none(ctx.cloud.get_stage(&api.id, pipeline::GREEN).await)?;
+    let alias =
+        pipeline::absent_as_none(ctx.cloud.get_alias(ctx.function(), pipeline::GREEN).await)?;
+    Ok(stage.is_some() && alias.is_some())
 }
 
 /// A report and, beside it, what green serves after the run.
@@ -185,17 +196,18 @@ impl flags::Deploy {
                 .hold
                 .then(|| Duration::from_secs(self.hold_minutes.saturating_mul(60))),
         };
-        // On the local cloud a deploy sets up what is missing; against AWS, that is an explicit
-        // `provision`, so a typo in deploy.toml never creates a second stack.
-        if global.local && !self.dry_run && ctx.find_api().await?.is_none() {
-            eprintln!("local: nothing provisioned yet: provisioning first");
-            pipeline::provision::run(&ctx, &options).await?;
-            // Provision built (or read) the image; the deploy ships that one, not a rebuild.
-            options
-                .image
-                .get_or_insert_with(pipeline::default_image_dir);
-        }
         let work = async {
+            // On the local cloud a deploy sets up what is missing (also what a provision that
+            // failed verification left unfinished); against AWS that is an explicit
+            // `provision`, so a typo in deploy.toml never creates a second stack.
+            if global.local && !self.dry_run && !provisioned(&ctx).await? {
+                eprintln!("local: the stack is not (fully) provisioned: provisioning first");
+                pipeline::provision::run(&ctx, &options).await?;
+                // Provision built (or read) the image; the deploy ships that one, not a rebuild.
+                options
+                    .image
+                    .get_or_insert_with(pipeline::default_image_dir);
+            }
             let mut report = deploy::run(&ctx, &options).await?;
             report.write_calls = ctx.cloud.write_calls();
             if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {

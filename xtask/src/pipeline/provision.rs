@@ -160,6 +160,9 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             } else {
                 String::new()
             };
+            if alias == GREEN {
+                *ctx.green_attempt.lock().expect("green_attempt") = Some(version);
+            }
             ctx.cloud
                 .create_alias(
                     &function,
