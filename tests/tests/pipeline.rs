@@ -90,7 +90,7 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
     let status = stack.status().await;
     assert_eq!(alias_version(&status, "green"), version_a.to_string());
     assert_eq!(
-        stage(&status, "green").unwrap()["reports"]["Ok"]["version"],
+        stage(&status, "green").unwrap()["reports"]["version"],
         version_a.to_string()
     );
     let why = stack.refused(&["deploy", "--image", path(image_b)]).await;

@@ -35,8 +35,11 @@ pub struct StageStatus {
     pub url: String,
     pub variables: BTreeMap<String, String>,
     pub lock: Option<Lock>,
-    /// What the stage reports live, or why it could not be asked.
-    pub reports: Result<SelfReport, String>,
+    /// What the stage reports live (`GET /version`), when it answered with a self-report.
+    pub reports: Option<SelfReport>,
+    /// Why it could not be asked, otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> {
@@ -122,11 +125,10 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
                     url: ctx.stage_url(&api, name),
                     token: stage.variables.get(TOKEN_VARIABLE).cloned(),
                 };
-                let reports = ctx
-                    .prober
-                    .self_report(&endpoint)
-                    .await
-                    .map_err(|f| f.to_string());
+                let (reports, report_error) = match ctx.prober.self_report(&endpoint).await {
+                    Ok(report) => (Some(report), None),
+                    Err(failure) => (None, Some(failure.to_string())),
+                };
                 let mut variables = stage.variables;
                 if !show_token && let Some(token) = variables.get_mut(TOKEN_VARIABLE) {
                     *token = "(hidden: --show-token)".into();
@@ -137,6 +139,7 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
                     variables,
                     lock,
                     reports,
+                    report_error,
                 });
             }
         }
@@ -181,18 +184,22 @@ impl fmt::Display for Status {
             for (k, v) in &s.variables {
                 writeln!(f, "    {k} = {v}")?;
             }
-            match &s.reports {
-                Ok(r) => writeln!(
+            match (&s.reports, &s.report_error) {
+                (Some(r), _) => writeln!(
                     f,
                     "    reports version {} alias {} build {}",
                     r.version.as_deref().unwrap_or("?"),
                     r.alias.as_deref().unwrap_or("none"),
                     crate::ledger::short(&r.build.git_sha)
                 )?,
-                Err(e) => writeln!(
+                (None, e) => writeln!(
                     f,
                     "    could not ask it: {}",
-                    e.lines().next().unwrap_or_default()
+                    e.as_deref()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
                 )?,
             }
         }
