@@ -10,6 +10,11 @@ use crate::config::Smoke;
 
 /// Header carrying the blue stage's token (the app compares it with the stage variable).
 pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
+/// Header the app puts on every answer: which version answered.
+const APP_VERSION_HEADER: &str = "x-app-version";
+/// Answers that mean "not yet" rather than "broken": API Gateway's for a stage it does not
+/// serve yet, Lambda's while a version is Pending or a permission propagates.
+const TRANSIENT: [u16; 3] = [403, 502, 504];
 /// How often the self-report is asked again while an alias move propagates.
 const POLL: Duration = Duration::from_millis(250);
 /// How much of a failing answer a report shows.
@@ -87,6 +92,8 @@ impl std::error::Error for Failure {}
 struct Answer {
     status: u16,
     body: String,
+    /// The app's `x-app-version` header: present only on answers the app itself gave.
+    app_version: Option<String>,
 }
 
 pub struct Prober {
@@ -143,8 +150,17 @@ impl Prober {
         }
         let response = request.send().await.map_err(|e| format!("{e}"))?;
         let status = response.status().as_u16();
+        let app_version = response
+            .headers()
+            .get(APP_VERSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = clip(response.text().await.unwrap_or_default());
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            app_version,
+        })
     }
 
     /// The stage's self-report now, for `status`.
@@ -189,18 +205,8 @@ impl Prober {
             }
         };
 
-        if endpoint.token.is_some() {
-            let check = "blue refuses requests without the token";
-            match self.get(endpoint, "/version", false).await {
-                Ok(answer) if answer.status == 403 => {}
-                Ok(answer) => {
-                    let detail = format!("expected 403, got {}", answer.status);
-                    return Err(fail(check, "/version", Some(answer), detail));
-                }
-                Err(detail) => return Err(fail(check, "/version", None, detail)),
-            }
-        }
-
+        // First the stage must report the candidate (an alias move, a new stage or a version
+        // still Pending takes a moment): transient failures are retried until `patience`.
         let deadline = Instant::now() + patience;
         let report = loop {
             let (answer, detail) = match self.get(endpoint, "/version", true).await {
@@ -229,6 +235,30 @@ impl Prober {
             tokio::time::sleep(POLL).await;
         };
 
+        // Then the app itself (its header names the candidate) must refuse a request without
+        // the token: API Gateway's own 403 for a stage it does not serve would prove nothing.
+        if endpoint.token.is_some() {
+            let check = "blue refuses requests without the token";
+            let version = expect.version.to_string();
+            match self.get(endpoint, "/version", false).await {
+                Ok(answer)
+                    if answer.status == 403
+                        && answer.app_version.as_deref() == Some(version.as_str()) => {}
+                Ok(answer) if answer.status == 403 => {
+                    let detail = format!(
+                        "a 403 not from the app's version {version} (x-app-version: {:?})",
+                        answer.app_version
+                    );
+                    return Err(fail(check, "/version", Some(answer), detail));
+                }
+                Ok(answer) => {
+                    let detail = format!("expected 403, got {}", answer.status);
+                    return Err(fail(check, "/version", Some(answer), detail));
+                }
+                Err(detail) => return Err(fail(check, "/version", None, detail)),
+            }
+        }
+
         let health = Smoke {
             method: "GET".into(),
             path: "/health".into(),
@@ -249,10 +279,17 @@ impl Prober {
                     .map(|c| format!(" containing {c:?}"))
                     .unwrap_or_default()
             );
-            let answer = self
-                .smoke(endpoint, smoke)
-                .await
-                .map_err(|detail| fail(&check, path, None, detail))?;
+            let answer = loop {
+                let answer = self
+                    .smoke(endpoint, smoke)
+                    .await
+                    .map_err(|detail| fail(&check, path, None, detail))?;
+                let transient = answer.status != status && TRANSIENT[1..].contains(&answer.status);
+                if !transient || Instant::now() >= deadline {
+                    break answer;
+                }
+                tokio::time::sleep(POLL).await;
+            };
             if answer.status != status {
                 let detail = format!("expected {status}, got {}", answer.status);
                 return Err(fail(&check, path, Some(answer), detail));
@@ -340,6 +377,63 @@ mod tests {
             proptest::prop_assert!(clipped.len() <= BODY_LIMIT);
             proptest::prop_assert!(body.starts_with(&clipped));
         }
+    }
+
+    /// A stage at `url` that answers a request with the token as blue would (the self-report
+    /// of version 7) and one without it with `without` (status, headers): API Gateway's 403
+    /// for a stage it does not serve yet has no x-app-version.
+    async fn stage(without: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buffer = vec![0; 8192];
+                let n = socket.read(&mut buffer).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buffer[..n]).to_lowercase();
+                let body = r#"{"function":"bgd","version":"7","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#;
+                let answer = if request.contains("x-verify-token: t0ken") {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nx-app-version: 7\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    format!("{without}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}")
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn only_the_apps_own_403_proves_blue_demands_its_token() {
+        let expect = Expect {
+            version: 7,
+            alias: "blue".into(),
+            git_sha: "abc".into(),
+            build_id: None,
+        };
+        let probe = |url: String| async {
+            let endpoint = Endpoint {
+                url,
+                token: Some("t0ken".into()),
+            };
+            Prober::default()
+                .verify(&endpoint, &expect, &[], Duration::from_secs(1))
+                .await
+        };
+        let gateway = probe(stage("HTTP/1.1 403 Forbidden").await)
+            .await
+            .unwrap_err();
+        assert!(
+            gateway.check.contains("without the token")
+                && gateway.detail.contains("not from the app"),
+            "{gateway}"
+        );
+        // The app's own 403, naming the candidate, passes.
+        let app = probe(stage("HTTP/1.1 403 Forbidden\r\nx-app-version: 7").await).await;
+        assert_eq!(app.unwrap().version.as_deref(), Some("7"));
     }
 
     #[tokio::test]
