@@ -7,7 +7,7 @@ use aws_sdk_lambda::types::{
 
 use super::{
     Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
-    ImageRef, Operation, Settings, Version,
+    ImageRef, Operation, Settings, Version, VersionState,
     error::{absent_as_none, classify, kind_of, missing},
 };
 
@@ -37,6 +37,9 @@ macro_rules! version_from {
                 timeout: Duration::from_secs(out.timeout().unwrap_or(3).try_into().unwrap_or(3)),
             },
             description: out.description().unwrap_or_default().to_owned(),
+            state: out
+                .state()
+                .map_or(VersionState::Active, |s| VersionState::parse(s.as_str())),
             last_update_status: out.last_update_status().map(|s| s.as_str().to_owned()),
             revision_id: out.revision_id().map(str::to_owned),
         }

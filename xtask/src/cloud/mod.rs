@@ -24,7 +24,7 @@ pub use fault::FAIL_OPERATION;
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
-    Route, Settings, Stage, Version,
+    Route, Settings, Stage, Version, VersionState,
 };
 
 /// Lambda: image functions, their versions and aliases.

@@ -78,9 +78,42 @@ pub struct Version {
     pub image: Option<ImageRef>,
     pub settings: Settings,
     pub description: String,
-    /// `Successful`, `InProgress`, `Failed`; `None` when not reported.
+    /// Whether it can be invoked or changed (Lambda's `State`).
+    pub state: VersionState,
+    /// `Successful`, `InProgress`, `Failed`; `None` when not reported (a new function's
+    /// CreateFunction answer has none: read `state`).
     pub last_update_status: Option<String>,
     pub revision_id: Option<String>,
+}
+
+/// Lambda's function (and version) states: only an Active one can be invoked, updated or
+/// published; Pending while Lambda prepares it, Inactive after it sat idle (the next invoke
+/// fails and sets it Pending)
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VersionState {
+    Pending,
+    Active,
+    Inactive,
+    Failed,
+}
+
+impl VersionState {
+    /// Lambda's name for it; unknown names count as Pending (not usable yet).
+    pub fn parse(state: &str) -> Self {
+        match state {
+            "Active" => Self::Active,
+            "Inactive" => Self::Inactive,
+            "Failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+impl fmt::Display for VersionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
 }
 
 /// Where an alias sends invocations: a version, plus optional extra versions with weights.
