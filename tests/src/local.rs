@@ -4,14 +4,14 @@ use std::{
     collections::BTreeMap,
     path::PathBuf,
     sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
 use xtask::{
     cloud::{
         Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
-        Settings, Stage,
+        Settings, Stage, VersionState,
     },
     image::{Contents, Image, Registry},
     local::{Endpoints, LocalCloud},
@@ -144,22 +144,26 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
     assert_ne!(first.digest, second.digest);
     let function = create_function(local, &function, &first).await;
     let v1 = cloud
-        .publish_version(&function, &first, "one")
+        .publish_version(&function, first.digest_hex(), "one")
         .await
         .unwrap();
     cloud
         .update_function_code(&function, &second)
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     cloud
         .update_function_configuration(&function, &settings("two"))
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     let v2 = cloud
-        .publish_version(&function, &second, "two")
+        .publish_version(&function, second.digest_hex(), "two")
         .await
         .unwrap();
     assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
+    ready(cloud, &function, "1").await;
+    ready(cloud, &function, "2").await;
     cloud
         .create_alias(&function, "green", &AliasTarget::version("1"), "")
         .await
@@ -172,6 +176,30 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
     }
 }
 
+/// Waits until `qualifier` of `function` is Active with no update in progress, as the
+/// pipeline does: the local cloud, like Lambda, keeps new functions, updates and versions
+/// Pending or InProgress for a moment.
+pub async fn ready(cloud: &Cloud, function: &str, qualifier: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = cloud.get_version(function, qualifier).await.unwrap();
+        if found.state == VersionState::Active
+            && found.last_update_status.as_deref() != Some("InProgress")
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{qualifier} of {function} is still {} / {:?}",
+            found.state,
+            found.last_update_status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A new image function, Active (CreateFunction retried while its new role cannot be
+/// assumed yet, as on AWS).
 pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
     let role_arn = local
         .cloud
@@ -181,18 +209,25 @@ pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> S
         )
         .await
         .unwrap();
-    local
-        .cloud
-        .create_image_function(&FunctionSpec {
-            name: name.to_owned(),
-            role_arn,
-            image: image.clone(),
-            architecture: "x86_64".into(),
-            settings: settings("one"),
-        })
-        .await
-        .unwrap()
-        .function_name
+    let spec = FunctionSpec {
+        name: name.to_owned(),
+        role_arn,
+        image: image.clone(),
+        architecture: "x86_64".into(),
+        settings: settings("one"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let function = loop {
+        match local.cloud.create_image_function(&spec).await {
+            Ok(created) => break created.function_name,
+            Err(e) if e.to_string().contains("cannot be assumed") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("creating {name}: {e}"),
+        }
+    };
+    ready(&local.cloud, &function, "$LATEST").await;
+    function
 }
 
 /// A REST API named after `function` with `ANY /` and `ANY /{proxy+}` on it, and a stage whose `alias` variable is `alias`.

@@ -71,9 +71,6 @@ impl Account for Cloud {
     }
 
     async fn registry_access(&self) -> CloudResult<RegistryAccess> {
-        if let Some(moto) = &self.moto {
-            return Ok(moto.registry_access());
-        }
         let op = Operation::GetAuthorizationToken;
         let subject = "the ECR registry";
         let out = self
@@ -104,9 +101,14 @@ impl Account for Cloud {
                 "the token is not USER:PASSWORD".into(),
             )
         })?;
+        // ECR's endpoint is HTTPS; a plain-HTTP one (a registry on loopback) is taken as named.
+        let (host, plain_http) = match endpoint.strip_prefix("http://") {
+            Some(host) => (host, true),
+            None => (endpoint.trim_start_matches("https://"), false),
+        };
         Ok(RegistryAccess {
-            host: endpoint.trim_start_matches("https://").to_owned(),
-            plain_http: false,
+            host: host.trim_end_matches('/').to_owned(),
+            plain_http,
             basic: Some((user.to_owned(), password.to_owned())),
         })
     }

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Conflict,
     /// A RevisionId/CodeSha256 guard did not match: someone else changed it.
     PreconditionFailed,
+    /// Something it depends on is not usable yet (a role IAM has not propagated): retry.
+    NotReady,
     /// Anything else: network, permissions, validation, throttling.
     Other,
 }
@@ -55,6 +57,10 @@ impl CloudError {
     pub fn is_precondition_failed(&self) -> bool {
         self.kind == ErrorKind::PreconditionFailed
     }
+
+    pub fn is_not_ready(&self) -> bool {
+        self.kind == ErrorKind::NotReady
+    }
 }
 
 /// NotFound as `None`; every other error stays an error.
@@ -72,6 +78,7 @@ impl fmt::Display for CloudError {
             ErrorKind::NotFound => "not found",
             ErrorKind::Conflict => "conflicts with its current state",
             ErrorKind::PreconditionFailed => "was changed by someone else",
+            ErrorKind::NotReady => "cannot be done yet",
             ErrorKind::Other => "failed",
         };
         write!(f, "{} of {} {what}", self.operation, self.subject)?;

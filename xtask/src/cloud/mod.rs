@@ -1,6 +1,7 @@
 //! The one AWS boundary: the only module that imports `aws_sdk_*`. Three small traits name
 //! every operation the tooling performs ([`Functions`], [`Apis`], [`Account`]); [`Cloud`]
-//! implements them on real AWS or on the local cloud (moto, whose quirks live in `moto.rs`).
+//! implements them on AWS, and on the local cloud exactly as on AWS (its strict front answers
+//! as AWS does: no emulator branch here).
 mod account;
 mod apigateway;
 mod error;
@@ -9,7 +10,6 @@ mod fault;
 pub(crate) mod guards;
 mod lambda;
 mod metered;
-mod moto;
 mod operation;
 mod types;
 
@@ -45,11 +45,13 @@ pub trait Functions: Send + Sync {
         function: &str,
         settings: &Settings,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
-    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST` runs `image`.
+    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST`'s CodeSha256
+    /// is `code_sha256` (pass what Lambda reported for `$LATEST` after the update: no AWS
+    /// document says how it derives from an image's digest).
     fn publish_version(
         &self,
         function: &str,
-        image: &ImageRef,
+        code_sha256: &str,
         description: &str,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
     /// GetFunction by version number, `$LATEST` or alias (an alias answers with its version).
@@ -173,10 +175,9 @@ pub trait Account: Send + Sync {
 pub enum Target {
     /// Real AWS through the default credential chain (env, profile, SSO, OIDC web identity).
     Aws,
-    /// The local cloud: moto at `endpoint_url`, the registry standing in for ECR.
+    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
     Local {
         endpoint_url: String,
-        registry_url: String,
         region: String,
     },
 }
@@ -189,8 +190,6 @@ pub struct Cloud {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     region: String,
-    /// `Some` on the local cloud: moto's quirks are handled there.
-    moto: Option<moto::Moto>,
     writes: metered::WriteCounter,
 }
 
@@ -198,14 +197,13 @@ impl Cloud {
     /// The one place SDK configuration is built.
     pub async fn connect(target: Target) -> Result<Self> {
         let loader = aws_config::defaults(BehaviorVersion::latest());
-        let (sdk, moto) = match target {
-            Target::Aws => (loader.load().await, None),
+        let sdk = match target {
+            Target::Aws => loader.load().await,
             Target::Local {
                 endpoint_url,
-                registry_url,
                 region,
             } => {
-                let sdk = loader
+                loader
                     .endpoint_url(endpoint_url)
                     .region(Region::new(region))
                     .credentials_provider(Credentials::new(
@@ -216,8 +214,7 @@ impl Cloud {
                         "local-cloud",
                     ))
                     .load()
-                    .await;
-                (sdk, Some(moto::Moto::new(&registry_url)?))
+                    .await
             }
         };
         let region = sdk
@@ -243,7 +240,6 @@ impl Cloud {
             iam: client!(aws_sdk_iam),
             sts: client!(aws_sdk_sts),
             region,
-            moto,
             writes,
         })
     }

@@ -2,11 +2,13 @@
 //! re-run: repository, role, the image function (which needs an image first: build, push,
 //! publish version 1), aliases blue and green, the REST API and its routes, one permission per
 //! alias scoped to its stage, and finally stage green, only after the version was verified on
-//! a blue stage.
-use std::{collections::BTreeMap, fmt};
+//! a blue stage. Every step resumes a provision that died half-way: a function without versions
+//! gets version 1, an API without its routes gets them, "already exists" means exists.
+use std::{collections::BTreeMap, fmt, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use serde::Serialize;
+use tokio::time::Instant;
 
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, absent_as_none, deploy};
 use crate::{
@@ -94,13 +96,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         )
         .await?;
 
-    let (version, record) = match latest {
-        Some(_) => {
-            let versions = ctx.cloud.list_versions(&function).await?;
-            let newest = versions.last().with_context(|| format!("{function} has no published version: deploy once more after `cargo xtask destroy`"))?;
+    let newest = match &latest {
+        Some(_) => ctx.cloud.list_versions(&function).await?.pop(),
+        None => None,
+    };
+    let (version, record) = match newest {
+        Some(newest) => {
             let record = VersionRecord::parse(&newest.description)?;
             (newest.version.parse::<u64>()?, record)
         }
+        // No function yet, or one an earlier provision left without a version.
         None => {
             let (built, image) = p.phase("build", ctx.image(options)).await?;
             let image_ref = repository.image(&built.digest);
@@ -126,13 +131,24 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             };
             let version = p
                 .phase("function", async {
-                    ctx.retry_conflicts(|| ctx.cloud.create_image_function(&spec))
-                        .await?;
-                    ctx.wait_updated().await?;
+                    match latest {
+                        None => create_function(ctx, &spec).await?,
+                        Some(_) => {
+                            ctx.retry_conflicts(|| {
+                                ctx.cloud.update_function_code(&function, &image_ref)
+                            })
+                            .await?;
+                        }
+                    }
+                    let latest = ctx.wait_updated().await?;
+                    let description = record.to_description();
                     let version = ctx
-                        .cloud
-                        .publish_version(&function, &image_ref, &record.to_description())
+                        .retry_conflicts(|| {
+                            ctx.cloud
+                                .publish_version(&function, &latest.code_sha256, &description)
+                        })
                         .await?;
+                    ctx.wait_version_active(&version.version).await?;
                     anyhow::Ok(version.version.parse::<u64>()?)
                 })
                 .await?;
@@ -171,16 +187,30 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         Some(api) => api,
         None => {
             let api = ctx.cloud.create_rest_api(ctx.config.api_name()).await?;
-            ctx.cloud
-                .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
-                .await?;
-            created.push(format!(
-                "REST API {} ({}) with ANY / and ANY /{{proxy+}}",
-                api.name, api.id
-            ));
+            created.push(format!("REST API {} ({})", api.name, api.id));
             api
         }
     };
+    // An API an earlier provision left without its routes gets them.
+    let routes = ctx.cloud.get_routes(&api.id).await?;
+    let proxied = |path: &str| {
+        routes.iter().any(|route| {
+            route.path == path
+                && route
+                    .methods
+                    .get("ANY")
+                    .is_some_and(|i| i.kind == "AWS_PROXY")
+        })
+    };
+    if !(proxied("/") && proxied("/{proxy+}")) {
+        ctx.cloud
+            .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
+            .await?;
+        created.push(format!(
+            "routes ANY / and ANY /{{proxy+}} of REST API {}",
+            api.name
+        ));
+    }
 
     for alias in [BLUE, GREEN] {
         let statement = ctx.config.permission_statement_id(alias);
@@ -253,4 +283,33 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         green_url: ctx.stage_url(&api, GREEN),
         dry_run: false,
     })
+}
+
+/// How long CreateFunction is retried while Lambda cannot assume the new role (IAM propagates
+/// in seconds: <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>).
+const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// CreateFunction, retried while the new role cannot be assumed; one that exists already (a
+/// concurrent provision) is taken as it is.
+async fn create_function<C: Cloud>(ctx: &Ctx<C>, spec: &FunctionSpec) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        match ctx.cloud.create_image_function(spec).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_conflict() => return Ok(()),
+            Err(e)
+                if e.is_not_ready()
+                    && started.elapsed() < ROLE_PROPAGATION
+                    && Instant::now() < ctx.deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) if e.is_not_ready() => bail!(
+                "{e}\nLambda still cannot assume role {} after {} s: check that its trust policy names lambda.amazonaws.com, then run `cargo xtask provision` again",
+                spec.role_arn,
+                started.elapsed().as_secs()
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
