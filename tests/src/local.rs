@@ -68,8 +68,7 @@ impl Running {
     /// is told of it (`ECR_REPO_URI@sha256:DIGEST`). Images of different `variant`s differ only
     /// in their CA bundle bytes, so two digests cost one build.
     pub async fn push_app_image(&self, repository: &Repository, variant: &str) -> ImageRef {
-        let bootstrap = std::fs::read(release_bootstrap()).unwrap();
-        self.push_image(repository, &bootstrap, variant).await
+        push_app_image(&self.endpoints, repository, variant).await
     }
 
     /// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
@@ -79,22 +78,7 @@ impl Running {
         bootstrap: &[u8],
         tag: &str,
     ) -> ImageRef {
-        let image = Image::assemble(
-            &Contents {
-                bootstrap,
-                ca_bundle: tag.as_bytes(),
-            },
-            "x86_64",
-            "2026-01-01T00:00:00Z",
-            0,
-        )
-        .unwrap();
-        let registry = Registry::new(&self.endpoints.registry_url, None).unwrap();
-        let digest = registry
-            .push(&repository.name, &image, &[tag])
-            .await
-            .unwrap();
-        repository.image(&digest)
+        push_image(&self.endpoints, repository, bootstrap, tag).await
     }
 
     /// GET on the gateway, as a client of the API would.
@@ -105,6 +89,42 @@ impl Running {
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.local.dir().join(name)).unwrap_or_default()
     }
+}
+
+/// An image of the release bootstrap pushed to a local cloud's registry (see
+/// [`Running::push_app_image`]).
+pub async fn push_app_image(
+    endpoints: &Endpoints,
+    repository: &Repository,
+    variant: &str,
+) -> ImageRef {
+    let bootstrap = std::fs::read(release_bootstrap()).unwrap();
+    push_image(endpoints, repository, &bootstrap, variant).await
+}
+
+/// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
+pub async fn push_image(
+    endpoints: &Endpoints,
+    repository: &Repository,
+    bootstrap: &[u8],
+    tag: &str,
+) -> ImageRef {
+    let image = Image::assemble(
+        &Contents {
+            bootstrap,
+            ca_bundle: tag.as_bytes(),
+        },
+        "x86_64",
+        "2026-01-01T00:00:00Z",
+        0,
+    )
+    .unwrap();
+    let registry = Registry::new(&endpoints.registry_url, None).unwrap();
+    let digest = registry
+        .push(&repository.name, &image, &[tag])
+        .await
+        .unwrap();
+    repository.image(&digest)
 }
 
 impl Drop for Running {
@@ -142,7 +162,7 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
     let first = local.push_app_image(&repository, "first").await;
     let second = local.push_app_image(&repository, "second").await;
     assert_ne!(first.digest, second.digest);
-    let function = create_function(local, &function, &first).await;
+    let function = create_function(cloud, &function, &first).await;
     let v1 = cloud
         .publish_version(&function, first.digest_hex(), "one")
         .await
@@ -200,9 +220,8 @@ pub async fn ready(cloud: &Cloud, function: &str, qualifier: &str) {
 
 /// A new image function, Active (CreateFunction retried while its new role cannot be
 /// assumed yet, as on AWS).
-pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
-    let role_arn = local
-        .cloud
+pub async fn create_function(cloud: &Cloud, name: &str, image: &ImageRef) -> String {
+    let role_arn = cloud
         .ensure_function_role(
             &format!("{name}-role"),
             &xtask::config::logs_policy("us-east-1", "123456789012", name),
@@ -218,7 +237,7 @@ pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> S
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     let function = loop {
-        match local.cloud.create_image_function(&spec).await {
+        match cloud.create_image_function(&spec).await {
             Ok(created) => break created.function_name,
             Err(e) if e.to_string().contains("cannot be assumed") && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -226,7 +245,7 @@ pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> S
             Err(e) => panic!("creating {name}: {e}"),
         }
     };
-    ready(&local.cloud, &function, "$LATEST").await;
+    ready(cloud, &function, "$LATEST").await;
     function
 }
 

@@ -183,7 +183,7 @@ async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_d
     let name = unique("ghost");
     let repository = local.cloud.ensure_repository(&name).await.unwrap();
     let never_pushed = repository.image(&format!("sha256:{}", "0".repeat(64)));
-    let function = create_function(&local, &name, &never_pushed).await;
+    let function = create_function(&local.cloud, &name, &never_pushed).await;
     local
         .cloud
         .create_alias(&function, "green", &AliasTarget::version("$LATEST"), "")
@@ -270,7 +270,7 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
     let cloud = &local.cloud;
     let repository = cloud.ensure_repository(&name).await.unwrap();
     let image = local.push_image(&repository, HANGS, "hangs").await;
-    let function = create_function(&local, &name, &image).await;
+    let function = create_function(&local.cloud, &name, &image).await;
     let mut short = settings("short");
     short.timeout = Duration::from_secs(2);
     cloud

@@ -138,6 +138,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                                 ctx.cloud.update_function_code(&function, &image_ref)
                             })
                             .await?;
+                            ctx.wait_updated().await?;
+                            ctx.retry_conflicts(|| {
+                                ctx.cloud
+                                    .update_function_configuration(&function, &spec.settings)
+                            })
+                            .await?;
                         }
                     }
                     let latest = ctx.wait_updated().await?;

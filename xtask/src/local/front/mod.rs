@@ -30,7 +30,7 @@ use state::Books;
 pub const HEALTH_PATH: &str = "/_local/health";
 /// `POST` a [`Delays`] to change them while the front runs (tests).
 pub const DELAYS_PATH: &str = "/_local/delays";
-/// `POST /_local/invocations/FUNCTION/VERSION`: the data plane reports an invocation and
+/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: the data plane reports an invocation and
 /// learns whether Lambda would run it (200), or refuses it as Lambda does (an Inactive
 /// version's first invocation fails and sets it Pending).
 pub const INVOCATIONS_PATH: &str = "/_local/invocations";
@@ -72,7 +72,7 @@ pub async fn serve(options: Options) -> Result<()> {
         .route(HEALTH_PATH, get(|| async { "ok" }))
         .route(DELAYS_PATH, post(set_delays))
         .route(
-            &format!("{INVOCATIONS_PATH}/{{function}}/{{version}}"),
+            &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
             post(lambda::invocation),
         )
         .fallback(handle)
