@@ -274,7 +274,7 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
         role_ms: 2500,
         idle_ms: 600_000,
     };
-    let (stack, _) = stack_with_delays("e2e-strict-slow", slow).await;
+    let (stack, endpoints) = stack_with_delays("e2e-strict-slow", slow).await;
     stack
         .cloud()
         .await
@@ -290,6 +290,41 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
     stack.ok(&["deploy", "--image", path(image_b)]).await;
     let (_, report) = version_at(&green_url, None).await;
     assert_eq!(report["version"], "2");
+
+    // Lambda may pull the function's images: provision set the repository policy itself.
+    let policy = repository_policy(&endpoints, &stack.name).await;
+    let statement = &policy["Statement"][0];
+    assert_eq!(
+        statement["Principal"]["Service"], "lambda.amazonaws.com",
+        "{policy}"
+    );
+    assert_eq!(
+        statement["Condition"]["StringLike"]["aws:sourceArn"],
+        format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}*",
+            stack.name
+        )
+    );
+}
+
+/// ECR's GetRepositoryPolicy, sent as the SDK would (the cloud module does not read it).
+async fn repository_policy(endpoints: &Endpoints, repository: &str) -> serde_json::Value {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(&endpoints.front_url)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .header("x-amz-target", "AmazonEC2ContainerRegistry_V20150921.GetRepositoryPolicy")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(serde_json::json!({"repositoryName": repository}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_str(answer["policyText"].as_str().unwrap_or("null")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,7 +16,7 @@ mod types;
 use std::future::Future;
 
 use anyhow::{Context, Result};
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, meta::region::ProvideRegion};
 use aws_sdk_sts::config::Credentials;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
@@ -152,9 +152,20 @@ pub const ROLE_POLICY: &str = "logs";
 /// The account around them: identity, the image repository and the function's role.
 pub trait Account: Send + Sync {
     fn account_id(&self) -> impl Future<Output = CloudResult<String>> + Send;
-    /// DescribeRepositories, or CreateRepository when missing.
+    /// DescribeRepositories, or CreateRepository when missing (provision only).
     fn ensure_repository(&self, name: &str)
     -> impl Future<Output = CloudResult<Repository>> + Send;
+    /// DescribeRepositories: the repository, NotFound when provision has not created it.
+    fn repository(&self, name: &str) -> impl Future<Output = CloudResult<Repository>> + Send;
+    /// SetRepositoryPolicy: Lambda may pull the images of `function_arn` (and its versions).
+    /// Lambda adds this itself only at CreateFunction, best effort, and only when the caller
+    /// may get and set the repository policy
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#gettingstarted-images-permissions>).
+    fn allow_lambda_pull(
+        &self,
+        repository: &str,
+        function_arn: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Where the repositories' registry answers, and its credentials.
     fn registry_access(&self) -> impl Future<Output = CloudResult<RegistryAccess>> + Send;
     /// GetRole, or CreateRole trusted by Lambda when missing; then the role's one inline
@@ -173,8 +184,10 @@ pub trait Account: Send + Sync {
 /// Which cloud to talk to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Real AWS through the default credential chain (env, profile, SSO, OIDC web identity).
-    Aws,
+    /// Real AWS through the default credential chain (env, profile, SSO, credential_process,
+    /// OIDC web identity), in deploy.toml's `region`: every ARN, URL and policy names it, so
+    /// the SDK uses it too, whatever the environment or profile says.
+    Aws { region: String },
     /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
     Local {
         endpoint_url: String,
@@ -198,7 +211,18 @@ impl Cloud {
     pub async fn connect(target: Target) -> Result<Self> {
         let loader = aws_config::defaults(BehaviorVersion::latest());
         let sdk = match target {
-            Target::Aws => loader.load().await,
+            Target::Aws { region } => {
+                let elsewhere = aws_config::default_provider::region::default_provider()
+                    .region()
+                    .await
+                    .filter(|other| other.as_ref() != region);
+                if let Some(other) = elsewhere {
+                    eprintln!(
+                        "note: using deploy.toml's region {region}, not {other} from the environment or profile"
+                    );
+                }
+                loader.region(Region::new(region)).load().await
+            }
             Target::Local {
                 endpoint_url,
                 region,

@@ -87,6 +87,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         });
     }
 
+    // The repository, and Lambda's right to pull from it: only provision creates them.
+    ctx.cloud
+        .ensure_repository(ctx.config.repository_name())
+        .await?;
+    ctx.cloud
+        .allow_lambda_pull(
+            ctx.config.repository_name(),
+            &ctx.config.function_arn(&ctx.account),
+        )
+        .await?;
     let (registry, repository) = ctx.registry().await?;
     let role_arn = ctx
         .cloud
