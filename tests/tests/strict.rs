@@ -341,3 +341,23 @@ async fn provision_publishes_version_1_of_a_function_left_without_versions() {
     assert_eq!((status, report["version"].as_str()), (200, Some("1")));
     assert_eq!(report["build"]["id"], "a");
 }
+
+#[tokio::test]
+async fn each_blob_is_uploaded_once_in_one_put() {
+    let local = Running::up().await;
+    let name = unique("blobs");
+    let repository = local.cloud.ensure_repository(&name).await.unwrap();
+    local.push_app_image(&repository, "blobs").await;
+    let log = local.log("registry.log");
+    let uploads = |method: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("\"{method} /v2/{name}/blobs/uploads/")))
+            .count()
+    };
+    // A layer and a config: two uploads started, two PUTs with the data, no PATCH chunks.
+    assert_eq!(
+        (uploads("POST"), uploads("PUT"), uploads("PATCH")),
+        (2, 2, 0),
+        "{log}"
+    );
+}
