@@ -4,8 +4,7 @@ use std::{collections::BTreeMap, fmt, time::Duration};
 
 use serde::Serialize;
 
-/// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway,
-/// and the moto adapter can only map a version back to an image deployed this way).
+/// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ImageRef {
     /// The registry host Lambda is told about (`ACCT.dkr.ecr.REGION.amazonaws.com`).
@@ -74,7 +73,8 @@ pub struct Version {
     /// "7" or "$LATEST".
     pub version: String,
     pub code_sha256: String,
-    /// The image this version runs; `None` when it cannot be told (see the moto adapter).
+    /// The image this version runs (`ResolvedImageUri`); `None` when the answer names none
+    /// (PublishVersion, UpdateFunctionConfiguration, ListVersionsByFunction).
     pub image: Option<ImageRef>,
     pub settings: Settings,
     pub description: String,
