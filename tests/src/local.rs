@@ -4,14 +4,14 @@ use std::{
     collections::BTreeMap,
     path::PathBuf,
     sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
 use xtask::{
     cloud::{
         Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
-        Settings, Stage,
+        Settings, Stage, VersionState,
     },
     image::{Contents, Image, Registry},
     local::{Endpoints, LocalCloud},
@@ -74,8 +74,7 @@ impl Running {
     /// is told of it (`ECR_REPO_URI@sha256:DIGEST`). Images of different `variant`s differ only
     /// in their CA bundle bytes, so two digests cost one build.
     pub async fn push_app_image(&self, repository: &Repository, variant: &str) -> ImageRef {
-        let bootstrap = std::fs::read(release_bootstrap()).unwrap();
-        self.push_image(repository, &bootstrap, variant).await
+        push_app_image(&self.endpoints, repository, variant).await
     }
 
     /// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
@@ -85,22 +84,7 @@ impl Running {
         bootstrap: &[u8],
         tag: &str,
     ) -> ImageRef {
-        let image = Image::assemble(
-            &Contents {
-                bootstrap,
-                ca_bundle: tag.as_bytes(),
-            },
-            "x86_64",
-            "2026-01-01T00:00:00Z",
-            0,
-        )
-        .unwrap();
-        let registry = Registry::new(&self.endpoints.registry_url, None).unwrap();
-        let digest = registry
-            .push(&repository.name, &image, &[tag])
-            .await
-            .unwrap();
-        repository.image(&digest)
+        push_image(&self.endpoints, repository, bootstrap, tag).await
     }
 
     /// GET on the gateway, as a client of the API would.
@@ -111,6 +95,42 @@ impl Running {
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.local.dir().join(name)).unwrap_or_default()
     }
+}
+
+/// An image of the release bootstrap pushed to a local cloud's registry (see
+/// [`Running::push_app_image`]).
+pub async fn push_app_image(
+    endpoints: &Endpoints,
+    repository: &Repository,
+    variant: &str,
+) -> ImageRef {
+    let bootstrap = std::fs::read(release_bootstrap()).unwrap();
+    push_image(endpoints, repository, &bootstrap, variant).await
+}
+
+/// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
+pub async fn push_image(
+    endpoints: &Endpoints,
+    repository: &Repository,
+    bootstrap: &[u8],
+    tag: &str,
+) -> ImageRef {
+    let image = Image::assemble(
+        &Contents {
+            bootstrap,
+            ca_bundle: tag.as_bytes(),
+        },
+        "x86_64",
+        "2026-01-01T00:00:00Z",
+        0,
+    )
+    .unwrap();
+    let registry = Registry::new(&endpoints.registry_url, None).unwrap();
+    let digest = registry
+        .push(&repository.name, &image, &[tag])
+        .await
+        .unwrap();
+    repository.image(&digest)
 }
 
 impl Drop for Running {
@@ -148,24 +168,28 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
     let first = local.push_app_image(&repository, "first").await;
     let second = local.push_app_image(&repository, "second").await;
     assert_ne!(first.digest, second.digest);
-    let function = create_function(local, &function, &first).await;
+    let function = create_function(cloud, &function, &first).await;
     let v1 = cloud
-        .publish_version(&function, &first, "one")
+        .publish_version(&function, first.digest_hex(), "one")
         .await
         .unwrap();
     cloud
         .update_function_code(&function, &second)
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     cloud
         .update_function_configuration(&function, &settings("two"))
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     let v2 = cloud
-        .publish_version(&function, &second, "two")
+        .publish_version(&function, second.digest_hex(), "two")
         .await
         .unwrap();
     assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
+    ready(cloud, &function, "1").await;
+    ready(cloud, &function, "2").await;
     cloud
         .create_alias(&function, "green", &AliasTarget::version("1"), "")
         .await
@@ -178,27 +202,57 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
     }
 }
 
-pub async fn create_function(local: &Running, name: &str, image: &ImageRef) -> String {
-    let role_arn = local
-        .cloud
+/// Waits until `qualifier` of `function` is Active with no update in progress, as the
+/// pipeline does: the local cloud, like Lambda, keeps new functions, updates and versions
+/// Pending or InProgress for a moment.
+pub async fn ready(cloud: &Cloud, function: &str, qualifier: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = cloud.get_version(function, qualifier).await.unwrap();
+        if found.state == VersionState::Active
+            && found.last_update_status.as_deref() != Some("InProgress")
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{qualifier} of {function} is still {} / {:?}",
+            found.state,
+            found.last_update_status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A new image function, Active (CreateFunction retried while its new role cannot be
+/// assumed yet, as on AWS).
+pub async fn create_function(cloud: &Cloud, name: &str, image: &ImageRef) -> String {
+    let role_arn = cloud
         .ensure_function_role(
             &format!("{name}-role"),
             &xtask::config::logs_policy("us-east-1", "123456789012", name),
         )
         .await
         .unwrap();
-    local
-        .cloud
-        .create_image_function(&FunctionSpec {
-            name: name.to_owned(),
-            role_arn,
-            image: image.clone(),
-            architecture: "x86_64".into(),
-            settings: settings("one"),
-        })
-        .await
-        .unwrap()
-        .function_name
+    let spec = FunctionSpec {
+        name: name.to_owned(),
+        role_arn,
+        image: image.clone(),
+        architecture: "x86_64".into(),
+        settings: settings("one"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let function = loop {
+        match cloud.create_image_function(&spec).await {
+            Ok(created) => break created.function_name,
+            Err(e) if e.to_string().contains("cannot be assumed") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("creating {name}: {e}"),
+        }
+    };
+    ready(cloud, &function, "$LATEST").await;
+    function
 }
 
 /// A REST API named after `function` with `ANY /` and `ANY /{proxy+}` on it, and a stage whose `alias` variable is `alias`.

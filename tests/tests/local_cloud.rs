@@ -6,7 +6,7 @@ use std::{
 };
 
 use e2e::local::{
-    Running, api_with_stage, create_function, deploy_two_versions, idle_instances, settings,
+    Running, api_with_stage, create_function, deploy_two_versions, idle_instances, ready, settings,
     stage_url, unique, version,
 };
 use serde_json::Value;
@@ -76,7 +76,7 @@ async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_n
 }
 
 #[tokio::test]
-async fn each_version_reports_the_image_it_was_published_with_although_moto_forgets_it() {
+async fn each_version_reports_the_image_it_was_published_with() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
     for (version, image) in ["1", "2"].iter().zip(&deployed.images) {
@@ -183,7 +183,7 @@ async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_d
     let name = unique("ghost");
     let repository = local.cloud.ensure_repository(&name).await.unwrap();
     let never_pushed = repository.image(&format!("sha256:{}", "0".repeat(64)));
-    let function = create_function(&local, &name, &never_pushed).await;
+    let function = create_function(&local.cloud, &name, &never_pushed).await;
     local
         .cloud
         .create_alias(&function, "green", &AliasTarget::version("$LATEST"), "")
@@ -270,15 +270,16 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
     let cloud = &local.cloud;
     let repository = cloud.ensure_repository(&name).await.unwrap();
     let image = local.push_image(&repository, HANGS, "hangs").await;
-    let function = create_function(&local, &name, &image).await;
+    let function = create_function(&local.cloud, &name, &image).await;
     let mut short = settings("short");
     short.timeout = Duration::from_secs(2);
     cloud
         .update_function_configuration(&function, &short)
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     let v1 = cloud
-        .publish_version(&function, &image, "2 s")
+        .publish_version(&function, image.digest_hex(), "2 s")
         .await
         .unwrap();
     let mut long = settings("long");
@@ -287,8 +288,9 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
         .update_function_configuration(&function, &long)
         .await
         .unwrap();
+    ready(cloud, &function, "$LATEST").await;
     let v2 = cloud
-        .publish_version(&function, &image, "60 s")
+        .publish_version(&function, image.digest_hex(), "60 s")
         .await
         .unwrap();
     cloud

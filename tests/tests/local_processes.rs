@@ -47,8 +47,8 @@ async fn down_leaves_no_process_behind_not_even_function_instances() {
     pids.extend(idle_instances(&http, &local).await);
     assert_eq!(
         pids.len(),
-        4,
-        "moto, registry, gateway and one instance: {pids:?}"
+        5,
+        "moto, registry, front, gateway and one instance: {pids:?}"
     );
 
     local.local.down().unwrap();

@@ -331,7 +331,8 @@ impl Config {
         }
     }
 
-    /// The tag every pushed image gets (the moto adapter finds images by their tags).
+    /// The tag every pushed image gets (an untagged image is invisible to tag listings and to
+    /// untagged-image lifecycle rules).
     pub fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
         let sha = crate::ledger::short(git_sha);
         match build_id {

@@ -91,6 +91,25 @@ pub enum LocalCommand {
     /// Serve the gateway in the foreground (what `up` runs in the background)
     #[command(hide = true)]
     Gateway(LocalGateway),
+    /// Serve the strict front before moto in the foreground (what `up` runs in the background)
+    #[command(hide = true)]
+    Front(LocalFront),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalFront {
+    /// Loopback port to serve on
+    #[arg(long)]
+    pub port: u16,
+    /// The local cloud's state dir (the front keeps its books there)
+    #[arg(long)]
+    pub state_dir: std::path::PathBuf,
+    /// moto's URL: where calls go on
+    #[arg(long)]
+    pub moto_url: String,
+    /// The local registry's URL: what ECR's GetAuthorizationToken names
+    #[arg(long)]
+    pub registry_url: String,
 }
 
 #[derive(Debug, Args)]
@@ -101,12 +120,9 @@ pub struct LocalGateway {
     /// The local cloud's state dir (function logs, extracted images)
     #[arg(long)]
     pub state_dir: std::path::PathBuf,
-    /// moto's URL: the control plane the gateway reads
+    /// The control plane's URL (the strict front before moto; it names the registry)
     #[arg(long)]
     pub moto_url: String,
-    /// The local registry's URL: where images are pulled from
-    #[arg(long)]
-    pub registry_url: String,
     /// The region the local cloud answers for
     #[arg(long)]
     pub region: String,

@@ -482,6 +482,7 @@ mod tests {
                 timeout: Duration::from_secs(3),
             },
             description: description.into(),
+            state: crate::cloud::VersionState::Active,
             last_update_status: None,
             revision_id: None,
         };

@@ -38,7 +38,13 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         let log = local.function_log(config.function_name());
         (endpoints.target(), Some(endpoints.gateway_url), Some(log))
     } else {
-        (Target::Aws, None, None)
+        (
+            Target::Aws {
+                region: config.project.region.clone(),
+            },
+            None,
+            None,
+        )
     };
     let cloud = Cloud::connect(target).await?;
     let account = cloud.account_id().await.map_err(|e| {

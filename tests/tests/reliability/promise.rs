@@ -7,7 +7,7 @@ use e2e::stack::{Stack, alias_version, images, path, version_at};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use xtask::{
-    cloud::{Apis, FAIL_OPERATION},
+    cloud::{Apis, FAIL_OPERATION, Functions},
     local::{Component, LocalCloud},
 };
 
@@ -26,6 +26,19 @@ async fn green_never_serves_a_version_verified_only_by_an_earlier_stack() {
     let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
     assert_eq!(second["version"], 2);
     stack.ok(&["destroy", "--yes"]).await;
+    // As ECR does, deleting the repository deleted its images and tags.
+    let registry = LocalCloud::at(stack.local_dir())
+        .endpoints()
+        .unwrap()
+        .registry_url;
+    let tags = reqwest::get(format!("{registry}/v2/{}/tags/list", stack.name))
+        .await
+        .unwrap();
+    let left: Value = tags.json().await.unwrap_or(Value::Null);
+    assert!(
+        left["tags"].as_array().is_none_or(Vec::is_empty),
+        "the registry kept {left}"
+    );
 
     // A new stack: version 1 again. Then image b with GREETING missing: /health answers 503.
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
@@ -283,4 +296,29 @@ async fn a_kept_blue_is_named_as_such_and_unpin_on_an_already_deployed_build_unp
         status["aliases"][0]["promotion"]["pinned"], false,
         "{status}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_first_deploy_is_fixed_by_a_fixed_commit_and_green_never_served_it() {
+    let (image_a, _) = images();
+    let stack = Stack::new("broken-first");
+    // The first deploy provisions version 1 with GREETING missing: blue answers 503.
+    stack.configure("OTHER = \"x\"", "hello");
+    let broken = stack.xtask(&["deploy", "--image", path(image_a)]).await;
+    assert_eq!(broken.status.code(), Some(5), "verification failed");
+    let cloud = stack.cloud().await;
+    let green =
+        xtask::pipeline::absent_as_none(cloud.get_alias(&stack.name, "green").await).unwrap();
+    assert!(
+        green.is_none(),
+        "green never points at an unverified version: {green:?}"
+    );
+    // The fix (here: the configuration) gets out with a plain deploy, no destroy.
+    stack.configure("GREETING = \"hello from e2e\"", "hello");
+    let fixed = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let version = fixed["green"]["version"].as_str().unwrap().to_owned();
+    assert_eq!(version, "2", "{fixed}");
+    let url = fixed["green_url"].as_str().unwrap();
+    let (status, served) = version_at(url, None).await;
+    assert_eq!((status, served["version"].as_str()), (200, Some("2")));
 }

@@ -26,6 +26,58 @@ impl Account for Cloud {
             .to_owned())
     }
 
+    async fn repository(&self, name: &str) -> CloudResult<Repository> {
+        let op = Operation::DescribeRepositories;
+        let subject = format!("repository {name}");
+        let out = self
+            .ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_repository_not_found_exception(), false, false)
+                })
+            })?;
+        let uri = out
+            .repositories()
+            .first()
+            .and_then(|r| r.repository_uri())
+            .ok_or_else(|| missing(op, &subject, "repositoryUri"))?;
+        Ok(Repository {
+            name: name.to_owned(),
+            uri: uri.to_owned(),
+        })
+    }
+
+    async fn allow_lambda_pull(&self, repository: &str, function_arn: &str) -> CloudResult<()> {
+        let op = Operation::SetRepositoryPolicy;
+        let subject = format!("repository {repository}");
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "LambdaECRImageRetrievalPolicy",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Condition": {"StringLike": {"aws:sourceArn": format!("{function_arn}*")}},
+            }],
+        });
+        self.ecr
+            .set_repository_policy()
+            .repository_name(repository)
+            .policy_text(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                classify(op, &subject, e, |e| {
+                    kind_of(e.is_repository_not_found_exception(), false, false)
+                })
+            })?;
+        Ok(())
+    }
+
     async fn ensure_repository(&self, name: &str) -> CloudResult<Repository> {
         let subject = format!("repository {name}");
         let found = self
@@ -71,9 +123,6 @@ impl Account for Cloud {
     }
 
     async fn registry_access(&self) -> CloudResult<RegistryAccess> {
-        if let Some(moto) = &self.moto {
-            return Ok(moto.registry_access());
-        }
         let op = Operation::GetAuthorizationToken;
         let subject = "the ECR registry";
         let out = self
@@ -104,9 +153,14 @@ impl Account for Cloud {
                 "the token is not USER:PASSWORD".into(),
             )
         })?;
+        // ECR's endpoint is HTTPS; a plain-HTTP one (a registry on loopback) is taken as named.
+        let (host, plain_http) = match endpoint.strip_prefix("http://") {
+            Some(host) => (host, true),
+            None => (endpoint.trim_start_matches("https://"), false),
+        };
         Ok(RegistryAccess {
-            host: endpoint.trim_start_matches("https://").to_owned(),
-            plain_http: false,
+            host: host.trim_end_matches('/').to_owned(),
+            plain_http,
             basic: Some((user.to_owned(), password.to_owned())),
         })
     }

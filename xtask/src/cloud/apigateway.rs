@@ -114,28 +114,50 @@ impl Apis for Cloud {
     async fn put_lambda_proxy_routes(&self, api: &RestApi, function_arn: &str) -> CloudResult<()> {
         let subject = format!("REST API {}", api.name);
         let mut resources = vec![api.root_resource_id.clone()];
-        let proxy = self
+        // A provision that died half-way may have created the proxy resource already.
+        let mut pages = self
             .apigateway
-            .create_resource()
+            .get_resources()
             .rest_api_id(&api.id)
-            .parent_id(&api.root_resource_id)
-            .path_part(PROXY_PATH_PART)
-            .send()
-            .await
-            .map_err(|e| {
-                classify(Operation::CreateResource, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
+            .limit(500)
+            .into_paginator()
+            .items()
+            .send();
+        let mut existing = None;
+        while let Some(resource) = pages.next().await {
+            let resource = resource.map_err(|e| {
+                classify(Operation::GetResources, &subject, e, |e| {
+                    kind_of(e.is_not_found_exception(), false, false)
                 })
             })?;
-        resources.push(
-            proxy
+            if resource.path_part() == Some(PROXY_PATH_PART) {
+                existing = resource.id().map(str::to_owned);
+            }
+        }
+        let proxy = match existing {
+            Some(id) => id,
+            None => self
+                .apigateway
+                .create_resource()
+                .rest_api_id(&api.id)
+                .parent_id(&api.root_resource_id)
+                .path_part(PROXY_PATH_PART)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(Operation::CreateResource, &subject, e, |e| {
+                        kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
+                    })
+                })?
                 .id()
                 .ok_or_else(|| missing(Operation::CreateResource, &subject, "id"))?
                 .to_owned(),
-        );
+        };
+        resources.push(proxy);
         let uri = Integration::lambda_uri(&self.region, function_arn);
         for resource in &resources {
-            self.apigateway
+            let method = self
+                .apigateway
                 .put_method()
                 .rest_api_id(&api.id)
                 .resource_id(resource)
@@ -147,7 +169,14 @@ impl Apis for Cloud {
                     classify(Operation::PutMethod, &subject, e, |e| {
                         kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
                     })
-                })?;
+                });
+            // The method exists already: its integration is put again below.
+            match method {
+                Err(e) if e.is_conflict() => {}
+                other => {
+                    other?;
+                }
+            }
             // Lambda is always invoked with POST, whatever the client's method
             // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
             self.apigateway

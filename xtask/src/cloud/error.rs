@@ -16,6 +16,8 @@ pub enum ErrorKind {
     PreconditionFailed,
     /// The caller lacks the IAM permission (the only kind whose message names one).
     AccessDenied,
+    /// Something it depends on is not usable yet (a role IAM has not propagated): retry.
+    NotReady,
     /// Anything else: network, validation, throttling.
     Other,
 }
@@ -57,6 +59,10 @@ impl CloudError {
     pub fn is_precondition_failed(&self) -> bool {
         self.kind == ErrorKind::PreconditionFailed
     }
+
+    pub fn is_not_ready(&self) -> bool {
+        self.kind == ErrorKind::NotReady
+    }
 }
 
 /// NotFound as `None`; every other error stays an error.
@@ -75,6 +81,7 @@ impl fmt::Display for CloudError {
             ErrorKind::Conflict => "conflicts with its current state",
             ErrorKind::PreconditionFailed => "was changed by someone else",
             ErrorKind::AccessDenied => "was denied",
+            ErrorKind::NotReady => "cannot be done yet",
             ErrorKind::Other => "failed",
         };
         write!(f, "{} of {} {what}", self.operation, self.subject)?;

@@ -1,6 +1,6 @@
-//! The guards moto ignores (QUIRK guards-ignored: RevisionId on UpdateAlias, CodeSha256 on
-//! PublishVersion), tested against Lambda's documented answers replayed by aws-smithy-mocks:
-//! the real SDK, the real error types, no network.
+//! The guards (RevisionId on UpdateAlias, CodeSha256 on PublishVersion) as Lambda documents
+//! its answers, replayed by aws-smithy-mocks: the real SDK, the real error types, no network.
+//! The local cloud's front enforces the same guards (tests/tests/strict.rs).
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::{
     Client,
@@ -9,7 +9,7 @@ use aws_sdk_lambda::{
 };
 use aws_smithy_mocks::{mock, mock_client};
 
-use super::{AliasTarget, Cloud, Functions, ImageRef};
+use super::{AliasTarget, Cloud, Functions};
 
 /// A Cloud on AWS whose Lambda client is `lambda`; the other clients are never called.
 fn with_lambda(lambda: Client) -> Cloud {
@@ -24,7 +24,6 @@ fn with_lambda(lambda: Client) -> Cloud {
         iam: aws_sdk_iam::Client::new(&sdk),
         sts: aws_sdk_sts::Client::new(&sdk),
         region: "us-east-1".into(),
-        moto: None,
         writes: Default::default(),
     }
 }
@@ -74,13 +73,8 @@ async fn publish_version_of_other_code_is_precondition_failed_smithy_mock() {
             ))
         });
     let cloud = with_lambda(mock_client!(aws_sdk_lambda, [&other_code]));
-    let image = ImageRef {
-        registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-        repository: "bgd".into(),
-        digest: format!("sha256:{}", "cd".repeat(32)),
-    };
     let err = cloud
-        .publish_version("bgd", &image, "bgd g=...")
+        .publish_version("bgd", &"cd".repeat(32), "bgd g=...")
         .await
         .unwrap_err();
     assert!(err.is_precondition_failed(), "{err}");

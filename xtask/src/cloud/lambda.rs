@@ -1,13 +1,14 @@
 //! [`Functions`] on the Lambda API.
 use std::{collections::HashMap, time::Duration};
 
+use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Architecture, Environment, FunctionCode, PackageType,
 };
 
 use super::{
     Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
-    ImageRef, Operation, Settings, Version,
+    ImageRef, Operation, Settings, Version, VersionState,
     error::{absent_as_none, classify, kind_of, missing},
 };
 
@@ -37,6 +38,9 @@ macro_rules! version_from {
                 timeout: Duration::from_secs(out.timeout().unwrap_or(3).try_into().unwrap_or(3)),
             },
             description: out.description().unwrap_or_default().to_owned(),
+            state: out
+                .state()
+                .map_or(VersionState::Active, |s| VersionState::parse(s.as_str())),
             last_update_status: out.last_update_status().map(|s| s.as_str().to_owned()),
             revision_id: out.revision_id().map(str::to_owned),
         }
@@ -95,16 +99,6 @@ fn routing(target: &AliasTarget) -> AliasRoutingConfiguration {
         .build()
 }
 
-impl Cloud {
-    /// QUIRK guards-ignored: on moto, an alias carries the adapter's RevisionId.
-    fn with_revision(&self, mut alias: Alias) -> Alias {
-        if self.moto.is_some() {
-            alias.revision_id = Some(super::moto::Moto::alias_revision(&alias));
-        }
-        alias
-    }
-}
-
 impl Functions for Cloud {
     async fn create_image_function(&self, spec: &FunctionSpec) -> CloudResult<Version> {
         let op = Operation::CreateFunction;
@@ -128,6 +122,14 @@ impl Functions for Cloud {
             .await
             .map_err(|e| {
                 classify(op, &subject, e, |e| {
+                    // A role just created cannot be assumed until IAM has propagated it; Lambda
+                    // says so only in the message (Terraform's AWS provider retries on it too:
+                    // hashicorp/terraform-provider-aws, lambda function create).
+                    let role_not_ready = e.is_invalid_parameter_value_exception()
+                        && e.message().is_some_and(|m| m.contains("cannot be assumed"));
+                    if role_not_ready {
+                        return Some(ErrorKind::NotReady);
+                    }
                     kind_of(false, e.is_resource_conflict_exception(), false)
                 })
             })?;
@@ -187,15 +189,11 @@ impl Functions for Cloud {
     async fn publish_version(
         &self,
         function: &str,
-        image: &ImageRef,
+        code_sha256: &str,
         description: &str,
     ) -> CloudResult<Version> {
         let op = Operation::PublishVersion;
         let subject = format!("function {function}");
-        let code_sha256 = match &self.moto {
-            Some(moto) => moto.code_sha256(image),
-            None => image.digest_hex().to_owned(),
-        };
         let out = self
             .lambda
             .publish_version()
@@ -213,7 +211,7 @@ impl Functions for Cloud {
                     )
                 })
             })?;
-        Ok(version_from!(op, &subject, out, Some(image.clone())))
+        Ok(version_from!(op, &subject, out, None))
     }
 
     async fn get_version(&self, function: &str, qualifier: &str) -> CloudResult<Version> {
@@ -234,17 +232,10 @@ impl Functions for Cloud {
         let config = out
             .configuration()
             .ok_or_else(|| missing(op, &subject, "Configuration"))?;
-        let code = out.code();
-        let image = match &self.moto {
-            Some(moto) => {
-                let latest = code.and_then(|c| c.image_uri());
-                moto.image_of(config.code_sha256().unwrap_or_default(), latest)
-                    .await
-            }
-            None => code
-                .and_then(|c| c.resolved_image_uri())
-                .and_then(ImageRef::parse),
-        };
+        let image = out
+            .code()
+            .and_then(|c| c.resolved_image_uri())
+            .and_then(ImageRef::parse);
         Ok(version_from!(op, &subject, config, image))
     }
 
@@ -263,7 +254,7 @@ impl Functions for Cloud {
                     kind_of(e.is_resource_not_found_exception(), false, false)
                 })
             })?;
-        Ok(self.with_revision(alias_from!(op, &subject, out)))
+        Ok(alias_from!(op, &subject, out))
     }
 
     async fn create_alias(
@@ -294,7 +285,7 @@ impl Functions for Cloud {
                     )
                 })
             })?;
-        Ok(self.with_revision(alias_from!(op, &subject, out)))
+        Ok(alias_from!(op, &subject, out))
     }
 
     async fn update_alias(
@@ -307,19 +298,6 @@ impl Functions for Cloud {
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
         let subject = format!("alias {alias} of {function}");
-        if self.moto.is_some()
-            && let Some(expected) = revision_id
-        {
-            let current = self.get_alias(function, alias).await?;
-            if current.revision_id.as_deref() != Some(expected) {
-                return Err(CloudError::new(
-                    ErrorKind::PreconditionFailed,
-                    op,
-                    &subject,
-                    "the alias changed since its RevisionId was read (local guard)".into(),
-                ));
-            }
-        }
         let out = self
             .lambda
             .update_alias()
@@ -328,11 +306,7 @@ impl Functions for Cloud {
             .function_version(&target.version)
             .routing_config(routing(target))
             .set_description(description.map(str::to_owned))
-            .set_revision_id(
-                revision_id
-                    .filter(|_| self.moto.is_none())
-                    .map(str::to_owned),
-            )
+            .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
             .map_err(|e| {
@@ -344,7 +318,7 @@ impl Functions for Cloud {
                     )
                 })
             })?;
-        Ok(self.with_revision(alias_from!(op, &subject, out)))
+        Ok(alias_from!(op, &subject, out))
     }
 
     async fn list_versions(&self, function: &str) -> CloudResult<Vec<Version>> {

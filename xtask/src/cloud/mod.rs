@@ -1,6 +1,7 @@
 //! The one AWS boundary: the only module that imports `aws_sdk_*`. Three small traits name
 //! every operation the tooling performs ([`Functions`], [`Apis`], [`Account`]); [`Cloud`]
-//! implements them on real AWS or on the local cloud (moto, whose quirks live in `moto.rs`).
+//! implements them on AWS, and on the local cloud exactly as on AWS (its strict front answers
+//! as AWS does: no emulator branch here).
 mod account;
 mod apigateway;
 mod error;
@@ -9,14 +10,13 @@ mod fault;
 pub(crate) mod guards;
 mod lambda;
 mod metered;
-mod moto;
 mod operation;
 mod types;
 
 use std::future::Future;
 
 use anyhow::{Context, Result};
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, meta::region::ProvideRegion};
 use aws_sdk_sts::config::Credentials;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
@@ -24,7 +24,7 @@ pub use fault::FAIL_OPERATION;
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
-    Route, Settings, Stage, Version,
+    Route, Settings, Stage, Version, VersionState,
 };
 
 /// Lambda: image functions, their versions and aliases.
@@ -45,11 +45,13 @@ pub trait Functions: Send + Sync {
         function: &str,
         settings: &Settings,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
-    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST` runs `image`.
+    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST`'s CodeSha256
+    /// is `code_sha256` (pass what Lambda reported for `$LATEST` after the update: no AWS
+    /// document says how it derives from an image's digest).
     fn publish_version(
         &self,
         function: &str,
-        image: &ImageRef,
+        code_sha256: &str,
         description: &str,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
     /// GetFunction by version number, `$LATEST` or alias (an alias answers with its version).
@@ -150,9 +152,20 @@ pub const ROLE_POLICY: &str = "logs";
 /// The account around them: identity, the image repository and the function's role.
 pub trait Account: Send + Sync {
     fn account_id(&self) -> impl Future<Output = CloudResult<String>> + Send;
-    /// DescribeRepositories, or CreateRepository when missing.
+    /// DescribeRepositories, or CreateRepository when missing (provision only).
     fn ensure_repository(&self, name: &str)
     -> impl Future<Output = CloudResult<Repository>> + Send;
+    /// DescribeRepositories: the repository, NotFound when provision has not created it.
+    fn repository(&self, name: &str) -> impl Future<Output = CloudResult<Repository>> + Send;
+    /// SetRepositoryPolicy: Lambda may pull the images of `function_arn` (and its versions).
+    /// Lambda adds this itself only at CreateFunction, best effort, and only when the caller
+    /// may get and set the repository policy
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#gettingstarted-images-permissions>).
+    fn allow_lambda_pull(
+        &self,
+        repository: &str,
+        function_arn: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Where the repositories' registry answers, and its credentials.
     fn registry_access(&self) -> impl Future<Output = CloudResult<RegistryAccess>> + Send;
     /// GetRole, or CreateRole trusted by Lambda when missing; then the role's one inline
@@ -171,12 +184,13 @@ pub trait Account: Send + Sync {
 /// Which cloud to talk to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Real AWS through the default credential chain (env, profile, SSO, OIDC web identity).
-    Aws,
-    /// The local cloud: moto at `endpoint_url`, the registry standing in for ECR.
+    /// Real AWS through the default credential chain (env, profile, SSO, credential_process,
+    /// OIDC web identity), in deploy.toml's `region`: every ARN, URL and policy names it, so
+    /// the SDK uses it too, whatever the environment or profile says.
+    Aws { region: String },
+    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
     Local {
         endpoint_url: String,
-        registry_url: String,
         region: String,
     },
 }
@@ -189,8 +203,6 @@ pub struct Cloud {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     region: String,
-    /// `Some` on the local cloud: moto's quirks are handled there.
-    moto: Option<moto::Moto>,
     writes: metered::WriteCounter,
 }
 
@@ -198,14 +210,24 @@ impl Cloud {
     /// The one place SDK configuration is built.
     pub async fn connect(target: Target) -> Result<Self> {
         let loader = aws_config::defaults(BehaviorVersion::latest());
-        let (sdk, moto) = match target {
-            Target::Aws => (loader.load().await, None),
+        let sdk = match target {
+            Target::Aws { region } => {
+                let elsewhere = aws_config::default_provider::region::default_provider()
+                    .region()
+                    .await
+                    .filter(|other| other.as_ref() != region);
+                if let Some(other) = elsewhere {
+                    eprintln!(
+                        "note: using deploy.toml's region {region}, not {other} from the environment or profile"
+                    );
+                }
+                loader.region(Region::new(region)).load().await
+            }
             Target::Local {
                 endpoint_url,
-                registry_url,
                 region,
             } => {
-                let sdk = loader
+                loader
                     .endpoint_url(endpoint_url)
                     .region(Region::new(region))
                     .credentials_provider(Credentials::new(
@@ -216,8 +238,7 @@ impl Cloud {
                         "local-cloud",
                     ))
                     .load()
-                    .await;
-                (sdk, Some(moto::Moto::new(&registry_url)?))
+                    .await
             }
         };
         let region = sdk
@@ -243,7 +264,6 @@ impl Cloud {
             iam: client!(aws_sdk_iam),
             sts: client!(aws_sdk_sts),
             region,
-            moto,
             writes,
         })
     }

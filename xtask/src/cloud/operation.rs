@@ -7,6 +7,7 @@ pub enum Operation {
     GetCallerIdentity,
     DescribeRepositories,
     CreateRepository,
+    SetRepositoryPolicy,
     GetAuthorizationToken,
     GetRole,
     CreateRole,
@@ -45,6 +46,7 @@ impl Operation {
         Self::GetCallerIdentity,
         Self::DescribeRepositories,
         Self::CreateRepository,
+        Self::SetRepositoryPolicy,
         Self::GetAuthorizationToken,
         Self::GetRole,
         Self::CreateRole,
@@ -88,6 +90,7 @@ impl Operation {
             Self::GetCallerIdentity => return None,
             Self::DescribeRepositories => "ecr:DescribeRepositories",
             Self::CreateRepository => "ecr:CreateRepository",
+            Self::SetRepositoryPolicy => "ecr:SetRepositoryPolicy",
             Self::GetAuthorizationToken => "ecr:GetAuthorizationToken",
             Self::GetRole => "iam:GetRole",
             Self::CreateRole => "iam:CreateRole",
@@ -178,7 +181,6 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
     // CreateFunction with an image grants Lambda pull access through the repository policy
     // when it has none (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
     ("ecr:GetRepositoryPolicy", Scope::Repository, true),
-    ("ecr:SetRepositoryPolicy", Scope::Repository, true),
 ];
 
 impl Operation {
@@ -186,9 +188,10 @@ impl Operation {
     pub const fn scope(self) -> Scope {
         match self {
             Self::GetCallerIdentity | Self::GetAuthorizationToken => Scope::Any,
-            Self::DescribeRepositories | Self::CreateRepository | Self::DeleteRepository => {
-                Scope::Repository
-            }
+            Self::DescribeRepositories
+            | Self::CreateRepository
+            | Self::SetRepositoryPolicy
+            | Self::DeleteRepository => Scope::Repository,
             Self::GetRole
             | Self::CreateRole
             | Self::DeleteRole
@@ -229,6 +232,7 @@ impl Operation {
             Self::CreateRepository
                 | Self::CreateRole
                 | Self::GetRole
+                | Self::SetRepositoryPolicy
                 | Self::CreateFunction
                 | Self::CreateRestApi
                 | Self::GetResources

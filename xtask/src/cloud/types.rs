@@ -4,8 +4,7 @@ use std::{collections::BTreeMap, fmt, time::Duration};
 
 use serde::Serialize;
 
-/// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway,
-/// and the moto adapter can only map a version back to an image deployed this way).
+/// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ImageRef {
     /// The registry host Lambda is told about (`ACCT.dkr.ecr.REGION.amazonaws.com`).
@@ -74,13 +73,47 @@ pub struct Version {
     /// "7" or "$LATEST".
     pub version: String,
     pub code_sha256: String,
-    /// The image this version runs; `None` when it cannot be told (see the moto adapter).
+    /// The image this version runs (`ResolvedImageUri`); `None` when the answer names none
+    /// (PublishVersion, UpdateFunctionConfiguration, ListVersionsByFunction).
     pub image: Option<ImageRef>,
     pub settings: Settings,
     pub description: String,
-    /// `Successful`, `InProgress`, `Failed`; `None` when not reported.
+    /// Whether it can be invoked or changed (Lambda's `State`).
+    pub state: VersionState,
+    /// `Successful`, `InProgress`, `Failed`; `None` when not reported (a new function's
+    /// CreateFunction answer has none: read `state`).
     pub last_update_status: Option<String>,
     pub revision_id: Option<String>,
+}
+
+/// Lambda's function (and version) states: only an Active one can be invoked, updated or
+/// published; Pending while Lambda prepares it, Inactive after it sat idle (the next invoke
+/// fails and sets it Pending)
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VersionState {
+    Pending,
+    Active,
+    Inactive,
+    Failed,
+}
+
+impl VersionState {
+    /// Lambda's name for it; unknown names count as Pending (not usable yet).
+    pub fn parse(state: &str) -> Self {
+        match state {
+            "Active" => Self::Active,
+            "Inactive" => Self::Inactive,
+            "Failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+impl fmt::Display for VersionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
 }
 
 /// Where an alias sends invocations: a version, plus optional extra versions with weights.

@@ -36,6 +36,10 @@ impl Registry {
         };
         let client = Client::new(ClientConfig {
             protocol,
+            // One PUT per blob. Chunked, ECR answers each PATCH with 201 where oci-client
+            // expects 202 and uploads the blob again, and wants parts of at least 5 MiB
+            // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UploadLayerPart.html).
+            use_monolithic_push: true,
             ..Default::default()
         });
         Ok(Self { host, auth, client })

@@ -1,4 +1,4 @@
-//! The three processes of the local cloud: how each starts and how each shows it is healthy.
+//! The four processes of the local cloud: how each starts and how each shows it is healthy.
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -12,6 +12,8 @@ use crate::setup;
 pub enum Component {
     Moto,
     Registry,
+    /// The strict front before moto: what the SDK talks to.
+    Front,
     Gateway,
 }
 
@@ -22,17 +24,20 @@ pub(crate) struct Launch<'a> {
     pub gateway_exe: &'a Path,
     pub moto_url: &'a str,
     pub registry_url: &'a str,
+    pub front_url: &'a str,
     pub region: &'a str,
 }
 
 impl Component {
-    /// In start order: the gateway reads moto and pulls from the registry.
-    pub const ALL: [Component; 3] = [Self::Moto, Self::Registry, Self::Gateway];
+    /// In start order: the front forwards to moto and names the registry; the gateway reads
+    /// the front and pulls from the registry.
+    pub const ALL: [Component; 4] = [Self::Moto, Self::Registry, Self::Front, Self::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moto => "moto",
             Self::Registry => "registry",
+            Self::Front => "front",
             Self::Gateway => "gateway",
         }
     }
@@ -46,6 +51,7 @@ impl Component {
         let path = match self {
             Self::Moto => "/moto-api/config",
             Self::Registry => "/v2/",
+            Self::Front => super::front::HEALTH_PATH,
             Self::Gateway => super::gateway::HEALTH_PATH,
         };
         format!("{}{path}", Self::url(port))
@@ -76,6 +82,24 @@ impl Component {
                 let args = vec!["serve".into(), config.display().to_string()];
                 (PathBuf::from(REGISTRY_BIN), args)
             }
+            Self::Front => {
+                let args = [
+                    "local",
+                    "front",
+                    "--port",
+                    &port.to_string(),
+                    "--state-dir",
+                    &launch.state_dir.display().to_string(),
+                    "--moto-url",
+                    launch.moto_url,
+                    "--registry-url",
+                    launch.registry_url,
+                ];
+                (
+                    launch.gateway_exe.to_owned(),
+                    args.map(String::from).to_vec(),
+                )
+            }
             Self::Gateway => {
                 let args = [
                     "local",
@@ -85,9 +109,7 @@ impl Component {
                     "--state-dir",
                     &launch.state_dir.display().to_string(),
                     "--moto-url",
-                    launch.moto_url,
-                    "--registry-url",
-                    launch.registry_url,
+                    launch.front_url,
                     "--region",
                     launch.region,
                 ];

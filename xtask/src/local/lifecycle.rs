@@ -39,6 +39,9 @@ pub struct LocalCloud {
 /// Where the running local cloud answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
+    /// The strict front: what the SDK talks to (`AWS_ENDPOINT_URL`).
+    pub front_url: String,
+    /// moto behind it (for looking past the front in tests).
     pub moto_url: String,
     pub registry_url: String,
     pub gateway_url: String,
@@ -91,8 +94,13 @@ impl LocalCloud {
         for component in Component::ALL {
             let recorded = state.components.get(component.name()).copied();
             let reusable = match recorded {
-                // The gateway was started with the URLs of the moto and registry it reads.
-                Some(_) if component == Component::Gateway && dependency_restarted => false,
+                // The front and the gateway were started with the URLs of what they read.
+                Some(_)
+                    if matches!(component, Component::Front | Component::Gateway)
+                        && dependency_restarted =>
+                {
+                    false
+                }
                 // moto keeps the whole control plane in memory: a restart would silently
                 // lose every function, alias and API, so a slow moto is waited for, and one
                 // that still does not answer is reported, not replaced.
@@ -159,11 +167,13 @@ impl LocalCloud {
             .map_or_else(process::free_port, Ok)?;
         let moto_url = url_of(state, Component::Moto);
         let registry_url = url_of(state, Component::Registry);
+        let front_url = url_of(state, Component::Front);
         let launch = Launch {
             state_dir: &self.dir,
             gateway_exe,
             moto_url: &moto_url,
             registry_url: &registry_url,
+            front_url: &front_url,
             region,
         };
         let log = component.log_file(&self.dir);
@@ -249,6 +259,7 @@ impl LocalCloud {
             );
         }
         Ok(Endpoints {
+            front_url: url_of(state, Component::Front),
             moto_url: url_of(state, Component::Moto),
             registry_url: url_of(state, Component::Registry),
             gateway_url: url_of(state, Component::Gateway),
@@ -261,8 +272,7 @@ impl Endpoints {
     /// What the cloud module connects to.
     pub fn target(&self) -> Target {
         Target::Local {
-            endpoint_url: self.moto_url.clone(),
-            registry_url: self.registry_url.clone(),
+            endpoint_url: self.front_url.clone(),
             region: self.region.clone(),
         }
     }
@@ -270,9 +280,9 @@ impl Endpoints {
     /// The environment that points the `aws` CLI, SDKs and our tests at the local cloud.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("AWS_ENDPOINT_URL", self.moto_url.clone()),
+            ("AWS_ENDPOINT_URL", self.front_url.clone()),
             ("AWS_REGION", self.region.clone()),
-            // moto accepts any credentials; these keep SDKs from searching for real ones.
+            // The local cloud accepts any credentials; these keep SDKs from searching for real ones.
             ("AWS_ACCESS_KEY_ID", "local".into()),
             ("AWS_SECRET_ACCESS_KEY", "local".into()),
             ("LOCAL_REGISTRY_URL", self.registry_url.clone()),
@@ -283,7 +293,8 @@ impl Endpoints {
 
 impl fmt::Display for Endpoints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "moto      {}  (AWS_ENDPOINT_URL)", self.moto_url)?;
+        writeln!(f, "front     {}  (AWS_ENDPOINT_URL)", self.front_url)?;
+        writeln!(f, "moto      {}  (behind the front)", self.moto_url)?;
         writeln!(f, "registry  {}  (LOCAL_REGISTRY_URL)", self.registry_url)?;
         write!(
             f,

@@ -1,6 +1,8 @@
-//! The local cloud: what stands in for AWS on a laptop (moto, a registry, our data plane), and
+//! The local cloud: what stands in for AWS on a laptop (moto behind a strict front, a registry,
+//! our data plane), and
 //! `cargo xtask local` to run it.
 mod components;
+pub mod front;
 mod gateway;
 mod lifecycle;
 pub(crate) mod process;

@@ -1,7 +1,7 @@
 //! `cargo xtask local up | down | status | env` (and the hidden `gateway` that `up` runs).
 use anyhow::{Context, Result};
 
-use super::{LocalCloud, gateway};
+use super::{LocalCloud, front, gateway};
 use crate::flags::{self, LocalCommand};
 
 impl flags::Local {
@@ -55,12 +55,20 @@ impl flags::Local {
                     println!("export {name}={value}");
                 }
             }
+            LocalCommand::Front(args) => {
+                front::serve(front::Options {
+                    port: args.port,
+                    state_dir: args.state_dir,
+                    moto_url: args.moto_url,
+                    registry_url: args.registry_url,
+                })
+                .await?;
+            }
             LocalCommand::Gateway(args) => {
                 gateway::serve(gateway::Options {
                     port: args.port,
                     state_dir: args.state_dir,
                     moto_url: args.moto_url,
-                    registry_url: args.registry_url,
                     region: args.region,
                 })
                 .await?;

@@ -198,7 +198,7 @@ async fn ship<C: Cloud>(
             let record = VersionRecord::now(&built.facts, &built.digest);
             let description = record.to_description();
             let version = ctx
-                .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &image_ref, &description))
+                .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &latest.code_sha256, &description))
                 .await?;
             let number: u64 = version.version.parse().context("PublishVersion returned no version number")?;
             anyhow::Ok((number, record, version.description))

@@ -9,10 +9,11 @@ mod lock;
 pub mod provision;
 pub mod rollback;
 pub mod status;
+mod wait;
 
 pub use lock::{LockOptions, lock_holder};
 
-use std::{future::Future, path::PathBuf, sync::Mutex, time::Duration};
+use std::{path::PathBuf, sync::Mutex, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
@@ -92,12 +93,20 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// The image registry and the function's repository in it.
+    /// Reads only: the repository is provision's to create, so status, history and rollback
+    /// never write, and a deploy never creates a repository Lambda may not pull from.
     pub async fn registry(&self) -> Result<(Registry, crate::cloud::Repository)> {
-        let repository = self
-            .cloud
-            .ensure_repository(self.config.repository_name())
-            .await?;
+        let name = self.config.repository_name();
+        let repository = match self.cloud.repository(name).await {
+            Err(e) if e.is_not_found() => {
+                bail!("there is no image repository {name}: run `cargo xtask provision`")
+            }
+            other => other?,
+        };
         let access = self.cloud.registry_access().await?;
+        if let Some((_, password)) = &access.basic {
+            crate::secret::register(password);
+        }
         let scheme = if access.plain_http { "http" } else { "https" };
         let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
         Ok((registry, repository))
@@ -118,46 +127,6 @@ impl<C: Cloud> Ctx<C> {
                 .create_alias(self.function(), alias, &target, "")
                 .await?),
             other => Ok(other?),
-        }
-    }
-
-    /// Retries a call while Lambda says another update is in progress
-    /// (ResourceConflictException), backing off up to 8 s, until the deadline.
-    pub async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(
-        &self,
-        mut call: impl FnMut() -> F,
-    ) -> CloudResult<T> {
-        let mut wait = Duration::from_secs(1);
-        loop {
-            match call().await {
-                Err(e) if e.is_conflict() && Instant::now() + wait < self.deadline => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(8));
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Polls `$LATEST` every second until LastUpdateStatus is Successful (image optimisation
-    /// can take minutes: <https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>).
-    pub async fn wait_updated(&self) -> Result<crate::cloud::Version> {
-        loop {
-            let latest = self.cloud.get_version(self.function(), "$LATEST").await?;
-            match latest.last_update_status.as_deref() {
-                None | Some("Successful") => return Ok(latest),
-                Some("Failed") => bail!(
-                    "the update of {} failed: see its LastUpdateStatusReason (aws lambda get-function)",
-                    self.function()
-                ),
-                Some(_) if Instant::now() >= self.deadline => {
-                    bail!(
-                        "{} was still updating when --timeout passed",
-                        self.function()
-                    )
-                }
-                Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-            }
         }
     }
 

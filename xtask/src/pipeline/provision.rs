@@ -2,11 +2,13 @@
 //! re-run: repository, role, the image function (which needs an image first: build, push,
 //! publish version 1), aliases blue and green, the REST API and its routes, one permission per
 //! alias scoped to its stage, and finally stage green, only after the version was verified on
-//! a blue stage.
-use std::{collections::BTreeMap, fmt};
+//! a blue stage. Every step resumes a provision that died half-way: a function without versions
+//! gets version 1, an API without its routes gets them, "already exists" means exists.
+use std::{collections::BTreeMap, fmt, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use serde::Serialize;
+use tokio::time::Instant;
 
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, absent_as_none, deploy};
 use crate::{
@@ -85,6 +87,16 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         });
     }
 
+    // The repository, and Lambda's right to pull from it: only provision creates them.
+    ctx.cloud
+        .ensure_repository(ctx.config.repository_name())
+        .await?;
+    ctx.cloud
+        .allow_lambda_pull(
+            ctx.config.repository_name(),
+            &ctx.config.function_arn(&ctx.account),
+        )
+        .await?;
     let (registry, repository) = ctx.registry().await?;
     let role_arn = ctx
         .cloud
@@ -94,10 +106,34 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         )
         .await?;
 
-    let (version, record, description) = match latest {
-        Some(_) => {
-            let versions = ctx.cloud.list_versions(&function).await?;
-            let newest = versions.last().with_context(|| format!("{function} has no published version: deploy once more after `cargo xtask destroy`"))?;
+    // A finished stack (stage and alias green) reuses its newest version; an unfinished one
+    // reuses it only if blue verified it. One that failed verification (a broken first
+    // deploy) is replaced by this commit's build, so fixing the commit gets the user out.
+    let green_alias = absent_as_none(ctx.cloud.get_alias(&function, GREEN).await)?;
+    let finished = green_stage.is_some() && green_alias.is_some();
+    let newest = match &latest {
+        Some(_) => ctx.cloud.list_versions(&function).await?.pop(),
+        None => None,
+    };
+    let newest = match newest {
+        Some(newest) if !finished => {
+            match ctx
+                .verification(&registry, &repository.name, &newest)
+                .await?
+            {
+                Ok(_) => Some(newest),
+                Err(why) => {
+                    p.note(format_args!(
+                        "{why}: provisioning with this commit's build instead"
+                    ));
+                    None
+                }
+            }
+        }
+        other => other,
+    };
+    let (version, record, description) = match newest {
+        Some(newest) => {
             let record = VersionRecord::parse(&newest.description)?;
             (
                 newest.version.parse::<u64>()?,
@@ -105,6 +141,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 newest.description.clone(),
             )
         }
+        // No function yet, or one an earlier provision left without a version.
         None => {
             let (built, image) = p.phase("build", ctx.image(options)).await?;
             let image_ref = repository.image(&built.digest);
@@ -130,13 +167,30 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             };
             let version = p
                 .phase("function", async {
-                    ctx.retry_conflicts(|| ctx.cloud.create_image_function(&spec))
-                        .await?;
-                    ctx.wait_updated().await?;
+                    match latest {
+                        None => create_function(ctx, &spec).await?,
+                        Some(_) => {
+                            ctx.retry_conflicts(|| {
+                                ctx.cloud.update_function_code(&function, &image_ref)
+                            })
+                            .await?;
+                            ctx.wait_updated().await?;
+                            ctx.retry_conflicts(|| {
+                                ctx.cloud
+                                    .update_function_configuration(&function, &spec.settings)
+                            })
+                            .await?;
+                        }
+                    }
+                    let latest = ctx.wait_updated().await?;
+                    let description = record.to_description();
                     let version = ctx
-                        .cloud
-                        .publish_version(&function, &image_ref, &record.to_description())
+                        .retry_conflicts(|| {
+                            ctx.cloud
+                                .publish_version(&function, &latest.code_sha256, &description)
+                        })
                         .await?;
+                    ctx.wait_version_active(&version.version).await?;
                     anyhow::Ok((version.version.parse::<u64>()?, version.description))
                 })
                 .await?;
@@ -146,101 +200,126 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         }
     };
 
-    for alias in [BLUE, GREEN] {
-        if absent_as_none(ctx.cloud.get_alias(&function, alias).await)?.is_none() {
-            let description = if alias == GREEN {
-                Promotion {
-                    version,
-                    from: None,
-                    actor: ledger::actor(),
-                    at: ledger::now_rfc3339(),
-                    pinned: false,
-                }
-                .to_description()
-            } else {
-                String::new()
-            };
-            if alias == GREEN {
-                *ctx.green_attempt.lock().expect("green_attempt") = Some(version);
-            }
-            ctx.cloud
-                .create_alias(
-                    &function,
-                    alias,
-                    &AliasTarget::version(version.to_string()),
-                    &description,
-                )
-                .await?;
-            created.push(format!("alias {alias} → {version}"));
-        }
+    // Blue now; green only once blue verified the version green will serve.
+    if absent_as_none(ctx.cloud.get_alias(&function, BLUE).await)?.is_none() {
+        ctx.cloud
+            .create_alias(
+                &function,
+                BLUE,
+                &AliasTarget::version(version.to_string()),
+                "",
+            )
+            .await?;
+        created.push(format!("alias {BLUE} → {version}"));
     }
 
     let api = match api {
         Some(api) => api,
         None => {
             let api = ctx.cloud.create_rest_api(ctx.config.api_name()).await?;
-            ctx.cloud
-                .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
-                .await?;
-            created.push(format!(
-                "REST API {} ({}) with ANY / and ANY /{{proxy+}}",
-                api.name, api.id
-            ));
+            created.push(format!("REST API {} ({})", api.name, api.id));
             api
         }
     };
+    // An API an earlier provision left without its routes gets them.
+    let routes = ctx.cloud.get_routes(&api.id).await?;
+    let proxied = |path: &str| {
+        routes.iter().any(|route| {
+            route.path == path
+                && route
+                    .methods
+                    .get("ANY")
+                    .is_some_and(|i| i.kind == "AWS_PROXY")
+        })
+    };
+    if !(proxied("/") && proxied("/{proxy+}")) {
+        ctx.cloud
+            .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
+            .await?;
+        created.push(format!(
+            "routes ANY / and ANY /{{proxy+}} of REST API {}",
+            api.name
+        ));
+    }
 
-    for alias in [BLUE, GREEN] {
-        let statement = ctx.config.permission_statement_id(alias);
-        let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
-        // Read first: moto appends a duplicate statement where AWS answers Conflict.
-        if ctx
-            .cloud
-            .permission_statements(&function, alias)
-            .await?
-            .contains(&statement)
-        {
-            continue;
+    ensure_permission(ctx, &api, BLUE, &mut created).await?;
+    if let Some(alias) = &green_alias {
+        if finished {
+            ensure_permission(ctx, &api, GREEN, &mut created).await?;
         }
-        match ctx
-            .cloud
-            .add_permission(&function, alias, &statement, &source)
-            .await
-        {
-            Ok(()) => created.push(format!(
-                "permission {statement} (stage {alias} → alias {alias})"
-            )),
-            // Added by a concurrent provision between the read and the write.
-            Err(e) if e.is_conflict() => {}
-            Err(e) => return Err(e.into()),
+        // An earlier provision pointed green at a version blue never verified: say so; it
+        // moves once this run's version is verified.
+        if !finished && alias.target.version != version.to_string() {
+            p.note(format_args!(
+                "alias green points at version {}: it moves to version {version} once blue verified it",
+                alias.target.version
+            ));
         }
     }
 
-    if green_stage.is_none() {
-        p.phase("green stage", async {
-            let deployment = ctx
-                .cloud
-                .create_deployment(&api.id, "bgd provision")
-                .await?;
-            let token = ctx
-                .take_lock(&api, &deployment, &record.git_sha, Default::default(), None)
-                .await?;
-            let verified = async {
-                ctx.point_alias(BLUE, &version.to_string()).await?;
-                ctx.verify_blue(&api, &token, version, &record).await
-            }
-            .await;
-            let released = ctx.release_lock(&api).await;
-            verified?;
-            released?;
-            // Verified on blue: a later rollback to it needs no second verification.
-            registry
-                .tag(
-                    &repository.name,
-                    &record.digest,
-                    &ledger::verified_tag(version, &description),
-                )
-                .await?;
+    if !finished {
+        let deployment = p
+            .phase("green stage", async {
+                let deployment = match &green_stage {
+                    Some(stage) => stage.deployment_id.clone(),
+                    None => {
+                        ctx.cloud
+                            .create_deployment(&api.id, "bgd provision")
+                            .await?
+                    }
+                };
+                let token = ctx
+                    .take_lock(&api, &deployment, &record.git_sha, Default::default(), None)
+                    .await?;
+                let verified = async {
+                    ctx.point_alias(BLUE, &version.to_string()).await?;
+                    ctx.verify_blue(&api, &token, version, &record).await
+                }
+                .await;
+                let released = ctx.release_lock(&api).await;
+                verified?;
+                released?;
+                // Verified on blue: a later rollback to it needs no second verification.
+                registry
+                    .tag(
+                        &repository.name,
+                        &record.digest,
+                        &ledger::verified_tag(version, &description),
+                    )
+                    .await?;
+                // Only now does green exist, or move, and only to the verified version.
+                match &green_alias {
+                    None => {
+                        let promotion = Promotion {
+                            version,
+                            from: None,
+                            actor: ledger::actor(),
+                            at: ledger::now_rfc3339(),
+                            pinned: false,
+                        };
+                        *ctx.green_attempt.lock().expect("green_attempt") = Some(version);
+                        ctx.cloud
+                            .create_alias(
+                                &function,
+                                GREEN,
+                                &AliasTarget::version(version.to_string()),
+                                &promotion.to_description(),
+                            )
+                            .await?;
+                    }
+                    Some(alias) if alias.target.version != version.to_string() => {
+                        ctx.promote(alias, version, false).await?;
+                    }
+                    Some(_) => {}
+                }
+                anyhow::Ok(deployment)
+            })
+            .await?;
+        if green_alias.is_none() {
+            created.push(format!("alias {GREEN} → {version}"));
+        }
+        ensure_permission(ctx, &api, GREEN, &mut created).await?;
+        if green_stage.is_none() {
             let green = Stage {
                 name: GREEN.into(),
                 deployment_id: deployment,
@@ -248,10 +327,8 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 description: "bgd: what users reach".into(),
             };
             ctx.cloud.create_stage(&api.id, &green).await?;
-            anyhow::Ok(())
-        })
-        .await?;
-        created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
+            created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
+        }
     }
 
     let green = ctx.cloud.get_alias(&function, GREEN).await?;
@@ -261,4 +338,67 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         green_url: ctx.stage_url(&api, GREEN),
         dry_run: false,
     })
+}
+
+/// The permission that lets stage `alias` of `api` invoke alias `alias`; read first, since
+/// moto appends a duplicate statement where AWS answers Conflict.
+async fn ensure_permission<C: Cloud>(
+    ctx: &Ctx<C>,
+    api: &crate::cloud::RestApi,
+    alias: &str,
+    created: &mut Vec<String>,
+) -> Result<()> {
+    let function = ctx.function();
+    let statement = ctx.config.permission_statement_id(alias);
+    let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
+    if ctx
+        .cloud
+        .permission_statements(function, alias)
+        .await?
+        .contains(&statement)
+    {
+        return Ok(());
+    }
+    match ctx
+        .cloud
+        .add_permission(function, alias, &statement, &source)
+        .await
+    {
+        Ok(()) => created.push(format!(
+            "permission {statement} (stage {alias} → alias {alias})"
+        )),
+        // Added by a concurrent provision between the read and the write.
+        Err(e) if e.is_conflict() => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// How long CreateFunction is retried while Lambda cannot assume the new role (IAM propagates
+/// in seconds: <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>).
+const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// CreateFunction, retried while the new role cannot be assumed; one that exists already (a
+/// concurrent provision) is taken as it is.
+async fn create_function<C: Cloud>(ctx: &Ctx<C>, spec: &FunctionSpec) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        match ctx.cloud.create_image_function(spec).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_conflict() => return Ok(()),
+            Err(e)
+                if e.is_not_ready()
+                    && started.elapsed() < ROLE_PROPAGATION
+                    && Instant::now() < ctx.deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) if e.is_not_ready() => bail!(
+                "{e}\nLambda still cannot assume role {} after {} s: check that its trust policy names lambda.amazonaws.com, then run `cargo xtask provision` again",
+                spec.role_arn,
+                started.elapsed().as_secs()
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
-    cloud::{Alias, AliasTarget, RestApi, Stage},
+    cloud::{Alias, AliasTarget, RestApi, Stage, VersionState},
     ledger::{Lock, Promotion, VersionRecord},
     outcome::{Exit, refuse},
     progress::PhaseTime,
@@ -219,7 +219,17 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         report.phases = p.times();
         return Ok(report);
     }
-    if verified {
+    // Lambda fails the first invocations of a version left idle (Inactive) while it warms it
+    // up again (<https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>): such
+    // a version is warmed and verified on blue, so green's users never meet those failures.
+    let ready = published.state == VersionState::Active;
+    if verified && !ready {
+        p.note(format_args!(
+            "version {to} is {:?}: warming and verifying it on blue before green moves",
+            published.state
+        ));
+    }
+    if verified && ready {
         ctx.release_left_lock(&state.api, break_lock).await?;
         p.phase("promote", async {
             ctx.promote(&state.green, to, true).await?;

@@ -22,7 +22,6 @@ pub struct Options {
     pub port: u16,
     pub state_dir: PathBuf,
     pub moto_url: String,
-    pub registry_url: String,
     pub region: String,
 }
 
@@ -44,7 +43,6 @@ pub async fn serve(options: Options) -> Result<()> {
 async fn run(options: Options) -> Result<()> {
     let cloud = Cloud::connect(Target::Local {
         endpoint_url: options.moto_url.clone(),
-        registry_url: options.registry_url.clone(),
         region: options.region.clone(),
     })
     .await?;

@@ -1,0 +1,363 @@
+//! The local cloud is as strict as AWS where the pipeline depends on it (its front, before
+//! moto): states, propagation delays, guards, limits, regions. Each test names the AWS
+//! behaviour (docs/aws-behaviours.md) and checks it through the real SDK, or through the real
+//! `cargo xtask` binary where a fix in the pipeline is what it proves.
+use std::{collections::BTreeMap, time::Duration};
+
+use e2e::{
+    local::{Running, create_function, push_app_image, ready, settings, unique, xtask_binary},
+    stack::{Stack, images, path, version_at},
+};
+use xtask::{
+    cloud::{
+        Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, Stage, Target, VersionState,
+    },
+    local::{Endpoints, LocalCloud, front},
+};
+
+/// Sets the front's delays (milliseconds) on a running local cloud.
+async fn delays(local: &Running, pending_ms: u64, update_ms: u64, role_ms: u64, idle_ms: u64) {
+    let status = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            local.endpoints.front_url,
+            front::DELAYS_PATH
+        ))
+        .json(&front::Delays {
+            pending_ms,
+            update_ms,
+            role_ms,
+            idle_ms,
+        })
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn a_new_function_is_pending_without_last_update_status_and_refuses_publishing_meanwhile() {
+    let local = Running::up().await;
+    delays(&local, 1500, 1500, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let name = unique("pending");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_app_image(&repository, "pending").await;
+    let role_arn = cloud
+        .ensure_function_role(
+            &format!("{name}-role"),
+            &xtask::config::logs_policy("us-east-1", "123456789012", &name),
+        )
+        .await
+        .unwrap();
+    let created = cloud
+        .create_image_function(&FunctionSpec {
+            name: name.clone(),
+            role_arn,
+            image: image.clone(),
+            architecture: "x86_64".into(),
+            settings: settings("one"),
+        })
+        .await
+        .unwrap();
+    // As Lambda answers CreateFunction for an image (no LastUpdateStatus at all).
+    assert_eq!(created.state, VersionState::Pending);
+    assert_eq!(created.last_update_status, None);
+    let early = cloud
+        .publish_version(&name, image.digest_hex(), "too early")
+        .await
+        .unwrap_err();
+    assert!(early.is_conflict(), "{early}");
+
+    ready(cloud, &name, "$LATEST").await;
+    cloud
+        .update_function_configuration(&name, &settings("two"))
+        .await
+        .unwrap();
+    let updating = cloud.get_version(&name, "$LATEST").await.unwrap();
+    assert_eq!(updating.last_update_status.as_deref(), Some("InProgress"));
+    let busy = cloud
+        .update_function_configuration(&name, &settings("three"))
+        .await
+        .unwrap_err();
+    assert!(busy.is_conflict(), "{busy}");
+
+    ready(cloud, &name, "$LATEST").await;
+    let published = cloud
+        .publish_version(&name, image.digest_hex(), "v1")
+        .await
+        .unwrap();
+    assert_eq!(
+        cloud
+            .get_version(&name, &published.version)
+            .await
+            .unwrap()
+            .state,
+        VersionState::Pending
+    );
+    ready(cloud, &name, &published.version).await;
+}
+
+#[tokio::test]
+async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_recovers() {
+    let local = Running::up().await;
+    delays(&local, 300, 0, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let name = unique("idle");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_app_image(&repository, "idle").await;
+    let function = create_function(&local.cloud, &name, &image).await;
+    let v1 = cloud
+        .publish_version(&function, image.digest_hex(), "v1")
+        .await
+        .unwrap();
+    ready(cloud, &function, &v1.version).await;
+    delays(&local, 300, 0, 0, 200).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let idle = cloud.get_version(&function, &v1.version).await.unwrap();
+    assert_eq!(idle.state, VersionState::Inactive);
+
+    let invoke = format!(
+        "{}{}/us-east-1/{function}/{}",
+        local.endpoints.front_url,
+        front::INVOCATIONS_PATH,
+        v1.version
+    );
+    let http = reqwest::Client::new();
+    let first = http.post(&invoke).send().await.unwrap().status();
+    assert_eq!(
+        first, 502,
+        "the first invocation of an Inactive version fails"
+    );
+    let waking = cloud.get_version(&function, &v1.version).await.unwrap();
+    assert_eq!(waking.state, VersionState::Pending);
+    delays(&local, 300, 0, 0, 600_000).await;
+    ready(cloud, &function, &v1.version).await;
+    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn revision_id_and_code_sha256_guards_are_enforced_by_the_local_cloud() {
+    let local = Running::up().await;
+    let cloud = &local.cloud;
+    let name = unique("guards");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_app_image(&repository, "guards").await;
+    let function = create_function(&local.cloud, &name, &image).await;
+    let other = "0".repeat(64);
+    let refused = cloud
+        .publish_version(&function, &other, "other code")
+        .await
+        .unwrap_err();
+    assert!(refused.is_precondition_failed(), "{refused}");
+    let v1 = cloud
+        .publish_version(&function, image.digest_hex(), "v1")
+        .await
+        .unwrap();
+    let target = AliasTarget::version(&v1.version);
+    let alias = cloud
+        .create_alias(&function, "green", &target, "")
+        .await
+        .unwrap();
+    let read = alias
+        .revision_id
+        .clone()
+        .expect("an alias has a RevisionId");
+    let moved = cloud
+        .update_alias(&function, "green", &target, Some("moved"), Some(&read))
+        .await
+        .unwrap();
+    assert_ne!(moved.revision_id.as_deref(), Some(read.as_str()));
+    let stale = cloud
+        .update_alias(&function, "green", &target, Some("stale"), Some(&read))
+        .await
+        .unwrap_err();
+    assert!(stale.is_precondition_failed(), "{stale}");
+}
+
+#[tokio::test]
+async fn limits_names_and_regions_are_as_on_aws() {
+    let local = Running::up().await;
+    let cloud = &local.cloud;
+    let name = unique("limits");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_app_image(&repository, "limits").await;
+    let function = create_function(&local.cloud, &name, &image).await;
+
+    let mut big = settings("big");
+    big.environment
+        .insert("SECRET".into(), format!("s3cr3t{}", "x".repeat(4100)));
+    let err = cloud
+        .update_function_configuration(&function, &big)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("exceeded the 4KB limit") && err.contains("s3cr3t"),
+        "{err}"
+    );
+    let long = "d".repeat(257);
+    let err = cloud
+        .publish_version(&function, image.digest_hex(), &long)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("256"), "{err}");
+    let err = cloud
+        .create_alias(&function, "7", &AliasTarget::version("$LATEST"), "")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pattern"), "{err}");
+
+    let api = cloud.create_rest_api(&name).await.unwrap();
+    let deployment =
+        cloud.put_lambda_proxy_routes(&api, "arn:aws:lambda:us-east-1:123456789012:function:x");
+    deployment.await.unwrap();
+    let deployment_id = cloud.create_deployment(&api.id, "limits").await.unwrap();
+    let err = cloud
+        .create_stage(
+            &api.id,
+            &Stage {
+                name: "blue".into(),
+                deployment_id,
+                variables: BTreeMap::from([("verify-token".to_owned(), "a b".to_owned())]),
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Stage variable"), "{err}");
+
+    // The same local cloud asked for another region knows nothing of this one's.
+    let elsewhere = Cloud::connect(Target::Local {
+        endpoint_url: local.endpoints.front_url.clone(),
+        region: "eu-west-1".into(),
+    })
+    .await
+    .unwrap();
+    let missing = elsewhere
+        .get_version(&function, "$LATEST")
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+}
+
+/// A stack's local cloud, up, with the front's delays set.
+async fn stack_with_delays(name: &str, delays: front::Delays) -> (Stack, Endpoints) {
+    let stack = Stack::new(name);
+    let endpoints = LocalCloud::at(stack.local_dir())
+        .up(&xtask_binary())
+        .await
+        .unwrap();
+    let status = reqwest::Client::new()
+        .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
+        .json(&delays)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    (stack, endpoints)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missing_routes() {
+    let (image_a, image_b) = images();
+    // Lambda and IAM as slow as a real account (scaled down), and a REST API a provision
+    // that died half-way left without routes.
+    let slow = front::Delays {
+        pending_ms: 1500,
+        update_ms: 1000,
+        role_ms: 2500,
+        idle_ms: 600_000,
+    };
+    let (stack, endpoints) = stack_with_delays("e2e-strict-slow", slow).await;
+    stack
+        .cloud()
+        .await
+        .create_rest_api(&stack.name)
+        .await
+        .unwrap();
+
+    let first = stack.ok(&["provision", "--image", path(image_a)]).await;
+    let green_url = first["green_url"].as_str().unwrap().to_owned();
+    let (status, report) = version_at(&green_url, None).await;
+    assert_eq!((status, report["version"].as_str()), (200, Some("1")));
+
+    stack.ok(&["deploy", "--image", path(image_b)]).await;
+    let (_, report) = version_at(&green_url, None).await;
+    assert_eq!(report["version"], "2");
+
+    // Lambda may pull the function's images: provision set the repository policy itself.
+    let policy = repository_policy(&endpoints, &stack.name).await;
+    let statement = &policy["Statement"][0];
+    assert_eq!(
+        statement["Principal"]["Service"], "lambda.amazonaws.com",
+        "{policy}"
+    );
+    assert_eq!(
+        statement["Condition"]["StringLike"]["aws:sourceArn"],
+        format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}*",
+            stack.name
+        )
+    );
+}
+
+/// ECR's GetRepositoryPolicy, sent as the SDK would (the cloud module does not read it).
+async fn repository_policy(endpoints: &Endpoints, repository: &str) -> serde_json::Value {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(&endpoints.front_url)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .header("x-amz-target", "AmazonEC2ContainerRegistry_V20150921.GetRepositoryPolicy")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(serde_json::json!({"repositoryName": repository}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_str(answer["policyText"].as_str().unwrap_or("null")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_publishes_version_1_of_a_function_left_without_versions() {
+    let (image_a, _) = images();
+    let (stack, endpoints) = stack_with_delays("e2e-strict-resume", front::Delays::default()).await;
+    let cloud = stack.cloud().await;
+    let repository = cloud.ensure_repository(&stack.name).await.unwrap();
+    let image = push_app_image(&endpoints, &repository, "half").await;
+    create_function(&cloud, &stack.name, &image).await;
+
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let (status, report) = version_at(first["green_url"].as_str().unwrap(), None).await;
+    assert_eq!((status, report["version"].as_str()), (200, Some("1")));
+    assert_eq!(report["build"]["id"], "a");
+}
+
+#[tokio::test]
+async fn each_blob_is_uploaded_once_in_one_put() {
+    let local = Running::up().await;
+    let name = unique("blobs");
+    let repository = local.cloud.ensure_repository(&name).await.unwrap();
+    local.push_app_image(&repository, "blobs").await;
+    let log = local.log("registry.log");
+    let uploads = |method: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("\"{method} /v2/{name}/blobs/uploads/")))
+            .count()
+    };
+    // A layer and a config: two uploads started, two PUTs with the data, no PATCH chunks.
+    assert_eq!(
+        (uploads("POST"), uploads("PUT"), uploads("PATCH")),
+        (2, 2, 0),
+        "{log}"
+    );
+}

@@ -1,0 +1,499 @@
+//! Lambda as AWS behaves and moto does not (moto 5.2.5, no-Docker mode):
+//! - states: a new function is Pending (its CreateFunction answer has no LastUpdateStatus), an
+//!   update leaves LastUpdateStatus InProgress, a new version is Pending, an idle version goes
+//!   Inactive; meanwhile updates and publishes get ResourceConflictException;
+//! - a role younger than IAM's propagation cannot be assumed by CreateFunction;
+//! - RevisionId (functions, aliases) and CodeSha256 (PublishVersion) guards, checked and
+//!   written under one lock (moto ignores both and never changes an alias's RevisionId);
+//! - CodeSha256 is the image's digest hex (moto: sha256 of the ImageUri string), and a version
+//!   reports the image it was published with (moto: `$LATEST`'s);
+//! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names.
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{Method, StatusCode},
+};
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Call, Front, refuse, rules,
+    state::{Books, Function, Published, Status, now_ms, revision},
+};
+
+const FUNCTIONS: &str = "/2015-03-31/functions";
+
+pub(super) async fn handle(front: &Front, call: Call) -> Answer {
+    let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
+    let Some(rest) = path.strip_prefix(FUNCTIONS) else {
+        return front.forward(&call).await;
+    };
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decoded)
+        .collect();
+    let qualifier = super::url_decoded_pairs(query.as_bytes())
+        .into_iter()
+        .find(|(k, _)| k == "Qualifier")
+        .map(|(_, v)| v);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let region = call.region.clone();
+    let key = |name: &str| format!("{region}/{name}");
+    match (&call.method, segments.as_slice()) {
+        (&Method::POST, []) => create(front, call).await,
+        (&Method::GET, [name]) | (&Method::GET, [name, "configuration"]) => {
+            let key = key(name);
+            let answer = front.forward(&call).await;
+            let books = front.books.lock().await;
+            describe_answer(front, &books, &key, answer)
+        }
+        (&Method::DELETE, [name]) => {
+            let key = key(name);
+            let answer = front.forward(&call).await;
+            if answer.status.is_success() && qualifier.is_none() {
+                let mut books = front.books.lock().await;
+                books.functions.remove(&key);
+                front.save(&books).await;
+            }
+            answer
+        }
+        (&Method::PUT, [name, part @ ("code" | "configuration")]) => {
+            update(front, call, &key(name), *part == "code").await
+        }
+        (&Method::POST, [name, "versions"]) => publish(front, call, &key(name)).await,
+        (&Method::GET, [name, "versions"]) => {
+            let key = key(name);
+            let answer = front.forward(&call).await;
+            let books = front.books.lock().await;
+            let Some(function) = books.functions.get(&key) else {
+                return answer;
+            };
+            let mut body = answer.json();
+            for config in body["Versions"].as_array_mut().into_iter().flatten() {
+                describe(config, function, front);
+            }
+            answer.with_json(&body)
+        }
+        (&Method::POST, [name, "aliases"]) => {
+            let alias = call.json()["Name"].as_str().unwrap_or_default().to_owned();
+            alias_write(front, call, &key(name), &alias).await
+        }
+        (&Method::PUT, [name, "aliases", alias]) => {
+            alias_write(front, call, &key(name), alias).await
+        }
+        (&Method::GET, [name, "aliases", alias]) => {
+            let mut answer = front.forward(&call).await;
+            // moto answers 201; the SDK would take any 2xx, but AWS says 200.
+            if answer.status.is_success() {
+                answer.status = StatusCode::OK;
+            }
+            let mut books = front.books.lock().await;
+            with_alias_revision(front, &mut books, &key(name), alias, answer).await
+        }
+        _ => front.forward(&call).await,
+    }
+}
+
+fn percent_decoded(segment: &str) -> String {
+    super::url_decoded_pairs(format!("s={segment}").as_bytes())
+        .pop()
+        .map_or_else(|| segment.to_owned(), |(_, v)| v)
+}
+
+fn digest_hex(image: &str) -> String {
+    image
+        .rsplit_once("@sha256:")
+        .map_or_else(String::new, |(_, hex)| hex.to_owned())
+}
+
+fn conflict(message: String) -> Answer {
+    refuse(StatusCode::CONFLICT, "ResourceConflictException", &message)
+}
+
+fn invalid(message: &str) -> Answer {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "InvalidParameterValueException",
+        message,
+    )
+}
+
+fn precondition(message: &str) -> Answer {
+    refuse(
+        StatusCode::PRECONDITION_FAILED,
+        "PreconditionFailedException",
+        message,
+    )
+}
+
+/// The request's environment and description against Lambda's limits.
+fn limits(body: &Value) -> Option<Answer> {
+    let variables = body["Environment"]["Variables"]
+        .as_object()
+        .map(|vars| {
+            vars.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(error) = rules::environment_error(&variables) {
+        return Some(invalid(&error));
+    }
+    let description = body["Description"].as_str().unwrap_or_default();
+    rules::description_error(description)
+        .map(|error| refuse(StatusCode::BAD_REQUEST, "ValidationException", &error))
+}
+
+/// Rewrites one function configuration with what the front knows of that version; returns
+/// the image that version runs.
+fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
+    let now = now_ms();
+    let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
+    let (image, status, update) = if version == "$LATEST" {
+        let update = function.updated_at.map(|_| {
+            if function.updating(now) {
+                "InProgress"
+            } else {
+                "Successful"
+            }
+        });
+        (function.image.clone(), function.status(now), update)
+    } else {
+        let published = function.versions.get(&version)?;
+        let status = published.status(now, &front.delays());
+        (published.image.clone(), status, Some("Successful"))
+    };
+    config["CodeSha256"] = json!(digest_hex(&image));
+    config["State"] = json!(status.as_str());
+    let object = config
+        .as_object_mut()
+        .expect("a configuration is an object");
+    match status {
+        Status::Active => {
+            object.remove("StateReason");
+            object.remove("StateReasonCode");
+        }
+        Status::Pending => {
+            object.insert(
+                "StateReason".into(),
+                json!("The function is being created."),
+            );
+            object.insert("StateReasonCode".into(), json!("Creating"));
+        }
+        Status::Inactive => {
+            object.insert("StateReason".into(), json!("The function is inactive."));
+            object.insert("StateReasonCode".into(), json!("Idle"));
+        }
+    }
+    match update {
+        Some(update) => {
+            object.insert("LastUpdateStatus".into(), json!(update));
+        }
+        None => {
+            object.remove("LastUpdateStatus");
+            object.remove("LastUpdateStatusReason");
+            object.remove("LastUpdateStatusReasonCode");
+        }
+    }
+    if version == "$LATEST" {
+        object.insert("RevisionId".into(), json!(function.revision));
+    }
+    Some(image)
+}
+
+/// A configuration answer (or GetFunction's `{Configuration, Code}`) rewritten.
+fn describe_answer(front: &Front, books: &Books, key: &str, answer: Answer) -> Answer {
+    let Some(function) = books
+        .functions
+        .get(key)
+        .filter(|_| answer.status.is_success())
+    else {
+        return answer;
+    };
+    let mut body = answer.json();
+    let config = if body.get("Configuration").is_some() {
+        &mut body["Configuration"]
+    } else {
+        &mut body
+    };
+    let image = describe(config, function, front);
+    if let Some(image) = image.filter(|_| body.get("Code").is_some()) {
+        // Deployed by digest, so the resolved URI is the URI.
+        body["Code"]["ImageUri"] = json!(image);
+        body["Code"]["ResolvedImageUri"] = json!(image);
+    }
+    answer.with_json(&body)
+}
+
+/// A write answered with a configuration, rewritten.
+fn described(front: &Front, function: &Function, answer: Answer) -> Answer {
+    let mut body = answer.json();
+    describe(&mut body, function, front);
+    answer.with_json(&body)
+}
+
+/// The call with some fields of its JSON body removed (the guards moto would misjudge).
+fn without(call: &Call, fields: &[&str]) -> Call {
+    let mut body = call.json();
+    if let Some(object) = body.as_object_mut() {
+        for field in fields {
+            object.remove(*field);
+        }
+    }
+    Call {
+        method: call.method.clone(),
+        target: call.target.clone(),
+        headers: call.headers.clone(),
+        body: Bytes::from(body.to_string()),
+        region: call.region.clone(),
+        service: call.service.clone(),
+    }
+}
+
+async fn create(front: &Front, call: Call) -> Answer {
+    let body = call.json();
+    let name = body["FunctionName"].as_str().unwrap_or_default();
+    if let Some(error) = rules::function_name_error(name) {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
+    if let Some(refused) = limits(&body) {
+        return refused;
+    }
+    let mut books = front.books.lock().await;
+    let now = now_ms();
+    let role = body["Role"].as_str().unwrap_or_default();
+    let role = role.rsplit('/').next().unwrap_or_default();
+    if books
+        .roles
+        .get(role)
+        .is_some_and(|created| now < created + front.delays().role_ms)
+    {
+        return invalid("The role defined for the function cannot be assumed by Lambda.");
+    }
+    let answer = front.forward(&call).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let function = Function {
+        image: body["Code"]["ImageUri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        active_at: now + front.delays().pending_ms,
+        updated_at: None,
+        revision: revision(),
+        versions: Default::default(),
+        aliases: Default::default(),
+    };
+    let answer = described(front, &function, answer);
+    books
+        .functions
+        .insert(format!("{}/{name}", call.region), function);
+    front.save(&books).await;
+    answer
+}
+
+/// Refuses changes while the function is Pending or an update is in progress, and checks the
+/// RevisionId guard.
+fn busy_or_moved(function: &Function, body: &Value, arn: &str) -> Option<Answer> {
+    let now = now_ms();
+    if function.status(now) == Status::Pending {
+        return Some(conflict(
+            "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
+        ));
+    }
+    if function.updating(now) {
+        return Some(conflict(format!(
+            "The operation cannot be performed at this time. An update is in progress for resource: {arn}"
+        )));
+    }
+    body["RevisionId"]
+        .as_str()
+        .filter(|given| *given != function.revision)
+        .map(|_| {
+            precondition(
+                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+            )
+        })
+}
+
+async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
+    let body = call.json();
+    if let Some(refused) = limits(&body) {
+        return refused;
+    }
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get(key).cloned() else {
+        return front.forward(&call).await;
+    };
+    if let Some(refused) = busy_or_moved(&function, &body, key) {
+        return refused;
+    }
+    let answer = front.forward(&without(&call, &["RevisionId"])).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let function = books.functions.get_mut(key).expect("read above");
+    function.updated_at = Some(now_ms() + front.delays().update_ms);
+    function.revision = revision();
+    if code && let Some(image) = body["ImageUri"].as_str() {
+        function.image = image.to_owned();
+    }
+    let function = function.clone();
+    front.save(&books).await;
+    described(front, &function, answer)
+}
+
+async fn publish(front: &Front, call: Call, key: &str) -> Answer {
+    let body = call.json();
+    if let Some(refused) = limits(&body) {
+        return refused;
+    }
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get(key).cloned() else {
+        return front.forward(&call).await;
+    };
+    if let Some(refused) = busy_or_moved(&function, &body, key) {
+        return refused;
+    }
+    let current = digest_hex(&function.image);
+    if let Some(given) = body["CodeSha256"].as_str().filter(|g| *g != current) {
+        return precondition(&format!(
+            "CodeSha256 ({given}) is different from current CodeSha256 in $LATEST ({current}). Please try again with the current CodeSha256."
+        ));
+    }
+    let answer = front
+        .forward(&without(&call, &["CodeSha256", "RevisionId"]))
+        .await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let version = answer.json()["Version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let function = books.functions.get_mut(key).expect("read above");
+    let active_at = now_ms() + front.delays().pending_ms;
+    function
+        .versions
+        .entry(version)
+        .or_insert_with(|| Published {
+            image: function.image.clone(),
+            active_at,
+            used_at: active_at,
+        });
+    let function = function.clone();
+    front.save(&books).await;
+    described(front, &function, answer)
+}
+
+/// CreateAlias or UpdateAlias: names and descriptions checked, the RevisionId guard checked
+/// and the alias written under one lock, a new RevisionId answered.
+async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answer {
+    let body = call.json();
+    if let Some(error) = rules::alias_name_error(alias) {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
+    if let Some(refused) = limits(&body) {
+        return refused;
+    }
+    let mut books = front.books.lock().await;
+    let current = books
+        .functions
+        .get(key)
+        .and_then(|f| f.aliases.get(alias))
+        .cloned();
+    if let Some(given) = body["RevisionId"].as_str()
+        && current.as_deref().is_some_and(|current| current != given)
+    {
+        return precondition(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+        );
+    }
+    let answer = front.forward(&without(&call, &["RevisionId"])).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    if let Some(function) = books.functions.get_mut(key) {
+        function.aliases.insert(alias.to_owned(), revision());
+    }
+    with_alias_revision(front, &mut books, key, alias, answer).await
+}
+
+/// The alias answer with the RevisionId the front keeps (one is made for an alias it has not
+/// seen written).
+async fn with_alias_revision(
+    front: &Front,
+    books: &mut Books,
+    key: &str,
+    alias: &str,
+    answer: Answer,
+) -> Answer {
+    let Some(function) = books
+        .functions
+        .get_mut(key)
+        .filter(|_| answer.status.is_success())
+    else {
+        return answer;
+    };
+    let known = function.aliases.contains_key(alias);
+    let revision = function
+        .aliases
+        .entry(alias.to_owned())
+        .or_insert_with(revision)
+        .clone();
+    if !known {
+        front.save(books).await;
+    }
+    let mut body = answer.json();
+    body["RevisionId"] = json!(revision);
+    answer.with_json(&body)
+}
+
+/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version
+/// now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
+pub(super) async fn invocation(
+    State(front): State<Arc<Front>>,
+    Path((region, name, version)): Path<(String, String, String)>,
+) -> Answer {
+    let mut books = front.books.lock().await;
+    let delays = front.delays();
+    let now = now_ms();
+    let Some(published) = books
+        .functions
+        .get_mut(&format!("{region}/{name}"))
+        .and_then(|f| f.versions.get_mut(&version))
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}:{version}"),
+        );
+    };
+    let answer = match published.status(now, &delays) {
+        Status::Active => {
+            published.used_at = now;
+            return Answer {
+                status: StatusCode::OK,
+                headers: Default::default(),
+                body: Bytes::from_static(b"{\"State\":\"Active\"}"),
+            };
+        }
+        Status::Pending => conflict(
+            "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
+        ),
+        Status::Inactive => {
+            published.active_at = now + delays.pending_ms;
+            published.used_at = published.active_at;
+            refuse(
+                StatusCode::BAD_GATEWAY,
+                "ResourceNotReadyException",
+                "The function is inactive: Lambda is restoring its resources. Try again later.",
+            )
+        }
+    };
+    front.save(&books).await;
+    answer
+}

@@ -1,0 +1,444 @@
+//! The local cloud's strict front: what the SDK talks to (`AWS_ENDPOINT_URL`), with moto behind
+//! it. moto accepts what AWS refuses and forgets what AWS keeps; the front adds, server-side,
+//! what the pipeline relies on: function and version states, role propagation, atomic
+//! RevisionId and CodeSha256 guards, AWS's limits, the image each version runs, and ECR's
+//! registry endpoint (the local registry). So `cloud/` talks to the local cloud exactly as to
+//! AWS. Each rule names its source in `rules.rs`; docs/aws-behaviours.md lists their tests.
+mod lambda;
+mod rules;
+mod state;
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::{Context, Result};
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+pub use rules::Delays;
+use state::Books;
+
+/// Answers 200 once the front serves.
+pub const HEALTH_PATH: &str = "/_local/health";
+/// `POST` a [`Delays`] to change them while the front runs (tests).
+pub const DELAYS_PATH: &str = "/_local/delays";
+/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: the data plane reports an invocation and
+/// learns whether Lambda would run it (200), or refuses it as Lambda does (an Inactive
+/// version's first invocation fails and sets it Pending).
+pub const INVOCATIONS_PATH: &str = "/_local/invocations";
+
+/// How `local up` runs the front (`cargo xtask local front`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub port: u16,
+    pub state_dir: PathBuf,
+    pub moto_url: String,
+    pub registry_url: String,
+}
+
+pub(crate) struct Front {
+    http: reqwest::Client,
+    moto_url: String,
+    registry_url: String,
+    /// Everything the front tracks; one lock, held across a guarded write's forward to moto,
+    /// so a guard and its write are atomic as on AWS.
+    books: Mutex<Books>,
+    books_file: PathBuf,
+    delays: std::sync::Mutex<Delays>,
+}
+
+pub async fn serve(options: Options) -> Result<()> {
+    let books_file = options.state_dir.join("front.json");
+    let front = Arc::new(Front {
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .context("building the front's HTTP client")?,
+        moto_url: options.moto_url,
+        registry_url: options.registry_url,
+        books: Mutex::new(Books::load(&books_file)?),
+        books_file,
+        delays: std::sync::Mutex::new(Delays::from_env()),
+    });
+    let app = Router::new()
+        .route(HEALTH_PATH, get(|| async { "ok" }))
+        .route(DELAYS_PATH, post(set_delays))
+        .route(
+            &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
+            post(lambda::invocation),
+        )
+        .fallback(handle)
+        .with_state(front);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", options.port))?;
+    axum::serve(listener, app)
+        .await
+        .context("serving the front")
+}
+
+async fn set_delays(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
+    *front.delays.lock().expect("lock") = delays;
+    StatusCode::NO_CONTENT
+}
+
+/// One request as the SDK sent it: what the rules look at.
+pub(crate) struct Call {
+    pub method: Method,
+    /// Path and query.
+    pub target: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// From the request's signature: the region and service it is for.
+    pub region: String,
+    pub service: String,
+}
+
+impl Call {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A field of a query-protocol (IAM, STS) form body.
+    pub fn form(&self, name: &str) -> Option<String> {
+        url_decoded_pairs(&self.body)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// moto's answer, as the rules may rewrite it.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn with_json(mut self, value: &Value) -> Self {
+        self.body = Bytes::from(value.to_string());
+        self
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+/// A REST-JSON service error as Lambda and API Gateway send them.
+pub(crate) fn refuse(status: StatusCode, code: &str, message: &str) -> Answer {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(code) = HeaderValue::from_str(code) {
+        headers.insert("x-amzn-errortype", code);
+    }
+    Answer {
+        status,
+        headers,
+        body: Bytes::from(json!({"Type": "User", "message": message}).to_string()),
+    }
+}
+
+async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let (region, service) = scope(&parts.headers);
+    let call = Call {
+        method: parts.method,
+        target: parts
+            .uri
+            .path_and_query()
+            .map_or("/".into(), |p| p.to_string()),
+        headers: parts.headers,
+        body,
+        region,
+        service,
+    };
+    let answer = match call.service.as_str() {
+        "lambda" => lambda::handle(&front, call).await,
+        "ecr" if ecr_action(&call) == Some("GetAuthorizationToken") => front.registry_token(),
+        "ecr" if ecr_action(&call) == Some("DeleteRepository") => {
+            front.delete_repository(&call).await
+        }
+        "iam" => front.iam(call).await,
+        "apigateway" => front.apigateway(call).await,
+        _ => front.forward(&call).await,
+    };
+    answer.into_response()
+}
+
+impl Front {
+    pub fn delays(&self) -> Delays {
+        *self.delays.lock().expect("lock")
+    }
+
+    /// Sends the call on to moto unchanged.
+    pub async fn forward(&self, call: &Call) -> Answer {
+        let mut request = self
+            .http
+            .request(
+                call.method.clone(),
+                format!("{}{}", self.moto_url, call.target),
+            )
+            .body(call.body.clone());
+        for (name, value) in &call.headers {
+            if name != "host" && name != "content-length" {
+                request = request.header(name, value);
+            }
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return refuse(
+                    StatusCode::BAD_GATEWAY,
+                    "ServiceException",
+                    &format!("moto: {e}"),
+                );
+            }
+        };
+        let status = response.status();
+        let mut headers = HeaderMap::new();
+        for (name, value) in response.headers() {
+            if !matches!(
+                name.as_str(),
+                "content-length" | "transfer-encoding" | "connection"
+            ) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn save(&self, books: &Books) {
+        if let Err(e) = books.save(&self.books_file) {
+            eprintln!("front: {e:#}");
+        }
+    }
+
+    /// ECR's DeleteRepository (with `force`) deletes the repository's images with it; moto
+    /// keeps no images, so the front deletes every manifest (and with it every tag) the
+    /// local registry holds for it. Nothing of a destroyed stack may pass for a later one's.
+    async fn delete_repository(&self, call: &Call) -> Answer {
+        let answer = self.forward(call).await;
+        if !answer.status.is_success() {
+            return answer;
+        }
+        let name = serde_json::from_slice::<Value>(&call.body)
+            .ok()
+            .and_then(|body| body["repositoryName"].as_str().map(str::to_owned));
+        if let Some(name) = name
+            && let Err(e) = self.delete_images(&name).await
+        {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerException",
+                &format!("deleting the images of {name} from the local registry: {e:#}"),
+            );
+        }
+        answer
+    }
+
+    async fn delete_images(&self, repository: &str) -> Result<()> {
+        let base = format!(
+            "{}/v2/{repository}",
+            self.registry_url.trim_end_matches('/')
+        );
+        let tags: Value = match self.http.get(format!("{base}/tags/list")).send().await? {
+            r if r.status() == StatusCode::NOT_FOUND => return Ok(()),
+            r => r.error_for_status()?.json().await?,
+        };
+        let mut digests = std::collections::BTreeSet::new();
+        for tag in tags["tags"].as_array().into_iter().flatten() {
+            let Some(tag) = tag.as_str() else { continue };
+            let head = self
+                .http
+                .head(format!("{base}/manifests/{tag}"))
+                .header(
+                    "accept",
+                    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+                )
+                .send()
+                .await?
+                .error_for_status()?;
+            if let Some(digest) = head.headers().get("docker-content-digest") {
+                digests.insert(digest.to_str()?.to_owned());
+            }
+        }
+        for digest in digests {
+            let deleted = self
+                .http
+                .delete(format!("{base}/manifests/{digest}"))
+                .send()
+                .await?;
+            if deleted.status() != StatusCode::NOT_FOUND {
+                deleted.error_for_status()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// ECR's GetAuthorizationToken names the registry the repositories live in: here, the
+    /// local registry (plain HTTP on loopback, any credentials accepted).
+    fn registry_token(&self) -> Answer {
+        let token = base64::engine::general_purpose::STANDARD.encode("AWS:local");
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() + 12 * 3600);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        let body = json!({"authorizationData": [{
+            "authorizationToken": token,
+            "expiresAt": expires,
+            "proxyEndpoint": self.registry_url,
+        }]});
+        Answer {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// IAM: remembers when each role was created (Lambda cannot assume it at first).
+    async fn iam(&self, call: Call) -> Answer {
+        let action = call.form("Action");
+        let role = call.form("RoleName");
+        let answer = self.forward(&call).await;
+        if let (Some(action), Some(role), true) = (action, role, answer.status.is_success()) {
+            let mut books = self.books.lock().await;
+            match action.as_str() {
+                "CreateRole" => {
+                    books.roles.insert(role, state::now_ms());
+                }
+                "DeleteRole" => {
+                    books.roles.remove(&role);
+                }
+                _ => return answer,
+            }
+            self.save(&books).await;
+        }
+        answer
+    }
+
+    /// API Gateway: stage variables as AWS restricts them (moto stores anything).
+    async fn apigateway(&self, call: Call) -> Answer {
+        let body = call.json();
+        let mut variables: Vec<(String, String)> = body["variables"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        // UpdateStage: `replace /variables/NAME` operations.
+        for op in body["patchOperations"].as_array().into_iter().flatten() {
+            if let Some(name) = op["path"]
+                .as_str()
+                .and_then(|p| p.strip_prefix("/variables/"))
+            {
+                variables.push((
+                    name.to_owned(),
+                    op["value"].as_str().unwrap_or_default().into(),
+                ));
+            }
+        }
+        for (name, value) in variables {
+            if let Some(error) = rules::stage_variable_error(&name, &value) {
+                return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
+            }
+        }
+        if let Some(error) = body["description"].as_str().and_then(|d| {
+            (d.chars().count() > 1024).then_some("description: at most 1024 characters")
+        }) {
+            return refuse(StatusCode::BAD_REQUEST, "BadRequestException", error);
+        }
+        self.forward(&call).await
+    }
+}
+
+/// The region and service of a SigV4-signed request: `Credential=AKID/DATE/REGION/SERVICE/…`.
+fn scope(headers: &HeaderMap) -> (String, String) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut parts = auth
+        .split("Credential=")
+        .nth(1)
+        .unwrap_or_default()
+        .split(['/', ',']);
+    let region = parts.nth(2).unwrap_or_default().to_owned();
+    let service = parts.next().unwrap_or_default().to_owned();
+    (region, service)
+}
+
+/// `AmazonEC2ContainerRegistry_V20150921.ACTION` → ACTION.
+fn ecr_action(call: &Call) -> Option<&str> {
+    call.headers
+        .get("x-amz-target")?
+        .to_str()
+        .ok()?
+        .rsplit_once('.')
+        .map(|(_, action)| action)
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body.
+fn url_decoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    let url = format!("http://form/?{}", String::from_utf8_lossy(body));
+    reqwest::Url::parse(&url)
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{scope, url_decoded_pairs};
+
+    #[test]
+    fn the_region_and_service_come_from_the_signature_scope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/lambda/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        );
+        assert_eq!(scope(&headers), ("eu-west-1".into(), "lambda".into()));
+        assert_eq!(scope(&HeaderMap::new()), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn form_bodies_are_percent_decoded() {
+        let pairs = url_decoded_pairs(b"Action=CreateRole&RoleName=bgd-lambda&Path=%2Fa%2B");
+        assert_eq!(pairs[1], ("RoleName".into(), "bgd-lambda".into()));
+        assert_eq!(pairs[2], ("Path".into(), "/a+".into()));
+    }
+}
