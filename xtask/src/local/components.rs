@@ -23,6 +23,8 @@ pub(crate) struct Launch<'a> {
     pub moto_url: &'a str,
     pub registry_url: &'a str,
     pub region: &'a str,
+    /// Run functions as host processes, not in Lambda's sandbox.
+    pub unsandboxed: bool,
 }
 
 impl Component {
@@ -77,7 +79,14 @@ impl Component {
                 (PathBuf::from(REGISTRY_BIN), args)
             }
             Self::Gateway => {
-                let args = [
+                if !launch.unsandboxed {
+                    setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
+                    // Refused here, with the reason, rather than run functions unsandboxed.
+                    local_gateway::sandbox::Sandbox::detect().context(
+                        "the local data plane cannot run functions in Lambda's sandbox here; `cargo xtask local up --unsandboxed` (or BGD_LOCAL_UNSANDBOXED=1) runs them as host processes instead",
+                    )?;
+                }
+                let mut args = [
                     "local",
                     "gateway",
                     "--port",
@@ -90,11 +99,13 @@ impl Component {
                     launch.registry_url,
                     "--region",
                     launch.region,
-                ];
-                (
-                    launch.gateway_exe.to_owned(),
-                    args.map(String::from).to_vec(),
-                )
+                ]
+                .map(String::from)
+                .to_vec();
+                if launch.unsandboxed {
+                    args.push("--unsandboxed".into());
+                }
+                (launch.gateway_exe.to_owned(), args)
             }
         })
     }

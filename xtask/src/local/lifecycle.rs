@@ -34,6 +34,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct LocalCloud {
     dir: PathBuf,
+    /// The gateway runs functions as host processes (`local up --unsandboxed`).
+    unsandboxed: bool,
 }
 
 /// Where the running local cloud answers.
@@ -72,7 +74,19 @@ impl LocalCloud {
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            unsandboxed: false,
+        }
+    }
+
+    /// Whether `up` starts the gateway unsandboxed (a running gateway of the other kind is
+    /// restarted).
+    pub fn unsandboxed(self, unsandboxed: bool) -> Self {
+        Self {
+            unsandboxed,
+            ..self
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -93,6 +107,12 @@ impl LocalCloud {
             let reusable = match recorded {
                 // The gateway was started with the URLs of the moto and registry it reads.
                 Some(_) if component == Component::Gateway && dependency_restarted => false,
+                Some(s)
+                    if component == Component::Gateway
+                        && process::mentions(s.pid, "--unsandboxed") != self.unsandboxed =>
+                {
+                    false
+                }
                 // moto keeps the whole control plane in memory: a restart would silently
                 // lose every function, alias and API, so a slow moto is waited for, and one
                 // that still does not answer is reported, not replaced.
@@ -165,6 +185,7 @@ impl LocalCloud {
             moto_url: &moto_url,
             registry_url: &registry_url,
             region,
+            unsandboxed: self.unsandboxed,
         };
         let log = component.log_file(&self.dir);
         // A free port can be taken by another local cloud starting at the same moment (the

@@ -8,9 +8,9 @@ impl flags::Local {
     pub async fn run(self, json: bool) -> Result<()> {
         let cloud = LocalCloud::workspace();
         match self.command {
-            LocalCommand::Up => {
+            LocalCommand::Up(args) => {
                 let exe = std::env::current_exe().context("finding the xtask binary")?;
-                let endpoints = cloud.up(&exe).await?;
+                let endpoints = cloud.unsandboxed(args.unsandboxed).up(&exe).await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&endpoints)?);
                 } else {
@@ -62,6 +62,7 @@ impl flags::Local {
                     moto_url: args.moto_url,
                     registry_url: args.registry_url,
                     region: args.region,
+                    unsandboxed: args.unsandboxed,
                 })
                 .await?;
             }
