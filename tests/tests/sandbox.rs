@@ -1,0 +1,220 @@
+//! The local data plane runs each image the way Lambda does: code that only works on a host
+//! passes with `local up --unsandboxed` (the data plane as it was: a host process, as root,
+//! with the host's files and memory) and fails in the sandbox with the error Lambda reports.
+//! The functions are the `misbehave` fixture (tests/fixtures), one image each.
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use e2e::{
+    local::{Running, api_with_stage, create_function, stage_url, unique},
+    misbehave,
+};
+use xtask::cloud::{Account, AliasTarget, Functions, Settings};
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+const GLIBC: &str = "x86_64-unknown-linux-gnu";
+
+/// A host-only function: which build of the fixture, its environment, memory and timeout.
+struct HostOnly {
+    name: &'static str,
+    target: &'static str,
+    environment: &'static [(&'static str, &'static str)],
+    memory_mb: u32,
+    timeout: Duration,
+}
+
+const fn host_only(name: &'static str, target: &'static str) -> HostOnly {
+    HostOnly {
+        name,
+        target,
+        environment: &[],
+        memory_mb: 128,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+/// Deploys `function` (alias `live` → $LATEST, a stage `live`) and returns its URL.
+async fn deploy(local: &Running, function: &HostOnly) -> (String, String) {
+    let name = unique(function.name);
+    let cloud = &local.cloud;
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local
+        .push_image(&repository, &misbehave(function.target), function.name)
+        .await;
+    let name = create_function(local, &name, &image).await;
+    let settings = Settings {
+        environment: function
+            .environment
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        memory_mb: function.memory_mb,
+        timeout: function.timeout,
+    };
+    cloud
+        .update_function_configuration(&name, &settings)
+        .await
+        .unwrap();
+    cloud
+        .create_alias(&name, "live", &AliasTarget::version("$LATEST"), "")
+        .await
+        .unwrap();
+    let api = api_with_stage(local, &name, "live").await;
+    (stage_url(local, &api, "live", "/"), name)
+}
+
+/// Status and body of a GET.
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn cases() -> [(HostOnly, &'static str); 4] {
+    [
+        // Scratch images have no libc: Lambda cannot exec a glibc-linked bootstrap.
+        (
+            host_only("glibc", GLIBC),
+            "Runtime.InvalidEntrypoint: fork/exec /bootstrap: no such file or directory",
+        ),
+        (
+            HostOnly {
+                environment: &[("MISBEHAVE", "write-outside-tmp")],
+                ..host_only("writes", MUSL)
+            },
+            "Read-only file system",
+        ),
+        (
+            HostOnly {
+                environment: &[("MISBEHAVE", "read-host-file")],
+                ..host_only("reads", MUSL)
+            },
+            "reading /etc/passwd: No such file or directory",
+        ),
+        (
+            HostOnly {
+                environment: &[("MISBEHAVE", "allocate"), ("ALLOCATE_MB", "256")],
+                ..host_only("hoards", MUSL)
+            },
+            "Runtime exited with error: signal: killed",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn host_only_functions_pass_unsandboxed_and_fail_in_the_sandbox_as_on_lambda() {
+    let (sandboxed, unsandboxed) = tokio::join!(Running::up(), Running::up_unsandboxed());
+    for (function, lambda_error) in cases() {
+        let (url, _) = deploy(&unsandboxed, &function).await;
+        let (status, body) = get(&url).await;
+        assert_eq!(status, 200, "{} unsandboxed: {body}", function.name);
+
+        let (url, name) = deploy(&sandboxed, &function).await;
+        let (status, body) = get(&url).await;
+        assert_eq!(status, 502, "{} in the sandbox: {body}", function.name);
+        assert_eq!(body, r#"{"message":"Internal server error"}"#);
+        // Lambda's error, where Lambda puts it: the function's log group, or the invoke's
+        // error (the gateway's log, for API Gateway hides it from the client).
+        let logs = sandboxed.log(&format!("functions/{name}.log")) + &sandboxed.log("gateway.log");
+        assert!(
+            logs.contains(lambda_error),
+            "{}: no {lambda_error:?} in\n{logs}",
+            function.name
+        );
+    }
+    let unsandboxed_log = unsandboxed.log("gateway.log");
+    let request_lines: Vec<_> = unsandboxed_log
+        .lines()
+        .filter(|l| l.contains(" -> "))
+        .collect();
+    assert_eq!(request_lines.len(), 4, "{unsandboxed_log}");
+    for line in request_lines {
+        assert!(line.contains("UNSANDBOXED"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn the_function_sees_only_the_environment_lambda_sets_and_its_own() {
+    let local = Running::up().await;
+    let function = HostOnly {
+        environment: &[("MISBEHAVE", "env"), ("GREETING", "hi")],
+        ..host_only("env", MUSL)
+    };
+    let (url, _) = deploy(&local, &function).await;
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body.split(' ').collect();
+    assert_eq!(
+        names,
+        [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_DEFAULT_REGION",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "AWS_LAMBDA_FUNCTION_VERSION",
+            "AWS_LAMBDA_INITIALIZATION_TYPE",
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "AWS_LAMBDA_RUNTIME_API",
+            "AWS_REGION",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "GREETING",
+            "LAMBDA_RUNTIME_DIR",
+            "LAMBDA_TASK_ROOT",
+            "LANG",
+            "LD_LIBRARY_PATH",
+            "MISBEHAVE",
+            "PATH",
+            // bwrap exports the working directory it enters.
+            "PWD",
+            // The image config's Env (the CA bundle the image ships).
+            "SSL_CERT_FILE",
+            "TZ",
+            "_HANDLER",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_sleep_past_the_timeout_is_lambdas_task_timed_out_and_a_7_mb_response_is_refused() {
+    let local = Running::up().await;
+    let sleeper = HostOnly {
+        environment: &[("MISBEHAVE", "sleep"), ("SLEEP_SECONDS", "30")],
+        timeout: Duration::from_secs(2),
+        ..host_only("sleeper", MUSL)
+    };
+    let large = HostOnly {
+        environment: &[("MISBEHAVE", "large-response")],
+        ..host_only("large", MUSL)
+    };
+    let ((sleeper_url, sleeper), (large_url, _)) =
+        tokio::join!(deploy(&local, &sleeper), deploy(&local, &large));
+
+    let start = Instant::now();
+    let (status, _) = get(&sleeper_url).await;
+    assert_eq!(status, 502);
+    assert!(
+        (2..10).contains(&start.elapsed().as_secs()),
+        "{:?}",
+        start.elapsed()
+    );
+    let log = local.log(&format!("functions/{sleeper}.log"));
+    assert!(log.contains("Task timed out after 2.00 seconds"), "{log}");
+
+    // Refused when posted, not when the 10 s timeout passes.
+    let start = Instant::now();
+    let (status, _) = get(&large_url).await;
+    assert_eq!(status, 502);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let gateway = local.log("gateway.log");
+    assert!(
+        gateway.contains("Function.ResponseSizeTooLarge"),
+        "{gateway}"
+    );
+}
