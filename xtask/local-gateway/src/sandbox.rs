@@ -179,10 +179,29 @@ fn memory_cgroup() -> Option<Memory> {
     for (parent, v2) in candidates {
         if let Ok(probe) = new_cgroup(&parent, v2, 64 * MIB) {
             drop(probe);
+            sweep(&parent);
             return Some(Memory::Cgroup { parent, v2 });
         }
     }
     None
+}
+
+/// Removes the (empty) cgroups of instances whose gateway has gone: a stopped gateway's
+/// instances die with it (`--die-with-parent`), but it cannot remove their cgroups.
+fn sweep(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("bgd-lambda-"))
+            .and_then(|rest| rest.split('-').next());
+        if owner.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
 }
 
 fn new_cgroup(parent: &Path, v2: bool, limit: u64) -> Result<Cgroup> {
