@@ -28,12 +28,17 @@ pub fn event(name: &str) -> Vec<u8> {
 /// The sandbox fixture `misbehave` (tests/fixtures) for `target`, as `cargo xtask test` builds
 /// it: `x86_64-unknown-linux-musl` (static, as Lambda needs) or `x86_64-unknown-linux-gnu`
 /// (linked against the host's glibc, which a `FROM scratch` image lacks).
-pub fn misbehave(target: &str) -> Vec<u8> {
+pub fn misbehave_path(target: &str) -> PathBuf {
     let path = setup::target_dir().join(format!("{target}/debug/misbehave"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run the tests with `cargo xtask test`, which builds it first",
-            path.display()
-        )
-    })
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`, which builds it first",
+        path.display()
+    );
+    path
+}
+
+/// The bytes of [`misbehave_path`].
+pub fn misbehave(target: &str) -> Vec<u8> {
+    std::fs::read(misbehave_path(target)).unwrap()
 }

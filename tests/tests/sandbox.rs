@@ -4,14 +4,22 @@
 //! The functions are the `misbehave` fixture (tests/fixtures), one image each.
 use std::{
     collections::BTreeMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use e2e::{
     local::{Running, api_with_stage, create_function, stage_url, unique},
-    misbehave,
+    misbehave, misbehave_path,
 };
-use xtask::cloud::{Account, AliasTarget, Functions, Settings};
+use xtask::{
+    cloud::{Account, AliasTarget, Functions, Settings},
+    local::{
+        runtime::{Init, Instance, Isolation, Spec, Unpacked},
+        sandbox::Sandbox,
+    },
+    setup,
+};
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
 const GLIBC: &str = "x86_64-unknown-linux-gnu";
@@ -217,4 +225,40 @@ async fn a_sleep_past_the_timeout_is_lambdas_task_timed_out_and_a_7_mb_response_
         gateway.contains("Function.ResponseSizeTooLarge"),
         "{gateway}"
     );
+}
+
+#[tokio::test]
+async fn an_init_past_its_limit_ends_the_instance_with_lambdas_init_report() {
+    let dir = setup::target_dir().join("tmp").join(unique("slow-init"));
+    let rootfs = dir.join("rootfs");
+    let log = dir.join("function.log");
+    let spec = Spec {
+        image: Arc::new(Unpacked::with_bootstrap(&misbehave_path(MUSL), &rootfs).unwrap()),
+        isolation: Isolation::Sandbox(Arc::new(Sandbox::detect().unwrap())),
+        function_name: "slow".into(),
+        version: "1".into(),
+        invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:slow".into(),
+        region: "us-east-1".into(),
+        environment: vec![("INIT_SLEEP_SECONDS".into(), "30".into())],
+        memory_mb: 128,
+        timeout: Duration::from_secs(3),
+        log_file: Some(log.clone()),
+    };
+    let mut slow = Instance::start(spec.clone()).await.unwrap();
+    // The gateway passes Lambda's 10 s (`INIT_LIMIT`); a shorter one keeps the test quick.
+    assert_eq!(slow.init(Duration::from_millis(500)).await, Init::TimedOut);
+    let log_lines = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_lines.contains("INIT_REPORT Init Duration: 500.00 ms Phase: init Status: timeout"),
+        "{log_lines}"
+    );
+
+    let mut quick = Instance::start(Spec {
+        environment: Vec::new(),
+        ..spec
+    })
+    .await
+    .unwrap();
+    assert_eq!(quick.init(Duration::from_secs(10)).await, Init::Ready);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
