@@ -28,19 +28,23 @@ const GLIBC: &str = "x86_64-unknown-linux-gnu";
 struct HostOnly {
     name: &'static str,
     target: &'static str,
-    environment: &'static [(&'static str, &'static str)],
+    environment: Vec<(&'static str, String)>,
     memory_mb: u32,
     timeout: Duration,
 }
 
-const fn host_only(name: &'static str, target: &'static str) -> HostOnly {
+fn host_only(name: &'static str, target: &'static str) -> HostOnly {
     HostOnly {
         name,
         target,
-        environment: &[],
+        environment: Vec::new(),
         memory_mb: 128,
         timeout: Duration::from_secs(10),
     }
+}
+
+fn env(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
 }
 
 /// Deploys `function` (alias `live` → $LATEST, a stage `live`) and returns its URL.
@@ -56,7 +60,7 @@ async fn deploy(local: &Running, function: &HostOnly) -> (String, String) {
         environment: function
             .environment
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect::<BTreeMap<_, _>>(),
         memory_mb: function.memory_mb,
         timeout: function.timeout,
@@ -88,21 +92,21 @@ fn cases() -> [(HostOnly, &'static str); 4] {
         ),
         (
             HostOnly {
-                environment: &[("MISBEHAVE", "write-outside-tmp")],
+                environment: env(&[("MISBEHAVE", "write-outside-tmp")]),
                 ..host_only("writes", MUSL)
             },
             "Read-only file system",
         ),
         (
             HostOnly {
-                environment: &[("MISBEHAVE", "read-host-file")],
+                environment: env(&[("MISBEHAVE", "read-host-file")]),
                 ..host_only("reads", MUSL)
             },
             "reading /etc/passwd: No such file or directory",
         ),
         (
             HostOnly {
-                environment: &[("MISBEHAVE", "allocate"), ("ALLOCATE_MB", "256")],
+                environment: env(&[("MISBEHAVE", "allocate"), ("ALLOCATE_MB", "256")]),
                 ..host_only("hoards", MUSL)
             },
             "Runtime exited with error: signal: killed",
@@ -143,10 +147,30 @@ async fn host_only_functions_pass_unsandboxed_and_fail_in_the_sandbox_as_on_lamb
 }
 
 #[tokio::test]
+async fn a_function_reaches_its_runtime_api_but_not_the_hosts_loopback() {
+    let (sandboxed, unsandboxed) = tokio::join!(Running::up(), Running::up_unsandboxed());
+    for (local, expected) in [(&unsandboxed, 200), (&sandboxed, 502)] {
+        // moto, on the host's loopback: reachable from a host process only.
+        let moto = local.endpoints.moto_url.trim_start_matches("http://");
+        let function = HostOnly {
+            environment: env(&[("MISBEHAVE", "connect"), ("CONNECT_TO", moto)]),
+            ..host_only("connects", MUSL)
+        };
+        let (url, name) = deploy(local, &function).await;
+        let (status, body) = get(&url).await;
+        assert_eq!(status, expected, "{body}");
+        if expected == 502 {
+            let log = local.log(&format!("functions/{name}.log"));
+            assert!(log.contains("Connection refused"), "{log}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_function_sees_only_the_environment_lambda_sets_and_its_own() {
     let local = Running::up().await;
     let function = HostOnly {
-        environment: &[("MISBEHAVE", "env"), ("GREETING", "hi")],
+        environment: env(&[("MISBEHAVE", "env"), ("GREETING", "hi")]),
         ..host_only("env", MUSL)
     };
     let (url, _) = deploy(&local, &function).await;
@@ -189,12 +213,12 @@ async fn the_function_sees_only_the_environment_lambda_sets_and_its_own() {
 async fn a_sleep_past_the_timeout_is_lambdas_task_timed_out_and_a_7_mb_response_is_refused() {
     let local = Running::up().await;
     let sleeper = HostOnly {
-        environment: &[("MISBEHAVE", "sleep"), ("SLEEP_SECONDS", "30")],
+        environment: env(&[("MISBEHAVE", "sleep"), ("SLEEP_SECONDS", "30")]),
         timeout: Duration::from_secs(2),
         ..host_only("sleeper", MUSL)
     };
     let large = HostOnly {
-        environment: &[("MISBEHAVE", "large-response")],
+        environment: env(&[("MISBEHAVE", "large-response")]),
         ..host_only("large", MUSL)
     };
     let ((sleeper_url, sleeper), (large_url, _)) =

@@ -155,9 +155,20 @@ pub struct Instance {
 impl Instance {
     /// Starts the Runtime API on a free loopback port and the image's command against it.
     pub async fn start(spec: Spec) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the runtime API to loopback")?;
+        let network = match &spec.isolation {
+            Isolation::Sandbox(sandbox) => sandbox.network()?,
+            Isolation::Host => None,
+        };
+        let listener = match &network {
+            Some(network) => {
+                let listener = network.listener.try_clone()?;
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)?
+            }
+            None => TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding the runtime API to loopback")?,
+        };
         let addr = listener.local_addr()?;
         let (queue, next) = mpsc::channel(1);
         let api = Arc::new(Api {
@@ -206,7 +217,7 @@ impl Instance {
                     );
                     anyhow::bail!("Runtime.InvalidEntrypoint: {why}");
                 }
-                sandbox.command(image, spec.memory_mb)?
+                sandbox.command(image, spec.memory_mb, network.as_ref())?
             }
             Isolation::Host => {
                 let program = image.rootfs.join(image.command[0].trim_start_matches('/'));

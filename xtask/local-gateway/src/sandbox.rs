@@ -1,13 +1,17 @@
 //! Lambda's execution environment around one instance, built with bubblewrap (`bwrap`): the
 //! image's root filesystem read-only as `/`, a `/tmp` sized by the ephemeral storage, Lambda's
-//! non-root user, namespaces of its own (the network namespace is shared, for the Runtime API
-//! on loopback), and the function's memory enforced by a memory cgroup (the kernel's OOM killer
+//! non-root user, namespaces of its own (the network one holds only loopback, where the Runtime
+//! API listens on 127.0.0.1:9001 as on Lambda), and the function's memory enforced by a memory cgroup (the kernel's OOM killer
 //! ends an instance over it, as Lambda's does), or by an address-space limit where no cgroup is
 //! writable.
 use std::{
     fs::File,
     io::Write,
-    os::unix::process::CommandExt,
+    net::TcpListener,
+    os::{
+        fd::{AsRawFd, OwnedFd},
+        unix::process::CommandExt,
+    },
     path::{Path, PathBuf},
     process::Stdio,
     sync::atomic::{AtomicU32, Ordering},
@@ -25,6 +29,8 @@ pub const LAMBDA_GID: u32 = 990;
 /// Lambda's default ephemeral storage (`/tmp`); the local control plane does not set another.
 pub const EPHEMERAL_STORAGE_MB: u64 = 512;
 const BWRAP: &str = "/usr/bin/bwrap";
+/// Where Lambda's Runtime API answers inside the execution environment.
+pub const RUNTIME_API: &str = "127.0.0.1:9001";
 const MIB: u64 = 1024 * 1024;
 
 /// How the memory limit is enforced.
@@ -41,6 +47,16 @@ enum Memory {
 #[derive(Debug)]
 pub struct Sandbox {
     memory: Memory,
+    /// Each instance gets a network namespace with only loopback (needs CAP_SYS_ADMIN, which
+    /// the gateway has as root); otherwise instances share the host's.
+    own_network: bool,
+}
+
+/// A network namespace with only loopback up, and the Runtime API's listener made in it (a
+/// socket stays in the namespace it was made in, whoever accepts on it).
+pub(crate) struct Network {
+    pub listener: TcpListener,
+    namespace: OwnedFd,
 }
 
 /// An instance's memory cgroup, removed once its processes are gone.
@@ -85,28 +101,43 @@ impl Sandbox {
             );
         }
         let memory = memory_cgroup().unwrap_or(Memory::AddressSpace);
-        Ok(Self { memory })
+        let own_network = new_network().is_ok();
+        Ok(Self {
+            memory,
+            own_network,
+        })
+    }
+
+    /// A network namespace for one instance, or `None` when instances share the host's.
+    pub(crate) fn network(&self) -> Result<Option<Network>> {
+        self.own_network.then(new_network).transpose()
     }
 
     /// How memory is limited, for the gateway's start-up line.
     pub fn describe(&self) -> String {
-        match &self.memory {
+        let memory = match &self.memory {
             Memory::Cgroup { parent, v2 } => format!(
-                "bwrap as uid {LAMBDA_UID}, memory by cgroup {} under {}",
+                "memory by cgroup {} under {}",
                 if *v2 { "v2" } else { "v1" },
                 parent.display()
             ),
-            Memory::AddressSpace => format!(
-                "bwrap as uid {LAMBDA_UID}, memory by RLIMIT_AS (no writable memory cgroup)"
-            ),
-        }
+            Memory::AddressSpace => "memory by RLIMIT_AS (no writable memory cgroup)".into(),
+        };
+        let network = if self.own_network {
+            "a network namespace with only loopback each"
+        } else {
+            "the host's network namespace (no CAP_SYS_ADMIN to make one each)"
+        };
+        format!("bwrap as uid {LAMBDA_UID}, {memory}, {network}")
     }
 
-    /// The bwrap command that runs `image` as one instance, and its cgroup.
+    /// The bwrap command that runs `image` as one instance (in `network`, if any), and its
+    /// cgroup. `network` must live until the command is spawned.
     pub(crate) fn command(
         &self,
         image: &Unpacked,
         memory_mb: u32,
+        network: Option<&Network>,
     ) -> Result<(Command, Option<Cgroup>)> {
         let mut command = Command::new(BWRAP);
         command
@@ -121,44 +152,85 @@ impl Sandbox {
             .args(["--uid", &LAMBDA_UID.to_string()])
             .args(["--gid", &LAMBDA_GID.to_string()])
             .args(["--chdir", &image.workdir, "--"])
-            .args(&image.command)
-            .uid(LAMBDA_UID)
-            .gid(LAMBDA_GID);
+            .args(&image.command);
         let limit = u64::from(memory_mb) * MIB;
-        let cgroup = match &self.memory {
+        let (cgroup, procs) = match &self.memory {
             Memory::Cgroup { parent, v2 } => {
                 let cgroup = new_cgroup(parent, *v2, limit)?;
                 let procs = File::options()
                     .write(true)
                     .open(cgroup.0.join("cgroup.procs"))
                     .context("opening the instance's cgroup.procs")?;
-                // SAFETY: only write(2) runs between fork and exec: "0" moves the child itself,
-                // so bwrap and the function start inside the cgroup.
-                unsafe {
-                    command.pre_exec(move || (&procs).write_all(b"0"));
-                }
-                Some(cgroup)
+                (Some(cgroup), Some(procs))
             }
-            Memory::AddressSpace => {
-                // SAFETY: only setrlimit(2) runs between fork and exec.
-                unsafe {
-                    command.pre_exec(move || {
-                        let rlimit = libc::rlimit {
+            Memory::AddressSpace => (None, None),
+        };
+        let namespace = network.map(|n| n.namespace.as_raw_fd());
+        // SAFETY: only system calls run between fork and exec, in this order because each
+        // needs what the next gives up: join the cgroup ("0" moves the caller, so bwrap and
+        // the function start inside it) and the network namespace as root, then become
+        // Lambda's user.
+        unsafe {
+            command.pre_exec(move || {
+                let check = |result: libc::c_int| {
+                    if result == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                };
+                match &procs {
+                    Some(procs) => (&*procs).write_all(b"0")?,
+                    None => check(libc::setrlimit(
+                        libc::RLIMIT_AS,
+                        &libc::rlimit {
                             rlim_cur: limit,
                             rlim_max: limit,
-                        };
-                        if libc::setrlimit(libc::RLIMIT_AS, &rlimit) == 0 {
-                            Ok(())
-                        } else {
-                            Err(std::io::Error::last_os_error())
-                        }
-                    });
+                        },
+                    ))?,
                 }
-                None
-            }
-        };
+                if let Some(fd) = namespace {
+                    check(libc::setns(fd, libc::CLONE_NEWNET))?;
+                }
+                check(libc::setgroups(0, std::ptr::null()))?;
+                check(libc::setgid(LAMBDA_GID))?;
+                check(libc::setuid(LAMBDA_UID))
+            });
+        }
         Ok((command, cgroup))
     }
+}
+
+/// A new network namespace with loopback up and a listener on [`RUNTIME_API`] in it, made on a
+/// thread of its own (a network namespace is per thread) that ends right after.
+fn new_network() -> Result<Network> {
+    std::thread::spawn(|| {
+        // SAFETY: unshare(2) and ioctl(2) on this short-lived thread only.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNET) != 0 {
+                bail!("unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+            }
+            let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            let mut request: libc::ifreq = std::mem::zeroed();
+            for (to, from) in request.ifr_name.iter_mut().zip(b"lo") {
+                *to = *from as libc::c_char;
+            }
+            request.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            let up = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request);
+            libc::close(socket);
+            if up != 0 {
+                bail!("bringing up loopback: {}", std::io::Error::last_os_error());
+            }
+        }
+        let listener = TcpListener::bind(RUNTIME_API).context("binding the runtime API")?;
+        let namespace = File::open("/proc/thread-self/ns/net")?.into();
+        Ok(Network {
+            listener,
+            namespace,
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the network namespace thread panicked"))?
 }
 
 /// The memory cgroup this process is in, if a child with a memory limit can be made under it.
