@@ -24,3 +24,21 @@ pub fn event(name: &str) -> Vec<u8> {
     let path = setup::workspace_root().join(format!("app/tests/events/{name}.json"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
+
+/// The sandbox fixture `misbehave` (tests/fixtures) for `target`, as `cargo xtask test` builds
+/// it: `x86_64-unknown-linux-musl` (static, as Lambda needs) or `x86_64-unknown-linux-gnu`
+/// (linked against the host's glibc, which a `FROM scratch` image lacks).
+pub fn misbehave_path(target: &str) -> PathBuf {
+    let path = setup::target_dir().join(format!("{target}/debug/misbehave"));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`, which builds it first",
+        path.display()
+    );
+    path
+}
+
+/// The bytes of [`misbehave_path`].
+pub fn misbehave(target: &str) -> Vec<u8> {
+    std::fs::read(misbehave_path(target)).unwrap()
+}

@@ -56,8 +56,17 @@ pub struct Running {
 impl Running {
     /// `local up` in a fresh state dir.
     pub async fn up() -> Self {
+        Self::up_with(false).await
+    }
+
+    /// `local up --unsandboxed` in a fresh state dir: functions run as host processes.
+    pub async fn up_unsandboxed() -> Self {
+        Self::up_with(true).await
+    }
+
+    async fn up_with(unsandboxed: bool) -> Self {
         let dir = setup::target_dir().join("tmp").join(unique("local-cloud"));
-        let local = LocalCloud::at(&dir);
+        let local = LocalCloud::at(&dir).unsandboxed(unsandboxed);
         let endpoints = local
             .up(&xtask_binary())
             .await

@@ -1,19 +1,31 @@
 //! The real release `bootstrap` under our Lambda Runtime API on loopback: the process the local
 //! data plane runs per published version.
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use e2e::{event, release_bootstrap};
+use e2e::{event, local::unique, release_bootstrap};
 use serde_json::Value;
-use xtask::local::runtime::{Instance, Outcome, Spec};
+use xtask::{
+    local::{
+        runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
+        sandbox::Sandbox,
+    },
+    setup,
+};
 
+/// The release bootstrap as its image unpacks, run in Lambda's sandbox as the gateway runs it.
 fn spec(version: &str, qualifier: &str) -> Spec {
+    let rootfs = setup::target_dir()
+        .join("tmp")
+        .join(unique("bootstrap-rootfs"));
     Spec {
-        binary: release_bootstrap(),
+        image: Arc::new(Unpacked::with_bootstrap(&release_bootstrap(), &rootfs).unwrap()),
+        isolation: Isolation::Sandbox(Arc::new(Sandbox::detect().unwrap())),
         function_name: "bgd".into(),
         version: version.into(),
         invoked_function_arn: format!(
             "arn:aws:lambda:us-east-1:123456789012:function:bgd:{qualifier}"
         ),
+        region: "us-east-1".into(),
         environment: vec![("GREETING".into(), "hello from the runtime test".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),

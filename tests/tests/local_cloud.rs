@@ -260,18 +260,25 @@ async fn cloud_errors_are_typed_and_a_second_create_stage_conflicts_like_the_dep
     assert!(gone.is_not_found(), "{gone}");
 }
 
-/// A function that never asks for its invocation: a script that only sleeps.
-const HANGS: &[u8] = b"#!/bin/sh\nexec sleep 120\n";
-
 #[tokio::test]
 async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_limit() {
     let local = Running::up().await;
     let name = unique("sleeper");
     let cloud = &local.cloud;
     let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_image(&repository, HANGS, "hangs").await;
+    // A function that sleeps through every invocation (tests/fixtures).
+    let hangs = e2e::misbehave("x86_64-unknown-linux-musl");
+    let image = local.push_image(&repository, &hangs, "hangs").await;
+    let sleeping = |greeting| {
+        let mut settings = settings(greeting);
+        settings.environment.extend([
+            ("MISBEHAVE".to_owned(), "sleep".to_owned()),
+            ("SLEEP_SECONDS".to_owned(), "120".to_owned()),
+        ]);
+        settings
+    };
     let function = create_function(&local.cloud, &name, &image).await;
-    let mut short = settings("short");
+    let mut short = sleeping("short");
     short.timeout = Duration::from_secs(2);
     cloud
         .update_function_configuration(&function, &short)
@@ -282,7 +289,7 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
         .publish_version(&function, image.digest_hex(), "2 s")
         .await
         .unwrap();
-    let mut long = settings("long");
+    let mut long = sleeping("long");
     long.timeout = Duration::from_secs(60);
     cloud
         .update_function_configuration(&function, &long)

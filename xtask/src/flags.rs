@@ -81,7 +81,7 @@ pub struct Local {
 pub enum LocalCommand {
     /// Start moto, the registry and the gateway on 127.0.0.1 (reusing healthy ones, restarting
     /// dead ones), wait until each answers, print the endpoints
-    Up,
+    Up(LocalUp),
     /// Stop what `up` started, by pid
     Down,
     /// Show each component, its pid, its URL and whether it answers (exit 1 unless all do)
@@ -113,6 +113,15 @@ pub struct LocalFront {
 }
 
 #[derive(Debug, Args)]
+pub struct LocalUp {
+    /// Run functions as host processes, not in Lambda's sandbox (bwrap): for machines without
+    /// user namespaces; host-only code then passes here and fails on Lambda. Every request
+    /// line of the gateway's log says so
+    #[arg(long, env = "BGD_LOCAL_UNSANDBOXED")]
+    pub unsandboxed: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct LocalGateway {
     /// Loopback port to serve on
     #[arg(long)]
@@ -126,6 +135,9 @@ pub struct LocalGateway {
     /// The region the local cloud answers for
     #[arg(long)]
     pub region: String,
+    /// Run functions as host processes, not in Lambda's sandbox
+    #[arg(long)]
+    pub unsandboxed: bool,
 }
 
 #[derive(Debug, Args)]

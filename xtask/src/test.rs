@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the README's test command. Installs what the tests need on a fresh
-//! machine, builds the release `bootstrap` the end-to-end tests run, then runs every test.
+//! machine, builds the release `bootstrap` and the sandbox fixtures the end-to-end tests run,
+//! then runs every test.
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
@@ -18,6 +19,13 @@ impl flags::Test {
         // The same build as a deploy's (flags, remapped paths), so tests run what ships.
         let facts = BuildFacts::from_git(&sh, setup::workspace_root(), None)?;
         image::build_bootstrap(&sh, "x86_64", &facts)?;
+        // The sandbox tests' host-only functions, static and glibc-linked (std only: seconds).
+        setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
+        for target in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"] {
+            cmd!(sh, "cargo build -p sandbox-fixtures --target {target}")
+                .run()
+                .with_context(|| format!("building the sandbox fixtures for {target}"))?;
+        }
 
         // The tests find moto and cargo-lambda on PATH, as a user who sourced the venv would.
         let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH")?);

@@ -44,8 +44,8 @@ pub trait ControlPlane: Send + Sync + 'static {
     fn stage(&self, api_id: String, stage: String) -> Read<Stage>;
     fn alias(&self, function: String, alias: String) -> Read<AliasTarget>;
     fn version(&self, function: String, version: String) -> Read<Version>;
-    /// The entrypoint binary of an image, as a runnable file (pulled on first use).
-    fn entrypoint(&self, image: Image) -> Read<PathBuf>;
+    /// An image's root filesystem and run config (pulled and unpacked on first use).
+    fn unpacked(&self, image: Image) -> Read<Unpacked>;
     /// Where a function's stdout and stderr go (appended), like its CloudWatch log group.
     fn function_log(&self, function: &str) -> PathBuf;
 }
@@ -106,6 +106,19 @@ pub struct Version {
 /// An image by digest: `HOST/REPO@sha256:HEX`, the ImageUri Lambda is told.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Image(pub String);
+
+/// An image unpacked on disk: all its layers applied in order, and what its config says to run.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    /// The root filesystem, `/` of every instance of the image.
+    pub rootfs: PathBuf,
+    /// The config's `Entrypoint` followed by its `Cmd`.
+    pub command: Vec<String>,
+    /// The config's `WorkingDir` (`/` when unset).
+    pub workdir: String,
+    /// The config's `Env`, in order.
+    pub env: Vec<(String, String)>,
+}
 
 /// Answers (errors too, so a missing stage is not asked again per request) younger than TTL.
 struct Cache<K, V> {
@@ -173,7 +186,7 @@ pub(crate) struct Control {
     stages: Arc<Cache<(String, String), Shared<Stage>>>,
     aliases: Arc<Cache<(String, String), Shared<AliasTarget>>>,
     versions: Arc<Cache<(String, String), Shared<Version>>>,
-    entrypoints: Arc<Cache<Image, Shared<PathBuf>>>,
+    images: Arc<Cache<Image, Shared<Unpacked>>>,
 }
 
 impl Control {
@@ -185,7 +198,7 @@ impl Control {
             stages: Cache::new(),
             aliases: Cache::new(),
             versions: Cache::new(),
-            entrypoints: Cache::new(),
+            images: Cache::new(),
         }
     }
 
@@ -220,9 +233,9 @@ impl Control {
         self.plane.function_log(function)
     }
 
-    pub(crate) async fn entrypoint(&self, image: &Image) -> Shared<PathBuf> {
-        let read = |image| self.plane.entrypoint(image);
-        self.entrypoints.get_or(image.clone(), read).await
+    pub(crate) async fn unpacked(&self, image: &Image) -> Shared<Unpacked> {
+        let read = |image| self.plane.unpacked(image);
+        self.images.get_or(image.clone(), read).await
     }
 }
 

@@ -1,17 +1,20 @@
 //! The local cloud's data plane: an execute-api front on loopback. Per request: stage → its
 //! variables → the route's integration URI with `${stageVariables.alias}` filled in → alias →
-//! version (by the alias's weights) → that version's image → its entrypoint run under our
-//! Lambda Runtime API with a REST proxy (v1) event. Answers like API Gateway: 403 for an
-//! unknown stage or route, 502 when the function fails, 504 past the 29 s integration limit.
+//! version (by the alias's weights) → that version's image, unpacked → its command run in
+//! Lambda's sandbox under our Lambda Runtime API with a REST proxy (v1) event. Answers like API
+//! Gateway: 403 for an unknown stage or route, 502 when the function fails (its error, timeout,
+//! memory, 6 MB response), 504 past the 29 s integration limit.
 //!
 //! A crate of its own, with no AWS SDK, so that dev builds can optimise it (every request runs
 //! through it) while xtask stays quick to compile; xtask answers the control-plane reads
 //! through [`ControlPlane`].
+pub mod clock;
 mod control;
 mod event;
 mod pool;
 mod routing;
 pub mod runtime;
+pub mod sandbox;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -27,10 +30,12 @@ use axum::{
 use serde_json::json;
 
 use control::Control;
-pub use control::{AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Version};
+pub use control::{
+    AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
+};
 use pool::Pool;
 use routing::ApiRef;
-use runtime::{Outcome, Spec};
+use runtime::{Isolation, Outcome, Spec};
 
 /// Answers 200 once the gateway serves; not a valid stage name, so never shadows one.
 pub const HEALTH_PATH: &str = "/.local/health";
@@ -46,6 +51,9 @@ pub struct Options {
     pub port: u16,
     /// The API `/{stage}/{path}` serves: deploy.toml's, when it loads.
     pub default_api: Option<String>,
+    /// The region functions are told they run in.
+    pub region: String,
+    pub isolation: Isolation,
 }
 
 struct Gateway {
@@ -62,6 +70,17 @@ pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()>
         pool: Pool::new(),
         options,
     });
+    match &gateway.options.isolation {
+        Isolation::Sandbox(sandbox) => {
+            eprintln!(
+                "gateway: functions run in Lambda's sandbox ({})",
+                sandbox.describe()
+            );
+        }
+        Isolation::Host => eprintln!(
+            "gateway: UNSANDBOXED: functions run as host processes, with the host's files, user and memory"
+        ),
+    }
     let reaper = gateway.clone();
     tokio::spawn(async move {
         loop {
@@ -113,6 +132,10 @@ async fn handle(
     let mut response = gateway
         .respond(&request_id, &method, &uri, &headers, &body)
         .await;
+    if matches!(gateway.options.isolation, Isolation::Host) {
+        let status = response.status().as_u16();
+        gateway.log(&request_id, &format!("{method} {uri} -> {status}"));
+    }
     if let Ok(value) = request_id.parse() {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
@@ -120,6 +143,22 @@ async fn handle(
 }
 
 impl Gateway {
+    /// One line of the gateway's log about a request; each says when functions run unsandboxed.
+    fn log(&self, request_id: &str, line: &str) {
+        match self.options.isolation {
+            Isolation::Host => eprintln!(
+                "gateway: {request_id}: UNSANDBOXED (functions run as host processes, not as Lambda runs them): {line}"
+            ),
+            Isolation::Sandbox(_) => eprintln!("gateway: {request_id}: {line}"),
+        }
+    }
+
+    /// Logs why, answers 502.
+    fn fail(&self, request_id: &str, why: &str) -> Response {
+        self.log(request_id, &format!("502: {why}"));
+        bad_gateway()
+    }
+
     async fn respond(
         &self,
         request_id: &str,
@@ -147,7 +186,7 @@ impl Gateway {
         let stage = match &*stage {
             Ok(stage) => stage,
             Err(e) if e.not_found => return forbidden(),
-            Err(e) => return fail(request_id, &format!("{e}")),
+            Err(e) => return self.fail(request_id, &format!("{e}")),
         };
         let Some(matched) = routing::matched(&stage.routes, method.as_str(), &target.path) else {
             return forbidden();
@@ -157,12 +196,12 @@ impl Gateway {
             Err(why) => {
                 let (resource, stage) = (matched.resource, &stage.name);
                 let why = format!("the integration of {method} {resource} on stage {stage} {why}");
-                return fail(request_id, &why);
+                return self.fail(request_id, &why);
             }
         };
         let account = match &*self.control.account_id().await {
             Ok(account) => account.clone(),
-            Err(e) => return fail(request_id, &format!("{e}")),
+            Err(e) => return self.fail(request_id, &format!("{e}")),
         };
         let ctx = event::Context {
             api_id: &api_id,
@@ -180,13 +219,16 @@ impl Gateway {
         };
         let payload = match event::proxy_event(&ctx, method, uri.query(), headers, body) {
             Ok(payload) => Bytes::from(payload),
-            Err(e) => return fail(request_id, &format!("serializing the event: {e}")),
+            Err(e) => return self.fail(request_id, &format!("serializing the event: {e}")),
         };
         match tokio::time::timeout(INTEGRATION_TIMEOUT, self.invoke(invoked_arn, payload)).await {
             Ok(Ok(response)) => response,
-            Ok(Err(e)) => fail(request_id, &format!("{e:#}")),
+            Ok(Err(e)) => self.fail(request_id, &format!("{e:#}")),
             Err(_) => {
-                eprintln!("gateway: {request_id}: {invoked_arn} did not answer within 29 s");
+                self.log(
+                    request_id,
+                    &format!("504: {invoked_arn} did not answer within 29 s"),
+                );
                 (
                     StatusCode::GATEWAY_TIMEOUT,
                     Json(json!({"message": "Endpoint request timed out"})),
@@ -218,8 +260,8 @@ impl Gateway {
                 version.version, version.code_sha256
             )
         })?;
-        let binary = self.control.entrypoint(image).await;
-        let binary = control::answer(&binary).with_context(|| {
+        let unpacked = self.control.unpacked(image).await;
+        let unpacked = control::answer(&unpacked).with_context(|| {
             format!(
                 "image {} of version {} of {function} is missing or unreadable",
                 image.0, version.version
@@ -227,10 +269,12 @@ impl Gateway {
         })?;
         // Only a new instance needs its spec.
         let spec = || Spec {
-            binary: binary.clone(),
+            image: Arc::new(unpacked.clone()),
+            isolation: self.options.isolation.clone(),
             function_name: version.function_name.clone(),
             version: version.version.clone(),
             invoked_function_arn: invoked_arn.to_owned(),
+            region: self.options.region.clone(),
             environment: version.environment.clone().into_iter().collect(),
             memory_mb: version.memory_mb,
             timeout: version.timeout,
@@ -252,14 +296,10 @@ impl Gateway {
             Outcome::FunctionError(body) => {
                 anyhow::bail!("the function failed: {}", String::from_utf8_lossy(&body))
             }
-            Outcome::Timeout => anyhow::bail!("the function timed out after {:?}", version.timeout),
-            Outcome::Crashed(status) => anyhow::bail!("the function's process exited ({status:?})"),
+            Outcome::Timeout => anyhow::bail!("{}", runtime::timed_out(version.timeout)),
+            Outcome::Crashed(reason) => {
+                anyhow::bail!("Runtime exited with error: {reason} (Runtime.ExitError)")
+            }
         }
     }
-}
-
-/// Logs why, answers 502.
-fn fail(request_id: &str, why: &str) -> Response {
-    eprintln!("gateway: {request_id}: 502: {why}");
-    bad_gateway()
 }

@@ -11,7 +11,7 @@ use anyhow::Result;
 use axum::body::Bytes;
 use tokio::sync::Semaphore;
 
-use crate::runtime::{Instance, Outcome, Spec};
+use crate::runtime::{INIT_LIMIT, Init, Instance, Outcome, Spec};
 
 /// Invocations in flight across all functions; more wait. Enough for a laptop's benchmarks.
 const MAX_IN_FLIGHT: usize = 64;
@@ -47,17 +47,7 @@ impl Pool {
             .and_then(Vec::pop);
         let mut instance = match warm {
             Some((instance, _)) => instance,
-            None => {
-                let spec = spec();
-                let instance = Instance::start(spec.clone()).await?;
-                eprintln!(
-                    "gateway: started an instance of {}:{} (pid {})",
-                    spec.function_name,
-                    spec.version,
-                    instance.pid().unwrap_or_default()
-                );
-                instance
-            }
+            None => start(spec()).await?,
         };
         let outcome = instance.invoke(payload).await;
         if outcome.keeps_instance() {
@@ -88,4 +78,26 @@ impl Pool {
             .filter_map(|(instance, _)| instance.pid())
             .collect()
     }
+}
+
+/// A new instance through its Init phase. Past Lambda's 10 s limit the instance is started
+/// again, and that second Init runs within the first invocation's timeout, as Lambda does.
+async fn start(spec: Spec) -> Result<Instance> {
+    let mut instance = Instance::start(spec.clone()).await?;
+    eprintln!(
+        "gateway: started an instance of {}:{} (pid {})",
+        spec.function_name,
+        spec.version,
+        instance.pid().unwrap_or_default()
+    );
+    if instance.init(INIT_LIMIT).await == Init::TimedOut {
+        eprintln!(
+            "gateway: {}:{} did not finish its Init phase within {} s: starting it again within the invocation",
+            spec.function_name,
+            spec.version,
+            INIT_LIMIT.as_secs()
+        );
+        instance = Instance::start(spec).await?;
+    }
+    Ok(instance)
 }

@@ -1,12 +1,15 @@
-//! A Lambda Runtime API for one function instance: runs a `bootstrap` binary as a process and
-//! hands it one invocation at a time, as Lambda does
-//! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>).
+//! A Lambda Runtime API for one function instance: runs an image's command in Lambda's sandbox
+//! and hands it one invocation at a time, as Lambda does
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>), within Lambda's limits:
+//! the 10 s init phase, the function's timeout and memory, the 6 MB response.
 //!
 //! Each instance gets its own loopback listener, so `/invocation/next` always belongs to the
 //! process that asks. The gateway keeps warm instances and starts more under concurrency.
 use std::{
     collections::HashMap,
-    path::PathBuf,
+    io::Write,
+    os::unix::process::ExitStatusExt,
+    path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -16,7 +19,7 @@ use anyhow::{Context, Result};
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{DefaultBodyLimit, Path as UrlPath, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -24,18 +27,41 @@ use axum::{
 use tokio::{
     net::TcpListener,
     process::{Child, Command},
-    sync::{mpsc, oneshot},
+    sync::{Notify, mpsc, oneshot},
 };
+
+pub use crate::control::Unpacked;
+use crate::sandbox::{Cgroup, Sandbox};
+
+/// Lambda's limit on the Init phase; past it, Lambda starts the instance again within the
+/// first invocation, under the function's timeout
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>).
+pub const INIT_LIMIT: Duration = Duration::from_secs(10);
+/// Lambda's synchronous response limit, 6 MB
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
+pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+
+/// Where an instance runs.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// In Lambda's sandbox (see [`crate::sandbox`]).
+    Sandbox(Arc<Sandbox>),
+    /// As a host process (`--unsandboxed`): the image's command from its rootfs, with the
+    /// host's filesystem, user and memory around it.
+    Host,
+}
 
 /// What to run and how Lambda would configure it.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    pub binary: PathBuf,
+    pub image: Arc<Unpacked>,
+    pub isolation: Isolation,
     pub function_name: String,
     /// "7" or "$LATEST": becomes `AWS_LAMBDA_FUNCTION_VERSION`.
     pub version: String,
     /// The ARN the caller invoked, qualified by the alias when invoked through one.
     pub invoked_function_arn: String,
+    pub region: String,
     /// The version's own Environment.
     pub environment: Vec<(String, String)>,
     pub memory_mb: u32,
@@ -45,17 +71,41 @@ pub struct Spec {
     pub log_file: Option<PathBuf>,
 }
 
+impl Unpacked {
+    /// A root filesystem at `dir` holding only `binary` as `/bootstrap`, run as such: what a
+    /// `FROM scratch` image of a static bootstrap unpacks to (for tests and the bench).
+    pub fn with_bootstrap(binary: &Path, dir: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        for sub in ["tmp", "proc", "dev"] {
+            std::fs::create_dir_all(dir.join(sub))
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let bootstrap = dir.join("bootstrap");
+        std::fs::copy(binary, &bootstrap)
+            .with_context(|| format!("copying {}", binary.display()))?;
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))?;
+        Ok(Self {
+            rootfs: dir.to_owned(),
+            command: vec!["/bootstrap".into()],
+            workdir: "/".into(),
+            env: Vec::new(),
+        })
+    }
+}
+
 /// How one invocation ended.
 #[derive(Debug)]
 pub enum Outcome {
     /// The function posted a response (for lambda_http: the proxy response JSON).
     Response(Bytes),
-    /// The function posted an invocation or init error; the instance may serve again.
+    /// The function posted an invocation or init error, or Lambda refused its response (over
+    /// 6 MB): Lambda's error document. The instance may serve again.
     FunctionError(Bytes),
     /// No answer within the function's timeout; the instance was killed.
     Timeout,
-    /// The process exited; the instance is gone.
-    Crashed(Option<ExitStatus>),
+    /// The process exited (out of memory: killed); the instance is gone. Lambda's reason, as
+    /// in `Runtime exited with error: signal: killed`.
+    Crashed(String),
 }
 
 impl Outcome {
@@ -65,7 +115,19 @@ impl Outcome {
     }
 }
 
+/// How the Init phase of a new instance ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Init {
+    /// The runtime asked for its first invocation.
+    Ready,
+    /// The process exited first (its first invocation reports why).
+    Exited,
+    /// Not within the limit; the instance was killed.
+    TimedOut,
+}
+
 struct Invocation {
+    request_id: String,
     payload: Bytes,
     reply: oneshot::Sender<Outcome>,
 }
@@ -75,23 +137,38 @@ struct Api {
     next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     in_flight: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Bytes>>,
+    /// Signalled by each `/invocation/next`: the first ends the Init phase.
+    asked: Notify,
 }
 
-/// One running `bootstrap` process and the Runtime API it polls.
+/// One running instance and the Runtime API it polls.
 pub struct Instance {
     child: Child,
     queue: mpsc::Sender<Invocation>,
     api: Arc<Api>,
     server: tokio::task::JoinHandle<()>,
+    /// Removed (after the process) when the instance is dropped.
+    _cgroup: Option<Cgroup>,
     pub started: Instant,
 }
 
 impl Instance {
-    /// Starts the Runtime API on a free loopback port and spawns the binary against it.
+    /// Starts the Runtime API on a free loopback port and the image's command against it.
     pub async fn start(spec: Spec) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the runtime API to loopback")?;
+        let network = match &spec.isolation {
+            Isolation::Sandbox(sandbox) => sandbox.network()?,
+            Isolation::Host => None,
+        };
+        let listener = match &network {
+            Some(network) => {
+                let listener = network.listener.try_clone()?;
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)?
+            }
+            None => TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding the runtime API to loopback")?,
+        };
         let addr = listener.local_addr()?;
         let (queue, next) = mpsc::channel(1);
         let api = Arc::new(Api {
@@ -99,6 +176,7 @@ impl Instance {
             next: tokio::sync::Mutex::new(next),
             in_flight: Mutex::default(),
             init_error: Mutex::default(),
+            asked: Notify::new(),
         });
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
@@ -108,6 +186,8 @@ impl Instance {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // Responses over 6 MB are read and refused as Lambda refuses them, not cut off.
+            .layer(DefaultBodyLimit::disable())
             .with_state(api.clone());
         let server = tokio::spawn(async move {
             // Ends when the listener fails, i.e. never while the instance lives.
@@ -125,62 +205,105 @@ impl Instance {
             }
             None => (Stdio::null(), Stdio::null()),
         };
+        let image = &spec.image;
+        let (mut command, cgroup) = match &spec.isolation {
+            Isolation::Sandbox(sandbox) => {
+                if let Some(why) = invalid_entrypoint(image) {
+                    platform_log(
+                        &spec,
+                        &format!(
+                            "INIT_REPORT Status: error Error Type: Runtime.InvalidEntrypoint {why}"
+                        ),
+                    );
+                    anyhow::bail!("Runtime.InvalidEntrypoint: {why}");
+                }
+                sandbox.command(image, spec.memory_mb, network.as_ref())?
+            }
+            Isolation::Host => {
+                let program = image.rootfs.join(image.command[0].trim_start_matches('/'));
+                let mut command = Command::new(program);
+                command
+                    .args(&image.command[1..])
+                    .current_dir(image.rootfs.join(image.workdir.trim_start_matches('/')));
+                (command, None)
+            }
+        };
         let started = Instant::now();
-        let child = Command::new(&spec.binary)
+        let child = command
             .env_clear()
-            .envs(spec.environment.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.function_name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", &spec.version)
-            .env(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                spec.memory_mb.to_string(),
-            )
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", spec.function_name),
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .env("AWS_REGION", "us-east-1")
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .envs(environment(&spec, &addr.to_string()))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", spec.binary.display()))?;
+            .with_context(|| format!("starting {:?}", image.command))?;
         Ok(Self {
             child,
             queue,
             api,
             server,
+            _cgroup: cgroup,
             started,
         })
     }
 
+    /// Waits for the Init phase to end, at most `limit`; kills the instance past it.
+    pub async fn init(&mut self, limit: Duration) -> Init {
+        let init = tokio::select! {
+            () = self.api.asked.notified() => Init::Ready,
+            _ = self.child.wait() => Init::Exited,
+            () = tokio::time::sleep(limit) => Init::TimedOut,
+        };
+        if init == Init::TimedOut {
+            let _ = self.child.start_kill();
+            let ms = limit.as_secs_f64() * 1e3;
+            platform_log(
+                &self.api.spec,
+                &format!("INIT_REPORT Init Duration: {ms:.2} ms Phase: init Status: timeout"),
+            );
+        }
+        init
+    }
+
     /// Sends one event and waits for its outcome, at most the function's timeout.
     pub async fn invoke(&mut self, payload: Bytes) -> Outcome {
+        let request_id = new_request_id();
         let (reply, outcome) = oneshot::channel();
-        if self
-            .queue
-            .send(Invocation { payload, reply })
-            .await
-            .is_err()
-        {
-            return Outcome::Crashed(self.child.try_wait().ok().flatten());
-        }
-        let timeout = self.api.spec.timeout;
-        let outcome = tokio::select! {
-            outcome = outcome => outcome.unwrap_or(Outcome::Crashed(None)),
-            status = self.child.wait() => {
-                let init_error = self.api.init_error.lock().expect("lock").take();
-                match init_error {
-                    Some(body) => Outcome::FunctionError(body),
-                    None => Outcome::Crashed(status.ok()),
-                }
-            }
-            () = tokio::time::sleep(timeout) => Outcome::Timeout,
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            reply,
         };
+        let spec = &self.api.spec;
+        let outcome = if self.queue.send(invocation).await.is_err() {
+            Outcome::Crashed(exit_reason(spec, self.child.try_wait().ok().flatten()))
+        } else {
+            tokio::select! {
+                outcome = outcome => outcome.unwrap_or(Outcome::Crashed(exit_reason(spec, None))),
+                status = self.child.wait() => {
+                    let init_error = self.api.init_error.lock().expect("lock").take();
+                    match init_error {
+                        Some(body) => Outcome::FunctionError(body),
+                        None => Outcome::Crashed(exit_reason(spec, status.ok())),
+                    }
+                }
+                () = tokio::time::sleep(spec.timeout) => Outcome::Timeout,
+            }
+        };
+        // Lambda's own lines in the function's log group.
+        match &outcome {
+            Outcome::Timeout => {
+                platform_log(spec, &format!("{request_id} {}", timed_out(spec.timeout)))
+            }
+            Outcome::Crashed(reason) => platform_log(
+                spec,
+                &format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: {reason}\nRuntime.ExitError"
+                ),
+            ),
+            _ => {}
+        }
         if !outcome.keeps_instance() {
             let _ = self.child.start_kill();
         }
@@ -204,11 +327,192 @@ impl Drop for Instance {
     }
 }
 
+/// Lambda's message for an invocation that ran out of time.
+pub fn timed_out(timeout: Duration) -> String {
+    format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())
+}
+
+/// Appends one of Lambda's platform lines to the function's log.
+fn platform_log(spec: &Spec, line: &str) {
+    if let Some(path) = &spec.log_file
+        && let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(path)
+    {
+        let _ = writeln!(file, "{} {line}", crate::clock::rfc3339(epoch_seconds()));
+    }
+}
+
+/// The environment Lambda gives a function: its defaults, the image config's `Env`, the
+/// function's configured Environment, then the reserved variables, which nothing overrides
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>).
+fn environment(spec: &Spec, runtime_api: &str) -> Vec<(String, String)> {
+    let defaults = [
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+        (
+            "LD_LIBRARY_PATH",
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
+        ("LANG", "en_US.UTF-8"),
+        ("TZ", ":UTC"),
+        ("LAMBDA_TASK_ROOT", "/var/task"),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+    ];
+    let mut env: Vec<(String, String)> = defaults
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.extend(spec.image.env.iter().cloned());
+    env.extend(spec.environment.iter().cloned());
+    let group = format!("/aws/lambda/{}", spec.function_name);
+    let reserved = [
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.function_name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", group),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream(&spec.version)),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
+        ("AWS_REGION", spec.region.clone()),
+        ("AWS_DEFAULT_REGION", spec.region.clone()),
+        // The execution role's credentials; the local cloud accepts any.
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_SESSION_TOKEN", "local".to_owned()),
+        // For an image, the handler is its Cmd (none for a `FROM scratch` bootstrap).
+        (
+            "_HANDLER",
+            spec.image.command.get(1).cloned().unwrap_or_default(),
+        ),
+    ];
+    env.extend(reserved.map(|(k, v)| (k.to_owned(), v)));
+    // Later settings win, as Lambda's precedence says.
+    let mut seen = std::collections::HashSet::new();
+    let mut deduped: Vec<_> = env
+        .into_iter()
+        .rev()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .collect();
+    deduped.reverse();
+    deduped
+}
+
+/// A stream name as Lambda makes them: `YYYY/MM/DD/[VERSION]` and an instance id.
+fn log_stream(version: &str) -> String {
+    let date = crate::clock::rfc3339(epoch_seconds())[..10].replace('-', "/");
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    format!("{date}/[{version}]{id}")
+}
+
+fn epoch_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Why the instance's process ended, worded as Lambda's runtime reports it (Go's
+/// `ProcessState`): `signal: killed` for an instance the OOM killer ended.
+fn exit_reason(spec: &Spec, status: Option<ExitStatus>) -> String {
+    let Some(status) = status else {
+        return "Runtime exited without providing a reason".into();
+    };
+    // bwrap reports a command killed by signal N as exit status 128 + N.
+    let signal = status.signal().or(match spec.isolation {
+        Isolation::Sandbox(_) => status.code().filter(|c| *c > 128).map(|c| c - 128),
+        Isolation::Host => None,
+    });
+    match signal {
+        Some(libc::SIGKILL) => "signal: killed".into(),
+        Some(libc::SIGABRT) => "signal: aborted".into(),
+        Some(libc::SIGSEGV) => "signal: segmentation fault".into(),
+        Some(libc::SIGTERM) => "signal: terminated".into(),
+        Some(other) => format!("signal: {other}"),
+        None => format!("exit status {}", status.code().unwrap_or(-1)),
+    }
+}
+
+/// Why Lambda could not start the image's command (`fork/exec` fails), or `None`: a missing
+/// entrypoint, or an ELF or script interpreter the image does not contain (a glibc-linked
+/// bootstrap in a `FROM scratch` image).
+fn invalid_entrypoint(image: &Unpacked) -> Option<String> {
+    let program = &image.command[0];
+    let fail = |why: &str| Some(format!("fork/exec {program}: {why}"));
+    let Some(path) = resolve(&image.rootfs, program) else {
+        return fail("no such file or directory");
+    };
+    let mut head = vec![0; 4096];
+    let read = std::fs::File::open(&path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    head.truncate(read);
+    let interpreter = if let Some(script) = head.strip_prefix(b"#!") {
+        let line = script.split(|b| *b == b'\n').next().unwrap_or_default();
+        String::from_utf8_lossy(line)
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+    } else {
+        elf_interpreter(&head)
+    };
+    match interpreter {
+        Some(interpreter) if resolve(&image.rootfs, &interpreter).is_none() => {
+            fail("no such file or directory")
+        }
+        _ => None,
+    }
+}
+
+/// `path` inside `rootfs`, following symlinks as the sandbox would (absolute ones from
+/// `rootfs`), if it names a file there.
+fn resolve(rootfs: &Path, path: &str) -> Option<PathBuf> {
+    let mut current = rootfs.join(path.trim_start_matches('/'));
+    for _ in 0..16 {
+        let meta = std::fs::symlink_metadata(&current).ok()?;
+        if !meta.is_symlink() {
+            return meta.is_file().then_some(current);
+        }
+        let target = std::fs::read_link(&current).ok()?;
+        current = if target.is_absolute() {
+            rootfs.join(target.strip_prefix("/").ok()?)
+        } else {
+            current.parent()?.join(target)
+        };
+    }
+    None
+}
+
+/// The `PT_INTERP` of a little-endian 64-bit ELF (a dynamically linked program), if any.
+fn elf_interpreter(head: &[u8]) -> Option<String> {
+    if head.get(..5)? != b"\x7fELF\x02" {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(head.get(at..at + 8)?.try_into().ok()?));
+    let (phoff, phentsize, phnum) = (u64_at(0x20)? as usize, u16_at(0x36)?, u16_at(0x38)?);
+    (0..usize::from(phnum)).find_map(|i| {
+        let header = phoff + i * usize::from(phentsize);
+        const PT_INTERP: u32 = 3;
+        if u32::from_le_bytes(head.get(header..header + 4)?.try_into().ok()?) != PT_INTERP {
+            return None;
+        }
+        let (offset, size) = (u64_at(header + 8)? as usize, u64_at(header + 32)? as usize);
+        let name = head.get(offset..offset + size)?;
+        Some(
+            String::from_utf8_lossy(name)
+                .trim_end_matches('\0')
+                .to_owned(),
+        )
+    })
+}
+
 async fn next_invocation(State(api): State<Arc<Api>>) -> Response {
+    api.asked.notify_one();
     let Some(invocation) = api.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
-    let request_id = new_request_id();
+    let request_id = invocation.request_id;
     let deadline = SystemTime::now() + api.spec.timeout;
     let deadline_ms = deadline
         .duration_since(UNIX_EPOCH)
@@ -239,11 +543,34 @@ async fn next_invocation(State(api): State<Arc<Api>>) -> Response {
     (StatusCode::OK, headers, invocation.payload).into_response()
 }
 
-async fn response(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn response(
+    State(api): State<Arc<Api>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    if body.len() > MAX_RESPONSE {
+        let refused = serde_json::json!({
+            "errorType": "Function.ResponseSizeTooLarge",
+            "errorMessage": format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
+                body.len()
+            ),
+        });
+        settle(
+            &api,
+            &id,
+            Outcome::FunctionError(refused.to_string().into()),
+        );
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    }
     settle(&api, &id, Outcome::Response(body))
 }
 
-async fn error(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn error(
+    State(api): State<Arc<Api>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
     settle(&api, &id, Outcome::FunctionError(body))
 }
 
@@ -274,4 +601,18 @@ pub(crate) fn new_request_id() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dynamically_linked_program_names_its_interpreter_and_a_static_one_none() {
+        let host = std::fs::read("/bin/true").unwrap();
+        let head = &host[..4096.min(host.len())];
+        let interpreter = elf_interpreter(head).expect("/bin/true is dynamically linked");
+        assert!(interpreter.starts_with("/lib"), "{interpreter}");
+        assert_eq!(elf_interpreter(b"#!/bin/sh\n"), None);
+    }
 }

@@ -1,7 +1,11 @@
 //! The app's figures, beside a bare lambda_http hello world built with the same profile:
 //! binary size, cold start (process spawn to the first response posted to the Runtime API)
-//! and warm invocation latency.
-use std::time::{Duration, Instant};
+//! and warm invocation latency, as a host process and in Lambda's sandbox (the local data
+//! plane's bwrap), so the sandbox's cost is measured in the same run.
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -10,7 +14,10 @@ use xshell::Shell;
 use super::Summary;
 use crate::{
     image::{self, Binary, BuildFacts, Checkout},
-    local::runtime::{Instance, Outcome, Spec},
+    local::{
+        runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
+        sandbox::Sandbox,
+    },
     setup,
 };
 
@@ -27,6 +34,10 @@ pub struct Figures {
     pub cold_start_ratio: f64,
     /// Microseconds per invocation of a warm instance, Runtime API round trip included.
     pub warm_invoke_us: Summary,
+    /// The app's cold start and warm invocation in Lambda's sandbox, interleaved with the
+    /// host-process runs above.
+    pub sandboxed_cold_start_ms: Summary,
+    pub sandboxed_warm_invoke_us: Summary,
 }
 
 pub fn measure(
@@ -40,17 +51,27 @@ pub fn measure(
     let image = image::assemble_image(&bootstrap, "x86_64", facts)?;
     let hello = image::build_release(sh, &this, "x86_64", facts, Binary::Hello)?;
     let (cold_runs, warm_runs) = if quick { (30, 200) } else { (50, 2000) };
+    let rootfs = setup::target_dir().join("bench/rootfs");
+    let _ = std::fs::remove_dir_all(&rootfs);
+    let app = Arc::new(Unpacked::with_bootstrap(&bootstrap, &rootfs.join("app"))?);
+    let hello_image = Arc::new(Unpacked::with_bootstrap(&hello, &rootfs.join("hello"))?);
+    let sandbox = Isolation::Sandbox(Arc::new(Sandbox::detect()?));
 
     runtime.block_on(async {
         let mut app_cold = Vec::new();
         let mut hello_cold = Vec::new();
-        eprintln!("bench: {cold_runs} cold starts each of bootstrap and hello world, interleaved");
+        let mut sandboxed_cold = Vec::new();
+        eprintln!(
+            "bench: {cold_runs} cold starts each of bootstrap, hello world and bootstrap in the sandbox, interleaved"
+        );
         for _ in 0..cold_runs {
-            app_cold.push(cold_start(spec(&bootstrap)).await?);
-            hello_cold.push(cold_start(spec(&hello)).await?);
+            app_cold.push(cold_start(spec(&app, Isolation::Host)).await?);
+            hello_cold.push(cold_start(spec(&hello_image, Isolation::Host)).await?);
+            sandboxed_cold.push(cold_start(spec(&app, sandbox.clone())).await?);
         }
-        eprintln!("bench: {warm_runs} warm invocations");
-        let warm = warm_invokes(spec(&bootstrap), warm_runs).await?;
+        eprintln!("bench: {warm_runs} warm invocations, as a host process and in the sandbox");
+        let warm = warm_invokes(spec(&app, Isolation::Host), warm_runs).await?;
+        let sandboxed_warm = warm_invokes(spec(&app, sandbox.clone()), warm_runs).await?;
         let (cold_start_ms, hello_cold_start_ms) = (Summary::of(app_cold), Summary::of(hello_cold));
         anyhow::Ok(Figures {
             bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
@@ -61,16 +82,20 @@ pub fn measure(
             cold_start_ms,
             hello_cold_start_ms,
             warm_invoke_us: Summary::of(warm),
+            sandboxed_cold_start_ms: Summary::of(sandboxed_cold),
+            sandboxed_warm_invoke_us: Summary::of(sandboxed_warm),
         })
     })
 }
 
-fn spec(binary: &std::path::Path) -> Spec {
+fn spec(image: &Arc<Unpacked>, isolation: Isolation) -> Spec {
     Spec {
-        binary: binary.to_owned(),
+        image: image.clone(),
+        isolation,
         function_name: "bench".into(),
         version: "1".into(),
         invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench:green".into(),
+        region: "us-east-1".into(),
         environment: vec![("GREETING".into(), "hello".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),
@@ -124,7 +149,9 @@ pub fn table(f: &Figures) -> String {
          | image layer (gzip: bootstrap, CA bundle) | {:.2} MB | |\n\
          | cold start median / p90 (ms, n={}) | {:.2} / {:.2} | {:.2} / {:.2} |\n\
          | cold start ratio app / hello | {:.2}x | |\n\
-         | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n",
+         | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n\
+         | in Lambda's sandbox (bwrap): cold start median / p90 (ms) | {:.2} / {:.2} | |\n\
+         | in Lambda's sandbox (bwrap): warm invoke p50 / p99 (µs) | {:.0} / {:.0} | |\n",
         mb(f.bootstrap_bytes),
         mb(f.hello_bytes),
         mb(f.image_layer_bytes),
@@ -137,5 +164,9 @@ pub fn table(f: &Figures) -> String {
         f.warm_invoke_us.runs,
         f.warm_invoke_us.median,
         f.warm_invoke_us.p99,
+        f.sandboxed_cold_start_ms.median,
+        f.sandboxed_cold_start_ms.p90,
+        f.sandboxed_warm_invoke_us.median,
+        f.sandboxed_warm_invoke_us.p99,
     )
 }

@@ -26,6 +26,8 @@ pub(crate) struct Launch<'a> {
     pub registry_url: &'a str,
     pub front_url: &'a str,
     pub region: &'a str,
+    /// Run functions as host processes, not in Lambda's sandbox.
+    pub unsandboxed: bool,
 }
 
 impl Component {
@@ -101,7 +103,14 @@ impl Component {
                 )
             }
             Self::Gateway => {
-                let args = [
+                if !launch.unsandboxed {
+                    setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
+                    // Refused here, with the reason, rather than run functions unsandboxed.
+                    local_gateway::sandbox::Sandbox::detect().context(
+                        "the local data plane cannot run functions in Lambda's sandbox here; `cargo xtask local up --unsandboxed` (or BGD_LOCAL_UNSANDBOXED=1) runs them as host processes instead",
+                    )?;
+                }
+                let mut args = [
                     "local",
                     "gateway",
                     "--port",
@@ -112,11 +121,13 @@ impl Component {
                     launch.front_url,
                     "--region",
                     launch.region,
-                ];
-                (
-                    launch.gateway_exe.to_owned(),
-                    args.map(String::from).to_vec(),
-                )
+                ]
+                .map(String::from)
+                .to_vec();
+                if launch.unsandboxed {
+                    args.push("--unsandboxed".into());
+                }
+                (launch.gateway_exe.to_owned(), args)
             }
         })
     }

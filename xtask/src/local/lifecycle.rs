@@ -34,6 +34,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct LocalCloud {
     dir: PathBuf,
+    /// The gateway runs functions as host processes (`local up --unsandboxed`).
+    unsandboxed: bool,
 }
 
 /// Where the running local cloud answers.
@@ -75,7 +77,19 @@ impl LocalCloud {
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            unsandboxed: false,
+        }
+    }
+
+    /// Whether `up` starts the gateway unsandboxed (a running gateway of the other kind is
+    /// restarted).
+    pub fn unsandboxed(self, unsandboxed: bool) -> Self {
+        Self {
+            unsandboxed,
+            ..self
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -98,6 +112,12 @@ impl LocalCloud {
                 Some(_)
                     if matches!(component, Component::Front | Component::Gateway)
                         && dependency_restarted =>
+                {
+                    false
+                }
+                Some(s)
+                    if component == Component::Gateway
+                        && process::mentions(s.pid, "--unsandboxed") != self.unsandboxed =>
                 {
                     false
                 }
@@ -175,6 +195,7 @@ impl LocalCloud {
             registry_url: &registry_url,
             front_url: &front_url,
             region,
+            unsandboxed: self.unsandboxed,
         };
         let log = component.log_file(&self.dir);
         // A free port can be taken by another local cloud starting at the same moment (the

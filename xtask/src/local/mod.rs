@@ -11,5 +11,6 @@ mod verbs;
 
 pub use components::Component;
 pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};
-/// The Lambda Runtime API the gateway runs functions under (also used by bench and tests).
-pub use local_gateway::runtime;
+/// The Lambda Runtime API the gateway runs functions under, and the sandbox around them (also
+/// used by bench and tests).
+pub use local_gateway::{runtime, sandbox};

@@ -37,13 +37,16 @@ pub fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
 /// Whether `pid` is a live (not zombie) process whose command line mentions `port`, so a pid
 /// reused by an unrelated process is not mistaken for ours.
 pub fn is_ours(pid: u32, port: u16) -> bool {
-    let port = port.to_string();
-    is_alive(pid)
-        && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-            cmdline
-                .windows(port.len())
-                .any(|window| window == port.as_bytes())
-        })
+    is_alive(pid) && mentions(pid, &port.to_string())
+}
+
+/// Whether the command line of `pid` contains `text`.
+pub fn mentions(pid: u32, text: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        cmdline
+            .windows(text.len())
+            .any(|window| window == text.as_bytes())
+    })
 }
 
 /// Whether `pid` runs (a zombie does not count).

@@ -8,9 +8,9 @@ impl flags::Local {
     pub async fn run(self, json: bool) -> Result<()> {
         let cloud = LocalCloud::workspace();
         match self.command {
-            LocalCommand::Up => {
+            LocalCommand::Up(args) => {
                 let exe = std::env::current_exe().context("finding the xtask binary")?;
-                let endpoints = cloud.up(&exe).await?;
+                let endpoints = cloud.unsandboxed(args.unsandboxed).up(&exe).await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&endpoints)?);
                 } else {
@@ -70,6 +70,7 @@ impl flags::Local {
                     state_dir: args.state_dir,
                     moto_url: args.moto_url,
                     region: args.region,
+                    unsandboxed: args.unsandboxed,
                 })
                 .await?;
             }

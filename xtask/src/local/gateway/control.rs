@@ -2,7 +2,9 @@
 //! module, in the gateway's own types (the gateway caches them for at most a second).
 use std::{future::Future, path::PathBuf, sync::Arc};
 
-use local_gateway::{AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Version};
+use local_gateway::{
+    AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
+};
 
 use super::image::Images;
 use crate::{
@@ -93,7 +95,7 @@ impl ControlPlane for Moto {
         })
     }
 
-    fn entrypoint(&self, image: Image) -> Read<PathBuf> {
+    fn unpacked(&self, image: Image) -> Read<Unpacked> {
         let (cloud, images) = (self.cloud.clone(), self.images.clone());
         Box::pin(async move {
             let failed = |message: String| ReadError {
@@ -107,7 +109,7 @@ impl ControlPlane for Moto {
                 .await
                 .map_err(|e| failed(e.to_string()))?;
             images
-                .entrypoint(&image, &access)
+                .unpacked(&image, &access)
                 .await
                 .map_err(|e| failed(format!("{e:#}")))
         })

@@ -15,6 +15,7 @@ use crate::{
 use control::Moto;
 use image::Images;
 pub use local_gateway::HEALTH_PATH;
+use local_gateway::{runtime::Isolation, sandbox::Sandbox};
 
 /// How `local up` runs the gateway (`cargo xtask local gateway`).
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     pub moto_url: String,
     pub region: String,
+    /// Run functions as host processes instead of in Lambda's sandbox.
+    pub unsandboxed: bool,
 }
 
 /// Serves until the process is stopped, on a runtime of its own with one thread: a request
@@ -53,9 +56,18 @@ async fn run(options: Options) -> Result<()> {
         images: Arc::new(Images::new(options.state_dir.join("images"))),
         state_dir: options.state_dir,
     };
+    let isolation = if options.unsandboxed {
+        Isolation::Host
+    } else {
+        Isolation::Sandbox(Arc::new(
+            Sandbox::detect().context("the gateway cannot run functions as Lambda does")?,
+        ))
+    };
     let served = local_gateway::Options {
         port: options.port,
         default_api: Config::load().ok().map(|c| c.api_name().to_owned()),
+        region: options.region,
+        isolation,
     };
     local_gateway::serve(served, Arc::new(plane)).await
 }
