@@ -3,12 +3,15 @@
 //! exit code a CI script can branch on (1 green unchanged, 3 green moved, 5 verification).
 use std::{process::Stdio, time::Duration};
 
-use e2e::stack::{Stack, alias_version, images, path, version_at};
+use e2e::{
+    prober::{self, Prober},
+    stack::{Stack, alias_version, images, path, version_at},
+};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use xtask::{
-    cloud::{Apis, FAIL_OPERATION, Functions},
-    local::{Component, LocalCloud},
+    cloud::{Apis, FAIL_OPERATION, Functions, VersionState},
+    local::{Component, LocalCloud, front},
 };
 
 use super::green;
@@ -321,4 +324,64 @@ async fn a_broken_first_deploy_is_fixed_by_a_fixed_commit_and_green_never_served
     let url = fixed["green_url"].as_str().unwrap();
     let (status, served) = version_at(url, None).await;
     assert_eq!((status, served["version"].as_str()), (200, Some("2")));
+}
+
+/// Sets the stack's front delays (milliseconds).
+async fn front_delays(stack: &Stack, idle_ms: u64) {
+    let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
+    let status = reqwest::Client::new()
+        .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
+        .json(&front::Delays {
+            pending_ms: 300,
+            update_ms: 300,
+            role_ms: 0,
+            idle_ms,
+        })
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_to_an_inactive_version_warms_it_on_blue_and_green_never_fails() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("inactive-rollback");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
+    let green_url = second["green_url"].as_str().unwrap().to_owned();
+    // Version 1 idles into Inactive; clients keep version 2 (green) busy meanwhile.
+    let prober = Prober::start(&green_url, 2, Duration::from_millis(50));
+    front_delays(&stack, 2_500).await;
+    let cloud = stack.cloud().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cloud.get_version(&stack.name, "1").await.unwrap().state != VersionState::Inactive {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "version 1 never went Inactive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rollback = stack.xtask(&["rollback", "--to", "1"]).await;
+    let stderr = String::from_utf8_lossy(&rollback.stderr);
+    assert_eq!(rollback.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warming and verifying it on blue"),
+        "{stderr}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = prober.stop().await;
+    front_delays(&stack, 600_000).await;
+    let failures = prober::failures(&seen);
+    assert!(failures.is_empty(), "green failed requests: {failures:?}");
+    let versions = prober::versions(&seen);
+    assert!(
+        versions.contains("1") && versions.contains("2"),
+        "{versions:?}"
+    );
+    eprintln!(
+        "inactive rollback: {} requests on green, 0 failed",
+        seen.iter().map(Vec::len).sum::<usize>()
+    );
 }

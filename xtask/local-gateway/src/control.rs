@@ -44,6 +44,9 @@ pub trait ControlPlane: Send + Sync + 'static {
     fn stage(&self, api_id: String, stage: String) -> Read<Stage>;
     fn alias(&self, function: String, alias: String) -> Read<AliasTarget>;
     fn version(&self, function: String, version: String) -> Read<Version>;
+    /// Whether Lambda runs this published version now: a Pending one refuses, an Inactive one
+    /// fails its invocation (and starts warming up), as AWS documents.
+    fn invocable(&self, function: String, version: String) -> Read<()>;
     /// An image's root filesystem and run config (pulled and unpacked on first use).
     fn unpacked(&self, image: Image) -> Read<Unpacked>;
     /// Where a function's stdout and stderr go (appended), like its CloudWatch log group.
@@ -186,6 +189,7 @@ pub(crate) struct Control {
     stages: Arc<Cache<(String, String), Shared<Stage>>>,
     aliases: Arc<Cache<(String, String), Shared<AliasTarget>>>,
     versions: Arc<Cache<(String, String), Shared<Version>>>,
+    invocable: Arc<Cache<(String, String), Shared<()>>>,
     images: Arc<Cache<Image, Shared<Unpacked>>>,
 }
 
@@ -198,6 +202,7 @@ impl Control {
             stages: Cache::new(),
             aliases: Cache::new(),
             versions: Cache::new(),
+            invocable: Cache::new(),
             images: Cache::new(),
         }
     }
@@ -227,6 +232,12 @@ impl Control {
         let read = |(function, version)| self.plane.version(function, version);
         let key = (function.to_owned(), version.to_owned());
         self.versions.get_or(key, read).await
+    }
+
+    pub(crate) async fn invocable(&self, function: &str, version: &str) -> Shared<()> {
+        let read = |(function, version)| self.plane.invocable(function, version);
+        let key = (function.to_owned(), version.to_owned());
+        self.invocable.get_or(key, read).await
     }
 
     pub(crate) fn function_log(&self, function: &str) -> PathBuf {

@@ -252,6 +252,10 @@ impl Gateway {
             let alias = self.control.alias(function, qualifier).await;
             control::answer(&alias)?.pick(rand::random()).to_owned()
         };
+        if version != "$LATEST" {
+            let invocable = self.control.invocable(function, &version).await;
+            control::answer(&invocable)?;
+        }
         let version = self.control.version(function, &version).await;
         let version = control::answer(&version)?;
         let image = version.image.as_ref().with_context(|| {

@@ -7,6 +7,7 @@ use local_gateway::{
 };
 
 use super::image::Images;
+use crate::local::front::INVOCATIONS_PATH;
 use crate::{
     cloud::{Account, Apis, Cloud, CloudError, Functions, ImageRef},
     local::lifecycle::function_log,
@@ -17,6 +18,10 @@ pub(super) struct Moto {
     pub cloud: Arc<Cloud>,
     pub images: Arc<Images>,
     pub state_dir: PathBuf,
+    /// The strict front (which keeps Lambda's function states) and the region it serves.
+    pub front_url: String,
+    pub region: String,
+    pub http: reqwest::Client,
 }
 
 fn read<T>(answer: impl Future<Output = Result<T, CloudError>> + Send + 'static) -> Read<T> {
@@ -92,6 +97,31 @@ impl ControlPlane for Moto {
                 memory_mb: version.settings.memory_mb,
                 timeout: version.settings.timeout,
             })
+        })
+    }
+
+    fn invocable(&self, function: String, version: String) -> Read<()> {
+        let url = format!(
+            "{}{INVOCATIONS_PATH}/{}/{function}/{version}",
+            self.front_url.trim_end_matches('/'),
+            self.region
+        );
+        let http = self.http.clone();
+        Box::pin(async move {
+            let failed = |message: String| ReadError {
+                not_found: false,
+                message,
+            };
+            let answer = http
+                .post(&url)
+                .send()
+                .await
+                .map_err(|e| failed(format!("asking the front: {e}")))?;
+            match answer.status().as_u16() {
+                // 404: a version the front never saw published keeps no state to enforce.
+                200 | 404 => Ok(()),
+                _ => Err(failed(answer.text().await.unwrap_or_default())),
+            }
         })
     }
 

@@ -55,6 +55,9 @@ async fn run(options: Options) -> Result<()> {
         cloud: Arc::new(cloud),
         images: Arc::new(Images::new(options.state_dir.join("images"))),
         state_dir: options.state_dir,
+        front_url: options.moto_url.clone(),
+        region: options.region.clone(),
+        http: reqwest::Client::new(),
     };
     let isolation = if options.unsandboxed {
         Isolation::Host
