@@ -287,7 +287,25 @@ pub async fn api_with_stage(local: &Running, function: &str, alias: &str) -> Res
         )
         .await
         .unwrap();
+    served(local, &api, alias).await;
     api
+}
+
+/// Waits until the local API Gateway serves `stage` (a new stage propagates first, as on AWS).
+pub async fn served(local: &Running, api: &RestApi, stage: &str) {
+    let url = format!(
+        "{}{}/us-east-1/{}/{stage}",
+        local.endpoints.front_url,
+        xtask::local::front::STAGES_PATH,
+        api.id
+    );
+    for _ in 0..100 {
+        if reqwest::get(&url).await.unwrap().status() == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("stage {stage} of {} never propagated", api.id);
 }
 
 /// A stage of `api` at the gateway, by the API's id (tests use an API each).

@@ -6,8 +6,8 @@ use std::{
 };
 
 use e2e::local::{
-    Running, api_with_stage, create_function, deploy_two_versions, idle_instances, ready, settings,
-    stage_url, unique, version,
+    Running, api_with_stage, create_function, deploy_two_versions, idle_instances, ready, served,
+    settings, stage_url, unique, version,
 };
 use serde_json::Value;
 use xtask::cloud::{Account, AliasTarget, Apis, Functions, Stage};
@@ -175,6 +175,30 @@ async fn an_unknown_stage_or_api_is_403_forbidden() {
         &stage_url(&local, &deployed.api, "green", "/version"),
     )
     .await;
+
+    // A stage just created answers as an unknown one until it propagated, as on AWS.
+    let green = local
+        .cloud
+        .get_stage(&deployed.api.id, "green")
+        .await
+        .unwrap();
+    let late = Stage {
+        name: "late".into(),
+        ..green
+    };
+    local
+        .cloud
+        .create_stage(&deployed.api.id, &late)
+        .await
+        .unwrap();
+    let url = stage_url(&local, &deployed.api, "late", "/version");
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        403,
+        "propagating"
+    );
+    served(&local, &deployed.api, "late").await;
+    version(&http, &url).await;
 }
 
 #[tokio::test]
@@ -317,6 +341,7 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
         description: String::new(),
     };
     cloud.create_stage(&api.id, &long_stage).await.unwrap();
+    served(&local, &api, "long").await;
 
     let http = reqwest::Client::new();
     let (short, long) = tokio::join!(

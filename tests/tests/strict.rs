@@ -28,6 +28,7 @@ async fn delays(local: &Running, pending_ms: u64, update_ms: u64, role_ms: u64, 
             update_ms,
             role_ms,
             idle_ms,
+            stage_ms: 300,
         })
         .send()
         .await
@@ -273,6 +274,7 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
         update_ms: 1000,
         role_ms: 2500,
         idle_ms: 600_000,
+        stage_ms: 1500,
     };
     let (stack, endpoints) = stack_with_delays("e2e-strict-slow", slow).await;
     stack

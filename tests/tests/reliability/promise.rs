@@ -336,6 +336,7 @@ async fn front_delays(stack: &Stack, idle_ms: u64) {
             update_ms: 300,
             role_ms: 0,
             idle_ms,
+            stage_ms: 300,
         })
         .send()
         .await
@@ -383,5 +384,23 @@ async fn a_rollback_to_an_inactive_version_warms_it_on_blue_and_green_never_fail
     eprintln!(
         "inactive rollback: {} requests on green, 0 failed",
         seen.iter().map(Vec::len).sum::<usize>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unset_variable_stops_the_deploy_before_any_build() {
+    let stack = Stack::new("unset-var");
+    stack.configure("GREETING = \"${BGD_E2E_SURELY_UNSET}\"", "hello");
+    let output = stack.xtask(&["deploy", "--build-id", "never-built"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("${BGD_E2E_SURELY_UNSET}")
+            && stderr.contains("export BGD_E2E_SURELY_UNSET"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("==> build"),
+        "checked before building: {stderr}"
     );
 }

@@ -42,6 +42,9 @@ pub trait ControlPlane: Send + Sync + 'static {
     fn api_id(&self, name: String) -> Read<String>;
     /// A stage, with the Lambda function each route's integration invokes on it.
     fn stage(&self, api_id: String, stage: String) -> Read<Stage>;
+    /// Whether API Gateway serves the stage yet: a stage just created, or whose variables just
+    /// changed, propagates first (not found meanwhile).
+    fn stage_served(&self, api_id: String, stage: String) -> Read<()>;
     fn alias(&self, function: String, alias: String) -> Read<AliasTarget>;
     fn version(&self, function: String, version: String) -> Read<Version>;
     /// Whether Lambda runs this published version now: a Pending one refuses, an Inactive one
@@ -166,6 +169,10 @@ where
         value
     }
 
+    fn forget(&self, key: &K) {
+        self.entries.lock().expect("lock").remove(key);
+    }
+
     fn put(&self, key: K, value: Shared<T>) {
         let entry = Entry {
             fetched: Instant::now(),
@@ -187,6 +194,7 @@ pub(crate) struct Control {
     account: Arc<Cache<(), Shared<String>>>,
     apis: Arc<Cache<String, Shared<String>>>,
     stages: Arc<Cache<(String, String), Shared<Stage>>>,
+    served: Arc<Cache<(String, String), Shared<()>>>,
     aliases: Arc<Cache<(String, String), Shared<AliasTarget>>>,
     versions: Arc<Cache<(String, String), Shared<Version>>>,
     invocable: Arc<Cache<(String, String), Shared<()>>>,
@@ -200,6 +208,7 @@ impl Control {
             account: Cache::new(),
             apis: Cache::new(),
             stages: Cache::new(),
+            served: Cache::new(),
             aliases: Cache::new(),
             versions: Cache::new(),
             invocable: Cache::new(),
@@ -220,6 +229,21 @@ impl Control {
         let read = |(api, stage)| self.plane.stage(api, stage);
         let key = (api_id.to_owned(), stage.to_owned());
         self.stages.get_or(key, read).await
+    }
+
+    /// Only "served" is cached: a stage still propagating is asked again on the next request.
+    pub(crate) async fn stage_served(&self, api_id: &str, stage: &str) -> Shared<()> {
+        let key = (api_id.to_owned(), stage.to_owned());
+        let served = self
+            .served
+            .get_or(key.clone(), |(api, stage)| {
+                self.plane.stage_served(api, stage)
+            })
+            .await;
+        if served.is_err() {
+            self.served.forget(&key);
+        }
+        served
     }
 
     pub(crate) async fn alias(&self, function: &str, alias: &str) -> Shared<AliasTarget> {

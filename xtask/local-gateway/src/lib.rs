@@ -182,6 +182,14 @@ impl Gateway {
                 }
             }
         };
+        if self
+            .control
+            .stage_served(&api_id, &target.stage)
+            .await
+            .is_err()
+        {
+            return forbidden();
+        }
         let stage = self.control.stage(&api_id, &target.stage).await;
         let stage = match &*stage {
             Ok(stage) => stage,

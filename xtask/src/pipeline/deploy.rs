@@ -200,6 +200,8 @@ async fn ship<C: Cloud>(
             let version = ctx
                 .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &latest.code_sha256, &description))
                 .await?;
+            // A new version is Pending at first: blue points at it only once it is Active.
+            ctx.wait_version_active(&version.version).await?;
             let number: u64 = version.version.parse().context("PublishVersion returned no version number")?;
             anyhow::Ok((number, record, version.description))
         })

@@ -97,11 +97,17 @@ impl<C: Cloud> Ctx<C> {
     /// never write, and a deploy never creates a repository Lambda may not pull from.
     pub async fn registry(&self) -> Result<(Registry, crate::cloud::Repository)> {
         let name = self.config.repository_name();
-        let repository = match self.cloud.repository(name).await {
-            Err(e) if e.is_not_found() => {
-                bail!("there is no image repository {name}: run `cargo xtask provision`")
-            }
-            other => other?,
+        self.find_registry().await?.with_context(|| {
+            format!("there is no image repository {name}: run `cargo xtask provision`")
+        })
+    }
+
+    /// The registry and the function's repository, `None` when there is no repository.
+    pub async fn find_registry(&self) -> Result<Option<(Registry, crate::cloud::Repository)>> {
+        let Some(repository) =
+            absent_as_none(self.cloud.repository(self.config.repository_name()).await)?
+        else {
+            return Ok(None);
         };
         let access = self.cloud.registry_access().await?;
         if let Some((_, password)) = &access.basic {
@@ -109,7 +115,7 @@ impl<C: Cloud> Ctx<C> {
         }
         let scheme = if access.plain_http { "http" } else { "https" };
         let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
-        Ok((registry, repository))
+        Ok(Some((registry, repository)))
     }
 
     /// Points `alias` at `version`, creating the alias when missing.

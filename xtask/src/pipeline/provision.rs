@@ -328,6 +328,9 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             };
             ctx.cloud.create_stage(&api.id, &green).await?;
             created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
+            // A new stage propagates before API Gateway serves it: done means users reach it.
+            p.phase("green", ctx.probe_green(&api, version, &record))
+                .await?;
         }
     }
 

@@ -46,7 +46,13 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
     let function = ctx.function().to_owned();
     let mut warnings = Vec::new();
     let mut aliases = Vec::new();
-    let (registry, repository) = ctx.registry().await?;
+    let registry = ctx.find_registry().await?;
+    if registry.is_none() {
+        warnings.push(format!(
+            "there is no image repository {}: run `cargo xtask provision`",
+            ctx.config.repository_name()
+        ));
+    }
     for alias in [GREEN, BLUE] {
         let Some(found) = absent_as_none(ctx.cloud.get_alias(&function, alias).await)? else {
             warnings.push(format!(
@@ -62,7 +68,12 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
             ctx.cloud.get_version(&function, &version).await,
         )? {
             Some(v) if version != "$LATEST" => {
-                let verified = ctx.verification(&registry, &repository.name, &v).await?;
+                let verified = match &registry {
+                    Some((registry, repository)) => {
+                        ctx.verification(registry, &repository.name, &v).await?
+                    }
+                    None => Err("its repository is gone".to_owned()),
+                };
                 if let (GREEN, Err(why)) = (alias, &verified) {
                     warnings.push(format!("green serves version {version}, which is not verified: {why}; `cargo xtask rollback --to N` to a verified one"));
                 }
@@ -88,6 +99,7 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
         .iter()
         .find(|a| a.alias == GREEN)
         .and_then(|a| a.record.as_ref())
+        && let Some((registry, repository)) = &registry
         && !registry
             .has_manifest(&repository.name, &record.digest)
             .await?

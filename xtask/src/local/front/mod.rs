@@ -34,6 +34,9 @@ pub const DELAYS_PATH: &str = "/_local/delays";
 /// learns whether Lambda would run it (200), or refuses it as Lambda does (an Inactive
 /// version's first invocation fails and sets it Pending).
 pub const INVOCATIONS_PATH: &str = "/_local/invocations";
+/// `GET {STAGES_PATH}/REGION/API/STAGE`: 200 once API Gateway would serve the stage as it now
+/// is, 404 while its creation or a change of its variables propagates (the data plane asks).
+pub const STAGES_PATH: &str = "/_local/stages";
 
 /// How `local up` runs the front (`cargo xtask local front`).
 #[derive(Debug, Clone)]
@@ -53,6 +56,8 @@ pub(crate) struct Front {
     books: Mutex<Books>,
     books_file: PathBuf,
     delays: std::sync::Mutex<Delays>,
+    /// `REGION/API/STAGE` → when it was created or its variables last changed.
+    stages_changed: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 pub async fn serve(options: Options) -> Result<()> {
@@ -67,6 +72,7 @@ pub async fn serve(options: Options) -> Result<()> {
         books: Mutex::new(Books::load(&books_file)?),
         books_file,
         delays: std::sync::Mutex::new(Delays::from_env()),
+        stages_changed: std::sync::Mutex::default(),
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
@@ -74,6 +80,10 @@ pub async fn serve(options: Options) -> Result<()> {
         .route(
             &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
             post(lambda::invocation),
+        )
+        .route(
+            &format!("{STAGES_PATH}/{{region}}/{{api}}/{{stage}}"),
+            get(stage_served),
         )
         .fallback(handle)
         .with_state(front);
@@ -83,6 +93,25 @@ pub async fn serve(options: Options) -> Result<()> {
     axum::serve(listener, app)
         .await
         .context("serving the front")
+}
+
+/// Whether the data plane serves a stage yet (see [`STAGES_PATH`]).
+async fn stage_served(
+    State(front): State<Arc<Front>>,
+    axum::extract::Path((region, api, stage)): axum::extract::Path<(String, String, String)>,
+) -> StatusCode {
+    let changed = front
+        .stages_changed
+        .lock()
+        .expect("lock")
+        .get(&format!("{region}/{api}/{stage}"))
+        .copied();
+    let wait = std::time::Duration::from_millis(front.delays().stage_ms);
+    if changed.is_none_or(|at| at.elapsed() >= wait) {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
 async fn set_delays(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
@@ -378,7 +407,26 @@ impl Front {
         }) {
             return refuse(StatusCode::BAD_REQUEST, "BadRequestException", error);
         }
-        self.forward(&call).await
+        let answer = self.forward(&call).await;
+        // CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start propagating.
+        let path = call.target.split('?').next().unwrap_or_default();
+        let stage = match (&call.method, path.rsplit_once("/stages")) {
+            (&Method::POST, Some((_, ""))) => body["stageName"].as_str().map(str::to_owned),
+            (&Method::PATCH, Some((_, name))) => Some(name.trim_start_matches('/').to_owned()),
+            _ => None,
+        };
+        let api = path
+            .strip_prefix("/restapis/")
+            .and_then(|rest| rest.split('/').next());
+        if answer.status.is_success()
+            && let (Some(stage), Some(api)) = (stage, api)
+        {
+            self.stages_changed.lock().expect("lock").insert(
+                format!("{}/{api}/{stage}", call.region),
+                std::time::Instant::now(),
+            );
+        }
+        answer
     }
 }
 

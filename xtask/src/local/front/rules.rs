@@ -18,6 +18,15 @@ pub struct Delays {
     pub role_ms: u64,
     /// A version not invoked for this long becomes Inactive (on AWS: weeks).
     pub idle_ms: u64,
+    /// A stage just created, or whose variables just changed, is served only after this
+    /// (API Gateway propagates a stage to its nodes; until then it answers as for a stage it
+    /// does not serve).
+    #[serde(default = "default_stage_ms")]
+    pub stage_ms: u64,
+}
+
+fn default_stage_ms() -> u64 {
+    Delays::default().stage_ms
 }
 
 impl Default for Delays {
@@ -27,6 +36,7 @@ impl Default for Delays {
             update_ms: 300,
             role_ms: 1_000,
             idle_ms: 15 * 60 * 1000,
+            stage_ms: 300,
         }
     }
 }
@@ -46,6 +56,7 @@ impl Delays {
             update_ms: read("BGD_LOCAL_UPDATE_MS", d.update_ms),
             role_ms: read("BGD_LOCAL_ROLE_MS", d.role_ms),
             idle_ms: read("BGD_LOCAL_IDLE_MS", d.idle_ms),
+            stage_ms: read("BGD_LOCAL_STAGE_MS", d.stage_ms),
         }
     }
 

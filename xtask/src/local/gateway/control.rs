@@ -7,7 +7,7 @@ use local_gateway::{
 };
 
 use super::image::Images;
-use crate::local::front::INVOCATIONS_PATH;
+use crate::local::front::{INVOCATIONS_PATH, STAGES_PATH};
 use crate::{
     cloud::{Account, Apis, Cloud, CloudError, Functions, ImageRef},
     local::lifecycle::function_log,
@@ -97,6 +97,29 @@ impl ControlPlane for Moto {
                 memory_mb: version.settings.memory_mb,
                 timeout: version.settings.timeout,
             })
+        })
+    }
+
+    fn stage_served(&self, api_id: String, stage: String) -> Read<()> {
+        let url = format!(
+            "{}{STAGES_PATH}/{}/{api_id}/{stage}",
+            self.front_url.trim_end_matches('/'),
+            self.region
+        );
+        let http = self.http.clone();
+        Box::pin(async move {
+            let answer = http.get(&url).send().await.map_err(|e| ReadError {
+                not_found: false,
+                message: format!("asking the front: {e}"),
+            })?;
+            if answer.status().is_success() {
+                Ok(())
+            } else {
+                Err(ReadError {
+                    not_found: true,
+                    message: format!("stage {stage} of {api_id} is still propagating"),
+                })
+            }
         })
     }
 
