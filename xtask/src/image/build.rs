@@ -196,20 +196,13 @@ pub fn build_image(
     Ok((built, image))
 }
 
-/// The image of a built `bootstrap`, stamped with the commit's facts.
+/// The image of a built `bootstrap`, stamped with the commit's facts; it reads no other file.
 pub fn assemble_image(bootstrap: &Path, architecture: &str, facts: &BuildFacts) -> Result<Image> {
     let bootstrap =
         std::fs::read(bootstrap).with_context(|| format!("reading {}", bootstrap.display()))?;
-    let ca_path = Path::new("/etc/ssl/certs/ca-certificates.crt");
-    let ca_bundle = std::fs::read(ca_path).with_context(|| {
-        format!(
-            "reading {} (install the Debian package ca-certificates)",
-            ca_path.display()
-        )
-    })?;
     let contents = Contents {
         bootstrap: &bootstrap,
-        ca_bundle: &ca_bundle,
+        ca_bundle: &super::ca_bundle(),
     };
     Image::assemble(&contents, architecture, &facts.built_at, facts.commit_epoch)
 }
@@ -253,5 +246,79 @@ impl flags::Build {
             println!("layer     {} bytes (gzip)", built.layer_bytes);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use base64::Engine;
+
+    use super::*;
+
+    /// The files of an image's layer, by path.
+    fn layer_files(image: &Image) -> Vec<(String, Vec<u8>)> {
+        let gzip = flate2::read::GzDecoder::new(image.layer.as_slice());
+        let mut archive = tar::Archive::new(gzip);
+        let entries = archive.entries().unwrap();
+        entries
+            .map(|entry| {
+                let mut entry = entry.unwrap();
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                (entry.path().unwrap().display().to_string(), data)
+            })
+            .collect()
+    }
+
+    // Before: the layer held the host's /etc/ssl/certs/ca-certificates.crt (Debian's order and
+    // set, so this failed on the last assert; on macOS the build failed reading it).
+    #[test]
+    fn the_ca_bundle_is_the_pinned_mozilla_roots_never_the_hosts() {
+        let dir = std::env::temp_dir().join(format!("bgd-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bootstrap = dir.join("bootstrap");
+        std::fs::write(&bootstrap, b"binary").unwrap();
+        let facts = BuildFacts {
+            git_sha: "0".repeat(40),
+            dirty: false,
+            built_at: "2026-01-02T03:04:05Z".into(),
+            commit_epoch: 1_767_323_045,
+            build_id: None,
+        };
+        let image = assemble_image(&bootstrap, "x86_64", &facts).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let files = layer_files(&image);
+        let (_, bundle) = files
+            .iter()
+            .find(|(path, _)| path == super::super::CA_BUNDLE_PATH)
+            .expect("the layer holds the CA bundle");
+        // Each PEM block decodes to the crate's root at the same place: the bundle is a
+        // function of Cargo.lock alone, so the digest is the same on every host.
+        let pem = std::str::from_utf8(bundle).unwrap();
+        let decoded: Vec<Vec<u8>> = pem
+            .split("-----END CERTIFICATE-----\n")
+            .filter(|block| !block.is_empty())
+            .map(|block| {
+                let body = block.strip_prefix("-----BEGIN CERTIFICATE-----\n").unwrap();
+                assert!(body.lines().all(|line| line.len() <= 64), "{body}");
+                base64::engine::general_purpose::STANDARD
+                    .decode(body.replace('\n', ""))
+                    .unwrap()
+            })
+            .collect();
+        let pinned: Vec<Vec<u8>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|root| root.to_vec())
+            .collect();
+        assert!(pinned.len() > 100, "{} roots", pinned.len());
+        assert!(
+            decoded == pinned,
+            "the layer's bundle holds {} certificates, not the {} pinned roots in their order",
+            decoded.len(),
+            pinned.len()
+        );
     }
 }

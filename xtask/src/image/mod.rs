@@ -2,7 +2,8 @@
 //! Lambda runs images as a non-root user) and a CA bundle (the image has no base), every
 //! parent directory as its own tar entry (`MissingParentDirectory` otherwise), a `history`
 //! entry, entrypoint `/bootstrap`. Deterministic: sorted entries, fixed mtime/uid/gid, no gzip
-//! timestamp, sorted JSON keys; so the same binary gives the same manifest digest anywhere.
+//! timestamp, sorted JSON keys, a CA bundle from a crate rather than the host; so the same
+//! binary gives the same manifest digest on any machine.
 mod build;
 mod docker;
 mod registry;
@@ -25,6 +26,25 @@ const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// Where scratch-based Rust images conventionally carry the CA bundle (rustls-native-certs
 /// and OpenSSL both look here).
 const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+
+/// The image's CA bundle, as PEM: Mozilla's roots shipped by the `webpki-root-certs` crate, whose
+/// version Cargo.lock pins. Never the building machine's bundle: that differs between hosts
+/// (and macOS has none at this path), and with it the digest of one commit.
+pub fn ca_bundle() -> Vec<u8> {
+    use base64::Engine;
+    let mut pem = String::new();
+    for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(root);
+        // RFC 7468: base64 lines of 64 characters (ASCII, so any split is a char boundary).
+        for line in encoded.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem.into_bytes()
+}
 
 /// An image's three blobs, exactly as pushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
