@@ -84,8 +84,9 @@ pub enum Binary {
     Hello,
 }
 
-/// `cargo build --release` of the app for the function's architecture, with the facts baked
-/// in and paths remapped, so the binary does not depend on where the checkout lives.
+/// `cargo zigbuild --release` of the app for the function's architecture, with the facts baked
+/// in and paths remapped, so the binary depends neither on where the checkout lives nor on the
+/// host's toolchain beyond rustc (zig, pinned, links both architectures).
 pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
     build_release(
         sh,
@@ -104,15 +105,8 @@ pub fn build_release(
     binary: Binary,
 ) -> Result<PathBuf> {
     let triple = setup::musl_target(architecture)?;
-    // Rust links x86_64 musl binaries by itself; an arm64 one on another host needs a cross
-    // linker (cargo-lambda's zig), which this workspace does not set up yet.
-    if triple.starts_with("aarch64") && std::env::consts::ARCH != "aarch64" {
-        anyhow::bail!(
-            "building for architecture \"arm64\" on a {} machine needs a cross linker this workspace does not set up yet: use architecture = \"x86_64\" in deploy.toml [function], or build on an arm64 machine",
-            std::env::consts::ARCH
-        );
-    }
     setup::ensure_rust_target(sh, triple)?;
+    let zig = setup::ensure_zig(sh)?;
     let root = &checkout.root;
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -123,8 +117,13 @@ pub fn build_release(
         format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
     ]
     .join("\x1f");
+    // cargo-zigbuild and the python3 that finds zig come first.
+    let path = std::env::join_paths(std::iter::once(zig).chain(std::env::split_paths(
+        &sh.var_os("PATH").unwrap_or_default(),
+    )))?;
     let _dir = sh.push_dir(root);
     let _env = [
+        sh.push_env("PATH", path),
         sh.push_env("CARGO_TARGET_DIR", &checkout.target_dir),
         sh.push_env("CARGO_ENCODED_RUSTFLAGS", rustflags),
         sh.push_env("APP_GIT_SHA", &facts.git_sha),
@@ -140,9 +139,10 @@ pub fn build_release(
         Binary::Hello => (["--example", "hello"], "release/examples/hello"),
     };
     eprintln!("build: compiling the release {} for {triple}", selector[1]);
+    // Linked by zig for both architectures: arm64 from any host, and the same linker everywhere.
     cmd!(
         sh,
-        "cargo build --release --package app {selector...} --target {triple}"
+        "cargo zigbuild --release --package app {selector...} --target {triple}"
     )
     .run()
     .context("compiling the app (the errors above say where)")?;
