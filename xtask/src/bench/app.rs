@@ -1,7 +1,10 @@
 //! The app's figures, beside a bare lambda_http hello world built with the same profile:
 //! binary size, cold start (process spawn to the first response posted to the Runtime API)
 //! and warm invocation latency.
-use std::time::{Duration, Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -27,6 +30,9 @@ pub struct Figures {
     pub cold_start_ratio: f64,
     /// Microseconds per invocation of a warm instance, Runtime API round trip included.
     pub warm_invoke_us: Summary,
+    /// Seconds to rebuild the release bootstrap after an editor saved one app file: the
+    /// compile part of edit-to-green (the release profile in Cargo.toml decides it).
+    pub app_rebuild_s: Summary,
 }
 
 pub fn measure(
@@ -39,33 +45,68 @@ pub fn measure(
     let bootstrap = image::build_release(sh, &this, "x86_64", facts, Binary::Bootstrap)?;
     let image = image::assemble_image(&bootstrap, "x86_64", facts)?;
     let hello = image::build_release(sh, &this, "x86_64", facts, Binary::Hello)?;
-    let (cold_runs, warm_runs) = if quick { (30, 200) } else { (50, 2000) };
+    let (cold_runs, warm_runs, rebuilds) = if quick { (30, 200, 2) } else { (50, 2000, 5) };
+    let app_rebuild_s = rebuild_after_edit(sh, &this, facts, rebuilds)?;
 
-    runtime.block_on(async {
-        let mut app_cold = Vec::new();
-        let mut hello_cold = Vec::new();
-        eprintln!("bench: {cold_runs} cold starts each of bootstrap and hello world, interleaved");
-        for _ in 0..cold_runs {
-            app_cold.push(cold_start(spec(&bootstrap)).await?);
-            hello_cold.push(cold_start(spec(&hello)).await?);
-        }
-        eprintln!("bench: {warm_runs} warm invocations");
-        let warm = warm_invokes(spec(&bootstrap), warm_runs).await?;
-        let (cold_start_ms, hello_cold_start_ms) = (Summary::of(app_cold), Summary::of(hello_cold));
-        anyhow::Ok(Figures {
-            bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
-            image_layer_bytes: image.layer.len() as u64,
-            image_digest: image.digest(),
-            hello_bytes: std::fs::metadata(&hello)?.len(),
-            cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
-            cold_start_ms,
-            hello_cold_start_ms,
-            warm_invoke_us: Summary::of(warm),
-        })
+    let (cold_start_ms, hello_cold_start_ms) = cold_starts(runtime, &bootstrap, &hello, cold_runs)?;
+    eprintln!("bench: {warm_runs} warm invocations");
+    let warm = runtime.block_on(warm_invokes(spec(&bootstrap), warm_runs))?;
+    Ok(Figures {
+        bootstrap_bytes: std::fs::metadata(&bootstrap)?.len(),
+        image_layer_bytes: image.layer.len() as u64,
+        image_digest: image.digest(),
+        hello_bytes: std::fs::metadata(&hello)?.len(),
+        cold_start_ratio: cold_start_ms.median / hello_cold_start_ms.median,
+        cold_start_ms,
+        hello_cold_start_ms,
+        warm_invoke_us: Summary::of(warm),
+        app_rebuild_s,
     })
 }
 
-fn spec(binary: &std::path::Path) -> Spec {
+/// Release rebuilds after an editor's save of `app/src/lib.rs` (a new mtime, which is what
+/// cargo compares), each timed.
+fn rebuild_after_edit(
+    sh: &Shell,
+    checkout: &Checkout,
+    facts: &BuildFacts,
+    runs: usize,
+) -> Result<Summary> {
+    let edited = checkout.root.join("app/src/lib.rs");
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        std::fs::File::options()
+            .append(true)
+            .open(&edited)
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+            .with_context(|| format!("touching {}", edited.display()))?;
+        let start = Instant::now();
+        image::build_release(sh, checkout, "x86_64", facts, Binary::Bootstrap)?;
+        samples.push(start.elapsed().as_secs_f64());
+    }
+    Ok(Summary::of(samples))
+}
+
+/// Milliseconds from spawn to the first response of `bootstrap` and of `hello`, `runs` each,
+/// interleaved so that the machine's load falls on both alike.
+pub fn cold_starts(
+    runtime: &tokio::runtime::Runtime,
+    bootstrap: &Path,
+    hello: &Path,
+    runs: usize,
+) -> Result<(Summary, Summary)> {
+    eprintln!("bench: {runs} cold starts each of bootstrap and hello world, interleaved");
+    runtime.block_on(async {
+        let (mut app, mut yardstick) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            app.push(cold_start(spec(bootstrap)).await?);
+            yardstick.push(cold_start(spec(hello)).await?);
+        }
+        Ok((Summary::of(app), Summary::of(yardstick)))
+    })
+}
+
+fn spec(binary: &Path) -> Spec {
     Spec {
         binary: binary.to_owned(),
         function_name: "bench".into(),
@@ -124,7 +165,8 @@ pub fn table(f: &Figures) -> String {
          | image layer (gzip: bootstrap, CA bundle) | {:.2} MB | |\n\
          | cold start median / p90 (ms, n={}) | {:.2} / {:.2} | {:.2} / {:.2} |\n\
          | cold start ratio app / hello | {:.2}x | |\n\
-         | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n",
+         | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n\
+         | release rebuild after one app file's edit, median / p90 (s, n={}) | {:.2} / {:.2} | |\n",
         mb(f.bootstrap_bytes),
         mb(f.hello_bytes),
         mb(f.image_layer_bytes),
@@ -137,5 +179,8 @@ pub fn table(f: &Figures) -> String {
         f.warm_invoke_us.runs,
         f.warm_invoke_us.median,
         f.warm_invoke_us.p99,
+        f.app_rebuild_s.runs,
+        f.app_rebuild_s.median,
+        f.app_rebuild_s.p90,
     )
 }
