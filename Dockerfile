@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # The same image as the native builder (xtask/src/image): one layer holding /bootstrap (0755,
 # a static musl binary) and the CA bundle at /etc/ssl/certs/ca-certificates.crt, otherwise
-# empty. `cargo xtask build --builder docker` passes the musl target and the build facts.
+# empty. `cargo xtask build --builder docker` passes the musl target and the build facts, and
+# `--platform linux/amd64` or `linux/arm64`. As natively, the build stage runs on the builder's
+# own platform and zig links the target's binary: no emulated compiler for arm64.
 
-FROM rust:1.94.1-bookworm AS build
+FROM --platform=$BUILDPLATFORM rust:1.94.1-bookworm AS build
 ARG TARGET=x86_64-unknown-linux-musl
 ARG APP_GIT_SHA=unknown
 ARG APP_GIT_DIRTY=false
@@ -15,9 +17,16 @@ ENV APP_GIT_SHA=${APP_GIT_SHA} APP_GIT_DIRTY=${APP_GIT_DIRTY} APP_BUILT_AT=${APP
     CARGO_ENCODED_RUSTFLAGS=--remap-path-prefix=/usr/local/cargo=/cargo
 WORKDIR /build
 RUN rustup target add "${TARGET}"
+# zig and cargo-zigbuild pinned as in xtask/src/setup.rs (the Debian release is pinned by the tag).
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /zig \
+    && /zig/bin/pip install --no-cache-dir --disable-pip-version-check ziglang==0.17.1 cargo-zigbuild==0.24.0
+ENV PATH=/zig/bin:$PATH
 COPY . .
 # One folder holds the whole image, so the final stage copies it as one layer.
-RUN cargo build --locked --release --package app --bin bootstrap --target "${TARGET}" \
+RUN cargo zigbuild --locked --release --package app --bin bootstrap --target "${TARGET}" \
     && install -D -m 0755 "target/${TARGET}/release/bootstrap" /rootfs/bootstrap \
     && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt
 

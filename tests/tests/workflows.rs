@@ -200,7 +200,7 @@ fn every_cargo_command_uses_the_committed_lock() {
     let dockerfile = std::fs::read_to_string(setup::workspace_root().join("Dockerfile")).unwrap();
     let builds: Vec<&str> = dockerfile
         .lines()
-        .filter(|l| l.contains("cargo build"))
+        .filter(|l| l.contains("cargo build") || l.contains("cargo zigbuild"))
         .collect();
     assert!(!builds.is_empty());
     for line in builds {

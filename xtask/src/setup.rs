@@ -74,6 +74,39 @@ pub fn ensure_venv(sh: &Shell) -> Result<PathBuf> {
     Ok(venv)
 }
 
+/// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
+/// zig's `cc`, so an x86_64 host builds arm64 too, and the bytes depend on these pins rather
+/// than on the host's gcc and binutils (or their absence on macOS).
+pub const ZIG: &str = "ziglang==0.17.1";
+pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+
+/// A venv of its own under target/ holding zig and cargo-zigbuild, created on first use (a
+/// build needs neither moto nor cargo-lambda); returns its `bin` directory, which holds
+/// `cargo-zigbuild` and the `python3` it finds zig through.
+pub fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
+    let venv = target_dir().join("local/zig");
+    let marker = venv.join(".installed");
+    let wanted = format!("{ZIG} {CARGO_ZIGBUILD}\n");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        if !venv.join("bin/python").exists() {
+            eprintln!("setup: creating a Python venv at {}", venv.display());
+            cmd!(sh, "python3 -m venv {venv}")
+                .run()
+                .context("python3 -m venv (install python3 and python3-venv)")?;
+        }
+        eprintln!("setup: installing {ZIG} and {CARGO_ZIGBUILD} into it (pip, first run only)");
+        let pip = venv.join("bin/pip");
+        cmd!(
+            sh,
+            "{pip} install --quiet --disable-pip-version-check {ZIG} {CARGO_ZIGBUILD}"
+        )
+        .run()
+        .context("pip install zig and cargo-zigbuild into the venv")?;
+        std::fs::write(&marker, wanted)?;
+    }
+    Ok(venv.join("bin"))
+}
+
 /// Installs a Debian package when `binary` is missing: with apt-get when root on Debian,
 /// otherwise stops and says what to install.
 pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<()> {

@@ -38,6 +38,9 @@ pub struct Figures {
     /// host-process runs above.
     pub sandboxed_cold_start_ms: Summary,
     pub sandboxed_warm_invoke_us: Summary,
+    /// Seconds to rebuild the release bootstrap after an editor saved one app file: the
+    /// compile part of edit-to-green (the release profile in Cargo.toml decides it).
+    pub app_rebuild_s: Summary,
 }
 
 pub fn measure(
@@ -50,7 +53,8 @@ pub fn measure(
     let bootstrap = image::build_release(sh, &this, "x86_64", facts, Binary::Bootstrap)?;
     let image = image::assemble_image(&bootstrap, "x86_64", facts)?;
     let hello = image::build_release(sh, &this, "x86_64", facts, Binary::Hello)?;
-    let (cold_runs, warm_runs) = if quick { (30, 200) } else { (50, 2000) };
+    let (cold_runs, warm_runs, rebuilds) = if quick { (30, 200, 2) } else { (50, 2000, 5) };
+    let app_rebuild_s = rebuild_after_edit(sh, &this, facts, rebuilds)?;
     let rootfs = setup::target_dir().join("bench/rootfs");
     let _ = std::fs::remove_dir_all(&rootfs);
     let app = Arc::new(Unpacked::with_bootstrap(&bootstrap, &rootfs.join("app"))?);
@@ -84,8 +88,32 @@ pub fn measure(
             warm_invoke_us: Summary::of(warm),
             sandboxed_cold_start_ms: Summary::of(sandboxed_cold),
             sandboxed_warm_invoke_us: Summary::of(sandboxed_warm),
+            app_rebuild_s,
         })
     })
+}
+
+/// Release rebuilds after an editor's save of `app/src/lib.rs` (a new mtime, which is what
+/// cargo compares), each timed.
+fn rebuild_after_edit(
+    sh: &Shell,
+    checkout: &Checkout,
+    facts: &BuildFacts,
+    runs: usize,
+) -> Result<Summary> {
+    let edited = checkout.root.join("app/src/lib.rs");
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        std::fs::File::options()
+            .append(true)
+            .open(&edited)
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+            .with_context(|| format!("touching {}", edited.display()))?;
+        let start = Instant::now();
+        image::build_release(sh, checkout, "x86_64", facts, Binary::Bootstrap)?;
+        samples.push(start.elapsed().as_secs_f64());
+    }
+    Ok(Summary::of(samples))
 }
 
 fn spec(image: &Arc<Unpacked>, isolation: Isolation) -> Spec {
@@ -151,7 +179,8 @@ pub fn table(f: &Figures) -> String {
          | cold start ratio app / hello | {:.2}x | |\n\
          | warm invoke p50 / p99 (µs, n={}) | {:.0} / {:.0} | |\n\
          | in Lambda's sandbox (bwrap): cold start median / p90 (ms) | {:.2} / {:.2} | |\n\
-         | in Lambda's sandbox (bwrap): warm invoke p50 / p99 (µs) | {:.0} / {:.0} | |\n",
+         | in Lambda's sandbox (bwrap): warm invoke p50 / p99 (µs) | {:.0} / {:.0} | |\n\
+         | release rebuild after one app file's edit, median / p90 (s, n={}) | {:.2} / {:.2} | |\n",
         mb(f.bootstrap_bytes),
         mb(f.hello_bytes),
         mb(f.image_layer_bytes),
@@ -168,5 +197,8 @@ pub fn table(f: &Figures) -> String {
         f.sandboxed_cold_start_ms.p90,
         f.sandboxed_warm_invoke_us.median,
         f.sandboxed_warm_invoke_us.p99,
+        f.app_rebuild_s.runs,
+        f.app_rebuild_s.median,
+        f.app_rebuild_s.p90,
     )
 }

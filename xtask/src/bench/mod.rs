@@ -86,6 +86,16 @@ impl Results {
                 pipeline.deploy_wall_s.median <= 5.0,
             ),
             (
+                "edit one app file -> green <= 5 s (local cloud)",
+                format!("{:.2} s", pipeline.edit_to_green_s.median),
+                pipeline.edit_to_green_s.median <= 5.0,
+            ),
+            (
+                "cold start <= 1.2x hello world",
+                format!("{:.2}x", app.cold_start_ratio),
+                app.cold_start_ratio <= 1.2,
+            ),
+            (
                 "no-op deploy <= 2 s (from source, warm cargo cache)",
                 format!("{:.2} s", pipeline.noop_from_source_wall_s.median),
                 pipeline.noop_from_source_wall_s.median <= 2.0,
@@ -101,7 +111,7 @@ impl Results {
         ];
         if let Some(build) = &self.reproducible {
             goals.push((
-                "same commit, two clean directories: same image digest",
+                "same commit, two clean directories: same image digest (x86_64 and arm64)",
                 (if build.reproducible { "yes" } else { "no" }).into(),
                 build.reproducible,
             ));

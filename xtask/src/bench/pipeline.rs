@@ -2,7 +2,8 @@
 //! real `cargo xtask` binary deploying two prebuilt images alternately, so compilation stays
 //! out of the figures. Per round: a deploy (wall time and per-phase), a no-op deploy, the same
 //! no-op from source as a user runs it (the build with a warm cargo cache, then nothing to do),
-//! a rollback of a verified version (wall time and AWS write calls), an unpin.
+//! a rollback of a verified version (wall time and AWS write calls), an unpin. Then, as many
+//! times, edit to green: a deploy from source of an app that changed.
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -30,6 +31,9 @@ pub struct Figures {
     pub noop_from_source_wall_s: Summary,
     pub rollback_wall_s: Summary,
     pub rollback_write_calls: usize,
+    /// `cargo xtask deploy` from source after an app change (a new `--build-id`, which
+    /// recompiles the app crate as an edited file does) until green serves it.
+    pub edit_to_green_s: Summary,
 }
 
 /// A local cloud of the bench's own with the app deployed; stopped on drop.
@@ -176,6 +180,13 @@ impl Stack {
             rollback_writes = write_calls(&report);
             self.xtask(&["unpin"])?;
         }
+        // After the rounds: each of these leaves cargo's cache on another build id, so a
+        // no-op from source after one would compile.
+        let mut edits = Vec::new();
+        for round in 0..rounds {
+            let id = format!("bench-edit-{round}");
+            edits.push(self.expect(&["deploy", "--build-id", &id], "deployed")?.0);
+        }
         Ok(Figures {
             rounds,
             deploy_wall_s: Summary::of(deploys),
@@ -189,6 +200,7 @@ impl Stack {
             noop_from_source_wall_s: Summary::of(from_source),
             rollback_wall_s: Summary::of(rollbacks),
             rollback_write_calls: rollback_writes,
+            edit_to_green_s: Summary::of(edits),
         })
     }
 }
@@ -218,6 +230,10 @@ pub fn table(f: &Figures) -> String {
         &f.noop_from_source_wall_s,
     );
     row("rollback of a verified version, wall", &f.rollback_wall_s);
+    row(
+        "edit to green: deploy from source after an app change",
+        &f.edit_to_green_s,
+    );
     out.push_str(&format!(
         "| AWS write calls: deploy / no-op / rollback | {} / {} / {} | |\n",
         f.deploy_write_calls, f.noop_write_calls, f.rollback_write_calls

@@ -1,6 +1,7 @@
 //! Full mode only: the commit, cloned into two clean directories with different names (and
-//! path lengths) and built there from scratch, each with its own empty target dir, must give
-//! the same image digest. The clones are removed afterwards (each holds a release build).
+//! path lengths) and built there from scratch for both architectures, each clone with its own
+//! empty target dir, must give one image digest per architecture. The clones are removed
+//! afterwards (each holds two release builds).
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -14,15 +15,26 @@ use crate::{
 
 #[derive(Debug, Serialize)]
 pub struct Figures {
-    /// Both clean builds gave the same digest (and this checkout's own build, when clean).
+    /// For each architecture both clean builds gave the same digest (and, for x86_64, this
+    /// checkout's own build, when clean).
     pub reproducible: bool,
-    pub digests: Vec<String>,
-    /// This checkout's build (its incremental target dir); `None` when the tree is dirty, as
-    /// a dirty build is not of the commit.
+    pub architectures: Vec<Architecture>,
+    /// This checkout's x86_64 build (its incremental target dir); `None` when the tree is
+    /// dirty, as a dirty build is not of the commit.
     pub workspace_digest: Option<String>,
-    /// Seconds per clean build (compiling every dependency).
+}
+
+#[derive(Debug, Serialize)]
+pub struct Architecture {
+    pub architecture: &'static str,
+    /// One per clone, in the order of `CLONES`.
+    pub digests: Vec<String>,
+    /// Seconds per clean build (compiling every dependency for this target).
     pub build_s: Vec<f64>,
 }
+
+/// Lambda's two: the native one and the one cross-linked by zig on an x86_64 host.
+const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
 
 /// Directory names that differ in name and length, so a leaked path would change the binary.
 const CLONES: [&str; 2] = ["one", "a-second-checkout-named-otherwise"];
@@ -38,11 +50,18 @@ pub fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> Result<F
     };
     clear()?;
     let source = setup::workspace_root();
-    let (mut digests, mut build_s) = (Vec::new(), Vec::new());
+    let mut architectures: Vec<Architecture> = ARCHITECTURES
+        .into_iter()
+        .map(|architecture| Architecture {
+            architecture,
+            digests: Vec::new(),
+            build_s: Vec::new(),
+        })
+        .collect();
     for name in CLONES {
         let root = base.join(name);
         eprintln!(
-            "bench: reproducibility, a clean build of {commit} in {}",
+            "bench: reproducibility, clean builds of {commit} in {}",
             root.display()
         );
         cmd!(
@@ -56,38 +75,51 @@ pub fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> Result<F
             root,
         };
         let facts = BuildFacts::from_git(sh, &checkout.root, None)?;
-        let start = Instant::now();
-        let bootstrap = image::build_release(sh, &checkout, "x86_64", &facts, Binary::Bootstrap)?;
-        build_s.push(start.elapsed().as_secs_f64());
-        digests.push(image::assemble_image(&bootstrap, "x86_64", &facts)?.digest());
+        for arch in &mut architectures {
+            let start = Instant::now();
+            let bootstrap =
+                image::build_release(sh, &checkout, arch.architecture, &facts, Binary::Bootstrap)?;
+            arch.build_s.push(start.elapsed().as_secs_f64());
+            let image = image::assemble_image(&bootstrap, arch.architecture, &facts)?;
+            arch.digests.push(image.digest());
+        }
     }
     clear()?;
     let workspace_digest = (!facts.dirty).then(|| workspace_digest.to_owned());
-    Ok(Figures {
-        reproducible: digests
+    let reproducible = architectures.iter().all(|arch| {
+        let native = (arch.architecture == "x86_64").then_some(&workspace_digest);
+        arch.digests
             .iter()
-            .chain(&workspace_digest)
-            .all(|digest| *digest == digests[0]),
-        digests,
+            .chain(native.into_iter().flatten())
+            .all(|digest| *digest == arch.digests[0])
+    });
+    Ok(Figures {
+        reproducible,
+        architectures,
         workspace_digest,
-        build_s,
     })
 }
 
 pub fn table(f: &Figures) -> String {
-    format!(
-        "| reproducible build (two clean clones) | |\n|---|---|\n\
-         | same image digest | {} |\n| digests | {} |\n| this checkout's build | {} |\n\
-         | clean build each | {} |\n",
+    let mut out = format!(
+        "| reproducible build (two clean clones) | |\n|---|---|\n| same image digest | {} |\n",
         if f.reproducible { "yes" } else { "**no**" },
-        f.digests.join(", "),
+    );
+    for arch in &f.architectures {
+        let seconds: Vec<String> = arch.build_s.iter().map(|s| format!("{s:.0} s")).collect();
+        out.push_str(&format!(
+            "| {} digests | {} |\n| {} clean build each | {} |\n",
+            arch.architecture,
+            arch.digests.join(", "),
+            arch.architecture,
+            seconds.join(", "),
+        ));
+    }
+    out.push_str(&format!(
+        "| this checkout's x86_64 build | {} |\n",
         f.workspace_digest
             .as_deref()
-            .unwrap_or("not compared: the tree has uncommitted changes"),
-        f.build_s
-            .iter()
-            .map(|s| format!("{s:.0} s"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+            .unwrap_or("not compared: the tree has uncommitted changes")
+    ));
+    out
 }

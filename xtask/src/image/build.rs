@@ -84,8 +84,9 @@ pub enum Binary {
     Hello,
 }
 
-/// `cargo build --release` of the app for the function's architecture, with the facts baked
-/// in and paths remapped, so the binary does not depend on where the checkout lives.
+/// `cargo zigbuild --release` of the app for the function's architecture, with the facts baked
+/// in and paths remapped, so the binary depends neither on where the checkout lives nor on the
+/// host's toolchain beyond rustc (zig, pinned, links both architectures).
 pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
     build_release(
         sh,
@@ -104,15 +105,8 @@ pub fn build_release(
     binary: Binary,
 ) -> Result<PathBuf> {
     let triple = setup::musl_target(architecture)?;
-    // Rust links x86_64 musl binaries by itself; an arm64 one on another host needs a cross
-    // linker (cargo-lambda's zig), which this workspace does not set up yet.
-    if triple.starts_with("aarch64") && std::env::consts::ARCH != "aarch64" {
-        anyhow::bail!(
-            "building for architecture \"arm64\" on a {} machine needs a cross linker this workspace does not set up yet: use architecture = \"x86_64\" in deploy.toml [function], or build on an arm64 machine",
-            std::env::consts::ARCH
-        );
-    }
     setup::ensure_rust_target(sh, triple)?;
+    let zig = setup::ensure_zig(sh)?;
     let root = &checkout.root;
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -123,8 +117,13 @@ pub fn build_release(
         format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
     ]
     .join("\x1f");
+    // cargo-zigbuild and the python3 that finds zig come first.
+    let path = std::env::join_paths(std::iter::once(zig).chain(std::env::split_paths(
+        &sh.var_os("PATH").unwrap_or_default(),
+    )))?;
     let _dir = sh.push_dir(root);
     let _env = [
+        sh.push_env("PATH", path),
         sh.push_env("CARGO_TARGET_DIR", &checkout.target_dir),
         sh.push_env("CARGO_ENCODED_RUSTFLAGS", rustflags),
         sh.push_env("APP_GIT_SHA", &facts.git_sha),
@@ -140,9 +139,10 @@ pub fn build_release(
         Binary::Hello => (["--example", "hello"], "release/examples/hello"),
     };
     eprintln!("build: compiling the release {} for {triple}", selector[1]);
+    // Linked by zig for both architectures: arm64 from any host, and the same linker everywhere.
     cmd!(
         sh,
-        "cargo build --release --package app {selector...} --target {triple}"
+        "cargo zigbuild --release --package app {selector...} --target {triple}"
     )
     .run()
     .context("compiling the app (the errors above say where)")?;
@@ -196,20 +196,13 @@ pub fn build_image(
     Ok((built, image))
 }
 
-/// The image of a built `bootstrap`, stamped with the commit's facts.
+/// The image of a built `bootstrap`, stamped with the commit's facts; it reads no other file.
 pub fn assemble_image(bootstrap: &Path, architecture: &str, facts: &BuildFacts) -> Result<Image> {
     let bootstrap =
         std::fs::read(bootstrap).with_context(|| format!("reading {}", bootstrap.display()))?;
-    let ca_path = Path::new("/etc/ssl/certs/ca-certificates.crt");
-    let ca_bundle = std::fs::read(ca_path).with_context(|| {
-        format!(
-            "reading {} (install the Debian package ca-certificates)",
-            ca_path.display()
-        )
-    })?;
     let contents = Contents {
         bootstrap: &bootstrap,
-        ca_bundle: &ca_bundle,
+        ca_bundle: &super::ca_bundle(),
     };
     Image::assemble(&contents, architecture, &facts.built_at, facts.commit_epoch)
 }
@@ -253,5 +246,79 @@ impl flags::Build {
             println!("layer     {} bytes (gzip)", built.layer_bytes);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use base64::Engine;
+
+    use super::*;
+
+    /// The files of an image's layer, by path.
+    fn layer_files(image: &Image) -> Vec<(String, Vec<u8>)> {
+        let gzip = flate2::read::GzDecoder::new(image.layer.as_slice());
+        let mut archive = tar::Archive::new(gzip);
+        let entries = archive.entries().unwrap();
+        entries
+            .map(|entry| {
+                let mut entry = entry.unwrap();
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                (entry.path().unwrap().display().to_string(), data)
+            })
+            .collect()
+    }
+
+    // Before: the layer held the host's /etc/ssl/certs/ca-certificates.crt (Debian's order and
+    // set, so this failed on the last assert; on macOS the build failed reading it).
+    #[test]
+    fn the_ca_bundle_is_the_pinned_mozilla_roots_never_the_hosts() {
+        let dir = std::env::temp_dir().join(format!("bgd-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bootstrap = dir.join("bootstrap");
+        std::fs::write(&bootstrap, b"binary").unwrap();
+        let facts = BuildFacts {
+            git_sha: "0".repeat(40),
+            dirty: false,
+            built_at: "2026-01-02T03:04:05Z".into(),
+            commit_epoch: 1_767_323_045,
+            build_id: None,
+        };
+        let image = assemble_image(&bootstrap, "x86_64", &facts).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let files = layer_files(&image);
+        let (_, bundle) = files
+            .iter()
+            .find(|(path, _)| path == super::super::CA_BUNDLE_PATH)
+            .expect("the layer holds the CA bundle");
+        // Each PEM block decodes to the crate's root at the same place: the bundle is a
+        // function of Cargo.lock alone, so the digest is the same on every host.
+        let pem = std::str::from_utf8(bundle).unwrap();
+        let decoded: Vec<Vec<u8>> = pem
+            .split("-----END CERTIFICATE-----\n")
+            .filter(|block| !block.is_empty())
+            .map(|block| {
+                let body = block.strip_prefix("-----BEGIN CERTIFICATE-----\n").unwrap();
+                assert!(body.lines().all(|line| line.len() <= 64), "{body}");
+                base64::engine::general_purpose::STANDARD
+                    .decode(body.replace('\n', ""))
+                    .unwrap()
+            })
+            .collect();
+        let pinned: Vec<Vec<u8>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|root| root.to_vec())
+            .collect();
+        assert!(pinned.len() > 100, "{} roots", pinned.len());
+        assert!(
+            decoded == pinned,
+            "the layer's bundle holds {} certificates, not the {} pinned roots in their order",
+            decoded.len(),
+            pinned.len()
+        );
     }
 }

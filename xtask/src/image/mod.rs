@@ -2,7 +2,8 @@
 //! Lambda runs images as a non-root user) and a CA bundle (the image has no base), every
 //! parent directory as its own tar entry (`MissingParentDirectory` otherwise), a `history`
 //! entry, entrypoint `/bootstrap`. Deterministic: sorted entries, fixed mtime/uid/gid, no gzip
-//! timestamp, sorted JSON keys; so the same binary gives the same manifest digest anywhere.
+//! timestamp, sorted JSON keys, a CA bundle from a crate rather than the host; so the same
+//! binary gives the same manifest digest on any machine.
 mod build;
 mod docker;
 mod registry;
@@ -25,6 +26,44 @@ const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// Where scratch-based Rust images conventionally carry the CA bundle (rustls-native-certs
 /// and OpenSSL both look here).
 const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+
+/// Refuses a deploy.toml architecture other than the one an existing function reports
+/// (`Architectures` from GetFunctionConfiguration; empty means x86_64, Lambda's default): the
+/// image would be built for one machine and run on the other. Pure, so provision and deploy
+/// can call it on what they read before writing anything.
+pub fn check_architecture(configured: &str, function_reports: &[String]) -> Result<()> {
+    crate::setup::musl_target(configured)?;
+    let reported = match function_reports {
+        [] => "x86_64",
+        [one] => one.as_str(),
+        many => bail!("the function reports several architectures {many:?}, Lambda allows one"),
+    };
+    if reported != configured {
+        bail!(
+            "the function runs on {reported} but deploy.toml [function] architecture = {configured:?}: set architecture = {reported:?} there, or switch the function's architecture explicitly"
+        );
+    }
+    Ok(())
+}
+
+/// The image's CA bundle, as PEM: Mozilla's roots shipped by the `webpki-root-certs` crate, whose
+/// version Cargo.lock pins. Never the building machine's bundle: that differs between hosts
+/// (and macOS has none at this path), and with it the digest of one commit.
+pub fn ca_bundle() -> Vec<u8> {
+    use base64::Engine;
+    let mut pem = String::new();
+    for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(root);
+        // RFC 7468: base64 lines of 64 characters (ASCII, so any split is a char boundary).
+        for line in encoded.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem.into_bytes()
+}
 
 /// An image's three blobs, exactly as pushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +286,45 @@ mod tests {
             ca_bundle: b"-----BEGIN CERTIFICATE-----\n",
         };
         Image::assemble(&contents, "x86_64", "2026-01-02T03:04:05Z", 1_767_323_045).unwrap()
+    }
+
+    #[test]
+    fn an_architecture_other_than_the_functions_is_refused() {
+        let reports = |archs: &[&str]| archs.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        check_architecture("arm64", &reports(&["arm64"])).unwrap();
+        check_architecture("x86_64", &reports(&["x86_64"])).unwrap();
+        // Lambda omits Architectures for functions created before arm64 existed: x86_64.
+        check_architecture("x86_64", &[]).unwrap();
+        for (configured, reported) in [
+            ("arm64", &["x86_64"][..]),
+            ("arm64", &[]),
+            ("x86_64", &["arm64"]),
+        ] {
+            let err = check_architecture(configured, &reports(reported)).unwrap_err();
+            assert!(
+                format!("{err}").contains("deploy.toml [function] architecture"),
+                "{err}"
+            );
+        }
+        assert!(check_architecture("x86_64", &reports(&["x86_64", "arm64"])).is_err());
+        assert!(check_architecture("amd64", &reports(&["x86_64"])).is_err());
+    }
+
+    #[test]
+    fn the_config_names_the_platform_of_the_architecture() {
+        for (architecture, platform) in [("x86_64", "amd64"), ("arm64", "arm64")] {
+            let contents = Contents {
+                bootstrap: b"binary",
+                ca_bundle: b"",
+            };
+            let image =
+                Image::assemble(&contents, architecture, "2026-01-02T03:04:05Z", 0).unwrap();
+            let config: Value = serde_json::from_slice(&image.config).unwrap();
+            assert_eq!(
+                (config["architecture"].as_str(), config["os"].as_str()),
+                (Some(platform), Some("linux"))
+            );
+        }
     }
 
     #[test]
