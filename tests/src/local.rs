@@ -342,3 +342,16 @@ pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32>
         .map(|pid| pid.as_u64().unwrap() as u32)
         .collect()
 }
+
+/// Sets the delays of the local cloud whose front answers at `front_url` (tests lengthen or
+/// shorten Lambda's and API Gateway's asynchronous work).
+pub async fn set_delays(front_url: &str, delays: &xtask::local::front::Delays) {
+    let status = reqwest::Client::new()
+        .post(format!("{front_url}{}", xtask::local::front::DELAYS_PATH))
+        .json(delays)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+}

@@ -17,24 +17,14 @@ use xtask::{
 
 /// Sets the front's delays (milliseconds) on a running local cloud.
 async fn delays(local: &Running, pending_ms: u64, update_ms: u64, role_ms: u64, idle_ms: u64) {
-    let status = reqwest::Client::new()
-        .post(format!(
-            "{}{}",
-            local.endpoints.front_url,
-            front::DELAYS_PATH
-        ))
-        .json(&front::Delays {
-            pending_ms,
-            update_ms,
-            role_ms,
-            idle_ms,
-            stage_ms: 300,
-        })
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+    let delays = front::Delays {
+        pending_ms,
+        update_ms,
+        role_ms,
+        idle_ms,
+        stage_ms: 300,
+    };
+    e2e::local::set_delays(&local.endpoints.front_url, &delays).await;
 }
 
 #[tokio::test]

@@ -326,23 +326,14 @@ async fn a_broken_first_deploy_is_fixed_by_a_fixed_commit_and_green_never_served
     assert_eq!((status, served["version"].as_str()), (200, Some("2")));
 }
 
-/// Sets the stack's front delays (milliseconds).
+/// Sets the stack's front delays: versions idle into Inactive after `idle_ms`.
 async fn front_delays(stack: &Stack, idle_ms: u64) {
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
-    let status = reqwest::Client::new()
-        .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
-        .json(&front::Delays {
-            pending_ms: 300,
-            update_ms: 300,
-            role_ms: 0,
-            idle_ms,
-            stage_ms: 300,
-        })
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+    let delays = front::Delays {
+        idle_ms,
+        ..front::Delays::default()
+    };
+    e2e::local::set_delays(&endpoints.front_url, &delays).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
