@@ -66,7 +66,13 @@ async fn update_alias_with_a_stale_revision_id_is_precondition_failed_smithy_moc
 #[tokio::test]
 async fn publish_version_of_other_code_is_precondition_failed_smithy_mock() {
     let other_code = mock!(Client::publish_version)
-        .match_requests(|request| request.code_sha256() != Some(&"ab".repeat(32)))
+        // Only a request that carries a CodeSha256 can fail the guard: were the guard dropped
+        // (no CodeSha256 sent), no rule would match and the assertion below would fail.
+        .match_requests(|request| {
+            request
+                .code_sha256()
+                .is_some_and(|sent| sent != "ab".repeat(32))
+        })
         .then_error(|| {
             PublishVersionError::PreconditionFailedException(precondition_failed(
                 "CodeSha256 does not match the function's current code.",

@@ -206,10 +206,23 @@ pub struct Cloud {
     writes: metered::WriteCounter,
 }
 
+/// Bounds on every SDK call: connecting, one attempt, and all attempts with their retries.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
 impl Cloud {
     /// The one place SDK configuration is built.
     pub async fn connect(target: Target) -> Result<Self> {
-        let loader = aws_config::defaults(BehaviorVersion::latest());
+        // Every call is bounded: an endpoint that accepts and never answers must not hold a
+        // deploy (and its lock) until --timeout. Lambda's and API Gateway's control-plane calls
+        // answer in well under a second; image optimisation is waited for by polling, not here.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
         let sdk = match target {
             Target::Aws { region } => {
                 let elsewhere = aws_config::default_provider::region::default_provider()
@@ -275,5 +288,33 @@ impl Cloud {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, Cloud, OPERATION_TIMEOUT, Target};
+
+    #[tokio::test]
+    async fn every_client_bounds_its_calls() {
+        let cloud = Cloud::connect(Target::Local {
+            endpoint_url: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+        })
+        .await
+        .unwrap();
+        let configs = [
+            cloud.lambda.config().timeout_config().cloned(),
+            cloud.apigateway.config().timeout_config().cloned(),
+            cloud.ecr.config().timeout_config().cloned(),
+            cloud.iam.config().timeout_config().cloned(),
+            cloud.sts.config().timeout_config().cloned(),
+        ];
+        for timeouts in configs {
+            let timeouts = timeouts.expect("a timeout config");
+            assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+            assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+            assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        }
     }
 }
