@@ -79,46 +79,29 @@ impl Account for Cloud {
     }
 
     async fn ensure_repository(&self, name: &str) -> CloudResult<Repository> {
+        match self.repository(name).await {
+            Err(e) if e.is_not_found() => {}
+            found => return found,
+        }
         let subject = format!("repository {name}");
-        let found = self
+        let uri = self
             .ecr
-            .describe_repositories()
-            .repository_names(name)
+            .create_repository()
+            .repository_name(name)
             .send()
-            .await;
-        let uri = match found {
-            Ok(out) => out
-                .repositories()
-                .first()
-                .and_then(|r| r.repository_uri())
-                .map(str::to_owned),
-            Err(e) => {
-                let err = classify(Operation::DescribeRepositories, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                });
-                if !err.is_not_found() {
-                    return Err(err);
-                }
-                self.ecr
-                    .create_repository()
-                    .repository_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        classify(Operation::CreateRepository, &subject, e, |e| {
-                            kind_of(false, e.is_repository_already_exists_exception(), false)
-                        })
-                    })?
-                    .repository()
-                    .and_then(|r| r.repository_uri())
-                    .map(str::to_owned)
-            }
-        };
+            .await
+            .map_err(|e| {
+                classify(Operation::CreateRepository, &subject, e, |e| {
+                    kind_of(false, e.is_repository_already_exists_exception(), false)
+                })
+            })?
+            .repository()
+            .and_then(|r| r.repository_uri())
+            .map(str::to_owned)
+            .ok_or_else(|| missing(Operation::CreateRepository, &subject, "repositoryUri"))?;
         Ok(Repository {
             name: name.to_owned(),
-            uri: uri.ok_or_else(|| {
-                missing(Operation::DescribeRepositories, &subject, "repositoryUri")
-            })?,
+            uri,
         })
     }
 

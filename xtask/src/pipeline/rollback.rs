@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
-    cloud::{Alias, AliasTarget, RestApi, Stage, VersionState},
-    ledger::{Lock, Promotion, VersionRecord},
+    cloud::{Alias, AliasTarget, CloudError, RestApi, Stage, VersionState},
+    ledger::{Lock, Promotion},
     outcome::{Exit, refuse},
     progress::PhaseTime,
 };
@@ -172,15 +172,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     }
     let (published, record, verified, registry, repository) = p
         .phase("check target", async {
-            let published = match ctx.cloud.get_version(ctx.function(), &to.to_string()).await {
-                Err(e) if e.is_not_found() => {
+            let (published, record) = match ctx.version_record(&to.to_string()).await {
+                Err(e) if e.downcast_ref::<CloudError>().is_some_and(CloudError::is_not_found) => {
                     bail!("version {to} of {} is not published: `cargo xtask history` lists the versions", ctx.function())
                 }
                 other => other?,
             };
-            let record = VersionRecord::parse(&published.description).with_context(|| {
-                format!("version {to} of {} was not published by bgd", ctx.function())
-            })?;
             let (registry, repository) = ctx.registry().await?;
             if !registry.has_manifest(&repository.name, &record.digest).await? {
                 bail!("the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version", record.digest, repository.name);
