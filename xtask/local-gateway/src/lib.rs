@@ -128,7 +128,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = runtime::new_request_id();
+    let request_id = runtime::random_uuid();
     let mut response = gateway
         .respond(&request_id, &method, &uri, &headers, &body)
         .await;

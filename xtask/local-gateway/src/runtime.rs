@@ -268,7 +268,7 @@ impl Instance {
 
     /// Sends one event and waits for its outcome, at most the function's timeout.
     pub async fn invoke(&mut self, payload: Bytes) -> Outcome {
-        let request_id = new_request_id();
+        let request_id = random_uuid();
         let (reply, outcome) = oneshot::channel();
         let invocation = Invocation {
             request_id: request_id.clone(),
@@ -589,8 +589,8 @@ fn settle(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-/// A random UUID, as Lambda and API Gateway use for request ids.
-pub(crate) fn new_request_id() -> String {
+/// A random UUID, as Lambda and API Gateway use for request ids (and Lambda for RevisionIds).
+pub fn random_uuid() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex = hex::encode(bytes);
     format!(

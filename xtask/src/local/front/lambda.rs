@@ -16,6 +16,7 @@ use axum::{
     http::{Method, StatusCode},
 };
 use serde_json::{Value, json};
+use tokio::sync::MutexGuard;
 
 use super::{
     Answer, Call, Front, refuse, rules,
@@ -319,18 +320,35 @@ fn busy_or_moved(function: &Function, body: &Value, arn: &str) -> Option<Answer>
         })
 }
 
+/// What every write to an existing function checks first: the limits, then, under the books'
+/// lock (which the caller keeps across its forward to moto, so guard and write are atomic),
+/// that the function is neither busy nor moved since the RevisionId the call names. `Err` is
+/// the answer to give; a function the front never saw goes to moto as it is.
+async fn guarded<'a>(
+    front: &'a Front,
+    call: &Call,
+    body: &Value,
+    key: &str,
+) -> Result<(MutexGuard<'a, Books>, Function), Answer> {
+    if let Some(refused) = limits(body) {
+        return Err(refused);
+    }
+    let books = front.books.lock().await;
+    let Some(function) = books.functions.get(key).cloned() else {
+        return Err(front.forward(call).await);
+    };
+    if let Some(refused) = busy_or_moved(&function, body, key) {
+        return Err(refused);
+    }
+    Ok((books, function))
+}
+
 async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     let body = call.json();
-    if let Some(refused) = limits(&body) {
-        return refused;
-    }
-    let mut books = front.books.lock().await;
-    let Some(function) = books.functions.get(key).cloned() else {
-        return front.forward(&call).await;
+    let (mut books, _) = match guarded(front, &call, &body, key).await {
+        Ok(checked) => checked,
+        Err(answer) => return answer,
     };
-    if let Some(refused) = busy_or_moved(&function, &body, key) {
-        return refused;
-    }
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
         return answer;
@@ -348,16 +366,10 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
 
 async fn publish(front: &Front, call: Call, key: &str) -> Answer {
     let body = call.json();
-    if let Some(refused) = limits(&body) {
-        return refused;
-    }
-    let mut books = front.books.lock().await;
-    let Some(function) = books.functions.get(key).cloned() else {
-        return front.forward(&call).await;
+    let (mut books, function) = match guarded(front, &call, &body, key).await {
+        Ok(checked) => checked,
+        Err(answer) => return answer,
     };
-    if let Some(refused) = busy_or_moved(&function, &body, key) {
-        return refused;
-    }
     let current = digest_hex(&function.image);
     if let Some(given) = body["CodeSha256"].as_str().filter(|g| *g != current) {
         return precondition(&format!(

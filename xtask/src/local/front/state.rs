@@ -84,18 +84,9 @@ impl Function {
     }
 }
 
-/// A fresh RevisionId.
+/// A fresh RevisionId: a random UUID, as Lambda's.
 pub fn revision() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    local_gateway::runtime::random_uuid()
 }
 
 pub fn now_ms() -> u64 {
