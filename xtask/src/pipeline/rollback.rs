@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, lock_holder};
 use crate::{
     cloud::{Alias, AliasTarget, CloudError, RestApi, Stage, VersionState},
+    image::Registry,
     ledger::{Lock, Promotion},
     outcome::{Exit, refuse},
     progress::PhaseTime,
