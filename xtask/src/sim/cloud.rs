@@ -117,6 +117,9 @@ impl SimCloud {
         if call.write && self.role.read_only() {
             w.oracle.read_only_wrote(self.actor, &self.role, &call.name);
         }
+        if call.write {
+            w.oracle.writes(self.actor, &call.name);
+        }
         if let Some(fault) = fault {
             w.faults.add(fault);
             w.note(format!("a{} {} !! {}", self.actor, call.name, fault.kind()));
@@ -221,7 +224,7 @@ impl SimCloud {
 
 /// The holder stalled past its TTL: the lock's expiry (wall-clock seconds, as `Lock` keeps it)
 /// moves into the past.
-fn expire_lock(w: &mut World) {
+pub(super) fn expire_lock(w: &mut World) {
     let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
         return;
     };

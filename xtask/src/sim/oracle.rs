@@ -33,6 +33,9 @@ pub(super) struct Oracle {
     pub pinned: bool,
     /// The current stage blue: its holder and whether its TTL passed.
     pub lock: Option<(Holder, bool)>,
+    /// Actors whose live lock another run removed (without --break-lock): from then on a write
+    /// of theirs is a second holder at work.
+    robbed: BTreeMap<usize, usize>,
     pub violations: Vec<String>,
 }
 
@@ -84,14 +87,29 @@ impl Oracle {
     }
 
     /// Stage blue deleted by `actor`: only its own lock, an expired one, or with --break-lock.
+    /// An operator's lock cannot notice; a run's holder must notice before it writes again.
     pub(super) fn lock_removed(&mut self, actor: usize, break_lock: bool) {
-        if let Some((holder, expired)) = self.lock.take()
-            && holder != Holder::Actor(actor)
-            && !expired
-            && !break_lock
-        {
+        let Some((holder, expired)) = self.lock.take() else {
+            return;
+        };
+        if holder == Holder::Actor(actor) || expired || break_lock {
+            return;
+        }
+        match holder {
+            Holder::Actor(robbed) => {
+                self.robbed.insert(robbed, actor);
+            }
+            Holder::Foreign => self.violation(format!(
+                "actor {actor} removed an operator's live lock without --break-lock"
+            )),
+        }
+    }
+
+    /// Before `actor` writes: it must not be a holder whose lock was taken from it.
+    pub(super) fn writes(&mut self, actor: usize, operation: &str) {
+        if let Some(by) = self.robbed.get(&actor).copied() {
             self.violation(format!(
-                "actor {actor} removed the live lock of {holder:?}: two runs now believe they hold it"
+                "actor {actor} wrote ({operation}) after actor {by} removed its live lock: two runs held the lock"
             ));
         }
     }

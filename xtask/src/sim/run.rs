@@ -17,6 +17,7 @@ use super::{
     actor::{self, Ending, Role},
     app::{App, Behaviour},
     fault::{FaultCounts, Rates},
+    oracle::Holder,
     world::World,
 };
 use crate::{
@@ -163,7 +164,9 @@ fn lock(world: &Mutex<World>) -> std::sync::MutexGuard<'_, World> {
 }
 
 /// The next plain run after the storm: a deploy of build 1 must finish, or refuse with a
-/// reason whose documented remedy (--break-lock, --unpin) then finishes it.
+/// reason whose documented remedy (--break-lock, --unpin) then finishes it. A dead run's lock
+/// stays until its TTL passes: then a plain run removes it (an operator's, which never expires,
+/// takes --break-lock).
 async fn converge(
     world: &Arc<Mutex<World>>,
     first: usize,
@@ -171,15 +174,26 @@ async fn converge(
     config: &Config,
     images: &[PathBuf],
 ) {
-    let (mut unpin, mut break_lock) = (false, false);
-    for id in first..first + 3 {
+    let (mut unpin, mut break_lock, mut waited) = (false, false, false);
+    for id in first..first + 5 {
         let role = Role::Deploy {
             build: 1,
             unpin,
             break_lock,
         };
         match actor::run(world, id, role.clone(), config, images).await {
-            Ending::Done(Ok(_)) => return quiescent(&mut lock(world)),
+            Ending::Done(Ok(_)) => {
+                let mut w = lock(world);
+                match w.oracle.lock {
+                    Some((Holder::Foreign, _)) if !break_lock => break_lock = true,
+                    Some(_) if !waited => {
+                        w.note("the lock's TTL passes".into());
+                        super::cloud::expire_lock(&mut w);
+                        waited = true;
+                    }
+                    _ => return quiescent(&mut w),
+                }
+            }
             Ending::Done(Err(e)) => match exit_of(&e) {
                 Exit::LockHeld if !break_lock => break_lock = true,
                 Exit::Pinned if !unpin => unpin = true,
@@ -193,6 +207,9 @@ async fn converge(
             Ending::Crashed => unreachable!("no faults while converging"),
         }
     }
+    lock(world)
+        .oracle
+        .fail("the plain runs after the storm never settled (5 runs)".into());
 }
 
 /// At quiescence: no blue stage; every published version has its ledger record; green serves
