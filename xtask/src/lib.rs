@@ -16,7 +16,7 @@ pub mod rules;
 pub mod secret;
 pub mod setup;
 pub mod signal;
-mod sim;
+pub(crate) mod sim;
 mod test;
 mod verbs;
 pub mod verify;

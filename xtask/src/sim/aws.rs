@@ -581,6 +581,16 @@ impl Account for SimCloud {
     }
 }
 
+/// A tag as the trace shows it. The verification tag hashes the version's Description, which
+/// holds the wall-clock time of its publication: the trace keeps `verified-N`, so a replay
+/// matches byte for byte.
+fn shown(tag: &str) -> &str {
+    match tag.rsplit_once('-') {
+        Some((kept, _)) if tag.starts_with("verified-") => kept,
+        _ => tag,
+    }
+}
+
 impl Registry for SimCloud {
     async fn push(&self, repository: &str, image: &Image, tags: &[&str]) -> Result<String> {
         let digest = image.digest();
@@ -603,7 +613,7 @@ impl Registry for SimCloud {
 
     async fn digest_of(&self, repository: &str, digest_or_tag: &str) -> Result<Option<String>> {
         self.registry(
-            format!("HEAD {repository}:{digest_or_tag}"),
+            format!("HEAD {repository}:{}", shown(digest_or_tag)),
             false,
             |w, _| {
                 Ok(if digest_or_tag.starts_with("sha256:") {
@@ -620,7 +630,7 @@ impl Registry for SimCloud {
     }
 
     async fn tag(&self, repository: &str, digest: &str, tag: &str) -> Result<()> {
-        self.registry(format!("PUT {repository}:{tag}"), true, |w, _| {
+        self.registry(format!("PUT {repository}:{}", shown(tag)), true, |w, _| {
             if !w.images.manifests.contains(digest) {
                 return Err(format!("manifest {digest} unknown"));
             }

@@ -22,66 +22,97 @@ mod aws;
 mod cloud;
 mod fault;
 mod oracle;
-mod run;
+pub(crate) mod run;
 mod world;
 
 use std::{collections::BTreeSet, time::Instant};
 
 use anyhow::Result;
 
-pub(crate) use run::{prepare, run_one};
+use run::{prepare, run_one};
 
 use crate::flags;
 
 /// The app's function name in the simulation's deploy.toml.
 const FUNCTION: &str = "sim";
 
+/// What a batch of runs did.
+pub(crate) struct Batch {
+    pub runs: u64,
+    pub steps: u64,
+    pub faults: fault::FaultCounts,
+    pub interleavings: usize,
+    pub seconds: f64,
+    /// The failing runs: seed and violations.
+    pub failed: Vec<(u64, Vec<String>)>,
+}
+
+/// Runs seeds `first..first + runs` with `actors` actors each; `trace` prints every run's steps.
+pub(crate) fn batch(first: u64, runs: u64, actors: usize, trace: bool) -> Result<Batch> {
+    let fixtures = prepare()?;
+    let started = Instant::now();
+    let (mut steps, mut faults) = (0, fault::FaultCounts::default());
+    let (mut schedules, mut failed) = (BTreeSet::new(), Vec::new());
+    for seed in first..first + runs {
+        let outcome = run_one(seed, actors, &fixtures);
+        steps += outcome.steps;
+        faults.merge(&outcome.faults);
+        schedules.insert(outcome.schedule);
+        if trace {
+            println!("seed {seed}:\n{}", outcome.trace.join("\n"));
+        }
+        if !outcome.violations.is_empty() {
+            failed.push((seed, outcome.violations));
+        }
+    }
+    Ok(Batch {
+        runs,
+        steps,
+        faults,
+        interleavings: schedules.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        failed,
+    })
+}
+
+impl Batch {
+    pub(crate) fn runs_per_second(&self) -> f64 {
+        self.runs as f64 / self.seconds
+    }
+}
+
 impl flags::Sim {
     pub fn run(self) -> Result<()> {
-        let fixtures = prepare()?;
-        let started = Instant::now();
-        let mut steps = 0;
-        let mut faults = fault::FaultCounts::default();
-        let mut schedules = BTreeSet::new();
-        let mut failed = Vec::new();
-        for seed in self.seed..self.seed + self.runs {
-            let outcome = run_one(seed, self.actors, &fixtures);
-            steps += outcome.steps;
-            faults.merge(&outcome.faults);
-            schedules.insert(outcome.schedule);
-            if self.trace {
-                println!("seed {seed}:\n{}", outcome.trace.join("\n"));
-            }
-            if !outcome.violations.is_empty() {
-                failed.push((seed, outcome));
-            }
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        println!("runs          {}", self.runs);
-        println!("steps         {steps}");
-        println!("faults        {faults}");
-        println!("interleavings {} distinct", schedules.len());
-        println!("violations    {}", failed.len());
+        let batch = batch(self.seed, self.runs, self.actors, self.trace)?;
+        println!("runs          {}", batch.runs);
+        println!("steps         {}", batch.steps);
+        println!("faults        {}", batch.faults);
+        println!("interleavings {} distinct", batch.interleavings);
+        println!("violations    {} runs", batch.failed.len());
         println!(
-            "time          {seconds:.1} s ({:.0} runs/s)",
-            self.runs as f64 / seconds
+            "time          {:.1} s ({:.0} runs/s)",
+            batch.seconds,
+            batch.runs_per_second()
         );
-        for (seed, outcome) in &failed {
+        for (seed, violations) in &batch.failed {
             println!("\nseed {seed} failed:");
-            for violation in &outcome.violations {
+            for violation in violations {
                 println!("  {violation}");
             }
             println!(
-                "  replay: cargo xtask sim --seed {seed} --runs 1 --actors {} --trace",
+                "  replay with its step trace: cargo xtask sim --seed {seed} --runs 1 --actors {} --trace",
                 self.actors
             );
         }
         anyhow::ensure!(
-            failed.is_empty(),
+            batch.failed.is_empty(),
             "{} of {} runs broke an invariant",
-            failed.len(),
-            self.runs
+            batch.failed.len(),
+            batch.runs
         );
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
