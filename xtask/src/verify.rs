@@ -566,4 +566,64 @@ mod tests {
             "{err}"
         );
     }
+
+    /// Blue while its alias moves from version 1 to 2: the first `/health` reaches a node still
+    /// on version 1 (healthy); version 2 answers 503.
+    struct Propagating {
+        health_asked: std::sync::atomic::AtomicBool,
+    }
+
+    impl Http for Propagating {
+        async fn send(&self, request: Request) -> Result<Answer, String> {
+            let from = |version: &str, status: u16, body: &str| Answer {
+                status,
+                body: body.into(),
+                app_version: Some(version.into()),
+            };
+            let token = request.header(VERIFY_TOKEN_HEADER).is_some();
+            Ok(
+                match request.url.rsplit_once("/stage").map(|(_, path)| path) {
+                    Some("/version") if token => from(
+                        "2",
+                        200,
+                        r#"{"function":"bgd","version":"2","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#,
+                    ),
+                    Some("/version") => from("2", 403, "{}"),
+                    Some("/health")
+                        if !self
+                            .health_asked
+                            .swap(true, std::sync::atomic::Ordering::Relaxed) =>
+                    {
+                        from("1", 200, "{}")
+                    }
+                    _ => from("2", 503, "{}"),
+                },
+            )
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
+        let prober = Prober::new(Propagating {
+            health_asked: Default::default(),
+        });
+        let endpoint = Endpoint {
+            url: "http://blue/stage".into(),
+            token: Some("t0ken".into()),
+        };
+        let expect = Expect {
+            version: 2,
+            alias: "blue".into(),
+            git_sha: "abc".into(),
+            build_id: None,
+        };
+        let failure = prober
+            .verify(&endpoint, &expect, &[], Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            failure.check.contains("/health") && failure.status == Some(503),
+            "{failure}"
+        );
+    }
 }

@@ -58,6 +58,24 @@ impl<C: Cloud> Ctx<C> {
         self.release_lock(api).await
     }
 
+    /// Before green moves: the lock must still be this run's. A run that stalled past the
+    /// lock's TTL may have been taken over; the new holder is mid-deploy, and this run's
+    /// promotion would land under its feet (found by the simulation).
+    pub async fn still_holds(&self, api: &RestApi, token: &str) -> Result<()> {
+        let blue = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?;
+        if blue
+            .and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned())
+            .as_deref()
+            == Some(token)
+        {
+            return Ok(());
+        }
+        Err(crate::outcome::refuse(
+            crate::outcome::Exit::LockHeld,
+            "this run's lock expired and another run took it over: green was not moved; `cargo xtask status` shows who holds it",
+        ))
+    }
+
     /// Deletes stage `blue` (the lock); already gone is fine.
     pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
         absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;

@@ -22,6 +22,7 @@ impl<C: Cloud> Ctx<C> {
         registry: (&C::Registry, &str),
     ) -> Result<()> {
         self.verify_on_blue(api, token, candidate, registry).await?;
+        self.still_holds(api, token).await?;
         self.promote_phase(api, green, candidate).await
     }
 

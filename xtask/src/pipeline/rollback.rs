@@ -273,9 +273,11 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     Ok(report)
 }
 
-/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version.
-pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
-    let state = state(ctx, false).await?;
+/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version. A live lock
+/// refuses unless `break_lock` (`deploy --unpin --break-lock` passes it on: before, it was
+/// refused with advice to pass the flag it had; found by the simulation).
+pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool, break_lock: bool) -> Result<String> {
+    let state = state(ctx, break_lock).await?;
     let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
         return Ok(format!(
             "green (version {}) is not pinned: nothing to do",

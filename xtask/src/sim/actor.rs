@@ -237,7 +237,7 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             let report = rollback::run(ctx, options).await?;
             format!("would roll back {} → {}", report.from, report.to)
         }
-        Role::Unpin => rollback::unpin(ctx, false).await?,
+        Role::Unpin => rollback::unpin(ctx, false, false).await?,
         Role::Status => {
             let status = status::status(ctx, false).await?;
             format!("status of {}", status.function)

@@ -68,9 +68,16 @@ impl Oracle {
         }
     }
 
-    /// Alias `green` moved from `from` to `to` by `actor` in role `role`.
+    /// Alias `green` moved from `from` to `to` by `actor` in role `role`. A deploy moves it
+    /// only holding the lock (a rollback of a verified version needs none).
     pub(super) fn green_moved(&mut self, actor: usize, role: &Role, from: &str, to: &str) {
         let moves = from != to;
+        let holds = matches!(self.lock, Some((Holder::Actor(holder), _)) if holder == actor);
+        if moves && matches!(role, Role::Deploy { .. }) && !holds {
+            self.violation(format!(
+                "actor {actor} ({role}) moved green {from} → {to} without holding the lock"
+            ));
+        }
         match role {
             Role::Rollback { .. } => self.pinned = true,
             Role::Unpin => self.pinned = false,

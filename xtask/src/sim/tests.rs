@@ -65,3 +65,25 @@ fn regression_seed_112_a_stalled_holder_leaves_the_lock_that_took_over() {
 fn regression_seed_11994_two_takeovers_of_one_expired_lock_leave_one_holder() {
     assert_eq!(violations(11_994, 4), Vec::<String>::new());
 }
+
+/// Before the fix: "actor 2 (deploy b2) moved green 1 → 2 without holding the lock": a deploy
+/// stalled past its lock's TTL, another took the lock over, and the first still promoted.
+#[test]
+fn regression_seed_20956_a_deploy_whose_lock_was_taken_over_does_not_promote() {
+    assert_eq!(violations(20_956, 6), Vec::<String>::new());
+}
+
+/// Before the fix: "the next plain run did not converge (deploy b1 --unpin --break-lock): a
+/// deploy holds the lock …; pass --break-lock if it died": the unpin inside such a deploy
+/// dropped the flag.
+#[test]
+fn regression_seed_22682_deploy_unpin_passes_break_lock_on() {
+    assert_eq!(violations(22_682, 6), Vec::<String>::new());
+}
+
+/// Before the fix: "actor 4 (deploy b2 --dry-run, read-only) sent the write DeleteStage blue":
+/// a dry run of an already-deployed build removed an expired lock.
+#[test]
+fn regression_seed_20462_a_dry_run_removes_no_lock() {
+    assert_eq!(violations(20_462, 6), Vec::<String>::new());
+}
