@@ -77,6 +77,10 @@ pub struct Sim {
     /// How many verbs run at once in each run (deploys, rollbacks, unpins, reads)
     #[arg(long, default_value_t = 3)]
     pub actors: usize,
+    /// Start each run from a just-provisioned stack (default: one deploy after provision, so
+    /// rollbacks have a promotion to undo)
+    #[arg(long)]
+    pub fresh: bool,
     /// Print each run's step trace (every call, fault, phase and ending, on virtual time)
     #[arg(long)]
     pub trace: bool,

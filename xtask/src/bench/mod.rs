@@ -73,7 +73,7 @@ struct SimFigures {
 
 impl SimFigures {
     fn measure(runs: u64) -> Result<Self> {
-        let batch = crate::sim::batch(1, runs, 3, false)?;
+        let batch = crate::sim::batch(1, runs, 3, false, false)?;
         Ok(Self {
             runs,
             seconds: batch.seconds,

@@ -47,14 +47,21 @@ pub(crate) struct Batch {
     pub failed: Vec<(u64, Vec<String>)>,
 }
 
-/// Runs seeds `first..first + runs` with `actors` actors each; `trace` prints every run's steps.
-pub(crate) fn batch(first: u64, runs: u64, actors: usize, trace: bool) -> Result<Batch> {
+/// Runs seeds `first..first + runs` with `actors` actors each (from a just-provisioned stack
+/// when `fresh`); `trace` prints every run's steps.
+pub(crate) fn batch(
+    first: u64,
+    runs: u64,
+    actors: usize,
+    fresh: bool,
+    trace: bool,
+) -> Result<Batch> {
     let fixtures = prepare()?;
     let started = Instant::now();
     let (mut steps, mut faults) = (0, fault::FaultCounts::default());
     let (mut schedules, mut failed) = (BTreeSet::new(), Vec::new());
     for seed in first..first + runs {
-        let outcome = run_one(seed, actors, &fixtures);
+        let outcome = run_one(seed, actors, fresh, &fixtures);
         steps += outcome.steps;
         faults.merge(&outcome.faults);
         schedules.insert(outcome.schedule);
@@ -83,7 +90,7 @@ impl Batch {
 
 impl flags::Sim {
     pub fn run(self) -> Result<()> {
-        let batch = batch(self.seed, self.runs, self.actors, self.trace)?;
+        let batch = batch(self.seed, self.runs, self.actors, self.fresh, self.trace)?;
         println!("runs          {}", batch.runs);
         println!("steps         {}", batch.steps);
         println!("faults        {}", batch.faults);
@@ -100,8 +107,9 @@ impl flags::Sim {
                 println!("  {violation}");
             }
             println!(
-                "  replay with its step trace: cargo xtask sim --seed {seed} --runs 1 --actors {} --trace",
-                self.actors
+                "  replay with its step trace: cargo xtask sim --seed {seed} --runs 1 --actors {}{} --trace",
+                self.actors,
+                if self.fresh { " --fresh" } else { "" }
             );
         }
         anyhow::ensure!(

@@ -108,31 +108,46 @@ pub(crate) struct Outcome {
     pub violations: Vec<String>,
 }
 
-pub(crate) fn run_one(seed: u64, actors: usize, fixtures: &Fixtures) -> Outcome {
+/// Runs seed `seed`: `fresh` starts from a just-provisioned stack, else from one with a deploy
+/// after provision.
+pub(crate) fn run_one(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
     crate::secret::forget_all();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("a current-thread runtime builds");
-    runtime.block_on(simulate(seed, actors, fixtures))
+    runtime.block_on(simulate(seed, actors, fresh, fixtures))
 }
 
-async fn simulate(seed: u64, actors: usize, fixtures: &Fixtures) -> Outcome {
+async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
     let mut plan = SmallRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed);
     let world = Arc::new(Mutex::new(World::new(seed, Rates::draw(&mut plan))));
     lock(&world).apps = fixtures.apps.clone();
     let (config, images) = (&fixtures.config, fixtures.images.as_slice());
 
-    let setup = actor::run(&world, 0, Role::Provision, config, images).await;
-    if let Ending::Done(Err(e)) = setup {
-        lock(&world)
-            .oracle
-            .fail(format!("provision without faults failed: {e:#}"));
+    // Provisioned with build 0; unless fresh, then build 2 deployed, so a plain rollback has
+    // a promotion to undo from the first moment.
+    let mut setup = vec![Role::Provision];
+    if !fresh {
+        setup.push(Role::Deploy {
+            build: 2,
+            unpin: false,
+            break_lock: false,
+        });
+    }
+    let first = setup.len();
+    for (id, role) in setup.into_iter().enumerate() {
+        let label = role.to_string();
+        if let Ending::Done(Err(e)) = actor::run(&world, id, role, config, images).await {
+            lock(&world)
+                .oracle
+                .fail(format!("{label} without faults failed: {e:#}"));
+        }
     }
 
     lock(&world).faulty = true;
-    let runs = (1..=actors).map(|id| {
+    let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
         let start = Duration::from_millis(plan.random_range(0..3_000));
         let world = world.clone();
@@ -145,7 +160,7 @@ async fn simulate(seed: u64, actors: usize, fixtures: &Fixtures) -> Outcome {
     let crashed = endings.iter().any(|e| matches!(e, Ending::Crashed));
     lock(&world).faulty = false;
 
-    converge(&world, actors + 1, crashed, config, images).await;
+    converge(&world, first + actors, crashed, config, images).await;
 
     let w = lock(&world);
     let mut hasher = DefaultHasher::new();

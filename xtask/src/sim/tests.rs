@@ -12,21 +12,21 @@ fn fixtures() -> &'static Fixtures {
 }
 
 fn violations(seed: u64, actors: usize) -> Vec<String> {
-    run_one(seed, actors, fixtures()).violations
+    run_one(seed, actors, true, fixtures()).violations
 }
 
 #[test]
 fn the_same_seed_replays_the_same_run_byte_for_byte() {
     let fixtures = fixtures();
     for seed in [3, 42, 11_994] {
-        let first = run_one(seed, 4, fixtures);
-        let again = run_one(seed, 4, fixtures);
+        let first = run_one(seed, 4, false, fixtures);
+        let again = run_one(seed, 4, false, fixtures);
         assert!(first.steps > 50, "seed {seed}: {} steps", first.steps);
         assert_eq!(first.trace, again.trace, "seed {seed}");
         assert_eq!(first.schedule, again.schedule);
     }
-    let other = run_one(4, 4, fixtures);
-    assert_ne!(run_one(3, 4, fixtures).trace, other.trace);
+    let other = run_one(4, 4, false, fixtures);
+    assert_ne!(run_one(3, 4, false, fixtures).trace, other.trace);
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn a_batch_of_runs_breaks_no_invariant() {
     let fixtures = fixtures();
     let (mut faults, mut failed) = (0, Vec::new());
     for seed in 500..700 {
-        let outcome = run_one(seed, 3, fixtures);
+        let outcome = run_one(seed, 3, seed % 2 == 0, fixtures);
         faults += outcome.faults.0.values().sum::<u64>();
         if !outcome.violations.is_empty() {
             failed.push((seed, outcome.violations));
