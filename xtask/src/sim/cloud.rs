@@ -151,8 +151,12 @@ impl SimCloud {
         };
         w.note(format!("a{} {} -> {outcome}", self.actor, call.name));
         check(&mut w);
-        for violation in w.oracle.violations[known..].to_vec() {
-            w.note(format!("VIOLATION {violation}"));
+        let found: Vec<String> = w.oracle.violations[known..]
+            .iter()
+            .map(|v| format!("VIOLATION {v}"))
+            .collect();
+        for line in found {
+            w.note(line);
         }
         match fault {
             Some(Fault::CrashAfter) => {
