@@ -13,14 +13,15 @@
 //! paused clock; madsim replaces tokio for the whole build (a second build of the AWS SDK tree).
 //! Neither would add determinism this lacks, and both add compile time on a 2-core machine.
 //!
-//! What the world models, and where: `world.rs` (state), `aws.rs` (Lambda, API Gateway, ECR,
-//! IAM and the registry, by `crate::rules`), `app.rs` (the data plane and the app),
+//! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
+//! Gateway, ECR, IAM, the registry), by `crate::rules`; `app.rs` (the data plane and the app),
 //! `fault.rs` (faults), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
 mod app;
 mod aws;
 mod cloud;
 mod fault;
+mod lambda;
 mod oracle;
 pub(crate) mod run;
 mod world;
