@@ -291,7 +291,7 @@ impl flags::Rollback {
 impl flags::Unpin {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let message = pipeline::rollback::unpin(&ctx, self.dry_run).await?;
+        let message = pipeline::rollback::unpin(&ctx, self.dry_run, false).await?;
         print(&Message { message }, global.json)
     }
 }

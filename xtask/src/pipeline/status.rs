@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
 use crate::{
+    image::Registry,
     ledger::{Lock, Promotion, VersionRecord},
     verify::{Endpoint, SelfReport},
 };
