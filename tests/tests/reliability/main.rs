@@ -8,6 +8,7 @@ mod kill;
 mod promise;
 mod races;
 mod security;
+mod statement;
 mod tooling;
 
 use e2e::stack::Stack;
