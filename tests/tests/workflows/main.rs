@@ -1,0 +1,84 @@
+//! The GitHub workflows' safety properties, read from their YAML: OIDC credentials in an
+//! environment; concurrency that never cancels a running AWS job and never lets a push replace a
+//! queued rollback; deploy only for a commit whose ci passed; everything compiled (`--locked`)
+//! before credentials exist; xtask as the step's process, so a cancel reaches it; Node 24 actions
+//! pinned by commit; no input spliced into a shell script.
+mod properties;
+mod scripts;
+
+use serde_yaml_ng::Value;
+use xtask::setup;
+
+/// The workflows that hold AWS credentials.
+const AWS_WORKFLOWS: [&str; 4] = ["deploy.yml", "rollback.yml", "unpin.yml", "promote.yml"];
+const ALL_WORKFLOWS: [&str; 5] = [
+    "ci.yml",
+    "deploy.yml",
+    "rollback.yml",
+    "unpin.yml",
+    "promote.yml",
+];
+
+fn workflows_dir() -> std::path::PathBuf {
+    setup::workspace_root().join(".github/workflows")
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(workflows_dir().join(name)).unwrap()
+}
+
+fn workflow(name: &str) -> Value {
+    serde_yaml_ng::from_str(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The single job of a workflow that holds AWS credentials.
+fn only_job(workflow: &Value) -> &Value {
+    let jobs = workflow["jobs"].as_mapping().unwrap();
+    assert_eq!(jobs.len(), 1, "one job, so its concurrency covers it all");
+    jobs.values().next().unwrap()
+}
+
+fn steps(job: &Value) -> &[Value] {
+    job["steps"].as_sequence().unwrap()
+}
+
+fn uses(step: &Value, action: &str) -> bool {
+    step["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with(&format!("{action}@")))
+}
+
+fn run_scripts(workflow: &Value) -> Vec<&str> {
+    let jobs = workflow["jobs"].as_mapping().unwrap();
+    jobs.values()
+        .flat_map(|job| steps(job).iter())
+        .filter_map(|step| step["run"].as_str())
+        .collect()
+}
+
+/// The shell commands of a script: split at line ends, `&&`, `||` and `;`.
+fn commands(script: &str) -> Vec<&str> {
+    script
+        .split(['\n', ';'])
+        .flat_map(|line| line.split("&&"))
+        .flat_map(|part| part.split("||"))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// The index of the step that configures AWS credentials.
+fn credentials_step(name: &str, job: &Value) -> usize {
+    steps(job)
+        .iter()
+        .position(|s| uses(s, "aws-actions/configure-aws-credentials"))
+        .unwrap_or_else(|| panic!("{name}: no configure-aws-credentials step"))
+}
+
+/// The step running xtask with the credentials (the last one that runs it).
+fn xtask_step<'w>(name: &str, job: &'w Value) -> &'w Value {
+    steps(job)
+        .iter()
+        .rfind(|s| s["run"].as_str().is_some_and(|r| r.contains("xtask ")))
+        .unwrap_or_else(|| panic!("{name}: no step runs xtask"))
+}

@@ -1,0 +1,235 @@
+//! What the run scripts do when run: the green URL output, the inputs' checks, the flags they
+//! pass; and that no expression is spliced into one.
+use std::{path::Path, process::Command};
+
+use clap::Parser;
+use xtask::{
+    flags::Cli,
+    pipeline::deploy::{Outcome, Report},
+};
+
+use super::*;
+
+/// Runs one step's script as GitHub would (bash -e) with `env` set.
+fn run_step(step: &Value, env: &[(&str, &str)], path: Option<&Path>) -> std::process::Output {
+    let mut command = Command::new("bash");
+    command
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+        .arg(step["run"].as_str().unwrap())
+        .envs(env.iter().copied());
+    if let Some(dir) = path {
+        let inherited = std::env::var("PATH").unwrap();
+        command.env("PATH", format!("{}:{inherited}", dir.display()));
+    }
+    command.output().unwrap()
+}
+
+/// A scratch directory under the target dir, fresh for `name`.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = setup::target_dir().join("tests-workflows").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
+    let deploy = workflow("deploy.yml");
+    let job = only_job(&deploy);
+    let output = "${{ steps.green.outputs.green_url }}";
+    assert_eq!(job["environment"]["url"], output);
+    assert_eq!(job["outputs"]["green_url"], output);
+    let deploy_step = xtask_step("deploy.yml", job)["run"].as_str().unwrap();
+    assert!(deploy_step.ends_with("--json > \"$RUNNER_TEMP/deploy.json\""));
+    let green = steps(job).iter().find(|s| s["id"] == "green").unwrap();
+
+    // The report deploy prints with --json, as deploy builds it.
+    let url = "https://a1b2c3.execute-api.us-east-1.amazonaws.com/green";
+    let report = Report {
+        outcome: Outcome::Deployed,
+        function: "bgd".into(),
+        version: Some(7),
+        previous: Some(6),
+        git_sha: "0123abc".into(),
+        digest: "sha256:00".into(),
+        green_url: Some(url.into()),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        held: None,
+        write_calls: 9,
+    };
+    let dir = scratch("green-url");
+    std::fs::write(
+        dir.join("deploy.json"),
+        serde_json::to_string(&report).unwrap(),
+    )
+    .unwrap();
+    let outputs = dir.join("outputs");
+    let ran = run_step(
+        green,
+        &[
+            ("RUNNER_TEMP", dir.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ],
+        None,
+    );
+    assert!(ran.status.success(), "{ran:?}");
+    assert_eq!(
+        std::fs::read_to_string(outputs).unwrap(),
+        format!("green_url={url}\n")
+    );
+}
+
+#[test]
+fn no_expression_reaches_a_run_script() {
+    for name in ALL_WORKFLOWS {
+        for script in run_scripts(&workflow(name)) {
+            assert!(
+                !script.contains("${{"),
+                "{name}: pass values through env:, not into the script: {script}"
+            );
+        }
+    }
+    let rollback = workflow("rollback.yml");
+    let inputs = &rollback["on"]["workflow_dispatch"]["inputs"];
+    assert_eq!(inputs["version"]["required"], true);
+    assert_eq!(inputs["break_lock"]["type"], "boolean");
+    let job = only_job(&rollback);
+    let uses_inputs: Vec<&Value> = steps(job)
+        .iter()
+        .filter(|s| serde_yaml_ng::to_string(s).unwrap().contains("inputs."))
+        .collect();
+    assert_eq!(uses_inputs.len(), 2, "the check and the rollback");
+    for step in uses_inputs {
+        assert_eq!(step["env"]["VERSION"], "${{ inputs.version }}");
+        assert_eq!(step["env"]["BREAK_LOCK"], "${{ inputs.break_lock }}");
+    }
+}
+
+/// Runs the rollback's check step with the two inputs.
+fn inputs_check_accepts(version: &str, break_lock: &str) -> bool {
+    let rollback = workflow("rollback.yml");
+    let check = &steps(only_job(&rollback))[0];
+    assert!(
+        check["uses"].is_null(),
+        "the check runs before anything else"
+    );
+    let env = [("VERSION", version), ("BREAK_LOCK", break_lock)];
+    run_step(check, &env, None).status.success()
+}
+
+#[test]
+fn the_rollback_inputs_are_a_positive_integer_and_a_boolean() {
+    for good in ["1", "42", "1234567890"] {
+        assert!(inputs_check_accepts(good, "false"), "{good}");
+    }
+    for bad in [
+        "",
+        "0",
+        "-1",
+        "01",
+        "1.5",
+        "1 2",
+        "1;id",
+        "$(id)",
+        "1\n2",
+        "12345678901",
+    ] {
+        assert!(!inputs_check_accepts(bad, "false"), "{bad:?}");
+    }
+    assert!(inputs_check_accepts("3", "true"));
+    for bad in ["", "yes", "True", "true;id", "--break-lock"] {
+        assert!(!inputs_check_accepts("3", bad), "{bad:?}");
+    }
+}
+
+/// Runs a step whose script ends in `exec cargo ...` with a `cargo` on PATH that prints its
+/// arguments, one a line.
+fn cargo_args_of(step: &Value, env: &[(&str, &str)], name: &str) -> Vec<String> {
+    let dir = scratch(name);
+    let cargo = dir.join("cargo");
+    std::fs::write(&cargo, "#!/bin/sh\nprintf '%s\\n' \"$@\"\n").unwrap();
+    let status = Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ran = run_step(step, env, Some(&dir));
+    assert!(ran.status.success(), "{ran:?}");
+    String::from_utf8(ran.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_rollback_passes_break_lock_only_when_asked() {
+    let rollback = workflow("rollback.yml");
+    let step = xtask_step("rollback.yml", only_job(&rollback));
+    let plain = cargo_args_of(step, &[("VERSION", "7"), ("BREAK_LOCK", "false")], "plain");
+    assert_eq!(plain, ["--locked", "xtask", "rollback", "--to", "7"]);
+    let broken = cargo_args_of(step, &[("VERSION", "7"), ("BREAK_LOCK", "true")], "broken");
+    assert_eq!(
+        broken,
+        ["--locked", "xtask", "rollback", "--to", "7", "--break-lock"]
+    );
+}
+
+#[test]
+fn unpin_is_a_dispatch_of_its_own() {
+    let unpin = workflow("unpin.yml");
+    assert!(
+        unpin["on"]
+            .as_mapping()
+            .unwrap()
+            .contains_key("workflow_dispatch")
+    );
+    let step = xtask_step("unpin.yml", only_job(&unpin));
+    assert_eq!(
+        cargo_args_of(step, &[], "unpin"),
+        ["--locked", "xtask", "unpin"]
+    );
+}
+
+#[test]
+fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_environment() {
+    let deploy = workflow("deploy.yml");
+    let step = xtask_step("deploy.yml", only_job(&deploy));
+    assert_eq!(
+        step["env"]["BGD_HOLD"], "${{ vars.BGD_APPROVAL_GATE == 'true' }}",
+        "the gate is a repository variable"
+    );
+    // The variable reaches the flag: deploy holds with BGD_HOLD=true, promotes without it.
+    let held = |value: &str| {
+        // SAFETY: tests in this binary never read BGD_HOLD concurrently with this one.
+        unsafe { std::env::set_var("BGD_HOLD", value) };
+        let cli = Cli::try_parse_from(["cargo xtask", "deploy"]).unwrap();
+        unsafe { std::env::remove_var("BGD_HOLD") };
+        match cli.verb {
+            xtask::flags::Verb::Deploy(deploy) => deploy.hold,
+            _ => unreachable!(),
+        }
+    };
+    assert!(held("true"));
+    assert!(!held("false"));
+
+    let promote = workflow("promote.yml");
+    assert_eq!(
+        promote["on"]["workflow_run"]["workflows"][0],
+        deploy["name"]
+    );
+    let job = only_job(&promote);
+    let condition = job["if"].as_str().unwrap();
+    assert!(
+        condition.contains("conclusion == 'success'")
+            && condition.contains("vars.BGD_APPROVAL_GATE == 'true'")
+    );
+    let run = xtask_step("promote.yml", job)["run"].as_str().unwrap();
+    assert!(
+        run.starts_with("exec cargo --locked xtask promote --json"),
+        "{run}"
+    );
+}
