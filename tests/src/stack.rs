@@ -170,13 +170,13 @@ impl Stack {
 
     /// A call straight to this stack's moto, for what no verb does (an operator's set-up, or
     /// breaking it on purpose): `service` as the request's credential scope names it, `path`
-    /// with its query, `target` for JSON-protocol services (ECR's `X-Amz-Target`).
+    /// with its query, `headers` as the service's protocol wants them.
     pub async fn moto(
         &self,
         service: &str,
         method: reqwest::Method,
         path: &str,
-        target: Option<&str>,
+        headers: &[(&str, &str)],
         body: String,
     ) -> (u16, String) {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
@@ -189,12 +189,9 @@ impl Stack {
             .request(method, url)
             .header("authorization", scope)
             .body(body);
-        request = match target {
-            Some(target) => request
-                .header("x-amz-target", target)
-                .header("content-type", "application/x-amz-json-1.1"),
-            None => request.header("content-type", "application/x-www-form-urlencoded"),
-        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
@@ -202,8 +199,9 @@ impl Stack {
 
     /// An IAM query-protocol call (`Action=…&…`, values already URL-encoded) to moto.
     pub async fn moto_iam(&self, query: &str) -> (u16, String) {
+        let form = [("content-type", "application/x-www-form-urlencoded")];
         let body = format!("{query}&Version=2010-05-08");
-        self.moto("iam", reqwest::Method::POST, "/", None, body)
+        self.moto("iam", reqwest::Method::POST, "/", &form, body)
             .await
     }
 

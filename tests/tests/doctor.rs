@@ -50,8 +50,7 @@ fn detail<'r>(report: &'r Value, check: &str) -> &'r str {
 async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_nothing() {
     let (image_a, _) = images();
     let stack = Stack::new("e2e-doctor");
-    let deployed = stack.ok(&["deploy", "--image", path(image_a)]).await;
-    assert_eq!(deployed["outcome"], "deployed");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
     let role = "e2e-doctor-deploy";
 
     // A provisioned stack in an account nobody set up for GitHub.
@@ -142,7 +141,7 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
             "lambda",
             reqwest::Method::DELETE,
             "/2015-03-31/functions/e2e-doctor/policy/e2e-doctor-apigateway-green?Qualifier=green",
-            None,
+            &[],
             String::new(),
         )
         .await;
@@ -152,7 +151,13 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
             "ecr",
             reqwest::Method::POST,
             "/",
-            Some("AmazonEC2ContainerRegistry_V20150921.DeleteRepositoryPolicy"),
+            &[
+                (
+                    "x-amz-target",
+                    "AmazonEC2ContainerRegistry_V20150921.DeleteRepositoryPolicy",
+                ),
+                ("content-type", "application/x-amz-json-1.1"),
+            ],
             serde_json::json!({"repositoryName": "e2e-doctor"}).to_string(),
         )
         .await;

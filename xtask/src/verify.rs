@@ -6,7 +6,7 @@ use std::{fmt, time::Duration};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::config::Smoke;
+use crate::{config::Smoke, secret::Secret};
 
 /// Header carrying the blue stage's token (the app compares it with the stage variable).
 pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
@@ -21,19 +21,10 @@ const POLL: Duration = Duration::from_millis(250);
 const BODY_LIMIT: usize = 2_000;
 
 /// A stage's base URL and, for blue, the token it demands.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Endpoint {
     pub url: String,
-    pub token: Option<String>,
-}
-
-impl fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never the token.
-        f.debug_struct("Endpoint")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
+    pub token: Option<Secret>,
 }
 
 /// What the app says of itself at `GET /version`.
@@ -146,7 +137,7 @@ impl Prober {
         with_token: bool,
     ) -> Result<Answer, String> {
         if let (true, Some(token)) = (with_token, &endpoint.token) {
-            request = request.header(VERIFY_TOKEN_HEADER, token);
+            request = request.header(VERIFY_TOKEN_HEADER, token.expose());
         }
         let response = request.send().await.map_err(|e| format!("{e}"))?;
         let status = response.status().as_u16();
@@ -417,7 +408,7 @@ mod tests {
         let probe = |url: String| async {
             let endpoint = Endpoint {
                 url,
-                token: Some("t0ken".into()),
+                token: Some(Secret::from("t0ken".to_owned())),
             };
             Prober::default()
                 .verify(&endpoint, &expect, &[], Duration::from_secs(1))
@@ -457,7 +448,7 @@ mod tests {
         });
         let endpoint = Endpoint {
             url,
-            token: Some("t0ken".into()),
+            token: Some(Secret::from("t0ken".to_owned())),
         };
         let answer = Prober::default()
             .get(&endpoint, "/version", true)

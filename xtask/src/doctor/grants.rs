@@ -55,11 +55,7 @@ fn covers(statement: &Value, action: &str, resource: &str) -> bool {
 }
 
 /// Why `action` on `resource` is not allowed by `policies`, or `None` when it is.
-pub fn refusal<'a>(
-    policies: &'a [(String, Value)],
-    action: &str,
-    resource: &str,
-) -> Option<String> {
+pub fn refusal(policies: &[(String, Value)], action: &str, resource: &str) -> Option<String> {
     let every = || {
         policies.iter().flat_map(|(source, document)| {
             statements(document)

@@ -10,6 +10,7 @@ use oci_client::{
 use reqwest::header::HeaderValue;
 
 use super::{Image, MANIFEST_MEDIA_TYPE, sha256_digest};
+use crate::secret::Secret;
 
 pub struct Registry {
     /// `host[:port]`, as image references name it.
@@ -21,7 +22,7 @@ pub struct Registry {
 impl Registry {
     /// `endpoint` is `https://ACCOUNT.dkr.ecr.REGION.amazonaws.com` (ECR's proxy endpoint) or
     /// `http://127.0.0.1:PORT` (the local registry); plain HTTP only when the URL says so.
-    pub fn new(endpoint: &str, basic: Option<(String, String)>) -> Result<Self> {
+    pub fn new(endpoint: &str, basic: Option<(String, Secret)>) -> Result<Self> {
         let (protocol, host) = match endpoint.split_once("://") {
             Some(("http", host)) => (ClientProtocol::Http, host),
             Some(("https", host)) => (ClientProtocol::Https, host),
@@ -31,7 +32,7 @@ impl Registry {
         };
         let host = host.trim_end_matches('/').to_owned();
         let auth = match basic {
-            Some((user, password)) => RegistryAuth::Basic(user, password),
+            Some((user, password)) => RegistryAuth::Basic(user, password.expose().to_owned()),
             None => RegistryAuth::Anonymous,
         };
         let client = Client::new(ClientConfig {

@@ -15,6 +15,7 @@ use crate::{
     cloud::Settings,
     image::{Built, Image},
     progress::PhaseTime,
+    secret::Secret,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -158,7 +159,7 @@ async fn ship<C: Cloud>(
     built: &Built,
     image: &Image,
     settings: &Settings,
-    token: &str,
+    token: &Secret,
     hold: bool,
 ) -> Result<u64> {
     let (registry, repository) = ctx.registry().await?;

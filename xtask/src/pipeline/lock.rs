@@ -11,6 +11,7 @@ use crate::{
     cloud::{RestApi, Stage},
     ledger::{Hold, Lock},
     outcome::{Exit, refuse},
+    secret::Secret,
 };
 
 /// How long a deploy's lock stands before another deploy may take it over.
@@ -27,15 +28,14 @@ impl<C: Cloud> Ctx<C> {
         git_sha: &str,
         lock: LockOptions,
         green_revision: Option<&str>,
-    ) -> Result<String> {
-        let token = hex::encode(rand::random::<[u8; 32]>());
-        crate::secret::register(&token);
+    ) -> Result<Secret> {
+        let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
         let stage = Stage {
             name: BLUE.into(),
             deployment_id: deployment_id.into(),
             variables: BTreeMap::from([
                 (ALIAS_VARIABLE.into(), BLUE.into()),
-                (TOKEN_VARIABLE.into(), token.clone()),
+                (TOKEN_VARIABLE.into(), token.expose().to_owned()),
             ]),
             description: Lock::new(
                 git_sha,
@@ -112,7 +112,7 @@ impl<C: Cloud> Ctx<C> {
         git_sha: &str,
         lock: LockOptions,
         green_revision: Option<&str>,
-        work: impl FnOnce(String) -> F,
+        work: impl FnOnce(Secret) -> F,
     ) -> Result<T> {
         let token = self
             .progress

@@ -8,6 +8,7 @@ use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     image::Registry,
     ledger::{self, Promotion, VersionRecord},
+    secret::Secret,
 };
 
 impl<C: Cloud> Ctx<C> {
@@ -17,7 +18,7 @@ impl<C: Cloud> Ctx<C> {
     pub async fn blue_then_green(
         &self,
         api: &RestApi,
-        token: &str,
+        token: &Secret,
         green: &Alias,
         candidate: Candidate<'_>,
         registry: (&Registry, &str),

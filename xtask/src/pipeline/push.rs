@@ -43,9 +43,6 @@ impl<C: Cloud> Ctx<C> {
             return Ok(None);
         };
         let access = self.cloud.registry_access().await?;
-        if let Some((_, password)) = &access.basic {
-            crate::secret::register(password);
-        }
         let scheme = if access.plain_http { "http" } else { "https" };
         let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
         Ok(Some((registry, repository)))
