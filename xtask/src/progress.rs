@@ -47,6 +47,7 @@ impl Progress {
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         fault::kill_if_asked(phase, Boundary::Start);
+        fault::pause_if_asked(phase).await;
         let name = phase.name();
         let start = Instant::now();
         if !self.tty {
