@@ -164,7 +164,7 @@ pub struct Deployed {
 
 pub fn settings(greeting: &str) -> Settings {
     Settings {
-        environment: BTreeMap::from([("GREETING".to_owned(), greeting.to_owned())]),
+        environment: BTreeMap::from([("GREETING".to_owned(), greeting.to_owned().into())]),
         memory_mb: 128,
         timeout: Duration::from_secs(10),
     }

@@ -1,6 +1,9 @@
 //! Clients hitting a stage's `/version` through the local gateway while something switches
 //! it, each recording every answer (when it was sent, status, version), bounded in time.
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::{sync::watch, task::JoinHandle, time::Instant};
 
@@ -18,6 +21,8 @@ pub struct Seen {
 pub struct Prober {
     stop: watch::Sender<bool>,
     clients: Vec<JoinHandle<Vec<Seen>>>,
+    /// The version each client's latest successful answer reported.
+    latest: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl Prober {
@@ -25,13 +30,36 @@ impl Prober {
     pub fn start(stage_url: &str, clients: usize, pause: Duration) -> Self {
         let (stop, stopped) = watch::channel(false);
         let url = format!("{stage_url}/version");
+        let latest = Arc::new(Mutex::new(vec![None; clients]));
         let clients = (0..clients)
-            .map(|_| {
+            .map(|index| {
                 let (url, stopped) = (url.clone(), stopped.clone());
-                tokio::spawn(async move { client(url, stopped, pause).await })
+                let latest = Arc::clone(&latest);
+                tokio::spawn(async move { client(url, stopped, pause, &latest, index).await })
             })
             .collect();
-        Self { stop, clients }
+        Self {
+            stop,
+            clients,
+            latest,
+        }
+    }
+
+    /// Waits until every client's latest answer was `version` (a 200): each has seen it, so
+    /// what follows happens while they are all on it. Panics past `patience`.
+    pub async fn until_all_see(&self, version: &str, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        loop {
+            let latest = self.latest.lock().unwrap().clone();
+            if latest.iter().all(|v| v.as_deref() == Some(version)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not every client saw version {version} within {patience:?}: {latest:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the clients; what each saw, in the order it saw it.
@@ -45,7 +73,13 @@ impl Prober {
     }
 }
 
-async fn client(url: String, stopped: watch::Receiver<bool>, pause: Duration) -> Vec<Seen> {
+async fn client(
+    url: String,
+    stopped: watch::Receiver<bool>,
+    pause: Duration,
+    latest: &Mutex<Vec<Option<String>>>,
+    index: usize,
+) -> Vec<Seen> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -62,6 +96,9 @@ async fn client(url: String, stopped: watch::Receiver<bool>, pause: Duration) ->
             }
             Err(_) => (0, None),
         };
+        if status == 200 && version.is_some() {
+            latest.lock().unwrap()[index].clone_from(&version);
+        }
         seen.push(Seen {
             sent,
             status,

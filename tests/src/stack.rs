@@ -149,26 +149,13 @@ impl Stack {
     /// The function role's inline policy, as moto's IAM answers GetRolePolicy; `None` when
     /// it answers NoSuchEntity (no role, or no such policy).
     pub async fn role_policy(&self) -> Option<Value> {
-        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
-        let xml = reqwest::Client::new()
-            .post(&endpoints.moto_url)
-            // moto reads the service and region from the credential scope; it checks no signature.
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-            )
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "Action=GetRolePolicy&Version=2010-05-08&RoleName={}-lambda&PolicyName={}",
+        let (_, xml) = self
+            .moto_iam(&format!(
+                "Action=GetRolePolicy&RoleName={}-lambda&PolicyName={}",
                 self.name,
                 xtask::cloud::ROLE_POLICY
             ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .await;
         if xml.contains("<Code>NoSuchEntity</Code>") {
             return None;
         }
@@ -182,6 +169,43 @@ impl Stack {
         let url = reqwest::Url::parse(&format!("http://moto/?document={encoded}")).unwrap();
         let (_, document) = url.query_pairs().next().unwrap();
         Some(serde_json::from_str(&document).unwrap())
+    }
+
+    /// A call straight to this stack's moto, for what no verb does (an operator's set-up, or
+    /// breaking it on purpose): `service` as the request's credential scope names it, `path`
+    /// with its query, `headers` as the service's protocol wants them.
+    pub async fn moto(
+        &self,
+        service: &str,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (u16, String) {
+        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
+        let url = format!("{}{path}", endpoints.moto_url.trim_end_matches('/'));
+        // moto reads the service and region from the credential scope; it checks no signature.
+        let scope = format!(
+            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .header("authorization", scope)
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// An IAM query-protocol call (`Action=…&…`, values already URL-encoded) to moto.
+    pub async fn moto_iam(&self, query: &str) -> (u16, String) {
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let body = format!("{query}&Version=2010-05-08");
+        self.moto("iam", reqwest::Method::POST, "/", &form, body)
+            .await
     }
 
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.

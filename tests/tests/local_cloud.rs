@@ -296,8 +296,8 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
     let sleeping = |greeting| {
         let mut settings = settings(greeting);
         settings.environment.extend([
-            ("MISBEHAVE".to_owned(), "sleep".to_owned()),
-            ("SLEEP_SECONDS".to_owned(), "120".to_owned()),
+            ("MISBEHAVE".to_owned(), "sleep".to_owned().into()),
+            ("SLEEP_SECONDS".to_owned(), "120".to_owned().into()),
         ]);
         settings
     };

@@ -1,10 +1,65 @@
 //! The local cloud's processes: `up` reuses what is healthy and restarts what is not; `down`
-//! leaves nothing running, function instances included.
-use std::time::{Duration, Instant};
+//! leaves nothing running, function instances included; neither does a failed `up`.
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use e2e::local::{
     Running, deploy_two_versions, idle_instances, stage_url, unique, version, xtask_binary,
 };
+use xtask::{local::LocalCloud, setup};
+
+/// Live processes whose stdout or stderr is a file under `dir`: every component of a local
+/// cloud logs into its state dir, whatever its command line says.
+fn logging_under(dir: &Path) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse().ok()) else {
+            continue;
+        };
+        let writes_here = ["fd/1", "fd/2"].iter().any(|fd| {
+            std::fs::read_link(entry.path().join(fd)).is_ok_and(|target| target.starts_with(dir))
+        });
+        // A zombie waiting to be reaped runs nothing.
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        });
+        if writes_here && !zombie {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_failed_up_stops_what_it_started_and_leaves_no_process() {
+    let dir = setup::target_dir().join("tmp").join(unique("failed-up"));
+    // The front is served by the xtask binary: one that exits at once fails `up` after moto
+    // and the registry started.
+    let error = LocalCloud::at(&dir)
+        .up(Path::new("/bin/false"))
+        .await
+        .expect_err("a front that never answers fails up");
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("stopped what it had started") && text.contains("registry (pid"),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = logging_under(&dir);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the failed up still run: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 #[tokio::test]
 async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {

@@ -60,7 +60,7 @@ async fn deploy(local: &Running, function: &HostOnly) -> (String, String) {
         environment: function
             .environment
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).to_owned(), v.clone().into()))
             .collect::<BTreeMap<_, _>>(),
         memory_mb: function.memory_mb,
         timeout: function.timeout,

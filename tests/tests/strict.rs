@@ -177,8 +177,10 @@ async fn limits_names_and_regions_are_as_on_aws() {
     let function = create_function(&local.cloud, &name, &image).await;
 
     let mut big = settings("big");
-    big.environment
-        .insert("SECRET".into(), format!("s3cr3t{}", "x".repeat(4100)));
+    big.environment.insert(
+        "SECRET".into(),
+        format!("s3cr3t{}", "x".repeat(4100)).into(),
+    );
     let err = cloud
         .update_function_configuration(&function, &big)
         .await

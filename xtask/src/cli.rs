@@ -40,6 +40,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::History(verb) => runtime.block_on(verb.run(global)),
         Verb::Verify(verb) => runtime.block_on(verb.run(global)),
         Verb::Destroy(verb) => runtime.block_on(verb.run(global)),
+        Verb::Doctor(verb) => runtime.block_on(verb.run(global)),
         Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
         Verb::Build(verb) => verb.run(global.json),
         Verb::Bench(verb) => verb.run(&runtime, global.json),

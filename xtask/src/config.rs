@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::{cloud::Settings, setup};
+use crate::{cloud::Settings, secret::Secret, setup};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,7 +297,11 @@ impl Config {
             );
         }
         Ok(Settings {
-            environment,
+            // Resolved `${VAR}` values were registered for redaction as they were read.
+            environment: environment
+                .into_iter()
+                .map(|(name, value)| (name, Secret::from(value)))
+                .collect(),
             memory_mb: self.function.memory_mb,
             timeout: Duration::from_secs(self.function.timeout_s.into()),
         })
@@ -430,6 +434,14 @@ mod tests {
         let env = config.resolved_environment().unwrap();
         assert_eq!(env["AA"], std::env::var("PATH").unwrap());
         assert_eq!(env["BB"], "plain");
+        // Held as secrets: what reaches Lambda is the value, what a `{:?}` shows is not.
+        let settings = config.settings().unwrap();
+        assert_eq!(settings.environment["AA"].expose(), env["AA"]);
+        let shown = format!("{settings:?} {:?}", settings.environment);
+        assert!(
+            !shown.contains(&env["AA"]) && !shown.contains("plain"),
+            "{shown}"
+        );
     }
 
     fn parse_err(text: &str) -> String {

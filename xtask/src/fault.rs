@@ -13,6 +13,11 @@ use crate::pipeline::Phase;
 
 /// The environment variable naming the phase boundary to die at.
 pub const KILL_AT: &str = "BGD_FAULT_KILL_AT";
+/// The phase to pause at as it starts, until [`RESUME_FILE`] exists: the race tests run
+/// another verb at exactly that point, so each interleaving is driven, not hoped for.
+pub const PAUSE_AT: &str = "BGD_FAULT_PAUSE_AT";
+/// The file whose existence ends a pause; the paused run creates it with `.paused` added first.
+pub const RESUME_FILE: &str = "BGD_FAULT_RESUME_FILE";
 
 /// Whether this process honours the hooks: only the tests' build arms them.
 static ARMED: AtomicBool = AtomicBool::new(false);
@@ -35,12 +40,29 @@ pub fn warn_if_ignored() {
     if ARMED.load(Ordering::Relaxed) {
         return;
     }
-    for name in [KILL_AT, crate::cloud::FAIL_OPERATION] {
+    for name in [KILL_AT, PAUSE_AT, crate::cloud::FAIL_OPERATION] {
         if std::env::var_os(name).is_some() {
             eprintln!(
                 "warning: {name} is ignored: fault hooks work only in the tests' build (xtask-faults), never in cargo xtask"
             );
         }
+    }
+}
+
+/// Waits here when `BGD_FAULT_PAUSE_AT` names this phase: says so by creating
+/// `RESUME_FILE.paused`, then waits for `RESUME_FILE` (at most two minutes).
+pub async fn pause_if_asked(phase: Phase) {
+    let (Some(wanted), Some(resume)) = (hook(PAUSE_AT), hook(RESUME_FILE)) else {
+        return;
+    };
+    if wanted != phase.name() {
+        return;
+    }
+    eprintln!("fault injection: {PAUSE_AT}={wanted}: paused until {resume} exists");
+    let _ = std::fs::write(format!("{resume}.paused"), "");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::path::Path::new(&resume).exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -60,6 +60,8 @@ pub enum Verb {
     Test(Test),
     /// Deterministic simulation: the real pipeline as several actors at once against an in-memory AWS on virtual time, faults at every call, invariants checked after every step; no AWS
     Sim(Sim),
+    /// Check the account's set-up against deploy.toml and the GitHub repository: OIDC provider, the deploy role's trust and policy, region, the provisioned stack; reads only, exit 7 on findings
+    Doctor(Doctor),
     /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
     IamPolicy(IamPolicy),
     /// Run the AWS side on this machine: moto, a registry and our gateway (no account, no Docker)
@@ -296,6 +298,19 @@ pub struct Destroy {
     /// Destroy even while a deploy holds the lock (stage blue) that has not expired
     #[arg(long)]
     pub break_lock: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// The deploy role, by name or ARN [default: NAME-deploy, as docs/aws.md creates it]
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// The GitHub repository whose deploy job assumes the role (checks the trust's subject)
+    #[arg(long, value_name = "OWNER/REPO", requires = "environment")]
+    pub repo: Option<String>,
+    /// The GitHub environment the deploy job runs in; repeat it for the approval gate's
+    #[arg(long, value_name = "NAME", requires = "repo")]
+    pub environment: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,10 @@ use crate::{
     pipeline::BLUE,
 };
 
-const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
+/// GitHub Actions' OIDC issuer: the IAM provider's URL and the prefix of its condition keys.
+pub(crate) const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
+/// The audience configure-aws-credentials asks GitHub's tokens for.
+pub(crate) const AUDIENCE: &str = "sts.amazonaws.com";
 
 impl IamPolicy {
     pub fn run(self) -> Result<()> {
@@ -101,7 +104,7 @@ pub fn permissions_policy(
     let declared = Operation::ALL
         .iter()
         .filter(|op| provision || !op.provision_only())
-        .filter(|op| !ADMINISTRATOR_ONLY.contains(op))
+        .filter(|op| !ADMINISTRATOR_ONLY.contains(op) && !op.doctor_only())
         .filter_map(|op| Some((op.iam_action()?, op.scope())));
     let implied = IMPLIED_ACTIONS
         .iter()
@@ -133,10 +136,68 @@ pub fn permissions_policy(
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
+/// The ARN of GitHub's OIDC provider in `account` (IAM names a provider by its URL's host).
+pub(crate) fn oidc_provider_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}")
+}
+
+/// The `sub` of GitHub's token for a job of `repo` running in each of `environments`.
+pub(crate) fn subjects(repo: &str, environments: &[String]) -> Vec<String> {
+    environments
+        .iter()
+        .map(|environment| format!("repo:{repo}:environment:{environment}"))
+        .collect()
+}
+
+/// IAM's wildcard match of a policy's Action or Resource pattern: `*` spans any characters
+/// (also `/`), `?` exactly one (byte-wise: ARNs and actions are ASCII).
+pub(crate) fn matches(pattern: &str, value: &str) -> bool {
+    match pattern.split_once('*') {
+        None => {
+            pattern.len() == value.len()
+                && pattern
+                    .bytes()
+                    .zip(value.bytes())
+                    .all(|(p, v)| p == b'?' || p == v)
+        }
+        Some((head, tail)) => {
+            value.len() >= head.len()
+                && value.is_char_boundary(head.len())
+                && matches(head, &value[..head.len()])
+                && (head.len()..=value.len())
+                    .filter(|&i| value.is_char_boundary(i))
+                    .any(|i| matches(tail, &value[i..]))
+        }
+    }
+}
+
 /// Trusts GitHub's OIDC tokens for jobs of `repo` running in one of `environments` only: with
 /// an environment the token's `sub` is `repo:OWNER/REPO:environment:NAME`, and which branches
 /// may deploy (and who must approve) is the environment's protection rule.
 pub fn trust_policy(account: &str, repo: &str, environments: &[String]) -> Result<Value> {
+    check_subject(repo, environments)?;
+    let subjects = subjects(repo, environments);
+    // One subject as a string, as IAM's console shows it; several as a list (any of them).
+    let subject = match subjects.as_slice() {
+        [one] => json!(one),
+        _ => json!(subjects),
+    };
+    Ok(json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": oidc_provider_arn(account) },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{GITHUB_OIDC}:aud"): AUDIENCE,
+                format!("{GITHUB_OIDC}:sub"): subject,
+            }},
+        }],
+    }))
+}
+
+/// `--repo` and `--environment` as GitHub spells them: no pattern can slip into a subject.
+pub(crate) fn check_subject(repo: &str, environments: &[String]) -> Result<()> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -153,34 +214,14 @@ pub fn trust_policy(account: &str, repo: &str, environments: &[String]) -> Resul
             );
         }
     }
-    let subjects: Vec<String> = environments
-        .iter()
-        .map(|environment| format!("repo:{repo}:environment:{environment}"))
-        .collect();
-    // One subject as a string, as IAM's console shows it; several as a list (any of them).
-    let subject = match subjects.as_slice() {
-        [one] => json!(one),
-        _ => json!(subjects),
-    };
-    Ok(json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": format!("arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}") },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": {
-                format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
-                format!("{GITHUB_OIDC}:sub"): subject,
-            }},
-        }],
-    }))
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
 
-    use super::{ADMINISTRATOR_ONLY, permissions_policy, trust_policy};
+    use super::{ADMINISTRATOR_ONLY, matches, permissions_policy, trust_policy};
     use crate::{cloud::Operation, config::Config};
 
     const ACCOUNT: &str = "123456789012";
@@ -228,6 +269,12 @@ mod tests {
                 continue;
             };
             let granted = full.iter().any(|a| a == action);
+            if op.doctor_only() {
+                // An operator's reads; only what provision itself needs may be granted.
+                assert!(!deploy.iter().any(|a| a == action), "{op}");
+                assert!(!granted || action == "ecr:GetRepositoryPolicy", "{op}");
+                continue;
+            }
             assert_eq!(granted, !ADMINISTRATOR_ONLY.contains(op), "{op}");
         }
         for action in [
@@ -240,25 +287,6 @@ mod tests {
             assert!(full.iter().any(|a| a == action), "{action}");
         }
         assert!(deploy.iter().any(|a| a == "lambda:UpdateAlias"));
-    }
-
-    /// IAM's wildcard match of a policy's Action or Resource pattern: `*` spans any characters
-    /// (also `/`), `?` exactly one.
-    fn matches(pattern: &str, value: &str) -> bool {
-        match pattern.split_once('*') {
-            None => {
-                pattern.len() == value.len()
-                    && pattern
-                        .bytes()
-                        .zip(value.bytes())
-                        .all(|(p, v)| p == b'?' || p == v)
-            }
-            Some((head, tail)) => {
-                value.len() >= head.len()
-                    && matches(head, &value[..head.len()])
-                    && (head.len()..=value.len()).any(|i| matches(tail, &value[i..]))
-            }
-        }
     }
 
     /// The statements that allow `action` on `resource`, whatever their conditions.

@@ -3,6 +3,7 @@ mod bench;
 pub mod cli;
 pub mod cloud;
 pub mod config;
+mod doctor;
 pub mod fault;
 pub mod flags;
 mod iam;

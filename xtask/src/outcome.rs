@@ -23,11 +23,13 @@ pub enum Exit {
     VerificationFailed = 5,
     /// A rollback pinned green; deploys refuse until `unpin`. Green unchanged.
     Pinned = 6,
+    /// `doctor` found something to fix; each finding says what to run or change.
+    Findings = 7,
 }
 
 impl Exit {
     /// Every code with its meaning, as the README lists them (a tidy test keeps them equal).
-    pub const ALL: [Exit; 7] = [
+    pub const ALL: [Exit; 8] = [
         Exit::Done,
         Exit::Failed,
         Exit::Usage,
@@ -35,6 +37,7 @@ impl Exit {
         Exit::LockHeld,
         Exit::VerificationFailed,
         Exit::Pinned,
+        Exit::Findings,
     ];
 
     pub fn code(self) -> u8 {

@@ -55,6 +55,7 @@ impl Progress {
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         fault::kill_if_asked(phase, Boundary::Start);
+        fault::pause_if_asked(phase).await;
         if let Some(trace) = &self.trace {
             trace(phase, None);
             let result = work.await;

@@ -2,7 +2,7 @@
 //! registry password) and their removal from every message before it is printed: AWS's own
 //! error text can quote them (Lambda's error for an oversized environment quotes every value),
 //! and so can an app answering a smoke check.
-use std::sync::Mutex;
+use std::{fmt, sync::Mutex};
 
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -12,6 +12,43 @@ pub const REDACTED: &str = "[redacted]";
 /// Values shorter than this are not redacted: replacing "1" everywhere would garble output,
 /// and such a value protects nothing.
 const SHORTEST: usize = 4;
+
+/// A value that must never be printed: its `Debug` shows [`REDACTED`], it has neither
+/// `Display` nor `Serialize` (so a struct holding one cannot derive `Serialize` and reach
+/// `--json`), and reading it takes [`Secret::expose`], at the one place it is sent.
+///
+/// ```compile_fail
+/// fn serialised<T: serde::Serialize>(_: &T) {}
+/// serialised(&xtask::secret::Secret::from("s3cret".to_owned()));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Holds `value` and remembers it for redaction from every message.
+    pub fn registered(value: String) -> Self {
+        register(&value);
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Without registering it: a value read back from AWS, or a literal from deploy.toml (which is
+/// committed, so redacting it from messages would only garble them).
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
 
 /// Remembers `value` as secret for the rest of the run.
 pub fn register(value: &str) {
@@ -42,6 +79,14 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_debugs_as_redacted_and_is_read_only_through_expose() {
+        let secret = Secret::from("planted-5e1f".to_owned());
+        assert_eq!(format!("{secret:?}"), REDACTED);
+        assert_eq!(format!("{:?}", Some(&secret)), format!("Some({REDACTED})"));
+        assert_eq!(secret.expose(), "planted-5e1f");
+    }
 
     #[test]
     fn known_secrets_never_survive_redaction_and_short_values_are_left() {

@@ -8,7 +8,7 @@ use std::{fmt, future::Future, time::Duration};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::config::Smoke;
+use crate::{config::Smoke, secret::Secret};
 
 /// Header carrying the blue stage's token (the app compares it with the stage variable).
 pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
@@ -23,19 +23,10 @@ const POLL: Duration = Duration::from_millis(250);
 const BODY_LIMIT: usize = 2_000;
 
 /// A stage's base URL and, for blue, the token it demands.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Endpoint {
     pub url: String,
-    pub token: Option<String>,
-}
-
-impl fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never the token.
-        f.debug_struct("Endpoint")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
+    pub token: Option<Secret>,
 }
 
 /// What the app says of itself at `GET /version`.
@@ -225,7 +216,7 @@ impl<H: Http> Prober<H> {
         if let (true, Some(token)) = (with_token, &endpoint.token) {
             request
                 .headers
-                .push((VERIFY_TOKEN_HEADER.into(), token.clone()));
+                .push((VERIFY_TOKEN_HEADER.into(), token.expose().to_owned()));
         }
         let mut answer = self.http.send(request).await?;
         answer.body = clip(answer.body);
@@ -501,7 +492,7 @@ mod tests {
         let probe = |url: String| async {
             let endpoint = Endpoint {
                 url,
-                token: Some("t0ken".into()),
+                token: Some(Secret::from("t0ken".to_owned())),
             };
             Prober::default()
                 .verify(&endpoint, &expect, &[], Duration::from_secs(1))
@@ -541,7 +532,7 @@ mod tests {
         });
         let endpoint = Endpoint {
             url,
-            token: Some("t0ken".into()),
+            token: Some(Secret::from("t0ken".to_owned())),
         };
         let answer = Prober::default()
             .get(&endpoint, "/version", true)
@@ -609,7 +600,7 @@ mod tests {
         });
         let endpoint = Endpoint {
             url: "http://blue/stage".into(),
-            token: Some("t0ken".into()),
+            token: Some(Secret::from("t0ken".to_owned())),
         };
         let expect = Expect {
             version: 2,

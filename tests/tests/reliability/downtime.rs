@@ -1,6 +1,8 @@
 //! Zero downtime: 16 clients hit green through the local gateway during a deploy and during a
-//! rollback. Not one request fails, and once a client saw the new version it never sees the
-//! old one again after the gateway's cache window (1 s, like an alias move's propagation).
+//! rollback. Every client is on the old version when the switch starts (waited for, not slept
+//! for), not one request fails, every client ends on the new one, and once a client saw the new
+//! version it never sees the old one again after the gateway's cache window (1 s, like an alias
+//! move's propagation).
 use std::time::Duration;
 
 use e2e::{
@@ -14,16 +16,25 @@ const CACHE_WINDOW: Duration = Duration::from_secs(1);
 /// Runs `args` under 16 clients; green moves from `old` to `new`. Returns requests sent.
 async fn switch_under_load(stack: &Stack, green_url: &str, args: &[&str], old: &str) -> usize {
     let clients = Prober::start(green_url, CLIENTS, Duration::from_millis(40));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    clients.until_all_see(old, Duration::from_secs(30)).await;
+    let switch = tokio::time::Instant::now();
     let report = stack.ok(args).await;
     let new = report["version"]
         .as_u64()
         .or(report["to"].as_u64())
         .unwrap()
         .to_string();
-    // Past the cache window, every client must be on the new version.
-    tokio::time::sleep(CACHE_WINDOW * 2).await;
+    // Within the cache window (and some slack for a loaded machine) every client is on it.
+    clients.until_all_see(&new, CACHE_WINDOW * 5).await;
     let seen = clients.stop().await;
+    for (index, client) in seen.iter().enumerate() {
+        assert!(
+            client
+                .iter()
+                .any(|s| s.sent < switch && s.version.as_deref() == Some(old)),
+            "{args:?}: client {index} never saw version {old} before the switch"
+        );
+    }
     let failed = prober::failures(&seen);
     assert!(
         failed.is_empty(),

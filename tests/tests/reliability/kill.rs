@@ -73,12 +73,41 @@ async fn kill_then_rerun(stack: &Stack, args: &[&str], at: &str, before: &Green)
 }
 
 /// Every version the prober saw on green was verified on blue, and every request answered.
+/// The oracle is the gateway's own access log, not the tag the tooling writes: each version
+/// and image green answered with, blue answered with successfully before (the verification's
+/// requests carry its token; without it the app answers 403, which the log leaves out).
 async fn only_verified_served(stack: &Stack, prober: Prober) -> usize {
     let seen = prober.stop().await;
     let failed = prober::failures(&seen);
     assert!(failed.is_empty(), "requests to green failed: {failed:?}");
     let served = prober::versions(&seen);
+    let log = std::fs::read_to_string(stack.local_dir().join("gateway.log")).unwrap();
+    let mut blue_answered = std::collections::BTreeSet::new();
+    let mut green_answered = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let Some((_, rest)) = line.split_once("gateway: served ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split(' ').collect();
+        let [_, "alias", alias, "version", version, "image", image] = words[..] else {
+            panic!("an access line of another shape: {line}");
+        };
+        let answer = (version.to_owned(), image.to_owned());
+        if alias == "green" {
+            assert!(
+                blue_answered.contains(&answer),
+                "green answered with version {version} ({image}) before blue ever did: {line}"
+            );
+            green_answered.insert(answer.0);
+        } else if alias == "blue" {
+            blue_answered.insert(answer);
+        }
+    }
     for version in &served {
+        assert!(
+            green_answered.contains(version),
+            "the gateway's log misses version {version}, which the prober saw on green"
+        );
         assert!(
             verified(stack, version).await,
             "green served version {version}, never verified on blue"

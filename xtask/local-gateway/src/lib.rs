@@ -302,9 +302,21 @@ impl Gateway {
             version.timeout
         );
         match self.pool.invoke(&key, spec, payload).await? {
-            Outcome::Response(body) => event::http_response(&body).context(
-                "the function's answer is not a proxy response (statusCode, headers, body)",
-            ),
+            Outcome::Response(body) => {
+                let response = event::http_response(&body).context(
+                    "the function's answer is not a proxy response (statusCode, headers, body)",
+                )?;
+                // An access line per success through an alias: which version and image
+                // answered there, a record kept apart from anything the deploy tooling writes
+                // (the kill tests check green served only what blue answered with before).
+                if !is_version && response.status().is_success() {
+                    eprintln!(
+                        "gateway: served {function} alias {qualifier} version {} image {}",
+                        version.version, image.0
+                    );
+                }
+                Ok(response)
+            }
             Outcome::FunctionError(body) => {
                 anyhow::bail!("the function failed: {}", String::from_utf8_lossy(&body))
             }

@@ -6,6 +6,7 @@ use super::{
     Repository,
     error::{OrCloud, absent_as_none, missing},
 };
+use crate::secret::Secret;
 
 /// Lets Lambda assume the function's role
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
@@ -132,7 +133,7 @@ impl Account for Cloud {
         Ok(RegistryAccess {
             host: host.trim_end_matches('/').to_owned(),
             plain_http,
-            basic: Some((user.to_owned(), password.to_owned())),
+            basic: Some((user.to_owned(), Secret::registered(password.to_owned()))),
         })
     }
 

@@ -10,6 +10,7 @@ use super::{
     ImageRef, Operation, Settings, Version, VersionState,
     error::{OrCloud, absent_as_none, missing},
 };
+use crate::secret::Secret;
 
 /// The same fields read from any of Lambda's function configuration outputs.
 macro_rules! version_from {
@@ -31,7 +32,11 @@ macro_rules! version_from {
                 environment: out
                     .environment()
                     .and_then(|e| e.variables())
-                    .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .map(|vars| {
+                        vars.iter()
+                            .map(|(k, v)| (k.clone(), Secret::from(v.clone())))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 memory_mb: out.memory_size().unwrap_or(128).try_into().unwrap_or(128),
                 timeout: Duration::from_secs(out.timeout().unwrap_or(3).try_into().unwrap_or(3)),
@@ -79,7 +84,7 @@ fn unqualified(arn: &str) -> String {
 
 fn environment(settings: &Settings) -> Environment {
     Environment::builder()
-        .set_variables(Some(settings.environment.clone().into_iter().collect()))
+        .set_variables(Some(settings.exposed_environment().into_iter().collect()))
         .build()
 }
 

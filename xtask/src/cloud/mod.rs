@@ -4,6 +4,7 @@
 //! as AWS does: no emulator branch here).
 mod account;
 mod apigateway;
+mod audit;
 mod error;
 mod fault;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, meta::region::ProvideRegion};
 use aws_sdk_sts::config::Credentials;
 
+pub use audit::{Audit, OidcProvider, RoleGrants, environment_region};
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use fault::FAIL_OPERATION;
 pub use metered::WriteMeter;

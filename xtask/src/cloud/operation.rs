@@ -39,6 +39,15 @@ pub enum Operation {
     GetRolePolicy,
     PutRolePolicy,
     DeleteRolePolicy,
+    // What `doctor` reads (an operator's checks, granted to no generated policy).
+    ListOpenIDConnectProviders,
+    GetOpenIDConnectProvider,
+    ListRolePolicies,
+    ListAttachedRolePolicies,
+    /// IAM's GetPolicy (a managed policy); Lambda's GetPolicy is [`Operation::GetPolicy`].
+    GetManagedPolicy,
+    GetPolicyVersion,
+    GetRepositoryPolicy,
 }
 
 impl Operation {
@@ -78,6 +87,13 @@ impl Operation {
         Self::GetRolePolicy,
         Self::PutRolePolicy,
         Self::DeleteRolePolicy,
+        Self::ListOpenIDConnectProviders,
+        Self::GetOpenIDConnectProvider,
+        Self::ListRolePolicies,
+        Self::ListAttachedRolePolicies,
+        Self::GetManagedPolicy,
+        Self::GetPolicyVersion,
+        Self::GetRepositoryPolicy,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -118,6 +134,13 @@ impl Operation {
             Self::GetRolePolicy => "iam:GetRolePolicy",
             Self::PutRolePolicy => "iam:PutRolePolicy",
             Self::DeleteRolePolicy => "iam:DeleteRolePolicy",
+            Self::ListOpenIDConnectProviders => "iam:ListOpenIDConnectProviders",
+            Self::GetOpenIDConnectProvider => "iam:GetOpenIDConnectProvider",
+            Self::ListRolePolicies => "iam:ListRolePolicies",
+            Self::ListAttachedRolePolicies => "iam:ListAttachedRolePolicies",
+            Self::GetManagedPolicy => "iam:GetPolicy",
+            Self::GetPolicyVersion => "iam:GetPolicyVersion",
+            Self::GetRepositoryPolicy => "ecr:GetRepositoryPolicy",
         })
     }
 
@@ -137,6 +160,28 @@ impl Operation {
                 | Self::ListVersionsByFunction
                 | Self::GetPolicy
                 | Self::GetRolePolicy
+                | Self::ListOpenIDConnectProviders
+                | Self::GetOpenIDConnectProvider
+                | Self::ListRolePolicies
+                | Self::ListAttachedRolePolicies
+                | Self::GetManagedPolicy
+                | Self::GetPolicyVersion
+                | Self::GetRepositoryPolicy
+        )
+    }
+
+    /// Whether only `doctor` makes the call: an operator checking the set-up, never the deploy
+    /// role, so no generated policy grants it.
+    pub const fn doctor_only(self) -> bool {
+        matches!(
+            self,
+            Self::ListOpenIDConnectProviders
+                | Self::GetOpenIDConnectProvider
+                | Self::ListRolePolicies
+                | Self::ListAttachedRolePolicies
+                | Self::GetManagedPolicy
+                | Self::GetPolicyVersion
+                | Self::GetRepositoryPolicy
         )
     }
 }
@@ -191,13 +236,21 @@ impl Operation {
             Self::DescribeRepositories
             | Self::CreateRepository
             | Self::SetRepositoryPolicy
-            | Self::DeleteRepository => Scope::Repository,
+            | Self::DeleteRepository
+            | Self::GetRepositoryPolicy => Scope::Repository,
             Self::GetRole
             | Self::CreateRole
             | Self::DeleteRole
             | Self::GetRolePolicy
             | Self::PutRolePolicy
             | Self::DeleteRolePolicy => Scope::FunctionRole,
+            // The deploy role and its policies, the account's OIDC providers: doctor's reads.
+            Self::ListOpenIDConnectProviders
+            | Self::GetOpenIDConnectProvider
+            | Self::ListRolePolicies
+            | Self::ListAttachedRolePolicies
+            | Self::GetManagedPolicy
+            | Self::GetPolicyVersion => Scope::Any,
             Self::CreateFunction
             | Self::UpdateFunctionCode
             | Self::UpdateFunctionConfiguration

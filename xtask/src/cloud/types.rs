@@ -4,6 +4,8 @@ use std::{collections::BTreeMap, fmt, time::Duration};
 
 use serde::Serialize;
 
+use crate::secret::Secret;
+
 /// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ImageRef {
@@ -45,12 +47,23 @@ impl fmt::Display for ImageRef {
     }
 }
 
-/// What a version runs with: the part of a function configuration deploy.toml decides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a version runs with: the part of a function configuration deploy.toml decides. Not
+/// `Serialize`: the environment's values are secrets (resolved `${VAR}`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub environment: BTreeMap<String, String>,
+    pub environment: BTreeMap<String, Secret>,
     pub memory_mb: u32,
     pub timeout: Duration,
+}
+
+impl Settings {
+    /// The environment's values as sent to Lambda: only where they leave for AWS.
+    pub fn exposed_environment(&self) -> BTreeMap<String, String> {
+        self.environment
+            .iter()
+            .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+            .collect()
+    }
 }
 
 /// A new image function.
@@ -64,8 +77,9 @@ pub struct FunctionSpec {
     pub settings: Settings,
 }
 
-/// One version of a function (or `$LATEST`) as Lambda reports it.
-#[derive(Debug, Clone, Serialize)]
+/// One version of a function (or `$LATEST`) as Lambda reports it. Not `Serialize`: its
+/// settings hold the environment's values.
+#[derive(Debug, Clone)]
 pub struct Version {
     pub function_name: String,
     /// Unqualified.
@@ -228,8 +242,8 @@ pub struct RegistryAccess {
     pub host: String,
     /// Plain HTTP (the local registry) instead of HTTPS.
     pub plain_http: bool,
-    /// Basic credentials; `None` for anonymous access.
-    pub basic: Option<(String, String)>,
+    /// Basic credentials (user, password); `None` for anonymous access.
+    pub basic: Option<(String, Secret)>,
 }
 
 impl RegistryAccess {
@@ -243,7 +257,18 @@ impl RegistryAccess {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::{ImageRef, Integration};
+    use super::{ImageRef, Integration, RegistryAccess, Secret};
+
+    #[test]
+    fn the_registry_password_never_shows_in_debug_output() {
+        let access = RegistryAccess {
+            host: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            plain_http: false,
+            basic: Some(("AWS".into(), Secret::from("ecr-password-4d1c".to_owned()))),
+        };
+        let shown = format!("{access:?}");
+        assert!(!shown.contains("ecr-password-4d1c"), "{shown}");
+    }
 
     #[test]
     fn an_image_uri_round_trips_and_only_digests_parse() {

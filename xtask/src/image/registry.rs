@@ -14,7 +14,7 @@ use oci_client::{
 use reqwest::header::HeaderValue;
 
 use super::{Image, MANIFEST_MEDIA_TYPE, sha256_digest};
-use crate::cloud::WriteMeter;
+use crate::{cloud::WriteMeter, secret::Secret};
 
 /// Every registry operation the pipeline performs. Writes: `push` and `tag`.
 pub trait Registry: Send + Sync {
@@ -64,7 +64,7 @@ pub struct OciRegistry {
 impl OciRegistry {
     /// `endpoint` is `https://ACCOUNT.dkr.ecr.REGION.amazonaws.com` (ECR's proxy endpoint) or
     /// `http://127.0.0.1:PORT` (the local registry); plain HTTP only when the URL says so.
-    pub fn new(endpoint: &str, basic: Option<(String, String)>) -> Result<Self> {
+    pub fn new(endpoint: &str, basic: Option<(String, Secret)>) -> Result<Self> {
         let (protocol, host) = match endpoint.split_once("://") {
             Some(("http", host)) => (ClientProtocol::Http, host),
             Some(("https", host)) => (ClientProtocol::Https, host),
@@ -74,7 +74,7 @@ impl OciRegistry {
         };
         let host = host.trim_end_matches('/').to_owned();
         let auth = match basic {
-            Some((user, password)) => RegistryAuth::Basic(user, password),
+            Some((user, password)) => RegistryAuth::Basic(user, password.expose().to_owned()),
             None => RegistryAuth::Anonymous,
         };
         let client = Client::new(ClientConfig {

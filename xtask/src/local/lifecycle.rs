@@ -97,10 +97,55 @@ impl LocalCloud {
     }
 
     /// Starts what is not running healthy, waits until each answers; `gateway_exe` is the
-    /// xtask binary (it serves `local gateway`).
+    /// xtask binary (it serves `local gateway`). When one fails, what this call started is
+    /// stopped again (a failed `up`, in a test or in CI, leaves no process behind); what it
+    /// found running stays.
     pub async fn up(&self, gateway_exe: &Path) -> Result<Endpoints> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
+        let before = State::load(&self.dir)?;
+        match self.start_all(gateway_exe).await {
+            Ok(endpoints) => Ok(endpoints),
+            Err(error) => match self.stop_started_since(&before) {
+                Ok(stopped) => Err(error.context(format!(
+                    "local up failed; stopped what it had started: {}",
+                    if stopped.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        stopped.join(", ")
+                    }
+                ))),
+                Err(also) => Err(error.context(format!(
+                    "local up failed, and stopping what it started failed too ({also:#}): run `cargo xtask local down`"
+                ))),
+            },
+        }
+    }
+
+    /// Stops every process recorded now that `before` did not record; returns them.
+    fn stop_started_since(&self, before: &State) -> Result<Vec<String>> {
+        let sh = Shell::new()?;
+        let mut state = State::load(&self.dir)?;
+        let mut stopped = Vec::new();
+        for component in Component::ALL.into_iter().rev() {
+            let name = component.name();
+            let Some(s) = state.components.get(name).copied() else {
+                continue;
+            };
+            if before.components.get(name) == Some(&s) {
+                continue;
+            }
+            if process::is_ours(&s) {
+                process::stop(&sh, s.pid, STOP_GRACE)?;
+            }
+            state.components.remove(name);
+            state.save(&self.dir)?;
+            stopped.push(format!("{name} (pid {})", s.pid));
+        }
+        Ok(stopped)
+    }
+
+    async fn start_all(&self, gateway_exe: &Path) -> Result<Endpoints> {
         let http = health_client()?;
         let region = region();
         let mut state = State::load(&self.dir)?;
@@ -124,7 +169,7 @@ impl LocalCloud {
                 // moto keeps the whole control plane in memory: a restart would silently
                 // lose every function, alias and API, so a slow moto is waited for, and one
                 // that still does not answer is reported, not replaced.
-                Some(s) if process::is_ours(s.pid, s.port) && component == Component::Moto => {
+                Some(s) if process::is_ours(&s) && component == Component::Moto => {
                     if !answers_within(&http, component, s.pid, s.port, MOTO_PATIENCE).await
                         && process::is_alive(s.pid)
                     {
@@ -137,7 +182,7 @@ impl LocalCloud {
                     }
                     process::is_alive(s.pid)
                 }
-                Some(s) if process::is_ours(s.pid, s.port) => {
+                Some(s) if process::is_ours(&s) => {
                     answers_within(&http, component, s.pid, s.port, SETTLE).await
                 }
                 _ => false,
@@ -177,7 +222,7 @@ impl LocalCloud {
         region: &str,
     ) -> Result<u16> {
         let recorded = state.components.get(component.name()).copied();
-        if let Some(s) = recorded.filter(|s| process::is_ours(s.pid, s.port)) {
+        if let Some(s) = recorded.filter(process::is_ours) {
             eprintln!("local: restarting {} (pid {})", component.name(), s.pid);
             process::stop(&Shell::new()?, s.pid, STOP_GRACE)?;
         }
@@ -205,9 +250,14 @@ impl LocalCloud {
             let (program, args) = component.command(&launch, port)?;
             let pid = process::spawn(&program, &args, &log)?;
             // Recorded before waiting, so `down` stops it even if it never answers.
-            state
-                .components
-                .insert(component.name().into(), Started { pid, port });
+            state.components.insert(
+                component.name().into(),
+                Started {
+                    pid,
+                    port,
+                    started_at: process::start_time(pid),
+                },
+            );
             state.save(&self.dir)?;
             eprintln!(
                 "local: started {} (pid {pid}, port {port})",
@@ -232,7 +282,7 @@ impl LocalCloud {
             let Some(s) = state.components.remove(component.name()) else {
                 continue;
             };
-            if process::is_ours(s.pid, s.port) {
+            if process::is_ours(&s) {
                 process::stop(&sh, s.pid, STOP_GRACE)
                     .with_context(|| format!("stopping {} (pid {})", component.name(), s.pid))?;
                 stopped.push((component, s.pid));
@@ -248,7 +298,7 @@ impl LocalCloud {
         let mut statuses = Vec::new();
         for component in Component::ALL {
             let recorded = state.components.get(component.name()).copied();
-            let running = recorded.is_some_and(|s| process::is_ours(s.pid, s.port));
+            let running = recorded.is_some_and(|s| process::is_ours(&s));
             let healthy = match recorded {
                 Some(s) if running => healthy(&http, component, s.port).await,
                 _ => false,

@@ -12,6 +12,8 @@ use std::{
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
+use super::state::Started;
+
 /// Starts `program args` with stdout and stderr appended to `log`; returns its pid.
 pub fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
     let out = OpenOptions::new()
@@ -34,10 +36,26 @@ pub fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
     Ok(pid)
 }
 
-/// Whether `pid` is a live (not zombie) process whose command line mentions `port`, so a pid
-/// reused by an unrelated process is not mistaken for ours.
-pub fn is_ours(pid: u32, port: u16) -> bool {
-    is_alive(pid) && mentions(pid, &port.to_string())
+/// Whether `started` still runs: the same pid, started at the same tick (a pid reused by an
+/// unrelated process has another start time), alive (not a zombie), and its command line
+/// mentions its port.
+pub fn is_ours(started: &Started) -> bool {
+    let Started {
+        pid,
+        port,
+        started_at,
+    } = *started;
+    is_alive(pid)
+        && started_at.is_none_or(|at| start_time(pid) == Some(at))
+        && mentions(pid, &port.to_string())
+}
+
+/// When `pid` started, in clock ticks after boot: field 22 of `/proc/PID/stat` (proc(5)).
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces) start at field 3.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 /// Whether the command line of `pid` contains `text`.
@@ -133,6 +151,33 @@ pub fn port_is_free(port: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pid_is_ours_only_while_it_is_the_process_we_started() {
+        let dir = std::env::temp_dir().join(format!("bgd-ours-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Its command line holds the port, as a process that took over a reused pid may.
+        let pid = spawn(
+            Path::new("/bin/sleep"),
+            &["30".into(), "47123".into()],
+            &dir.join("log"),
+        )
+        .unwrap();
+        let started = Started {
+            pid,
+            port: 47123,
+            started_at: start_time(pid),
+        };
+        assert!(started.started_at.is_some() && is_ours(&started));
+        let reused = Started {
+            started_at: started.started_at.map(|t| t + 1),
+            ..started
+        };
+        assert!(!is_ours(&reused), "another process under the same pid");
+        stop(&Shell::new().unwrap(), pid, Duration::from_secs(2)).unwrap();
+        assert!(!is_ours(&started));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn stop_ends_what_the_process_started_in_a_group_of_its_own() {

@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 pub struct Started {
     pub pid: u32,
     pub port: u16,
+    /// When it started, in clock ticks after boot (`/proc/PID/stat`): a pid the kernel gave
+    /// to another process since has another start time. `None` in a state file written
+    /// before it was recorded.
+    #[serde(default)]
+    pub started_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

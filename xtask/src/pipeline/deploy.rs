@@ -15,6 +15,7 @@ use crate::{
     cloud::Settings,
     image::{Built, Image},
     progress::PhaseTime,
+    secret::Secret,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -162,7 +163,7 @@ async fn ship<C: Cloud>(
     built: &Built,
     image: &Image,
     settings: &Settings,
-    token: &str,
+    token: &Secret,
     hold: bool,
 ) -> Result<u64> {
     let (registry, repository) = ctx.registry().await?;
@@ -185,7 +186,7 @@ async fn ship<C: Cloud>(
     ctx.verify_on_blue(&pre.api, token, candidate, (&registry, &repository.name))
         .await?;
     if !hold {
-        ctx.still_holds(&pre.api, token).await?;
+        ctx.still_holds(&pre.api, token.expose()).await?;
         ctx.promote_phase(&pre.api, &pre.green, candidate).await?;
     }
     Ok(version)

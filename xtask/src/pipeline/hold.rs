@@ -10,6 +10,7 @@ use crate::{
     cloud::{Alias, RestApi, Stage},
     ledger::{Hold, Lock, VersionRecord},
     outcome::{Exit, refuse},
+    secret::Secret,
     verify::Endpoint,
 };
 
@@ -92,7 +93,12 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Re
             // Blue must still answer as the held version: what the person looked at.
             let endpoint = Endpoint {
                 url: ctx.stage_url(&held.api, BLUE),
-                token: held.blue.variables.get(TOKEN_VARIABLE).cloned(),
+                token: held
+                    .blue
+                    .variables
+                    .get(TOKEN_VARIABLE)
+                    .cloned()
+                    .map(Secret::registered),
             };
             ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
                 .await?;

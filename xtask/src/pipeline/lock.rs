@@ -11,6 +11,7 @@ use crate::{
     cloud::{RestApi, Stage},
     ledger::{Hold, Lock},
     outcome::{Exit, refuse},
+    secret::Secret,
 };
 
 /// How long a deploy's lock stands before another deploy may take it over.
@@ -31,15 +32,14 @@ impl<C: Cloud> Ctx<C> {
         git_sha: &str,
         lock: LockOptions,
         green_revision: Option<&str>,
-    ) -> Result<String> {
-        let token = hex::encode(rand::random::<[u8; 32]>());
-        crate::secret::register(&token);
+    ) -> Result<Secret> {
+        let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
         let stage = Stage {
             name: BLUE.into(),
             deployment_id: deployment_id.into(),
             variables: BTreeMap::from([
                 (ALIAS_VARIABLE.into(), BLUE.into()),
-                (TOKEN_VARIABLE.into(), token.clone()),
+                (TOKEN_VARIABLE.into(), token.expose().to_owned()),
             ]),
             description: Lock::new(
                 git_sha,
@@ -103,7 +103,8 @@ impl<C: Cloud> Ctx<C> {
         }
         tokio::time::sleep(TAKEOVER_SETTLE).await;
         let blue = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?;
-        if blue.and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned()) != Some(token.clone()) {
+        let taken = blue.and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned());
+        if taken.as_deref() != Some(token.expose()) {
             return Err(lost());
         }
         Ok(token)
@@ -137,7 +138,7 @@ impl<C: Cloud> Ctx<C> {
         git_sha: &str,
         lock: LockOptions,
         green_revision: Option<&str>,
-        work: impl FnOnce(String) -> F,
+        work: impl FnOnce(Secret) -> F,
     ) -> Result<T> {
         let token = self
             .progress
@@ -161,7 +162,7 @@ impl<C: Cloud> Ctx<C> {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
         }
-        self.cleanup_phase(api, &token).await;
+        self.cleanup_phase(api, token.expose()).await;
         outcome
     }
 }

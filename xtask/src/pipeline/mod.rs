@@ -57,9 +57,6 @@ impl Cloud for crate::cloud::Cloud {
     type Http = HttpClient;
 
     fn registry_client(&self, access: RegistryAccess) -> Result<OciRegistry> {
-        if let Some((_, password)) = &access.basic {
-            crate::secret::register(password);
-        }
         let scheme = if access.plain_http { "http" } else { "https" };
         let registry = OciRegistry::new(&format!("{scheme}://{}", access.host), access.basic)?;
         Ok(registry.metered(self.write_meter()))

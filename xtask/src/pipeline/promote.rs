@@ -7,6 +7,7 @@ use super::{Cloud, Ctx, GREEN, Phase};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     ledger::{self, Promotion, VersionRecord},
+    secret::Secret,
 };
 
 impl<C: Cloud> Ctx<C> {
@@ -16,13 +17,13 @@ impl<C: Cloud> Ctx<C> {
     pub async fn blue_then_green(
         &self,
         api: &RestApi,
-        token: &str,
+        token: &Secret,
         green: &Alias,
         candidate: Candidate<'_>,
         registry: (&C::Registry, &str),
     ) -> Result<()> {
         self.verify_on_blue(api, token, candidate, registry).await?;
-        self.still_holds(api, token).await?;
+        self.still_holds(api, token.expose()).await?;
         self.promote_phase(api, green, candidate).await
     }
 

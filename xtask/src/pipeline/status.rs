@@ -9,6 +9,7 @@ use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
 use crate::{
     image::Registry,
     ledger::{Lock, Promotion, VersionRecord},
+    secret::Secret,
     verify::{Endpoint, SelfReport},
 };
 
@@ -136,7 +137,12 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
                 }
                 let endpoint = Endpoint {
                     url: ctx.stage_url(&api, name),
-                    token: stage.variables.get(TOKEN_VARIABLE).cloned(),
+                    // Not registered: `--show-token` prints it on purpose.
+                    token: stage
+                        .variables
+                        .get(TOKEN_VARIABLE)
+                        .cloned()
+                        .map(Secret::from),
                 };
                 let (reports, report_error) = match ctx.prober.self_report(&endpoint).await {
                     Ok(report) => (Some(report), None),
@@ -329,7 +335,11 @@ pub async fn verify<C: Cloud>(
     let (_, record) = ctx.version_record(&version.to_string()).await?;
     let endpoint = Endpoint {
         url: ctx.stage_url(&api, stage),
-        token: found.variables.get(TOKEN_VARIABLE).cloned(),
+        token: found
+            .variables
+            .get(TOKEN_VARIABLE)
+            .cloned()
+            .map(Secret::registered),
     };
     ctx.verify(
         &endpoint,

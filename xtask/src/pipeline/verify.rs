@@ -14,6 +14,7 @@ use crate::{
     image::Registry,
     ledger::{self, VersionRecord},
     outcome::{Exit, refuse},
+    secret::Secret,
     verify::{Endpoint, Expect, Failure, SelfReport},
 };
 
@@ -25,7 +26,7 @@ impl<C: Cloud> Ctx<C> {
     pub async fn verify_on_blue(
         &self,
         api: &RestApi,
-        token: &str,
+        token: &Secret,
         candidate: Candidate<'_>,
         (registry, repository): (&C::Registry, &str),
     ) -> Result<()> {
@@ -78,13 +79,13 @@ impl<C: Cloud> Ctx<C> {
     pub async fn verify_blue(
         &self,
         api: &RestApi,
-        token: &str,
+        token: &Secret,
         version: u64,
         record: &VersionRecord,
     ) -> Result<SelfReport> {
         let blue = Endpoint {
             url: self.stage_url(api, BLUE),
-            token: Some(token.into()),
+            token: Some(token.clone()),
         };
         self.verify(&blue, &expect(version, BLUE, record), &self.config.smoke)
             .await

@@ -103,7 +103,7 @@ impl Functions for SimCloud {
     ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionConfiguration;
         self.cloud(op, function, |w, _| {
-            if let Some(why) = rules::environment_error(&settings.environment) {
+            if let Some(why) = rules::environment_error(&settings.exposed_environment()) {
                 return Err(invalid(op, function, why));
             }
             let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());

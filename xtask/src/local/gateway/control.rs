@@ -93,7 +93,12 @@ impl ControlPlane for Moto {
                 version: version.version,
                 code_sha256: version.code_sha256,
                 image: version.image.map(|image| Image(image.uri())),
-                environment: version.settings.environment,
+                environment: version
+                    .settings
+                    .environment
+                    .into_iter()
+                    .map(|(name, value)| (name, value.expose().to_owned()))
+                    .collect(),
                 memory_mb: version.settings.memory_mb,
                 timeout: version.settings.timeout,
             })

@@ -68,7 +68,9 @@ impl Images {
             ..ClientConfig::default()
         });
         let auth = match &access.basic {
-            Some((user, password)) => RegistryAuth::Basic(user.clone(), password.clone()),
+            Some((user, password)) => {
+                RegistryAuth::Basic(user.clone(), password.expose().to_owned())
+            }
             None => RegistryAuth::Anonymous,
         };
         let (manifest, _, image_config) = client

@@ -1,0 +1,202 @@
+//! `cargo xtask doctor` against a local cloud: an operator's set-up made as docs/aws.md says
+//! (moto serves IAM), then broken one piece at a time; every run reads only.
+use e2e::stack::{Stack, images, path};
+use serde_json::Value;
+use xtask::cloud::Apis;
+
+const ACCOUNT: &str = "123456789012";
+const REPO: [&str; 4] = ["--repo", "octo/app", "--environment", "production"];
+
+/// An IAM form body, URL-encoded as the query protocol wants it.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut url = reqwest::Url::parse("http://form/").unwrap();
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap().to_owned()
+}
+
+/// `doctor` in `region` (the environment's, beside deploy.toml's): its JSON report and exit
+/// code, having written nothing.
+async fn doctor(stack: &Stack, region: &str) -> (Value, i32) {
+    let mut args = vec!["doctor"];
+    args.extend(REPO);
+    let output = stack.xtask_with(&args, &[("AWS_REGION", region)]).await;
+    let report: Value = serde_json::from_slice(&output.stdout).expect("doctor --json");
+    assert_eq!(report["write_calls"], 0, "doctor only reads: {report}");
+    (report, output.status.code().unwrap())
+}
+
+/// The checks with a finding, by name, each with a fix to run.
+fn findings(report: &Value) -> Vec<String> {
+    let checks = report["checks"].as_array().unwrap();
+    let found: Vec<String> = checks
+        .iter()
+        .filter(|c| c["verdict"] == "finding")
+        .map(|c| {
+            assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");
+            c["check"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(report["findings"], found.len(), "{report}");
+    found
+}
+
+fn detail<'r>(report: &'r Value, check: &str) -> &'r str {
+    let checks = report["checks"].as_array().unwrap();
+    let check = checks.iter().find(|c| c["check"] == check).unwrap();
+    check["detail"].as_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_nothing() {
+    let (image_a, _) = images();
+    let stack = Stack::new("e2e-doctor");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let role = "e2e-doctor-deploy";
+
+    // A provisioned stack in an account nobody set up for GitHub.
+    let (report, code) = doctor(&stack, "us-east-1").await;
+    assert_eq!(code, 7, "{report}");
+    assert_eq!(findings(&report), ["oidc provider", "deploy role"]);
+
+    // docs/aws.md, steps 2 and 3: the provider, the role trusting one environment, its policy.
+    let api = stack
+        .cloud()
+        .await
+        .find_rest_api("e2e-doctor")
+        .await
+        .unwrap();
+    let api_id = api.id.as_str();
+    let trust = stack
+        .ok(&[
+            "iam-policy",
+            "--account",
+            ACCOUNT,
+            "--trust",
+            "--repo",
+            "octo/app",
+            "--environment",
+            "production",
+        ])
+        .await;
+    let policy = stack
+        .ok(&["iam-policy", "--account", ACCOUNT, "--api-id", api_id])
+        .await;
+    let set_up = [
+        form(&[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Url", "https://token.actions.githubusercontent.com"),
+            ("ClientIDList.member.1", "sts.amazonaws.com"),
+        ]),
+        form(&[
+            ("Action", "CreateRole"),
+            ("RoleName", role),
+            ("AssumeRolePolicyDocument", &trust.to_string()),
+        ]),
+        form(&[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", role),
+            ("PolicyName", role),
+            ("PolicyDocument", &policy.to_string()),
+        ]),
+    ];
+    for call in set_up {
+        let (status, body) = stack.moto_iam(&call).await;
+        assert_eq!(status, 200, "{call}: {body}");
+    }
+    let (report, code) = doctor(&stack, "us-east-1").await;
+    assert_eq!(findings(&report), Vec::<String>::new(), "{report}");
+    assert_eq!(code, 0);
+
+    // Broken one piece at a time: a region elsewhere, a trust pattern, a missing grant, the
+    // green permission and the repository policy gone.
+    let loose = trust
+        .to_string()
+        .replace("StringEquals", "StringLike")
+        .replace("repo:octo/app:environment:production", "repo:octo/app:*");
+    let mut narrowed = policy.clone();
+    for statement in narrowed["Statement"].as_array_mut().unwrap() {
+        statement["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "lambda:UpdateAlias");
+    }
+    for call in [
+        form(&[
+            ("Action", "UpdateAssumeRolePolicy"),
+            ("RoleName", role),
+            ("PolicyDocument", &loose),
+        ]),
+        form(&[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", role),
+            ("PolicyName", role),
+            ("PolicyDocument", &narrowed.to_string()),
+        ]),
+    ] {
+        let (status, body) = stack.moto_iam(&call).await;
+        assert_eq!(status, 200, "{call}: {body}");
+    }
+    let (status, body) = stack
+        .moto(
+            "lambda",
+            reqwest::Method::DELETE,
+            "/2015-03-31/functions/e2e-doctor/policy/e2e-doctor-apigateway-green?Qualifier=green",
+            &[],
+            String::new(),
+        )
+        .await;
+    assert!(status < 300, "RemovePermission: {status} {body}");
+    let (status, body) = stack
+        .moto(
+            "ecr",
+            reqwest::Method::POST,
+            "/",
+            &[
+                (
+                    "x-amz-target",
+                    "AmazonEC2ContainerRegistry_V20150921.DeleteRepositoryPolicy",
+                ),
+                ("content-type", "application/x-amz-json-1.1"),
+            ],
+            serde_json::json!({"repositoryName": "e2e-doctor"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "DeleteRepositoryPolicy: {body}");
+
+    let (report, code) = doctor(&stack, "eu-west-1").await;
+    assert_eq!(code, 7);
+    assert_eq!(
+        findings(&report),
+        [
+            "region",
+            "deploy role trust",
+            "deploy role policy",
+            "repository policy",
+            "permission green"
+        ],
+        "{report}"
+    );
+    assert!(detail(&report, "region").contains("eu-west-1"));
+    let trust_detail = detail(&report, "deploy role trust");
+    assert!(
+        trust_detail.contains("pattern") && trust_detail.contains("is not trusted"),
+        "{trust_detail}"
+    );
+    let missing = detail(&report, "deploy role policy");
+    assert!(
+        missing.contains(
+            "lambda:UpdateAlias on arn:aws:lambda:us-east-1:123456789012:function:e2e-doctor"
+        ),
+        "{missing}"
+    );
+    assert!(!missing.contains("lambda:GetAlias"), "{missing}");
+
+    // What doctor says to run for the stack's findings mends them.
+    stack.ok(&["provision"]).await;
+    let (report, _) = doctor(&stack, "us-east-1").await;
+    assert_eq!(
+        findings(&report),
+        ["deploy role trust", "deploy role policy"],
+        "{report}"
+    );
+}
