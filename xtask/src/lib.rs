@@ -5,6 +5,7 @@ pub mod cloud;
 pub mod config;
 pub mod fault;
 pub mod flags;
+pub mod health;
 mod iam;
 pub mod image;
 pub mod ledger;
