@@ -207,6 +207,18 @@ pub struct Deploy {
     /// How long a hold stands before another deploy may take it over
     #[arg(long, value_name = "MINUTES", default_value_t = 240, requires = "hold")]
     pub hold_minutes: u64,
+    /// How green shifts to the new version: all-at-once, canary:PCT:DURATION,
+    /// linear:PCT:DURATION (like canary:10:5m) or a CodeDeploy name (Canary10Percent5Minutes)
+    /// [default: deploy.toml's [rollout] strategy]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<crate::config::Strategy>,
+    /// Watch green this long on the new version alone before the run ends, like 2m
+    /// [default: deploy.toml's [rollout] bake]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub bake: Option<std::time::Duration>,
+    /// Ship a version although an earlier rollout of it failed and was rolled back
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +243,9 @@ pub struct Rollback {
     /// Take over (or remove) a lock whose deploy or rollback died before it expired
     #[arg(long)]
     pub break_lock: bool,
+    /// Go back to a version although a rollout of it failed and was rolled back
+    #[arg(long)]
+    pub force: bool,
     /// Check the target and print what would happen; write nothing
     #[arg(long)]
     pub dry_run: bool,
