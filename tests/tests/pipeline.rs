@@ -1,9 +1,10 @@
 //! The blue/green pipeline end to end, each test on a local cloud of its own: the real
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
-use e2e::stack::{DEPLOY_PHASES, Stack, alias_version, head_sha, images, path, stage, version_at};
+use e2e::stack::{Stack, alias_version, head_sha, images, path, stage, version_at};
 use xtask::{
     cloud::{Apis, Stage},
     ledger::Lock,
+    pipeline::Phase,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,7 +56,8 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, DEPLOY_PHASES);
+    let deploy: Vec<&str> = Phase::DEPLOY.iter().map(|p| p.name()).collect();
+    assert_eq!(phases, deploy);
     let summary = std::fs::read_to_string(stack.summary()).unwrap();
     assert!(
         summary.contains("### bgd deploy: Deployed")
