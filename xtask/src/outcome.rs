@@ -23,11 +23,14 @@ pub enum Exit {
     VerificationFailed = 5,
     /// A rollback pinned green; deploys refuse until `unpin`. Green unchanged.
     Pinned = 6,
+    /// A rollout's health signal breached: green is back on the old version alone and the new
+    /// version is recorded as failed (deployed again only with `--force`).
+    RolledBack = 7,
 }
 
 impl Exit {
     /// Every code with its meaning, as the README lists them (a tidy test keeps them equal).
-    pub const ALL: [Exit; 7] = [
+    pub const ALL: [Exit; 8] = [
         Exit::Done,
         Exit::Failed,
         Exit::Usage,
@@ -35,6 +38,7 @@ impl Exit {
         Exit::LockHeld,
         Exit::VerificationFailed,
         Exit::Pinned,
+        Exit::RolledBack,
     ];
 
     pub fn code(self) -> u8 {

@@ -13,8 +13,9 @@ use crate::{
     cloud::{Account, Apis, Cloud, Functions, Target},
     config::Config,
     flags,
+    health::Traffic,
     ledger::VersionRecord,
-    local::LocalCloud,
+    local::{GatewayTraffic, LocalCloud},
     outcome::{Exit, Green, Served, exit_of, refuse},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
@@ -55,6 +56,9 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
+    let traffic = local_gateway
+        .as_deref()
+        .map(|url| Box::new(GatewayTraffic::new(url)) as Box<dyn Traffic>);
     Ok(Ctx {
         cloud,
         config,
@@ -65,6 +69,7 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         prober: Prober::default(),
         deadline,
         green_attempt: Default::default(),
+        traffic,
     })
 }
 
@@ -201,6 +206,11 @@ impl flags::Deploy {
             hold: self
                 .hold
                 .then(|| Duration::from_secs(self.hold_minutes.saturating_mul(60))),
+            rollout: Some(pipeline::Plan {
+                strategy: self.strategy.unwrap_or(ctx.config.rollout.strategy),
+                bake: self.bake.unwrap_or(ctx.config.rollout.bake),
+            }),
+            force: self.force,
         };
         let work = async {
             // On the local cloud a deploy sets up what is missing (also what a provision that
@@ -256,6 +266,7 @@ impl flags::Rollback {
         let options = pipeline::rollback::Options {
             to: self.to,
             break_lock: self.break_lock,
+            force: self.force,
             dry_run: self.dry_run,
         };
         let work = async {

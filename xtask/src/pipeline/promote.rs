@@ -23,26 +23,28 @@ impl<C: Cloud> Ctx<C> {
         registry: (&Registry, &str),
     ) -> Result<()> {
         self.verify_on_blue(api, token, candidate, registry).await?;
-        self.promote_phase(api, green, candidate).await
+        self.promote_phase(api, green, candidate).await?;
+        Ok(())
     }
 
     /// The promote phase: green → the candidate (guarded by `green`'s RevisionId), then green
-    /// must report it.
+    /// must report it. Returns green as written.
     pub async fn promote_phase(
         &self,
         api: &RestApi,
         green: &Alias,
         candidate: Candidate<'_>,
-    ) -> Result<()> {
+    ) -> Result<Alias> {
         self.progress
             .phase(Phase::Promote, async {
-                self.promote(green, candidate.version, candidate.pin)
+                let promoted = self
+                    .promote(green, candidate.version, candidate.pin)
                     .await?;
                 self.probe_green(api, candidate.version, candidate.record)
-                    .await
+                    .await?;
+                anyhow::Ok(promoted)
             })
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
@@ -114,6 +116,7 @@ mod tests {
             prober: Prober::default(),
             deadline: Instant::now() + Duration::from_secs(60),
             green_attempt: Default::default(),
+            traffic: None,
         };
         let green = Alias {
             name: "green".into(),
