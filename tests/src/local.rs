@@ -358,7 +358,13 @@ pub async fn set_delays(front_url: &str, delays: &xtask::local::front::Delays) {
 
 /// Makes the local data plane fail `share` of the invocations of `version` through `alias`
 /// (0 stops it), as AWS FIS's `aws:lambda:invocation-error` does.
-pub async fn inject_errors(local: &Running, function: &str, alias: &str, version: &str, share: f64) {
+pub async fn inject_errors(
+    local: &Running,
+    function: &str,
+    alias: &str,
+    version: &str,
+    share: f64,
+) {
     let fault = serde_json::json!({
         "function": function, "qualifier": alias, "version": version, "share": share,
     });

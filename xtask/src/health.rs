@@ -37,8 +37,12 @@ pub type Reading<'a> = Pin<Box<dyn Future<Output = Result<BTreeMap<String, Count
 /// data plane counts the same). A trait object: the pipeline holds one when the cloud has it.
 pub trait Traffic: Send + Sync {
     /// Per version, summed over the seconds from `since` on.
-    fn by_version<'a>(&'a self, function: &'a str, alias: &'a str, since: SystemTime)
-    -> Reading<'a>;
+    fn by_version<'a>(
+        &'a self,
+        function: &'a str,
+        alias: &'a str,
+        since: SystemTime,
+    ) -> Reading<'a>;
     /// Where the counts come from, for the report.
     fn source(&self) -> &'static str;
 }
@@ -121,9 +125,15 @@ mod tests {
         };
         let judged = |c| judge(Signal::RealTraffic, "7", c, &rollout);
         assert!(judged(counts(19, 19)).is_none(), "too few to judge");
-        assert!(judged(counts(20, 2)).is_none(), "at the rate is not over it");
+        assert!(
+            judged(counts(20, 2)).is_none(),
+            "at the rate is not over it"
+        );
         let breach = judged(counts(20, 3)).expect("over the rate");
-        assert_eq!(breach.to_string(), "real traffic on version 7: 3 of 20 failed requests");
+        assert_eq!(
+            breach.to_string(),
+            "real traffic on version 7: 3 of 20 failed requests"
+        );
         assert!(judged(counts(0, 0)).is_none());
     }
 

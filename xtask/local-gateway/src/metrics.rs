@@ -60,7 +60,11 @@ fn now_secs() -> u64 {
 impl Metrics {
     pub(crate) fn record(&self, function: &str, qualifier: &str, version: &str, failed: bool) {
         let now = now_secs();
-        let key = (function.to_owned(), qualifier.to_owned(), version.to_owned());
+        let key = (
+            function.to_owned(),
+            qualifier.to_owned(),
+            version.to_owned(),
+        );
         let mut counts = self.counts.lock().expect("lock");
         let series = counts.entry(key).or_default();
         let second = series.entry(now).or_default();
@@ -78,12 +82,12 @@ impl Metrics {
             .iter()
             .filter(|((f, q, _), _)| *f == query.function && *q == query.qualifier)
             .map(|((_, _, version), series)| {
-                let total = series.range(query.since..).fold(Counts::default(), |a, (_, c)| {
-                    Counts {
+                let total = series
+                    .range(query.since..)
+                    .fold(Counts::default(), |a, (_, c)| Counts {
                         invocations: a.invocations + c.invocations,
                         errors: a.errors + c.errors,
-                    }
-                });
+                    });
                 (version.clone(), total)
             })
             .collect()
@@ -100,8 +104,18 @@ impl Metrics {
     }
 
     /// Whether this invocation is one the injected fault fails; `roll` is uniform in 0..1.
-    pub(crate) fn faulted(&self, function: &str, qualifier: &str, version: &str, roll: f64) -> bool {
-        let key = (function.to_owned(), qualifier.to_owned(), version.to_owned());
+    pub(crate) fn faulted(
+        &self,
+        function: &str,
+        qualifier: &str,
+        version: &str,
+        roll: f64,
+    ) -> bool {
+        let key = (
+            function.to_owned(),
+            qualifier.to_owned(),
+            version.to_owned(),
+        );
         self.faults
             .lock()
             .expect("lock")

@@ -186,7 +186,9 @@ fn percent_of(text: &str) -> Result<u8> {
 
 /// `30s`, `5m`, `2h` (a whole number and a unit).
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -203,7 +205,8 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 impl<'de> Deserialize<'de> for Strategy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(|e| serde::de::Error::custom(format!("{e:#}")))
+        text.parse()
+            .map_err(|e| serde::de::Error::custom(format!("{e:#}")))
     }
 }
 
@@ -239,7 +242,10 @@ mod tests {
             ("CodeDeployDefault.LambdaCanary10Percent5Minutes", canary),
             ("linear:10:60s", linear),
             ("Linear10PercentEvery1Minute", linear),
-            ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", linear),
+            (
+                "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+                linear,
+            ),
             ("all-at-once", Strategy::AllAtOnce),
             ("CodeDeployDefault.LambdaAllAtOnce", Strategy::AllAtOnce),
         ] {

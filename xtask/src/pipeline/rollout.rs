@@ -168,7 +168,12 @@ impl<C: Cloud> Ctx<C> {
                 watch.seen.traffic = Some(counts);
             }
             let candidate = &watch.candidate;
-            let probes = watch.seen.probes.get(candidate).copied().unwrap_or_default();
+            let probes = watch
+                .seen
+                .probes
+                .get(candidate)
+                .copied()
+                .unwrap_or_default();
             let traffic = watch
                 .seen
                 .traffic
@@ -319,6 +324,9 @@ impl std::fmt::Display for Watched {
         }
         for (version, counts) in self.traffic.iter().flatten() {
             write!(f, "; traffic on {version}: {counts}")?;
+        }
+        if let Some(seconds) = self.first_error_to_revert_s {
+            write!(f, "; first failure seen to green reverted: {seconds:.1}s")?;
         }
         Ok(())
     }
