@@ -50,6 +50,8 @@ pub enum Verb {
     History(History),
     /// Run a deploy's checks against one stage
     Verify(Verify),
+    /// Delete old versions and their images, never one an alias, a rollback or the last N verified still need
+    Prune(Prune),
     /// Remove everything provision created (asks unless --yes)
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
@@ -247,6 +249,16 @@ pub struct Rollback {
     #[arg(long)]
     pub force: bool,
     /// Check the target and print what would happen; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Prune {
+    /// How many of the newest verified versions to keep (besides those aliases and rollback need)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep: usize,
+    /// Print what would be deleted; delete nothing
     #[arg(long)]
     pub dry_run: bool,
 }

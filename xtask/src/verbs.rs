@@ -185,11 +185,24 @@ impl flags::Provision {
             dry_run: self.dry_run,
             ..Default::default()
         };
-        print(
-            &pipeline::provision::run(&ctx, &options).await?,
-            global.json,
-        )
+        print(&provision(&ctx, &options).await?, global.json)
     }
+}
+
+/// Provision, then the repository's lifecycle rule (through `Pruning`, a trait apart from
+/// what provision's pipeline needs).
+async fn provision(
+    ctx: &Ctx<Cloud>,
+    options: &deploy::Options,
+) -> Result<pipeline::provision::Report> {
+    let mut report = pipeline::provision::run(ctx, options).await?;
+    if !options.dry_run && pipeline::prune::keep_verified_images(ctx).await? {
+        report.created.push(
+            "the repository's lifecycle policy: verified-* images kept, others expire 30 days after their push"
+                .into(),
+        );
+    }
+    Ok(report)
 }
 
 impl flags::Deploy {
@@ -218,7 +231,7 @@ impl flags::Deploy {
             // `provision`, so a typo in deploy.toml never creates a second stack.
             if global.local && !self.dry_run && !provisioned(&ctx).await? {
                 eprintln!("local: the stack is not (fully) provisioned: provisioning first");
-                pipeline::provision::run(&ctx, &options).await?;
+                provision(&ctx, &options).await?;
                 // Provision built (or read) the image; the deploy ships that one, not a rebuild.
                 options
                     .image
@@ -286,6 +299,17 @@ impl flags::Unpin {
     }
 }
 
+impl flags::Prune {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let ctx = connect(global).await?;
+        let options = pipeline::prune::Options {
+            keep: self.keep,
+            dry_run: self.dry_run,
+        };
+        print(&pipeline::prune::run(&ctx, &options).await?, global.json)
+    }
+}
+
 impl flags::Status {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
@@ -343,15 +367,18 @@ impl flags::Destroy {
         } else {
             "removed"
         };
-        let message = if removed.is_empty() {
-            "nothing to remove".to_owned()
-        } else {
-            removed
-                .iter()
-                .map(|r| format!("{verb} {r}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let mut lines: Vec<String> = removed.iter().map(|r| format!("{verb} {r}")).collect();
+        if lines.is_empty() {
+            lines.push("nothing to remove".to_owned());
+        }
+        // Lambda writes the function's logs into a log group it creates itself; destroy has
+        // no CloudWatch Logs client, so it names what stays rather than leave it unsaid.
+        lines.push(format!(
+            "left     CloudWatch log group /aws/lambda/{} (the function's logs, if any: `aws logs delete-log-group --log-group-name /aws/lambda/{}` removes it)",
+            ctx.function(),
+            ctx.function()
+        ));
+        let message = lines.join("\n");
         print(&Message { message }, global.json)
     }
 }

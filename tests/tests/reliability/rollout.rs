@@ -3,7 +3,7 @@
 //! passes blue and fails part of real traffic (errors injected into it through green, as AWS
 //! FIS does) is rolled back by itself, its failures stay within its share, the old version
 //! fails nothing, and it is not shipped again without --force; a rollout killed mid-shift
-//! leaves a split that the next run settles.
+//! leaves a split that the next run settles, and one killed mid-bake is resumed.
 use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
@@ -202,7 +202,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rollout_killed_mid_shift_leaves_a_split_the_next_run_settles_and_completes() {
+async fn a_rollout_killed_mid_shift_or_mid_bake_is_settled_or_resumed_by_the_next_run() {
     let (image_a, image_b) = images();
     let stack = Stack::new("canary-killed");
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
@@ -240,6 +240,24 @@ async fn a_rollout_killed_mid_shift_leaves_a_split_the_next_run_settles_and_comp
     let (main, weights) = green_target(&stack, &cloud).await;
     assert_ne!(main, old);
     assert!(weights.is_empty(), "{weights:?}");
+
+    // Killed as the bake starts (green promoted, its record saying until when it bakes): the
+    // next run finds the bake unfinished in AWS, watches out the rest and clears it.
+    let args = ["deploy", "--image", path(image_a), "--bake", "3s"];
+    let killed = stack.xtask_with(&args, &[(KILL_AT, "bake")]).await;
+    assert_eq!(killed.status.signal(), Some(9), "{:?}", killed.status);
+    let baking = |description: &str| ledger::Promotion::parse(description).unwrap().baking;
+    let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+    assert!(baking(&green.description).is_some(), "{}", green.description);
+    let mut rerun = args.to_vec();
+    rerun.push("--break-lock");
+    let output = stack.xtask(&rerun).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("did not finish"), "the re-run resumed the bake: {stderr}");
+    let after = cloud.get_alias(&stack.name, "green").await.unwrap();
+    assert_eq!(after.target.version, green.target.version);
+    assert_eq!(baking(&after.description), None, "{}", after.description);
     let seen = clients.stop().await;
     let failed = prober::failures(&seen);
     assert!(

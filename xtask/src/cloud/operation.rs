@@ -39,6 +39,9 @@ pub enum Operation {
     GetRolePolicy,
     PutRolePolicy,
     DeleteRolePolicy,
+    BatchDeleteImage,
+    GetLifecyclePolicy,
+    PutLifecyclePolicy,
 }
 
 impl Operation {
@@ -78,6 +81,9 @@ impl Operation {
         Self::GetRolePolicy,
         Self::PutRolePolicy,
         Self::DeleteRolePolicy,
+        Self::BatchDeleteImage,
+        Self::GetLifecyclePolicy,
+        Self::PutLifecyclePolicy,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -118,6 +124,9 @@ impl Operation {
             Self::GetRolePolicy => "iam:GetRolePolicy",
             Self::PutRolePolicy => "iam:PutRolePolicy",
             Self::DeleteRolePolicy => "iam:DeleteRolePolicy",
+            Self::BatchDeleteImage => "ecr:BatchDeleteImage",
+            Self::GetLifecyclePolicy => "ecr:GetLifecyclePolicy",
+            Self::PutLifecyclePolicy => "ecr:PutLifecyclePolicy",
         })
     }
 
@@ -137,6 +146,7 @@ impl Operation {
                 | Self::ListVersionsByFunction
                 | Self::GetPolicy
                 | Self::GetRolePolicy
+                | Self::GetLifecyclePolicy
         )
     }
 }
@@ -191,7 +201,10 @@ impl Operation {
             Self::DescribeRepositories
             | Self::CreateRepository
             | Self::SetRepositoryPolicy
-            | Self::DeleteRepository => Scope::Repository,
+            | Self::DeleteRepository
+            | Self::BatchDeleteImage
+            | Self::GetLifecyclePolicy
+            | Self::PutLifecyclePolicy => Scope::Repository,
             Self::GetRole
             | Self::CreateRole
             | Self::DeleteRole
@@ -249,6 +262,9 @@ impl Operation {
                 | Self::GetRolePolicy
                 | Self::PutRolePolicy
                 | Self::DeleteRolePolicy
+                | Self::BatchDeleteImage
+                | Self::GetLifecyclePolicy
+                | Self::PutLifecyclePolicy
         )
     }
 }

@@ -102,8 +102,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             super::rollback::unpin(ctx, false).await?;
             p.note("--unpin: green stays on this build and is no longer pinned");
         }
-        // A re-run after a run killed past promote: only its lock is left to remove.
+        // A re-run after a run killed past promote: only its lock is left to remove, and
+        // the bake it was in, if any, to finish.
         ctx.release_left_lock(&pre.api, options.break_lock).await?;
+        if !options.dry_run {
+            report.rollout = ctx.resume_bake(&pre.api, &pre.green).await?;
+        }
         report.phases = p.times();
         return Ok(report);
     }

@@ -15,6 +15,7 @@ mod phase;
 mod preflight;
 mod promote;
 pub mod provision;
+pub mod prune;
 mod push;
 pub mod rollback;
 mod rollout;

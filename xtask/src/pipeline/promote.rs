@@ -35,10 +35,21 @@ impl<C: Cloud> Ctx<C> {
         green: &Alias,
         candidate: Candidate<'_>,
     ) -> Result<Alias> {
+        self.promote_baking(api, green, candidate, None).await
+    }
+
+    /// [`Self::promote_phase`], recording a bake until `baking` (epoch seconds).
+    pub async fn promote_baking(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        baking: Option<u64>,
+    ) -> Result<Alias> {
         self.progress
             .phase(Phase::Promote, async {
                 let promoted = self
-                    .promote(green, candidate.version, candidate.pin)
+                    .promote_recording(green, candidate.version, candidate.pin, baking)
                     .await?;
                 self.probe_green(api, candidate.version, candidate.record)
                     .await?;
@@ -51,12 +62,24 @@ impl<C: Cloud> Ctx<C> {
     /// moved by someone else fails instead of being overwritten. The alias Description records
     /// the promotion.
     pub async fn promote(&self, green: &Alias, version: u64, pinned: bool) -> Result<Alias> {
+        self.promote_recording(green, version, pinned, None).await
+    }
+
+    /// [`Self::promote`], the record also saying green bakes on `version` until `baking`.
+    pub async fn promote_recording(
+        &self,
+        green: &Alias,
+        version: u64,
+        pinned: bool,
+        baking: Option<u64>,
+    ) -> Result<Alias> {
         let promotion = Promotion {
             version,
             from: green.target.version.parse().ok(),
             actor: ledger::actor(),
             at: ledger::now_rfc3339(),
             pinned,
+            baking,
         };
         let description = promotion.to_description();
         let target = AliasTarget::version(version.to_string());

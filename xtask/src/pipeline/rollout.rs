@@ -125,9 +125,21 @@ impl<C: Cloud> Ctx<C> {
             }
         }
         if breach.is_none() {
-            current = self.promote_phase(api, &current, candidate).await?;
-            if !plan.bake.is_zero() {
-                let bake = self.watch_for(&mut watch, plan.bake);
+            // The record says until when green bakes: a run killed meanwhile leaves that in
+            // AWS, and the next run resumes the bake ([`Self::resume_bake`]).
+            let baking = (!plan.bake.is_zero())
+                .then(|| ledger::epoch_seconds().saturating_add(plan.bake.as_secs()));
+            current = self
+                .promote_baking(api, &current, candidate, baking)
+                .await?;
+            if baking.is_some() {
+                let bake = async {
+                    let breach = self.watch_for(&mut watch, plan.bake).await?;
+                    if breach.is_none() {
+                        current = self.baked(&current).await?;
+                    }
+                    anyhow::Ok(breach)
+                };
                 breach = self.progress.phase(Phase::Bake, bake).await?;
             }
         }
@@ -213,6 +225,7 @@ impl<C: Cloud> Ctx<C> {
                         actor: ledger::actor(),
                         at: ledger::now_rfc3339(),
                         pinned: false,
+                        baking: None,
                     }
                     .to_description()
                 });
@@ -231,6 +244,80 @@ impl<C: Cloud> Ctx<C> {
                     })
             })
             .await
+    }
+
+    /// The bake passed: green's record no longer says it bakes (one guarded write).
+    async fn baked(&self, current: &Alias) -> Result<Alias> {
+        let promotion = Promotion::parse(&current.description)?;
+        let done = Promotion {
+            baking: None,
+            ..promotion
+        };
+        self.guarded_green(current, &current.target, Some(&done.to_description()))
+            .await
+    }
+
+    /// A bake a killed run left unfinished (green's record still says it bakes): watched
+    /// again until its end, then cleared, or reverted on a breach as the rollout would have.
+    /// `None` when green is not baking.
+    pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
+        let Ok(promotion) = Promotion::parse(&green.description) else {
+            return Ok(None);
+        };
+        let (Some(until), Some(old)) = (promotion.baking, promotion.from) else {
+            return Ok(None);
+        };
+        let (published, record) = self.version_record(&green.target.version).await?;
+        let candidate = Candidate {
+            version: promotion.version,
+            record: &record,
+            description: &published.description,
+            pin: false,
+        };
+        let left = Duration::from_secs(until.saturating_sub(ledger::epoch_seconds()));
+        self.progress.note(format_args!(
+            "green's bake of version {} did not finish (the run was interrupted): watching it for the {} left",
+            promotion.version,
+            show_duration(left)
+        ));
+        let mut seen = Watched {
+            strategy: "bake (resumed)".into(),
+            ..Watched::default()
+        };
+        let mut watch = Watch {
+            green: Endpoint {
+                url: self.stage_url(api, GREEN),
+                token: None,
+            },
+            candidate: promotion.version.to_string(),
+            since: SystemTime::now(),
+            started: Instant::now(),
+            first_error: None,
+            seen: &mut seen,
+        };
+        let breach = self
+            .progress
+            .phase(Phase::Bake, async {
+                let breach = self.watch_for(&mut watch, left).await?;
+                if breach.is_none() {
+                    self.baked(green).await?;
+                }
+                anyhow::Ok(breach)
+            })
+            .await?;
+        if let Some(breach) = breach {
+            let (registry, repository) = self.registry().await?;
+            self.revert(green, &old.to_string(), candidate, &breach, (&registry, &repository.name))
+                .await?;
+            return Err(refuse(
+                Exit::RolledBack,
+                format!(
+                    "rolled back: {breach}; green is back on version {old} alone, and version {} is recorded as failed (deploy it again only with --force)",
+                    promotion.version
+                ),
+            ));
+        }
+        Ok(Some(seen))
     }
 
     /// One write of green guarded by `current`'s RevisionId; returns green as written.
