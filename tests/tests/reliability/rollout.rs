@@ -248,13 +248,20 @@ async fn a_rollout_killed_mid_shift_or_mid_bake_is_settled_or_resumed_by_the_nex
     assert_eq!(killed.status.signal(), Some(9), "{:?}", killed.status);
     let baking = |description: &str| ledger::Promotion::parse(description).unwrap().baking;
     let green = cloud.get_alias(&stack.name, "green").await.unwrap();
-    assert!(baking(&green.description).is_some(), "{}", green.description);
+    assert!(
+        baking(&green.description).is_some(),
+        "{}",
+        green.description
+    );
     let mut rerun = args.to_vec();
     rerun.push("--break-lock");
     let output = stack.xtask(&rerun).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("did not finish"), "the re-run resumed the bake: {stderr}");
+    assert!(
+        stderr.contains("did not finish"),
+        "the re-run resumed the bake: {stderr}"
+    );
     let after = cloud.get_alias(&stack.name, "green").await.unwrap();
     assert_eq!(after.target.version, green.target.version);
     assert_eq!(baking(&after.description), None, "{}", after.description);

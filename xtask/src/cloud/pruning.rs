@@ -50,7 +50,10 @@ impl Pruning for Cloud {
         let failed = out
             .failures()
             .iter()
-            .filter(|f| f.failure_code().is_none_or(|c| c.as_str() != "ImageNotFound"))
+            .filter(|f| {
+                f.failure_code()
+                    .is_none_or(|c| c.as_str() != "ImageNotFound")
+            })
             .map(|f| f.failure_reason().unwrap_or("no reason given").to_owned())
             .collect::<Vec<_>>();
         if let Some(reason) = failed.first() {

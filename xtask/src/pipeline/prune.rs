@@ -133,8 +133,10 @@ pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<
             .await?;
     }
     for digest in &report.deleted_images {
-        ctx.progress
-            .note(format_args!("deleting image {digest} of {}", repository.name));
+        ctx.progress.note(format_args!(
+            "deleting image {digest} of {}",
+            repository.name
+        ));
         ctx.cloud.delete_image(&repository.name, digest).await?;
     }
     Ok(report)

@@ -307,8 +307,14 @@ impl<C: Cloud> Ctx<C> {
             .await?;
         if let Some(breach) = breach {
             let (registry, repository) = self.registry().await?;
-            self.revert(green, &old.to_string(), candidate, &breach, (&registry, &repository.name))
-                .await?;
+            self.revert(
+                green,
+                &old.to_string(),
+                candidate,
+                &breach,
+                (&registry, &repository.name),
+            )
+            .await?;
             return Err(refuse(
                 Exit::RolledBack,
                 format!(

@@ -220,7 +220,10 @@ impl fmt::Display for Status {
             }
         }
         for (version, counts) in self.traffic.iter().flatten() {
-            writeln!(f, "  green traffic (5 min) version {version}: {counts} requests")?;
+            writeln!(
+                f,
+                "  green traffic (5 min) version {version}: {counts} requests"
+            )?;
         }
         for s in &self.stages {
             writeln!(f, "  stage {:<6} {}", s.stage, s.url)?;
