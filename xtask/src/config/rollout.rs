@@ -21,9 +21,6 @@ pub struct Rollout {
     /// one failure of three requests is noise.
     #[serde(default = "default_min_requests")]
     pub min_requests: u64,
-    /// CloudWatch alarms: any in ALARM during the shift or bake rolls back, as CodeDeploy does.
-    #[serde(default)]
-    pub alarms: Vec<String>,
 }
 
 impl Default for Rollout {
@@ -33,7 +30,6 @@ impl Default for Rollout {
             bake: Duration::ZERO,
             error_rate: default_error_rate(),
             min_requests: default_min_requests(),
-            alarms: Vec::new(),
         }
     }
 }
