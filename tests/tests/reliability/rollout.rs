@@ -164,14 +164,31 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     assert_eq!(counts[&old].errors, 0, "{counts:?}");
     assert!(counts[&new].errors > 0, "{counts:?}");
     let sent: usize = seen.iter().map(Vec::len).sum();
-    let failed = prober::failures(&seen).len();
+    let failures = prober::failures(&seen);
+    let failed = failures.len();
     let share = failed as f64 / sent as f64;
     assert!(
         share <= 0.2,
         "{failed} of {sent} requests failed: over the canary's 20%"
     );
+    // From the first failed request to the last one the new version got (failed or not): how
+    // long users met the bad canary once it failed, the gateway's 1 s alias cache included.
+    let first_failure = failures.iter().map(|s| s.sent).min().unwrap();
+    let last_on_new = seen
+        .iter()
+        .flatten()
+        .filter(|s| s.version.as_deref() == Some(new.as_str()) || s.status != 200)
+        .map(|s| s.sent)
+        .max()
+        .unwrap();
+    let exposed = last_on_new - first_failure;
+    assert!(
+        exposed < Duration::from_secs(5),
+        "the bad canary served for {exposed:?}"
+    );
     eprintln!(
-        "bad canary:20: rolled back after {:.1}s; {failed} of {sent} requests failed ({:.1}%); data plane: {counts:?}; {}",
+        "bad canary:20 (half its requests failing): first failed request to the last one on it {:.2}s; deploy exited 7 after {:.1}s; {failed} of {sent} requests failed ({:.1}%); data plane: {counts:?}; {}",
+        exposed.as_secs_f64(),
         took.as_secs_f64(),
         share * 100.0,
         stderr
