@@ -2,8 +2,9 @@
 //! canary shifts it. A healthy canary completes with no failed request; a candidate that
 //! passes blue and fails part of real traffic (errors injected into it through green, as AWS
 //! FIS does) is rolled back by itself, its failures stay within its share, the old version
-//! fails nothing, and it is not shipped again without --force; a rollout killed mid-shift
-//! leaves a split that the next run settles, and one killed mid-bake is resumed.
+//! fails nothing, and it is not shipped again without --force; a rollout killed at any
+//! boundary of its shift, promote and bake converges on the next run (a split left is settled,
+//! a bake left is resumed).
 use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
@@ -218,75 +219,107 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     assert_eq!(forced["to"].to_string(), new);
 }
 
+/// Where green is allowed to be while a rollout from `old` to a new version is killed: on
+/// `old` alone, split between `old` and one other version, or on a new version alone.
+fn never_half_changed(at: &str, old: &str, (main, weights): &(String, BTreeMap<String, f64>)) {
+    let split = main == old && weights.len() == 1 && !weights.contains_key(old);
+    assert!(
+        weights.is_empty() || split,
+        "killed at {at}: green is {main} with {weights:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rollout_killed_mid_shift_or_mid_bake_is_settled_or_resumed_by_the_next_run() {
+async fn a_rollout_killed_at_every_boundary_is_settled_or_resumed_by_the_next_run() {
     let (image_a, image_b) = images();
     let stack = Stack::new("canary-killed");
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
-    let old = first["version"].to_string();
     let clients = Prober::start(
         first["green_url"].as_str().unwrap(),
         CLIENTS,
         Duration::from_millis(20),
     );
-    let args = [
-        "deploy",
-        "--image",
-        path(image_b),
-        "--strategy",
-        "linear:50:2s",
-    ];
-    let killed = stack.xtask_with(&args, &[(KILL_AT, "shift:end")]).await;
-    assert_eq!(killed.status.signal(), Some(9), "{:?}", killed.status);
     let cloud = stack.cloud().await;
-    let (main, weights) = green_target(&stack, &cloud).await;
-    assert_eq!(
-        main, old,
-        "killed mid-shift, green's main version is the old one"
-    );
-    assert_eq!(weights.len(), 1, "a split is left: {weights:?}");
-    let mut rerun = args.to_vec();
-    rerun.push("--break-lock");
-    let output = stack.xtask(&rerun).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("left split"),
-        "the re-run says it settled the split: {stderr}"
-    );
-    let (main, weights) = green_target(&stack, &cloud).await;
-    assert_ne!(main, old);
-    assert!(weights.is_empty(), "{weights:?}");
-
-    // Killed as the bake starts (green promoted, its record saying until when it bakes): the
-    // next run finds the bake unfinished in AWS, watches out the rest and clears it.
-    let args = ["deploy", "--image", path(image_a), "--bake", "3s"];
-    let killed = stack.xtask_with(&args, &[(KILL_AT, "bake")]).await;
-    assert_eq!(killed.status.signal(), Some(9), "{:?}", killed.status);
     let baking = |description: &str| ledger::Promotion::parse(description).unwrap().baking;
-    let green = cloud.get_alias(&stack.name, "green").await.unwrap();
-    assert!(
-        baking(&green.description).is_some(),
-        "{}",
-        green.description
-    );
-    let mut rerun = args.to_vec();
-    rerun.push("--break-lock");
-    let output = stack.xtask(&rerun).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("did not finish"),
-        "the re-run resumed the bake: {stderr}"
-    );
-    let after = cloud.get_alias(&stack.name, "green").await.unwrap();
-    assert_eq!(after.target.version, green.target.version);
-    assert_eq!(baking(&after.description), None, "{}", after.description);
+    let boundaries = [
+        "shift",
+        "shift:end",
+        "promote",
+        "promote:end",
+        "bake",
+        "bake:end",
+    ];
+    let mut next = [image_b, image_a].into_iter().cycle();
+    for at in boundaries {
+        let old = green_target(&stack, &cloud).await.0;
+        let args = [
+            "deploy",
+            "--image",
+            path(next.next().unwrap()),
+            "--strategy",
+            "canary:50:2s",
+            "--bake",
+            "2s",
+        ];
+        let killed = stack.xtask_with(&args, &[(KILL_AT, at)]).await;
+        assert_eq!(killed.status.signal(), Some(9), "{at}: {:?}", killed.status);
+        let left = green_target(&stack, &cloud).await;
+        never_half_changed(at, &old, &left);
+        if matches!(at, "shift:end" | "promote") {
+            assert_eq!(left.1.len(), 1, "killed at {at}, a split is left: {left:?}");
+        }
+        let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+        let left_baking = baking(&green.description).is_some();
+        assert_eq!(
+            left_baking,
+            matches!(at, "promote:end" | "bake"),
+            "killed at {at}: {}",
+            green.description
+        );
+
+        let mut rerun = args.to_vec();
+        rerun.push("--break-lock");
+        let output = stack.xtask(&rerun).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "re-run after a kill at {at}: {stderr}"
+        );
+        if !left.1.is_empty() {
+            assert!(
+                stderr.contains("left split"),
+                "{at}: the re-run settled the split: {stderr}"
+            );
+        }
+        if left_baking {
+            assert!(
+                stderr.contains("did not finish"),
+                "{at}: the re-run resumed the bake: {stderr}"
+            );
+        }
+        let after = cloud.get_alias(&stack.name, "green").await.unwrap();
+        assert_ne!(after.target.version, old, "{at}: green did not move");
+        assert!(
+            after.target.additional_weights.is_empty(),
+            "{at}: {after:?}"
+        );
+        assert_eq!(
+            baking(&after.description),
+            None,
+            "{at}: {}",
+            after.description
+        );
+    }
     let seen = clients.stop().await;
     let failed = prober::failures(&seen);
     assert!(
         failed.is_empty(),
         "{} requests failed: {failed:?}",
         failed.len()
+    );
+    eprintln!(
+        "rollout killed at {} boundaries, each converged; {} requests, 0 failed",
+        boundaries.len(),
+        seen.iter().map(Vec::len).sum::<usize>()
     );
 }
