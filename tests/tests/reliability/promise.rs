@@ -56,13 +56,20 @@ async fn green_never_serves_a_version_verified_only_by_an_earlier_stack() {
 
     // Version 2 exists now, unverified, whatever an earlier stack tagged.
     let history = stack.ok(&["history"]).await;
-    let two = history
+    let two = history["versions"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["version"] == 2)
         .expect("version 2 is published");
     assert_eq!(two["verified"], false, "{history}");
+    let one = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["version"] == 1)
+        .expect("version 1 is published");
+    assert_eq!(one["verified"], true, "green's version: {history}");
 
     // Rolling back to it verifies it on blue first; that fails and green stays on 1.
     let rollback = stack.xtask(&["rollback", "--to", "2"]).await;

@@ -16,7 +16,7 @@ use xtask::{
     cloud::{Cloud, Functions},
     fault::KILL_AT,
     health::{Counts, Traffic},
-    image::Registry,
+    image::{OciRegistry, Registry},
     ledger,
     local::{FAULTS_PATH, GatewayTraffic, LocalCloud},
 };
@@ -202,7 +202,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     // Recorded as failed: that publication is refused again without --force.
     let published = cloud.get_version(&stack.name, &new).await.unwrap();
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
-    let registry = Registry::new(&endpoints.registry_url, None).unwrap();
+    let registry = OciRegistry::new(&endpoints.registry_url, None).unwrap();
     let tag = ledger::failed_tag(new.parse().unwrap(), &published.description);
     assert!(
         registry

@@ -2,10 +2,7 @@
 //! policy that keeps verified images.
 use aws_sdk_ecr::types::ImageIdentifier;
 
-use super::{
-    Cloud, CloudResult, Operation, Pruning,
-    error::{classify, kind_of},
-};
+use super::{Cloud, CloudResult, Operation, Pruning, error::OrCloud};
 
 impl Pruning for Cloud {
     async fn delete_version(&self, function: &str, version: &str) -> CloudResult<()> {
@@ -17,15 +14,7 @@ impl Pruning for Cloud {
             .qualifier(version)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        false,
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -40,11 +29,7 @@ impl Pruning for Cloud {
             .image_ids(image)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         // ECR answers 200 and lists per image what it could not delete; an image already
         // gone is what was wanted.
         let failed = out
@@ -76,16 +61,7 @@ impl Pruning for Cloud {
             .repository_name(repository)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_repository_not_found_exception()
-                            || e.is_lifecycle_policy_not_found_exception(),
-                        false,
-                        false,
-                    )
-                })
-            });
+            .or_cloud(op, &subject);
         Ok(super::absent_as_none(out)?.and_then(|out| out.lifecycle_policy_text))
     }
 
@@ -98,11 +74,7 @@ impl Pruning for Cloud {
             .lifecycle_policy_text(policy)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 }

@@ -99,13 +99,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             built.digest
         ));
         if pre.pinned && options.unpin && !options.dry_run {
-            super::rollback::unpin(ctx, false).await?;
+            super::rollback::unpin(ctx, false, options.break_lock).await?;
             p.note("--unpin: green stays on this build and is no longer pinned");
         }
         // A re-run after a run killed past promote: only its lock is left to remove, and
-        // the bake it was in, if any, to finish.
-        ctx.release_left_lock(&pre.api, options.break_lock).await?;
+        // the bake it was in, if any, to finish (not in a dry run, which writes nothing: it
+        // removed an expired lock before, found by the simulation).
         if !options.dry_run {
+            ctx.release_left_lock(&pre.api, options.break_lock).await?;
             report.rollout = ctx.resume_bake(&pre.api, &pre.green).await?;
         }
         report.phases = p.times();
@@ -201,6 +202,7 @@ async fn ship<C: Cloud>(
     if options.hold.is_some() {
         return Ok((version, None));
     }
+    ctx.still_holds(&pre.api, token).await?;
     let plan = options.rollout.unwrap_or(Plan {
         strategy: ctx.config.rollout.strategy,
         bake: ctx.config.rollout.bake,

@@ -79,7 +79,7 @@ impl<C: Cloud> Ctx<C> {
         green: &Alias,
         candidate: Candidate<'_>,
         plan: Plan,
-        (registry, repository): (&Registry, &str),
+        (registry, repository): (&C::Registry, &str),
     ) -> Result<Watched> {
         let mut seen = Watched {
             strategy: plan.strategy.to_string(),
@@ -214,7 +214,7 @@ impl<C: Cloud> Ctx<C> {
         old: &str,
         candidate: Candidate<'_>,
         breach: &Breach,
-        (registry, repository): (&Registry, &str),
+        (registry, repository): (&C::Registry, &str),
     ) -> Result<()> {
         self.progress
             .phase(Phase::Revert, async {
@@ -391,7 +391,7 @@ impl<C: Cloud> Ctx<C> {
     /// Refuses a version whose earlier rollout failed, unless `force`.
     pub async fn refuse_failed(
         &self,
-        (registry, repository): (&Registry, &str),
+        (registry, repository): (&C::Registry, &str),
         candidate: Candidate<'_>,
         force: bool,
     ) -> Result<()> {

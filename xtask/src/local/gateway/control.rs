@@ -10,7 +10,7 @@ use super::image::Images;
 use crate::local::front::{INVOCATIONS_PATH, STAGES_PATH};
 use crate::{
     cloud::{Account, Apis, Cloud, CloudError, Functions, ImageRef},
-    local::lifecycle::function_log,
+    local::state::function_log,
 };
 
 /// The local cloud's control plane, as the gateway sees it.
