@@ -355,3 +355,25 @@ pub async fn set_delays(front_url: &str, delays: &xtask::local::front::Delays) {
         .status();
     assert_eq!(status, 204);
 }
+
+/// Makes the local data plane fail `share` of the invocations of `version` through `alias`
+/// (0 stops it), as AWS FIS's `aws:lambda:invocation-error` does.
+pub async fn inject_errors(
+    local: &Running,
+    function: &str,
+    alias: &str,
+    version: &str,
+    share: f64,
+) {
+    let fault = serde_json::json!({
+        "function": function, "qualifier": alias, "version": version, "share": share,
+    });
+    let status = reqwest::Client::new()
+        .post(local.url(xtask::local::FAULTS_PATH))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+}

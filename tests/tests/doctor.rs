@@ -55,7 +55,7 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
 
     // A provisioned stack in an account nobody set up for GitHub.
     let (report, code) = doctor(&stack, "us-east-1").await;
-    assert_eq!(code, 7, "{report}");
+    assert_eq!(code, 8, "{report}");
     assert_eq!(findings(&report), ["oidc provider", "deploy role"]);
 
     // docs/aws.md, steps 2 and 3: the provider, the role trusting one environment, its policy.
@@ -164,7 +164,7 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
     assert_eq!(status, 200, "DeleteRepositoryPolicy: {body}");
 
     let (report, code) = doctor(&stack, "eu-west-1").await;
-    assert_eq!(code, 7);
+    assert_eq!(code, 8);
     assert_eq!(
         findings(&report),
         [

@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Abort(verb) => runtime.block_on(verb.run(global)),
         Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
         Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
+        Verb::Prune(verb) => runtime.block_on(verb.run(global)),
         Verb::Status(verb) => runtime.block_on(verb.run(global)),
         Verb::History(verb) => runtime.block_on(verb.run(global)),
         Verb::Verify(verb) => runtime.block_on(verb.run(global)),

@@ -1,11 +1,14 @@
 //! deploy.toml, typed: the one file users edit, and the only place resource names, ARNs and
 //! URLs are built, so AWS and the local cloud agree on every name.
+mod rollout;
+
 use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::{cloud::Settings, secret::Secret, setup};
+pub use rollout::{Rollout, Strategy, parse_duration, show as show_duration};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +19,8 @@ pub struct Config {
     pub app: App,
     #[serde(default)]
     pub smoke: Vec<Smoke>,
+    #[serde(default)]
+    pub rollout: Rollout,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +241,7 @@ impl Config {
                 .check()
                 .with_context(|| format!("[[smoke]] number {} ({})", i + 1, smoke.path))?;
         }
+        config.rollout.check()?;
         if !(128..=10240).contains(&config.function.memory_mb) {
             bail!(
                 "[function] memory_mb = {}: Lambda allows 128 to 10240",

@@ -50,6 +50,8 @@ pub enum Verb {
     History(History),
     /// Run a deploy's checks against one stage
     Verify(Verify),
+    /// Delete old versions and their images, never one an alias, a rollback or the last N verified still need
+    Prune(Prune),
     /// Remove everything provision created (asks unless --yes)
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
@@ -60,7 +62,7 @@ pub enum Verb {
     Test(Test),
     /// Deterministic simulation: the real pipeline as several actors at once against an in-memory AWS on virtual time, faults at every call, invariants checked after every step; no AWS
     Sim(Sim),
-    /// Check the account's set-up against deploy.toml and the GitHub repository: OIDC provider, the deploy role's trust and policy, region, the provisioned stack; reads only, exit 7 on findings
+    /// Check the account's set-up against deploy.toml and the GitHub repository: OIDC provider, the deploy role's trust and policy, region, the provisioned stack; reads only, exit 8 on findings
     Doctor(Doctor),
     /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
     IamPolicy(IamPolicy),
@@ -231,6 +233,18 @@ pub struct Deploy {
     /// How long a hold stands before another deploy may take it over
     #[arg(long, value_name = "MINUTES", default_value_t = 240, requires = "hold")]
     pub hold_minutes: u64,
+    /// How green shifts to the new version: all-at-once, canary:PCT:DURATION,
+    /// linear:PCT:DURATION (like canary:10:5m) or a CodeDeploy name (Canary10Percent5Minutes)
+    /// [default: deploy.toml's [rollout] strategy]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<crate::config::Strategy>,
+    /// Watch green this long on the new version alone before the run ends, like 2m
+    /// [default: deploy.toml's [rollout] bake]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub bake: Option<std::time::Duration>,
+    /// Ship a version although an earlier rollout of it failed and was rolled back
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -255,7 +269,20 @@ pub struct Rollback {
     /// Take over (or remove) a lock whose deploy or rollback died before it expired
     #[arg(long)]
     pub break_lock: bool,
+    /// Go back to a version although a rollout of it failed and was rolled back
+    #[arg(long)]
+    pub force: bool,
     /// Check the target and print what would happen; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Prune {
+    /// How many of the newest verified versions to keep (besides those aliases and rollback need)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep: usize,
+    /// Print what would be deleted; delete nothing
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 mod verification;
-pub use verification::{verification, verified_tag};
+pub use verification::{failed_tag, verification, verified_tag};
 
 /// Lambda's limit on version and alias descriptions.
 pub const DESCRIPTION_LIMIT: usize = 256;
@@ -43,6 +43,9 @@ pub struct Promotion {
     pub at: String,
     /// Set by rollback: deploys refuse until `unpin` (or `deploy --unpin`).
     pub pinned: bool,
+    /// Set by a rollout's promote: green is baking on this version until then (epoch
+    /// seconds); cleared once the bake passed. A run that finds it set resumes the bake.
+    pub baking: Option<u64>,
 }
 
 /// The blue stage's description while a deploy holds it.
@@ -121,6 +124,9 @@ impl Promotion {
         if self.pinned {
             fields.push(("pinned", "1".into()));
         }
+        if let Some(until) = self.baking {
+            fields.push(("bake", until.to_string()));
+        }
         fields.push(("by", self.actor.clone()));
         encode(&fields)
     }
@@ -142,6 +148,7 @@ impl Promotion {
             actor: fields.get("by").cloned().unwrap_or_default(),
             at: fields.get("t").cloned().unwrap_or_default(),
             pinned: fields.get("pinned").is_some_and(|v| v == "1"),
+            baking: number("bake")?,
         })
     }
 }
@@ -330,6 +337,7 @@ mod tests {
             actor: "me@host".into(),
             at: "t".into(),
             pinned: true,
+            baking: Some(1_800_000_000),
         };
         assert_eq!(
             Promotion::parse(&promotion.to_description()).unwrap(),

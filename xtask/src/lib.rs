@@ -6,6 +6,7 @@ pub mod config;
 mod doctor;
 pub mod fault;
 pub mod flags;
+pub mod health;
 mod iam;
 pub mod image;
 pub mod ledger;

@@ -23,13 +23,16 @@ pub enum Exit {
     VerificationFailed = 5,
     /// A rollback pinned green; deploys refuse until `unpin`. Green unchanged.
     Pinned = 6,
+    /// A rollout's health signal breached: green is back on the old version alone and the new
+    /// version is recorded as failed (deployed again only with `--force`).
+    RolledBack = 7,
     /// `doctor` found something to fix; each finding says what to run or change.
-    Findings = 7,
+    Findings = 8,
 }
 
 impl Exit {
     /// Every code with its meaning, as the README lists them (a tidy test keeps them equal).
-    pub const ALL: [Exit; 8] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Done,
         Exit::Failed,
         Exit::Usage,
@@ -37,6 +40,7 @@ impl Exit {
         Exit::LockHeld,
         Exit::VerificationFailed,
         Exit::Pinned,
+        Exit::RolledBack,
         Exit::Findings,
     ];
 

@@ -13,8 +13,9 @@ use crate::{
     cloud::{Account, Apis, Cloud, Functions, Target},
     config::Config,
     flags,
+    health::Traffic,
     ledger::VersionRecord,
-    local::LocalCloud,
+    local::{GatewayTraffic, LocalCloud},
     outcome::{Exit, Green, Served, exit_of, refuse},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
@@ -55,6 +56,9 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
+    let traffic = local_gateway
+        .as_deref()
+        .map(|url| Box::new(GatewayTraffic::new(url)) as Box<dyn Traffic>);
     Ok(Ctx {
         cloud,
         config,
@@ -65,6 +69,7 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
         prober: Prober::default(),
         deadline,
         green_attempt: Default::default(),
+        traffic,
     })
 }
 
@@ -201,11 +206,24 @@ impl flags::Provision {
             dry_run: self.dry_run,
             ..Default::default()
         };
-        print(
-            &pipeline::provision::run(&ctx, &options).await?,
-            global.json,
-        )
+        print(&provision(&ctx, &options).await?, global.json)
     }
+}
+
+/// Provision, then the repository's lifecycle rule (through `Pruning`, a trait apart from
+/// what provision's pipeline needs).
+async fn provision(
+    ctx: &Ctx<Cloud>,
+    options: &deploy::Options,
+) -> Result<pipeline::provision::Report> {
+    let mut report = pipeline::provision::run(ctx, options).await?;
+    if !options.dry_run && pipeline::prune::keep_verified_images(ctx).await? {
+        report.created.push(
+            "the repository's lifecycle policy: verified-* images kept, others expire 30 days after their push"
+                .into(),
+        );
+    }
+    Ok(report)
 }
 
 impl flags::Deploy {
@@ -222,6 +240,11 @@ impl flags::Deploy {
             hold: self
                 .hold
                 .then(|| Duration::from_secs(self.hold_minutes.saturating_mul(60))),
+            rollout: Some(pipeline::Plan {
+                strategy: self.strategy.unwrap_or(ctx.config.rollout.strategy),
+                bake: self.bake.unwrap_or(ctx.config.rollout.bake),
+            }),
+            force: self.force,
         };
         let work = async {
             // On the local cloud a deploy sets up what is missing (also what a provision that
@@ -229,7 +252,7 @@ impl flags::Deploy {
             // `provision`, so a typo in deploy.toml never creates a second stack.
             if global.local && !self.dry_run && !provisioned(&ctx).await? {
                 eprintln!("local: the stack is not (fully) provisioned: provisioning first");
-                pipeline::provision::run(&ctx, &options).await?;
+                provision(&ctx, &options).await?;
                 // Provision built (or read) the image; the deploy ships that one, not a rebuild.
                 options
                     .image
@@ -277,6 +300,7 @@ impl flags::Rollback {
         let options = pipeline::rollback::Options {
             to: self.to,
             break_lock: self.break_lock,
+            force: self.force,
             dry_run: self.dry_run,
         };
         let work = async {
@@ -293,6 +317,17 @@ impl flags::Unpin {
         let ctx = connect(global).await?;
         let message = pipeline::rollback::unpin(&ctx, self.dry_run, false).await?;
         print(&Message { message }, global.json)
+    }
+}
+
+impl flags::Prune {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let ctx = connect(global).await?;
+        let options = pipeline::prune::Options {
+            keep: self.keep,
+            dry_run: self.dry_run,
+        };
+        print(&pipeline::prune::run(&ctx, &options).await?, global.json)
     }
 }
 
@@ -353,15 +388,18 @@ impl flags::Destroy {
         } else {
             "removed"
         };
-        let message = if removed.is_empty() {
-            "nothing to remove".to_owned()
-        } else {
-            removed
-                .iter()
-                .map(|r| format!("{verb} {r}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let mut lines: Vec<String> = removed.iter().map(|r| format!("{verb} {r}")).collect();
+        if lines.is_empty() {
+            lines.push("nothing to remove".to_owned());
+        }
+        // Lambda writes the function's logs into a log group it creates itself; destroy has
+        // no CloudWatch Logs client, so it names what stays rather than leave it unsaid.
+        lines.push(format!(
+            "left     CloudWatch log group /aws/lambda/{} (the function's logs, if any: `aws logs delete-log-group --log-group-name /aws/lambda/{}` removes it)",
+            ctx.function(),
+            ctx.function()
+        ));
+        let message = lines.join("\n");
         print(&Message { message }, global.json)
     }
 }

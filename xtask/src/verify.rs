@@ -173,6 +173,15 @@ impl Default for Prober {
 }
 
 impl<H: Http> Prober<H> {
+    /// One synthetic probe of a rollout: which version answered (the app's header; `None`
+    /// when the app did not answer) and whether the answer is a failure (no answer, or 5xx).
+    pub async fn probe(&self, endpoint: &Endpoint, path: &str) -> (Option<String>, bool) {
+        match self.get(endpoint, path, false).await {
+            Ok(answer) => (answer.app_version, answer.status >= 500),
+            Err(_) => (None, true),
+        }
+    }
+
     pub fn new(http: H) -> Self {
         Self { http }
     }

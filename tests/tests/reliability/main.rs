@@ -7,6 +7,7 @@ mod hold;
 mod kill;
 mod promise;
 mod races;
+mod rollout;
 mod security;
 mod statement;
 mod tooling;

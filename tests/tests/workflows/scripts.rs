@@ -58,6 +58,7 @@ fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
         plan: Vec::new(),
         held: None,
         write_calls: 9,
+        rollout: None,
     };
     let dir = scratch("green-url");
     std::fs::write(

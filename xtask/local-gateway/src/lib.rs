@@ -11,6 +11,7 @@
 pub mod clock;
 mod control;
 mod event;
+mod metrics;
 mod pool;
 mod routing;
 pub mod runtime;
@@ -22,10 +23,10 @@ use anyhow::{Context, Result};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Query, State},
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde_json::json;
 
@@ -33,12 +34,18 @@ use control::Control;
 pub use control::{
     AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
 };
+use metrics::Metrics;
+pub use metrics::{Counts, Fault};
 use pool::Pool;
 use routing::ApiRef;
 use runtime::{Isolation, Outcome, Spec};
 
 /// Answers 200 once the gateway serves; not a valid stage name, so never shadows one.
 pub const HEALTH_PATH: &str = "/.local/health";
+/// Per-version counts of an alias (`GET`, see [`metrics`]); same reason for the dot.
+pub const METRICS_PATH: &str = "/.local/metrics";
+/// Injects invocation errors into one version through one alias (`POST` a [`Fault`]).
+pub const FAULTS_PATH: &str = "/.local/faults";
 /// API Gateway's integration timeout
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>).
 const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
@@ -59,6 +66,7 @@ pub struct Options {
 struct Gateway {
     control: Control,
     pool: Pool,
+    metrics: Metrics,
     options: Options,
 }
 
@@ -68,6 +76,7 @@ pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()>
     let gateway = Arc::new(Gateway {
         control: Control::new(plane),
         pool: Pool::new(),
+        metrics: Metrics::default(),
         options,
     });
     match &gateway.options.isolation {
@@ -90,6 +99,8 @@ pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()>
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(health))
+        .route(METRICS_PATH, get(counts))
+        .route(FAULTS_PATH, post(fault))
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(gateway);
@@ -105,6 +116,18 @@ pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()>
 
 async fn health(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
     Json(json!({ "idle_instances": gateway.pool.pids() }))
+}
+
+async fn counts(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<metrics::Query>,
+) -> Json<std::collections::BTreeMap<String, Counts>> {
+    Json(gateway.metrics.since(&query))
+}
+
+async fn fault(State(gateway): State<Arc<Gateway>>, Json(fault): Json<Fault>) -> StatusCode {
+    gateway.metrics.set_fault(fault);
+    StatusCode::NO_CONTENT
 }
 
 /// API Gateway's answer when no stage or route matches.
@@ -264,7 +287,35 @@ impl Gateway {
             let invocable = self.control.invocable(function, &version).await;
             control::answer(&invocable)?;
         }
-        let version = self.control.version(function, &version).await;
+        if self
+            .metrics
+            .faulted(function, qualifier, &version, rand::random())
+        {
+            self.metrics.record(function, qualifier, &version, true);
+            anyhow::bail!(
+                "the function failed: an injected invocation error ({FAULTS_PATH}) on version {version} through {qualifier}"
+            );
+        }
+        let alias = (!is_version).then_some(qualifier);
+        let ran = self
+            .run(function, &version, alias, invoked_arn, payload)
+            .await;
+        self.metrics
+            .record(function, qualifier, &version, ran.is_err());
+        ran
+    }
+
+    /// One invocation of a version (an Active one), through `alias` when an alias named it:
+    /// image → instance → its answer as HTTP.
+    async fn run(
+        &self,
+        function: &str,
+        version: &str,
+        alias: Option<&str>,
+        invoked_arn: &str,
+        payload: Bytes,
+    ) -> Result<Response> {
+        let version = self.control.version(function, version).await;
         let version = control::answer(&version)?;
         let image = version.image.as_ref().with_context(|| {
             format!(
@@ -309,9 +360,11 @@ impl Gateway {
                 // An access line per success through an alias: which version and image
                 // answered there, a record kept apart from anything the deploy tooling writes
                 // (the kill tests check green served only what blue answered with before).
-                if !is_version && response.status().is_success() {
+                if let Some(alias) = alias
+                    && response.status().is_success()
+                {
                     eprintln!(
-                        "gateway: served {function} alias {qualifier} version {} image {}",
+                        "gateway: served {function} alias {alias} version {} image {}",
                         version.version, image.0
                     );
                 }

@@ -149,6 +149,7 @@ fn kind_of(code: Option<&str>, message: Option<&str>) -> ErrorKind {
         "ResourceNotFoundException"
         | "NotFoundException"
         | "RepositoryNotFoundException"
+        | "LifecyclePolicyNotFoundException"
         | "NoSuchEntity" => ErrorKind::NotFound,
         "ResourceConflictException"
         | "ConflictException"
@@ -194,6 +195,7 @@ mod tests {
             "ResourceNotFoundException",
             "NotFoundException",
             "RepositoryNotFoundException",
+            "LifecyclePolicyNotFoundException",
             "NoSuchEntity",
         ] {
             assert_eq!(kind(code), ErrorKind::NotFound, "{code}");

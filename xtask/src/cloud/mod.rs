@@ -1,5 +1,5 @@
-//! The one AWS boundary: the only module that imports `aws_sdk_*`. Three small traits name
-//! every operation the tooling performs ([`Functions`], [`Apis`], [`Account`]); [`Cloud`]
+//! The one AWS boundary: the only module that imports `aws_sdk_*`. Small traits name every
+//! operation the tooling performs ([`Functions`], [`Apis`], [`Account`], [`Pruning`]); [`Cloud`]
 //! implements them on AWS, and on the local cloud exactly as on AWS (its strict front answers
 //! as AWS does: no emulator branch here).
 mod account;
@@ -12,6 +12,7 @@ pub(crate) mod guards;
 mod lambda;
 mod metered;
 mod operation;
+mod pruning;
 mod types;
 
 use std::future::Future;
@@ -182,6 +183,35 @@ pub trait Account: Send + Sync {
     fn delete_repository(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
     /// DeleteRolePolicy (IAM refuses to delete a role with policies), then DeleteRole.
     fn delete_function_role(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// What `prune` and provision's image rule need: deleting a published version and an image,
+/// and the repository's lifecycle policy.
+pub trait Pruning: Send + Sync {
+    /// DeleteFunction of one published version (`Qualifier=N`); Lambda refuses one an alias
+    /// points at (weights included), which prune never asks for anyway.
+    fn delete_version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// BatchDeleteImage of one image by digest; its tags go with it.
+    fn delete_image(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// GetLifecyclePolicy: the repository's lifecycle policy, `None` when it has none.
+    fn lifecycle_policy(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = CloudResult<Option<String>>> + Send;
+    /// PutLifecyclePolicy: replaces the repository's lifecycle policy.
+    fn put_lifecycle_policy(
+        &self,
+        repository: &str,
+        policy: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// Which cloud to talk to.

@@ -48,6 +48,9 @@ pub enum Operation {
     GetManagedPolicy,
     GetPolicyVersion,
     GetRepositoryPolicy,
+    BatchDeleteImage,
+    GetLifecyclePolicy,
+    PutLifecyclePolicy,
 }
 
 impl Operation {
@@ -94,6 +97,9 @@ impl Operation {
         Self::GetManagedPolicy,
         Self::GetPolicyVersion,
         Self::GetRepositoryPolicy,
+        Self::BatchDeleteImage,
+        Self::GetLifecyclePolicy,
+        Self::PutLifecyclePolicy,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -141,6 +147,9 @@ impl Operation {
             Self::GetManagedPolicy => "iam:GetPolicy",
             Self::GetPolicyVersion => "iam:GetPolicyVersion",
             Self::GetRepositoryPolicy => "ecr:GetRepositoryPolicy",
+            Self::BatchDeleteImage => "ecr:BatchDeleteImage",
+            Self::GetLifecyclePolicy => "ecr:GetLifecyclePolicy",
+            Self::PutLifecyclePolicy => "ecr:PutLifecyclePolicy",
         })
     }
 
@@ -160,6 +169,7 @@ impl Operation {
                 | Self::ListVersionsByFunction
                 | Self::GetPolicy
                 | Self::GetRolePolicy
+                | Self::GetLifecyclePolicy
                 | Self::ListOpenIDConnectProviders
                 | Self::GetOpenIDConnectProvider
                 | Self::ListRolePolicies
@@ -237,7 +247,10 @@ impl Operation {
             | Self::CreateRepository
             | Self::SetRepositoryPolicy
             | Self::DeleteRepository
-            | Self::GetRepositoryPolicy => Scope::Repository,
+            | Self::GetRepositoryPolicy
+            | Self::BatchDeleteImage
+            | Self::GetLifecyclePolicy
+            | Self::PutLifecyclePolicy => Scope::Repository,
             Self::GetRole
             | Self::CreateRole
             | Self::DeleteRole
@@ -302,6 +315,9 @@ impl Operation {
                 | Self::GetRolePolicy
                 | Self::PutRolePolicy
                 | Self::DeleteRolePolicy
+                | Self::BatchDeleteImage
+                | Self::GetLifecyclePolicy
+                | Self::PutLifecyclePolicy
         )
     }
 }

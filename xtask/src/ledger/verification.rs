@@ -11,11 +11,22 @@ use crate::cloud::Version;
 /// never names a version of this one. `verified-` keeps the image from untagged-image
 /// lifecycle rules.
 pub fn verified_tag(version: u64, description: &str) -> String {
+    format!("verified-{version}-{}", fingerprint(version, description))
+}
+
+/// The image tag recording that a rollout of this publication of `version` failed on green
+/// and was rolled back automatically: deploy and rollback refuse it again without `--force`.
+pub fn failed_tag(version: u64, description: &str) -> String {
+    format!("failed-{version}-{}", fingerprint(version, description))
+}
+
+/// The first 16 hex of sha256(version, Description): names one publication of a version.
+fn fingerprint(version: u64, description: &str) -> String {
     let mut hash = Sha256::new();
     hash.update(version.to_string().as_bytes());
     hash.update(b"\0");
     hash.update(description.as_bytes());
-    format!("verified-{version}-{}", &hex::encode(hash.finalize())[..16])
+    hex::encode(hash.finalize())[..16].to_owned()
 }
 
 /// The one rule for "blue verified this version", used by history, status and rollback: its

@@ -7,10 +7,13 @@ mod gateway;
 mod lifecycle;
 pub(crate) mod process;
 mod state;
+mod traffic;
 mod verbs;
 
 pub use components::Component;
 pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};
+pub use local_gateway::FAULTS_PATH;
 /// The Lambda Runtime API the gateway runs functions under, and the sandbox around them (also
 /// used by bench and tests).
 pub use local_gateway::{runtime, sandbox};
+pub use traffic::GatewayTraffic;

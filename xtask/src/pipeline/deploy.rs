@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{
-    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase,
+    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, Watched,
     preflight::{Preflight, is_deployed, preflight},
     update::Published,
 };
@@ -30,6 +30,10 @@ pub struct Options {
     /// `--hold`: stop after verification with blue kept and the lock held this long, for
     /// `promote` (or `abort`).
     pub hold: Option<std::time::Duration>,
+    /// `--strategy`/`--bake`, else deploy.toml's `[rollout]`.
+    pub rollout: Option<Plan>,
+    /// `--force`: ship a version whose earlier rollout failed.
+    pub force: bool,
 }
 
 /// The result, printed once on stdout as a table or JSON.
@@ -51,6 +55,8 @@ pub struct Report {
     pub held: Option<u64>,
     /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
     pub write_calls: usize,
+    /// What a canary, linear or baked rollout watched.
+    pub rollout: Option<Watched>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +87,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         plan: Vec::new(),
         held: None,
         write_calls: 0,
+        rollout: None,
     };
     let unchanged = p
         .phase(Phase::NoOpCheck, async {
@@ -96,11 +103,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             super::rollback::unpin(ctx, false, options.break_lock).await?;
             p.note("--unpin: green stays on this build and is no longer pinned");
         }
-        // A re-run after a run killed past promote: only its lock is left to remove (not in a
-        // dry run, which writes nothing: it removed an expired lock before, found by the
-        // simulation).
+        // A re-run after a run killed past promote: only its lock is left to remove, and
+        // the bake it was in, if any, to finish (not in a dry run, which writes nothing: it
+        // removed an expired lock before, found by the simulation).
         if !options.dry_run {
             ctx.release_left_lock(&pre.api, options.break_lock).await?;
+            report.rollout = ctx.resume_bake(&pre.api, &pre.green).await?;
         }
         report.phases = p.times();
         return Ok(report);
@@ -119,7 +127,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     };
     let hold = options.hold.is_some();
     let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
-    let version = ctx
+    let (version, watched) = ctx
         .locked(
             &pre.api,
             &pre.green_stage.deployment_id,
@@ -134,7 +142,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
                     image_ref,
                     settings_ref,
                     &token,
-                    hold,
+                    options,
                 )
                 .await
             },
@@ -151,12 +159,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         report.outcome = Outcome::Deployed;
         report.previous = report.version;
         report.version = Some(version);
+        report.rollout = watched;
     }
     report.phases = p.times();
     Ok(report)
 }
 
-/// The phases between lock and cleanup; returns the promoted version.
+/// The phases between lock and cleanup; returns the promoted version and what its rollout
+/// watched.
 async fn ship<C: Cloud>(
     ctx: &Ctx<C>,
     pre: &Preflight,
@@ -164,8 +174,10 @@ async fn ship<C: Cloud>(
     image: &Image,
     settings: &Settings,
     token: &Secret,
-    hold: bool,
-) -> Result<u64> {
+    options: &Options,
+) -> Result<(u64, Option<Watched>)> {
+    // Holding the lock now: a split a killed rollout left is this run's to settle.
+    let green = ctx.settle_split(pre.green.clone()).await?;
     let (registry, repository) = ctx.registry().await?;
     ctx.push_phase(&registry, &repository, built, image).await?;
     let image_ref = repository.image(&built.digest);
@@ -183,13 +195,28 @@ async fn ship<C: Cloud>(
         description: &description,
         pin: false,
     };
-    ctx.verify_on_blue(&pre.api, token, candidate, (&registry, &repository.name))
+    let registry = (&registry, repository.name.as_str());
+    ctx.refuse_failed(registry, candidate, options.force)
         .await?;
-    if !hold {
-        ctx.still_holds(&pre.api, token.expose()).await?;
-        ctx.promote_phase(&pre.api, &pre.green, candidate).await?;
+    ctx.verify_on_blue(&pre.api, token, candidate, registry)
+        .await?;
+    if options.hold.is_some() {
+        return Ok((version, None));
     }
-    Ok(version)
+    ctx.still_holds(&pre.api, token.expose()).await?;
+    let plan = options.rollout.unwrap_or(Plan {
+        strategy: ctx.config.rollout.strategy,
+        bake: ctx.config.rollout.bake,
+    });
+    if !plan.watches() {
+        ctx.promote_phase(&pre.api, &green, candidate).await?;
+        return Ok((version, None));
+    }
+    let watched = ctx
+        .roll_out(&pre.api, &green, candidate, plan, registry)
+        .await?;
+    ctx.progress.note(format_args!("{watched}"));
+    Ok((version, Some(watched)))
 }
 
 fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
@@ -244,6 +271,9 @@ impl fmt::Display for Report {
         }
         if let Some(url) = &self.blue_url {
             writeln!(f, "{:<10} {url} (kept; needs x-verify-token)", "blue")?;
+        }
+        if let Some(rollout) = &self.rollout {
+            writeln!(f, "{:<10} {rollout}", "rollout")?;
         }
         let label = if self.outcome == Outcome::Held {
             "next"

@@ -172,5 +172,6 @@ fn report<C: Cloud>(
         plan: Vec::new(),
         held: None,
         write_calls: 0,
+        rollout: None,
     }
 }

@@ -155,6 +155,9 @@ impl<C: Cloud> Ctx<C> {
             name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
+        if outcome.is_err() {
+            self.settle_after_failure().await;
+        }
         if lock.hold.is_some() {
             return outcome;
         }

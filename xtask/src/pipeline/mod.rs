@@ -1,6 +1,7 @@
 //! The blue/green pipeline, generic over the cloud's traits so the same code runs on AWS, on
 //! the local cloud and under test fakes. One file per phase a user can name (`phase.rs` lists
-//! them): preflight, build, lock, push, update, blue, verify, promote, cleanup; `deploy.rs`
+//! them): preflight, build, lock, push, update, blue, verify, shift/promote/bake/revert
+//! (`rollout.rs`, with promote), cleanup; `deploy.rs`
 //! runs them top to bottom. The verbs that reuse them sit beside: rollback, hold (promote,
 //! abort), provision, destroy, status. This file holds what every phase works with: [`Ctx`].
 mod blue;
@@ -14,8 +15,10 @@ mod phase;
 mod preflight;
 mod promote;
 pub mod provision;
+pub mod prune;
 mod push;
 pub mod rollback;
+mod rollout;
 pub mod status;
 mod update;
 mod verify;
@@ -25,6 +28,7 @@ pub use build::default_image_dir;
 pub use lock::{LockOptions, lock_holder};
 pub use phase::Phase;
 pub use promote::Candidate;
+pub use rollout::{Plan, Watched};
 pub use verify::expect;
 
 use std::{path::PathBuf, sync::Mutex};
@@ -35,6 +39,7 @@ use tokio::time::Instant;
 use crate::{
     cloud::{Account, Apis, CloudResult, Functions, ImageRef, RegistryAccess, RestApi},
     config::Config,
+    health::Traffic,
     image::{OciRegistry, Registry},
     ledger::VersionRecord,
     progress::Progress,
@@ -86,6 +91,9 @@ pub struct Ctx<C: Cloud> {
     /// The version this run last asked green to move to, set before the write is sent: what
     /// the run's closing statement weighs against green as read afterwards.
     pub green_attempt: Mutex<Option<u64>>,
+    /// Real traffic through green by version, for a rollout to watch; `None` where no source
+    /// is wired in (on AWS until CloudWatch is: synthetic probes only).
+    pub traffic: Option<Box<dyn Traffic>>,
 }
 
 impl<C: Cloud> Ctx<C> {

@@ -23,8 +23,16 @@ pub enum Phase {
     Blue,
     /// Blue reports N of this build, healthy, smoke checks pass; the verification is recorded.
     Verify,
+    /// One step of a canary or linear rollout: green's weight on N (one guarded write), then
+    /// green watched for the step's duration.
+    Shift,
     /// Moves alias `green` to N (guarded by its RevisionId); green must report N.
     Promote,
+    /// Green watched on N alone for `[rollout] bake`.
+    Bake,
+    /// A rollout's signal breached: green back on the old version alone (one guarded write),
+    /// N recorded as failed.
+    Revert,
     /// Deletes stage `blue` (the lock), whatever ended the run.
     Cleanup,
     /// Rollback: the target version exists and passes the verification rule.
@@ -68,7 +76,7 @@ impl Phase {
         Phase::Promote,
         Phase::Cleanup,
     ];
-    pub const ALL: [Phase; 16] = [
+    pub const ALL: [Phase; 19] = [
         Phase::Preflight,
         Phase::Build,
         Phase::NoOpCheck,
@@ -77,7 +85,10 @@ impl Phase {
         Phase::Update,
         Phase::Blue,
         Phase::Verify,
+        Phase::Shift,
         Phase::Promote,
+        Phase::Bake,
+        Phase::Revert,
         Phase::Cleanup,
         Phase::CheckTarget,
         Phase::CheckHold,
@@ -97,7 +108,10 @@ impl Phase {
             Phase::Update => "update",
             Phase::Blue => "blue",
             Phase::Verify => "verify",
+            Phase::Shift => "shift",
             Phase::Promote => "promote",
+            Phase::Bake => "bake",
+            Phase::Revert => "revert",
             Phase::Cleanup => "cleanup",
             Phase::CheckTarget => "check target",
             Phase::CheckHold => "check hold",

@@ -24,38 +24,63 @@ impl<C: Cloud> Ctx<C> {
     ) -> Result<()> {
         self.verify_on_blue(api, token, candidate, registry).await?;
         self.still_holds(api, token.expose()).await?;
-        self.promote_phase(api, green, candidate).await
+        self.promote_phase(api, green, candidate).await?;
+        Ok(())
     }
 
     /// The promote phase: green → the candidate (guarded by `green`'s RevisionId), then green
-    /// must report it.
+    /// must report it. Returns green as written.
     pub async fn promote_phase(
         &self,
         api: &RestApi,
         green: &Alias,
         candidate: Candidate<'_>,
-    ) -> Result<()> {
+    ) -> Result<Alias> {
+        self.promote_baking(api, green, candidate, None).await
+    }
+
+    /// [`Self::promote_phase`], recording a bake until `baking` (epoch seconds).
+    pub async fn promote_baking(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        baking: Option<u64>,
+    ) -> Result<Alias> {
         self.progress
             .phase(Phase::Promote, async {
-                self.promote(green, candidate.version, candidate.pin)
+                let promoted = self
+                    .promote_recording(green, candidate.version, candidate.pin, baking)
                     .await?;
                 self.probe_green(api, candidate.version, candidate.record)
-                    .await
+                    .await?;
+                anyhow::Ok(promoted)
             })
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
     /// moved by someone else fails instead of being overwritten. The alias Description records
     /// the promotion.
     pub async fn promote(&self, green: &Alias, version: u64, pinned: bool) -> Result<Alias> {
+        self.promote_recording(green, version, pinned, None).await
+    }
+
+    /// [`Self::promote`], the record also saying green bakes on `version` until `baking`.
+    pub async fn promote_recording(
+        &self,
+        green: &Alias,
+        version: u64,
+        pinned: bool,
+        baking: Option<u64>,
+    ) -> Result<Alias> {
         let promotion = Promotion {
             version,
             from: green.target.version.parse().ok(),
             actor: ledger::actor(),
             at: ledger::now_rfc3339(),
             pinned,
+            baking,
         };
         let description = promotion.to_description();
         let target = AliasTarget::version(version.to_string());
@@ -115,6 +140,7 @@ mod tests {
             prober: Prober::default(),
             deadline: Instant::now() + Duration::from_secs(60),
             green_attempt: Default::default(),
+            traffic: None,
         };
         let green = Alias {
             name: "green".into(),

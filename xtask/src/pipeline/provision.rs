@@ -286,6 +286,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                             actor: ledger::actor(),
                             at: ledger::now_rfc3339(),
                             pinned: false,
+                            baking: None,
                         };
                         *ctx.green_attempt.lock().expect("green_attempt") = Some(version);
                         ctx.cloud

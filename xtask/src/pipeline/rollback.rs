@@ -88,28 +88,36 @@ struct State {
     promotion: Option<Promotion>,
 }
 
-async fn state<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<State> {
+/// Also whether this run aborts a rollout (`aborts` says, given green): that needs no lock,
+/// as the rollout's own writes are guarded and it stops at its next.
+async fn state<C: Cloud>(
+    ctx: &Ctx<C>,
+    break_lock: bool,
+    aborts: impl FnOnce(&Alias) -> bool,
+) -> Result<(State, bool)> {
     let api = ctx.find_api().await?.with_context(|| {
         format!(
             "there is no REST API {}: nothing to roll back",
             ctx.config.api_name()
         )
     })?;
+    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+    let aborting = aborts(&green);
     if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
         let (holder, expired) = lock_holder(&blue);
-        if !break_lock && !expired {
+        if !break_lock && !expired && !aborting {
             return Err(refuse(Exit::LockHeld, lock_refusal(&blue, &holder)));
         }
     }
     let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
-    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
     let promotion = Promotion::parse(&green.description).ok();
-    Ok(State {
+    let state = State {
         api,
         green,
         green_stage,
         promotion,
-    })
+    };
+    Ok((state, aborting))
 }
 
 /// Why a held lock stops rollback and unpin, and what ends it: a kept blue (`--keep-blue`)
@@ -132,6 +140,8 @@ fn lock_refusal(blue: &Stage, holder: &str) -> String {
 pub struct Options {
     pub to: Option<u64>,
     pub break_lock: bool,
+    /// Go back to a version although a rollout of it failed.
+    pub force: bool,
     pub dry_run: bool,
 }
 
@@ -139,10 +149,20 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     let Options {
         to,
         break_lock,
+        force,
         dry_run,
     } = options;
     let p = &ctx.progress;
-    let state = p.phase(Phase::Preflight, state(ctx, break_lock)).await?;
+    let (state, aborting) = p
+        .phase(
+            Phase::Preflight,
+            // Green split by a rollout, and this run puts it back on its main version alone.
+            state(ctx, break_lock, |green| {
+                !green.target.additional_weights.is_empty()
+                    && to.is_none_or(|to| to.to_string() == green.target.version)
+            }),
+        )
+        .await?;
     let from: u64 = state.green.target.version.parse().with_context(|| {
         format!(
             "green points at {:?}, not a published version",
@@ -151,6 +171,12 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     })?;
     // A plain rollback goes back to the version before the last promotion; after a rollback
     // that is the bad version it left, so it must be named.
+    if aborting {
+        p.note(format_args!(
+            "green is split by a rollout: putting it back on version {from} alone aborts it"
+        ));
+    }
+    let to = if aborting { Some(from) } else { to };
     if to.is_none()
         && let Some(promotion) = state.promotion.as_ref().filter(|p| p.pinned)
     {
@@ -168,7 +194,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         ),
     };
     let pinned_there = state.promotion.as_ref().is_some_and(|p| p.pinned);
-    if to == from && !pinned_there {
+    if to == from && !pinned_there && !aborting {
         bail!("green already serves version {to}: nothing to roll back");
     }
     let (published, record, verified, registry, repository) = p
@@ -183,6 +209,8 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
             if !registry.has_manifest(&repository.name, &record.digest).await? {
                 bail!("the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version", record.digest, repository.name);
             }
+            let candidate = Candidate { version: to, record: &record, description: &published.description, pin: true };
+            ctx.refuse_failed((&registry, &repository.name), candidate, force).await?;
             let verified = match ctx.verification(&registry, &repository.name, &published).await? {
                 Ok(_) => true,
                 Err(why) => {
@@ -209,7 +237,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         report.phases = p.times();
         return Ok(report);
     }
-    if to == from {
+    if to == from && !aborting {
         // A rollback to `to` finished its promotion already (this is a re-run, say after the
         // first run was killed): only a lock it left behind is still to go.
         ctx.release_left_lock(&state.api, break_lock).await?;
@@ -277,7 +305,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
 /// refuses unless `break_lock` (`deploy --unpin --break-lock` passes it on: before, it was
 /// refused with advice to pass the flag it had; found by the simulation).
 pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool, break_lock: bool) -> Result<String> {
-    let state = state(ctx, break_lock).await?;
+    let (state, _) = state(ctx, break_lock, |_| false).await?;
     let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
         return Ok(format!(
             "green (version {}) is not pinned: nothing to do",

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
 use crate::{
+    health::Counts,
     image::Registry,
     ledger::{Lock, Promotion, VersionRecord},
     secret::Secret,
@@ -18,8 +19,14 @@ pub struct Status {
     pub function: String,
     pub aliases: Vec<AliasStatus>,
     pub stages: Vec<StageStatus>,
+    /// Green's real traffic over the last [`TRAFFIC_WINDOW`] by executed version (the signal a
+    /// rollout watches), where the cloud has a source for it.
+    pub traffic: Option<BTreeMap<String, Counts>>,
     pub warnings: Vec<String>,
 }
+
+/// How far back `status` reads green's traffic.
+const TRAFFIC_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Debug, Serialize)]
 pub struct AliasStatus {
@@ -29,6 +36,8 @@ pub struct AliasStatus {
     /// Blue verified this very version (the rule of `ledger::verification`).
     pub verified: bool,
     pub promotion: Option<Promotion>,
+    /// Extra versions and their shares: a rollout's split.
+    pub weights: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,12 +98,20 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
         if let Some(p) = promotion.as_ref().filter(|p| p.pinned) {
             warnings.push(format!("green is pinned to version {} by a rollback ({}): deploys refuse until `cargo xtask unpin`", p.version, p.actor));
         }
+        if let Some(until) = promotion.as_ref().and_then(|p| p.baking) {
+            let left = until.saturating_sub(crate::ledger::epoch_seconds());
+            warnings.push(format!("green is baking version {version}: {left}s of its bake left (a run killed meanwhile leaves it to the next deploy to finish)"));
+        }
+        for (other, weight) in &found.target.additional_weights {
+            warnings.push(format!("alias {alias} is split: {:.0}% on version {other}, the rest on {version} (a rollout under way, or left by a killed one: the next deploy settles it, `cargo xtask rollback` aborts it)", weight * 100.0));
+        }
         aliases.push(AliasStatus {
             alias: alias.into(),
             version,
             record,
             verified,
             promotion,
+            weights: found.target.additional_weights.clone(),
         });
     }
     if let Some(record) = aliases
@@ -163,10 +180,18 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
             }
         }
     }
+    let traffic = match &ctx.traffic {
+        Some(traffic) => {
+            let since = std::time::SystemTime::now() - TRAFFIC_WINDOW;
+            Some(traffic.by_version(&function, GREEN, since).await?)
+        }
+        None => None,
+    };
     Ok(Status {
         function,
         aliases,
         stages,
+        traffic,
         warnings,
     })
 }
@@ -197,6 +222,15 @@ impl fmt::Display for Status {
                 )?,
                 None => writeln!(f, " (no build record)")?,
             }
+            for (version, weight) in &a.weights {
+                writeln!(f, "    split: {:.0}% on version {version}", weight * 100.0)?;
+            }
+        }
+        for (version, counts) in self.traffic.iter().flatten() {
+            writeln!(
+                f,
+                "  green traffic (5 min) version {version}: {counts} requests"
+            )?;
         }
         for s in &self.stages {
             writeln!(f, "  stage {:<6} {}", s.stage, s.url)?;

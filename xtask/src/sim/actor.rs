@@ -171,6 +171,8 @@ pub(crate) async fn run(
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
         green_attempt: Default::default(),
+        // The simulation's actors deploy all at once: no rollout watches traffic.
+        traffic: None,
     };
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {

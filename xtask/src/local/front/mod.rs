@@ -209,6 +209,9 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         "ecr" if ecr_action(&call) == Some("DeleteRepository") => {
             front.delete_repository(&call).await
         }
+        "ecr" if ecr_action(&call) == Some("BatchDeleteImage") => {
+            front.batch_delete_image(&call).await
+        }
         "iam" => front.iam(call).await,
         "apigateway" => front.apigateway(call).await,
         _ => front.forward(&call).await,
@@ -319,16 +322,46 @@ impl Front {
             }
         }
         for digest in digests {
-            let deleted = self
-                .http
-                .delete(format!("{base}/manifests/{digest}"))
-                .send()
-                .await?;
-            if deleted.status() != StatusCode::NOT_FOUND {
-                deleted.error_for_status()?;
-            }
+            self.delete_manifest(repository, &digest).await?;
         }
         Ok(())
+    }
+
+    /// Deletes one manifest (and every tag naming it) from the local registry; already gone
+    /// is fine.
+    async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<()> {
+        let url = format!(
+            "{}/v2/{repository}/manifests/{digest}",
+            self.registry_url.trim_end_matches('/')
+        );
+        let deleted = self.http.delete(url).send().await?;
+        if deleted.status() != StatusCode::NOT_FOUND {
+            deleted.error_for_status()?;
+        }
+        Ok(())
+    }
+
+    /// ECR's BatchDeleteImage by digest: the images live in the local registry, not in
+    /// moto, so the front deletes them there and answers as ECR does (`imageIds` deleted,
+    /// `failures` none).
+    async fn batch_delete_image(&self, call: &Call) -> Answer {
+        let body: Value = serde_json::from_slice(&call.body).unwrap_or_default();
+        let repository = body["repositoryName"].as_str().unwrap_or_default();
+        let mut deleted = Vec::new();
+        for id in body["imageIds"].as_array().into_iter().flatten() {
+            let Some(digest) = id["imageDigest"].as_str() else {
+                continue;
+            };
+            if let Err(e) = self.delete_manifest(repository, digest).await {
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerException",
+                    &format!("deleting {digest} from the local registry: {e:#}"),
+                );
+            }
+            deleted.push(json!({ "imageDigest": digest }));
+        }
+        ecr_answer(&json!({ "imageIds": deleted, "failures": [] }))
     }
 
     /// ECR's GetAuthorizationToken names the registry the repositories live in: here, the
@@ -338,21 +371,11 @@ impl Front {
         let expires = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() + 12 * 3600);
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        let body = json!({"authorizationData": [{
+        ecr_answer(&json!({"authorizationData": [{
             "authorizationToken": token,
             "expiresAt": expires,
             "proxyEndpoint": self.registry_url,
-        }]});
-        Answer {
-            status: StatusCode::OK,
-            headers,
-            body: Bytes::from(body.to_string()),
-        }
+        }]}))
     }
 
     /// IAM: remembers when each role was created (Lambda cannot assume it at first).
@@ -444,6 +467,20 @@ fn scope(headers: &HeaderMap) -> (String, String) {
     let region = parts.nth(2).unwrap_or_default().to_owned();
     let service = parts.next().unwrap_or_default().to_owned();
     (region, service)
+}
+
+/// A 200 from ECR (AWS JSON 1.1).
+fn ecr_answer(body: &Value) -> Answer {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    Answer {
+        status: StatusCode::OK,
+        headers,
+        body: Bytes::from(body.to_string()),
+    }
 }
 
 /// `AmazonEC2ContainerRegistry_V20150921.ACTION` → ACTION.

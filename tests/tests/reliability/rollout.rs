@@ -1,0 +1,325 @@
+//! Progressive delivery end to end: clients hit green through the local gateway while a
+//! canary shifts it. A healthy canary completes with no failed request; a candidate that
+//! passes blue and fails part of real traffic (errors injected into it through green, as AWS
+//! FIS does) is rolled back by itself, its failures stay within its share, the old version
+//! fails nothing, and it is not shipped again without --force; a rollout killed at any
+//! boundary of its shift, promote and bake converges on the next run (a split left is settled,
+//! a bake left is resumed).
+use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
+
+use e2e::{
+    prober::{self, Prober},
+    stack::{Stack, images, path},
+};
+use tokio::time::Instant;
+use xtask::{
+    cloud::{Cloud, Functions},
+    fault::KILL_AT,
+    health::{Counts, Traffic},
+    image::{OciRegistry, Registry},
+    ledger,
+    local::{FAULTS_PATH, GatewayTraffic, LocalCloud},
+};
+
+const CLIENTS: usize = 4;
+
+fn gateway_url(stack: &Stack) -> String {
+    LocalCloud::at(stack.local_dir())
+        .endpoints()
+        .unwrap()
+        .gateway_url
+}
+
+/// Green's routing as the control plane holds it: its version and extra weights.
+async fn green_target(stack: &Stack, cloud: &Cloud) -> (String, BTreeMap<String, f64>) {
+    let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+    (green.target.version, green.target.additional_weights)
+}
+
+/// Green's invocations by version since `since`, as the data plane counted them.
+async fn traffic(stack: &Stack, since: std::time::SystemTime) -> BTreeMap<String, Counts> {
+    GatewayTraffic::new(&gateway_url(stack))
+        .by_version(&stack.name, "green", since)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_canary_completes_and_not_one_request_fails_during_the_shift_and_bake() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-healthy");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    let since = std::time::SystemTime::now();
+    let started = Instant::now();
+    let args = [
+        "deploy",
+        "--image",
+        path(image_b),
+        "--strategy",
+        "canary:20:5s",
+        "--bake",
+        "3s",
+    ];
+    let report = stack.ok(&args).await;
+    let wall = started.elapsed();
+    let seen = clients.stop().await;
+    let new = report["version"].to_string();
+    assert_ne!(new, old);
+    let cloud = stack.cloud().await;
+    assert_eq!(
+        green_target(&stack, &cloud).await,
+        (new.clone(), BTreeMap::new())
+    );
+    let failed = prober::failures(&seen);
+    assert!(
+        failed.is_empty(),
+        "{} requests failed: {failed:?}",
+        failed.len()
+    );
+    let versions = prober::versions(&seen);
+    assert!(
+        versions.contains(&old) && versions.contains(&new),
+        "{versions:?}"
+    );
+    let rollout = &report["rollout"];
+    assert_eq!(rollout["strategy"], "canary:20:5s");
+    assert_eq!(rollout["probes"][&new]["errors"], 0, "{rollout}");
+    assert!(
+        rollout["probes"][&new]["invocations"].as_u64().unwrap() > 0,
+        "{rollout}"
+    );
+    assert!(rollout["breach"].is_null(), "{rollout}");
+    let counts = traffic(&stack, since).await;
+    assert_eq!(counts[&old].errors + counts[&new].errors, 0, "{counts:?}");
+    assert!(
+        wall >= Duration::from_secs(8),
+        "the shift and bake were held: {wall:?}"
+    );
+    let sent: usize = seen.iter().map(Vec::len).sum();
+    eprintln!(
+        "healthy canary:20:5s + bake 3s: {:.1}s wall for the deploy; {sent} requests, 0 failed; data plane: {counts:?}",
+        wall.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share_and_not_shipped_again()
+ {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-bad");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let new = (first["version"].as_u64().unwrap() + 1).to_string();
+    // Half of the next version's invocations through green fail; blue never sees it.
+    let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": new, "share": share});
+    let http = reqwest::Client::new();
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
+    let injected = http.post(&faults).json(&fault(0.5)).send().await.unwrap();
+    assert_eq!(injected.status(), 204);
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    let since = std::time::SystemTime::now();
+    let args = [
+        "deploy",
+        "--image",
+        path(image_b),
+        "--strategy",
+        "canary:20:60s",
+    ];
+    let started = Instant::now();
+    let output = stack.xtask(&args).await;
+    let took = started.elapsed();
+    let seen = clients.stop().await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "exit 7 means rolled back: {stderr}"
+    );
+    assert!(
+        stderr.contains("rolled back") && stderr.contains(&format!("on version {new}")),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(55),
+        "rolled back before the step ended: {took:?}"
+    );
+    let cloud = stack.cloud().await;
+    assert_eq!(
+        green_target(&stack, &cloud).await,
+        (old.clone(), BTreeMap::new()),
+        "green is back on the old version alone"
+    );
+
+    // The failures are the canary's, within its share; the old version failed nothing.
+    let counts = traffic(&stack, since).await;
+    assert_eq!(counts[&old].errors, 0, "{counts:?}");
+    assert!(counts[&new].errors > 0, "{counts:?}");
+    let sent: usize = seen.iter().map(Vec::len).sum();
+    let failures = prober::failures(&seen);
+    let failed = failures.len();
+    let share = failed as f64 / sent as f64;
+    assert!(
+        share <= 0.2,
+        "{failed} of {sent} requests failed: over the canary's 20%"
+    );
+    // From the first failed request to the last one the new version got (failed or not): how
+    // long users met the bad canary once it failed, the gateway's 1 s alias cache included.
+    let first_failure = failures.iter().map(|s| s.sent).min().unwrap();
+    let last_on_new = seen
+        .iter()
+        .flatten()
+        .filter(|s| s.version.as_deref() == Some(new.as_str()) || s.status != 200)
+        .map(|s| s.sent)
+        .max()
+        .unwrap();
+    let exposed = last_on_new - first_failure;
+    assert!(
+        exposed < Duration::from_secs(5),
+        "the bad canary served for {exposed:?}"
+    );
+    eprintln!(
+        "bad canary:20 (half its requests failing): first failed request to the last one on it {:.2}s; deploy exited 7 after {:.1}s; {failed} of {sent} requests failed ({:.1}%); data plane: {counts:?}; {}",
+        exposed.as_secs_f64(),
+        took.as_secs_f64(),
+        share * 100.0,
+        stderr
+            .lines()
+            .rev()
+            .find(|l| l.contains("rolled back"))
+            .unwrap_or("")
+    );
+
+    // Recorded as failed: that publication is refused again without --force.
+    let published = cloud.get_version(&stack.name, &new).await.unwrap();
+    let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
+    let registry = OciRegistry::new(&endpoints.registry_url, None).unwrap();
+    let tag = ledger::failed_tag(new.parse().unwrap(), &published.description);
+    assert!(
+        registry
+            .digest_of(&stack.name, &tag)
+            .await
+            .unwrap()
+            .is_some(),
+        "no {tag}"
+    );
+    let refused = stack.refused(&["rollback", "--to", &new]).await;
+    assert!(refused.contains("--force"), "{refused}");
+    http.post(&faults).json(&fault(0.0)).send().await.unwrap();
+    let forced = stack.ok(&["rollback", "--to", &new, "--force"]).await;
+    assert_eq!(forced["to"].to_string(), new);
+}
+
+/// Where green is allowed to be while a rollout from `old` to a new version is killed: on
+/// `old` alone, split between `old` and one other version, or on a new version alone.
+fn never_half_changed(at: &str, old: &str, (main, weights): &(String, BTreeMap<String, f64>)) {
+    let split = main == old && weights.len() == 1 && !weights.contains_key(old);
+    assert!(
+        weights.is_empty() || split,
+        "killed at {at}: green is {main} with {weights:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_killed_at_every_boundary_is_settled_or_resumed_by_the_next_run() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-killed");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    let cloud = stack.cloud().await;
+    let baking = |description: &str| ledger::Promotion::parse(description).unwrap().baking;
+    let boundaries = [
+        "shift",
+        "shift:end",
+        "promote",
+        "promote:end",
+        "bake",
+        "bake:end",
+    ];
+    let mut next = [image_b, image_a].into_iter().cycle();
+    for at in boundaries {
+        let old = green_target(&stack, &cloud).await.0;
+        let args = [
+            "deploy",
+            "--image",
+            path(next.next().unwrap()),
+            "--strategy",
+            "canary:50:2s",
+            "--bake",
+            "2s",
+        ];
+        let killed = stack.xtask_with(&args, &[(KILL_AT, at)]).await;
+        assert_eq!(killed.status.signal(), Some(9), "{at}: {:?}", killed.status);
+        let left = green_target(&stack, &cloud).await;
+        never_half_changed(at, &old, &left);
+        if matches!(at, "shift:end" | "promote") {
+            assert_eq!(left.1.len(), 1, "killed at {at}, a split is left: {left:?}");
+        }
+        let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+        let left_baking = baking(&green.description).is_some();
+        assert_eq!(
+            left_baking,
+            matches!(at, "promote:end" | "bake"),
+            "killed at {at}: {}",
+            green.description
+        );
+
+        let mut rerun = args.to_vec();
+        rerun.push("--break-lock");
+        let output = stack.xtask(&rerun).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "re-run after a kill at {at}: {stderr}"
+        );
+        if !left.1.is_empty() {
+            assert!(
+                stderr.contains("left split"),
+                "{at}: the re-run settled the split: {stderr}"
+            );
+        }
+        if left_baking {
+            assert!(
+                stderr.contains("did not finish"),
+                "{at}: the re-run resumed the bake: {stderr}"
+            );
+        }
+        let after = cloud.get_alias(&stack.name, "green").await.unwrap();
+        assert_ne!(after.target.version, old, "{at}: green did not move");
+        assert!(
+            after.target.additional_weights.is_empty(),
+            "{at}: {after:?}"
+        );
+        assert_eq!(
+            baking(&after.description),
+            None,
+            "{at}: {}",
+            after.description
+        );
+    }
+    let seen = clients.stop().await;
+    let failed = prober::failures(&seen);
+    assert!(
+        failed.is_empty(),
+        "{} requests failed: {failed:?}",
+        failed.len()
+    );
+    eprintln!(
+        "rollout killed at {} boundaries, each converged; {} requests, 0 failed",
+        boundaries.len(),
+        seen.iter().map(Vec::len).sum::<usize>()
+    );
+}

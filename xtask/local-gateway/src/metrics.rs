@@ -1,0 +1,167 @@
+//! Per-version invocation and error counts, as Lambda publishes them to CloudWatch
+//! (`Invocations` and `Errors` of `function:alias` by `ExecutedVersion`, one-second
+//! resolution), so a rollout watching green reads the same signal locally as on AWS. And the
+//! one fault the data plane injects on request, as AWS FIS's `aws:lambda:invocation-error`
+//! does: a share of one version's invocations through one alias fail, for the tests of a
+//! candidate that passes blue and fails real traffic.
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// How long counts are kept: longer than any rollout's shift and bake.
+const RETENTION_SECS: u64 = 3 * 3600;
+
+/// Invocations and function errors (errors are invocations too, as in CloudWatch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub invocations: u64,
+    pub errors: u64,
+}
+
+/// Who was invoked: the function and the qualifier the integration named (an alias or a
+/// version), then the version that ran.
+type Key = (String, String, String);
+
+#[derive(Default)]
+pub(crate) struct Metrics {
+    /// Key → epoch second → counts in that second.
+    counts: Mutex<HashMap<Key, BTreeMap<u64, Counts>>>,
+    faults: Mutex<HashMap<Key, f64>>,
+}
+
+/// `POST /.local/faults`: fail `share` (0.0..=1.0) of the invocations of `version` of
+/// `function` through `qualifier` (an alias); 0 removes the fault.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Fault {
+    pub function: String,
+    pub qualifier: String,
+    pub version: String,
+    pub share: f64,
+}
+
+/// `GET /.local/metrics?function=F&qualifier=A&since=EPOCH_SECONDS`: per version.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Query {
+    pub function: String,
+    pub qualifier: String,
+    pub since: u64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Metrics {
+    pub(crate) fn record(&self, function: &str, qualifier: &str, version: &str, failed: bool) {
+        let now = now_secs();
+        let key = (
+            function.to_owned(),
+            qualifier.to_owned(),
+            version.to_owned(),
+        );
+        let mut counts = self.counts.lock().expect("lock");
+        let series = counts.entry(key).or_default();
+        let second = series.entry(now).or_default();
+        second.invocations += 1;
+        second.errors += u64::from(failed);
+        if series.len() > 1 {
+            series.retain(|&at, _| at + RETENTION_SECS >= now);
+        }
+    }
+
+    /// Sums per version of the seconds at or after `since`.
+    pub(crate) fn since(&self, query: &Query) -> BTreeMap<String, Counts> {
+        let counts = self.counts.lock().expect("lock");
+        counts
+            .iter()
+            .filter(|((f, q, _), _)| *f == query.function && *q == query.qualifier)
+            .map(|((_, _, version), series)| {
+                let total = series
+                    .range(query.since..)
+                    .fold(Counts::default(), |a, (_, c)| Counts {
+                        invocations: a.invocations + c.invocations,
+                        errors: a.errors + c.errors,
+                    });
+                (version.clone(), total)
+            })
+            .collect()
+    }
+
+    pub(crate) fn set_fault(&self, fault: Fault) {
+        let key = (fault.function, fault.qualifier, fault.version);
+        let mut faults = self.faults.lock().expect("lock");
+        if fault.share > 0.0 {
+            faults.insert(key, fault.share.min(1.0));
+        } else {
+            faults.remove(&key);
+        }
+    }
+
+    /// Whether this invocation is one the injected fault fails; `roll` is uniform in 0..1.
+    pub(crate) fn faulted(
+        &self,
+        function: &str,
+        qualifier: &str,
+        version: &str,
+        roll: f64,
+    ) -> bool {
+        let key = (
+            function.to_owned(),
+            qualifier.to_owned(),
+            version.to_owned(),
+        );
+        self.faults
+            .lock()
+            .expect("lock")
+            .get(&key)
+            .is_some_and(|&share| roll < share)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Fault, Metrics, Query};
+
+    #[test]
+    fn counts_are_kept_per_alias_and_executed_version() {
+        let metrics = Metrics::default();
+        metrics.record("f", "green", "1", false);
+        metrics.record("f", "green", "2", true);
+        metrics.record("f", "green", "2", false);
+        metrics.record("f", "blue", "2", true);
+        let query = Query {
+            function: "f".into(),
+            qualifier: "green".into(),
+            since: 0,
+        };
+        let counts = metrics.since(&query);
+        assert_eq!((counts["1"].invocations, counts["1"].errors), (1, 0));
+        assert_eq!((counts["2"].invocations, counts["2"].errors), (2, 1));
+        let later = Query {
+            since: u64::MAX,
+            ..query
+        };
+        assert_eq!(metrics.since(&later)["2"].invocations, 0);
+    }
+
+    #[test]
+    fn a_fault_fails_its_share_of_one_version_through_one_alias_only() {
+        let metrics = Metrics::default();
+        metrics.set_fault(Fault {
+            function: "f".into(),
+            qualifier: "green".into(),
+            version: "2".into(),
+            share: 0.5,
+        });
+        assert!(metrics.faulted("f", "green", "2", 0.4));
+        assert!(!metrics.faulted("f", "green", "2", 0.6));
+        assert!(!metrics.faulted("f", "blue", "2", 0.0));
+        assert!(!metrics.faulted("f", "green", "1", 0.0));
+    }
+}

@@ -1,0 +1,472 @@
+//! The shift, bake and revert phases: after blue verified N, green's routing configuration
+//! gives N its share step by step (the old version keeps the rest), each step one write
+//! guarded by the RevisionId the last one returned; then promote puts green on N alone; then
+//! the bake watches it. Throughout, synthetic probes and real traffic are judged per version
+//! ([`health`]); a breach puts green back on the old version alone in one guarded write,
+//! records N as failed and ends the run with exit 7.
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::{Candidate, Cloud, Ctx, GREEN, Phase};
+use crate::{
+    cloud::{Alias, AliasTarget, RestApi},
+    config::{Strategy, show_duration},
+    health::{self, Breach, Counts, Signal},
+    image::Registry,
+    ledger::{self, Promotion},
+    outcome::{Exit, refuse},
+    verify::Endpoint,
+};
+
+/// How often green is probed and its traffic read.
+const TICK: Duration = Duration::from_secs(1);
+/// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
+const PROBES_PER_TICK: usize = 10;
+/// The path probed: every build answers it, and it touches the app's own configuration.
+const PROBE_PATH: &str = "/health";
+
+/// How this run rolls out, from `deploy --strategy/--bake` or deploy.toml's `[rollout]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub strategy: Strategy,
+    pub bake: Duration,
+}
+
+impl Plan {
+    /// All at once with no bake is a plain promote: nothing to watch.
+    pub fn watches(&self) -> bool {
+        self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()
+    }
+}
+
+/// What the rollout saw, for the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Watched {
+    pub strategy: String,
+    /// Synthetic probes through green by the version that answered.
+    pub probes: BTreeMap<String, Counts>,
+    /// Real traffic through green by executed version; `None` where no source is wired in.
+    pub traffic: Option<BTreeMap<String, Counts>>,
+    /// The breach that rolled green back.
+    pub breach: Option<Breach>,
+    /// From the new version's first failure seen to green back on the old version alone.
+    pub first_error_to_revert_s: Option<f64>,
+    pub seconds: f64,
+}
+
+/// The watch over one rollout: its start (traffic counts from there) and what it saw.
+struct Watch<'a> {
+    green: Endpoint,
+    candidate: String,
+    since: SystemTime,
+    started: Instant,
+    first_error: Option<Instant>,
+    seen: &'a mut Watched,
+}
+
+impl<C: Cloud> Ctx<C> {
+    /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
+    /// on a breach. Returns what it watched; a breach is an error with exit 7.
+    pub async fn roll_out(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        plan: Plan,
+        (registry, repository): (&C::Registry, &str),
+    ) -> Result<Watched> {
+        let mut seen = Watched {
+            strategy: plan.strategy.to_string(),
+            ..Watched::default()
+        };
+        if self.traffic.is_none() {
+            self.progress.note(
+                "real traffic is not watched on this cloud (CloudWatch is not wired in yet): synthetic probes only",
+            );
+        }
+        let old = green.target.version.clone();
+        let new = candidate.version.to_string();
+        let mut watch = Watch {
+            green: Endpoint {
+                url: self.stage_url(api, GREEN),
+                token: None,
+            },
+            candidate: new.clone(),
+            since: SystemTime::now(),
+            started: Instant::now(),
+            first_error: None,
+            seen: &mut seen,
+        };
+        let mut current = green.clone();
+        let mut breach = None;
+        for (weight, hold) in plan.strategy.steps() {
+            let split = AliasTarget {
+                version: old.clone(),
+                additional_weights: BTreeMap::from([(new.clone(), weight)]),
+            };
+            current = self
+                .progress
+                .phase(Phase::Shift, self.guarded_green(&current, &split, None))
+                .await?;
+            self.progress.note(format_args!(
+                "green: {}% on version {new}, the rest on {old}; watching for {}",
+                (weight * 100.0).round(),
+                show_duration(hold)
+            ));
+            breach = self.watch_for(&mut watch, hold).await?;
+            if breach.is_some() {
+                break;
+            }
+        }
+        if breach.is_none() {
+            // The record says until when green bakes: a run killed meanwhile leaves that in
+            // AWS, and the next run resumes the bake ([`Self::resume_bake`]).
+            let baking = (!plan.bake.is_zero())
+                .then(|| ledger::epoch_seconds().saturating_add(plan.bake.as_secs()));
+            current = self
+                .promote_baking(api, &current, candidate, baking)
+                .await?;
+            if baking.is_some() {
+                let bake = async {
+                    let breach = self.watch_for(&mut watch, plan.bake).await?;
+                    if breach.is_none() {
+                        current = self.baked(&current).await?;
+                    }
+                    anyhow::Ok(breach)
+                };
+                breach = self.progress.phase(Phase::Bake, bake).await?;
+            }
+        }
+        let first_error = watch.first_error;
+        let started = watch.started;
+        if let Some(breach) = breach {
+            self.revert(&current, &old, candidate, &breach, (registry, repository))
+                .await?;
+            seen.first_error_to_revert_s = first_error.map(|t| t.elapsed().as_secs_f64());
+            seen.seconds = started.elapsed().as_secs_f64();
+            seen.breach = Some(breach.clone());
+            return Err(refuse(
+                Exit::RolledBack,
+                format!(
+                    "rolled back: {breach}; green is back on version {old} alone, and version {new} is recorded as failed (deploy it again only with --force); {seen}"
+                ),
+            ));
+        }
+        seen.seconds = started.elapsed().as_secs_f64();
+        Ok(seen)
+    }
+
+    /// Probes and reads traffic every tick for `span`; the first breach ends the watch early.
+    async fn watch_for(&self, watch: &mut Watch<'_>, span: Duration) -> Result<Option<Breach>> {
+        let end = Instant::now() + span;
+        let rollout = &self.config.rollout;
+        loop {
+            for _ in 0..PROBES_PER_TICK {
+                let (version, failed) = self.prober.probe(&watch.green, PROBE_PATH).await;
+                let (version, failed) =
+                    health::attribute(version.as_deref(), failed, &watch.candidate);
+                watch.seen.probes.entry(version).or_default().add(failed);
+            }
+            if let Some(traffic) = &self.traffic {
+                let counts = traffic
+                    .by_version(self.function(), GREEN, watch.since)
+                    .await?;
+                watch.seen.traffic = Some(counts);
+            }
+            let candidate = &watch.candidate;
+            let probes = watch
+                .seen
+                .probes
+                .get(candidate)
+                .copied()
+                .unwrap_or_default();
+            let traffic = watch
+                .seen
+                .traffic
+                .as_ref()
+                .and_then(|t| t.get(candidate).copied())
+                .unwrap_or_default();
+            if watch.first_error.is_none() && probes.errors + traffic.errors > 0 {
+                watch.first_error = Some(Instant::now());
+            }
+            let breach = health::judge(Signal::RealTraffic, candidate, traffic, rollout)
+                .or_else(|| health::judge(Signal::SyntheticProbes, candidate, probes, rollout));
+            if breach.is_some() || Instant::now() >= end {
+                return Ok(breach);
+            }
+            tokio::time::sleep(TICK.min(end.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+
+    /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
+    /// then the candidate's publication is tagged `failed-N-FP`. In the bake green's record
+    /// names N, so the write records the move back; during the shift the record still names
+    /// `old` and stays.
+    async fn revert(
+        &self,
+        current: &Alias,
+        old: &str,
+        candidate: Candidate<'_>,
+        breach: &Breach,
+        (registry, repository): (&C::Registry, &str),
+    ) -> Result<()> {
+        self.progress
+            .phase(Phase::Revert, async {
+                let description = (current.target.version != old).then(|| {
+                    Promotion {
+                        version: old.parse().unwrap_or_default(),
+                        from: Some(candidate.version),
+                        actor: ledger::actor(),
+                        at: ledger::now_rfc3339(),
+                        pinned: false,
+                        baking: None,
+                    }
+                    .to_description()
+                });
+                let target = AliasTarget::version(old);
+                self.guarded_green(current, &target, description.as_deref())
+                    .await?;
+                let tag = ledger::failed_tag(candidate.version, candidate.description);
+                registry
+                    .tag(repository, &candidate.record.digest, &tag)
+                    .await
+                    .map_err(|e| {
+                        e.context(format!(
+                            "green is back on version {old}, but recording version {} as failed ({breach}) failed",
+                            candidate.version
+                        ))
+                    })
+            })
+            .await
+    }
+
+    /// The bake passed: green's record no longer says it bakes (one guarded write).
+    async fn baked(&self, current: &Alias) -> Result<Alias> {
+        let promotion = Promotion::parse(&current.description)?;
+        let done = Promotion {
+            baking: None,
+            ..promotion
+        };
+        self.guarded_green(current, &current.target, Some(&done.to_description()))
+            .await
+    }
+
+    /// A bake a killed run left unfinished (green's record still says it bakes): watched
+    /// again until its end, then cleared, or reverted on a breach as the rollout would have.
+    /// `None` when green is not baking.
+    pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
+        let Ok(promotion) = Promotion::parse(&green.description) else {
+            return Ok(None);
+        };
+        let (Some(until), Some(old)) = (promotion.baking, promotion.from) else {
+            return Ok(None);
+        };
+        let (published, record) = self.version_record(&green.target.version).await?;
+        let candidate = Candidate {
+            version: promotion.version,
+            record: &record,
+            description: &published.description,
+            pin: false,
+        };
+        let left = Duration::from_secs(until.saturating_sub(ledger::epoch_seconds()));
+        self.progress.note(format_args!(
+            "green's bake of version {} did not finish (the run was interrupted): watching it for the {} left",
+            promotion.version,
+            show_duration(left)
+        ));
+        let mut seen = Watched {
+            strategy: "bake (resumed)".into(),
+            ..Watched::default()
+        };
+        let mut watch = Watch {
+            green: Endpoint {
+                url: self.stage_url(api, GREEN),
+                token: None,
+            },
+            candidate: promotion.version.to_string(),
+            since: SystemTime::now(),
+            started: Instant::now(),
+            first_error: None,
+            seen: &mut seen,
+        };
+        let breach = self
+            .progress
+            .phase(Phase::Bake, async {
+                let breach = self.watch_for(&mut watch, left).await?;
+                if breach.is_none() {
+                    self.baked(green).await?;
+                }
+                anyhow::Ok(breach)
+            })
+            .await?;
+        if let Some(breach) = breach {
+            let (registry, repository) = self.registry().await?;
+            self.revert(
+                green,
+                &old.to_string(),
+                candidate,
+                &breach,
+                (&registry, &repository.name),
+            )
+            .await?;
+            return Err(refuse(
+                Exit::RolledBack,
+                format!(
+                    "rolled back: {breach}; green is back on version {old} alone, and version {} is recorded as failed (deploy it again only with --force)",
+                    promotion.version
+                ),
+            ));
+        }
+        Ok(Some(seen))
+    }
+
+    /// One write of green guarded by `current`'s RevisionId; returns green as written.
+    async fn guarded_green(
+        &self,
+        current: &Alias,
+        target: &AliasTarget,
+        description: Option<&str>,
+    ) -> Result<Alias> {
+        let moved = self
+            .cloud
+            .update_alias(
+                self.function(),
+                GREEN,
+                target,
+                description,
+                current.revision_id.as_deref(),
+            )
+            .await;
+        match moved {
+            Err(e) if e.is_precondition_failed() => bail!(
+                "green moved since this run last wrote it (a rollback aborted the rollout, or someone else deployed): the rollout stops here; run `cargo xtask status`"
+            ),
+            other => Ok(other?),
+        }
+    }
+
+    /// A split left behind (a run killed or interrupted mid-shift): green back on its main
+    /// version alone, in one guarded write. Returns green as it now is.
+    pub async fn settle_split(&self, green: Alias) -> Result<Alias> {
+        if green.target.additional_weights.is_empty() {
+            return Ok(green);
+        }
+        let weights: Vec<String> = green
+            .target
+            .additional_weights
+            .iter()
+            .map(|(v, w)| format!("{}% on version {v}", (w * 100.0).round()))
+            .collect();
+        self.progress.note(format_args!(
+            "green was left split ({}, the rest on {}) by a rollout that did not finish: putting it back on version {} alone",
+            weights.join(", "),
+            green.target.version,
+            green.target.version
+        ));
+        let target = AliasTarget::version(green.target.version.clone());
+        self.guarded_green(&green, &target, None).await
+    }
+
+    /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split stays behind:
+    /// read while the lock is still held, settled in one guarded write. A failure here is
+    /// a warning: the run's own error is what it reports, and the next run settles it.
+    pub async fn settle_after_failure(&self) {
+        let settled = async {
+            let green = self.cloud.get_alias(self.function(), GREEN).await?;
+            self.settle_split(green).await
+        };
+        if let Err(e) = settled.await {
+            self.progress.note(format_args!(
+                "warning: green may still be split between two versions ({e:#}): the next deploy puts it back, or run `cargo xtask rollback`"
+            ));
+        }
+    }
+
+    /// Refuses a version whose earlier rollout failed, unless `force`.
+    pub async fn refuse_failed(
+        &self,
+        (registry, repository): (&C::Registry, &str),
+        candidate: Candidate<'_>,
+        force: bool,
+    ) -> Result<()> {
+        let tag = ledger::failed_tag(candidate.version, candidate.description);
+        if force || registry.digest_of(repository, &tag).await?.is_none() {
+            return Ok(());
+        }
+        Err(refuse(
+            Exit::Failed,
+            format!(
+                "version {} failed a rollout before and was rolled back (image tag {tag}): ship it again with --force",
+                candidate.version
+            ),
+        ))
+    }
+}
+
+impl std::fmt::Display for Watched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rollout {} over {:.1}s", self.strategy, self.seconds)?;
+        for (version, counts) in &self.probes {
+            write!(f, "; probes on {version}: {counts}")?;
+        }
+        for (version, counts) in self.traffic.iter().flatten() {
+            write!(f, "; traffic on {version}: {counts}")?;
+        }
+        if let Some(seconds) = self.first_error_to_revert_s {
+            write!(f, "; first failure seen to green reverted: {seconds:.1}s")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeMap, time::Duration};
+
+    use tokio::time::Instant;
+
+    use super::Ctx;
+    use crate::{
+        cloud::{Alias, AliasTarget, guards},
+        config::Config,
+        progress::Progress,
+        verify::Prober,
+    };
+
+    #[tokio::test]
+    async fn a_shift_step_stops_the_rollout_when_green_moved_since_its_last_write_smithy_mock() {
+        let ctx = Ctx {
+            cloud: guards::green_moved_by_someone_else(),
+            config: Config::load().unwrap(),
+            account: "123456789012".into(),
+            local_gateway: None,
+            function_log: None,
+            progress: Progress::default(),
+            prober: Prober::default(),
+            deadline: Instant::now() + Duration::from_secs(60),
+            green_attempt: Default::default(),
+            traffic: None,
+        };
+        let green = Alias {
+            name: "green".into(),
+            target: AliasTarget::version("6"),
+            description: String::new(),
+            revision_id: Some("returned-by-the-last-write".into()),
+        };
+        let split = AliasTarget {
+            version: "6".into(),
+            additional_weights: BTreeMap::from([("7".to_owned(), 0.1)]),
+        };
+        let err = ctx.guarded_green(&green, &split, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains("the rollout stops here"),
+            "{err:#}"
+        );
+    }
+}
