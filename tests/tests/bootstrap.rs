@@ -6,6 +6,7 @@ use e2e::{event, local::unique, release_bootstrap};
 use serde_json::Value;
 use xtask::{
     local::{
+        architecture::Architecture,
         runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
         sandbox::Sandbox,
     },
@@ -29,6 +30,7 @@ fn spec(version: &str, qualifier: &str) -> Spec {
         environment: vec![("GREETING".into(), "hello from the runtime test".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),
+        architecture: Architecture::X86_64,
         log_file: None,
     }
 }

@@ -13,4 +13,4 @@ pub use components::Component;
 pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};
 /// The Lambda Runtime API the gateway runs functions under, and the sandbox around them (also
 /// used by bench and tests).
-pub use local_gateway::{runtime, sandbox};
+pub use local_gateway::{architecture, runtime, sandbox};

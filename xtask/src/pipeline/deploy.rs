@@ -7,7 +7,7 @@ use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
 use crate::{
     cloud::{Alias, RestApi, Settings, Stage, Version},
     config::Config,
-    image::{Built, Image},
+    image::{self, Built, Image},
     ledger::{Promotion, VersionRecord},
     outcome::{Exit, refuse},
     progress::PhaseTime,
@@ -23,6 +23,8 @@ pub struct Options {
     pub keep_blue: bool,
     pub break_lock: bool,
     pub unpin: bool,
+    /// Move the function to deploy.toml's architecture when it runs on the other one.
+    pub switch_architecture: bool,
     pub dry_run: bool,
     /// `--hold`: stop after verification with blue kept and the lock held this long, for
     /// `promote` (or `abort`).
@@ -183,7 +185,8 @@ async fn ship<C: Cloud>(
 
     let published = p
         .phase("update", async {
-            ctx.retry_conflicts(|| ctx.cloud.update_function_code(ctx.function(), &image_ref)).await?;
+            let architecture = &ctx.config.function.architecture;
+            ctx.retry_conflicts(|| ctx.cloud.update_function_code(ctx.function(), &image_ref, architecture)).await?;
             let latest = ctx.wait_updated().await?;
             if latest.image.as_ref().map(|i| i.digest.as_str()) != Some(built.digest.as_str()) {
                 bail!(
@@ -276,6 +279,10 @@ async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Prefligh
         .cloud
         .get_version(ctx.function(), &green.target.version)
         .await?;
+    if !options.switch_architecture {
+        let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
+        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
+    }
     Ok(Preflight {
         api,
         green,

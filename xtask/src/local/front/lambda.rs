@@ -7,6 +7,8 @@
 //!   written under one lock (moto ignores both and never changes an alias's RevisionId);
 //! - CodeSha256 is the image's digest hex (moto: sha256 of the ImageUri string), and a version
 //!   reports the image it was published with (moto: `$LATEST`'s);
+//! - UpdateFunctionCode's `Architectures` switches the function's (moto ignores it), and a
+//!   version keeps the architecture it was published on;
 //! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names.
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use tokio::sync::MutexGuard;
 
 use super::{
     Answer, Call, Front, refuse, rules,
-    state::{Books, Function, Published, Status, now_ms, revision},
+    state::{Books, Function, Published, Status, lambda_default_architecture, now_ms, revision},
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -152,7 +154,7 @@ fn limits(body: &Value) -> Option<Answer> {
 fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
     let now = now_ms();
     let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
-    let (image, status, update) = if version == "$LATEST" {
+    let (image, architecture, status, update) = if version == "$LATEST" {
         let update = function.updated_at.map(|_| {
             if function.updating(now) {
                 "InProgress"
@@ -160,13 +162,21 @@ fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<St
                 "Successful"
             }
         });
-        (function.image.clone(), function.status(now), update)
+        let status = function.status(now);
+        (&function.image, &function.architecture, status, update)
     } else {
         let published = function.versions.get(&version)?;
         let status = published.status(now, &front.delays());
-        (published.image.clone(), status, Some("Successful"))
+        (
+            &published.image,
+            &published.architecture,
+            status,
+            Some("Successful"),
+        )
     };
+    let image = image.clone();
     config["CodeSha256"] = json!(digest_hex(&image));
+    config["Architectures"] = json!([architecture]);
     config["State"] = json!(status.as_str());
     let object = config
         .as_object_mut()
@@ -285,6 +295,10 @@ async fn create(front: &Front, call: Call) -> Answer {
         active_at: now + front.delays().pending_ms,
         updated_at: None,
         revision: revision(),
+        // moto checked the name (one of Lambda's two) before answering.
+        architecture: body["Architectures"][0]
+            .as_str()
+            .map_or_else(lambda_default_architecture, str::to_owned),
         versions: Default::default(),
         aliases: Default::default(),
     };
@@ -345,6 +359,18 @@ async fn guarded<'a>(
 
 async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     let body = call.json();
+    let architectures: Option<Vec<&str>> = body["Architectures"].as_array().map(|names| {
+        names
+            .iter()
+            .map(|n| n.as_str().unwrap_or_default())
+            .collect()
+    });
+    if let Some(error) = architectures
+        .as_deref()
+        .and_then(rules::architectures_error)
+    {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
     let (mut books, _) = match guarded(front, &call, &body, key).await {
         Ok(checked) => checked,
         Err(answer) => return answer,
@@ -358,6 +384,9 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     function.revision = revision();
     if code && let Some(image) = body["ImageUri"].as_str() {
         function.image = image.to_owned();
+    }
+    if let Some([architecture]) = architectures.as_deref() {
+        function.architecture = (*architecture).to_owned();
     }
     let function = function.clone();
     front.save(&books).await;
@@ -393,6 +422,7 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         .entry(version)
         .or_insert_with(|| Published {
             image: function.image.clone(),
+            architecture: function.architecture.clone(),
             active_at,
             used_at: active_at,
         });

@@ -26,6 +26,10 @@ pub struct Function {
     /// function reports no LastUpdateStatus).
     pub updated_at: Option<u64>,
     pub revision: String,
+    /// `$LATEST`'s `Architectures` (one name): moto keeps CreateFunction's and ignores
+    /// UpdateFunctionCode's, which switches it on AWS.
+    #[serde(default = "lambda_default_architecture")]
+    pub architecture: String,
     pub versions: BTreeMap<String, Published>,
     /// Alias name → its RevisionId.
     pub aliases: BTreeMap<String, String>,
@@ -34,6 +38,9 @@ pub struct Function {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub image: String,
+    /// What `$LATEST` ran on when this version was published: a version keeps it.
+    #[serde(default = "lambda_default_architecture")]
+    pub architecture: String,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
@@ -82,6 +89,12 @@ impl Function {
     pub fn updating(&self, now: u64) -> bool {
         self.updated_at.is_some_and(|end| now < end)
     }
+}
+
+/// What Lambda runs a function on when nobody said (and what books written before the front
+/// kept architectures hold).
+pub fn lambda_default_architecture() -> String {
+    "x86_64".into()
 }
 
 /// A fresh RevisionId: a random UUID, as Lambda's.
