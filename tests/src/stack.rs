@@ -13,20 +13,6 @@ use xtask::{cloud::Cloud, local::LocalCloud, setup};
 
 use crate::local::{xtask_binary, xtask_faults_binary};
 
-/// The phases a deploy reports, in the order DESIGN.md gives them.
-pub const DEPLOY_PHASES: [&str; 10] = [
-    "preflight",
-    "build",
-    "no-op check",
-    "lock",
-    "push",
-    "update",
-    "blue",
-    "verify",
-    "promote",
-    "cleanup",
-];
-
 /// Two images of this commit told apart by their build id, built once per test binary.
 pub fn images() -> &'static (PathBuf, PathBuf) {
     static IMAGES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();

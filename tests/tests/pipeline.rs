@@ -1,11 +1,10 @@
 //! The blue/green pipeline end to end, each test on a local cloud of its own: the real
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
-use e2e::stack::{
-    DEPLOY_PHASES, Stack, alias_version, arm64_image, head_sha, images, path, stage, version_at,
-};
+use e2e::stack::{Stack, alias_version, arm64_image, head_sha, images, path, stage, version_at};
 use xtask::{
     cloud::{Apis, Functions, Stage},
     ledger::Lock,
+    pipeline::Phase,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -57,7 +56,8 @@ async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_on
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, DEPLOY_PHASES);
+    let deploy: Vec<&str> = Phase::DEPLOY.iter().map(|p| p.name()).collect();
+    assert_eq!(phases, deploy);
     let summary = std::fs::read_to_string(stack.summary()).unwrap();
     assert!(
         summary.contains("### bgd deploy: Deployed")
@@ -249,6 +249,11 @@ async fn an_arm64_build_goes_green_and_only_an_explicit_switch_changes_architect
             "{why}"
         );
     }
+    // An image built for the other architecture than deploy.toml's is refused too.
+    let why = stack
+        .refused(&["deploy", "--image", path(image_a), "--switch-architecture"])
+        .await;
+    assert!(why.contains("holds an image for x86_64"), "{why}");
     let after = cloud.get_version(&stack.name, "$LATEST").await.unwrap();
     assert_eq!(after.architecture, "x86_64");
     assert_eq!(after.revision_id, before.revision_id, "nothing written");

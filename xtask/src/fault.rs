@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use xshell::{Shell, cmd};
 
+use crate::pipeline::Phase;
+
 /// The environment variable naming the phase boundary to die at.
 pub const KILL_AT: &str = "BGD_FAULT_KILL_AT";
 
@@ -50,12 +52,12 @@ pub enum Boundary {
 }
 
 /// Dies here when `BGD_FAULT_KILL_AT` names this phase boundary; otherwise does nothing.
-pub fn kill_if_asked(phase: &str, boundary: Boundary) {
+pub fn kill_if_asked(phase: Phase, boundary: Boundary) {
     let Some(wanted) = hook(KILL_AT) else {
         return;
     };
     let here = match boundary {
-        Boundary::Start => phase.to_owned(),
+        Boundary::Start => phase.name().to_owned(),
         Boundary::End => format!("{phase}:end"),
     };
     if wanted != here {

@@ -9,14 +9,17 @@ use std::{
 
 use serde::Serialize;
 
-use crate::fault::{self, Boundary};
+use crate::{
+    fault::{self, Boundary},
+    pipeline::Phase,
+};
 
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// One phase's name and how long it took.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseTime {
-    pub phase: String,
+    pub phase: Phase,
     pub seconds: f64,
     pub ok: bool,
 }
@@ -36,14 +39,15 @@ impl Default for Progress {
 }
 
 impl Progress {
-    /// Runs one named phase, showing it while it runs and recording its time. The fault
-    /// injection hook (`BGD_FAULT_KILL_AT`, see `fault.rs`) sits on both of its boundaries.
+    /// Runs one phase, showing it while it runs and recording its time. The fault injection
+    /// hook (`BGD_FAULT_KILL_AT`, see `fault.rs`) sits on both of its boundaries.
     pub async fn phase<T, E>(
         &self,
-        name: &str,
+        phase: Phase,
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
-        fault::kill_if_asked(name, Boundary::Start);
+        fault::kill_if_asked(phase, Boundary::Start);
+        let name = phase.name();
         let start = Instant::now();
         if !self.tty {
             eprintln!("==> {name}");
@@ -72,13 +76,12 @@ impl Progress {
         } else {
             eprintln!("    {name}: {mark} in {seconds:.2}s");
         }
-        self.times.lock().expect("lock").push(PhaseTime {
-            phase: name.into(),
-            seconds,
-            ok,
-        });
+        self.times
+            .lock()
+            .expect("lock")
+            .push(PhaseTime { phase, seconds, ok });
         if ok {
-            fault::kill_if_asked(name, Boundary::End);
+            fault::kill_if_asked(phase, Boundary::End);
         }
         result
     }

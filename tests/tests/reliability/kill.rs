@@ -5,25 +5,14 @@ use std::{os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
     prober::{self, Prober},
-    stack::{DEPLOY_PHASES, Stack, images, path},
+    stack::{Stack, images, path},
 };
-use xtask::{cloud::Functions, fault::KILL_AT};
+use xtask::{cloud::Functions, fault::KILL_AT, pipeline::Phase};
 
 use super::{Green, blue_stage_exists, green, verified};
 
-const ROLLBACK_VERIFIED_PHASES: [&str; 3] = ["preflight", "check target", "promote"];
-const ROLLBACK_UNVERIFIED_PHASES: [&str; 7] = [
-    "preflight",
-    "check target",
-    "lock",
-    "blue",
-    "verify",
-    "promote",
-    "cleanup",
-];
-
 /// Both boundaries of each phase: `PHASE` (as it starts) and `PHASE:end` (its work returned).
-fn boundaries(phases: &[&str]) -> Vec<String> {
+fn boundaries(phases: &[Phase]) -> Vec<String> {
     phases
         .iter()
         .flat_map(|p| [p.to_string(), format!("{p}:end")])
@@ -115,7 +104,7 @@ async fn killed_at_every_deploy_phase_a_rerun_converges_and_green_serves_only_ve
     let cloud = stack.cloud().await;
     let mut before = green(&stack, &cloud).await;
     let mut next = [image_b, image_a].into_iter().cycle();
-    let faults = boundaries(&DEPLOY_PHASES);
+    let faults = boundaries(&Phase::DEPLOY);
     for at in &faults {
         let image = next.next().unwrap();
         let args = ["deploy", "--image", path(image)];
@@ -149,7 +138,7 @@ async fn killed_at_every_rollback_phase_a_rerun_converges_and_green_serves_only_
     let mut before = green(&stack, &cloud).await;
 
     // Back and forth between two verified versions: one guarded write to green.
-    let verified_faults = boundaries(&ROLLBACK_VERIFIED_PHASES);
+    let verified_faults = boundaries(&Phase::ROLLBACK_VERIFIED);
     for at in &verified_faults {
         let to = verified_versions
             .iter()
@@ -161,7 +150,7 @@ async fn killed_at_every_rollback_phase_a_rerun_converges_and_green_serves_only_
     }
 
     // A version never verified (its deploy failed a smoke check) is verified on blue first.
-    let unverified_faults = boundaries(&ROLLBACK_UNVERIFIED_PHASES);
+    let unverified_faults = boundaries(&Phase::ROLLBACK_UNVERIFIED);
     let mut next = [image_a, image_b].into_iter().cycle();
     for at in &unverified_faults {
         stack.configure("GREETING = \"hello from e2e\"", "never served");

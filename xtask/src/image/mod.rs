@@ -27,6 +27,9 @@ const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// and OpenSSL both look here).
 const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
 
+/// Lambda's architecture names and the image platforms (OCI `architecture`) they run.
+const PLATFORMS: [(&str, &str); 2] = [("x86_64", "amd64"), ("arm64", "arm64")];
+
 /// Refuses a deploy.toml architecture other than the one an existing function runs on
 /// (`Architectures` of its `$LATEST`): the image would be built for one machine and run on the
 /// other. Pure, so provision and deploy call it on what they read before writing anything.
@@ -85,10 +88,9 @@ impl Image {
         let tar = layer_tar(contents, mtime)?;
         let diff_id = sha256_digest(&tar);
         let layer = gzip(&tar)?;
-        let platform = match architecture {
-            "x86_64" => "amd64",
-            "arm64" => "arm64",
-            other => bail!("no image platform for architecture {other:?}"),
+        let Some((_, platform)) = PLATFORMS.iter().find(|(lambda, _)| *lambda == architecture)
+        else {
+            bail!("no image platform for architecture {architecture:?}");
         };
         let config = canonical(json!({
             "architecture": platform,
@@ -113,6 +115,17 @@ impl Image {
             config,
             layer,
         })
+    }
+
+    /// The Lambda architecture it was built for, from its config's platform.
+    pub fn architecture(&self) -> Result<&'static str> {
+        let config: Value = serde_json::from_slice(&self.config).context("parsing the config")?;
+        let platform = config["architecture"].as_str().unwrap_or_default();
+        PLATFORMS
+            .iter()
+            .find(|(_, p)| *p == platform)
+            .map(|(lambda, _)| *lambda)
+            .with_context(|| format!("the image is for {platform:?}, which Lambda does not run"))
     }
 
     /// `sha256:HEX` of the manifest: what ECR reports and what the function is deployed by.
@@ -356,6 +369,7 @@ mod tests {
                 (config["architecture"].as_str(), config["os"].as_str()),
                 (Some(platform), Some("linux"))
             );
+            assert_eq!(image.architecture().unwrap(), architecture);
         }
     }
 

@@ -3,17 +3,19 @@
 //! version green will serve; the blue stage (the lock) is removed whatever happens.
 use std::{fmt, path::PathBuf};
 
-use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none};
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{
+    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase,
+    preflight::{Preflight, is_deployed, preflight},
+    update::Published,
+};
 use crate::{
-    cloud::{Alias, RestApi, Settings, Stage, Version},
-    config::Config,
-    image::{self, Built, Image},
-    ledger::{Promotion, VersionRecord},
-    outcome::{Exit, refuse},
+    cloud::Settings,
+    image::{Built, Image},
     progress::PhaseTime,
 };
-use anyhow::{Context, Result, bail};
-use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -62,23 +64,10 @@ pub enum Outcome {
     Held,
 }
 
-/// What preflight read: the state every later phase works from.
-struct Preflight {
-    api: RestApi,
-    green: Alias,
-    green_stage: Stage,
-    green_version: Version,
-    /// A rollback pinned green (and `--unpin` lets this run go on).
-    pinned: bool,
-    /// deploy.toml's settings, resolved before the build so an unset `${VAR}` stops the run
-    /// before minutes of compiling.
-    settings: Settings,
-}
-
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
-    let pre = p.phase("preflight", preflight(ctx, options)).await?;
-    let (built, image) = p.phase("build", ctx.image(options)).await?;
+    let pre = p.phase(Phase::Preflight, preflight(ctx, options)).await?;
+    let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
     let settings = pre.settings.clone();
     let mut report = Report {
         outcome: Outcome::AlreadyDeployed,
@@ -95,7 +84,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         write_calls: 0,
     };
     let unchanged = p
-        .phase("no-op check", async {
+        .phase(Phase::NoOpCheck, async {
             anyhow::Ok(is_deployed(&pre.green_version, &built, &settings))
         })
         .await?;
@@ -174,42 +163,14 @@ async fn ship<C: Cloud>(
     token: &str,
     hold: bool,
 ) -> Result<u64> {
-    let p = &ctx.progress;
     let (registry, repository) = ctx.registry().await?;
+    ctx.push_phase(&registry, &repository, built, image).await?;
     let image_ref = repository.image(&built.digest);
-    p.phase("push", async {
-        let tag = Config::image_tag(&built.facts.git_sha, built.facts.build_id.as_deref());
-        registry.push(&repository.name, image, &[&tag]).await
-    })
-    .await?;
-
-    let published = p
-        .phase("update", async {
-            let architecture = &ctx.config.function.architecture;
-            ctx.retry_conflicts(|| ctx.cloud.update_function_code(ctx.function(), &image_ref, architecture)).await?;
-            let latest = ctx.wait_updated().await?;
-            if latest.image.as_ref().map(|i| i.digest.as_str()) != Some(built.digest.as_str()) {
-                bail!(
-                    "after the code update, {} reports image {:?}, not the pushed {}: someone else updated it; run again",
-                    ctx.function(),
-                    latest.image.map(|i| i.digest),
-                    built.digest
-                );
-            }
-            ctx.retry_conflicts(|| ctx.cloud.update_function_configuration(ctx.function(), settings)).await?;
-            ctx.wait_updated().await?;
-            let record = VersionRecord::now(&built.facts, &built.digest);
-            let description = record.to_description();
-            let version = ctx
-                .retry_conflicts(|| ctx.cloud.publish_version(ctx.function(), &latest.code_sha256, &description))
-                .await?;
-            // A new version is Pending at first: blue points at it only once it is Active.
-            ctx.wait_version_active(&version.version).await?;
-            let number: u64 = version.version.parse().context("PublishVersion returned no version number")?;
-            anyhow::Ok((number, record, version.description))
-        })
-        .await?;
-    let (version, record, description) = published;
+    let Published {
+        version,
+        record,
+        description,
+    } = ctx.update_phase(built, &image_ref, settings).await?;
     ctx.progress
         .note(format_args!("published version {version}"));
 
@@ -225,81 +186,6 @@ async fn ship<C: Cloud>(
         ctx.promote_phase(&pre.api, &pre.green, candidate).await?;
     }
     Ok(version)
-}
-
-async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
-    let settings = ctx.config.settings()?;
-    let Some(api) = ctx.find_api().await? else {
-        bail!(
-            "there is no REST API {}: run `cargo xtask provision` first",
-            ctx.config.api_name()
-        );
-    };
-    let green_stage =
-        absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?.with_context(|| {
-            format!(
-                "REST API {} has no stage green: run `cargo xtask provision`",
-                api.name
-            )
-        })?;
-    let green =
-        absent_as_none(ctx.cloud.get_alias(ctx.function(), GREEN).await)?.with_context(|| {
-            format!(
-                "{} has no alias green: run `cargo xtask provision`",
-                ctx.function()
-            )
-        })?;
-    // Green's Description carries the rollback pin: one nobody can read fails closed.
-    let pinned = match Promotion::parse(&green.description) {
-        Ok(promotion) => Some(promotion).filter(|p| p.pinned),
-        Err(_) if green.description.is_empty() => None,
-        Err(_) if options.unpin => None,
-        Err(_) => {
-            return Err(refuse(
-                Exit::Pinned,
-                format!(
-                    "green's description {:?} was not written by bgd, so whether a rollback pinned it cannot be told: deploy with --unpin if it is not pinned",
-                    green.description
-                ),
-            ));
-        }
-    };
-    if let Some(promotion) = &pinned
-        && !options.unpin
-    {
-        return Err(refuse(
-            Exit::Pinned,
-            format!(
-                "green is pinned to version {} by a rollback ({} at {}): run `cargo xtask unpin`, or deploy with --unpin",
-                promotion.version, promotion.actor, promotion.at
-            ),
-        ));
-    }
-    let green_version = ctx
-        .cloud
-        .get_version(ctx.function(), &green.target.version)
-        .await?;
-    if !options.switch_architecture {
-        let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
-        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
-    }
-    Ok(Preflight {
-        api,
-        green,
-        green_stage,
-        green_version,
-        pinned: pinned.is_some(),
-        settings,
-    })
-}
-
-/// Green already runs this image with this configuration.
-fn is_deployed(green: &Version, built: &Built, settings: &Settings) -> bool {
-    green
-        .image
-        .as_ref()
-        .is_some_and(|image| image.digest == built.digest)
-        && &green.settings == settings
 }
 
 fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {

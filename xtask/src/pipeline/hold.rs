@@ -5,7 +5,7 @@
 //! (its RevisionId, kept in the lock, guards the promotion).
 use anyhow::{Context, Result, bail};
 
-use super::{BLUE, Candidate, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, deploy};
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, Phase, TOKEN_VARIABLE, absent_as_none, deploy};
 use crate::{
     cloud::{Alias, RestApi, Stage},
     ledger::{Hold, Lock, VersionRecord},
@@ -62,7 +62,7 @@ async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
 pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Report> {
     let p = &ctx.progress;
     let (held, version, published, record, green) = p
-        .phase("check hold", async {
+        .phase(Phase::CheckHold, async {
             let held = held(ctx).await?;
             if held.lock.is_expired() {
                 bail!(
@@ -121,7 +121,7 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Re
         pin: false,
     };
     ctx.promote_phase(&held.api, &as_held, candidate).await?;
-    ctx.release_after_hold(&held.api).await;
+    ctx.cleanup_phase(&held.api).await;
     report.outcome = deploy::Outcome::Deployed;
     report.phases = p.times();
     Ok(report)
@@ -142,17 +142,6 @@ pub async fn abort<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
         "removed stage blue (the hold of version {version}, {}); green unchanged",
         crate::ledger::short(&held.lock.git_sha)
     ))
-}
-
-impl<C: Cloud> Ctx<C> {
-    /// Cleanup after a promoted hold: as a deploy's, a failure is a warning.
-    async fn release_after_hold(&self, api: &RestApi) {
-        if let Err(e) = self.progress.phase("cleanup", self.release_lock(api)).await {
-            self.progress.warn(format_args!(
-                "stage blue (the hold) could not be removed: {e:#}; `cargo xtask abort` removes it"
-            ));
-        }
-    }
 }
 
 fn report<C: Cloud>(

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, future::Future, panic::AssertUnwindSafe, time::
 use anyhow::{Context, Result};
 use futures_util::FutureExt;
 
-use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, TOKEN_VARIABLE, absent_as_none};
+use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, Phase, TOKEN_VARIABLE, absent_as_none};
 use crate::{
     cloud::{RestApi, Stage},
     ledger::{Hold, Lock},
@@ -15,8 +15,6 @@ use crate::{
 
 /// How long a deploy's lock stands before another deploy may take it over.
 const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
-/// How long cleanup waits for DeleteStage before leaving the lock to expire.
-const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
 
 impl<C: Cloud> Ctx<C> {
     /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
@@ -105,12 +103,6 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
-    /// Deletes stage `blue` (the lock); already gone is fine.
-    pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
-        absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
-        Ok(())
-    }
-
     /// Runs `work` holding the lock (stage blue, from green's deployment): the work races
     /// Ctrl-C and `--timeout`, and the lock is released whatever ends it, unless `keep`.
     pub async fn locked<T, F: Future<Output = Result<T>>>(
@@ -125,7 +117,7 @@ impl<C: Cloud> Ctx<C> {
         let token = self
             .progress
             .phase(
-                "lock",
+                Phase::Lock,
                 self.take_lock(api, deployment_id, git_sha, lock, green_revision),
             )
             .await?;
@@ -144,23 +136,7 @@ impl<C: Cloud> Ctx<C> {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
         }
-        // Bounded, and a second Ctrl-C (or SIGTERM) gives up on it: the lock then ends by itself.
-        let cleanup = tokio::time::timeout(CLEANUP_LIMIT, self.release_lock(api));
-        let second = crate::signal::shutdown_signal()?;
-        let released = tokio::select! {
-            released = self.progress.phase("cleanup", async {
-                cleanup.await.unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {} s", CLEANUP_LIMIT.as_secs())))
-            }) => released,
-            name = second => Err(anyhow::anyhow!("a second {name} stopped it")),
-        };
-        if let Err(e) = released {
-            // The run's own result stands (a promotion stays a success, a failed verification
-            // stays the failure to report); the lock ends by itself.
-            self.progress.warn(format_args!(
-                "stage blue (the lock) could not be removed: {e:#}; it expires {} minutes after it was taken, or the next deploy or rollback removes it with --break-lock",
-                LOCK_TTL.as_secs() / 60
-            ));
-        }
+        self.cleanup_phase(api).await;
         outcome
     }
 }

@@ -10,10 +10,9 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, absent_as_none, deploy};
+use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, Phase, absent_as_none, deploy};
 use crate::{
     cloud::{AliasTarget, FunctionSpec, Stage},
-    config::Config,
     image,
     ledger::{self, Promotion, VersionRecord},
 };
@@ -52,7 +51,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
     let function = ctx.function().to_owned();
     let mut created = Vec::new();
     let existing = p
-        .phase("inspect", async {
+        .phase(Phase::Inspect, async {
             let latest = absent_as_none(ctx.cloud.get_version(&function, "$LATEST").await)?;
             let api = ctx.find_api().await?;
             let green_stage = match &api {
@@ -147,20 +146,10 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         }
         // No function yet, or one an earlier provision left without a version.
         None => {
-            let (built, image) = p.phase("build", ctx.image(options)).await?;
+            let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
             let image_ref = repository.image(&built.digest);
-            p.phase(
-                "push",
-                registry.push(
-                    &repository.name,
-                    &image,
-                    &[&Config::image_tag(
-                        &built.facts.git_sha,
-                        built.facts.build_id.as_deref(),
-                    )],
-                ),
-            )
-            .await?;
+            ctx.push_phase(&registry, &repository, &built, &image)
+                .await?;
             let record = VersionRecord::now(&built.facts, &built.digest);
             let spec = FunctionSpec {
                 name: function.clone(),
@@ -170,7 +159,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                 settings: ctx.config.settings()?,
             };
             let version = p
-                .phase("function", async {
+                .phase(Phase::Function, async {
                     match latest {
                         None => create_function(ctx, &spec).await?,
                         Some(_) => {
@@ -267,7 +256,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
 
     if !finished {
         let deployment = p
-            .phase("green stage", async {
+            .phase(Phase::GreenStage, async {
                 let deployment = match &green_stage {
                     Some(stage) => stage.deployment_id.clone(),
                     None => {
@@ -337,7 +326,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
             ctx.cloud.create_stage(&api.id, &green).await?;
             created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
             // A new stage propagates before API Gateway serves it: done means users reach it.
-            p.phase("green", ctx.probe_green(&api, version, &record))
+            p.phase(Phase::Green, ctx.probe_green(&api, version, &record))
                 .await?;
         }
     }

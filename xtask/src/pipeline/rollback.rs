@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
+use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, lock_holder};
 use crate::{
     cloud::{Alias, AliasTarget, CloudError, RestApi, Stage, VersionState},
     ledger::{Lock, Promotion},
@@ -141,7 +141,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         dry_run,
     } = options;
     let p = &ctx.progress;
-    let state = p.phase("preflight", state(ctx, break_lock)).await?;
+    let state = p.phase(Phase::Preflight, state(ctx, break_lock)).await?;
     let from: u64 = state.green.target.version.parse().with_context(|| {
         format!(
             "green points at {:?}, not a published version",
@@ -171,7 +171,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         bail!("green already serves version {to}: nothing to roll back");
     }
     let (published, record, verified, registry, repository) = p
-        .phase("check target", async {
+        .phase(Phase::CheckTarget, async {
             let (published, record) = match ctx.version_record(&to.to_string()).await {
                 Err(e) if e.downcast_ref::<CloudError>().is_some_and(CloudError::is_not_found) => {
                     bail!("version {to} of {} is not published: `cargo xtask history` lists the versions", ctx.function())
@@ -228,7 +228,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     }
     if verified && ready {
         ctx.release_left_lock(&state.api, break_lock).await?;
-        p.phase("promote", async {
+        p.phase(Phase::Promote, async {
             ctx.promote(&state.green, to, true).await?;
             ctx.probe_green(&state.api, to, &record).await
         })

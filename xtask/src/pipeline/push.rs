@@ -1,0 +1,53 @@
+//! The push phase: the image into the function's repository, tagged with its commit. Also
+//! how the pipeline reaches the registry (read-only: the repository is provision's to create).
+use anyhow::{Context, Result};
+
+use super::{Cloud, Ctx, Phase, absent_as_none};
+use crate::{
+    cloud::Repository,
+    config::Config,
+    image::{Built, Image, Registry},
+};
+
+impl<C: Cloud> Ctx<C> {
+    /// Pushes `image` to `repository`, tagged with the build's commit (and build id); returns
+    /// the digest the registry stored.
+    pub async fn push_phase(
+        &self,
+        registry: &Registry,
+        repository: &Repository,
+        built: &Built,
+        image: &Image,
+    ) -> Result<String> {
+        let tag = Config::image_tag(&built.facts.git_sha, built.facts.build_id.as_deref());
+        self.progress
+            .phase(Phase::Push, registry.push(&repository.name, image, &[&tag]))
+            .await
+    }
+
+    /// The image registry and the function's repository in it.
+    /// Reads only: the repository is provision's to create, so status, history and rollback
+    /// never write, and a deploy never creates a repository Lambda may not pull from.
+    pub async fn registry(&self) -> Result<(Registry, Repository)> {
+        let name = self.config.repository_name();
+        self.find_registry().await?.with_context(|| {
+            format!("there is no image repository {name}: run `cargo xtask provision`")
+        })
+    }
+
+    /// The registry and the function's repository, `None` when there is no repository.
+    pub async fn find_registry(&self) -> Result<Option<(Registry, Repository)>> {
+        let Some(repository) =
+            absent_as_none(self.cloud.repository(self.config.repository_name()).await)?
+        else {
+            return Ok(None);
+        };
+        let access = self.cloud.registry_access().await?;
+        if let Some((_, password)) = &access.basic {
+            crate::secret::register(password);
+        }
+        let scheme = if access.plain_http { "http" } else { "https" };
+        let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
+        Ok(Some((registry, repository)))
+    }
+}

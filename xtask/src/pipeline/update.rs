@@ -1,0 +1,69 @@
+//! The update phase: the function's code → the pushed image on deploy.toml's architecture, its
+//! configuration → deploy.toml's settings, then version N published with its ledger record and
+//! waited on until Active.
+use anyhow::{Context, Result, bail};
+
+use super::{Cloud, Ctx, Phase};
+use crate::{
+    cloud::{ImageRef, Settings},
+    image::Built,
+    ledger::VersionRecord,
+};
+
+/// A version just published: its number, its record and the Description holding it.
+pub struct Published {
+    pub version: u64,
+    pub record: VersionRecord,
+    pub description: String,
+}
+
+impl<C: Cloud> Ctx<C> {
+    pub async fn update_phase(
+        &self,
+        built: &Built,
+        image: &ImageRef,
+        settings: &Settings,
+    ) -> Result<Published> {
+        let function = self.function();
+        self.progress
+            .phase(Phase::Update, async {
+                let architecture = &self.config.function.architecture;
+                self.retry_conflicts(|| {
+                    self.cloud
+                        .update_function_code(function, image, architecture)
+                })
+                .await?;
+                let latest = self.wait_updated().await?;
+                if latest.image.as_ref().map(|i| i.digest.as_str()) != Some(built.digest.as_str()) {
+                    bail!(
+                        "after the code update, {function} reports image {:?}, not the pushed {}: someone else updated it; run again",
+                        latest.image.map(|i| i.digest),
+                        built.digest
+                    );
+                }
+                self.retry_conflicts(|| self.cloud.update_function_configuration(function, settings))
+                    .await?;
+                self.wait_updated().await?;
+                let record = VersionRecord::now(&built.facts, &built.digest);
+                let description = record.to_description();
+                let version = self
+                    .retry_conflicts(|| {
+                        self.cloud
+                            .publish_version(function, &latest.code_sha256, &description)
+                    })
+                    .await?;
+                // A new version is Pending at first: blue points at it only once it is Active.
+                self.wait_version_active(&version.version).await?;
+                let number: u64 = version
+                    .version
+                    .parse()
+                    .context("PublishVersion returned no version number")?;
+                Ok(Published {
+                    version: number,
+                    record,
+                    description: version.description,
+                })
+            })
+            .await
+    }
+}
