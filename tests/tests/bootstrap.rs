@@ -94,3 +94,18 @@ async fn a_killed_process_is_reported_as_crashed() {
     let outcome = instance.invoke(event("health").into()).await;
     assert!(matches!(outcome, Outcome::Crashed(_)), "got {outcome:?}");
 }
+
+#[tokio::test]
+async fn a_bootstrap_built_for_the_other_architecture_fails_as_on_lambda() {
+    // An x86_64 bootstrap on an arm64 function: Lambda's fork/exec fails, it is not emulated.
+    let spec = Spec {
+        architecture: Architecture::Arm64,
+        ..spec("1", "green")
+    };
+    let error = Instance::start(spec).await.err().expect("refused");
+    assert!(
+        format!("{error:#}")
+            .contains("Runtime.InvalidEntrypoint: fork/exec /bootstrap: exec format error"),
+        "{error:#}"
+    );
+}
