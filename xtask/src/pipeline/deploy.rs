@@ -201,8 +201,8 @@ fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
             ctx.config.repository_name()
         ),
         format!(
-            "update {function}: code to {}, configuration from deploy.toml; publish a version",
-            built.digest
+            "update {function}: code to {} on {}, configuration from deploy.toml; publish a version",
+            built.digest, ctx.config.function.architecture
         ),
         format!(
             "point alias blue at the new version and verify stage blue ({})",
