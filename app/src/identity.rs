@@ -17,7 +17,7 @@ pub struct Build {
 
 pub const BUILD: Build = Build {
     git_sha: env!("APP_GIT_SHA"),
-    dirty: const_str_eq(env!("APP_GIT_DIRTY"), "true"),
+    dirty: matches!(env!("APP_GIT_DIRTY").as_bytes(), b"true"),
     built_at: env!("APP_BUILT_AT"),
     id: match env!("APP_BUILD_ID").as_bytes() {
         [] => None,
@@ -52,21 +52,6 @@ pub fn alias_of(invoked_function_arn: &str) -> Option<&str> {
     let qualifier = parts.nth(7)?;
     let is_version = qualifier == "$LATEST" || qualifier.bytes().all(|b| b.is_ascii_digit());
     (!qualifier.is_empty() && !is_version && parts.next().is_none()).then_some(qualifier)
-}
-
-const fn const_str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use xtask::{
         Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
         Settings, Stage, VersionState,
     },
-    image::{Contents, Image, Registry},
+    image::{Contents, Image, OciRegistry, Registry},
     local::{Endpoints, LocalCloud},
     setup,
 };
@@ -134,7 +134,7 @@ pub async fn push_image(
         0,
     )
     .unwrap();
-    let registry = Registry::new(&endpoints.registry_url, None).unwrap();
+    let registry = OciRegistry::new(&endpoints.registry_url, None).unwrap();
     let digest = registry
         .push(&repository.name, &image, &[tag])
         .await

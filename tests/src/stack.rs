@@ -149,6 +149,9 @@ impl Stack {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
+        if let Ok(printed) = serde_json::from_slice::<Value>(&output.stdout) {
+            crate::schema::check(args[0], output.status.success(), &printed);
+        }
         output
     }
 

@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Build(verb) => verb.run(global.json),
         Verb::Bench(verb) => verb.run(&runtime, global.json),
         Verb::Test(verb) => verb.run(),
+        Verb::Sim(verb) => verb.run(),
         Verb::IamPolicy(verb) => verb.run(),
     }
 }

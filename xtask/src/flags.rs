@@ -58,10 +58,32 @@ pub enum Verb {
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
+    /// Deterministic simulation: the real pipeline as several actors at once against an in-memory AWS on virtual time, faults at every call, invariants checked after every step; no AWS
+    Sim(Sim),
     /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
     IamPolicy(IamPolicy),
     /// Run the AWS side on this machine: moto, a registry and our gateway (no account, no Docker)
     Local(Local),
+}
+
+#[derive(Debug, Args)]
+pub struct Sim {
+    /// How many runs (seeds SEED, SEED+1, ...)
+    #[arg(long, default_value_t = 1000)]
+    pub runs: u64,
+    /// The first run's seed: the same seed replays the same run, byte for byte
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many verbs run at once in each run (deploys, rollbacks, unpins, reads)
+    #[arg(long, default_value_t = 3)]
+    pub actors: usize,
+    /// Start each run from a just-provisioned stack (default: one deploy after provision, so
+    /// rollbacks have a promotion to undo)
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print each run's step trace (every call, fault, phase and ending, on virtual time)
+    #[arg(long)]
+    pub trace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
 //! Progress on stderr: a spinner with the elapsed time on a terminal, plain lines elsewhere
-//! (CI logs), and each phase's wall time kept for the final report. Results go to stdout.
+//! (CI logs), and each phase's wall time kept for the final report. Results go to stdout. The
+//! simulation runs thousands of pipelines a minute: there each phase boundary goes to its step
+//! trace instead ([`Progress::traced`]), and notes and warnings nowhere.
 use std::{
     future::Future,
     io::{IsTerminal, Write},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -24,8 +26,13 @@ pub struct PhaseTime {
     pub ok: bool,
 }
 
+/// Where a phase boundary is told instead of stderr: `(phase, None)` as it starts,
+/// `(phase, Some(ok))` as it ends.
+pub type Trace = Arc<dyn Fn(Phase, Option<bool>) + Send + Sync>;
+
 pub struct Progress {
     tty: bool,
+    trace: Option<Trace>,
     times: Mutex<Vec<PhaseTime>>,
 }
 
@@ -33,6 +40,7 @@ impl Default for Progress {
     fn default() -> Self {
         Self {
             tty: std::io::stderr().is_terminal(),
+            trace: None,
             times: Mutex::default(),
         }
     }
@@ -47,6 +55,12 @@ impl Progress {
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         fault::kill_if_asked(phase, Boundary::Start);
+        if let Some(trace) = &self.trace {
+            trace(phase, None);
+            let result = work.await;
+            trace(phase, Some(result.is_ok()));
+            return result;
+        }
         let name = phase.name();
         let start = Instant::now();
         if !self.tty {
@@ -86,13 +100,26 @@ impl Progress {
         result
     }
 
+    /// Phase boundaries to `trace`, nothing on stderr (the simulation's actors).
+    pub fn traced(trace: Trace) -> Self {
+        Self {
+            tty: false,
+            trace: Some(trace),
+            times: Mutex::default(),
+        }
+    }
+
     /// A line of information between phases.
     pub fn note(&self, message: impl std::fmt::Display) {
-        eprintln!("    {}", crate::secret::redact(&message.to_string()));
+        if self.trace.is_none() {
+            eprintln!("    {}", crate::secret::redact(&message.to_string()));
+        }
     }
 
     pub fn warn(&self, message: impl std::fmt::Display) {
-        eprintln!("warning: {}", crate::secret::redact(&message.to_string()));
+        if self.trace.is_none() {
+            eprintln!("warning: {}", crate::secret::redact(&message.to_string()));
+        }
     }
 
     pub fn times(&self) -> Vec<PhaseTime> {

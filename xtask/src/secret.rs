@@ -25,6 +25,12 @@ pub fn register(value: &str) {
     }
 }
 
+/// Forgets every secret: the simulation runs thousands of pipelines in one process, each with
+/// fresh tokens that would otherwise pile up.
+pub fn forget_all() {
+    KNOWN.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 /// `text` with every known secret replaced by [`REDACTED`].
 pub fn redact(text: &str) -> String {
     let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());

@@ -146,23 +146,44 @@ async fn stating_green<T: Serialize + std::fmt::Display>(
                 None => error,
             };
             if json {
-                let failed = serde_json::json!({
+                print_json(&serde_json::json!({
                     "outcome": "failed",
                     "error": format!("{error:#}"),
                     "exit_code": exit_of(&error).code(),
                     "green": green,
-                });
-                println!("{}", redact(&serde_json::to_string_pretty(&failed)?));
+                }))?;
             }
             Err(error)
         }
     }
 }
 
+/// The version of what `--json` prints, described by `docs/output.schema.json`; raised when a
+/// field is removed or changes type.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A result as `--json` prints it: its own fields and `schema_version`.
+#[derive(Serialize)]
+struct Versioned<'a, T> {
+    schema_version: u32,
+    #[serde(flatten)]
+    result: &'a T,
+}
+
+/// Prints `result` as JSON on stdout, secrets redacted.
+fn print_json<T: Serialize>(result: &T) -> Result<()> {
+    let versioned = Versioned {
+        schema_version: SCHEMA_VERSION,
+        result,
+    };
+    println!("{}", redact(&serde_json::to_string_pretty(&versioned)?));
+    Ok(())
+}
+
 /// Prints the result once on stdout: JSON with `--json`, else its Display.
 fn print<T: Serialize + std::fmt::Display>(value: &T, json: bool) -> Result<()> {
     if json {
-        println!("{}", redact(&serde_json::to_string_pretty(value)?));
+        print_json(value)?;
     } else {
         print!("{}", redact(&value.to_string()));
     }
@@ -271,7 +292,7 @@ impl flags::Rollback {
 impl flags::Unpin {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let message = pipeline::rollback::unpin(&ctx, self.dry_run).await?;
+        let message = pipeline::rollback::unpin(&ctx, self.dry_run, false).await?;
         print(&Message { message }, global.json)
     }
 }
@@ -289,11 +310,11 @@ impl flags::Status {
 impl flags::History {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let entries = pipeline::status::history(&ctx).await?;
+        let versions = pipeline::status::history(&ctx).await?;
         if global.json {
-            println!("{}", serde_json::to_string_pretty(&entries)?);
+            print_json(&serde_json::json!({ "versions": versions }))?;
         } else {
-            print!("{}", pipeline::status::history_table(&entries));
+            print!("{}", pipeline::status::history_table(&versions));
         }
         Ok(())
     }
@@ -304,7 +325,7 @@ impl flags::Verify {
         let ctx = connect(global).await?;
         let report = pipeline::status::verify(&ctx, &self.stage, self.expect_version).await?;
         if global.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            print_json(&report)?;
         } else {
             println!(
                 "stage {} verified: version {} alias {} build {}",

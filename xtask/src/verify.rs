@@ -1,7 +1,9 @@
 //! HTTP probes of a stage through the real request path (API Gateway → alias → version): the
 //! app's self-report must name this build, version and alias, `/health` must be 200, and the
 //! smoke checks from deploy.toml must pass. On blue, a request without the token must be 403.
-use std::{fmt, time::Duration};
+//! The checks are the [`Prober`]'s; how a request reaches a stage is the [`Http`] trait's:
+//! HTTP ([`HttpClient`]) on AWS and the local cloud, in memory in the simulation (`sim/`).
+use std::{fmt, future::Future, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -89,20 +91,49 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-struct Answer {
-    status: u16,
-    body: String,
-    /// The app's `x-app-version` header: present only on answers the app itself gave.
-    app_version: Option<String>,
+/// One request to a stage, as the prober sends it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body and its content type.
+    pub body: Option<(String, &'static str)>,
 }
 
-pub struct Prober {
+impl Request {
+    /// The value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A stage's answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    /// The app's `x-app-version` header: present only on answers the app itself gave.
+    pub app_version: Option<String>,
+}
+
+/// How a request reaches a stage; `Err` when no answer came (a connection or timeout error).
+pub trait Http: Send + Sync {
+    fn send(&self, request: Request) -> impl Future<Output = Result<Answer, String>> + Send;
+}
+
+/// HTTP through reqwest, following no redirects: a 3xx is the stage's answer, and the token
+/// never leaves blue's host.
+pub struct HttpClient {
     client: reqwest::Client,
 }
 
-impl Default for Prober {
+impl Default for HttpClient {
     fn default() -> Self {
-        // No redirects: a 3xx is the stage's answer, and the token never leaves blue's host.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(35))
@@ -112,55 +143,93 @@ impl Default for Prober {
     }
 }
 
-impl Prober {
-    async fn get(
-        &self,
-        endpoint: &Endpoint,
-        path: &str,
-        with_token: bool,
-    ) -> Result<Answer, String> {
-        let request = self.client.get(format!("{}{path}", endpoint.url));
-        self.send(endpoint, request, with_token).await
-    }
-
-    /// A smoke check's request: its method, headers and body, with the token.
-    async fn smoke(&self, endpoint: &Endpoint, smoke: &Smoke) -> Result<Answer, String> {
-        let method = reqwest::Method::from_bytes(smoke.method.as_bytes())
-            .map_err(|e| format!("method {:?}: {e}", smoke.method))?;
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", endpoint.url, smoke.path));
-        for (name, value) in &smoke.headers {
-            request = request.header(name, value);
+impl Http for HttpClient {
+    async fn send(&self, request: Request) -> Result<Answer, String> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| format!("method {:?}: {e}", request.method))?;
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
         }
-        if let Some((body, content_type)) = smoke.payload().map_err(|e| format!("{e:#}"))? {
-            request = request.header("content-type", content_type).body(body);
+        if let Some((body, content_type)) = request.body {
+            builder = builder.header("content-type", content_type).body(body);
         }
-        self.send(endpoint, request, true).await
-    }
-
-    async fn send(
-        &self,
-        endpoint: &Endpoint,
-        mut request: reqwest::RequestBuilder,
-        with_token: bool,
-    ) -> Result<Answer, String> {
-        if let (true, Some(token)) = (with_token, &endpoint.token) {
-            request = request.header(VERIFY_TOKEN_HEADER, token);
-        }
-        let response = request.send().await.map_err(|e| format!("{e}"))?;
+        let response = builder.send().await.map_err(|e| format!("{e}"))?;
         let status = response.status().as_u16();
         let app_version = response
             .headers()
             .get(APP_VERSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = clip(response.text().await.unwrap_or_default());
+        let body = response.text().await.unwrap_or_default();
         Ok(Answer {
             status,
             body,
             app_version,
         })
+    }
+}
+
+/// The checks of a stage, over `H` (HTTP unless a simulation says otherwise).
+pub struct Prober<H = HttpClient> {
+    http: H,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Self::new(HttpClient::default())
+    }
+}
+
+impl<H: Http> Prober<H> {
+    pub fn new(http: H) -> Self {
+        Self { http }
+    }
+
+    async fn get(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+        with_token: bool,
+    ) -> Result<Answer, String> {
+        let request = Request {
+            method: "GET".into(),
+            url: format!("{}{path}", endpoint.url),
+            headers: Vec::new(),
+            body: None,
+        };
+        self.send(endpoint, request, with_token).await
+    }
+
+    /// A smoke check's request: its method, headers and body, with the token.
+    async fn smoke(&self, endpoint: &Endpoint, smoke: &Smoke) -> Result<Answer, String> {
+        let request = Request {
+            method: smoke.method.clone(),
+            url: format!("{}{}", endpoint.url, smoke.path),
+            headers: smoke
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_lowercase(), value.clone()))
+                .collect(),
+            body: smoke.payload().map_err(|e| format!("{e:#}"))?,
+        };
+        self.send(endpoint, request, true).await
+    }
+
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        mut request: Request,
+        with_token: bool,
+    ) -> Result<Answer, String> {
+        if let (true, Some(token)) = (with_token, &endpoint.token) {
+            request
+                .headers
+                .push((VERIFY_TOKEN_HEADER.into(), token.clone()));
+        }
+        let mut answer = self.http.send(request).await?;
+        answer.body = clip(answer.body);
+        Ok(answer)
     }
 
     /// The stage's self-report now, for `status`.
@@ -237,25 +306,34 @@ impl Prober {
 
         // Then the app itself (its header names the candidate) must refuse a request without
         // the token: API Gateway's own 403 for a stage it does not serve would prove nothing.
+        // Every later answer must come from the candidate too: one from another version is a
+        // node the alias move has not reached yet, asked again until `patience` (the
+        // simulation found both checks taking an old version's answer, or failing on it).
+        let candidate = expect.version.to_string();
+        let elsewhere =
+            |answer: &Answer| answer.app_version.as_ref().is_some_and(|v| *v != candidate);
         if endpoint.token.is_some() {
             let check = "blue refuses requests without the token";
-            let version = expect.version.to_string();
-            match self.get(endpoint, "/version", false).await {
-                Ok(answer)
-                    if answer.status == 403
-                        && answer.app_version.as_deref() == Some(version.as_str()) => {}
-                Ok(answer) if answer.status == 403 => {
-                    let detail = format!(
-                        "a 403 not from the app's version {version} (x-app-version: {:?})",
-                        answer.app_version
-                    );
-                    return Err(fail(check, "/version", Some(answer), detail));
+            let answer = loop {
+                let answer = self
+                    .get(endpoint, "/version", false)
+                    .await
+                    .map_err(|detail| fail(check, "/version", None, detail))?;
+                if !elsewhere(&answer) || Instant::now() >= deadline {
+                    break answer;
                 }
-                Ok(answer) => {
-                    let detail = format!("expected 403, got {}", answer.status);
-                    return Err(fail(check, "/version", Some(answer), detail));
-                }
-                Err(detail) => return Err(fail(check, "/version", None, detail)),
+                tokio::time::sleep(POLL).await;
+            };
+            if answer.status != 403 {
+                let detail = format!("expected 403, got {}", answer.status);
+                return Err(fail(check, "/version", Some(answer), detail));
+            }
+            if answer.app_version.as_ref() != Some(&candidate) {
+                let detail = format!(
+                    "a 403 not from the app's version {candidate} (x-app-version: {:?})",
+                    answer.app_version
+                );
+                return Err(fail(check, "/version", Some(answer), detail));
             }
         }
 
@@ -284,12 +362,18 @@ impl Prober {
                     .smoke(endpoint, smoke)
                     .await
                     .map_err(|detail| fail(&check, path, None, detail))?;
-                let transient = answer.status != status && TRANSIENT[1..].contains(&answer.status);
+                let transient = elsewhere(&answer)
+                    || (answer.status != status && TRANSIENT[1..].contains(&answer.status));
                 if !transient || Instant::now() >= deadline {
                     break answer;
                 }
                 tokio::time::sleep(POLL).await;
             };
+            if let Some(other) = answer.app_version.as_ref().filter(|v| **v != candidate) {
+                let detail =
+                    format!("answered by version {other}, not {candidate} (x-app-version)");
+                return Err(fail(&check, path, Some(answer), detail));
+            }
             if answer.status != status {
                 let detail = format!("expected {status}, got {}", answer.status);
                 return Err(fail(&check, path, Some(answer), detail));
@@ -480,6 +564,66 @@ mod tests {
         assert!(
             err.contains("version") && err.contains("alias") && err.contains("git sha"),
             "{err}"
+        );
+    }
+
+    /// Blue while its alias moves from version 1 to 2: the first `/health` reaches a node still
+    /// on version 1 (healthy); version 2 answers 503.
+    struct Propagating {
+        health_asked: std::sync::atomic::AtomicBool,
+    }
+
+    impl Http for Propagating {
+        async fn send(&self, request: Request) -> Result<Answer, String> {
+            let from = |version: &str, status: u16, body: &str| Answer {
+                status,
+                body: body.into(),
+                app_version: Some(version.into()),
+            };
+            let token = request.header(VERIFY_TOKEN_HEADER).is_some();
+            Ok(
+                match request.url.rsplit_once("/stage").map(|(_, path)| path) {
+                    Some("/version") if token => from(
+                        "2",
+                        200,
+                        r#"{"function":"bgd","version":"2","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#,
+                    ),
+                    Some("/version") => from("2", 403, "{}"),
+                    Some("/health")
+                        if !self
+                            .health_asked
+                            .swap(true, std::sync::atomic::Ordering::Relaxed) =>
+                    {
+                        from("1", 200, "{}")
+                    }
+                    _ => from("2", 503, "{}"),
+                },
+            )
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
+        let prober = Prober::new(Propagating {
+            health_asked: Default::default(),
+        });
+        let endpoint = Endpoint {
+            url: "http://blue/stage".into(),
+            token: Some("t0ken".into()),
+        };
+        let expect = Expect {
+            version: 2,
+            alias: "blue".into(),
+            git_sha: "abc".into(),
+            build_id: None,
+        };
+        let failure = prober
+            .verify(&endpoint, &expect, &[], Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            failure.check.contains("/health") && failure.status == Some(503),
+            "{failure}"
         );
     }
 }

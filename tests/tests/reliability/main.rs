@@ -8,12 +8,13 @@ mod kill;
 mod promise;
 mod races;
 mod security;
+mod statement;
 mod tooling;
 
 use e2e::stack::Stack;
 use xtask::{
     cloud::{Apis, Cloud, Functions, Stage},
-    image::Registry,
+    image::{OciRegistry, Registry},
     ledger,
     local::LocalCloud,
 };
@@ -47,7 +48,7 @@ async fn blue_stage_exists(stack: &Stack, cloud: &Cloud) -> bool {
 /// image and the verification tag of this very publication agree).
 async fn verified(stack: &Stack, version: &str) -> bool {
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
-    let registry = Registry::new(&endpoints.registry_url, None).unwrap();
+    let registry = OciRegistry::new(&endpoints.registry_url, None).unwrap();
     let cloud = stack.cloud().await;
     let published = cloud.get_version(&stack.name, version).await.unwrap();
     let tag = ledger::verified_tag(version.parse().unwrap(), &published.description);

@@ -58,6 +58,37 @@ struct Results {
     gateway: gateway::Figures,
     /// Full mode only.
     reproducible: Option<reproducible::Figures>,
+    sim: SimFigures,
+}
+
+/// The simulation's throughput on this machine (`cargo xtask sim`, 3 actors a run).
+#[derive(Debug, Serialize)]
+struct SimFigures {
+    runs: u64,
+    seconds: f64,
+    runs_per_second: f64,
+    steps: u64,
+    violations: usize,
+}
+
+impl SimFigures {
+    fn measure(runs: u64) -> Result<Self> {
+        let batch = crate::sim::batch(1, runs, 3, false, false)?;
+        Ok(Self {
+            runs,
+            seconds: batch.seconds,
+            runs_per_second: batch.runs_per_second(),
+            steps: batch.steps,
+            violations: batch.failed.len(),
+        })
+    }
+
+    fn table(&self) -> String {
+        format!(
+            "| simulation | |\n|---|---|\n| runs | {} |\n| wall time | {:.1} s |\n| runs per second | {:.0} |\n| steps (calls) | {} |\n| runs breaking an invariant | {} |\n",
+            self.runs, self.seconds, self.runs_per_second, self.steps, self.violations
+        )
+    }
 }
 
 impl Results {
@@ -109,6 +140,11 @@ impl Results {
                 pipeline.rollback_write_calls == 1 && pipeline.rollback_wall_s.median <= 1.0,
             ),
         ];
+        goals.push((
+            "simulation >= 5,000 runs in <= 60 s",
+            format!("{:.0} runs/s", self.sim.runs_per_second),
+            self.sim.runs_per_second * 60.0 >= 5_000.0 && self.sim.violations == 0,
+        ));
         if let Some(build) = &self.reproducible {
             goals.push((
                 "same commit, two clean directories: same image digest (x86_64 and arm64)",
@@ -147,6 +183,7 @@ impl Results {
             gateway::table(&self.gateway),
         ];
         tables.extend(self.reproducible.as_ref().map(reproducible::table));
+        tables.push(self.sim.table());
         for table in tables {
             out.push('\n');
             out.push_str(&table);
@@ -169,6 +206,7 @@ impl flags::Bench {
         } else {
             Some(reproducible::check(&sh, &facts, &app.image_digest)?)
         };
+        let sim = SimFigures::measure(if self.quick { 1_000 } else { 5_000 })?;
         let mut results = Results {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             git_sha: facts.git_sha,
@@ -178,6 +216,7 @@ impl flags::Bench {
             pipeline,
             gateway,
             reproducible,
+            sim,
         };
         results.goals = results.goals();
         let dir = setup::target_dir().join("bench");

@@ -4,7 +4,7 @@ use base64::Engine;
 use super::{
     Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, ROLE_POLICY, RegistryAccess,
     Repository,
-    error::{absent_as_none, classify, kind_of, missing},
+    error::{OrCloud, absent_as_none, missing},
 };
 
 /// Lets Lambda assume the function's role
@@ -19,7 +19,7 @@ impl Account for Cloud {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| classify(op, "the caller", e, |_| None))?;
+            .or_cloud(op, "the caller")?;
         Ok(out
             .account()
             .ok_or_else(|| missing(op, "the caller", "Account"))?
@@ -35,11 +35,7 @@ impl Account for Cloud {
             .repository_names(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         let uri = out
             .repositories()
             .first()
@@ -70,11 +66,7 @@ impl Account for Cloud {
             .policy_text(policy.to_string())
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -90,11 +82,7 @@ impl Account for Cloud {
             .repository_name(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(Operation::CreateRepository, &subject, e, |e| {
-                    kind_of(false, e.is_repository_already_exists_exception(), false)
-                })
-            })?
+            .or_cloud(Operation::CreateRepository, &subject)?
             .repository()
             .and_then(|r| r.repository_uri())
             .map(str::to_owned)
@@ -113,7 +101,7 @@ impl Account for Cloud {
             .get_authorization_token()
             .send()
             .await
-            .map_err(|e| classify(op, subject, e, |_| None))?;
+            .or_cloud(op, subject)?;
         let data = out
             .authorization_data()
             .first()
@@ -150,27 +138,24 @@ impl Account for Cloud {
 
     async fn ensure_function_role(&self, name: &str, policy: &str) -> CloudResult<String> {
         let subject = format!("role {name}");
-        let found = self.iam.get_role().role_name(name).send().await;
+        let found = self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .or_cloud(Operation::GetRole, &subject);
         let role = match found {
             Ok(out) => out.role,
-            Err(e) => {
-                let err = classify(Operation::GetRole, &subject, e, |e| {
-                    kind_of(e.is_no_such_entity_exception(), false, false)
-                });
-                if !err.is_not_found() {
-                    return Err(err);
-                }
+            Err(err) if !err.is_not_found() => return Err(err),
+            Err(_) => {
                 self.iam
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(LAMBDA_TRUST_POLICY)
                     .send()
                     .await
-                    .map_err(|e| {
-                        classify(Operation::CreateRole, &subject, e, |e| {
-                            kind_of(false, e.is_entity_already_exists_exception(), false)
-                        })
-                    })?
+                    .or_cloud(Operation::CreateRole, &subject)?
                     .role
             }
         };
@@ -184,11 +169,7 @@ impl Account for Cloud {
             .policy_name(ROLE_POLICY)
             .send()
             .await
-            .map_err(|e| {
-                classify(Operation::GetRolePolicy, &subject, e, |e| {
-                    kind_of(e.is_no_such_entity_exception(), false, false)
-                })
-            });
+            .or_cloud(Operation::GetRolePolicy, &subject);
         if absent_as_none(found)?.is_none() {
             self.iam
                 .put_role_policy()
@@ -197,7 +178,7 @@ impl Account for Cloud {
                 .policy_document(policy)
                 .send()
                 .await
-                .map_err(|e| classify(Operation::PutRolePolicy, &subject, e, |_| None))?;
+                .or_cloud(Operation::PutRolePolicy, &subject)?;
         }
         Ok(arn)
     }
@@ -211,11 +192,7 @@ impl Account for Cloud {
             .force(true)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_repository_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -228,11 +205,7 @@ impl Account for Cloud {
             .policy_name(ROLE_POLICY)
             .send()
             .await
-            .map_err(|e| {
-                classify(Operation::DeleteRolePolicy, &subject, e, |e| {
-                    kind_of(e.is_no_such_entity_exception(), false, false)
-                })
-            });
+            .or_cloud(Operation::DeleteRolePolicy, &subject);
         absent_as_none(deleted)?;
         let op = Operation::DeleteRole;
         self.iam
@@ -240,15 +213,7 @@ impl Account for Cloud {
             .role_name(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_no_such_entity_exception(),
-                        e.is_delete_conflict_exception(),
-                        false,
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 }

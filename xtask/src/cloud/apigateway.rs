@@ -5,7 +5,7 @@ use aws_sdk_apigateway::types::IntegrationType;
 
 use super::{
     Apis, Cloud, CloudResult, Integration, Operation, RestApi, Route, Stage,
-    error::{classify, kind_of, missing},
+    error::{OrCloud, missing},
 };
 
 /// The greedy resource that hands every sub-path to the function.
@@ -23,7 +23,7 @@ impl Apis for Cloud {
             .items()
             .send();
         while let Some(api) = pages.next().await {
-            let api = api.map_err(|e| classify(op, &subject, e, |_| None))?;
+            let api = api.or_cloud(op, &subject)?;
             if api.name() == Some(name) {
                 return Ok(RestApi {
                     id: api
@@ -52,11 +52,7 @@ impl Apis for Cloud {
             .name(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(false, e.is_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(RestApi {
             id: out
                 .id()
@@ -84,11 +80,7 @@ impl Apis for Cloud {
             .send();
         let mut routes = Vec::new();
         while let Some(resource) = pages.next().await {
-            let resource = resource.map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), false, false)
-                })
-            })?;
+            let resource = resource.or_cloud(op, &subject)?;
             let methods = resource
                 .resource_methods()
                 .into_iter()
@@ -125,11 +117,7 @@ impl Apis for Cloud {
             .send();
         let mut existing = None;
         while let Some(resource) = pages.next().await {
-            let resource = resource.map_err(|e| {
-                classify(Operation::GetResources, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), false, false)
-                })
-            })?;
+            let resource = resource.or_cloud(Operation::GetResources, &subject)?;
             if resource.path_part() == Some(PROXY_PATH_PART) {
                 existing = resource.id().map(str::to_owned);
             }
@@ -144,11 +132,7 @@ impl Apis for Cloud {
                 .path_part(PROXY_PATH_PART)
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(Operation::CreateResource, &subject, e, |e| {
-                        kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                    })
-                })?
+                .or_cloud(Operation::CreateResource, &subject)?
                 .id()
                 .ok_or_else(|| missing(Operation::CreateResource, &subject, "id"))?
                 .to_owned(),
@@ -165,11 +149,7 @@ impl Apis for Cloud {
                 .authorization_type("NONE")
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(Operation::PutMethod, &subject, e, |e| {
-                        kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                    })
-                });
+                .or_cloud(Operation::PutMethod, &subject);
             // The method exists already: its integration is put again below.
             match method {
                 Err(e) if e.is_conflict() => {}
@@ -189,11 +169,7 @@ impl Apis for Cloud {
                 .uri(&uri)
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(Operation::PutIntegration, &subject, e, |e| {
-                        kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                    })
-                })?;
+                .or_cloud(Operation::PutIntegration, &subject)?;
         }
         Ok(())
     }
@@ -208,11 +184,7 @@ impl Apis for Cloud {
             .description(description)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(out
             .id()
             .ok_or_else(|| missing(op, &subject, "id"))?
@@ -232,11 +204,7 @@ impl Apis for Cloud {
             .set_variables(Some(stage.variables.clone().into_iter().collect()))
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(Stage {
             name: out.stage_name().unwrap_or(&stage.name).to_owned(),
             deployment_id: out.deployment_id().unwrap_or_default().to_owned(),
@@ -255,11 +223,7 @@ impl Apis for Cloud {
             .stage_name(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(Stage {
             name: name.to_owned(),
             deployment_id: out.deployment_id().unwrap_or_default().to_owned(),
@@ -277,11 +241,7 @@ impl Apis for Cloud {
             .stage_name(name)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -293,11 +253,7 @@ impl Apis for Cloud {
             .rest_api_id(api_id)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_not_found_exception(), e.is_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 }

@@ -101,13 +101,22 @@ impl fmt::Display for CloudError {
 
 impl StdError for CloudError {}
 
-/// Turns an SDK error into a domain error; `kind` looks at the typed service error.
-pub(crate) fn classify<E, R>(
-    operation: Operation,
-    subject: &str,
-    err: SdkError<E, R>,
-    kind: impl FnOnce(&E) -> Option<ErrorKind>,
-) -> CloudError
+/// The one way `cloud/` turns an SDK call's error into a [`CloudError`].
+pub(crate) trait OrCloud<T> {
+    fn or_cloud(self, operation: Operation, subject: &str) -> CloudResult<T>;
+}
+
+impl<T, E, R> OrCloud<T> for Result<T, SdkError<E, R>>
+where
+    E: StdError + ProvideErrorMetadata + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    fn or_cloud(self, operation: Operation, subject: &str) -> CloudResult<T> {
+        self.map_err(|err| classify(operation, subject, err))
+    }
+}
+
+fn classify<E, R>(operation: Operation, subject: &str, err: SdkError<E, R>) -> CloudError
 where
     E: StdError + ProvideErrorMetadata + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
@@ -115,7 +124,7 @@ where
     match err.as_service_error() {
         // The service's own code and message; the raw response adds nothing a user acts on.
         Some(service) => CloudError::new(
-            kind(service).unwrap_or_else(|| access_denied_or_other(service.code())),
+            kind_of(service.code(), service.message()),
             operation,
             subject,
             format!(
@@ -133,11 +142,31 @@ where
     }
 }
 
-/// The error codes AWS services use for a missing IAM permission (Lambda, API Gateway, ECR:
-/// AccessDeniedException; IAM, STS: AccessDenied; a few: UnauthorizedOperation).
-fn access_denied_or_other(code: Option<&str>) -> ErrorKind {
-    match code {
-        Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation") => {
+/// What the error codes we act on mean, across Lambda, API Gateway, ECR, IAM and STS (IAM's
+/// codes have no `Exception` suffix); every other code is `Other`.
+fn kind_of(code: Option<&str>, message: Option<&str>) -> ErrorKind {
+    match code.unwrap_or_default() {
+        "ResourceNotFoundException"
+        | "NotFoundException"
+        | "RepositoryNotFoundException"
+        | "NoSuchEntity" => ErrorKind::NotFound,
+        "ResourceConflictException"
+        | "ConflictException"
+        | "RepositoryAlreadyExistsException"
+        | "EntityAlreadyExists"
+        | "DeleteConflict" => ErrorKind::Conflict,
+        "PreconditionFailedException" => ErrorKind::PreconditionFailed,
+        // A role just created cannot be assumed until IAM has propagated it; Lambda says so
+        // only in the message (Terraform's AWS provider retries on it too:
+        // hashicorp/terraform-provider-aws, lambda function create).
+        "InvalidParameterValueException"
+            if message.is_some_and(|m| m.contains("cannot be assumed")) =>
+        {
+            ErrorKind::NotReady
+        }
+        // A missing IAM permission (Lambda, API Gateway, ECR: AccessDeniedException; IAM, STS:
+        // AccessDenied; a few: UnauthorizedOperation).
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
         _ => ErrorKind::Other,
@@ -154,17 +183,41 @@ pub(crate) fn missing(operation: Operation, subject: &str, field: &str) -> Cloud
     )
 }
 
-/// The kind the SDK's typed checks decided, in order of precedence.
-pub(crate) fn kind_of(
-    not_found: bool,
-    conflict: bool,
-    precondition_failed: bool,
-) -> Option<ErrorKind> {
-    if not_found {
-        Some(ErrorKind::NotFound)
-    } else if conflict {
-        Some(ErrorKind::Conflict)
-    } else {
-        precondition_failed.then_some(ErrorKind::PreconditionFailed)
+#[cfg(test)]
+mod tests {
+    use super::{ErrorKind, kind_of};
+
+    #[test]
+    fn each_services_codes_map_to_one_kind() {
+        let kind = |code| kind_of(Some(code), None);
+        for code in [
+            "ResourceNotFoundException",
+            "NotFoundException",
+            "RepositoryNotFoundException",
+            "NoSuchEntity",
+        ] {
+            assert_eq!(kind(code), ErrorKind::NotFound, "{code}");
+        }
+        for code in [
+            "ResourceConflictException",
+            "ConflictException",
+            "RepositoryAlreadyExistsException",
+            "EntityAlreadyExists",
+            "DeleteConflict",
+        ] {
+            assert_eq!(kind(code), ErrorKind::Conflict, "{code}");
+        }
+        assert_eq!(
+            kind("PreconditionFailedException"),
+            ErrorKind::PreconditionFailed
+        );
+        assert_eq!(kind("AccessDenied"), ErrorKind::AccessDenied);
+        assert_eq!(kind("InvalidParameterValueException"), ErrorKind::Other);
+        let role = "The role defined for the function cannot be assumed by Lambda.";
+        assert_eq!(
+            kind_of(Some("InvalidParameterValueException"), Some(role)),
+            ErrorKind::NotReady
+        );
+        assert_eq!(kind_of(None, None), ErrorKind::Other);
     }
 }

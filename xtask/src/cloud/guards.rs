@@ -4,6 +4,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::{
     Client,
+    error::ErrorMetadata,
     operation::{publish_version::PublishVersionError, update_alias::UpdateAliasError},
     types::error::PreconditionFailedException,
 };
@@ -28,9 +29,17 @@ fn with_lambda(lambda: Client) -> Cloud {
     }
 }
 
+/// The error as the SDK parses Lambda's answer: the code in its metadata, as in every service
+/// error `cloud/` classifies.
 fn precondition_failed(message: &str) -> PreconditionFailedException {
     PreconditionFailedException::builder()
         .message(message)
+        .meta(
+            ErrorMetadata::builder()
+                .code("PreconditionFailedException")
+                .message(message)
+                .build(),
+        )
         .build()
 }
 

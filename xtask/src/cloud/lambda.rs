@@ -1,7 +1,6 @@
 //! [`Functions`] on the Lambda API.
 use std::{collections::HashMap, time::Duration};
 
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Architecture, Environment, FunctionCode, PackageType,
 };
@@ -9,7 +8,7 @@ use aws_sdk_lambda::types::{
 use super::{
     Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
     ImageRef, Operation, Settings, Version, VersionState,
-    error::{absent_as_none, classify, kind_of, missing},
+    error::{OrCloud, absent_as_none, missing},
 };
 
 /// The same fields read from any of Lambda's function configuration outputs.
@@ -121,19 +120,7 @@ impl Functions for Cloud {
             .timeout(seconds(spec.settings.timeout))
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    // A role just created cannot be assumed until IAM has propagated it; Lambda
-                    // says so only in the message (Terraform's AWS provider retries on it too:
-                    // hashicorp/terraform-provider-aws, lambda function create).
-                    let role_not_ready = e.is_invalid_parameter_value_exception()
-                        && e.message().is_some_and(|m| m.contains("cannot be assumed"));
-                    if role_not_ready {
-                        return Some(ErrorKind::NotReady);
-                    }
-                    kind_of(false, e.is_resource_conflict_exception(), false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(version_from!(op, &subject, out, Some(spec.image.clone())))
     }
 
@@ -153,15 +140,7 @@ impl Functions for Cloud {
             .architectures(Architecture::from(architecture))
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        e.is_precondition_failed_exception(),
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(version_from!(op, &subject, out, Some(image.clone())))
     }
 
@@ -181,15 +160,7 @@ impl Functions for Cloud {
             .timeout(seconds(settings.timeout))
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        false,
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(version_from!(op, &subject, out, None))
     }
 
@@ -209,15 +180,7 @@ impl Functions for Cloud {
             .description(description)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        e.is_precondition_failed_exception(),
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(version_from!(op, &subject, out, None))
     }
 
@@ -231,11 +194,7 @@ impl Functions for Cloud {
             .qualifier(qualifier)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_resource_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         let config = out
             .configuration()
             .ok_or_else(|| missing(op, &subject, "Configuration"))?;
@@ -256,11 +215,7 @@ impl Functions for Cloud {
             .name(alias)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_resource_not_found_exception(), false, false)
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(alias_from!(op, &subject, out))
     }
 
@@ -283,15 +238,7 @@ impl Functions for Cloud {
             .description(description)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        false,
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(alias_from!(op, &subject, out))
     }
 
@@ -316,15 +263,7 @@ impl Functions for Cloud {
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        e.is_precondition_failed_exception(),
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(alias_from!(op, &subject, out))
     }
 
@@ -341,11 +280,7 @@ impl Functions for Cloud {
                 .set_marker(marker)
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(op, &subject, e, |e| {
-                        kind_of(e.is_resource_not_found_exception(), false, false)
-                    })
-                })?;
+                .or_cloud(op, &subject)?;
             for config in out.versions() {
                 if config.version() != Some("$LATEST") {
                     versions.push(version_from!(op, &subject, config, None));
@@ -379,15 +314,7 @@ impl Functions for Cloud {
             .source_arn(source_arn)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        e.is_precondition_failed_exception(),
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -399,15 +326,7 @@ impl Functions for Cloud {
             .function_name(function)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(
-                        e.is_resource_not_found_exception(),
-                        e.is_resource_conflict_exception(),
-                        false,
-                    )
-                })
-            })?;
+            .or_cloud(op, &subject)?;
         Ok(())
     }
 
@@ -421,11 +340,7 @@ impl Functions for Cloud {
             .qualifier(alias)
             .send()
             .await
-            .map_err(|e| {
-                classify(op, &subject, e, |e| {
-                    kind_of(e.is_resource_not_found_exception(), false, false)
-                })
-            });
+            .or_cloud(op, &subject);
         // No policy yet is no statement yet.
         let Some(out) = absent_as_none(out)? else {
             return Ok(Vec::new());

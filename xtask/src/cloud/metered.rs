@@ -1,5 +1,7 @@
-//! Counts the write calls a run makes, as the SDK sends them (one per operation, retries not
-//! counted twice): `bench` reports them, and a rollback of a verified version must make one.
+//! Counts the write calls a run makes: AWS's as the SDK sends them (one per operation, retries
+//! not counted twice), and the image registry's (blob uploads, manifest puts) beside them.
+//! `bench` reports them, a rollback of a verified version must make one, and the read-only verbs
+//! none.
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -18,17 +20,22 @@ use aws_smithy_types::config_bag::ConfigBag;
 use super::Operation;
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct WriteCounter(Arc<AtomicUsize>);
+pub struct WriteMeter(Arc<AtomicUsize>);
 
-impl WriteCounter {
+impl WriteMeter {
     pub(super) fn count(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// One more write, sent outside the SDK (the registry's).
+    pub fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-impl Intercept for WriteCounter {
+impl Intercept for WriteMeter {
     fn name(&self) -> &'static str {
-        "WriteCounter"
+        "WriteMeter"
     }
 
     // Client interceptors see `read_before_execution` before the operation's configuration
@@ -46,7 +53,7 @@ impl Intercept for WriteCounter {
             .find(|op| Some(format!("{op:?}").as_str()) == name)
             .is_none_or(|op| op.is_write());
         if is_write {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            self.add();
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ use aws_sdk_sts::config::Credentials;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use fault::FAIL_OPERATION;
+pub use metered::WriteMeter;
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
@@ -205,7 +206,7 @@ pub struct Cloud {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     region: String,
-    writes: metered::WriteCounter,
+    writes: WriteMeter,
 }
 
 /// Bounds on every SDK call: connecting, one attempt, and all attempts with their retries.
@@ -260,7 +261,7 @@ impl Cloud {
             .region()
             .map(ToString::to_string)
             .context("no AWS region: set AWS_REGION (or a profile's region)")?;
-        let writes = metered::WriteCounter::default();
+        let writes = WriteMeter::default();
         let fail = fault::FailOperation::from_env();
         macro_rules! client {
             ($sdk_crate:ident) => {{
@@ -283,9 +284,14 @@ impl Cloud {
         })
     }
 
-    /// How many write calls this Cloud has sent so far.
+    /// How many write calls this Cloud, and the registry metered with it, have sent so far.
     pub fn write_calls(&self) -> usize {
         self.writes.count()
+    }
+
+    /// The meter of this Cloud's writes, for the registry client to count its own on.
+    pub fn write_meter(&self) -> WriteMeter {
+        self.writes.clone()
     }
 
     pub fn region(&self) -> &str {

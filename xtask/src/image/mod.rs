@@ -18,7 +18,7 @@ pub use build::{
     Binary, BuildFacts, Built, Checkout, assemble_image, build_bootstrap, build_image,
     build_release,
 };
-pub use registry::Registry;
+pub use registry::{OciRegistry, Registry};
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";

@@ -1,5 +1,9 @@
-//! The OCI distribution API, for ECR and the local registry alike: push blobs and the manifest
-//! exactly as built (so the digest is known in advance), check a manifest exists, add tags.
+//! The image registry the pipeline uses, as a trait ([`Registry`]: push, look up, tag), and its
+//! one real implementation over the OCI distribution API ([`OciRegistry`]), for ECR and the
+//! local registry alike: push blobs and the manifest exactly as built (so the digest is known in
+//! advance), check a manifest exists, add tags. The simulation implements the trait in memory.
+use std::future::Future;
+
 use anyhow::{Context, Result};
 use oci_client::{
     Client, Reference,
@@ -10,15 +14,54 @@ use oci_client::{
 use reqwest::header::HeaderValue;
 
 use super::{Image, MANIFEST_MEDIA_TYPE, sha256_digest};
+use crate::cloud::WriteMeter;
 
-pub struct Registry {
+/// Every registry operation the pipeline performs. Writes: `push` and `tag`.
+pub trait Registry: Send + Sync {
+    /// Pushes what is missing of the image and tags it with each of `tags` (at least one: an
+    /// untagged image is invisible to tag listings and to untagged-image lifecycle rules).
+    /// Returns the manifest digest.
+    fn push(
+        &self,
+        repository: &str,
+        image: &Image,
+        tags: &[&str],
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// The manifest digest `repository@DIGEST` or `repository:TAG` names, `None` when absent.
+    fn digest_of(
+        &self,
+        repository: &str,
+        digest_or_tag: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Adds `tag` to an image already in the repository (e.g. `verified-7`).
+    fn tag(
+        &self,
+        repository: &str,
+        digest: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether `repository@DIGEST` or `repository:TAG` exists (`HEAD /v2/REPO/manifests/REF`).
+    fn has_manifest(
+        &self,
+        repository: &str,
+        digest_or_tag: &str,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move { Ok(self.digest_of(repository, digest_or_tag).await?.is_some()) }
+    }
+}
+
+/// The registry over the OCI distribution API; its writes (blob uploads, manifest puts) are
+/// counted on the [`WriteMeter`] it is given, beside the cloud's.
+pub struct OciRegistry {
     /// `host[:port]`, as image references name it.
     host: String,
     auth: RegistryAuth,
     client: Client,
+    writes: WriteMeter,
 }
 
-impl Registry {
+impl OciRegistry {
     /// `endpoint` is `https://ACCOUNT.dkr.ecr.REGION.amazonaws.com` (ECR's proxy endpoint) or
     /// `http://127.0.0.1:PORT` (the local registry); plain HTTP only when the URL says so.
     pub fn new(endpoint: &str, basic: Option<(String, String)>) -> Result<Self> {
@@ -42,7 +85,17 @@ impl Registry {
             use_monolithic_push: true,
             ..Default::default()
         });
-        Ok(Self { host, auth, client })
+        Ok(Self {
+            host,
+            auth,
+            client,
+            writes: WriteMeter::default(),
+        })
+    }
+
+    /// Counts this registry's writes on `writes` (the cloud's meter, so a run's figure is one).
+    pub fn metered(self, writes: WriteMeter) -> Self {
+        Self { writes, ..self }
     }
 
     /// The image URI Lambda is given: `HOST/REPOSITORY@sha256:HEX`.
@@ -50,9 +103,23 @@ impl Registry {
         format!("{}/{repository}@{digest}", self.host)
     }
 
-    /// Pushes what is missing of the image and tags it with each of `tags` (at least one: an
-    /// untagged image is invisible to tag listings and to untagged-image lifecycle rules).
-    pub async fn push(&self, repository: &str, image: &Image, tags: &[&str]) -> Result<String> {
+    async fn put_manifest(&self, repository: &str, manifest: &[u8], tag: &str) -> Result<()> {
+        let reference = Reference::with_tag(self.host.clone(), repository.into(), tag.into());
+        self.writes.add();
+        self.client
+            .push_manifest_raw(
+                &reference,
+                manifest.to_vec(),
+                HeaderValue::from_static(MANIFEST_MEDIA_TYPE),
+            )
+            .await
+            .with_context(|| format!("pushing the manifest to {}/{repository}:{tag}", self.host))?;
+        Ok(())
+    }
+}
+
+impl Registry for OciRegistry {
+    async fn push(&self, repository: &str, image: &Image, tags: &[&str]) -> Result<String> {
         let first = tags
             .first()
             .context("an image is pushed with at least one tag")?;
@@ -68,6 +135,7 @@ impl Registry {
                 .await
                 .with_context(|| format!("asking {} for blob {digest}", self.host))?;
             if !exists {
+                self.writes.add();
                 self.client
                     .push_blob(&reference, blob.clone(), &digest)
                     .await
@@ -82,13 +150,7 @@ impl Registry {
         Ok(image.digest())
     }
 
-    /// Whether `repository@DIGEST` or `repository:TAG` exists (`HEAD /v2/REPO/manifests/REF`).
-    pub async fn has_manifest(&self, repository: &str, digest_or_tag: &str) -> Result<bool> {
-        Ok(self.digest_of(repository, digest_or_tag).await?.is_some())
-    }
-
-    /// The manifest digest `repository@DIGEST` or `repository:TAG` names, `None` when absent.
-    pub async fn digest_of(&self, repository: &str, digest_or_tag: &str) -> Result<Option<String>> {
+    async fn digest_of(&self, repository: &str, digest_or_tag: &str) -> Result<Option<String>> {
         let reference = if digest_or_tag.starts_with("sha256:") {
             Reference::with_digest(self.host.clone(), repository.into(), digest_or_tag.into())
         } else {
@@ -106,8 +168,7 @@ impl Registry {
         }
     }
 
-    /// Adds `tag` to an image already in the repository (e.g. `verified-7`).
-    pub async fn tag(&self, repository: &str, digest: &str, tag: &str) -> Result<()> {
+    async fn tag(&self, repository: &str, digest: &str, tag: &str) -> Result<()> {
         let reference = Reference::with_digest(self.host.clone(), repository.into(), digest.into());
         let (manifest, _) = self
             .client
@@ -115,19 +176,6 @@ impl Registry {
             .await
             .with_context(|| format!("reading {repository}@{digest} to tag it {tag}"))?;
         self.put_manifest(repository, &manifest, tag).await
-    }
-
-    async fn put_manifest(&self, repository: &str, manifest: &[u8], tag: &str) -> Result<()> {
-        let reference = Reference::with_tag(self.host.clone(), repository.into(), tag.into());
-        self.client
-            .push_manifest_raw(
-                &reference,
-                manifest.to_vec(),
-                HeaderValue::from_static(MANIFEST_MEDIA_TYPE),
-            )
-            .await
-            .with_context(|| format!("pushing the manifest to {}/{repository}:{tag}", self.host))?;
-        Ok(())
     }
 }
 

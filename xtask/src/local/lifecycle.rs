@@ -14,7 +14,7 @@ use xshell::Shell;
 use super::{
     components::{Component, Launch},
     process,
-    state::{Started, State},
+    state::{Started, State, function_log},
 };
 use crate::{cloud::Target, config::Config, setup};
 
@@ -413,9 +413,4 @@ async fn configure_moto(http: &reqwest::Client, moto_url: &str) -> Result<()> {
         .and_then(reqwest::Response::error_for_status)
         .with_context(|| format!("setting moto's no-Docker Lambda mode at {moto_url}"))?;
     Ok(())
-}
-
-/// A function's log file under a local cloud's state dir.
-pub fn function_log(state_dir: &Path, function: &str) -> PathBuf {
-    state_dir.join("functions").join(format!("{function}.log"))
 }

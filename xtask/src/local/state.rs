@@ -1,5 +1,6 @@
 //! What `local up` started, remembered under the state dir (`target/local/state.json`), so
-//! `down`, `status` and `env` act on exactly those processes.
+//! `down`, `status` and `env` act on exactly those processes; and where in that dir the
+//! components keep their files.
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -49,4 +50,9 @@ impl State {
             .with_context(|| format!("writing {}", partial.display()))?;
         std::fs::rename(&partial, &file).with_context(|| format!("writing {}", file.display()))
     }
+}
+
+/// A function's log file under a local cloud's state dir.
+pub fn function_log(state_dir: &Path, function: &str) -> PathBuf {
+    state_dir.join("functions").join(format!("{function}.log"))
 }

@@ -1,21 +1,21 @@
 //! The cleanup phase: stage `blue` (the lock) deleted whatever ended the run, bounded (30 s, and
-//! a second Ctrl-C or SIGTERM gives up on it); a failure is a warning, since the run's own result
-//! stands and the lock expires by itself.
+//! a second Ctrl-C or SIGTERM gives up on it), and only while it is still this run's lock; a
+//! failure is a warning, since the run's own result stands and the lock expires by itself.
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{BLUE, Cloud, Ctx, Phase, absent_as_none};
+use super::{BLUE, Cloud, Ctx, Phase, TOKEN_VARIABLE, absent_as_none};
 use crate::cloud::RestApi;
 
 /// How long cleanup waits for DeleteStage before leaving the lock to expire.
 const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
 
 impl<C: Cloud> Ctx<C> {
-    /// Removes the lock after a run; never fails the run.
-    pub async fn cleanup_phase(&self, api: &RestApi) {
+    /// Removes the lock this run took (`token` is its own) after the run; never fails the run.
+    pub async fn cleanup_phase(&self, api: &RestApi, token: &str) {
         let work = self.progress.phase(Phase::Cleanup, async {
-            tokio::time::timeout(CLEANUP_LIMIT, self.release_lock(api))
+            tokio::time::timeout(CLEANUP_LIMIT, self.release_own_lock(api, token))
                 .await
                 .unwrap_or_else(|_| {
                     Err(anyhow::anyhow!(
@@ -38,6 +38,42 @@ impl<C: Cloud> Ctx<C> {
                 "stage blue (the lock) could not be removed: {e:#}; the next deploy or rollback takes it over once it expires (`cargo xtask status` says when), or at once with --break-lock"
             ));
         }
+    }
+
+    /// Deletes stage `blue` while it is still the lock this run took (its token): a run that
+    /// stalled past the lock's TTL finds it taken over, and that lock is the other run's to
+    /// remove (deleting it let a third run take the lock while the second still worked; found by
+    /// the simulation). API Gateway has no conditional DeleteStage: this narrows the window to
+    /// one GetStage's length.
+    pub async fn release_own_lock(&self, api: &RestApi, token: &str) -> Result<()> {
+        let Some(blue) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? else {
+            return Ok(());
+        };
+        if blue.variables.get(TOKEN_VARIABLE).map(String::as_str) != Some(token) {
+            self.progress.warn(
+                "stage blue is no longer this run's lock (it expired and another run took it over): it stays for that run",
+            );
+            return Ok(());
+        }
+        self.release_lock(api).await
+    }
+
+    /// Before green moves: the lock must still be this run's. A run that stalled past the
+    /// lock's TTL may have been taken over; the new holder is mid-deploy, and this run's
+    /// promotion would land under its feet (found by the simulation).
+    pub async fn still_holds(&self, api: &RestApi, token: &str) -> Result<()> {
+        let blue = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?;
+        if blue
+            .and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned())
+            .as_deref()
+            == Some(token)
+        {
+            return Ok(());
+        }
+        Err(crate::outcome::refuse(
+            crate::outcome::Exit::LockHeld,
+            "this run's lock expired and another run took it over: green was not moved; `cargo xtask status` shows who holds it",
+        ))
     }
 
     /// Deletes stage `blue` (the lock); already gone is fine.

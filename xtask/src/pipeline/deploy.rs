@@ -94,11 +94,15 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
             built.digest
         ));
         if pre.pinned && options.unpin && !options.dry_run {
-            super::rollback::unpin(ctx, false).await?;
+            super::rollback::unpin(ctx, false, options.break_lock).await?;
             p.note("--unpin: green stays on this build and is no longer pinned");
         }
-        // A re-run after a run killed past promote: only its lock is left to remove.
-        ctx.release_left_lock(&pre.api, options.break_lock).await?;
+        // A re-run after a run killed past promote: only its lock is left to remove (not in a
+        // dry run, which writes nothing: it removed an expired lock before, found by the
+        // simulation).
+        if !options.dry_run {
+            ctx.release_left_lock(&pre.api, options.break_lock).await?;
+        }
         report.phases = p.times();
         return Ok(report);
     }
@@ -183,6 +187,7 @@ async fn ship<C: Cloud>(
     ctx.verify_on_blue(&pre.api, token, candidate, (&registry, &repository.name))
         .await?;
     if !hold {
+        ctx.still_holds(&pre.api, token).await?;
         ctx.promote_phase(&pre.api, &pre.green, candidate).await?;
     }
     Ok(version)

@@ -121,7 +121,9 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Re
         pin: false,
     };
     ctx.promote_phase(&held.api, &as_held, candidate).await?;
-    ctx.cleanup_phase(&held.api).await;
+    let token = held.blue.variables.get(TOKEN_VARIABLE).cloned();
+    ctx.cleanup_phase(&held.api, token.as_deref().unwrap_or_default())
+        .await;
     report.outcome = deploy::Outcome::Deployed;
     report.phases = p.times();
     Ok(report)

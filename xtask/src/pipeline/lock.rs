@@ -3,7 +3,7 @@
 //! over once expired or with `--break-lock`, naming whose it was.
 use std::{collections::BTreeMap, future::Future, panic::AssertUnwindSafe, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures_util::FutureExt;
 
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, Phase, TOKEN_VARIABLE, absent_as_none};
@@ -15,6 +15,10 @@ use crate::{
 
 /// How long a deploy's lock stands before another deploy may take it over.
 const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long a takeover waits before confirming its new lock is still its own: DeleteStage is
+/// not conditional, so two runs taking over one expired lock at once can each delete what the
+/// other created; the later one's lock stands, and this is when the other finds out.
+const TAKEOVER_SETTLE: Duration = Duration::from_secs(2);
 
 impl<C: Cloud> Ctx<C> {
     /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
@@ -76,11 +80,32 @@ impl<C: Cloud> Ctx<C> {
                 "(--break-lock)"
             }
         ));
-        self.cloud.delete_stage(&api.id, BLUE).await?;
-        self.cloud
-            .create_stage(&api.id, &stage)
-            .await
-            .context("taking over the lock")?;
+        // Only the lock judged above may go, and the new one must then still be ours: two
+        // runs taking over the same expired lock both succeeded before (found by the
+        // simulation: the second deleted the lock the first had just created).
+        let lost = || {
+            refuse(
+                Exit::LockHeld,
+                format!(
+                    "another run took over the lock at the same moment ({holder}): it holds it now; try again later"
+                ),
+            )
+        };
+        if absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?.is_some_and(|now| now != held)
+        {
+            return Err(lost());
+        }
+        absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
+        match self.cloud.create_stage(&api.id, &stage).await {
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => return Err(lost()),
+            Err(e) => return Err(anyhow::Error::new(e).context("taking over the lock")),
+        }
+        tokio::time::sleep(TAKEOVER_SETTLE).await;
+        let blue = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?;
+        if blue.and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned()) != Some(token.clone()) {
+            return Err(lost());
+        }
         Ok(token)
     }
 
@@ -125,7 +150,7 @@ impl<C: Cloud> Ctx<C> {
         // (a CI runner cancelling the job) is treated as Ctrl-C.
         let shutdown = crate::signal::shutdown_signal()?;
         let outcome = tokio::select! {
-            outcome = catching_panics(work(token)) => outcome,
+            outcome = catching_panics(work(token.clone())) => outcome,
             name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
@@ -136,7 +161,7 @@ impl<C: Cloud> Ctx<C> {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
         }
-        self.cleanup_phase(api).await;
+        self.cleanup_phase(api, &token).await;
         outcome
     }
 }

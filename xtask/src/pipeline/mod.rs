@@ -33,16 +33,38 @@ use anyhow::{Context, Result};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Apis, CloudResult, Functions, ImageRef, RestApi},
+    cloud::{Account, Apis, CloudResult, Functions, ImageRef, RegistryAccess, RestApi},
     config::Config,
+    image::{OciRegistry, Registry},
     ledger::VersionRecord,
     progress::Progress,
-    verify::Prober,
+    verify::{Http, HttpClient, Prober},
 };
 
-/// Every operation the pipeline uses.
-pub trait Cloud: Functions + Apis + Account {}
-impl<T: Functions + Apis + Account> Cloud for T {}
+/// Everything the pipeline talks to: the cloud's operations, the image registry the account
+/// names, and the HTTP its prober reaches stages with. AWS and the local cloud are
+/// [`crate::cloud::Cloud`] with the OCI registry and reqwest; the simulation (`sim/`) is one
+/// in-memory world behind all three.
+pub trait Cloud: Functions + Apis + Account {
+    type Registry: Registry;
+    type Http: Http;
+    /// A client of the registry `access` names, its writes metered with the cloud's.
+    fn registry_client(&self, access: RegistryAccess) -> Result<Self::Registry>;
+}
+
+impl Cloud for crate::cloud::Cloud {
+    type Registry = OciRegistry;
+    type Http = HttpClient;
+
+    fn registry_client(&self, access: RegistryAccess) -> Result<OciRegistry> {
+        if let Some((_, password)) = &access.basic {
+            crate::secret::register(password);
+        }
+        let scheme = if access.plain_http { "http" } else { "https" };
+        let registry = OciRegistry::new(&format!("{scheme}://{}", access.host), access.basic)?;
+        Ok(registry.metered(self.write_meter()))
+    }
+}
 
 pub const BLUE: &str = "blue";
 pub const GREEN: &str = "green";
@@ -52,7 +74,7 @@ pub const ALIAS_VARIABLE: &str = "alias";
 pub const TOKEN_VARIABLE: &str = "verify_token";
 
 /// What every verb works with: the cloud, deploy.toml, who we are, where stages answer.
-pub struct Ctx<C> {
+pub struct Ctx<C: Cloud> {
     pub cloud: C,
     pub config: Config,
     pub account: String,
@@ -61,7 +83,7 @@ pub struct Ctx<C> {
     /// Where the function's output lands on the local cloud (shown when verification fails).
     pub function_log: Option<PathBuf>,
     pub progress: Progress,
-    pub prober: Prober,
+    pub prober: Prober<C::Http>,
     /// `--timeout`: past it, waits stop and the run ends (cleanup still runs).
     pub deadline: Instant,
     /// The version this run last asked green to move to, set before the write is sent: what

@@ -6,7 +6,6 @@ use anyhow::{Result, bail};
 use super::{Cloud, Ctx, GREEN, Phase};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
-    image::Registry,
     ledger::{self, Promotion, VersionRecord},
 };
 
@@ -20,9 +19,10 @@ impl<C: Cloud> Ctx<C> {
         token: &str,
         green: &Alias,
         candidate: Candidate<'_>,
-        registry: (&Registry, &str),
+        registry: (&C::Registry, &str),
     ) -> Result<()> {
         self.verify_on_blue(api, token, candidate, registry).await?;
+        self.still_holds(api, token).await?;
         self.promote_phase(api, green, candidate).await
     }
 

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, Phase, absent_as_none, deploy};
 use crate::{
     cloud::{AliasTarget, FunctionSpec, Stage},
-    image,
+    image::{self, Registry},
     ledger::{self, Promotion, VersionRecord},
 };
 

@@ -14,7 +14,7 @@ impl<C: Cloud> Ctx<C> {
     /// the digest the registry stored.
     pub async fn push_phase(
         &self,
-        registry: &Registry,
+        registry: &C::Registry,
         repository: &Repository,
         built: &Built,
         image: &Image,
@@ -28,7 +28,7 @@ impl<C: Cloud> Ctx<C> {
     /// The image registry and the function's repository in it.
     /// Reads only: the repository is provision's to create, so status, history and rollback
     /// never write, and a deploy never creates a repository Lambda may not pull from.
-    pub async fn registry(&self) -> Result<(Registry, Repository)> {
+    pub async fn registry(&self) -> Result<(C::Registry, Repository)> {
         let name = self.config.repository_name();
         self.find_registry().await?.with_context(|| {
             format!("there is no image repository {name}: run `cargo xtask provision`")
@@ -36,18 +36,13 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// The registry and the function's repository, `None` when there is no repository.
-    pub async fn find_registry(&self) -> Result<Option<(Registry, Repository)>> {
+    pub async fn find_registry(&self) -> Result<Option<(C::Registry, Repository)>> {
         let Some(repository) =
             absent_as_none(self.cloud.repository(self.config.repository_name()).await)?
         else {
             return Ok(None);
         };
         let access = self.cloud.registry_access().await?;
-        if let Some((_, password)) = &access.basic {
-            crate::secret::register(password);
-        }
-        let scheme = if access.plain_http { "http" } else { "https" };
-        let registry = Registry::new(&format!("{scheme}://{}", access.host), access.basic)?;
-        Ok(Some((registry, repository)))
+        Ok(Some((self.cloud.registry_client(access)?, repository)))
     }
 }

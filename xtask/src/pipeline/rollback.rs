@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, lock_holder};
 use crate::{
     cloud::{Alias, AliasTarget, CloudError, RestApi, Stage, VersionState},
+    image::Registry,
     ledger::{Lock, Promotion},
     outcome::{Exit, refuse},
     progress::PhaseTime,
@@ -272,9 +273,11 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     Ok(report)
 }
 
-/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version.
-pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
-    let state = state(ctx, false).await?;
+/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version. A live lock
+/// refuses unless `break_lock` (`deploy --unpin --break-lock` passes it on: before, it was
+/// refused with advice to pass the flag it had; found by the simulation).
+pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool, break_lock: bool) -> Result<String> {
+    let state = state(ctx, break_lock).await?;
     let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
         return Ok(format!(
             "green (version {}) is not pinned: nothing to do",

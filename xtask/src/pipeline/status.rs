@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
 use crate::{
+    image::Registry,
     ledger::{Lock, Promotion, VersionRecord},
     verify::{Endpoint, SelfReport},
 };
@@ -242,11 +243,14 @@ pub async fn history<C: Cloud>(ctx: &Ctx<C>) -> Result<Vec<HistoryEntry>> {
     let (green, blue) = (alias_version(GREEN).await?, alias_version(BLUE).await?);
     let (registry, repository) = ctx.registry().await?;
     let mut entries = Vec::new();
-    for v in versions {
-        let number: u64 = v
+    for listed in versions {
+        let number: u64 = listed
             .version
             .parse()
-            .with_context(|| format!("version {:?}", v.version))?;
+            .with_context(|| format!("version {:?}", listed.version))?;
+        // ListVersionsByFunction does not say which image a version runs; GetFunction does,
+        // and the verification rule needs it.
+        let v = ctx.cloud.get_version(function, &listed.version).await?;
         let verified = ctx
             .verification(&registry, &repository.name, &v)
             .await?

@@ -27,7 +27,7 @@ impl<C: Cloud> Ctx<C> {
         api: &RestApi,
         token: &str,
         candidate: Candidate<'_>,
-        (registry, repository): (&Registry, &str),
+        (registry, repository): (&C::Registry, &str),
     ) -> Result<()> {
         let Candidate {
             version,
@@ -56,7 +56,7 @@ impl<C: Cloud> Ctx<C> {
     /// the record, the image Lambda reports and the verification tag must agree.
     pub async fn verification(
         &self,
-        registry: &Registry,
+        registry: &C::Registry,
         repository: &str,
         version: &Version,
     ) -> Result<Result<VersionRecord, String>> {

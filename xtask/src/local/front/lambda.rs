@@ -21,8 +21,14 @@ use serde_json::{Value, json};
 use tokio::sync::MutexGuard;
 
 use super::{
-    Answer, Call, Front, refuse, rules,
-    state::{Books, Function, Published, Status, lambda_default_architecture, now_ms, revision},
+    Answer, Call, Front, refuse,
+    state::{Books, Function, Status, now_ms, revision},
+};
+use crate::rules::{
+    self,
+    lambda::{
+        Refusal, alias_moved, busy_or_moved, code_sha256_moved, default_architecture, digest_hex,
+    },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -105,12 +111,6 @@ fn percent_decoded(segment: &str) -> String {
         .map_or_else(|| segment.to_owned(), |(_, v)| v)
 }
 
-fn digest_hex(image: &str) -> String {
-    image
-        .rsplit_once("@sha256:")
-        .map_or_else(String::new, |(_, hex)| hex.to_owned())
-}
-
 fn conflict(message: String) -> Answer {
     refuse(StatusCode::CONFLICT, "ResourceConflictException", &message)
 }
@@ -121,6 +121,16 @@ fn invalid(message: &str) -> Answer {
         "InvalidParameterValueException",
         message,
     )
+}
+
+/// Lambda's answer to a write it refuses.
+fn refused(refusal: &Refusal, arn: &str) -> Answer {
+    let message = refusal.message(arn);
+    if refusal.is_conflict() {
+        conflict(message)
+    } else {
+        precondition(&message)
+    }
 }
 
 fn precondition(message: &str) -> Answer {
@@ -155,15 +165,12 @@ fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<St
     let now = now_ms();
     let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
     let (image, architecture, status, update) = if version == "$LATEST" {
-        let update = function.updated_at.map(|_| {
-            if function.updating(now) {
-                "InProgress"
-            } else {
-                "Successful"
-            }
-        });
-        let status = function.status(now);
-        (&function.image, &function.architecture, status, update)
+        (
+            &function.image,
+            &function.architecture,
+            function.status(now),
+            function.last_update_status(now),
+        )
     } else {
         let published = function.versions.get(&version)?;
         let status = published.status(now, &front.delays());
@@ -298,7 +305,7 @@ async fn create(front: &Front, call: Call) -> Answer {
         // moto checked the name (one of Lambda's two) before answering.
         architecture: body["Architectures"][0]
             .as_str()
-            .map_or_else(lambda_default_architecture, str::to_owned),
+            .map_or_else(default_architecture, str::to_owned),
         versions: Default::default(),
         aliases: Default::default(),
     };
@@ -308,30 +315,6 @@ async fn create(front: &Front, call: Call) -> Answer {
         .insert(format!("{}/{name}", call.region), function);
     front.save(&books).await;
     answer
-}
-
-/// Refuses changes while the function is Pending or an update is in progress, and checks the
-/// RevisionId guard.
-fn busy_or_moved(function: &Function, body: &Value, arn: &str) -> Option<Answer> {
-    let now = now_ms();
-    if function.status(now) == Status::Pending {
-        return Some(conflict(
-            "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
-        ));
-    }
-    if function.updating(now) {
-        return Some(conflict(format!(
-            "The operation cannot be performed at this time. An update is in progress for resource: {arn}"
-        )));
-    }
-    body["RevisionId"]
-        .as_str()
-        .filter(|given| *given != function.revision)
-        .map(|_| {
-            precondition(
-                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-            )
-        })
 }
 
 /// What every write to an existing function checks first: the limits, then, under the books'
@@ -351,8 +334,8 @@ async fn guarded<'a>(
     let Some(function) = books.functions.get(key).cloned() else {
         return Err(front.forward(call).await);
     };
-    if let Some(refused) = busy_or_moved(&function, body, key) {
-        return Err(refused);
+    if let Some(refusal) = busy_or_moved(&function, now_ms(), body["RevisionId"].as_str()) {
+        return Err(refused(&refusal, key));
     }
     Ok((books, function))
 }
@@ -399,11 +382,8 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         Ok(checked) => checked,
         Err(answer) => return answer,
     };
-    let current = digest_hex(&function.image);
-    if let Some(given) = body["CodeSha256"].as_str().filter(|g| *g != current) {
-        return precondition(&format!(
-            "CodeSha256 ({given}) is different from current CodeSha256 in $LATEST ({current}). Please try again with the current CodeSha256."
-        ));
+    if let Some(refusal) = code_sha256_moved(&function, body["CodeSha256"].as_str()) {
+        return refused(&refusal, key);
     }
     let answer = front
         .forward(&without(&call, &["CodeSha256", "RevisionId"]))
@@ -416,16 +396,7 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         .unwrap_or_default()
         .to_owned();
     let function = books.functions.get_mut(key).expect("read above");
-    let active_at = now_ms() + front.delays().pending_ms;
-    function
-        .versions
-        .entry(version)
-        .or_insert_with(|| Published {
-            image: function.image.clone(),
-            architecture: function.architecture.clone(),
-            active_at,
-            used_at: active_at,
-        });
+    rules::lambda::publish(function, version, now_ms(), &front.delays());
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
@@ -447,12 +418,8 @@ async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answe
         .get(key)
         .and_then(|f| f.aliases.get(alias))
         .cloned();
-    if let Some(given) = body["RevisionId"].as_str()
-        && current.as_deref().is_some_and(|current| current != given)
-    {
-        return precondition(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-        );
+    if let Some(refusal) = alias_moved(current.as_deref(), body["RevisionId"].as_str()) {
+        return refused(&refusal, key);
     }
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
@@ -514,27 +481,20 @@ pub(super) async fn invocation(
             &format!("Function not found: {name}:{version}"),
         );
     };
-    let answer = match published.status(now, &delays) {
+    let answer = match rules::lambda::invoke(published, now, &delays) {
         Status::Active => {
-            published.used_at = now;
             return Answer {
                 status: StatusCode::OK,
                 headers: Default::default(),
                 body: Bytes::from_static(b"{\"State\":\"Active\"}"),
             };
         }
-        Status::Pending => conflict(
-            "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
+        Status::Pending => conflict(Refusal::Pending.message(&name)),
+        Status::Inactive => refuse(
+            StatusCode::BAD_GATEWAY,
+            "ResourceNotReadyException",
+            "The function is inactive: Lambda is restoring its resources. Try again later.",
         ),
-        Status::Inactive => {
-            published.active_at = now + delays.pending_ms;
-            published.used_at = published.active_at;
-            refuse(
-                StatusCode::BAD_GATEWAY,
-                "ResourceNotReadyException",
-                "The function is inactive: Lambda is restoring its resources. Try again later.",
-            )
-        }
     };
     front.save(&books).await;
     answer

@@ -3,9 +3,8 @@
 //! what the pipeline relies on: function and version states, role propagation, atomic
 //! RevisionId and CodeSha256 guards, AWS's limits, the image each version runs, and ECR's
 //! registry endpoint (the local registry). So `cloud/` talks to the local cloud exactly as to
-//! AWS. Each rule names its source in `rules.rs`; docs/aws-behaviours.md lists their tests.
+//! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
 mod lambda;
-mod rules;
 mod state;
 
 use std::{path::PathBuf, sync::Arc};
@@ -23,7 +22,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-pub use rules::Delays;
+use crate::rules;
+pub use crate::rules::Delays;
 use state::Books;
 
 /// Answers 200 once the front serves.

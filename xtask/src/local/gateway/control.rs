@@ -11,7 +11,7 @@ use super::image::Images;
 use crate::local::front::{INVOCATIONS_PATH, STAGES_PATH};
 use crate::{
     cloud::{Account, Apis, Cloud, CloudError, ErrorKind, Functions, ImageRef, Operation},
-    local::lifecycle::function_log,
+    local::state::function_log,
 };
 
 /// The local cloud's control plane, as the gateway sees it.

@@ -1,6 +1,9 @@
-//! AWS's rules the front enforces, each once, with its source; the delays have local defaults
-//! short enough for tests, lengthened or shortened per local cloud (`BGD_LOCAL_*_MS` when it
-//! starts, or `POST /_local/delays` while it runs).
+//! AWS's rules, each defined once with its source, for every model of AWS the project has: the
+//! local cloud's front and the simulation's in-memory cloud (`sim/`). The delays have local
+//! defaults short enough for tests, lengthened or shortened per local cloud (`BGD_LOCAL_*_MS`
+//! when it starts, or `POST /_local/delays` while it runs); the simulation draws its own.
+pub mod lambda;
+
 use std::{collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Serialize};

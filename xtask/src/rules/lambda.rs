@@ -1,0 +1,211 @@
+//! Lambda's function and version states and its write guards, as AWS documents them
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>,
+//! <https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html>,
+//! <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html>): a new function or
+//! version is Pending, an update leaves LastUpdateStatus InProgress, an idle version goes
+//! Inactive; a write while Pending or updating is ResourceConflictException; a RevisionId or
+//! CodeSha256 that no longer matches is PreconditionFailedException. Times are milliseconds on
+//! whatever clock the model keeps (the front: the wall clock; the simulation: virtual time).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Delays;
+
+/// One function as Lambda keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Function {
+    /// `$LATEST`'s ImageUri (`REPO@sha256:…`).
+    pub image: String,
+    /// Pending until then (a new function, while Lambda optimises its image).
+    pub active_at: u64,
+    /// LastUpdateStatus InProgress until then; `None` before the first update (a new
+    /// function reports no LastUpdateStatus).
+    pub updated_at: Option<u64>,
+    pub revision: String,
+    /// `$LATEST`'s `Architectures` (one name), which UpdateFunctionCode may switch (moto
+    /// ignores that; the front keeps it).
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    pub versions: BTreeMap<String, Published>,
+    /// Alias name → its RevisionId.
+    pub aliases: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    pub image: String,
+    /// What `$LATEST` ran on when this version was published: a version keeps it.
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    /// Pending until then.
+    pub active_at: u64,
+    /// The last invocation (or activation): idle since then.
+    pub used_at: u64,
+}
+
+/// What Lambda runs a function on when nobody said (and what books written before
+/// architectures were kept hold).
+pub fn default_architecture() -> String {
+    "x86_64".into()
+}
+
+/// Lambda's `State` of a function or version at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Active,
+    Inactive,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+}
+
+impl Published {
+    pub fn status(&self, now: u64, delays: &Delays) -> Status {
+        if now < self.active_at {
+            Status::Pending
+        } else if now.saturating_sub(self.used_at.max(self.active_at)) > delays.idle_ms {
+            Status::Inactive
+        } else {
+            Status::Active
+        }
+    }
+}
+
+impl Function {
+    pub fn status(&self, now: u64) -> Status {
+        if now < self.active_at {
+            Status::Pending
+        } else {
+            Status::Active
+        }
+    }
+
+    pub fn updating(&self, now: u64) -> bool {
+        self.updated_at.is_some_and(|end| now < end)
+    }
+
+    /// `$LATEST`'s LastUpdateStatus: none before the first update, then InProgress until the
+    /// update ends, then Successful.
+    pub fn last_update_status(&self, now: u64) -> Option<&'static str> {
+        self.updated_at.map(|_| {
+            if self.updating(now) {
+                "InProgress"
+            } else {
+                "Successful"
+            }
+        })
+    }
+
+    /// CodeSha256 of `$LATEST`: the image digest's hex (what Lambda reports for an image).
+    pub fn code_sha256(&self) -> &str {
+        digest_hex(&self.image)
+    }
+}
+
+/// The hex of an ImageUri's `@sha256:` digest (empty when it has none).
+pub fn digest_hex(image: &str) -> &str {
+    image.rsplit_once("@sha256:").map_or("", |(_, hex)| hex)
+}
+
+/// Why Lambda refuses a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// ResourceConflictException: the function is still Pending.
+    Pending,
+    /// ResourceConflictException: an update of `$LATEST` is in progress.
+    Updating,
+    /// PreconditionFailedException: the RevisionId given is not the current one.
+    RevisionMoved,
+    /// PreconditionFailedException: `$LATEST`'s CodeSha256 is not the one given.
+    CodeSha256 { given: String, current: String },
+}
+
+impl Refusal {
+    /// ResourceConflictException (retry later) rather than PreconditionFailedException.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Pending | Self::Updating)
+    }
+
+    /// Lambda's message for it; `arn` names the function.
+    pub fn message(&self, arn: &str) -> String {
+        match self {
+            Self::Pending => "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
+            Self::Updating => format!("The operation cannot be performed at this time. An update is in progress for resource: {arn}"),
+            Self::RevisionMoved => "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
+            Self::CodeSha256 { given, current } => format!("CodeSha256 ({given}) is different from current CodeSha256 in $LATEST ({current}). Please try again with the current CodeSha256."),
+        }
+    }
+}
+
+/// What every write to an existing function checks first (UpdateFunctionCode,
+/// UpdateFunctionConfiguration, PublishVersion): neither busy nor moved since `revision_id`.
+pub fn busy_or_moved(function: &Function, now: u64, revision_id: Option<&str>) -> Option<Refusal> {
+    if function.status(now) == Status::Pending {
+        return Some(Refusal::Pending);
+    }
+    if function.updating(now) {
+        return Some(Refusal::Updating);
+    }
+    revision_id
+        .filter(|given| *given != function.revision)
+        .map(|_| Refusal::RevisionMoved)
+}
+
+/// PublishVersion's CodeSha256 guard: `$LATEST` must still run the code the caller saw.
+pub fn code_sha256_moved(function: &Function, given: Option<&str>) -> Option<Refusal> {
+    let current = function.code_sha256();
+    given
+        .filter(|given| *given != current)
+        .map(|given| Refusal::CodeSha256 {
+            given: given.to_owned(),
+            current: current.to_owned(),
+        })
+}
+
+/// UpdateAlias's RevisionId guard: the alias must not have moved since `given` was read.
+pub fn alias_moved(current: Option<&str>, given: Option<&str>) -> Option<Refusal> {
+    match (current, given) {
+        (Some(current), Some(given)) if current != given => Some(Refusal::RevisionMoved),
+        _ => None,
+    }
+}
+
+/// PublishVersion: records version `number` (as Lambda numbered it) running `$LATEST`'s image,
+/// Pending for `delays.pending_ms`.
+pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
+    let active_at = now + delays.pending_ms;
+    let (image, architecture) = (function.image.clone(), function.architecture.clone());
+    function
+        .versions
+        .entry(number)
+        .or_insert_with(|| Published {
+            image,
+            architecture,
+            active_at,
+            used_at: active_at,
+        });
+}
+
+/// An invocation of a published version at `now`: Active runs (and counts as use); Pending is
+/// refused; Inactive fails and starts warming up (Pending for `delays.pending_ms`).
+pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
+    let status = published.status(now, delays);
+    match status {
+        Status::Active => published.used_at = now,
+        Status::Pending => {}
+        Status::Inactive => {
+            published.active_at = now + delays.pending_ms;
+            published.used_at = published.active_at;
+        }
+    }
+    status
+}
