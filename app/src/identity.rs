@@ -11,6 +11,8 @@ pub struct Build {
     /// Set only for builds made with `APP_BUILD_ID` (two distinct images of one commit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<&'static str>,
+    /// The instruction set it was compiled for (`x86_64`, `aarch64`): what the function runs on.
+    pub arch: &'static str,
 }
 
 pub const BUILD: Build = Build {
@@ -21,6 +23,7 @@ pub const BUILD: Build = Build {
         [] => None,
         _ => Some(env!("APP_BUILD_ID")),
     },
+    arch: std::env::consts::ARCH,
 };
 
 /// The env var names deploy.toml `[app] required_env` declares, baked in at build time.

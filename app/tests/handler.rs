@@ -47,6 +47,7 @@ fn version_reports_the_alias_of_an_alias_qualified_arn() {
     assert_eq!(report["build"]["git_sha"], BUILD.git_sha);
     assert_eq!(report["build"]["dirty"], BUILD.dirty);
     assert_eq!(report["build"]["built_at"], BUILD.built_at);
+    assert_eq!(report["build"]["arch"], std::env::consts::ARCH);
 }
 
 #[test]

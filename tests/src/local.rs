@@ -183,7 +183,7 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
         .await
         .unwrap();
     cloud
-        .update_function_code(&function, &second)
+        .update_function_code(&function, &second, "x86_64")
         .await
         .unwrap();
     ready(cloud, &function, "$LATEST").await;

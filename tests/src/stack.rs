@@ -31,6 +31,33 @@ pub fn images() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// An arm64 image of this commit (deploy.toml's, on arm64), built once per test binary.
+pub fn arm64_image() -> &'static PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let dir = setup::target_dir().join("e2e/images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let deploy_toml = dir.join("arm64.toml");
+        let workspace = std::fs::read_to_string(setup::workspace_root().join("deploy.toml"))
+            .unwrap()
+            .replace("architecture = \"x86_64\"", "architecture = \"arm64\"");
+        assert!(
+            workspace.contains("architecture = \"arm64\""),
+            "{workspace}"
+        );
+        std::fs::write(&deploy_toml, workspace).unwrap();
+        let out = dir.join("arm64");
+        let status = std::process::Command::new(xtask_binary())
+            .args(["build", "--build-id", "arm64", "--out"])
+            .arg(&out)
+            .env("BGD_DEPLOY_TOML", &deploy_toml)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo xtask build for arm64 failed");
+        out
+    })
+}
+
 pub fn head_sha() -> String {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
@@ -71,6 +98,21 @@ impl Stack {
             self.name
         );
         std::fs::write(&self.deploy_toml, text).unwrap();
+    }
+
+    /// Sets deploy.toml's `[function] architecture` (`x86_64` when not set).
+    pub fn set_architecture(&self, architecture: &str) {
+        let text = std::fs::read_to_string(&self.deploy_toml).unwrap();
+        let text = text
+            .lines()
+            .filter(|line| !line.starts_with("architecture = "))
+            .map(|line| match line {
+                "[function]" => format!("{line}\narchitecture = \"{architecture}\""),
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&self.deploy_toml, text + "\n").unwrap();
     }
 
     /// `cargo xtask ARGS --local --json` with this stack's environment, not yet started.

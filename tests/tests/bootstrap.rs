@@ -6,6 +6,7 @@ use e2e::{event, local::unique, release_bootstrap};
 use serde_json::Value;
 use xtask::{
     local::{
+        architecture::Architecture,
         runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
         sandbox::Sandbox,
     },
@@ -29,6 +30,7 @@ fn spec(version: &str, qualifier: &str) -> Spec {
         environment: vec![("GREETING".into(), "hello from the runtime test".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),
+        architecture: Architecture::X86_64,
         log_file: None,
     }
 }
@@ -91,4 +93,19 @@ async fn a_killed_process_is_reported_as_crashed() {
         .unwrap();
     let outcome = instance.invoke(event("health").into()).await;
     assert!(matches!(outcome, Outcome::Crashed(_)), "got {outcome:?}");
+}
+
+#[tokio::test]
+async fn a_bootstrap_built_for_the_other_architecture_fails_as_on_lambda() {
+    // An x86_64 bootstrap on an arm64 function: Lambda's fork/exec fails, it is not emulated.
+    let spec = Spec {
+        architecture: Architecture::Arm64,
+        ..spec("1", "green")
+    };
+    let error = Instance::start(spec).await.err().expect("refused");
+    assert!(
+        format!("{error:#}")
+            .contains("Runtime.InvalidEntrypoint: fork/exec /bootstrap: exec format error"),
+        "{error:#}"
+    );
 }

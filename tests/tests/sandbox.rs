@@ -15,6 +15,7 @@ use e2e::{
 use xtask::{
     cloud::{Account, AliasTarget, Functions, Settings},
     local::{
+        architecture::Architecture,
         runtime::{Init, Instance, Isolation, Spec, Unpacked},
         sandbox::Sandbox,
     },
@@ -266,6 +267,7 @@ async fn an_init_past_its_limit_ends_the_instance_with_lambdas_init_report() {
         environment: vec![("INIT_SLEEP_SECONDS".into(), "30".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(3),
+        architecture: Architecture::X86_64,
         log_file: Some(log.clone()),
     };
     let mut slow = Instance::start(spec.clone()).await.unwrap();

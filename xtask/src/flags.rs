@@ -222,6 +222,10 @@ pub struct Deploy {
     /// Deploy although a rollback pinned green (clears the pin on promotion)
     #[arg(long)]
     pub unpin: bool,
+    /// Move the function to deploy.toml's architecture when it runs on the other one (the
+    /// new version runs on it; older versions keep theirs, so rollback still works)
+    #[arg(long)]
+    pub switch_architecture: bool,
     /// Build and read, print the plan; write nothing
     #[arg(long)]
     pub dry_run: bool,

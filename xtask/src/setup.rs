@@ -1,5 +1,6 @@
 //! Installs what the tooling needs on a fresh machine, idempotently, saying what it does:
-//! the musl target, a Python venv with moto and cargo-lambda, and Debian packages.
+//! the musl target, a Python venv with moto and cargo-lambda, zig, and Debian packages
+//! (qemu-user's static emulators among them).
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -127,4 +128,17 @@ pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<
     cmd!(sh, "apt-get install -y -qq {package}")
         .run()
         .with_context(|| format!("apt-get install {package}"))
+}
+
+/// The static qemu-user that runs functions of the architecture this machine is not (arm64 on
+/// x86_64), for the local data plane.
+pub fn ensure_emulator(sh: &Shell) -> Result<()> {
+    use local_gateway::architecture::{Architecture, EMULATOR_PACKAGE};
+    for emulator in [Architecture::X86_64, Architecture::Arm64]
+        .into_iter()
+        .filter_map(Architecture::emulated_by)
+    {
+        ensure_debian_package(sh, EMULATOR_PACKAGE, &emulator.display().to_string())?;
+    }
+    Ok(())
 }

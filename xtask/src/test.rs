@@ -21,6 +21,8 @@ impl flags::Test {
         image::build_bootstrap(&sh, "x86_64", &facts)?;
         // The sandbox tests' host-only functions, static and glibc-linked (std only: seconds).
         setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
+        // The arm64 pipeline test runs its bootstrap under qemu-user on an x86_64 host.
+        setup::ensure_emulator(&sh)?;
         for target in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"] {
             cmd!(sh, "cargo build -p sandbox-fixtures --target {target}")
                 .run()

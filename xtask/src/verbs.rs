@@ -236,6 +236,7 @@ impl flags::Deploy {
             keep_blue: self.keep_blue,
             break_lock: self.break_lock,
             unpin: self.unpin,
+            switch_architecture: self.switch_architecture,
             dry_run: self.dry_run,
             hold: self
                 .hold

@@ -46,6 +46,10 @@ pub struct ReportedBuild {
     pub built_at: String,
     #[serde(default)]
     pub id: Option<String>,
+    /// The instruction set the app was compiled for (`x86_64`, `aarch64`); apps built before
+    /// it was reported leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
 }
 
 /// What the stage must report.
@@ -450,6 +454,7 @@ mod tests {
                 dirty: false,
                 built_at: "t".into(),
                 id: None,
+                arch: Some("x86_64".into()),
             },
         }
     }

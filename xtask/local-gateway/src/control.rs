@@ -15,6 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::architecture::Architecture;
+
 pub(crate) const TTL: Duration = Duration::from_secs(1);
 const REFRESH_AFTER: Duration = Duration::from_millis(500);
 
@@ -107,6 +109,8 @@ pub struct Version {
     pub environment: BTreeMap<String, String>,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// The machine Lambda runs it on.
+    pub architecture: Architecture,
 }
 
 /// An image by digest: `HOST/REPO@sha256:HEX`, the ImageUri Lambda is told.

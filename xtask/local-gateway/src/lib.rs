@@ -8,6 +8,7 @@
 //! A crate of its own, with no AWS SDK, so that dev builds can optimise it (every request runs
 //! through it) while xtask stays quick to compile; xtask answers the control-plane reads
 //! through [`ControlPlane`].
+pub mod architecture;
 pub mod clock;
 mod control;
 mod event;
@@ -341,16 +342,18 @@ impl Gateway {
             environment: version.environment.clone().into_iter().collect(),
             memory_mb: version.memory_mb,
             timeout: version.timeout,
+            architecture: version.architecture,
             log_file: Some(self.control.function_log(&version.function_name)),
         };
         // Versions are immutable, but $LATEST is not: its code and settings are in the key.
         let key = format!(
-            "{invoked_arn}|{}|{}|{:?}|{}|{:?}",
+            "{invoked_arn}|{}|{}|{:?}|{}|{:?}|{}",
             version.version,
             version.code_sha256,
             version.environment,
             version.memory_mb,
-            version.timeout
+            version.timeout,
+            version.architecture.as_str()
         );
         match self.pool.invoke(&key, spec, payload).await? {
             Outcome::Response(body) => {

@@ -31,7 +31,10 @@ use tokio::{
 };
 
 pub use crate::control::Unpacked;
-use crate::sandbox::{Cgroup, Sandbox};
+use crate::{
+    architecture::{self, Architecture, EMULATOR_PACKAGE},
+    sandbox::{Cgroup, Sandbox},
+};
 
 /// Lambda's limit on the Init phase; past it, Lambda starts the instance again within the
 /// first invocation, under the function's timeout
@@ -66,6 +69,8 @@ pub struct Spec {
     pub environment: Vec<(String, String)>,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// The function's `Architectures`: the machine Lambda would run it on.
+    pub architecture: Architecture,
     /// Where the function's stdout and stderr go (appended), like its CloudWatch log group;
     /// discarded when `None`.
     pub log_file: Option<PathBuf>,
@@ -206,9 +211,18 @@ impl Instance {
             None => (Stdio::null(), Stdio::null()),
         };
         let image = &spec.image;
+        let emulator = spec.architecture.emulated_by();
+        if let Some(emulator) = emulator.filter(|e| !e.exists()) {
+            anyhow::bail!(
+                "{} is missing, which runs {} functions on this {} machine: install the Debian package {EMULATOR_PACKAGE}",
+                emulator.display(),
+                spec.architecture.as_str(),
+                std::env::consts::ARCH
+            );
+        }
         let (mut command, cgroup) = match &spec.isolation {
             Isolation::Sandbox(sandbox) => {
-                if let Some(why) = invalid_entrypoint(image) {
+                if let Some(why) = invalid_entrypoint(image, spec.architecture) {
                     platform_log(
                         &spec,
                         &format!(
@@ -217,11 +231,18 @@ impl Instance {
                     );
                     anyhow::bail!("Runtime.InvalidEntrypoint: {why}");
                 }
-                sandbox.command(image, spec.memory_mb, network.as_ref())?
+                sandbox.command(image, spec.memory_mb, network.as_ref(), emulator)?
             }
             Isolation::Host => {
                 let program = image.rootfs.join(image.command[0].trim_start_matches('/'));
-                let mut command = Command::new(program);
+                let mut command = match emulator {
+                    Some(emulator) => {
+                        let mut command = Command::new(emulator);
+                        command.arg(program);
+                        command
+                    }
+                    None => Command::new(program),
+                };
                 command
                     .args(&image.command[1..])
                     .current_dir(image.rootfs.join(image.workdir.trim_start_matches('/')));
@@ -434,9 +455,10 @@ fn exit_reason(spec: &Spec, status: Option<ExitStatus>) -> String {
 }
 
 /// Why Lambda could not start the image's command (`fork/exec` fails), or `None`: a missing
-/// entrypoint, or an ELF or script interpreter the image does not contain (a glibc-linked
+/// entrypoint, a program for the other architecture (an arm64 bootstrap on an x86_64
+/// function), or an ELF or script interpreter the image does not contain (a glibc-linked
 /// bootstrap in a `FROM scratch` image).
-fn invalid_entrypoint(image: &Unpacked) -> Option<String> {
+fn invalid_entrypoint(image: &Unpacked, architecture: Architecture) -> Option<String> {
     let program = &image.command[0];
     let fail = |why: &str| Some(format!("fork/exec {program}: {why}"));
     let Some(path) = resolve(&image.rootfs, program) else {
@@ -447,6 +469,9 @@ fn invalid_entrypoint(image: &Unpacked) -> Option<String> {
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .unwrap_or(0);
     head.truncate(read);
+    if architecture::elf_machine(&head).is_some_and(|m| m != architecture.elf_machine()) {
+        return fail("exec format error");
+    }
     let interpreter = if let Some(script) = head.strip_prefix(b"#!") {
         let line = script.split(|b| *b == b'\n').next().unwrap_or_default();
         String::from_utf8_lossy(line)

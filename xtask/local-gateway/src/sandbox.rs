@@ -32,6 +32,8 @@ const BWRAP: &str = "/usr/bin/bwrap";
 /// Where Lambda's Runtime API answers inside the execution environment.
 pub const RUNTIME_API: &str = "127.0.0.1:9001";
 const MIB: u64 = 1024 * 1024;
+/// Where an instance of another architecture finds its emulator.
+const EMULATOR_IN_SANDBOX: &str = "/dev/qemu-user";
 
 /// How the memory limit is enforced.
 #[derive(Debug)]
@@ -131,13 +133,15 @@ impl Sandbox {
         format!("bwrap as uid {LAMBDA_UID}, {memory}, {network}")
     }
 
-    /// The bwrap command that runs `image` as one instance (in `network`, if any), and its
-    /// cgroup. `network` must live until the command is spawned.
+    /// The bwrap command that runs `image` as one instance (in `network`, if any), under
+    /// `emulator` when the function's architecture is not the host's, and its cgroup.
+    /// `network` must live until the command is spawned.
     pub(crate) fn command(
         &self,
         image: &Unpacked,
         memory_mb: u32,
         network: Option<&Network>,
+        emulator: Option<&Path>,
     ) -> Result<(Command, Option<Cgroup>)> {
         let mut command = Command::new(BWRAP);
         command
@@ -146,13 +150,25 @@ impl Sandbox {
             .arg("--ro-bind")
             .arg(&image.rootfs)
             .arg("/")
-            .args(["--proc", "/proc", "--dev", "/dev"])
+            .args(["--proc", "/proc", "--dev", "/dev"]);
+        if let Some(emulator) = emulator {
+            // The root is the image's, read-only, so the emulator's mount point goes on the
+            // /dev that bwrap itself made (not in the function's /tmp, which it may fill).
+            command
+                .arg("--ro-bind")
+                .arg(emulator)
+                .arg(EMULATOR_IN_SANDBOX);
+        }
+        command
             .args(["--size", &(EPHEMERAL_STORAGE_MB * MIB).to_string()])
             .args(["--tmpfs", "/tmp"])
             .args(["--uid", &LAMBDA_UID.to_string()])
             .args(["--gid", &LAMBDA_GID.to_string()])
-            .args(["--chdir", &image.workdir, "--"])
-            .args(&image.command);
+            .args(["--chdir", &image.workdir, "--"]);
+        if emulator.is_some() {
+            command.arg(EMULATOR_IN_SANDBOX);
+        }
+        command.args(&image.command);
         let limit = u64::from(memory_mb) * MIB;
         let (cgroup, procs) = match &self.memory {
             Memory::Cgroup { parent, v2 } => {

@@ -15,6 +15,7 @@ use super::Summary;
 use crate::{
     image::{self, Binary, BuildFacts, Checkout},
     local::{
+        architecture::Architecture,
         runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
         sandbox::Sandbox,
     },
@@ -127,6 +128,7 @@ fn spec(image: &Arc<Unpacked>, isolation: Isolation) -> Spec {
         environment: vec![("GREETING".into(), "hello".into())],
         memory_mb: 128,
         timeout: Duration::from_secs(5),
+        architecture: Architecture::X86_64,
         log_file: None,
     }
 }

@@ -45,6 +45,11 @@ macro_rules! version_from {
             state: out
                 .state()
                 .map_or(VersionState::Active, |s| VersionState::parse(s.as_str())),
+            architecture: out
+                .architectures()
+                .first()
+                .map_or("x86_64", |a| a.as_str())
+                .to_owned(),
             last_update_status: out.last_update_status().map(|s| s.as_str().to_owned()),
             revision_id: out.revision_id().map(str::to_owned),
         }
@@ -107,10 +112,6 @@ impl Functions for Cloud {
     async fn create_image_function(&self, spec: &FunctionSpec) -> CloudResult<Version> {
         let op = Operation::CreateFunction;
         let subject = format!("function {}", spec.name);
-        let architecture = match spec.architecture.as_str() {
-            "arm64" => Architecture::Arm64,
-            _ => Architecture::X8664,
-        };
         let out = self
             .lambda
             .create_function()
@@ -118,7 +119,7 @@ impl Functions for Cloud {
             .role(&spec.role_arn)
             .package_type(PackageType::Image)
             .code(FunctionCode::builder().image_uri(spec.image.uri()).build())
-            .architectures(architecture)
+            .architectures(Architecture::from(spec.architecture.as_str()))
             .environment(environment(&spec.settings))
             .memory_size(memory(&spec.settings))
             .timeout(seconds(spec.settings.timeout))
@@ -128,7 +129,12 @@ impl Functions for Cloud {
         Ok(version_from!(op, &subject, out, Some(spec.image.clone())))
     }
 
-    async fn update_function_code(&self, function: &str, image: &ImageRef) -> CloudResult<Version> {
+    async fn update_function_code(
+        &self,
+        function: &str,
+        image: &ImageRef,
+        architecture: &str,
+    ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionCode;
         let subject = format!("function {function}");
         let out = self
@@ -136,6 +142,7 @@ impl Functions for Cloud {
             .update_function_code()
             .function_name(function)
             .image_uri(image.uri())
+            .architectures(Architecture::from(architecture))
             .send()
             .await
             .or_cloud(op, &subject)?;

@@ -38,11 +38,13 @@ pub trait Functions: Send + Sync {
         &self,
         spec: &FunctionSpec,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
-    /// UpdateFunctionCode to `image`; returns `$LATEST` (poll its `last_update_status`).
+    /// UpdateFunctionCode to `image` on `architecture` (`x86_64` or `arm64`: a function
+    /// switches architecture with its code); returns `$LATEST` (poll its `last_update_status`).
     fn update_function_code(
         &self,
         function: &str,
         image: &ImageRef,
+        architecture: &str,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
     fn update_function_configuration(
         &self,

@@ -94,6 +94,9 @@ pub struct Version {
     pub description: String,
     /// Whether it can be invoked or changed (Lambda's `State`).
     pub state: VersionState,
+    /// The machine it runs on: `x86_64` or `arm64` (Lambda's `Architectures`, which holds one;
+    /// `x86_64`, Lambda's default, when the answer names none).
+    pub architecture: String,
     /// `Successful`, `InProgress`, `Failed`; `None` when not reported (a new function's
     /// CreateFunction answer has none: read `state`).
     pub last_update_status: Option<String>,

@@ -27,20 +27,17 @@ const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// and OpenSSL both look here).
 const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
 
-/// Refuses a deploy.toml architecture other than the one an existing function reports
-/// (`Architectures` from GetFunctionConfiguration; empty means x86_64, Lambda's default): the
-/// image would be built for one machine and run on the other. Pure, so provision and deploy
-/// can call it on what they read before writing anything.
-pub fn check_architecture(configured: &str, function_reports: &[String]) -> Result<()> {
+/// Lambda's architecture names and the image platforms (OCI `architecture`) they run.
+const PLATFORMS: [(&str, &str); 2] = [("x86_64", "amd64"), ("arm64", "arm64")];
+
+/// Refuses a deploy.toml architecture other than the one an existing function runs on
+/// (`Architectures` of its `$LATEST`): the image would be built for one machine and run on the
+/// other. Pure, so provision and deploy call it on what they read before writing anything.
+pub fn check_architecture(configured: &str, function: &str) -> Result<()> {
     crate::setup::musl_target(configured)?;
-    let reported = match function_reports {
-        [] => "x86_64",
-        [one] => one.as_str(),
-        many => bail!("the function reports several architectures {many:?}, Lambda allows one"),
-    };
-    if reported != configured {
+    if function != configured {
         bail!(
-            "the function runs on {reported} but deploy.toml [function] architecture = {configured:?}: set architecture = {reported:?} there, or switch the function's architecture explicitly"
+            "the function runs on {function} but deploy.toml [function] architecture = {configured:?}: set architecture = {function:?} there, or move the function to {configured} with `cargo xtask deploy --switch-architecture` (its versions keep theirs, so rollback still works)"
         );
     }
     Ok(())
@@ -91,12 +88,11 @@ impl Image {
         let tar = layer_tar(contents, mtime)?;
         let diff_id = sha256_digest(&tar);
         let layer = gzip(&tar)?;
-        let platform = match architecture {
-            "x86_64" => "amd64",
-            "arm64" => "arm64",
-            other => bail!("no image platform for architecture {other:?}"),
+        let Some((_, platform)) = PLATFORMS.iter().find(|(lambda, _)| *lambda == architecture)
+        else {
+            bail!("no image platform for architecture {architecture:?}");
         };
-        let config = serde_json::to_vec(&json!({
+        let config = canonical(json!({
             "architecture": platform,
             "os": "linux",
             "created": created,
@@ -108,7 +104,7 @@ impl Image {
             "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             "history": [{"created": created, "created_by": "cargo xtask build"}],
         }))?;
-        let manifest = serde_json::to_vec(&json!({
+        let manifest = canonical(json!({
             "schemaVersion": 2,
             "mediaType": MANIFEST_MEDIA_TYPE,
             "config": descriptor(CONFIG_MEDIA_TYPE, &config),
@@ -119,6 +115,17 @@ impl Image {
             config,
             layer,
         })
+    }
+
+    /// The Lambda architecture it was built for, from its config's platform.
+    pub fn architecture(&self) -> Result<&'static str> {
+        let config: Value = serde_json::from_slice(&self.config).context("parsing the config")?;
+        let platform = config["architecture"].as_str().unwrap_or_default();
+        PLATFORMS
+            .iter()
+            .find(|(_, p)| *p == platform)
+            .map(|(lambda, _)| *lambda)
+            .with_context(|| format!("the image is for {platform:?}, which Lambda does not run"))
     }
 
     /// `sha256:HEX` of the manifest: what ECR reports and what the function is deployed by.
@@ -263,6 +270,14 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>> {
     Ok(encoder.finish()?)
 }
 
+/// A blob's JSON with every object's keys sorted: serde_json writes them in insertion order
+/// when any crate in the build turns on its `preserve_order` feature (a test build does, through
+/// a dev-dependency), sorted otherwise, and the digest must not depend on which build ran.
+fn canonical(mut value: Value) -> Result<Vec<u8>> {
+    value.sort_all_objects();
+    Ok(serde_json::to_vec(&value)?)
+}
+
 fn descriptor(media_type: &str, blob: &[u8]) -> Value {
     json!({"mediaType": media_type, "digest": sha256_digest(blob), "size": blob.len()})
 }
@@ -289,25 +304,55 @@ mod tests {
     }
 
     #[test]
+    fn the_json_blobs_have_sorted_keys_whatever_features_cargo_unified() {
+        // This test build has serde_json's `preserve_order` (aws-smithy-mocks, a dev-dependency,
+        // turns it on) and `cargo xtask build` has not: the bytes must not follow the map type.
+        let image = image(b"bootstrap");
+        let in_order = |blob: &[u8], keys: &[&str]| {
+            let text = std::str::from_utf8(blob).unwrap();
+            let at: Vec<usize> = keys
+                .iter()
+                .map(|key| text.find(&format!("\"{key}\":")).unwrap())
+                .collect();
+            assert!(at.is_sorted(), "{keys:?} at {at:?} in {text}");
+        };
+        in_order(
+            &image.config,
+            &[
+                "architecture",
+                "config",
+                "created",
+                "history",
+                "os",
+                "rootfs",
+            ],
+        );
+        in_order(
+            &image.manifest,
+            &[
+                "config",
+                "digest",
+                "mediaType",
+                "size",
+                "layers",
+                "schemaVersion",
+            ],
+        );
+    }
+
+    #[test]
     fn an_architecture_other_than_the_functions_is_refused() {
-        let reports = |archs: &[&str]| archs.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-        check_architecture("arm64", &reports(&["arm64"])).unwrap();
-        check_architecture("x86_64", &reports(&["x86_64"])).unwrap();
-        // Lambda omits Architectures for functions created before arm64 existed: x86_64.
-        check_architecture("x86_64", &[]).unwrap();
-        for (configured, reported) in [
-            ("arm64", &["x86_64"][..]),
-            ("arm64", &[]),
-            ("x86_64", &["arm64"]),
-        ] {
-            let err = check_architecture(configured, &reports(reported)).unwrap_err();
+        check_architecture("arm64", "arm64").unwrap();
+        check_architecture("x86_64", "x86_64").unwrap();
+        for (configured, function) in [("arm64", "x86_64"), ("x86_64", "arm64")] {
+            let err = check_architecture(configured, function).unwrap_err();
             assert!(
-                format!("{err}").contains("deploy.toml [function] architecture"),
+                format!("{err}").contains("deploy.toml [function] architecture")
+                    && format!("{err}").contains("--switch-architecture"),
                 "{err}"
             );
         }
-        assert!(check_architecture("x86_64", &reports(&["x86_64", "arm64"])).is_err());
-        assert!(check_architecture("amd64", &reports(&["x86_64"])).is_err());
+        assert!(check_architecture("amd64", "x86_64").is_err());
     }
 
     #[test]
@@ -324,6 +369,7 @@ mod tests {
                 (config["architecture"].as_str(), config["os"].as_str()),
                 (Some(platform), Some("linux"))
             );
+            assert_eq!(image.architecture().unwrap(), architecture);
         }
     }
 

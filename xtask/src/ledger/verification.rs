@@ -100,6 +100,7 @@ mod tests {
             },
             description: description.into(),
             state: crate::cloud::VersionState::Active,
+            architecture: "x86_64".into(),
             last_update_status: None,
             revision_id: None,
         };

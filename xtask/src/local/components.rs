@@ -103,6 +103,11 @@ impl Component {
                 )
             }
             Self::Gateway => {
+                // Functions of the other architecture run under its emulator: without it only
+                // they fail to start (saying so), so a missing one does not stop the cloud.
+                if let Err(e) = setup::ensure_emulator(&sh) {
+                    eprintln!("warning: {e:#}; functions of the other architecture will not start");
+                }
                 if !launch.unsandboxed {
                     setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
                     // Refused here, with the reason, rather than run functions unsandboxed.

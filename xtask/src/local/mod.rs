@@ -15,5 +15,5 @@ pub use lifecycle::{ComponentStatus, Endpoints, LocalCloud};
 pub use local_gateway::FAULTS_PATH;
 /// The Lambda Runtime API the gateway runs functions under, and the sandbox around them (also
 /// used by bench and tests).
-pub use local_gateway::{runtime, sandbox};
+pub use local_gateway::{architecture, runtime, sandbox};
 pub use traffic::GatewayTraffic;

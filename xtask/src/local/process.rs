@@ -168,6 +168,12 @@ mod tests {
             port: 47123,
             started_at: start_time(pid),
         };
+        // The parent may run again before exec has laid out the new command line (vfork
+        // semantics of posix_spawn); `up` asks only once a component answers, so wait as it does.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !mentions(pid, "47123") && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(started.started_at.is_some() && is_ours(&started));
         let reused = Started {
             started_at: started.started_at.map(|t| t + 1),

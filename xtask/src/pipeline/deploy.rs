@@ -26,6 +26,8 @@ pub struct Options {
     pub keep_blue: bool,
     pub break_lock: bool,
     pub unpin: bool,
+    /// Move the function to deploy.toml's architecture when it runs on the other one.
+    pub switch_architecture: bool,
     pub dry_run: bool,
     /// `--hold`: stop after verification with blue kept and the lock held this long, for
     /// `promote` (or `abort`).
@@ -232,8 +234,8 @@ fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
             ctx.config.repository_name()
         ),
         format!(
-            "update {function}: code to {}, configuration from deploy.toml; publish a version",
-            built.digest
+            "update {function}: code to {} on {}, configuration from deploy.toml; publish a version",
+            built.digest, ctx.config.function.architecture
         ),
         format!(
             "point alias blue at the new version and verify stage blue ({})",

@@ -1,11 +1,12 @@
-//! A deploy's preflight (what exists, what green runs, whether a rollback pinned it, deploy.toml's
-//! settings resolved before minutes of building) and its no-op check.
+//! A deploy's preflight (what exists, what green runs, whether a rollback pinned it, whether the
+//! function runs on deploy.toml's architecture, deploy.toml's settings resolved before minutes of
+//! building) and its no-op check.
 use anyhow::{Context, Result, bail};
 
 use super::{Cloud, Ctx, GREEN, absent_as_none, deploy::Options};
 use crate::{
     cloud::{Alias, RestApi, Settings, Stage, Version},
-    image::Built,
+    image::{self, Built},
     ledger::Promotion,
     outcome::{Exit, refuse},
 };
@@ -75,6 +76,10 @@ pub async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Pref
         .cloud
         .get_version(ctx.function(), &green.target.version)
         .await?;
+    if !options.switch_architecture {
+        let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
+        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
+    }
     Ok(Preflight {
         api,
         green,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, Phase, absent_as_none, deploy};
 use crate::{
     cloud::{AliasTarget, FunctionSpec, Stage},
-    image::Registry,
+    image::{self, Registry},
     ledger::{self, Promotion, VersionRecord},
 };
 
@@ -62,6 +62,9 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         })
         .await?;
     let (latest, api, green_stage) = existing;
+    if let Some(latest) = &latest {
+        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
+    }
     if options.dry_run {
         if latest.is_none() {
             created.push(format!("repository and role, image function {function} with version 1, aliases blue and green"));
@@ -161,7 +164,11 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                         None => create_function(ctx, &spec).await?,
                         Some(_) => {
                             ctx.retry_conflicts(|| {
-                                ctx.cloud.update_function_code(&function, &image_ref)
+                                ctx.cloud.update_function_code(
+                                    &function,
+                                    &image_ref,
+                                    &spec.architecture,
+                                )
                             })
                             .await?;
                             ctx.wait_updated().await?;

@@ -1,5 +1,6 @@
-//! The update phase: the function's code → the pushed image, its configuration → deploy.toml's
-//! settings, then version N published with its ledger record and waited on until Active.
+//! The update phase: the function's code → the pushed image on deploy.toml's architecture, its
+//! configuration → deploy.toml's settings, then version N published with its ledger record and
+//! waited on until Active.
 use anyhow::{Context, Result, bail};
 
 use super::{Cloud, Ctx, Phase};
@@ -26,8 +27,12 @@ impl<C: Cloud> Ctx<C> {
         let function = self.function();
         self.progress
             .phase(Phase::Update, async {
-                self.retry_conflicts(|| self.cloud.update_function_code(function, image))
-                    .await?;
+                let architecture = &self.config.function.architecture;
+                self.retry_conflicts(|| {
+                    self.cloud
+                        .update_function_code(function, image, architecture)
+                })
+                .await?;
                 let latest = self.wait_updated().await?;
                 if latest.image.as_ref().map(|i| i.digest.as_str()) != Some(built.digest.as_str()) {
                     bail!(

@@ -23,6 +23,10 @@ pub struct Function {
     /// function reports no LastUpdateStatus).
     pub updated_at: Option<u64>,
     pub revision: String,
+    /// `$LATEST`'s `Architectures` (one name), which UpdateFunctionCode may switch (moto
+    /// ignores that; the front keeps it).
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
     pub versions: BTreeMap<String, Published>,
     /// Alias name → its RevisionId.
     pub aliases: BTreeMap<String, String>,
@@ -31,10 +35,19 @@ pub struct Function {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub image: String,
+    /// What `$LATEST` ran on when this version was published: a version keeps it.
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
     pub used_at: u64,
+}
+
+/// What Lambda runs a function on when nobody said (and what books written before
+/// architectures were kept hold).
+pub fn default_architecture() -> String {
+    "x86_64".into()
 }
 
 /// Lambda's `State` of a function or version at `now`.
@@ -170,12 +183,13 @@ pub fn alias_moved(current: Option<&str>, given: Option<&str>) -> Option<Refusal
 /// Pending for `delays.pending_ms`.
 pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
     let active_at = now + delays.pending_ms;
-    let image = function.image.clone();
+    let (image, architecture) = (function.image.clone(), function.architecture.clone());
     function
         .versions
         .entry(number)
         .or_insert_with(|| Published {
             image,
+            architecture,
             active_at,
             used_at: active_at,
         });

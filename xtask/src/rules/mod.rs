@@ -109,6 +109,20 @@ pub fn function_name_error(name: &str) -> Option<String> {
     })
 }
 
+/// A function's `Architectures`: exactly one of `x86_64` and `arm64`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html>).
+pub fn architectures_error(names: &[&str]) -> Option<String> {
+    match names {
+        ["x86_64" | "arm64"] => None,
+        [_] => Some(format!(
+            "1 validation error detected: Value '{names:?}' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]"
+        )),
+        _ => Some(format!(
+            "1 validation error detected: Value '{names:?}' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1"
+        )),
+    }
+}
+
 /// Alias names: 1 to 128 letters, digits, hyphens, underscores, not all digits
 /// (<https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html>).
 pub fn alias_name_error(name: &str) -> Option<String> {
@@ -163,6 +177,10 @@ mod tests {
         assert!(function_name_error("bgd-app_1").is_none());
         assert!(function_name_error("bgd.app").is_some());
         assert!(function_name_error(&"a".repeat(65)).is_some());
+        assert!(architectures_error(&["arm64"]).is_none());
+        assert!(architectures_error(&["aarch64"]).is_some());
+        assert!(architectures_error(&["x86_64", "arm64"]).is_some());
+        assert!(architectures_error(&[]).is_some());
         assert!(alias_name_error("green").is_none());
         assert!(alias_name_error("7").is_some());
         assert!(description_error(&"d".repeat(256)).is_none());

@@ -113,6 +113,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
                     dirty: app.facts.dirty,
                     built_at: app.facts.built_at.clone(),
                     id: app.facts.build_id.clone(),
+                    arch: None,
                 },
             };
             world

@@ -74,6 +74,7 @@ impl Functions for SimCloud {
                 active_at: now + w.delays.pending_ms,
                 updated_at: None,
                 revision: w.revision(),
+                architecture: spec.architecture.clone(),
                 versions: BTreeMap::new(),
                 aliases: BTreeMap::new(),
             };
@@ -83,12 +84,18 @@ impl Functions for SimCloud {
         .await
     }
 
-    async fn update_function_code(&self, function: &str, image: &ImageRef) -> CloudResult<Version> {
+    async fn update_function_code(
+        &self,
+        function: &str,
+        image: &ImageRef,
+        architecture: &str,
+    ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionCode;
         self.cloud(op, function, |w, _| {
             let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());
             let (f, _) = guarded(w, op, function)?;
             f.image = image.uri();
+            f.architecture = architecture.to_owned();
             f.updated_at = Some(now + update_ms);
             f.revision = revision;
             latest(w, op, function)

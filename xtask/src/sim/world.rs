@@ -188,6 +188,10 @@ impl World {
                 None,
             )
         };
+        let architecture = match qualifier {
+            "$LATEST" => &function.architecture,
+            number => &function.versions.get(number)?.architecture,
+        };
         Some(Version {
             function_name: name.into(),
             function_arn: self.function_arn(name),
@@ -201,6 +205,7 @@ impl World {
                 Status::Active => VersionState::Active,
                 Status::Inactive => VersionState::Inactive,
             },
+            architecture: architecture.clone(),
             last_update_status: update.map(str::to_owned),
             revision_id: revision,
         })

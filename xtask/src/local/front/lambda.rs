@@ -7,6 +7,8 @@
 //!   written under one lock (moto ignores both and never changes an alias's RevisionId);
 //! - CodeSha256 is the image's digest hex (moto: sha256 of the ImageUri string), and a version
 //!   reports the image it was published with (moto: `$LATEST`'s);
+//! - UpdateFunctionCode's `Architectures` switches the function's (moto ignores it), and a
+//!   version keeps the architecture it was published on;
 //! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names.
 use std::sync::Arc;
 
@@ -24,7 +26,9 @@ use super::{
 };
 use crate::rules::{
     self,
-    lambda::{Refusal, alias_moved, busy_or_moved, code_sha256_moved, digest_hex},
+    lambda::{
+        Refusal, alias_moved, busy_or_moved, code_sha256_moved, default_architecture, digest_hex,
+    },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -160,18 +164,26 @@ fn limits(body: &Value) -> Option<Answer> {
 fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
     let now = now_ms();
     let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
-    let (image, status, update) = if version == "$LATEST" {
+    let (image, architecture, status, update) = if version == "$LATEST" {
         (
-            function.image.clone(),
+            &function.image,
+            &function.architecture,
             function.status(now),
             function.last_update_status(now),
         )
     } else {
         let published = function.versions.get(&version)?;
         let status = published.status(now, &front.delays());
-        (published.image.clone(), status, Some("Successful"))
+        (
+            &published.image,
+            &published.architecture,
+            status,
+            Some("Successful"),
+        )
     };
+    let image = image.clone();
     config["CodeSha256"] = json!(digest_hex(&image));
+    config["Architectures"] = json!([architecture]);
     config["State"] = json!(status.as_str());
     let object = config
         .as_object_mut()
@@ -290,6 +302,10 @@ async fn create(front: &Front, call: Call) -> Answer {
         active_at: now + front.delays().pending_ms,
         updated_at: None,
         revision: revision(),
+        // moto checked the name (one of Lambda's two) before answering.
+        architecture: body["Architectures"][0]
+            .as_str()
+            .map_or_else(default_architecture, str::to_owned),
         versions: Default::default(),
         aliases: Default::default(),
     };
@@ -326,6 +342,18 @@ async fn guarded<'a>(
 
 async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     let body = call.json();
+    let architectures: Option<Vec<&str>> = body["Architectures"].as_array().map(|names| {
+        names
+            .iter()
+            .map(|n| n.as_str().unwrap_or_default())
+            .collect()
+    });
+    if let Some(error) = architectures
+        .as_deref()
+        .and_then(rules::architectures_error)
+    {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
     let (mut books, _) = match guarded(front, &call, &body, key).await {
         Ok(checked) => checked,
         Err(answer) => return answer,
@@ -339,6 +367,9 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     function.revision = revision();
     if code && let Some(image) = body["ImageUri"].as_str() {
         function.image = image.to_owned();
+    }
+    if let Some([architecture]) = architectures.as_deref() {
+        function.architecture = (*architecture).to_owned();
     }
     let function = function.clone();
     front.save(&books).await;

@@ -4,12 +4,13 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 
 use local_gateway::{
     AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
+    architecture::Architecture,
 };
 
 use super::image::Images;
 use crate::local::front::{INVOCATIONS_PATH, STAGES_PATH};
 use crate::{
-    cloud::{Account, Apis, Cloud, CloudError, Functions, ImageRef},
+    cloud::{Account, Apis, Cloud, CloudError, ErrorKind, Functions, ImageRef, Operation},
     local::state::function_log,
 };
 
@@ -88,6 +89,14 @@ impl ControlPlane for Moto {
         let cloud = self.cloud.clone();
         read(async move {
             let version = cloud.get_version(&function, &version).await?;
+            let architecture = Architecture::parse(&version.architecture).ok_or_else(|| {
+                CloudError::new(
+                    ErrorKind::Other,
+                    Operation::GetFunction,
+                    &format!("version {} of {function}", version.version),
+                    format!("Lambda has no architecture {:?}", version.architecture),
+                )
+            })?;
             Ok(Version {
                 function_name: version.function_name,
                 version: version.version,
@@ -101,6 +110,7 @@ impl ControlPlane for Moto {
                     .collect(),
                 memory_mb: version.settings.memory_mb,
                 timeout: version.settings.timeout,
+                architecture,
             })
         })
     }
