@@ -10,8 +10,8 @@ use std::{
 use serde_json::Value;
 use xtask::{
     cloud::{
-        Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, ImageRef, Repository, RestApi,
-        Settings, Stage, VersionState,
+        Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, Repository, RestApi,
+        SdkCloud, Settings, Stage, VersionState,
     },
     image::{Contents, Image, OciRegistry, Registry},
     local::{Endpoints, LocalCloud},
@@ -50,7 +50,7 @@ pub fn unique(prefix: &str) -> String {
 pub struct Running {
     pub local: LocalCloud,
     pub endpoints: Endpoints,
-    pub cloud: Cloud,
+    pub cloud: SdkCloud,
 }
 
 impl Running {
@@ -71,7 +71,7 @@ impl Running {
             .up(&xtask_binary())
             .await
             .unwrap_or_else(|e| panic!("local up in {}: {e:#}", dir.display()));
-        let cloud = Cloud::connect(endpoints.target()).await.unwrap();
+        let cloud = SdkCloud::connect(endpoints.target()).await.unwrap();
         Self {
             local,
             endpoints,
@@ -214,7 +214,7 @@ pub async fn deploy_two_versions(local: &Running, name: &str) -> Deployed {
 /// Waits until `qualifier` of `function` is Active with no update in progress, as the
 /// pipeline does: the local cloud, like Lambda, keeps new functions, updates and versions
 /// Pending or InProgress for a moment.
-pub async fn ready(cloud: &Cloud, function: &str, qualifier: &str) {
+pub async fn ready(cloud: &SdkCloud, function: &str, qualifier: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let found = cloud.get_version(function, qualifier).await.unwrap();
@@ -235,7 +235,7 @@ pub async fn ready(cloud: &Cloud, function: &str, qualifier: &str) {
 
 /// A new image function, Active (CreateFunction retried while its new role cannot be
 /// assumed yet, as on AWS).
-pub async fn create_function(cloud: &Cloud, name: &str, image: &ImageRef) -> String {
+pub async fn create_function(cloud: &SdkCloud, name: &str, image: &ImageRef) -> String {
     let role_arn = cloud
         .ensure_function_role(
             &format!("{name}-role"),

@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::Value;
 use tokio::process::Command;
-use xtask::{cloud::Cloud, local::LocalCloud, setup};
+use xtask::{cloud::SdkCloud, local::LocalCloud, setup};
 
 use crate::local::{xtask_binary, xtask_faults_binary};
 
@@ -251,9 +251,9 @@ impl Stack {
     }
 
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
-    pub async fn cloud(&self) -> Cloud {
+    pub async fn cloud(&self) -> SdkCloud {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
-        Cloud::connect(endpoints.target()).await.unwrap()
+        SdkCloud::connect(endpoints.target()).await.unwrap()
     }
 }
 

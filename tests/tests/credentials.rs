@@ -3,7 +3,7 @@
 //! is (`AWS_ENDPOINT_URL`), with deploy.toml's region winning over the profile's. One test in
 //! its own binary: it sets the process environment the SDK reads.
 use e2e::local::Running;
-use xtask::cloud::{Account, Cloud, Target};
+use xtask::cloud::{Account, SdkCloud, Target};
 
 #[tokio::test]
 async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the_profiles() {
@@ -29,7 +29,7 @@ async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the
         std::env::set_var("AWS_ENDPOINT_URL", &local.endpoints.front_url);
         std::env::set_var("AWS_PROFILE", "process");
     }
-    let cloud = Cloud::connect(Target::Aws {
+    let cloud = SdkCloud::connect(Target::Aws {
         region: "us-east-1".into(),
     })
     .await
@@ -46,7 +46,7 @@ async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the
 
     // IAM Identity Center: the configuration resolves; only the login is missing.
     unsafe { std::env::set_var("AWS_PROFILE", "sso") };
-    let sso = Cloud::connect(Target::Aws {
+    let sso = SdkCloud::connect(Target::Aws {
         region: "us-east-1".into(),
     })
     .await

@@ -10,7 +10,7 @@ use e2e::{
 };
 use xtask::{
     cloud::{
-        Account, AliasTarget, Apis, Cloud, FunctionSpec, Functions, Stage, Target, VersionState,
+        Account, AliasTarget, Apis, FunctionSpec, Functions, SdkCloud, Stage, Target, VersionState,
     },
     local::{Endpoints, LocalCloud, front},
 };
@@ -225,7 +225,7 @@ async fn limits_names_and_regions_are_as_on_aws() {
     assert!(err.contains("Stage variable"), "{err}");
 
     // The same local cloud asked for another region knows nothing of this one's.
-    let elsewhere = Cloud::connect(Target::Local {
+    let elsewhere = SdkCloud::connect(Target::Local {
         endpoint_url: local.endpoints.front_url.clone(),
         region: "eu-west-1".into(),
     })

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Apis, Cloud, Functions, Target},
+    cloud::{Account, Apis, Functions, SdkCloud, Target},
     config::Config,
     flags,
     health::Traffic,
@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Builds the context every cloud verb runs in.
-pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
+pub async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     let config = Config::load()?;
     // A huge --timeout means no deadline, not an overflow.
     let now = Instant::now();
@@ -47,7 +47,7 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
             None,
         )
     };
-    let cloud = Cloud::connect(target).await?;
+    let cloud = SdkCloud::connect(target).await?;
     let account = cloud.account_id().await.map_err(|e| {
         let hint = if global.local {
             "is the local cloud up? `cargo xtask local status`"
@@ -74,7 +74,7 @@ pub async fn connect(global: &flags::Global) -> Result<Ctx<Cloud>> {
 }
 
 /// What green serves now: its version and that version's build record.
-async fn read_green(ctx: &Ctx<Cloud>) -> Result<Option<Served>, String> {
+async fn read_green(ctx: &Ctx<SdkCloud>) -> Result<Option<Served>, String> {
     let function = ctx.function();
     let alias = match ctx.cloud.get_alias(function, pipeline::GREEN).await {
         Err(e) if e.is_not_found() => return Ok(None),
@@ -93,7 +93,7 @@ async fn read_green(ctx: &Ctx<Cloud>) -> Result<Option<Served>, String> {
 }
 
 /// Whether provision finished: the REST API with stage green, and alias green.
-async fn provisioned(ctx: &Ctx<Cloud>) -> Result<bool> {
+async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
     let Some(api) = ctx.find_api().await? else {
         return Ok(false);
     };
@@ -122,7 +122,7 @@ impl<T: std::fmt::Display> std::fmt::Display for Stated<'_, T> {
 /// this run moved it: on stderr, and as `green` in the result (`--json` prints a result on
 /// failure too). A failure after this run moved green exits 3 and names the way back.
 async fn stating_green<T: Serialize + std::fmt::Display>(
-    ctx: &Ctx<Cloud>,
+    ctx: &Ctx<SdkCloud>,
     json: bool,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<()> {
@@ -213,7 +213,7 @@ impl flags::Provision {
 /// Provision, then the repository's lifecycle rule (through `Pruning`, a trait apart from
 /// what provision's pipeline needs).
 async fn provision(
-    ctx: &Ctx<Cloud>,
+    ctx: &Ctx<SdkCloud>,
     options: &deploy::Options,
 ) -> Result<pipeline::provision::Report> {
     let mut report = pipeline::provision::run(ctx, options).await?;

@@ -14,7 +14,7 @@ mod tooling;
 
 use e2e::stack::Stack;
 use xtask::{
-    cloud::{Apis, Cloud, Functions, Stage},
+    cloud::{Apis, Functions, SdkCloud, Stage},
     image::{OciRegistry, Registry},
     ledger,
     local::LocalCloud,
@@ -27,7 +27,7 @@ struct Green {
     stage: Stage,
 }
 
-async fn green(stack: &Stack, cloud: &Cloud) -> Green {
+async fn green(stack: &Stack, cloud: &SdkCloud) -> Green {
     let api = cloud.find_rest_api(&stack.name).await.unwrap();
     Green {
         version: cloud
@@ -40,7 +40,7 @@ async fn green(stack: &Stack, cloud: &Cloud) -> Green {
     }
 }
 
-async fn blue_stage_exists(stack: &Stack, cloud: &Cloud) -> bool {
+async fn blue_stage_exists(stack: &Stack, cloud: &SdkCloud) -> bool {
     let api = cloud.find_rest_api(&stack.name).await.unwrap();
     cloud.get_stage(&api.id, "blue").await.is_ok()
 }

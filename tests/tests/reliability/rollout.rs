@@ -13,7 +13,7 @@ use e2e::{
 };
 use tokio::time::Instant;
 use xtask::{
-    cloud::{Cloud, Functions},
+    cloud::{Functions, SdkCloud},
     fault::KILL_AT,
     health::{Counts, Traffic},
     image::{OciRegistry, Registry},
@@ -31,7 +31,7 @@ fn gateway_url(stack: &Stack) -> String {
 }
 
 /// Green's routing as the control plane holds it: its version and extra weights.
-async fn green_target(stack: &Stack, cloud: &Cloud) -> (String, BTreeMap<String, f64>) {
+async fn green_target(stack: &Stack, cloud: &SdkCloud) -> (String, BTreeMap<String, f64>) {
     let green = cloud.get_alias(&stack.name, "green").await.unwrap();
     (green.target.version, green.target.additional_weights)
 }

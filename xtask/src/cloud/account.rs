@@ -2,8 +2,8 @@
 use base64::Engine;
 
 use super::{
-    Account, Cloud, CloudError, CloudResult, ErrorKind, Operation, ROLE_POLICY, RegistryAccess,
-    Repository,
+    Account, CloudError, CloudResult, ErrorKind, Operation, ROLE_POLICY, RegistryAccess,
+    Repository, SdkCloud,
     error::{OrCloud, absent_as_none, missing},
 };
 use crate::secret::Secret;
@@ -12,7 +12,7 @@ use crate::secret::Secret;
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
 const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-impl Account for Cloud {
+impl Account for SdkCloud {
     async fn account_id(&self) -> CloudResult<String> {
         let op = Operation::GetCallerIdentity;
         let out = self

@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 use aws_sdk_apigateway::types::IntegrationType;
 
 use super::{
-    Apis, Cloud, CloudResult, Integration, Operation, RestApi, Route, Stage,
+    Apis, CloudResult, Integration, Operation, RestApi, Route, SdkCloud, Stage,
     error::{OrCloud, missing},
 };
 
 /// The greedy resource that hands every sub-path to the function.
 const PROXY_PATH_PART: &str = "{proxy+}";
 
-impl Apis for Cloud {
+impl Apis for SdkCloud {
     async fn find_rest_api(&self, name: &str) -> CloudResult<RestApi> {
         let op = Operation::GetRestApis;
         let subject = format!("REST API {name}");

@@ -5,7 +5,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use super::{
-    Cloud, CloudError, CloudResult, ErrorKind, Operation,
+    CloudError, CloudResult, ErrorKind, Operation, SdkCloud,
     error::{OrCloud, absent_as_none, missing},
 };
 
@@ -107,7 +107,7 @@ fn parse_json(op: Operation, subject: &str, text: &str) -> CloudResult<Value> {
     })
 }
 
-impl Audit for Cloud {
+impl Audit for SdkCloud {
     async fn oidc_provider(&self, host: &str) -> CloudResult<Option<OidcProvider>> {
         let subject = format!("the OIDC provider {host}");
         let listed = self

@@ -10,15 +10,15 @@ use aws_sdk_lambda::{
 };
 use aws_smithy_mocks::{mock, mock_client};
 
-use super::{AliasTarget, Cloud, Functions};
+use super::{AliasTarget, Functions, SdkCloud};
 
-/// A Cloud on AWS whose Lambda client is `lambda`; the other clients are never called.
-fn with_lambda(lambda: Client) -> Cloud {
+/// A SdkCloud on AWS whose Lambda client is `lambda`; the other clients are never called.
+fn with_lambda(lambda: Client) -> SdkCloud {
     let sdk = SdkConfig::builder()
         .region(Region::new("us-east-1"))
         .behavior_version(BehaviorVersion::latest())
         .build();
-    Cloud {
+    SdkCloud {
         lambda,
         apigateway: aws_sdk_apigateway::Client::new(&sdk),
         ecr: aws_sdk_ecr::Client::new(&sdk),
@@ -45,7 +45,7 @@ fn precondition_failed(message: &str) -> PreconditionFailedException {
 
 /// Lambda as it answers when green moved after we read its RevisionId: any guarded
 /// UpdateAlias fails with PreconditionFailedException.
-pub(crate) fn green_moved_by_someone_else() -> Cloud {
+pub(crate) fn green_moved_by_someone_else() -> SdkCloud {
     let moved = mock!(Client::update_alias)
         .match_requests(|request| request.revision_id().is_some())
         .then_error(|| {

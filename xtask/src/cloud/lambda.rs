@@ -6,8 +6,8 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{
-    Alias, AliasTarget, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions,
-    ImageRef, Operation, Settings, Version, VersionState,
+    Alias, AliasTarget, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions, ImageRef,
+    Operation, SdkCloud, Settings, Version, VersionState,
     error::{OrCloud, absent_as_none, missing},
 };
 use crate::secret::Secret;
@@ -108,7 +108,7 @@ fn routing(target: &AliasTarget) -> AliasRoutingConfiguration {
         .build()
 }
 
-impl Functions for Cloud {
+impl Functions for SdkCloud {
     async fn create_image_function(&self, spec: &FunctionSpec) -> CloudResult<Version> {
         let op = Operation::CreateFunction;
         let subject = format!("function {}", spec.name);

@@ -1,5 +1,5 @@
 //! The one AWS boundary: the only module that imports `aws_sdk_*`. Small traits name every
-//! operation the tooling performs ([`Functions`], [`Apis`], [`Account`], [`Pruning`]); [`Cloud`]
+//! operation the tooling performs ([`Functions`], [`Apis`], [`Account`], [`Pruning`]); [`SdkCloud`]
 //! implements them on AWS, and on the local cloud exactly as on AWS (its strict front answers
 //! as AWS does: no emulator branch here).
 mod account;
@@ -231,7 +231,7 @@ pub enum Target {
 }
 
 /// The SDK clients for one target; implements [`Functions`], [`Apis`] and [`Account`].
-pub struct Cloud {
+pub struct SdkCloud {
     lambda: aws_sdk_lambda::Client,
     apigateway: aws_sdk_apigateway::Client,
     ecr: aws_sdk_ecr::Client,
@@ -246,7 +246,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
-impl Cloud {
+impl SdkCloud {
     /// The one place SDK configuration is built.
     pub async fn connect(target: Target) -> Result<Self> {
         // Every call is bounded: an endpoint that accepts and never answers must not hold a
@@ -316,12 +316,12 @@ impl Cloud {
         })
     }
 
-    /// How many write calls this Cloud, and the registry metered with it, have sent so far.
+    /// How many write calls these clients, and the registry metered with them, have sent so far.
     pub fn write_calls(&self) -> usize {
         self.writes.count()
     }
 
-    /// The meter of this Cloud's writes, for the registry client to count its own on.
+    /// The meter of these clients' writes, for the registry client to count its own on.
     pub fn write_meter(&self) -> WriteMeter {
         self.writes.clone()
     }
@@ -333,11 +333,11 @@ impl Cloud {
 
 #[cfg(test)]
 mod tests {
-    use super::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, Cloud, OPERATION_TIMEOUT, Target};
+    use super::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, OPERATION_TIMEOUT, SdkCloud, Target};
 
     #[tokio::test]
     async fn every_client_bounds_its_calls() {
-        let cloud = Cloud::connect(Target::Local {
+        let cloud = SdkCloud::connect(Target::Local {
             endpoint_url: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
         })

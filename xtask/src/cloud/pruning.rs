@@ -2,9 +2,9 @@
 //! policy that keeps verified images.
 use aws_sdk_ecr::types::ImageIdentifier;
 
-use super::{Cloud, CloudResult, Operation, Pruning, error::OrCloud};
+use super::{CloudResult, Operation, Pruning, SdkCloud, error::OrCloud};
 
-impl Pruning for Cloud {
+impl Pruning for SdkCloud {
     async fn delete_version(&self, function: &str, version: &str) -> CloudResult<()> {
         let op = Operation::DeleteFunction;
         let subject = format!("version {version} of {function}");

@@ -31,13 +31,15 @@ pub use promote::Candidate;
 pub use rollout::{Plan, Watched};
 pub use verify::expect;
 
+pub use crate::cloud::absent_as_none;
+
 use std::{path::PathBuf, sync::Mutex};
 
 use anyhow::{Context, Result};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Apis, CloudResult, Functions, ImageRef, RegistryAccess, RestApi},
+    cloud::{Account, Apis, Functions, ImageRef, RegistryAccess, RestApi},
     config::Config,
     health::Traffic,
     image::{OciRegistry, Registry},
@@ -48,7 +50,7 @@ use crate::{
 
 /// Everything the pipeline talks to: the cloud's operations, the image registry the account
 /// names, and the HTTP its prober reaches stages with. AWS and the local cloud are
-/// [`crate::cloud::Cloud`] with the OCI registry and reqwest; the simulation (`sim/`) is one
+/// [`crate::cloud::SdkCloud`] with the OCI registry and reqwest; the simulation (`sim/`) is one
 /// in-memory world behind all three.
 pub trait Cloud: Functions + Apis + Account {
     type Registry: Registry;
@@ -57,7 +59,7 @@ pub trait Cloud: Functions + Apis + Account {
     fn registry_client(&self, access: RegistryAccess) -> Result<Self::Registry>;
 }
 
-impl Cloud for crate::cloud::Cloud {
+impl Cloud for crate::cloud::SdkCloud {
     type Registry = OciRegistry;
     type Http = HttpClient;
 
@@ -108,7 +110,9 @@ impl<C: Cloud> Ctx<C> {
 
     /// The REST API, or `None` when provision has not created it.
     pub async fn find_api(&self) -> Result<Option<RestApi>> {
-        absent_as_none(self.cloud.find_rest_api(self.config.api_name()).await)
+        Ok(absent_as_none(
+            self.cloud.find_rest_api(self.config.api_name()).await,
+        )?)
     }
 
     /// The build facts of a published version, from its Description.
@@ -134,9 +138,4 @@ impl<C: Cloud> Ctx<C> {
     ) -> ImageRef {
         repository.image(&record.digest)
     }
-}
-
-/// NotFound as `None`; every other error stays an error (with what to do, for the verbs).
-pub fn absent_as_none<T>(result: CloudResult<T>) -> Result<Option<T>> {
-    Ok(crate::cloud::absent_as_none(result)?)
 }

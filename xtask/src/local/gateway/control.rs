@@ -10,13 +10,13 @@ use local_gateway::{
 use super::image::Images;
 use crate::local::front::{INVOCATIONS_PATH, STAGES_PATH};
 use crate::{
-    cloud::{Account, Apis, Cloud, CloudError, ErrorKind, Functions, ImageRef, Operation},
+    cloud::{Account, Apis, CloudError, ErrorKind, Functions, ImageRef, Operation, SdkCloud},
     local::state::function_log,
 };
 
 /// The local cloud's control plane, as the gateway sees it.
 pub(super) struct Moto {
-    pub cloud: Arc<Cloud>,
+    pub cloud: Arc<SdkCloud>,
     pub images: Arc<Images>,
     pub state_dir: PathBuf,
     /// The strict front (which keeps Lambda's function states) and the region it serves.

@@ -9,7 +9,7 @@ use std::{path::PathBuf, sync::Arc};
 use anyhow::{Context, Result};
 
 use crate::{
-    cloud::{Cloud, Target},
+    cloud::{SdkCloud, Target},
     config::Config,
 };
 use control::Moto;
@@ -44,7 +44,7 @@ pub async fn serve(options: Options) -> Result<()> {
 }
 
 async fn run(options: Options) -> Result<()> {
-    let cloud = Cloud::connect(Target::Local {
+    let cloud = SdkCloud::connect(Target::Local {
         endpoint_url: options.moto_url.clone(),
         region: options.region.clone(),
     })
