@@ -95,7 +95,7 @@ fn condition(scope: Scope) -> Option<Value> {
 
 /// One statement per scope, listing every action needed on it. `provision` adds the actions
 /// only provision and destroy need; `api_id` narrows API Gateway to that one REST API.
-pub fn permissions_policy(
+pub(crate) fn permissions_policy(
     config: &Config,
     account: &str,
     provision: bool,
@@ -174,7 +174,7 @@ pub(crate) fn matches(pattern: &str, value: &str) -> bool {
 /// Trusts GitHub's OIDC tokens for jobs of `repo` running in one of `environments` only: with
 /// an environment the token's `sub` is `repo:OWNER/REPO:environment:NAME`, and which branches
 /// may deploy (and who must approve) is the environment's protection rule.
-pub fn trust_policy(account: &str, repo: &str, environments: &[String]) -> Result<Value> {
+pub(crate) fn trust_policy(account: &str, repo: &str, environments: &[String]) -> Result<Value> {
     check_subject(repo, environments)?;
     let subjects = subjects(repo, environments);
     // One subject as a string, as IAM's console shows it; several as a list (any of them).

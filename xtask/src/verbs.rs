@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Builds the context every cloud verb runs in.
-pub async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
+pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     let config = Config::load()?;
     // A huge --timeout means no deadline, not an overflow.
     let now = Instant::now();
@@ -165,7 +165,7 @@ async fn stating_green<T: Serialize + std::fmt::Display>(
 
 /// The version of what `--json` prints, described by `docs/output.schema.json`; raised when a
 /// field is removed or changes type.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// A result as `--json` prints it: its own fields and `schema_version`.
 #[derive(Serialize)]

@@ -23,7 +23,7 @@ use crate::{
 };
 
 #[derive(Debug, Serialize)]
-pub struct Figures {
+pub(super) struct Figures {
     pub bootstrap_bytes: u64,
     /// The image's one layer as pushed (gzip of bootstrap and CA bundle).
     pub image_layer_bytes: u64,
@@ -44,7 +44,7 @@ pub struct Figures {
     pub app_rebuild_s: Summary,
 }
 
-pub fn measure(
+pub(super) fn measure(
     runtime: &tokio::runtime::Runtime,
     sh: &Shell,
     facts: &BuildFacts,
@@ -170,7 +170,7 @@ fn expect_response(outcome: Outcome) -> Result<()> {
     }
 }
 
-pub fn table(f: &Figures) -> String {
+pub(super) fn table(f: &Figures) -> String {
     let mb = |bytes: u64| bytes as f64 / 1e6;
     format!(
         "| figure | app | hello world |\n\

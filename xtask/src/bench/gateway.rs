@@ -15,7 +15,7 @@ use crate::{local::process, setup};
 
 /// Figures of one target at one concurrency: medians over the repeats.
 #[derive(Debug, Serialize)]
-pub struct Load {
+pub(super) struct Load {
     pub concurrency: usize,
     pub requests: usize,
     pub repeats: usize,
@@ -25,7 +25,7 @@ pub struct Load {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Figures {
+pub(super) struct Figures {
     pub gateway: Vec<Load>,
     pub cargo_lambda_watch: Vec<Load>,
     /// Gateway requests/s over cargo lambda watch's, at concurrency 16.
@@ -45,7 +45,7 @@ impl Drop for Watch {
     }
 }
 
-pub fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figures> {
+pub(super) fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figures> {
     setup::ensure_debian_package(sh, "hey", "/usr/bin/hey")?;
     let venv = setup::ensure_venv(sh)?;
     let (requests, repeats) = if quick { (1_000, 3) } else { (10_000, 5) };
@@ -189,7 +189,7 @@ fn wait_until_answers(url: &str, patience: Duration) -> Result<()> {
     bail!("{url} did not answer within {} s", patience.as_secs())
 }
 
-pub fn table(f: &Figures) -> String {
+pub(super) fn table(f: &Figures) -> String {
     let mut out = String::from(
         "| GET /version | concurrency | requests/s | p50 | p99 |\n|---|---|---|---|---|\n",
     );

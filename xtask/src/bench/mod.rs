@@ -22,7 +22,7 @@ struct Goal {
 
 /// Order statistics of repeated measurements.
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub runs: usize,
     pub median: f64,
     pub p90: f64,
@@ -30,7 +30,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(mut samples: Vec<f64>) -> Self {
+    pub(crate) fn of(mut samples: Vec<f64>) -> Self {
         samples.sort_by(f64::total_cmp);
         let at = |q: f64| {
             samples

@@ -18,7 +18,7 @@ use super::Summary;
 use crate::{image::Built, setup};
 
 #[derive(Debug, Serialize)]
-pub struct Figures {
+pub(super) struct Figures {
     pub rounds: usize,
     /// Seconds, from starting `cargo xtask deploy` to its exit.
     pub deploy_wall_s: Summary,
@@ -37,7 +37,7 @@ pub struct Figures {
 }
 
 /// A local cloud of the bench's own with the app deployed; stopped on drop.
-pub struct Stack {
+pub(super) struct Stack {
     dir: PathBuf,
     exe: PathBuf,
     images: (PathBuf, PathBuf),
@@ -96,7 +96,7 @@ impl Stack {
     }
 
     /// A fresh local cloud with image a of HEAD deployed (provisioned on the way).
-    pub fn up(head: &str) -> Result<Self> {
+    pub(super) fn up(head: &str) -> Result<Self> {
         let dir = setup::target_dir().join("bench/pipeline");
         let exe = std::env::current_exe().context("finding the xtask binary")?;
         stop_local_cloud(&exe, &dir);
@@ -118,7 +118,7 @@ impl Stack {
     }
 
     /// Where green answers now (read fresh: `local up` may have restarted the gateway).
-    pub fn green_url(&self) -> Result<String> {
+    pub(super) fn green_url(&self) -> Result<String> {
         let (_, status) = self.xtask(&["status"])?;
         let green = status["stages"]
             .as_array()
@@ -144,7 +144,7 @@ impl Stack {
 
     /// `rounds` of: deploy b over a, the same again (no-op), again from source (no-op),
     /// rollback to a, unpin.
-    pub fn measure(&self, rounds: usize) -> Result<Figures> {
+    pub(super) fn measure(&self, rounds: usize) -> Result<Figures> {
         eprintln!("bench: pipeline, {rounds} rounds");
         let b = ["deploy", "--image", path(&self.images.1)];
         let (mut deploys, mut noops, mut rollbacks) = (Vec::new(), Vec::new(), Vec::new());
@@ -209,7 +209,7 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-pub fn table(f: &Figures) -> String {
+pub(super) fn table(f: &Figures) -> String {
     let mut out = format!(
         "| pipeline on the local cloud (n={}) | median | p90 |\n|---|---|---|\n",
         f.rounds

@@ -14,7 +14,7 @@ use crate::{
 };
 
 #[derive(Debug, Serialize)]
-pub struct Figures {
+pub(super) struct Figures {
     /// For each architecture both clean builds gave the same digest (and, for x86_64, this
     /// checkout's own build, when clean).
     pub reproducible: bool,
@@ -25,7 +25,7 @@ pub struct Figures {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Architecture {
+pub(super) struct Architecture {
     pub architecture: &'static str,
     /// One per clone, in the order of `CLONES`.
     pub digests: Vec<String>,
@@ -39,7 +39,7 @@ const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
 /// Directory names that differ in name and length, so a leaked path would change the binary.
 const CLONES: [&str; 2] = ["one", "a-second-checkout-named-otherwise"];
 
-pub fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> Result<Figures> {
+pub(super) fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> Result<Figures> {
     let commit = &facts.git_sha;
     let base = setup::target_dir().join("bench/reproducible");
     let clear = || match std::fs::remove_dir_all(&base) {
@@ -100,7 +100,7 @@ pub fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> Result<F
     })
 }
 
-pub fn table(f: &Figures) -> String {
+pub(super) fn table(f: &Figures) -> String {
     let mut out = format!(
         "| reproducible build (two clean clones) | |\n|---|---|\n| same image digest | {} |\n",
         if f.reproducible { "yes" } else { "**no**" },

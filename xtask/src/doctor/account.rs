@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// The provider, then the role's trust and its policy (skipped when there is no role).
-pub async fn checks<C: Audit>(
+pub(super) async fn checks<C: Audit>(
     cloud: &C,
     config: &Config,
     account: &str,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::iam::matches;
 
 /// A field that IAM accepts as one string or a list of them.
-pub fn strings(value: &Value) -> Vec<&str> {
+pub(super) fn strings(value: &Value) -> Vec<&str> {
     match value {
         Value::String(one) => vec![one.as_str()],
         Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
@@ -15,7 +15,7 @@ pub fn strings(value: &Value) -> Vec<&str> {
 }
 
 /// A document's statements (IAM accepts one statement object in place of the list).
-pub fn statements(document: &Value) -> Vec<&Value> {
+pub(super) fn statements(document: &Value) -> Vec<&Value> {
     match &document["Statement"] {
         Value::Array(many) => many.iter().collect(),
         one @ Value::Object(_) => vec![one],
@@ -55,7 +55,11 @@ fn covers(statement: &Value, action: &str, resource: &str) -> bool {
 }
 
 /// Why `action` on `resource` is not allowed by `policies`, or `None` when it is.
-pub fn refusal(policies: &[(String, Value)], action: &str, resource: &str) -> Option<String> {
+pub(super) fn refusal(
+    policies: &[(String, Value)],
+    action: &str,
+    resource: &str,
+) -> Option<String> {
     let every = || {
         policies.iter().flat_map(|(source, document)| {
             statements(document)

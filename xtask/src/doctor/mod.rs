@@ -20,7 +20,7 @@ use crate::{
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Ok,
     /// Something to fix before deploys work (or to stop trusting too much).
     Finding,
@@ -28,7 +28,7 @@ pub enum Verdict {
 
 /// One check: what it found and, for a finding, what to run or change.
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub check: &'static str,
     pub verdict: Verdict,
     pub detail: String,
@@ -66,14 +66,14 @@ impl Check {
 }
 
 /// The deploy role and the GitHub subject its trust must name.
-pub struct Options {
+pub(crate) struct Options {
     pub role: String,
     pub repo: Option<String>,
     pub environments: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub checks: Vec<Check>,
     pub findings: usize,
     /// Always 0: doctor only reads (the write meter counts what the SDK sent).
@@ -97,7 +97,7 @@ impl fmt::Display for Report {
 }
 
 /// Every check, in the order a new account meets them.
-pub async fn run<C: Cloud + Audit>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
+pub(crate) async fn run<C: Cloud + Audit>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let api = ctx.find_api().await?;
     let mut checks = vec![region(&ctx.config.project.region).await];
     checks.extend(

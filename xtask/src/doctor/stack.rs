@@ -12,7 +12,7 @@ use crate::{
 
 const PROVISION: &str = "cargo xtask provision";
 
-pub async fn checks<C: Cloud + Audit>(ctx: &Ctx<C>, api: Option<&RestApi>) -> Vec<Check> {
+pub(super) async fn checks<C: Cloud + Audit>(ctx: &Ctx<C>, api: Option<&RestApi>) -> Vec<Check> {
     let mut checks = vec![repository_policy(ctx).await];
     let function = ctx.function();
     match absent_as_none(ctx.cloud.get_version(function, "$LATEST").await) {

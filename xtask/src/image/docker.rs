@@ -8,7 +8,7 @@ use xshell::{Shell, cmd};
 use super::{BuildFacts, Built, Image};
 use crate::{config::Config, setup};
 
-pub fn build_image(
+pub(super) fn build_image(
     sh: &Shell,
     config: &Config,
     build_id: Option<String>,

@@ -15,7 +15,7 @@ use xshell::{Shell, cmd};
 use super::state::Started;
 
 /// Starts `program args` with stdout and stderr appended to `log`; returns its pid.
-pub fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
+pub(crate) fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
     let out = OpenOptions::new()
         .create(true)
         .append(true)
@@ -39,7 +39,7 @@ pub fn spawn(program: &Path, args: &[String], log: &Path) -> Result<u32> {
 /// Whether `started` still runs: the same pid, started at the same tick (a pid reused by an
 /// unrelated process has another start time), alive (not a zombie), and its command line
 /// mentions its port.
-pub fn is_ours(started: &Started) -> bool {
+pub(crate) fn is_ours(started: &Started) -> bool {
     let Started {
         pid,
         port,
@@ -51,7 +51,7 @@ pub fn is_ours(started: &Started) -> bool {
 }
 
 /// When `pid` started, in clock ticks after boot: field 22 of `/proc/PID/stat` (proc(5)).
-pub fn start_time(pid: u32) -> Option<u64> {
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name (which may hold spaces) start at field 3.
     let (_, rest) = stat.rsplit_once(')')?;
@@ -59,7 +59,7 @@ pub fn start_time(pid: u32) -> Option<u64> {
 }
 
 /// Whether the command line of `pid` contains `text`.
-pub fn mentions(pid: u32, text: &str) -> bool {
+pub(crate) fn mentions(pid: u32, text: &str) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
         cmdline
             .windows(text.len())
@@ -68,7 +68,7 @@ pub fn mentions(pid: u32, text: &str) -> bool {
 }
 
 /// Whether `pid` runs (a zombie does not count).
-pub fn is_alive(pid: u32) -> bool {
+pub(crate) fn is_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         // The state follows the parenthesised command name, which may itself hold spaces.
         stat.rsplit_once(')')
@@ -80,7 +80,7 @@ pub fn is_alive(pid: u32) -> bool {
 /// SIGTERM to the process group `pid` leads and to every process it started (some, like
 /// `cargo lambda watch`'s function, run in a group of their own), then SIGKILL to those still
 /// alive after `grace`.
-pub fn stop(sh: &Shell, pid: u32, grace: Duration) -> Result<()> {
+pub(crate) fn stop(sh: &Shell, pid: u32, grace: Duration) -> Result<()> {
     let mut targets = vec![format!("-{pid}")];
     targets.extend(descendants(pid).iter().map(u32::to_string));
     let signalled = &targets;
@@ -137,14 +137,14 @@ fn descendants(pid: u32) -> Vec<u32> {
 }
 
 /// A loopback port nobody listens on right now.
-pub fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Whether `port` can be bound on loopback (nothing else took it since we last used it).
-pub fn port_is_free(port: u16) -> bool {
+pub(crate) fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 

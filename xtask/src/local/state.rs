@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// One process `up` started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Started {
+pub(crate) struct Started {
     pub pid: u32,
     pub port: u16,
     /// When it started, in clock ticks after boot (`/proc/PID/stat`): a pid the kernel gave
@@ -22,18 +22,18 @@ pub struct Started {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct State {
+pub(super) struct State {
     /// Component name (`moto`, `registry`, `gateway`) → its process.
     pub components: BTreeMap<String, Started>,
 }
 
 impl State {
-    pub fn file(dir: &Path) -> PathBuf {
+    pub(super) fn file(dir: &Path) -> PathBuf {
         dir.join("state.json")
     }
 
     /// The remembered state; empty when nothing was started here yet.
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub(super) fn load(dir: &Path) -> Result<Self> {
         let file = Self::file(dir);
         match std::fs::read(&file) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
@@ -47,7 +47,7 @@ impl State {
         }
     }
 
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    pub(super) fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let file = Self::file(dir);
         let partial = file.with_extension("json.partial");
@@ -58,6 +58,6 @@ impl State {
 }
 
 /// A function's log file under a local cloud's state dir.
-pub fn function_log(state_dir: &Path, function: &str) -> PathBuf {
+pub(super) fn function_log(state_dir: &Path, function: &str) -> PathBuf {
     state_dir.join("functions").join(format!("{function}.log"))
 }

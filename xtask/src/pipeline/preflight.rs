@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// What preflight read: the state every later phase works from.
-pub struct Preflight {
+pub(super) struct Preflight {
     pub api: RestApi,
     pub green: Alias,
     pub green_stage: Stage,
@@ -24,7 +24,7 @@ pub struct Preflight {
     pub settings: Settings,
 }
 
-pub async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
+pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
     let settings = ctx.config.settings()?;
     let Some(api) = ctx.find_api().await? else {
         bail!(
@@ -91,7 +91,7 @@ pub async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Pref
 }
 
 /// Green already runs this image with this configuration.
-pub fn is_deployed(green: &Version, built: &Built, settings: &Settings) -> bool {
+pub(super) fn is_deployed(green: &Version, built: &Built, settings: &Settings) -> bool {
     green
         .image
         .as_ref()

@@ -102,7 +102,7 @@ pub(super) struct World {
 }
 
 impl World {
-    pub fn new(seed: u64, rates: Rates) -> Self {
+    pub(super) fn new(seed: u64, rates: Rates) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         // Each run draws how slow this AWS is: the rules are AWS's, their delays vary.
         let delays = Delays {
@@ -138,33 +138,33 @@ impl World {
     }
 
     /// Virtual milliseconds since the run began.
-    pub fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub fn draw_fault(&mut self, write: bool, lambda_write: bool) -> Option<Fault> {
+    pub(super) fn draw_fault(&mut self, write: bool, lambda_write: bool) -> Option<Fault> {
         if !self.faulty {
             return None;
         }
         self.rates.fault(&mut self.rng, write, lambda_write)
     }
 
-    pub fn note(&mut self, line: String) {
+    pub(super) fn note(&mut self, line: String) {
         let at = self.now();
         self.trace.push(format!("{at:>8}ms {line}"));
     }
 
     /// A fresh RevisionId, from the run's seed (Lambda's are random UUIDs).
-    pub fn revision(&mut self) -> String {
+    pub(super) fn revision(&mut self) -> String {
         format!("rev-{:016x}", self.rng.random::<u64>())
     }
 
-    pub fn function_arn(&self, name: &str) -> String {
+    pub(super) fn function_arn(&self, name: &str) -> String {
         format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
     }
 
     /// Lambda's view of `$LATEST` or a published version, as GetFunction answers it.
-    pub fn version(&self, name: &str, qualifier: &str) -> Option<Version> {
+    pub(super) fn version(&self, name: &str, qualifier: &str) -> Option<Version> {
         let (function, settings) = self.lambda.function.as_ref()?;
         let now = self.now();
         let (image, state, update, description, settings, revision) = if qualifier == "$LATEST" {
@@ -213,7 +213,7 @@ impl World {
 
     /// The version a data-plane node routes `alias` to now: during propagation of a move,
     /// some nodes still route to the previous target.
-    pub fn routed(&mut self, alias: &str) -> Option<String> {
+    pub(super) fn routed(&mut self, alias: &str) -> Option<String> {
         let now = self.now();
         let alias_ms = self.alias_ms;
         let flip = self.rng.random_bool(0.5);
@@ -227,7 +227,7 @@ impl World {
     }
 
     /// The image a published version runs.
-    pub fn image_of(&self, version: &str) -> Option<String> {
+    pub(super) fn image_of(&self, version: &str) -> Option<String> {
         let (function, _) = self.lambda.function.as_ref()?;
         let image = &function.versions.get(version)?.image;
         Some(
@@ -237,7 +237,12 @@ impl World {
         )
     }
 
-    pub fn set_alias(&mut self, alias: &str, target: &AliasTarget, description: Option<&str>) {
+    pub(super) fn set_alias(
+        &mut self,
+        alias: &str,
+        target: &AliasTarget,
+        description: Option<&str>,
+    ) {
         let now = self.now();
         let entry = self
             .lambda
@@ -257,7 +262,7 @@ impl World {
         }
     }
 
-    pub fn proxy_routes(&mut self, function_arn: &str) {
+    pub(super) fn proxy_routes(&mut self, function_arn: &str) {
         let integration = Integration {
             kind: "AWS_PROXY".into(),
             uri: Some(Integration::lambda_uri("us-east-1", function_arn)),

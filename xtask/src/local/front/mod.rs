@@ -132,12 +132,12 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
     /// A field of a query-protocol (IAM, STS) form body.
-    pub fn form(&self, name: &str) -> Option<String> {
+    pub(crate) fn form(&self, name: &str) -> Option<String> {
         url_decoded_pairs(&self.body)
             .into_iter()
             .find(|(k, _)| k == name)
@@ -153,11 +153,11 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
-    pub fn with_json(mut self, value: &Value) -> Self {
+    pub(crate) fn with_json(mut self, value: &Value) -> Self {
         self.body = Bytes::from(value.to_string());
         self
     }
@@ -220,12 +220,12 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
 }
 
 impl Front {
-    pub fn delays(&self) -> Delays {
+    pub(crate) fn delays(&self) -> Delays {
         *self.delays.lock().expect("lock")
     }
 
     /// Sends the call on to moto unchanged.
-    pub async fn forward(&self, call: &Call) -> Answer {
+    pub(crate) async fn forward(&self, call: &Call) -> Answer {
         let mut request = self
             .http
             .request(
@@ -266,7 +266,7 @@ impl Front {
         }
     }
 
-    pub async fn save(&self, books: &Books) {
+    pub(crate) async fn save(&self, books: &Books) {
         if let Err(e) = books.save(&self.books_file) {
             eprintln!("front: {e:#}");
         }

@@ -7,10 +7,10 @@ use std::{collections::BTreeMap, path::Path};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use crate::rules::lambda::{Function, Status};
+pub(super) use crate::rules::lambda::{Function, Status};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Books {
+pub(crate) struct Books {
     /// `REGION/NAME` → function.
     pub functions: BTreeMap<String, Function>,
     /// Role name → when it was created (ms since the epoch). IAM is global.
@@ -18,18 +18,18 @@ pub struct Books {
 }
 
 /// A fresh RevisionId: a random UUID, as Lambda's.
-pub fn revision() -> String {
+pub(super) fn revision() -> String {
     local_gateway::runtime::random_uuid()
 }
 
-pub fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis().try_into().unwrap_or(u64::MAX))
 }
 
 impl Books {
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .with_context(|| format!("reading the front's books {}", path.display())),
@@ -38,7 +38,7 @@ impl Books {
         }
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec(self)?)
             .with_context(|| format!("writing {}", tmp.display()))?;

@@ -14,12 +14,12 @@ use crate::{
 };
 use control::Moto;
 use image::Images;
-pub use local_gateway::HEALTH_PATH;
+pub(super) use local_gateway::HEALTH_PATH;
 use local_gateway::{runtime::Isolation, sandbox::Sandbox};
 
 /// How `local up` runs the gateway (`cargo xtask local gateway`).
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(super) struct Options {
     pub port: u16,
     pub state_dir: PathBuf,
     pub moto_url: String,
@@ -31,7 +31,7 @@ pub struct Options {
 /// Serves until the process is stopped, on a runtime of its own with one thread: a request
 /// hops between three sockets, and handing hops to a second worker cost a third more CPU per
 /// request at concurrency 1 for no more throughput at 16 (measured on 2 cores).
-pub async fn serve(options: Options) -> Result<()> {
+pub(super) async fn serve(options: Options) -> Result<()> {
     tokio::task::spawn_blocking(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
