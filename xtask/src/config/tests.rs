@@ -1,0 +1,114 @@
+use super::Config;
+
+#[test]
+fn the_shipped_deploy_toml_is_valid() {
+    let config = Config::load().unwrap();
+    assert!(
+        config
+            .app
+            .required_env
+            .iter()
+            .all(|name| config.function.environment.contains_key(name))
+    );
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let err =
+        Config::parse("[project]\nname = \"x\"\nregion = \"us-east-1\"\nnmae = 1\n[function]\n")
+            .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("nmae") && text.contains("line 4"), "{text}");
+}
+
+#[test]
+fn environment_references_resolve_from_the_deploying_environment() {
+    let text = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nAA = \"${PATH}\"\nBB = \"plain\"\nCC = \"${BGD_SURELY_UNSET_VAR}\"\n";
+    let config = Config::parse(text).unwrap();
+    let err = config.resolved_environment().unwrap_err().to_string();
+    assert!(
+        err.contains("BGD_SURELY_UNSET_VAR") && err.contains("[function.environment] CC"),
+        "{err}"
+    );
+    let mut config = config;
+    config.function.environment.remove("CC");
+    let env = config.resolved_environment().unwrap();
+    assert_eq!(env["AA"], std::env::var("PATH").unwrap());
+    assert_eq!(env["BB"], "plain");
+    // Held as secrets: what reaches Lambda is the value, what a `{:?}` shows is not.
+    let settings = config.settings().unwrap();
+    assert_eq!(settings.environment["AA"].expose(), env["AA"]);
+    let shown = format!("{settings:?} {:?}", settings.environment);
+    assert!(
+        !shown.contains(&env["AA"]) && !shown.contains("plain"),
+        "{shown}"
+    );
+}
+
+fn parse_err(text: &str) -> String {
+    format!("{:#}", Config::parse(text).unwrap_err())
+}
+
+#[test]
+fn values_lambda_or_aws_would_refuse_are_refused_naming_the_key() {
+    let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\n";
+    let mars = parse_err("[project]\nname = \"x\"\nregion = \"mars-1\"\n[function]\n");
+    assert!(mars.contains("region = \"mars-1\""), "{mars}");
+    for region in [
+        "us-east-1",
+        "ap-southeast-2",
+        "us-gov-west-1",
+        "il-central-1",
+    ] {
+        let text = format!("[project]\nname = \"x\"\nregion = \"{region}\"\n[function]\n");
+        assert!(Config::parse(&text).is_ok(), "{region}");
+    }
+    let reserved = parse_err(&format!(
+        "{base}[function.environment]\nAWS_REGION = \"x\"\n"
+    ));
+    assert!(
+        reserved.contains("AWS_REGION") && reserved.contains("sets"),
+        "{reserved}"
+    );
+    let bad_name = parse_err(&format!("{base}[function.environment]\n\"1X\" = \"x\"\n"));
+    assert!(bad_name.contains("1X"), "{bad_name}");
+    let status = parse_err(&format!("{base}[[smoke]]\npath = \"/\"\nstatus = 999\n"));
+    assert!(
+        status.contains("[[smoke]] number 1") && status.contains("999"),
+        "{status}"
+    );
+    let method = parse_err(&format!(
+        "{base}[[smoke]]\npath = \"/\"\nmethod = \"FETCH\"\n"
+    ));
+    assert!(method.contains("FETCH"), "{method}");
+    let both = parse_err(&format!(
+        "{base}[[smoke]]\npath = \"/\"\nbody = \"a\"\njson = {{ a = 1 }}\n"
+    ));
+    assert!(both.contains("not both"), "{both}");
+}
+
+#[test]
+fn an_environment_over_lambdas_limit_is_refused_naming_no_value() {
+    let secret = "s3cr3t".repeat(1000);
+    let text = format!(
+        "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nBIG = \"{secret}\"\nSMALL = \"y\"\n"
+    );
+    let err = format!(
+        "{:#}",
+        Config::parse(&text).unwrap().settings().unwrap_err()
+    );
+    assert!(
+        err.contains("BIG (6000 bytes)") && err.contains("4096"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t"), "{err}");
+}
+
+#[test]
+fn a_bad_architecture_says_what_lambda_runs() {
+    let err = Config::parse(
+        "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\narchitecture = \"mips\"\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("arm64"), "{err}");
+}

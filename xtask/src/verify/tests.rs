@@ -1,0 +1,189 @@
+use super::*;
+
+fn report(version: &str, alias: &str, sha: &str) -> SelfReport {
+    SelfReport {
+        function: Some("bgd".into()),
+        version: Some(version.into()),
+        alias: Some(alias.into()),
+        stage: Some("blue".into()),
+        build: ReportedBuild {
+            git_sha: sha.into(),
+            dirty: false,
+            built_at: "t".into(),
+            id: None,
+            arch: Some("x86_64".into()),
+        },
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_body_is_clipped_without_panicking(body in "\\PC{0,1200}") {
+        let clipped = clip(body.clone());
+        proptest::prop_assert!(clipped.len() <= BODY_LIMIT);
+        proptest::prop_assert!(body.starts_with(&clipped));
+    }
+}
+
+/// A stage at `url` that answers a request with the token as blue would (the self-report
+/// of version 7) and one without it with `without` (status, headers): API Gateway's 403
+/// for a stage it does not serve yet has no x-app-version.
+async fn stage(without: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0; 8192];
+            let n = socket.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..n]).to_lowercase();
+            let body = r#"{"function":"bgd","version":"7","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#;
+            let answer = if request.contains("x-verify-token: t0ken") {
+                format!(
+                    "HTTP/1.1 200 OK\r\nx-app-version: 7\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                format!("{without}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}")
+            };
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn only_the_apps_own_403_proves_blue_demands_its_token() {
+    let expect = Expect {
+        version: 7,
+        alias: "blue".into(),
+        git_sha: "abc".into(),
+        build_id: None,
+    };
+    let probe = |url: String| async {
+        let endpoint = Endpoint {
+            url,
+            token: Some(Secret::from("t0ken".to_owned())),
+        };
+        Prober::default()
+            .verify(&endpoint, &expect, &[], Duration::from_secs(1))
+            .await
+    };
+    let gateway = probe(stage("HTTP/1.1 403 Forbidden").await)
+        .await
+        .unwrap_err();
+    assert!(
+        gateway.check.contains("without the token") && gateway.detail.contains("not from the app"),
+        "{gateway}"
+    );
+    // The app's own 403, naming the candidate, passes.
+    let app = probe(stage("HTTP/1.1 403 Forbidden\r\nx-app-version: 7").await).await;
+    assert_eq!(app.unwrap().version.as_deref(), Some("7"));
+}
+
+#[tokio::test]
+async fn a_redirect_is_the_answer_and_the_token_is_not_sent_on() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut requests = 0;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            requests += 1;
+            let mut buffer = [0; 4096];
+            let _ = socket.read(&mut buffer).await;
+            let answer = "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/steal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            if requests == 1 {
+                break;
+            }
+        }
+        requests
+    });
+    let endpoint = Endpoint {
+        url,
+        token: Some(Secret::from("t0ken".to_owned())),
+    };
+    let answer = Prober::default()
+        .get(&endpoint, "/version", true)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 302);
+    assert_eq!(server.await.unwrap(), 1);
+}
+
+#[test]
+fn a_report_matches_only_the_expected_version_alias_and_build() {
+    let expect = Expect {
+        version: 7,
+        alias: "blue".into(),
+        git_sha: "abc".into(),
+        build_id: None,
+    };
+    assert!(matches(&report("7", "blue", "abc"), &expect).is_ok());
+    let err = matches(&report("6", "green", "abd"), &expect).unwrap_err();
+    assert!(
+        err.contains("version") && err.contains("alias") && err.contains("git sha"),
+        "{err}"
+    );
+}
+
+/// Blue while its alias moves from version 1 to 2: the first `/health` reaches a node still
+/// on version 1 (healthy); version 2 answers 503.
+struct Propagating {
+    health_asked: std::sync::atomic::AtomicBool,
+}
+
+impl Http for Propagating {
+    async fn send(&self, request: Request) -> Result<Answer, String> {
+        let from = |version: &str, status: u16, body: &str| Answer {
+            status,
+            body: body.into(),
+            app_version: Some(version.into()),
+        };
+        let token = request.header(VERIFY_TOKEN_HEADER).is_some();
+        Ok(
+            match request.url.rsplit_once("/stage").map(|(_, path)| path) {
+                Some("/version") if token => from(
+                    "2",
+                    200,
+                    r#"{"function":"bgd","version":"2","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#,
+                ),
+                Some("/version") => from("2", 403, "{}"),
+                Some("/health")
+                    if !self
+                        .health_asked
+                        .swap(true, std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    from("1", 200, "{}")
+                }
+                _ => from("2", 503, "{}"),
+            },
+        )
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
+    let prober = Prober::new(Propagating {
+        health_asked: Default::default(),
+    });
+    let endpoint = Endpoint {
+        url: "http://blue/stage".into(),
+        token: Some(Secret::from("t0ken".to_owned())),
+    };
+    let expect = Expect {
+        version: 2,
+        alias: "blue".into(),
+        git_sha: "abc".into(),
+        build_id: None,
+    };
+    let failure = prober
+        .verify(&endpoint, &expect, &[], Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        failure.check.contains("/health") && failure.status == Some(503),
+        "{failure}"
+    );
+}
