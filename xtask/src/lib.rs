@@ -12,6 +12,7 @@ pub mod image;
 pub mod ledger;
 pub mod local;
 pub mod outcome;
+mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod rules;

@@ -6,7 +6,6 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::{
@@ -14,9 +13,8 @@ use crate::{
     config::Config,
     flags,
     health::Traffic,
-    ledger::VersionRecord,
     local::{GatewayTraffic, LocalCloud},
-    outcome::{Exit, Green, Served, exit_of, refuse},
+    output::{Message, print, print_json, stating_green},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
     secret::redact,
@@ -73,25 +71,6 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     })
 }
 
-/// What green serves now: its version and that version's build record.
-async fn read_green(ctx: &Ctx<SdkCloud>) -> Result<Option<Served>, String> {
-    let function = ctx.function();
-    let alias = match ctx.cloud.get_alias(function, pipeline::GREEN).await {
-        Err(e) if e.is_not_found() => return Ok(None),
-        other => other.map_err(|e| format!("{e}"))?,
-    };
-    let version = alias.target.version;
-    let record = match ctx.cloud.get_version(function, &version).await {
-        Ok(v) => VersionRecord::parse(&v.description).ok(),
-        Err(e) => return Err(format!("{e}")),
-    };
-    Ok(Some(Served {
-        version,
-        git_sha: record.as_ref().map(|r| r.git_sha.clone()),
-        build_id: record.and_then(|r| r.build_id),
-    }))
-}
-
 /// Whether provision finished: the REST API with stage green, and alias green.
 async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
     let Some(api) = ctx.find_api().await? else {
@@ -101,98 +80,6 @@ async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
     let alias =
         pipeline::absent_as_none(ctx.cloud.get_alias(ctx.function(), pipeline::GREEN).await)?;
     Ok(stage.is_some() && alias.is_some())
-}
-
-/// A report and, beside it, what green serves after the run.
-#[derive(Serialize)]
-struct Stated<'a, T> {
-    #[serde(flatten)]
-    report: &'a T,
-    green: &'a Green,
-}
-
-impl<T: std::fmt::Display> std::fmt::Display for Stated<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.report)?;
-        writeln!(f, "{}", self.green)
-    }
-}
-
-/// Runs a verb that may move green, then reads green and states what it serves and whether
-/// this run moved it: on stderr, and as `green` in the result (`--json` prints a result on
-/// failure too). A failure after this run moved green exits 3 and names the way back.
-async fn stating_green<T: Serialize + std::fmt::Display>(
-    ctx: &Ctx<SdkCloud>,
-    json: bool,
-    work: impl std::future::Future<Output = Result<T>>,
-) -> Result<()> {
-    let before = read_green(ctx).await.ok().flatten().map(|s| s.version);
-    let result = work.await;
-    let attempt = *ctx.green_attempt.lock().expect("green_attempt");
-    let green = Green::judge(before, read_green(ctx).await, attempt);
-    eprintln!("{green}");
-    match result {
-        Ok(report) => print(
-            &Stated {
-                report: &report,
-                green: &green,
-            },
-            json,
-        ),
-        Err(error) => {
-            let error = match green.put_back() {
-                Some(back) => refuse(
-                    Exit::GreenMoved,
-                    format!("{green}; `{back}` puts it back: {error:#}"),
-                ),
-                None if green.maybe_moved_by_this_run() => {
-                    refuse(Exit::GreenMoved, format!("{green}: {error:#}"))
-                }
-                None => error,
-            };
-            if json {
-                print_json(&serde_json::json!({
-                    "outcome": "failed",
-                    "error": format!("{error:#}"),
-                    "exit_code": exit_of(&error).code(),
-                    "green": green,
-                }))?;
-            }
-            Err(error)
-        }
-    }
-}
-
-/// The version of what `--json` prints, described by `docs/output.schema.json`; raised when a
-/// field is removed or changes type.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
-
-/// A result as `--json` prints it: its own fields and `schema_version`.
-#[derive(Serialize)]
-struct Versioned<'a, T> {
-    schema_version: u32,
-    #[serde(flatten)]
-    result: &'a T,
-}
-
-/// Prints `result` as JSON on stdout, secrets redacted.
-fn print_json<T: Serialize>(result: &T) -> Result<()> {
-    let versioned = Versioned {
-        schema_version: SCHEMA_VERSION,
-        result,
-    };
-    println!("{}", redact(&serde_json::to_string_pretty(&versioned)?));
-    Ok(())
-}
-
-/// Prints the result once on stdout: JSON with `--json`, else its Display.
-fn print<T: Serialize + std::fmt::Display>(value: &T, json: bool) -> Result<()> {
-    if json {
-        print_json(value)?;
-    } else {
-        print!("{}", redact(&value.to_string()));
-    }
-    Ok(())
 }
 
 impl flags::Provision {
@@ -402,17 +289,6 @@ impl flags::Destroy {
         ));
         let message = lines.join("\n");
         print(&Message { message }, global.json)
-    }
-}
-
-#[derive(Serialize)]
-struct Message {
-    message: String,
-}
-
-impl std::fmt::Display for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{}", self.message)
     }
 }
 
