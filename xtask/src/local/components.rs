@@ -148,3 +148,15 @@ fn registry_config(state_dir: &Path, port: u16) -> String {
         state_dir.join("registry").display()
     )
 }
+
+/// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and
+/// the gateway runs the functions instead. Set before anything creates a function.
+pub(super) async fn configure_moto(http: &reqwest::Client, moto_url: &str) -> Result<()> {
+    http.post(format!("{moto_url}/moto-api/config"))
+        .json(&serde_json::json!({"lambda": {"use_docker": false}}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("setting moto's no-Docker Lambda mode at {moto_url}"))?;
+    Ok(())
+}

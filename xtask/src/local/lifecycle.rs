@@ -4,7 +4,7 @@
 use std::{
     fmt,
     path::{Path, PathBuf},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context, Result, bail};
@@ -12,14 +12,13 @@ use serde::Serialize;
 use xshell::Shell;
 
 use super::{
-    components::{Component, Launch},
+    components::{Component, Launch, configure_moto},
+    health::{answers_within, health_client, healthy, wait_healthy},
     process,
     state::{Started, State, function_log},
 };
 use crate::{cloud::Target, config::Config, setup};
 
-/// moto can take a few seconds to import its services on a cold start.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a running component that does not answer yet (an `up` that was interrupted while
 /// it started) gets before it counts as dead and is restarted.
 const SETTLE: Duration = Duration::from_secs(5);
@@ -388,79 +387,4 @@ fn url_of(state: &State, component: Component) -> String {
         .get(component.name())
         .map(|s| Component::url(s.port))
         .unwrap_or_default()
-}
-
-fn health_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .no_proxy()
-        .build()
-        .context("building the health-check HTTP client")
-}
-
-async fn healthy(http: &reqwest::Client, component: Component, port: u16) -> bool {
-    http.get(component.health_url(port))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-}
-
-/// Whether `pid` answers on `port` within `patience` (false as soon as it exits).
-async fn answers_within(
-    http: &reqwest::Client,
-    component: Component,
-    pid: u32,
-    port: u16,
-    patience: Duration,
-) -> bool {
-    let deadline = Instant::now() + patience;
-    loop {
-        if healthy(http, component, port).await {
-            return true;
-        }
-        if !process::is_alive(pid) || Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn wait_healthy(
-    http: &reqwest::Client,
-    component: Component,
-    pid: u32,
-    port: u16,
-    log: &Path,
-) -> Result<()> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        // Only an answer while our process lives counts: when the port was taken under us,
-        // whoever took it answers while ours exits.
-        if healthy(http, component, port).await {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if process::is_alive(pid) {
-                return Ok(());
-            }
-        }
-        if !process::is_alive(pid) || Instant::now() > deadline {
-            bail!(
-                "{} (pid {pid}) did not answer on port {port}: see {}",
-                component.name(),
-                log.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// moto's Lambda runs functions in Docker unless told otherwise; there is no Docker here, and
-/// the gateway runs the functions instead. Set before anything creates a function.
-async fn configure_moto(http: &reqwest::Client, moto_url: &str) -> Result<()> {
-    http.post(format!("{moto_url}/moto-api/config"))
-        .json(&serde_json::json!({"lambda": {"use_docker": false}}))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .with_context(|| format!("setting moto's no-Docker Lambda mode at {moto_url}"))?;
-    Ok(())
 }

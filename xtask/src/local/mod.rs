@@ -4,6 +4,7 @@
 mod components;
 pub mod front;
 mod gateway;
+mod health;
 mod lifecycle;
 pub(crate) mod process;
 mod state;

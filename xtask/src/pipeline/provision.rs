@@ -4,12 +4,14 @@
 //! alias scoped to its stage, and finally stage green, only after the version was verified on
 //! a blue stage. Every step resumes a provision that died half-way: a function without versions
 //! gets version 1, an API without its routes gets them, "already exists" means exists.
-use std::{collections::BTreeMap, fmt, time::Duration};
+mod create;
 
-use anyhow::{Result, bail};
+use std::{collections::BTreeMap, fmt};
+
+use anyhow::Result;
 use serde::Serialize;
-use tokio::time::Instant;
 
+use self::create::{create_function, ensure_permission};
 use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, Phase, absent_as_none, deploy};
 use crate::{
     cloud::{AliasTarget, FunctionSpec, Stage},
@@ -339,67 +341,4 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
         green_url: ctx.stage_url(&api, GREEN),
         dry_run: false,
     })
-}
-
-/// The permission that lets stage `alias` of `api` invoke alias `alias`; read first, since
-/// moto appends a duplicate statement where AWS answers Conflict.
-async fn ensure_permission<C: Cloud>(
-    ctx: &Ctx<C>,
-    api: &crate::cloud::RestApi,
-    alias: &str,
-    created: &mut Vec<String>,
-) -> Result<()> {
-    let function = ctx.function();
-    let statement = ctx.config.permission_statement_id(alias);
-    let source = ctx.config.stage_source_arn(&ctx.account, &api.id, alias);
-    if ctx
-        .cloud
-        .permission_statements(function, alias)
-        .await?
-        .contains(&statement)
-    {
-        return Ok(());
-    }
-    match ctx
-        .cloud
-        .add_permission(function, alias, &statement, &source)
-        .await
-    {
-        Ok(()) => created.push(format!(
-            "permission {statement} (stage {alias} → alias {alias})"
-        )),
-        // Added by a concurrent provision between the read and the write.
-        Err(e) if e.is_conflict() => {}
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
-}
-
-/// How long CreateFunction is retried while Lambda cannot assume the new role (IAM propagates
-/// in seconds: <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>).
-const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
-
-/// CreateFunction, retried while the new role cannot be assumed; one that exists already (a
-/// concurrent provision) is taken as it is.
-async fn create_function<C: Cloud>(ctx: &Ctx<C>, spec: &FunctionSpec) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        match ctx.cloud.create_image_function(spec).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_conflict() => return Ok(()),
-            Err(e)
-                if e.is_not_ready()
-                    && started.elapsed() < ROLE_PROPAGATION
-                    && Instant::now() < ctx.deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) if e.is_not_ready() => bail!(
-                "{e}\nLambda still cannot assume role {} after {} s: check that its trust policy names lambda.amazonaws.com, then run `cargo xtask provision` again",
-                spec.role_arn,
-                started.elapsed().as_secs()
-            ),
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
