@@ -4,20 +4,22 @@
 //! the bake watches it. Throughout, synthetic probes and real traffic are judged per version
 //! ([`health`]); a breach puts green back on the old version alone in one guarded write,
 //! records N as failed and ends the run with exit 7.
+mod plan;
+
 use std::{
     collections::BTreeMap,
     time::{Duration, SystemTime},
 };
 
 use anyhow::{Result, bail};
-use serde::Serialize;
 use tokio::time::Instant;
 
+pub use self::plan::{Plan, Watched};
 use super::{Candidate, Cloud, Ctx, GREEN, Phase};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
-    config::{Strategy, show_duration},
-    health::{self, Breach, Counts, Signal},
+    config::show_duration,
+    health::{self, Breach, Signal},
     image::Registry,
     ledger::{self, Promotion},
     outcome::{Exit, refuse},
@@ -30,35 +32,6 @@ const TICK: Duration = Duration::from_secs(1);
 const PROBES_PER_TICK: usize = 10;
 /// The path probed: every build answers it, and it touches the app's own configuration.
 const PROBE_PATH: &str = "/health";
-
-/// How this run rolls out, from `deploy --strategy/--bake` or deploy.toml's `[rollout]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Plan {
-    pub strategy: Strategy,
-    pub bake: Duration,
-}
-
-impl Plan {
-    /// All at once with no bake is a plain promote: nothing to watch.
-    pub fn watches(&self) -> bool {
-        self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()
-    }
-}
-
-/// What the rollout saw, for the report.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Watched {
-    pub strategy: String,
-    /// Synthetic probes through green by the version that answered.
-    pub probes: BTreeMap<String, Counts>,
-    /// Real traffic through green by executed version; `None` where no source is wired in.
-    pub traffic: Option<BTreeMap<String, Counts>>,
-    /// The breach that rolled green back.
-    pub breach: Option<Breach>,
-    /// From the new version's first failure seen to green back on the old version alone.
-    pub first_error_to_revert_s: Option<f64>,
-    pub seconds: f64,
-}
 
 /// The watch over one rollout: its start (traffic counts from there) and what it saw.
 struct Watch<'a> {
@@ -406,22 +379,6 @@ impl<C: Cloud> Ctx<C> {
                 candidate.version
             ),
         ))
-    }
-}
-
-impl std::fmt::Display for Watched {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "rollout {} over {:.1}s", self.strategy, self.seconds)?;
-        for (version, counts) in &self.probes {
-            write!(f, "; probes on {version}: {counts}")?;
-        }
-        for (version, counts) in self.traffic.iter().flatten() {
-            write!(f, "; traffic on {version}: {counts}")?;
-        }
-        if let Some(seconds) = self.first_error_to_revert_s {
-            write!(f, "; first failure seen to green reverted: {seconds:.1}s")?;
-        }
-        Ok(())
     }
 }
 
