@@ -86,9 +86,16 @@ async fn an_event_lambda_http_cannot_parse_is_an_invocation_error_and_the_proces
 async fn a_killed_process_is_reported_as_crashed() {
     let mut instance = Instance::start(spec("1", "green")).await.unwrap();
     proxy_response(instance.invoke(event("health").into()).await);
-    let pid = instance.pid().unwrap().to_string();
+    // The instance's process is bwrap's; the function runs below it, and bwrap's death reaches
+    // it only later (`--die-with-parent`): kill the whole tree at once, as the OOM killer would
+    // the function itself.
+    let pids: Vec<String> = process_tree(instance.pid().unwrap())
+        .iter()
+        .map(u32::to_string)
+        .collect();
     std::process::Command::new("kill")
-        .args(["-9", &pid])
+        .arg("-9")
+        .args(&pids)
         .status()
         .unwrap();
     let outcome = instance.invoke(event("health").into()).await;
@@ -108,4 +115,37 @@ async fn a_bootstrap_built_for_the_other_architecture_fails_as_on_lambda() {
             .contains("Runtime.InvalidEntrypoint: fork/exec /bootstrap: exec format error"),
         "{error:#}"
     );
+}
+
+/// `root` and every process descended from it, from `/proc/PID/stat`'s parent field.
+fn process_tree(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    tree
 }
