@@ -1,0 +1,143 @@
+//! ECR as the front answers it: the registry endpoint is the local registry, and the deletes
+//! moto cannot do (it keeps no images) are done in the registry itself.
+use anyhow::Result;
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, HeaderValue, StatusCode},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::{Answer, Call, Front, refuse};
+
+impl Front {
+    /// ECR's DeleteRepository (with `force`) deletes the repository's images with it; moto
+    /// keeps no images, so the front deletes every manifest (and with it every tag) the
+    /// local registry holds for it. Nothing of a destroyed stack may pass for a later one's.
+    pub(super) async fn delete_repository(&self, call: &Call) -> Answer {
+        let answer = self.forward(call).await;
+        if !answer.status.is_success() {
+            return answer;
+        }
+        let name = serde_json::from_slice::<Value>(&call.body)
+            .ok()
+            .and_then(|body| body["repositoryName"].as_str().map(str::to_owned));
+        if let Some(name) = name
+            && let Err(e) = self.delete_images(&name).await
+        {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerException",
+                &format!("deleting the images of {name} from the local registry: {e:#}"),
+            );
+        }
+        answer
+    }
+
+    async fn delete_images(&self, repository: &str) -> Result<()> {
+        let base = format!(
+            "{}/v2/{repository}",
+            self.registry_url.trim_end_matches('/')
+        );
+        let tags: Value = match self.http.get(format!("{base}/tags/list")).send().await? {
+            r if r.status() == StatusCode::NOT_FOUND => return Ok(()),
+            r => r.error_for_status()?.json().await?,
+        };
+        let mut digests = std::collections::BTreeSet::new();
+        for tag in tags["tags"].as_array().into_iter().flatten() {
+            let Some(tag) = tag.as_str() else { continue };
+            let head = self
+                .http
+                .head(format!("{base}/manifests/{tag}"))
+                .header(
+                    "accept",
+                    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+                )
+                .send()
+                .await?
+                .error_for_status()?;
+            if let Some(digest) = head.headers().get("docker-content-digest") {
+                digests.insert(digest.to_str()?.to_owned());
+            }
+        }
+        for digest in digests {
+            self.delete_manifest(repository, &digest).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes one manifest (and every tag naming it) from the local registry; already gone
+    /// is fine.
+    async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<()> {
+        let url = format!(
+            "{}/v2/{repository}/manifests/{digest}",
+            self.registry_url.trim_end_matches('/')
+        );
+        let deleted = self.http.delete(url).send().await?;
+        if deleted.status() != StatusCode::NOT_FOUND {
+            deleted.error_for_status()?;
+        }
+        Ok(())
+    }
+
+    /// ECR's BatchDeleteImage by digest: the images live in the local registry, not in
+    /// moto, so the front deletes them there and answers as ECR does (`imageIds` deleted,
+    /// `failures` none).
+    pub(super) async fn batch_delete_image(&self, call: &Call) -> Answer {
+        let body: Value = serde_json::from_slice(&call.body).unwrap_or_default();
+        let repository = body["repositoryName"].as_str().unwrap_or_default();
+        let mut deleted = Vec::new();
+        for id in body["imageIds"].as_array().into_iter().flatten() {
+            let Some(digest) = id["imageDigest"].as_str() else {
+                continue;
+            };
+            if let Err(e) = self.delete_manifest(repository, digest).await {
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerException",
+                    &format!("deleting {digest} from the local registry: {e:#}"),
+                );
+            }
+            deleted.push(json!({ "imageDigest": digest }));
+        }
+        ecr_answer(&json!({ "imageIds": deleted, "failures": [] }))
+    }
+
+    /// ECR's GetAuthorizationToken names the registry the repositories live in: here, the
+    /// local registry (plain HTTP on loopback, any credentials accepted).
+    pub(super) fn registry_token(&self) -> Answer {
+        let token = base64::engine::general_purpose::STANDARD.encode("AWS:local");
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() + 12 * 3600);
+        ecr_answer(&json!({"authorizationData": [{
+            "authorizationToken": token,
+            "expiresAt": expires,
+            "proxyEndpoint": self.registry_url,
+        }]}))
+    }
+}
+
+/// A 200 from ECR (AWS JSON 1.1).
+fn ecr_answer(body: &Value) -> Answer {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    Answer {
+        status: StatusCode::OK,
+        headers,
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+/// `AmazonEC2ContainerRegistry_V20150921.ACTION` → ACTION.
+pub(super) fn ecr_action(call: &Call) -> Option<&str> {
+    call.headers
+        .get("x-amz-target")?
+        .to_str()
+        .ok()?
+        .rsplit_once('.')
+        .map(|(_, action)| action)
+}
