@@ -5,34 +5,30 @@
 //!
 //! Each instance gets its own loopback listener, so `/invocation/next` always belongs to the
 //! process that asks. The gateway keeps warm instances and starts more under concurrency.
+mod api;
 mod exec;
 
 use std::{
-    collections::HashMap,
     io::Write,
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
-use axum::{
-    Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Path as UrlPath, State},
-    http::{HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    routing::{get, post},
-};
+use axum::body::Bytes;
 use tokio::{
     net::TcpListener,
     process::{Child, Command},
     sync::{Notify, mpsc, oneshot},
 };
 
-use self::exec::{environment, epoch_seconds, invalid_entrypoint};
+use self::{
+    api::{Api, Invocation},
+    exec::{environment, epoch_seconds, invalid_entrypoint},
+};
 pub use crate::control::Unpacked;
 use crate::{
     architecture::{Architecture, EMULATOR_PACKAGE},
@@ -134,21 +130,6 @@ pub enum Init {
     TimedOut,
 }
 
-struct Invocation {
-    request_id: String,
-    payload: Bytes,
-    reply: oneshot::Sender<Outcome>,
-}
-
-struct Api {
-    spec: Spec,
-    next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    in_flight: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
-    init_error: Mutex<Option<Bytes>>,
-    /// Signalled by each `/invocation/next`: the first ends the Init phase.
-    asked: Notify,
-}
-
 /// One running instance and the Runtime API it polls.
 pub struct Instance {
     child: Child,
@@ -186,17 +167,7 @@ impl Instance {
             init_error: Mutex::default(),
             asked: Notify::new(),
         });
-        let router = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            // Responses over 6 MB are read and refused as Lambda refuses them, not cut off.
-            .layer(DefaultBodyLimit::disable())
-            .with_state(api.clone());
+        let router = api::router(api.clone());
         let server = tokio::spawn(async move {
             // Ends when the listener fails, i.e. never while the instance lives.
             let _ = axum::serve(listener, router).await;
@@ -383,88 +354,6 @@ fn exit_reason(spec: &Spec, status: Option<ExitStatus>) -> String {
         Some(libc::SIGTERM) => "signal: terminated".into(),
         Some(other) => format!("signal: {other}"),
         None => format!("exit status {}", status.code().unwrap_or(-1)),
-    }
-}
-
-async fn next_invocation(State(api): State<Arc<Api>>) -> Response {
-    api.asked.notify_one();
-    let Some(invocation) = api.next.lock().await.recv().await else {
-        return StatusCode::GONE.into_response();
-    };
-    let request_id = invocation.request_id;
-    let deadline = SystemTime::now() + api.spec.timeout;
-    let deadline_ms = deadline
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    api.in_flight
-        .lock()
-        .expect("lock")
-        .insert(request_id.clone(), invocation.reply);
-    let mut headers = HeaderMap::new();
-    for (name, value) in [
-        ("lambda-runtime-aws-request-id", request_id.as_str()),
-        ("lambda-runtime-deadline-ms", &deadline_ms.to_string()),
-        (
-            "lambda-runtime-invoked-function-arn",
-            &api.spec.invoked_function_arn,
-        ),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-00000000-000000000000000000000000;Sampled=0",
-        ),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    }
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    (StatusCode::OK, headers, invocation.payload).into_response()
-}
-
-async fn response(
-    State(api): State<Arc<Api>>,
-    UrlPath(id): UrlPath<String>,
-    body: Bytes,
-) -> StatusCode {
-    if body.len() > MAX_RESPONSE {
-        let refused = serde_json::json!({
-            "errorType": "Function.ResponseSizeTooLarge",
-            "errorMessage": format!(
-                "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
-                body.len()
-            ),
-        });
-        settle(
-            &api,
-            &id,
-            Outcome::FunctionError(refused.to_string().into()),
-        );
-        return StatusCode::PAYLOAD_TOO_LARGE;
-    }
-    settle(&api, &id, Outcome::Response(body))
-}
-
-async fn error(
-    State(api): State<Arc<Api>>,
-    UrlPath(id): UrlPath<String>,
-    body: Bytes,
-) -> StatusCode {
-    settle(&api, &id, Outcome::FunctionError(body))
-}
-
-async fn init_error(State(api): State<Arc<Api>>, body: Bytes) -> StatusCode {
-    *api.init_error.lock().expect("lock") = Some(body);
-    StatusCode::ACCEPTED
-}
-
-fn settle(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
-    match api.in_flight.lock().expect("lock").remove(id) {
-        Some(reply) => {
-            let _ = reply.send(outcome);
-            StatusCode::ACCEPTED
-        }
-        None => StatusCode::NOT_FOUND,
     }
 }
 
