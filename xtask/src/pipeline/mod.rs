@@ -98,6 +98,24 @@ pub struct Ctx<C: Cloud> {
     pub traffic: Option<Box<dyn Traffic>>,
 }
 
+/// A context over the smithy-mocked SDK of [`crate::cloud::guards`] where green moved after it
+/// was read: what the unit tests of the guarded writes (promote, a rollout's shift) run in.
+#[cfg(test)]
+pub(crate) fn green_moved_ctx() -> Ctx<crate::cloud::SdkCloud> {
+    Ctx {
+        cloud: crate::cloud::guards::green_moved_by_someone_else(),
+        config: Config::load().unwrap(),
+        account: "123456789012".into(),
+        local_gateway: None,
+        function_log: None,
+        progress: Progress::default(),
+        prober: Prober::default(),
+        deadline: Instant::now() + std::time::Duration::from_secs(60),
+        green_attempt: Default::default(),
+        traffic: None,
+    }
+}
+
 impl<C: Cloud> Ctx<C> {
     pub fn function(&self) -> &str {
         self.config.function_name()

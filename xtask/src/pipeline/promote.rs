@@ -116,32 +116,14 @@ pub struct Candidate<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use tokio::time::Instant;
-
-    use super::Ctx;
     use crate::{
-        cloud::{Alias, AliasTarget, guards},
-        config::Config,
-        progress::Progress,
-        verify::Prober,
+        cloud::{Alias, AliasTarget},
+        pipeline::green_moved_ctx,
     };
 
     #[tokio::test]
     async fn promote_stops_when_green_moved_since_preflight_smithy_mock() {
-        let ctx = Ctx {
-            cloud: guards::green_moved_by_someone_else(),
-            config: Config::load().unwrap(),
-            account: "123456789012".into(),
-            local_gateway: None,
-            function_log: None,
-            progress: Progress::default(),
-            prober: Prober::default(),
-            deadline: Instant::now() + Duration::from_secs(60),
-            green_attempt: Default::default(),
-            traffic: None,
-        };
+        let ctx = green_moved_ctx();
         let green = Alias {
             name: "green".into(),
             target: AliasTarget::version("6"),
