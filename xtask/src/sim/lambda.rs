@@ -38,6 +38,22 @@ fn guarded<'w>(
     }
 }
 
+/// An update of `$LATEST` as Lambda runs it: guarded, `change` applied, then InProgress for the
+/// update delay under a new RevisionId.
+fn updated(
+    w: &mut World,
+    operation: Operation,
+    name: &str,
+    change: impl FnOnce(&mut Function, &mut Settings),
+) -> CloudResult<Version> {
+    let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());
+    let (f, current) = guarded(w, operation, name)?;
+    change(f, current);
+    f.updated_at = Some(now + update_ms);
+    f.revision = revision;
+    latest(w, operation, name)
+}
+
 fn latest(w: &World, operation: Operation, name: &str) -> CloudResult<Version> {
     w.version(name, "$LATEST")
         .ok_or_else(|| not_found(operation, name))
@@ -92,13 +108,10 @@ impl Functions for SimCloud {
     ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionCode;
         self.cloud(op, function, |w, _| {
-            let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());
-            let (f, _) = guarded(w, op, function)?;
-            f.image = image.uri();
-            f.architecture = architecture.to_owned();
-            f.updated_at = Some(now + update_ms);
-            f.revision = revision;
-            latest(w, op, function)
+            updated(w, op, function, |f, _| {
+                f.image = image.uri();
+                f.architecture = architecture.to_owned();
+            })
         })
         .await
     }
@@ -113,12 +126,7 @@ impl Functions for SimCloud {
             if let Some(why) = rules::environment_error(&settings.exposed_environment()) {
                 return Err(invalid(op, function, why));
             }
-            let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());
-            let (f, current) = guarded(w, op, function)?;
-            *current = settings.clone();
-            f.updated_at = Some(now + update_ms);
-            f.revision = revision;
-            latest(w, op, function)
+            updated(w, op, function, |_, current| *current = settings.clone())
         })
         .await
     }
