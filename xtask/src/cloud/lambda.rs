@@ -6,9 +6,9 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{
-    Alias, AliasTarget, CloudError, CloudResult, ErrorKind, FunctionSpec, Functions, ImageRef,
-    Operation, SdkCloud, Settings, Version, VersionState,
-    error::{OrCloud, absent_as_none, missing},
+    Alias, AliasTarget, Audit, CloudResult, FunctionSpec, Functions, ImageRef, Operation, SdkCloud,
+    Settings, Version, VersionState,
+    error::{OrCloud, missing},
 };
 use crate::secret::Secret;
 
@@ -336,33 +336,11 @@ impl Functions for SdkCloud {
     }
 
     async fn permission_statements(&self, function: &str, alias: &str) -> CloudResult<Vec<String>> {
-        let op = Operation::GetPolicy;
-        let subject = format!("the policy of {function}:{alias}");
-        let out = self
-            .lambda
-            .get_policy()
-            .function_name(function)
-            .qualifier(alias)
-            .send()
-            .await
-            .or_cloud(op, &subject);
         // No policy yet is no statement yet.
-        let Some(out) = absent_as_none(out)? else {
-            return Ok(Vec::new());
-        };
-        let policy = out.policy.unwrap_or_default();
-        let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|e| {
-            CloudError::new(
-                ErrorKind::Other,
-                op,
-                &subject,
-                format!("the policy is not JSON: {e}"),
-            )
-        })?;
-        Ok(parsed["Statement"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let policy = self.permission_policy(function, alias).await?;
+        Ok(policy
+            .iter()
+            .flat_map(|policy| policy["Statement"].as_array().into_iter().flatten())
             .filter_map(|statement| statement["Sid"].as_str().map(str::to_owned))
             .collect())
     }
