@@ -5,6 +5,7 @@
 //! That blue verified a version is recorded by an image tag naming that very publication
 //! ([`verified_tag`]); [`verification`] is the one rule every verb reads it with.
 use std::{
+    cell::Cell,
     collections::BTreeMap,
     fmt,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -282,11 +283,37 @@ fn decode(description: &str) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
+thread_local! {
+    /// The simulation's clock on its thread: the epoch second its run began at, and when.
+    static VIRTUAL_EPOCH: Cell<Option<(u64, tokio::time::Instant)>> = const { Cell::new(None) };
+}
+
+/// Seconds since the Unix epoch: the wall clock, except on a thread inside [`virtual_clock`],
+/// where publication times and lock expiries must replay alike for one seed.
 pub fn epoch_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
+    match VIRTUAL_EPOCH.get() {
+        Some((epoch, start)) => epoch.saturating_add(start.elapsed().as_secs()),
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+    }
+}
+
+/// Until the guard drops, [`epoch_seconds`] on this thread starts at `epoch` and follows
+/// tokio's clock (paused in the simulation), not the wall clock. Call it inside the runtime.
+pub(crate) fn virtual_clock(epoch: u64) -> VirtualClock {
+    VIRTUAL_EPOCH.set(Some((epoch, tokio::time::Instant::now())));
+    VirtualClock
+}
+
+/// Restores the wall clock on drop.
+pub(crate) struct VirtualClock;
+
+impl Drop for VirtualClock {
+    fn drop(&mut self) {
+        VIRTUAL_EPOCH.set(None);
+    }
 }
 
 /// RFC 3339 UTC of the current time.
