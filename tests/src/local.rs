@@ -346,7 +346,7 @@ pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32>
 /// Sets the delays of the local cloud whose front answers at `front_url` (tests lengthen or
 /// shorten Lambda's and API Gateway's asynchronous work).
 pub async fn set_delays(front_url: &str, delays: &xtask::local::front::Delays) {
-    let status = reqwest::Client::new()
+    let status = xtask::tls::client()
         .post(format!("{front_url}{}", xtask::local::front::DELAYS_PATH))
         .json(delays)
         .send()
@@ -368,7 +368,7 @@ pub async fn inject_errors(
     let fault = serde_json::json!({
         "function": function, "qualifier": alias, "version": version, "share": share,
     });
-    let status = reqwest::Client::new()
+    let status = xtask::tls::client()
         .post(local.url(xtask::local::FAULTS_PATH))
         .json(&fault)
         .send()

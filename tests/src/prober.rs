@@ -80,7 +80,7 @@ async fn client(
     latest: &Mutex<Vec<Option<String>>>,
     index: usize,
 ) -> Vec<Seen> {
-    let http = reqwest::Client::builder()
+    let http = xtask::tls::http()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

@@ -230,7 +230,7 @@ impl Stack {
         let scope = format!(
             "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
-        let mut request = reqwest::Client::new()
+        let mut request = xtask::tls::client()
             .request(method, url)
             .header("authorization", scope)
             .body(body);
@@ -268,7 +268,7 @@ impl Drop for Stack {
 
 /// GET a stage's `/version` as any client would.
 pub async fn version_at(stage_url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().get(format!("{stage_url}/version"));
+    let mut request = xtask::tls::client().get(format!("{stage_url}/version"));
     if let Some(token) = token {
         request = request.header("x-verify-token", token);
     }

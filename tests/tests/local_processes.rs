@@ -85,7 +85,7 @@ async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
 async fn down_leaves_no_process_behind_not_even_function_instances() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     version(
         &http,
         &stage_url(&local, &deployed.api, "green", "/version"),

@@ -115,7 +115,7 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
         front::INVOCATIONS_PATH,
         v1.version
     );
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     let first = http.post(&invoke).send().await.unwrap().status();
     assert_eq!(
         first, 502,
@@ -245,7 +245,7 @@ async fn stack_with_delays(name: &str, delays: front::Delays) -> (Stack, Endpoin
         .up(&xtask_binary())
         .await
         .unwrap();
-    let status = reqwest::Client::new()
+    let status = xtask::tls::client()
         .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
         .json(&delays)
         .send()
@@ -303,7 +303,7 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
 
 /// ECR's GetRepositoryPolicy, sent as the SDK would (the cloud module does not read it).
 async fn repository_policy(endpoints: &Endpoints, repository: &str) -> serde_json::Value {
-    let answer: serde_json::Value = reqwest::Client::new()
+    let answer: serde_json::Value = xtask::tls::client()
         .post(&endpoints.front_url)
         .header(
             "authorization",

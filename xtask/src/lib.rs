@@ -21,5 +21,6 @@ pub mod setup;
 pub mod signal;
 pub(crate) mod sim;
 mod test;
+pub mod tls;
 mod verbs;
 pub mod verify;

@@ -30,7 +30,7 @@ async fn a_ten_percent_weight_gets_its_share_within_five_standard_deviations_ove
     // Control-plane reads are cached for at most a second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let since = std::time::SystemTime::now();
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     let url = stage_url(&local, &deployed.api, "green", "/version");
     const REQUESTS: u64 = 1000;
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -62,7 +62,7 @@ async fn injected_invocation_errors_fail_only_their_version_through_their_alias_
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let since = std::time::SystemTime::now();
     inject_errors(&local, &deployed.function, "green", "1", 1.0).await;
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     let green = stage_url(&local, &deployed.api, "green", "/version");
     for _ in 0..5 {
         assert_eq!(http.get(&green).send().await.unwrap().status(), 502);

@@ -118,7 +118,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     let new = (first["version"].as_u64().unwrap() + 1).to_string();
     // Half of the next version's invocations through green fail; blue never sees it.
     let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": new, "share": share});
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
     let injected = http.post(&faults).json(&fault(0.5)).send().await.unwrap();
     assert_eq!(injected.status(), 204);

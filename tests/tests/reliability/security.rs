@@ -41,7 +41,7 @@ async fn blue_status(
     header: Option<(&str, &str)>,
 ) -> u16 {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = reqwest::Client::new().request(method, format!("{blue_url}{path}"));
+    let mut request = xtask::tls::client().request(method, format!("{blue_url}{path}"));
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }

@@ -43,7 +43,7 @@ async fn bad_rollback_targets_are_refused_clearly_and_change_nothing() {
     // Version 1's image deleted from the registry: it cannot run again.
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
     let digest = first["digest"].as_str().unwrap();
-    let deleted = reqwest::Client::new()
+    let deleted = xtask::tls::client()
         .delete(format!(
             "{}/v2/{}/manifests/{digest}",
             endpoints.registry_url, stack.name

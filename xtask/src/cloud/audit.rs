@@ -53,11 +53,14 @@ pub trait Audit: Send + Sync {
 /// The region the environment or profile names (`AWS_REGION`, `AWS_PROFILE`'s `region`), if
 /// any: what the aws CLI and configure-aws-credentials use, where deploy.toml's wins for us.
 pub async fn environment_region() -> Option<String> {
-    use aws_config::meta::region::ProvideRegion;
-    aws_config::default_provider::region::default_provider()
-        .region()
+    // The SDK's default chain (environment, profile, then EC2's IMDS, which takes an HTTP
+    // client: ours, as everywhere).
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::tls::sdk_http_client())
+        .load()
         .await
-        .map(|region| region.to_string())
+        .region()
+        .map(ToString::to_string)
 }
 
 /// IAM returns policy documents URL-encoded

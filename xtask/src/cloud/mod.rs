@@ -18,7 +18,7 @@ mod types;
 use std::future::Future;
 
 use anyhow::{Context, Result};
-use aws_config::{BehaviorVersion, Region, meta::region::ProvideRegion};
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 
 pub use audit::{Audit, OidcProvider, RoleGrants, environment_region};
@@ -257,13 +257,14 @@ impl SdkCloud {
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
-        let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::tls::sdk_http_client())
+            .timeout_config(timeouts);
         let sdk = match target {
             Target::Aws { region } => {
-                let elsewhere = aws_config::default_provider::region::default_provider()
-                    .region()
+                let elsewhere = audit::environment_region()
                     .await
-                    .filter(|other| other.as_ref() != region);
+                    .filter(|other| *other != region);
                 if let Some(other) = elsewhere {
                     eprintln!(
                         "note: using deploy.toml's region {region}, not {other} from the environment or profile"

@@ -77,6 +77,7 @@ impl OciRegistry {
             Some((user, password)) => RegistryAuth::Basic(user, password.expose().to_owned()),
             None => RegistryAuth::Anonymous,
         };
+        crate::tls::install();
         let client = Client::new(ClientConfig {
             protocol,
             // One PUT per blob. Chunked, ECR answers each PATCH with 201 where oci-client

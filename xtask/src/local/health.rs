@@ -11,7 +11,7 @@ use super::{components::Component, process};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) fn health_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    crate::tls::http()
         .timeout(Duration::from_secs(2))
         .no_proxy()
         .build()

@@ -16,7 +16,7 @@ impl GatewayTraffic {
     pub fn new(url: &str) -> Self {
         Self {
             url: url.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: crate::tls::client(),
         }
     }
 }

@@ -47,7 +47,7 @@ pub struct HttpClient {
 
 impl Default for HttpClient {
     fn default() -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::http()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(35))
             .build()

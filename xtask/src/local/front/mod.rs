@@ -65,7 +65,7 @@ pub(crate) struct Front {
 pub async fn serve(options: Options) -> Result<()> {
     let books_file = options.state_dir.join("front.json");
     let front = Arc::new(Front {
-        http: reqwest::Client::builder()
+        http: crate::tls::http()
             .no_proxy()
             .build()
             .context("building the front's HTTP client")?,

@@ -59,6 +59,7 @@ impl Images {
             .reference(image)
             .parse()
             .with_context(|| format!("{} is not an image reference", access.reference(image)))?;
+        crate::tls::install();
         let client = Client::new(ClientConfig {
             protocol: if access.plain_http {
                 ClientProtocol::Http

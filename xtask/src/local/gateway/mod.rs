@@ -57,7 +57,7 @@ async fn run(options: Options) -> Result<()> {
         state_dir: options.state_dir,
         front_url: options.moto_url.clone(),
         region: options.region.clone(),
-        http: reqwest::Client::new(),
+        http: crate::tls::client(),
     };
     let isolation = if options.unsandboxed {
         Isolation::Host
