@@ -30,29 +30,46 @@ impl fmt::Display for Counts {
     }
 }
 
-pub type Reading<'a> = Pin<Box<dyn Future<Output = Result<BTreeMap<String, Counts>>> + Send + 'a>>;
+pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// Real traffic through one alias, by the version that ran it: Lambda's `Invocations` and
-/// `Errors` of `function:alias` by `ExecutedVersion` (CloudWatch on AWS; the local cloud's
-/// data plane counts the same). A trait object: the pipeline holds one when the cloud has it.
+/// What CloudWatch says about green: real traffic through one alias by the version that ran
+/// it (Lambda's `Invocations` and `Errors` of `function:alias` by `ExecutedVersion`), and the
+/// states of alarms. A trait object: the pipeline holds one when the cloud has it (the
+/// simulation has none).
 pub trait Traffic: Send + Sync {
-    /// Per version, summed over the seconds from `since` on.
+    /// For each of `versions`, its counts summed from `since` on.
     fn by_version<'a>(
         &'a self,
         function: &'a str,
         alias: &'a str,
+        versions: &'a [String],
         since: SystemTime,
-    ) -> Reading<'a>;
-    /// Where the counts come from, for the report.
-    fn source(&self) -> &'static str;
+    ) -> Reading<'a, BTreeMap<String, Counts>>;
+    /// Which of the alarms `names` are in state ALARM; an error names one that does not exist.
+    fn alarming<'a>(&'a self, names: &'a [String]) -> Reading<'a, Vec<String>>;
 }
 
-/// A signal over its threshold: which, for which version, and its counts.
+/// A signal over its threshold: which, for which version, and its counts (or the alarm).
 #[derive(Debug, Clone, Serialize)]
 pub struct Breach {
     pub signal: Signal,
     pub version: String,
     pub counts: Counts,
+    /// The alarm in ALARM, for [`Signal::Alarm`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<String>,
+}
+
+impl Breach {
+    /// An alarm of deploy.toml's went into ALARM while `version` was rolling out.
+    pub fn alarm(name: &str, version: &str) -> Self {
+        Self {
+            signal: Signal::Alarm,
+            version: version.to_owned(),
+            counts: Counts::default(),
+            alarm: Some(name.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +79,8 @@ pub enum Signal {
     SyntheticProbes,
     /// Everyone else's requests through green.
     RealTraffic,
+    /// A CloudWatch alarm deploy.toml's `[rollout] alarms` names.
+    Alarm,
 }
 
 impl fmt::Display for Signal {
@@ -69,12 +88,20 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Self::SyntheticProbes => "synthetic probes",
             Self::RealTraffic => "real traffic",
+            Self::Alarm => "alarm",
         })
     }
 }
 
 impl fmt::Display for Breach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(alarm) = &self.alarm {
+            return write!(
+                f,
+                "alarm {alarm} is in ALARM while version {} rolls out",
+                self.version
+            );
+        }
         write!(
             f,
             "{} on version {}: {} requests",
@@ -93,6 +120,7 @@ pub fn judge(signal: Signal, version: &str, counts: Counts, rollout: &Rollout) -
         signal,
         version: version.to_owned(),
         counts,
+        alarm: None,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::{
     config::Config,
     flags,
     health::Traffic,
-    local::{GatewayTraffic, LocalCloud},
+    local::LocalCloud,
     output::{Message, print, print_json, stating_green},
     pipeline::{self, Ctx, deploy},
     progress::Progress,
@@ -54,9 +54,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
-    let traffic = local_gateway
-        .as_deref()
-        .map(|url| Box::new(GatewayTraffic::new(url)) as Box<dyn Traffic>);
+    let traffic = Some(Box::new(cloud.traffic()) as Box<dyn Traffic>);
     Ok(Ctx {
         cloud,
         config,

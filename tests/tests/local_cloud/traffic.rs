@@ -1,5 +1,6 @@
 //! Traffic through an alias: weights split it as configured, and injected invocation errors
-//! fail only their version and are counted per version.
+//! fail only their version and are counted per version, read as a rollout reads them: through
+//! CloudWatch's GetMetricData with the real SDK (Smithy RPC v2 CBOR), which the front serves.
 use std::{
     collections::{BTreeMap, HashMap},
     time::Duration,
@@ -11,7 +12,6 @@ use e2e::local::{
 use xtask::{
     cloud::{AliasTarget, Functions},
     health::Traffic,
-    local::GatewayTraffic,
 };
 
 #[tokio::test]
@@ -47,8 +47,11 @@ async fn a_ten_percent_weight_gets_its_share_within_five_standard_deviations_ove
     assert_eq!(seen.get("1").copied().unwrap_or(0) + canary, REQUESTS);
     eprintln!("split: {canary} of {REQUESTS} on the 10% version");
     // The data plane's own counts (the rollout's real-traffic signal) agree with the answers.
-    let counts = GatewayTraffic::new(&local.endpoints.gateway_url)
-        .by_version(&deployed.function, "green", since)
+    let versions = ["1".to_owned(), "2".to_owned()];
+    let counts = local
+        .cloud
+        .traffic()
+        .by_version(&deployed.function, "green", &versions, since)
         .await
         .unwrap();
     assert_eq!(counts["2"].invocations, canary, "{counts:?}");
@@ -76,14 +79,15 @@ async fn injected_invocation_errors_fail_only_their_version_through_their_alias_
     let blue_api = api_with_stage(&local, &deployed.function, "blue").await;
     let blue = stage_url(&local, &blue_api, "blue", "/version");
     assert_eq!(version(&http, &blue).await["version"], "1");
-    let traffic = GatewayTraffic::new(&local.endpoints.gateway_url);
+    let traffic = local.cloud.traffic();
+    let versions = ["1".to_owned()];
     let counts = traffic
-        .by_version(&deployed.function, "green", since)
+        .by_version(&deployed.function, "green", &versions, since)
         .await
         .unwrap();
     assert_eq!((counts["1"].invocations, counts["1"].errors), (5, 5));
     let counts = traffic
-        .by_version(&deployed.function, "blue", since)
+        .by_version(&deployed.function, "blue", &versions, since)
         .await
         .unwrap();
     assert_eq!((counts["1"].invocations, counts["1"].errors), (1, 0));

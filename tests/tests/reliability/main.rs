@@ -1,6 +1,7 @@
 //! Reliability and security end to end, each test on a local cloud of its own: runs killed at
 //! every phase boundary, racing runs, clients hitting green through every switch, bad input to
 //! the tooling, and secrets that must never show. One binary, so the two images build once.
+mod alarms;
 mod downtime;
 mod fault_hooks;
 mod hold;

@@ -18,7 +18,7 @@ use xtask::{
     health::{Counts, Traffic},
     image::{OciRegistry, Registry},
     ledger,
-    local::{FAULTS_PATH, GatewayTraffic, LocalCloud},
+    local::{FAULTS_PATH, LocalCloud},
 };
 
 const CLIENTS: usize = 4;
@@ -36,10 +36,19 @@ async fn green_target(stack: &Stack, cloud: &SdkCloud) -> (String, BTreeMap<Stri
     (green.target.version, green.target.additional_weights)
 }
 
-/// Green's invocations by version since `since`, as the data plane counted them.
-async fn traffic(stack: &Stack, since: std::time::SystemTime) -> BTreeMap<String, Counts> {
-    GatewayTraffic::new(&gateway_url(stack))
-        .by_version(&stack.name, "green", since)
+/// Green's invocations of `old` and `new` since `since`, as CloudWatch reports the data
+/// plane's counts.
+async fn traffic(
+    stack: &Stack,
+    [old, new]: [&str; 2],
+    since: std::time::SystemTime,
+) -> BTreeMap<String, Counts> {
+    let versions = [old.to_owned(), new.to_owned()];
+    stack
+        .cloud()
+        .await
+        .traffic()
+        .by_version(&stack.name, "green", &versions, since)
         .await
         .unwrap()
 }
@@ -95,7 +104,7 @@ async fn a_healthy_canary_completes_and_not_one_request_fails_during_the_shift_a
         "{rollout}"
     );
     assert!(rollout["breach"].is_null(), "{rollout}");
-    let counts = traffic(&stack, since).await;
+    let counts = traffic(&stack, [&old, &new], since).await;
     assert_eq!(counts[&old].errors + counts[&new].errors, 0, "{counts:?}");
     assert!(
         wall >= Duration::from_secs(8),
@@ -161,7 +170,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     );
 
     // The failures are the canary's, within its share; the old version failed nothing.
-    let counts = traffic(&stack, since).await;
+    let counts = traffic(&stack, [&old, &new], since).await;
     assert_eq!(counts[&old].errors, 0, "{counts:?}");
     assert!(counts[&new].errors > 0, "{counts:?}");
     let sent: usize = seen.iter().map(Vec::len).sum();

@@ -24,6 +24,7 @@ fn with_lambda(lambda: Client) -> SdkCloud {
         ecr: aws_sdk_ecr::Client::new(&sdk),
         iam: aws_sdk_iam::Client::new(&sdk),
         sts: aws_sdk_sts::Client::new(&sdk),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
         region: "us-east-1".into(),
         writes: Default::default(),
     }

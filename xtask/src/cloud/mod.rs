@@ -5,6 +5,7 @@
 mod account;
 mod apigateway;
 mod audit;
+mod cloudwatch;
 mod error;
 mod fault;
 #[cfg(test)]
@@ -22,6 +23,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 
 pub use audit::{Audit, OidcProvider, RoleGrants, environment_region};
+pub use cloudwatch::CloudWatch;
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use fault::FAIL_OPERATION;
 pub use metered::WriteMeter;
@@ -237,6 +239,7 @@ pub struct SdkCloud {
     ecr: aws_sdk_ecr::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     region: String,
     writes: WriteMeter,
 }
@@ -312,6 +315,7 @@ impl SdkCloud {
             ecr: client!(aws_sdk_ecr),
             iam: client!(aws_sdk_iam),
             sts: client!(aws_sdk_sts),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             region,
             writes,
         })
@@ -329,6 +333,11 @@ impl SdkCloud {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// What a rollout watches: CloudWatch, through these clients' configuration.
+    pub fn traffic(&self) -> CloudWatch {
+        CloudWatch(self.cloudwatch.clone())
     }
 }
 

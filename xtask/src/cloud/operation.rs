@@ -51,6 +51,9 @@ pub enum Operation {
     BatchDeleteImage,
     GetLifecyclePolicy,
     PutLifecyclePolicy,
+    // What a rollout watches (CloudWatch).
+    GetMetricData,
+    DescribeAlarms,
 }
 
 impl Operation {
@@ -100,6 +103,8 @@ impl Operation {
         Self::BatchDeleteImage,
         Self::GetLifecyclePolicy,
         Self::PutLifecyclePolicy,
+        Self::GetMetricData,
+        Self::DescribeAlarms,
     ];
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
@@ -150,6 +155,8 @@ impl Operation {
             Self::BatchDeleteImage => "ecr:BatchDeleteImage",
             Self::GetLifecyclePolicy => "ecr:GetLifecyclePolicy",
             Self::PutLifecyclePolicy => "ecr:PutLifecyclePolicy",
+            Self::GetMetricData => "cloudwatch:GetMetricData",
+            Self::DescribeAlarms => "cloudwatch:DescribeAlarms",
         })
     }
 
@@ -158,6 +165,8 @@ impl Operation {
         !matches!(
             self,
             Self::GetCallerIdentity
+                | Self::GetMetricData
+                | Self::DescribeAlarms
                 | Self::DescribeRepositories
                 | Self::GetAuthorizationToken
                 | Self::GetRole
@@ -218,6 +227,8 @@ pub enum Scope {
     Stage,
     /// The blue stage only: deleting it releases the deploy lock; green is never deleted.
     BlueStage,
+    /// The account's CloudWatch alarms in the region: a rollout reads their states.
+    Alarms,
 }
 
 /// Actions the tooling needs that no SDK call above declares: the image push goes over the OCI
@@ -242,7 +253,12 @@ impl Operation {
     /// The resource the call acts on, for the policy's Resource.
     pub const fn scope(self) -> Scope {
         match self {
-            Self::GetCallerIdentity | Self::GetAuthorizationToken => Scope::Any,
+            // GetMetricData authorises no resource
+            // (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>).
+            Self::GetCallerIdentity | Self::GetAuthorizationToken | Self::GetMetricData => {
+                Scope::Any
+            }
+            Self::DescribeAlarms => Scope::Alarms,
             Self::DescribeRepositories
             | Self::CreateRepository
             | Self::SetRepositoryPolicy

@@ -21,6 +21,10 @@ pub struct Rollout {
     /// one failure of three requests is noise.
     #[serde(default = "default_min_requests")]
     pub min_requests: u64,
+    /// CloudWatch alarms (names) watched with the traffic: any in ALARM rolls back, as with
+    /// CodeDeploy. They must exist in the project's region.
+    #[serde(default)]
+    pub alarms: Vec<String>,
 }
 
 impl Default for Rollout {
@@ -30,6 +34,7 @@ impl Default for Rollout {
             bake: Duration::ZERO,
             error_rate: default_error_rate(),
             min_requests: default_min_requests(),
+            alarms: Vec::new(),
         }
     }
 }
@@ -37,6 +42,8 @@ impl Default for Rollout {
 fn default_error_rate() -> f64 {
     0.05
 }
+const MAX_ALARMS: usize = 100;
+
 fn default_min_requests() -> u64 {
     20
 }
@@ -48,6 +55,13 @@ impl Rollout {
                 "[rollout] error_rate = {}: a share from 0.0 to 1.0",
                 self.error_rate
             );
+        }
+        // DescribeAlarms takes at most 100 names; CloudWatch's names are 1 to 255 characters.
+        if self.alarms.len() > MAX_ALARMS {
+            bail!("[rollout] alarms: at most {MAX_ALARMS} names");
+        }
+        if let Some(name) = self.alarms.iter().find(|n| n.is_empty() || n.len() > 255) {
+            bail!("[rollout] alarms: {name:?} is not an alarm name (1 to 255 characters)");
         }
         Ok(())
     }

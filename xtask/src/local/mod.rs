@@ -8,7 +8,6 @@ mod health;
 mod lifecycle;
 pub(crate) mod process;
 mod state;
-mod traffic;
 mod verbs;
 
 pub use components::Component;
@@ -17,4 +16,3 @@ pub use local_gateway::FAULTS_PATH;
 /// The Lambda Runtime API the gateway runs functions under, and the sandbox around them (also
 /// used by bench and tests).
 pub use local_gateway::{architecture, runtime, sandbox};
-pub use traffic::GatewayTraffic;

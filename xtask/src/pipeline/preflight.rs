@@ -1,6 +1,6 @@
 //! A deploy's preflight (what exists, what green runs, whether a rollback pinned it, whether the
 //! function runs on deploy.toml's architecture, deploy.toml's settings resolved before minutes of
-//! building) and its no-op check.
+//! building, the rollout's alarms exist and none is in ALARM) and its no-op check.
 use anyhow::{Context, Result, bail};
 
 use super::{Cloud, Ctx, GREEN, absent_as_none, deploy::Options};
@@ -79,6 +79,19 @@ pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Resu
     if !options.switch_architecture {
         let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
         image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
+    }
+    let alarms = &ctx.config.rollout.alarms;
+    if let Some(traffic) = &ctx.traffic
+        && !alarms.is_empty()
+    {
+        // A missing alarm is a typo to fix now; one already in ALARM would roll back any
+        // version, so this one is not shipped into it.
+        if let Some(name) = traffic.alarming(alarms).await?.first() {
+            bail!(
+                "alarm {name} is in ALARM already: green stays on version {}; deploy once it is OK again",
+                green.target.version
+            );
+        }
     }
     Ok(Preflight {
         api,

@@ -26,8 +26,11 @@ use crate::{
     verify::Endpoint,
 };
 
-/// How often green is probed and its traffic read.
+/// How often green is probed.
 const TICK: Duration = Duration::from_secs(1);
+/// How often CloudWatch is read: its metrics have one-minute resolution, and each read of
+/// GetMetricData is billed per metric.
+const READ_EVERY: Duration = Duration::from_secs(5);
 /// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
 const PROBES_PER_TICK: usize = 10;
 /// The path probed: every build answers it, and it touches the app's own configuration.
@@ -36,8 +39,11 @@ const PROBE_PATH: &str = "/health";
 /// The watch over one rollout: its start (traffic counts from there) and what it saw.
 struct Watch<'a> {
     green: Endpoint,
+    /// The old version and the candidate: the versions whose traffic is read.
+    versions: [String; 2],
     candidate: String,
     since: SystemTime,
+    read: Option<Instant>,
     started: Instant,
     first_error: Option<Instant>,
     seen: &'a mut Watched,
@@ -60,7 +66,7 @@ impl<C: Cloud> Ctx<C> {
         };
         if self.traffic.is_none() {
             self.progress.note(
-                "real traffic is not watched on this cloud (CloudWatch is not wired in yet): synthetic probes only",
+                "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
             );
         }
         let old = green.target.version.clone();
@@ -70,8 +76,10 @@ impl<C: Cloud> Ctx<C> {
                 url: self.stage_url(api, GREEN),
                 token: None,
             },
+            versions: [old.clone(), new.clone()],
             candidate: new.clone(),
             since: SystemTime::now(),
+            read: None,
             started: Instant::now(),
             first_error: None,
             seen: &mut seen,
@@ -146,11 +154,18 @@ impl<C: Cloud> Ctx<C> {
                     health::attribute(version.as_deref(), failed, &watch.candidate);
                 watch.seen.probes.entry(version).or_default().add(failed);
             }
-            if let Some(traffic) = &self.traffic {
+            let mut alarm = None;
+            if let Some(traffic) = &self.traffic
+                && watch.read.is_none_or(|at| at.elapsed() >= READ_EVERY)
+            {
+                watch.read = Some(Instant::now());
                 let counts = traffic
-                    .by_version(self.function(), GREEN, watch.since)
+                    .by_version(self.function(), GREEN, &watch.versions, watch.since)
                     .await?;
                 watch.seen.traffic = Some(counts);
+                if !rollout.alarms.is_empty() {
+                    alarm = traffic.alarming(&rollout.alarms).await?.into_iter().next();
+                }
             }
             let candidate = &watch.candidate;
             let probes = watch
@@ -168,7 +183,9 @@ impl<C: Cloud> Ctx<C> {
             if watch.first_error.is_none() && probes.errors + traffic.errors > 0 {
                 watch.first_error = Some(Instant::now());
             }
-            let breach = health::judge(Signal::RealTraffic, candidate, traffic, rollout)
+            let breach = alarm
+                .map(|name| Breach::alarm(&name, candidate))
+                .or_else(|| health::judge(Signal::RealTraffic, candidate, traffic, rollout))
                 .or_else(|| health::judge(Signal::SyntheticProbes, candidate, probes, rollout));
             if breach.is_some() || Instant::now() >= end {
                 return Ok(breach);
@@ -262,8 +279,10 @@ impl<C: Cloud> Ctx<C> {
                 url: self.stage_url(api, GREEN),
                 token: None,
             },
+            versions: [old.to_string(), promotion.version.to_string()],
             candidate: promotion.version.to_string(),
             since: SystemTime::now(),
+            read: None,
             started: Instant::now(),
             first_error: None,
             seen: &mut seen,

@@ -180,12 +180,20 @@ pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> 
             }
         }
     }
-    let traffic = match &ctx.traffic {
-        Some(traffic) => {
+    let green = aliases.iter().find(|a| a.alias == GREEN);
+    let traffic = match (&ctx.traffic, green) {
+        (Some(traffic), Some(green)) => {
             let since = std::time::SystemTime::now() - TRAFFIC_WINDOW;
-            Some(traffic.by_version(&function, GREEN, since).await?)
+            let versions: Vec<String> = std::iter::once(green.version.clone())
+                .chain(green.weights.keys().cloned())
+                .collect();
+            Some(
+                traffic
+                    .by_version(&function, GREEN, &versions, since)
+                    .await?,
+            )
         }
-        None => None,
+        _ => None,
     };
     Ok(Status {
         function,

@@ -2,8 +2,11 @@
 //! it. moto accepts what AWS refuses and forgets what AWS keeps; the front adds, server-side,
 //! what the pipeline relies on: function and version states, role propagation, atomic
 //! RevisionId and CodeSha256 guards, AWS's limits, the image each version runs, and ECR's
-//! registry endpoint (the local registry). So `cloud/` talks to the local cloud exactly as to
+//! registry endpoint (the local registry), and CloudWatch, which moto cannot serve to the Rust
+//! SDK (`cloudwatch.rs`). So `cloud/` talks to the local cloud exactly as to
 //! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
+mod cbor;
+mod cloudwatch;
 mod describe;
 mod ecr;
 mod lambda;
@@ -57,6 +60,8 @@ pub(crate) struct Front {
     /// so a guard and its write are atomic as on AWS.
     books: Mutex<Books>,
     books_file: PathBuf,
+    /// Where `up` records the other components' ports (the data plane's, for its counts).
+    state_dir: PathBuf,
     delays: std::sync::Mutex<Delays>,
     /// `REGION/API/STAGE` → when it was created or its variables last changed.
     stages_changed: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
@@ -73,6 +78,7 @@ pub async fn serve(options: Options) -> Result<()> {
         registry_url: options.registry_url,
         books: Mutex::new(Books::load(&books_file)?),
         books_file,
+        state_dir: options.state_dir,
         delays: std::sync::Mutex::new(Delays::from_env()),
         stages_changed: std::sync::Mutex::default(),
     });
@@ -216,6 +222,7 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         }
         "iam" => front.iam(call).await,
         "apigateway" => front.apigateway(call).await,
+        "monitoring" => cloudwatch::handle(&front, call).await,
         _ => front.forward(&call).await,
     };
     answer.into_response()

@@ -1,7 +1,7 @@
 //! What the front tracks beside moto, saved under the state dir so a restarted front keeps it:
 //! per function Lambda's state (`rules::lambda::Function`: the image `$LATEST` runs, when it
 //! turns Active and when its update ends, each version's image and states, each alias's
-//! RevisionId); per role its age.
+//! RevisionId); per role its age; CloudWatch's alarms.
 use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result};
@@ -15,6 +15,9 @@ pub(crate) struct Books {
     pub functions: BTreeMap<String, Function>,
     /// Role name → when it was created (ms since the epoch). IAM is global.
     pub roles: BTreeMap<String, u64>,
+    /// `REGION/NAME` → CloudWatch alarm.
+    #[serde(default)]
+    pub alarms: BTreeMap<String, super::cloudwatch::Alarm>,
 }
 
 /// A fresh RevisionId: a random UUID, as Lambda's.
