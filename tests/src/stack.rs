@@ -255,21 +255,6 @@ impl Stack {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
         SdkCloud::connect(endpoints.target()).await.unwrap()
     }
-
-    /// CloudWatch's SDK client on this stack's (running) local cloud: alarms as an operator
-    /// makes and sets them.
-    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
-        use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
-        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
-        let config = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(endpoints.region))
-            .endpoint_url(endpoints.front_url)
-            .credentials_provider(Credentials::new("local", "local", None, None, "e2e"))
-            .http_client(xtask::tls::sdk_http_client())
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(config)
-    }
 }
 
 impl Drop for Stack {

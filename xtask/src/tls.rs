@@ -34,12 +34,10 @@ pub fn sdk_http_client() -> SharedHttpClient {
     sdk_http_client_trusting(TlsContext::default())
 }
 
-fn sdk_http_client_trusting(roots: TlsContext) -> SharedHttpClient {
+/// The same, trusting `roots` (the handshake test's own CA).
+pub(crate) fn sdk_http_client_trusting(roots: TlsContext) -> SharedHttpClient {
     Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(roots)
         .build_https()
 }
-
-#[cfg(test)]
-mod tests;

@@ -4,7 +4,6 @@
 //! green back on the old version by itself (exit 7), naming the alarm.
 use std::{collections::BTreeMap, time::Duration};
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use e2e::stack::{Stack, images, path};
 use xtask::cloud::Functions;
 
@@ -12,14 +11,12 @@ use super::{blue_stage_exists, green};
 
 const ALARM: &str = "canary-alarm-errors";
 
-async fn set_alarm(stack: &Stack, state: StateValue) {
-    stack
-        .cloudwatch()
-        .set_alarm_state()
-        .alarm_name(ALARM)
-        .state_value(state)
-        .state_reason("set by the test")
-        .send()
+/// Makes the alarm if missing and sets its state, as an operator's alarm would change.
+async fn set_alarm(stack: &Stack, state: &str) {
+    let cloud = stack.cloud().await;
+    cloud
+        .traffic()
+        .set_alarm(&stack.name, ALARM, state)
         .await
         .unwrap();
 }
@@ -56,22 +53,8 @@ async fn an_alarm_rolls_a_canary_back_and_a_missing_or_firing_one_stops_the_depl
     assert_eq!(green(&stack, &cloud).await, before);
     assert!(!blue_stage_exists(&stack, &cloud).await);
 
-    let cloudwatch = stack.cloudwatch();
-    cloudwatch
-        .put_metric_alarm()
-        .alarm_name(ALARM)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
     // In ALARM already: this deploy would be rolled back whatever it ships.
-    set_alarm(&stack, StateValue::Alarm).await;
+    set_alarm(&stack, "ALARM").await;
     let refused = stack.refused(&deploy).await;
     assert!(
         refused.contains(&format!("alarm {ALARM} is in ALARM already")),
@@ -81,7 +64,7 @@ async fn an_alarm_rolls_a_canary_back_and_a_missing_or_firing_one_stops_the_depl
     assert!(!blue_stage_exists(&stack, &cloud).await);
 
     // OK at the start, ALARM once green is split: the canary is rolled back by itself.
-    set_alarm(&stack, StateValue::Ok).await;
+    set_alarm(&stack, "OK").await;
     let alarm_during_the_canary = async {
         loop {
             let green = cloud.get_alias(&stack.name, "green").await.unwrap();
@@ -90,7 +73,7 @@ async fn an_alarm_rolls_a_canary_back_and_a_missing_or_firing_one_stops_the_depl
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        set_alarm(&stack, StateValue::Alarm).await;
+        set_alarm(&stack, "ALARM").await;
     };
     let (output, ()) = tokio::join!(stack.xtask(&deploy), alarm_during_the_canary);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -359,7 +359,8 @@ mod tests {
             );
             if let Some(action) = action {
                 assert!(action.split_once(':').is_some_and(|(service, verb)| {
-                    ["ecr", "iam", "lambda", "apigateway"].contains(&service) && !verb.is_empty()
+                    ["ecr", "iam", "lambda", "apigateway", "cloudwatch"].contains(&service)
+                        && !verb.is_empty()
                 }));
             }
         }

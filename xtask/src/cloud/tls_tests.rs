@@ -1,5 +1,6 @@
-//! Both clients finish a real TLS handshake on ring: a loopback HTTPS server with a test CA
-//! (`testdata/`: a CA and a `localhost` certificate made for this test only, valid to 2126)
+//! Both of `crate::tls`'s clients finish a real TLS handshake on ring: a loopback HTTPS server
+//! with a test CA (`testdata/`: a CA and a `localhost` certificate made for this test only,
+//! valid to 2126)
 //! answers one STS call through the SDK and one GET through reqwest. A client without a
 //! crypto provider, or with a provider rustls cannot use, fails here, not on AWS.
 use std::{
@@ -73,7 +74,7 @@ async fn the_sdk_and_reqwest_speak_tls_on_ring() {
         .region(Region::new("us-east-1"))
         .endpoint_url(format!("https://localhost:{port}"))
         .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
-        .http_client(super::sdk_http_client_trusting(roots))
+        .http_client(crate::tls::sdk_http_client_trusting(roots))
         .build();
     let identity = aws_sdk_sts::Client::from_conf(config)
         .get_caller_identity()
@@ -82,7 +83,7 @@ async fn the_sdk_and_reqwest_speak_tls_on_ring() {
         .expect("the SDK's call over TLS");
     assert_eq!(identity.account(), Some("123456789012"));
 
-    let client = super::http()
+    let client = crate::tls::http()
         .tls_certs_only([reqwest::Certificate::from_pem(CA).unwrap()])
         .build()
         .unwrap();
