@@ -23,7 +23,7 @@ use xtask::{
 
 const CLIENTS: usize = 4;
 
-fn gateway_url(stack: &Stack) -> String {
+pub(super) fn gateway_url(stack: &Stack) -> String {
     LocalCloud::at(stack.local_dir())
         .endpoints()
         .unwrap()
@@ -31,7 +31,10 @@ fn gateway_url(stack: &Stack) -> String {
 }
 
 /// Green's routing as the control plane holds it: its version and extra weights.
-async fn green_target(stack: &Stack, cloud: &SdkCloud) -> (String, BTreeMap<String, f64>) {
+pub(super) async fn green_target(
+    stack: &Stack,
+    cloud: &SdkCloud,
+) -> (String, BTreeMap<String, f64>) {
     let green = cloud.get_alias(&stack.name, "green").await.unwrap();
     (green.target.version, green.target.additional_weights)
 }

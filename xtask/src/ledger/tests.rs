@@ -49,6 +49,8 @@ fn promotion_and_lock_round_trip() {
         kept: true,
         hold: Some(Hold {
             green_revision: "8f1c5a3e-0b7d-4f2e-9c61-2d4e5f6a7b8c".into(),
+            strategy: Some("canary:10:5m".into()),
+            bake: Some("2m".into()),
         }),
     };
     assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);

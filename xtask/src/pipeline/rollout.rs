@@ -44,6 +44,25 @@ struct Watch<'a> {
 }
 
 impl<C: Cloud> Ctx<C> {
+    /// Green → the candidate as `plan` says: one promote when there is nothing to watch, else
+    /// the rollout. How deploy and promote both end; returns what the rollout watched.
+    pub async fn to_green(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        plan: Plan,
+        registry: (&C::Registry, &str),
+    ) -> Result<Option<Watched>> {
+        if !plan.watches() {
+            self.promote_phase(api, green, candidate).await?;
+            return Ok(None);
+        }
+        let watched = self.roll_out(api, green, candidate, plan, registry).await?;
+        self.progress.note(format_args!("{watched}"));
+        Ok(Some(watched))
+    }
+
     /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
     /// on a breach. Returns what it watched; a breach is an error with exit 7.
     pub async fn roll_out(
