@@ -332,8 +332,8 @@ pub fn now_rfc3339() -> String {
     rfc3339(epoch_seconds())
 }
 
-/// The one civil-date conversion, shared with the data plane's log lines.
-pub use local_gateway::clock::rfc3339;
+/// The one civil-date conversion (and its inverse), shared with the data plane's log lines.
+pub use local_gateway::clock::{epoch_of, rfc3339};
 
 #[cfg(test)]
 mod tests;

@@ -115,4 +115,8 @@ fn rfc3339_formats_known_instants() {
     assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(rfc3339(1_795_738_354), "2026-11-27T00:12:34Z");
+    for epoch in [0, 951_782_400, 1_795_738_354] {
+        assert_eq!(epoch_of(&rfc3339(epoch)), Some(epoch));
+    }
+    assert_eq!(epoch_of("yesterday"), None);
 }

@@ -250,7 +250,8 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// A bake a killed run left unfinished (green's record still says it bakes): watched
-    /// again until its end, then cleared, or reverted on a breach as the rollout would have.
+    /// again until its end, its real traffic counted from the bake's start, then cleared, or
+    /// reverted on a breach as the rollout would have.
     /// `None` when green is not baking.
     pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
         let Ok(promotion) = Promotion::parse(&green.description) else {
@@ -276,13 +277,19 @@ impl<C: Cloud> Ctx<C> {
             strategy: "bake (resumed)".into(),
             ..Watched::default()
         };
+        // Real traffic is judged from the bake's start (the promotion), not from now: a run
+        // killed as it judged a breach leaves only the counts it judged, and the next run may
+        // come after the bake's end while nobody uses green (it passed a failing version).
+        let since = ledger::epoch_of(&promotion.at).map_or_else(SystemTime::now, |at| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(at)
+        });
         let mut watch = Watch {
             green: Endpoint {
                 url: self.stage_url(api, GREEN),
                 token: None,
             },
             candidate: promotion.version.to_string(),
-            since: SystemTime::now(),
+            since,
             started: Instant::now(),
             first_error: None,
             seen: &mut seen,
