@@ -36,9 +36,11 @@ pub enum Verb {
     Provision(Provision),
     /// Ship this commit: build, lock, push, publish, verify on blue, promote to green, clean up
     Deploy(Deploy),
-    /// Move green to the version a `deploy --hold` verified on blue (green must not have moved
-    /// since), rolling out as that deploy would have: its strategy and bake (or deploy.toml's
-    /// [rollout]), rolled back by itself on trouble (exit 7); blue and the hold go either way
+    /// Move green to the version a `deploy --hold` verified on blue, rolling out as that deploy would have
+    ///
+    /// Green must not have moved since the hold. The rollout takes the held deploy's strategy and
+    /// bake (or deploy.toml's [rollout]); trouble rolls green back by itself (exit 7); blue and
+    /// the hold are removed either way.
     Promote(Promote),
     /// End a `deploy --hold`: remove blue, leave green as it is
     Abort(Abort),
