@@ -36,7 +36,11 @@ pub enum Verb {
     Provision(Provision),
     /// Ship this commit: build, lock, push, publish, verify on blue, promote to green, clean up
     Deploy(Deploy),
-    /// Move green to the version a `deploy --hold` verified on blue (green must not have moved since)
+    /// Move green to the version a `deploy --hold` verified on blue, rolling out as that deploy would have
+    ///
+    /// Green must not have moved since the hold. The rollout takes the held deploy's strategy and
+    /// bake (or deploy.toml's [rollout]); trouble rolls green back by itself (exit 7); blue and
+    /// the hold are removed either way.
     Promote(Promote),
     /// End a `deploy --hold`: remove blue, leave green as it is
     Abort(Abort),
@@ -256,6 +260,15 @@ pub struct Promote {
     /// Check the hold and print what would happen; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// How green shifts to the held version, as `deploy --strategy` (all-at-once,
+    /// canary:PCT:DURATION, linear:PCT:DURATION or a CodeDeploy name)
+    /// [default: the held deploy's, else deploy.toml's [rollout] strategy]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<crate::config::Strategy>,
+    /// Watch green this long on the held version alone before the run ends, like 2m
+    /// [default: the held deploy's, else deploy.toml's [rollout] bake]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub bake: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

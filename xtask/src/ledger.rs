@@ -63,10 +63,13 @@ pub struct Lock {
     pub hold: Option<Hold>,
 }
 
-/// What a held deploy keeps for `promote`.
+/// What a held deploy keeps for `promote`: green's RevisionId, and how the deploy would have
+/// rolled out (its `--strategy` and `--bake`, or deploy.toml's), as `deploy` writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hold {
     pub green_revision: String,
+    pub strategy: Option<String>,
+    pub bake: Option<String>,
 }
 
 impl VersionRecord {
@@ -179,6 +182,12 @@ impl Lock {
         }
         if let Some(hold) = &self.hold {
             fields.push(("held", hold.green_revision.clone()));
+            if let Some(strategy) = &hold.strategy {
+                fields.push(("strategy", strategy.clone()));
+            }
+            if let Some(bake) = &hold.bake {
+                fields.push(("bake", bake.clone()));
+            }
         }
         // The holder last: encode cuts the last field to fit.
         fields.push(("lock", self.holder.clone()));
@@ -201,6 +210,8 @@ impl Lock {
             kept: fields.get("kept").is_some_and(|v| v == "1"),
             hold: fields.get("held").map(|revision| Hold {
                 green_revision: revision.clone(),
+                strategy: fields.get("strategy").cloned(),
+                bake: fields.get("bake").cloned(),
             }),
         })
     }
@@ -321,8 +332,8 @@ pub fn now_rfc3339() -> String {
     rfc3339(epoch_seconds())
 }
 
-/// The one civil-date conversion, shared with the data plane's log lines.
-pub use local_gateway::clock::rfc3339;
+/// The one civil-date conversion (and its inverse), shared with the data plane's log lines.
+pub use local_gateway::clock::{epoch_of, rfc3339};
 
 #[cfg(test)]
 mod tests;

@@ -164,7 +164,12 @@ impl flags::Promote {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
         let work = async {
-            let mut report = pipeline::hold::promote(&ctx, self.dry_run).await?;
+            let options = pipeline::hold::Options {
+                dry_run: self.dry_run,
+                strategy: self.strategy,
+                bake: self.bake,
+            };
+            let mut report = pipeline::hold::promote(&ctx, options).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };

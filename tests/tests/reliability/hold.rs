@@ -1,12 +1,25 @@
 //! The human gate: `deploy --hold` stops with blue verified and the lock held; `promote` moves
 //! green to exactly that version, refusing when green moved since or the hold expired; `abort`
-//! removes blue and leaves green; a deploy meanwhile is refused, naming the hold.
-use std::time::{Duration, Instant};
+//! removes blue and leaves green; a deploy meanwhile is refused, naming the hold. A promote
+//! rolls out as the held deploy would have, rolls back by itself, and ends the hold either way.
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
-use e2e::stack::{Stack, alias_version, images, path, stage, version_at};
-use xtask::cloud::{AliasTarget, Functions};
+use e2e::{
+    prober::{self, Prober},
+    stack::{Stack, alias_version, images, path, stage, version_at},
+};
+use xtask::{
+    cloud::{AliasTarget, Functions},
+    local::FAULTS_PATH,
+};
 
-use super::green;
+use super::{
+    blue_stage_exists, green,
+    rollout::{gateway_url, green_target},
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
@@ -73,7 +86,10 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
     assert_eq!(moved.status.code(), Some(1), "green unchanged by this run");
     assert!(String::from_utf8_lossy(&moved.stderr).contains("green moved since"));
     assert_eq!(green(&stack, &cloud).await.version, "1");
-    stack.ok(&["abort"]).await;
+    assert!(
+        !blue_stage_exists(&stack, &cloud).await,
+        "a promote that failed ends the hold, as a failed deploy releases its lock"
+    );
 
     // A hold past its time cannot be promoted.
     stack
@@ -102,5 +118,91 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
         promote_wall.as_secs_f64(),
         promoted["write_calls"],
         plain["write_calls"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itself() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("hold-rollout");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let bad = (first["version"].as_u64().unwrap() + 1).to_string();
+    let cloud = stack.cloud().await;
+    // Half of the held version's invocations through green fail; blue never sees it.
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
+    let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": bad, "share": share});
+    let http = reqwest::Client::new();
+    http.post(&faults).json(&fault(0.5)).send().await.unwrap();
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        4,
+        Duration::from_millis(20),
+    );
+
+    // The hold keeps deploy's --strategy: promote shifts a canary, sees it fail, reverts.
+    let args = [
+        "deploy",
+        "--image",
+        path(image_b),
+        "--hold",
+        "--strategy",
+        "canary:20:45s",
+    ];
+    let held = stack.ok(&args).await;
+    assert_eq!(held["held"].to_string(), bad);
+    let started = Instant::now();
+    let promoted = stack.xtask(&["promote"]).await;
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&promoted.stderr);
+    assert_eq!(promoted.status.code(), Some(7), "rolled back: {stderr}");
+    assert!(
+        stderr.contains("rolled back") && stderr.contains("canary:20:45s"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(40),
+        "the canary step was cut short: {took:?}"
+    );
+    assert_eq!(
+        green_target(&stack, &cloud).await,
+        (old.clone(), BTreeMap::new())
+    );
+    assert!(!blue_stage_exists(&stack, &cloud).await, "the hold ended");
+    let refused = stack.refused(&["rollback", "--to", &bad]).await;
+    assert!(refused.contains("--force"), "recorded as failed: {refused}");
+    http.post(&faults).json(&fault(0.0)).send().await.unwrap();
+
+    // Promote's own --strategy and --bake win over the hold's.
+    let held = stack
+        .ok(&["deploy", "--image", path(image_b), "--hold"])
+        .await;
+    let good = held["held"].to_string();
+    let args = ["promote", "--strategy", "canary:50:2s", "--bake", "1s"];
+    let started = Instant::now();
+    let promoted = stack.ok(&args).await;
+    let wall = started.elapsed();
+    assert_eq!(promoted["outcome"], "deployed");
+    assert_eq!(promoted["rollout"]["strategy"], "canary:50:2s");
+    assert!(promoted["rollout"]["breach"].is_null(), "{promoted}");
+    assert!(
+        wall >= Duration::from_secs(3),
+        "the shift and bake were held: {wall:?}"
+    );
+    assert_eq!(green_target(&stack, &cloud).await, (good, BTreeMap::new()));
+    assert!(!blue_stage_exists(&stack, &cloud).await);
+    let seen = clients.stop().await;
+    let failed = prober::failures(&seen);
+    let sent: usize = seen.iter().map(Vec::len).sum();
+    assert!(
+        failed.len() * 5 <= sent,
+        "{} of {sent} requests failed: over the canary's 20%",
+        failed.len()
+    );
+    eprintln!(
+        "held canary: promote rolled back after {:.1}s; healthy promote canary:50:2s + bake 1s {:.1}s; {} of {sent} requests failed",
+        took.as_secs_f64(),
+        wall.as_secs_f64(),
+        failed.len()
     );
 }

@@ -4,7 +4,7 @@
 //! FIS does) is rolled back by itself, its failures stay within its share, the old version
 //! fails nothing, and it is not shipped again without --force; a rollout killed at any
 //! boundary of its shift, promote and bake converges on the next run (a split left is settled,
-//! a bake left is resumed).
+//! a bake left is resumed); one killed as it reverts is rolled back by the next run.
 use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
@@ -13,7 +13,7 @@ use e2e::{
 };
 use tokio::time::Instant;
 use xtask::{
-    cloud::{Functions, SdkCloud},
+    cloud::{Apis, Functions, SdkCloud},
     fault::KILL_AT,
     health::{Counts, Traffic},
     image::{OciRegistry, Registry},
@@ -23,7 +23,7 @@ use xtask::{
 
 const CLIENTS: usize = 4;
 
-fn gateway_url(stack: &Stack) -> String {
+pub(super) fn gateway_url(stack: &Stack) -> String {
     LocalCloud::at(stack.local_dir())
         .endpoints()
         .unwrap()
@@ -31,19 +31,22 @@ fn gateway_url(stack: &Stack) -> String {
 }
 
 /// Green's routing as the control plane holds it: its version and extra weights.
-async fn green_target(stack: &Stack, cloud: &SdkCloud) -> (String, BTreeMap<String, f64>) {
+pub(super) async fn green_target(
+    stack: &Stack,
+    cloud: &SdkCloud,
+) -> (String, BTreeMap<String, f64>) {
     let green = cloud.get_alias(&stack.name, "green").await.unwrap();
     (green.target.version, green.target.additional_weights)
 }
 
-/// Green's invocations of `old` and `new` since `since`, as CloudWatch reports the data
-/// plane's counts.
+/// Green's invocations of `versions` since `since`, as CloudWatch reports the data plane's
+/// counts.
 async fn traffic(
     stack: &Stack,
-    [old, new]: [&str; 2],
+    versions: &[&str],
     since: std::time::SystemTime,
 ) -> BTreeMap<String, Counts> {
-    let versions = [old.to_owned(), new.to_owned()];
+    let versions: Vec<String> = versions.iter().map(|v| (*v).to_owned()).collect();
     stack
         .cloud()
         .await
@@ -104,7 +107,7 @@ async fn a_healthy_canary_completes_and_not_one_request_fails_during_the_shift_a
         "{rollout}"
     );
     assert!(rollout["breach"].is_null(), "{rollout}");
-    let counts = traffic(&stack, [&old, &new], since).await;
+    let counts = traffic(&stack, &[&old, &new], since).await;
     assert_eq!(counts[&old].errors + counts[&new].errors, 0, "{counts:?}");
     assert!(
         wall >= Duration::from_secs(8),
@@ -170,7 +173,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     );
 
     // The failures are the canary's, within its share; the old version failed nothing.
-    let counts = traffic(&stack, [&old, &new], since).await;
+    let counts = traffic(&stack, &[&old, &new], since).await;
     assert_eq!(counts[&old].errors, 0, "{counts:?}");
     assert!(counts[&new].errors > 0, "{counts:?}");
     let sent: usize = seen.iter().map(Vec::len).sum();
@@ -330,5 +333,109 @@ async fn a_rollout_killed_at_every_boundary_is_settled_or_resumed_by_the_next_ru
         "rollout killed at {} boundaries, each converged; {} requests, 0 failed",
         boundaries.len(),
         seen.iter().map(Vec::len).sum::<usize>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-revert-killed");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let base = first["version"].as_u64().unwrap();
+    // Image b fails half its invocations through green, whatever number a publication of it
+    // gets (moto numbers a re-publication of the same code anew; AWS would return the same).
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
+    let http = reqwest::Client::new();
+    for version in base + 1..=base + 4 {
+        let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version.to_string(), "share": 0.5});
+        let injected = http.post(&faults).json(&fault).send().await.unwrap();
+        assert_eq!(injected.status(), 204);
+    }
+    let cloud = stack.cloud().await;
+    let api = cloud.find_rest_api(&stack.name).await.unwrap();
+    let blue_left = async || cloud.get_stage(&api.id, "blue").await.is_ok();
+    // Killed in the shift (a split left) and in the bake (the candidate alone, baking). The
+    // bake's end has passed when the next run comes, and nobody uses green meanwhile: the
+    // failures the killed run saw are all there is to judge.
+    let bake = 3;
+    let (mut sent, mut failed_requests) = (0, 0);
+    let mut tally = |seen: Vec<Vec<prober::Seen>>| {
+        sent += seen.iter().map(Vec::len).sum::<usize>();
+        failed_requests += prober::failures(&seen).len();
+    };
+    for how in [
+        ["--strategy", "canary:50:30s"],
+        ["--bake", &format!("{bake}s")],
+    ] {
+        let clients = Prober::start(
+            first["green_url"].as_str().unwrap(),
+            CLIENTS,
+            Duration::from_millis(20),
+        );
+        let mut args = vec!["deploy", "--image", path(image_b)];
+        args.extend(how);
+        let killed = stack.xtask_with(&args, &[(KILL_AT, "revert")]).await;
+        assert_eq!(killed.status.signal(), Some(9), "{how:?}: {killed:?}");
+        let (main, weights) = green_target(&stack, &cloud).await;
+        if how[0] == "--strategy" {
+            assert_eq!(main, old, "{how:?}: killed before the revert's write");
+            assert_eq!(weights.len(), 1, "{how:?}: a split is left");
+        } else {
+            assert_ne!(
+                main, old,
+                "{how:?}: the candidate was promoted before its bake"
+            );
+        }
+        assert!(blue_left().await, "{how:?}: the lock is left");
+        let mut clients = Some(clients);
+        if how[0] == "--bake" {
+            tally(clients.take().unwrap().stop().await);
+        }
+        tokio::time::sleep(Duration::from_secs(bake + 1)).await;
+
+        args.push("--break-lock");
+        let output = stack.xtask(&args).await;
+        if let Some(clients) = clients {
+            tally(clients.stop().await);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(7),
+            "{how:?}: the next run rolls back: {stderr}"
+        );
+        assert_eq!(
+            green_target(&stack, &cloud).await,
+            (old.clone(), BTreeMap::new()),
+            "{how:?}: green on the old version alone: {stderr}"
+        );
+        let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+        assert_eq!(
+            ledger::Promotion::parse(&green.description).unwrap().baking,
+            None
+        );
+        assert!(!blue_left().await, "{how:?}: no lock stays");
+        // The version rolled back is recorded as failed: not gone back to without --force.
+        let failed = stderr
+            .split(" is recorded as failed")
+            .next()
+            .and_then(|s| s.rsplit("version ").next())
+            .unwrap_or_default();
+        let refused = stack.refused(&["rollback", "--to", failed]).await;
+        assert!(refused.contains("--force"), "{how:?}: {failed}: {refused}");
+        eprintln!(
+            "killed as it reverted ({how:?}), the next run: {}",
+            stderr
+                .lines()
+                .rev()
+                .find(|l| l.contains("rolled back"))
+                .unwrap_or("")
+        );
+    }
+    let counts = traffic(&stack, &[&old], std::time::SystemTime::UNIX_EPOCH).await;
+    assert_eq!(counts[&old].errors, 0, "{counts:?}");
+    eprintln!(
+        "killed at revert twice: {sent} requests, {failed_requests} failed; data plane: {counts:?}"
     );
 }

@@ -9,3 +9,9 @@ pub fn rfc3339(epoch: u64) -> String {
         .and_then(|at| at.format(&Rfc3339).ok())
         .unwrap_or_else(|| format!("@{epoch}"))
 }
+
+/// [`rfc3339`] read back: seconds since the epoch; `None` for anything else.
+pub fn epoch_of(rfc3339: &str) -> Option<u64> {
+    let at = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp()).ok()
+}

@@ -49,6 +49,8 @@ fn promotion_and_lock_round_trip() {
         kept: true,
         hold: Some(Hold {
             green_revision: "8f1c5a3e-0b7d-4f2e-9c61-2d4e5f6a7b8c".into(),
+            strategy: Some("canary:10:5m".into()),
+            bake: Some("2m".into()),
         }),
     };
     assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
@@ -113,4 +115,8 @@ fn rfc3339_formats_known_instants() {
     assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(rfc3339(1_795_738_354), "2026-11-27T00:12:34Z");
+    for epoch in [0, 951_782_400, 1_795_738_354] {
+        assert_eq!(epoch_of(&rfc3339(epoch)), Some(epoch));
+    }
+    assert_eq!(epoch_of("yesterday"), None);
 }

@@ -126,6 +126,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         break_lock: options.break_lock,
         keep: options.keep_blue || options.hold.is_some(),
         hold: options.hold,
+        rollout: Some(plan_of(ctx, options)),
     };
     let hold = options.hold.is_some();
     let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
@@ -206,19 +207,17 @@ async fn ship<C: Cloud>(
         return Ok((version, None));
     }
     ctx.still_holds(&pre.api, token.expose()).await?;
-    let plan = options.rollout.unwrap_or(Plan {
-        strategy: ctx.config.rollout.strategy,
-        bake: ctx.config.rollout.bake,
-    });
-    if !plan.watches() {
-        ctx.promote_phase(&pre.api, &green, candidate).await?;
-        return Ok((version, None));
-    }
     let watched = ctx
-        .roll_out(&pre.api, &green, candidate, plan, registry)
+        .to_green(&pre.api, &green, candidate, plan_of(ctx, options), registry)
         .await?;
-    ctx.progress.note(format_args!("{watched}"));
-    Ok((version, Some(watched)))
+    Ok((version, watched))
+}
+
+/// `--strategy`/`--bake`, else deploy.toml's `[rollout]`.
+fn plan_of<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Plan {
+    options
+        .rollout
+        .unwrap_or_else(|| Plan::configured(&ctx.config.rollout))
 }
 
 fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {

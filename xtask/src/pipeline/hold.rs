@@ -2,12 +2,18 @@
 //! held; `promote` moves green to exactly that version, `abort` ends the hold. Promote trusts
 //! nothing it did not check again: the hold is live, blue still reports the held version and
 //! build, the version passes the one verification rule, and green has not moved since the hold
-//! (its RevisionId, kept in the lock, guards the promotion).
+//! (its RevisionId, kept in the lock, guards the promotion). Then it ends as the held deploy
+//! would have: the same rollout (the hold's strategy and bake, unless `promote` names others),
+//! rolled back by itself on a breach, and the hold released whatever ends it.
 use anyhow::{Context, Result, bail};
 
-use super::{BLUE, Candidate, Cloud, Ctx, GREEN, Phase, TOKEN_VARIABLE, absent_as_none, deploy};
+use super::{
+    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, absent_as_none,
+    deploy,
+};
 use crate::{
     cloud::{Alias, RestApi, Stage},
+    config::{Strategy, parse_duration},
     ledger::{Hold, Lock, VersionRecord},
     outcome::{Exit, refuse},
     secret::Secret,
@@ -59,10 +65,38 @@ async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
     })
 }
 
-/// `promote`: green → the held version, then cleanup, as a deploy's last phases.
-pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Report> {
+/// How `promote` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub dry_run: bool,
+    /// `--strategy`, else the hold's, else deploy.toml's.
+    pub strategy: Option<Strategy>,
+    /// `--bake`, else the hold's, else deploy.toml's.
+    pub bake: Option<std::time::Duration>,
+}
+
+/// The rollout `promote` runs: its flags, else what the held deploy recorded, else
+/// deploy.toml's `[rollout]` (a hold taken before holds recorded it).
+fn plan<C: Cloud>(ctx: &Ctx<C>, hold: &Hold, options: &Options) -> Result<Plan> {
+    let configured = Plan::configured(&ctx.config.rollout);
+    let strategy = match (options.strategy, &hold.strategy) {
+        (Some(strategy), _) => strategy,
+        (None, Some(held)) => held.parse()?,
+        (None, None) => configured.strategy,
+    };
+    let bake = match (options.bake, &hold.bake) {
+        (Some(bake), _) => bake,
+        (None, Some(held)) => parse_duration(held)?,
+        (None, None) => configured.bake,
+    };
+    Ok(Plan { strategy, bake })
+}
+
+/// `promote`: green → the held version by the held deploy's rollout, then cleanup, as a
+/// deploy's last phases.
+pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy::Report> {
     let p = &ctx.progress;
-    let (held, version, published, record, green) = p
+    let (held, version, published, record, green, (registry, repository)) = p
         .phase(Phase::CheckHold, async {
             let held = held(ctx).await?;
             if held.lock.is_expired() {
@@ -103,15 +137,18 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Re
             ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
                 .await?;
             let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
-            anyhow::Ok((held, version, published, record, green))
+            anyhow::Ok((held, version, published, record, green, (registry, repository)))
         })
         .await?;
+    let plan = plan(ctx, &held.hold, &options)?;
     let mut report = report(ctx, &held.api, &green, version, &record);
-    if dry_run {
+    if options.dry_run {
         report.outcome = deploy::Outcome::Planned;
         report.plan = vec![format!(
-            "move alias green from version {} to {version}; delete stage blue",
-            green.target.version
+            "move alias green from version {} to {version} ({}, bake {}); delete stage blue",
+            green.target.version,
+            plan.strategy,
+            crate::config::show_duration(plan.bake)
         )];
         return Ok(report);
     }
@@ -126,10 +163,23 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<deploy::Re
         description: &published.description,
         pin: false,
     };
-    ctx.promote_phase(&held.api, &as_held, candidate).await?;
-    let token = held.blue.variables.get(TOKEN_VARIABLE).cloned();
-    ctx.cleanup_phase(&held.api, token.as_deref().unwrap_or_default())
-        .await;
+    let token = Secret::registered(
+        held.blue
+            .variables
+            .get(TOKEN_VARIABLE)
+            .cloned()
+            .unwrap_or_default(),
+    );
+    // From here on the hold is this run's lock, released whatever ends the run (a rollback
+    // included), as a deploy's is.
+    let api = &held.api;
+    report.rollout = ctx
+        .holding(api, token, LockOptions::default(), |token| async move {
+            ctx.still_holds(api, token.expose()).await?;
+            let registry = (&registry, repository.name.as_str());
+            ctx.to_green(api, &as_held, candidate, plan, registry).await
+        })
+        .await?;
     report.outcome = deploy::Outcome::Deployed;
     report.phases = p.times();
     Ok(report)

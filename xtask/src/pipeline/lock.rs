@@ -6,9 +6,10 @@ use std::{collections::BTreeMap, future::Future, panic::AssertUnwindSafe, time::
 use anyhow::Result;
 use futures_util::FutureExt;
 
-use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, Phase, TOKEN_VARIABLE, absent_as_none};
+use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, Phase, Plan, TOKEN_VARIABLE, absent_as_none};
 use crate::{
     cloud::{RestApi, Stage},
+    config::show_duration,
     ledger::{Hold, Lock},
     outcome::{Exit, refuse},
     secret::Secret,
@@ -47,6 +48,8 @@ impl<C: Cloud> Ctx<C> {
                 lock.keep,
                 lock.hold.map(|_| Hold {
                     green_revision: green_revision.unwrap_or("none").to_owned(),
+                    strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
+                    bake: lock.rollout.map(|plan| show_duration(plan.bake)),
                 }),
             )
             .to_description(),
@@ -147,6 +150,19 @@ impl<C: Cloud> Ctx<C> {
                 self.take_lock(api, deployment_id, git_sha, lock, green_revision),
             )
             .await?;
+        self.holding(api, token, lock, work).await
+    }
+
+    /// Runs `work` holding the lock whose token is `token` (taken by this run, or the hold
+    /// `promote` carries on): the work races Ctrl-C and `--timeout`; whatever ends it, a split
+    /// green is settled and the lock released, unless `keep` or a hold.
+    pub async fn holding<T, F: Future<Output = Result<T>>>(
+        &self,
+        api: &RestApi,
+        token: Secret,
+        lock: LockOptions,
+        work: impl FnOnce(Secret) -> F,
+    ) -> Result<T> {
         // What green serves after an interruption is read and stated by the caller. SIGTERM
         // (a CI runner cancelling the job) is treated as Ctrl-C.
         let shutdown = crate::signal::shutdown_signal()?;
@@ -202,6 +218,8 @@ pub struct LockOptions {
     pub keep: bool,
     /// `deploy --hold`: how long the held lock stands (instead of a deploy's 30 minutes).
     pub hold: Option<Duration>,
+    /// `deploy --hold`: how the deploy would have rolled out, kept in the hold for `promote`.
+    pub rollout: Option<Plan>,
 }
 
 /// Who holds the lock stage `blue` stands for, and whether that lock expired.

@@ -50,6 +50,25 @@ struct Watch<'a> {
 }
 
 impl<C: Cloud> Ctx<C> {
+    /// Green → the candidate as `plan` says: one promote when there is nothing to watch, else
+    /// the rollout. How deploy and promote both end; returns what the rollout watched.
+    pub async fn to_green(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        plan: Plan,
+        registry: (&C::Registry, &str),
+    ) -> Result<Option<Watched>> {
+        if !plan.watches() {
+            self.promote_phase(api, green, candidate).await?;
+            return Ok(None);
+        }
+        let watched = self.roll_out(api, green, candidate, plan, registry).await?;
+        self.progress.note(format_args!("{watched}"));
+        Ok(Some(watched))
+    }
+
     /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
     /// on a breach. Returns what it watched; a breach is an error with exit 7.
     pub async fn roll_out(
@@ -248,7 +267,8 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// A bake a killed run left unfinished (green's record still says it bakes): watched
-    /// again until its end, then cleared, or reverted on a breach as the rollout would have.
+    /// again until its end, its real traffic counted from the bake's start, then cleared, or
+    /// reverted on a breach as the rollout would have.
     /// `None` when green is not baking.
     pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
         let Ok(promotion) = Promotion::parse(&green.description) else {
@@ -274,6 +294,12 @@ impl<C: Cloud> Ctx<C> {
             strategy: "bake (resumed)".into(),
             ..Watched::default()
         };
+        // Real traffic is judged from the bake's start (the promotion), not from now: a run
+        // killed as it judged a breach leaves only the counts it judged, and the next run may
+        // come after the bake's end while nobody uses green (it passed a failing version).
+        let since = ledger::epoch_of(&promotion.at).map_or_else(SystemTime::now, |at| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(at)
+        });
         let mut watch = Watch {
             green: Endpoint {
                 url: self.stage_url(api, GREEN),
@@ -281,7 +307,7 @@ impl<C: Cloud> Ctx<C> {
             },
             versions: [old.to_string(), promotion.version.to_string()],
             candidate: promotion.version.to_string(),
-            since: SystemTime::now(),
+            since,
             read: None,
             started: Instant::now(),
             first_error: None,

@@ -4,7 +4,8 @@
 //! <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html>): a new function or
 //! version is Pending, an update leaves LastUpdateStatus InProgress, an idle version goes
 //! Inactive; a write while Pending or updating is ResourceConflictException; a RevisionId or
-//! CodeSha256 that no longer matches is PreconditionFailedException. Times are milliseconds on
+//! CodeSha256 that no longer matches is PreconditionFailedException; an alias's routing
+//! configuration follows [`routing_refusal`]. Times are milliseconds on
 //! whatever clock the model keeps (the front: the wall clock; the simulation: virtual time).
 use std::collections::BTreeMap;
 
@@ -27,6 +28,10 @@ pub struct Function {
     /// ignores that; the front keeps it).
     #[serde(default = "default_architecture")]
     pub architecture: String,
+    /// `$LATEST`'s execution role and dead-letter target, which a version keeps (moto keeps
+    /// no dead-letter configuration; the front does, for the alias routing rule).
+    #[serde(default)]
+    pub runs_as: RunsAs,
     pub versions: BTreeMap<String, Published>,
     /// Alias name → its RevisionId.
     pub aliases: BTreeMap<String, String>,
@@ -38,10 +43,21 @@ pub struct Published {
     /// What `$LATEST` ran on when this version was published: a version keeps it.
     #[serde(default = "default_architecture")]
     pub architecture: String,
+    /// `$LATEST`'s role and dead-letter target when this version was published.
+    #[serde(default)]
+    pub runs_as: RunsAs,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
     pub used_at: u64,
+}
+
+/// What an alias's two versions must share: the execution role and the dead-letter target
+/// (none on both is the same).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsAs {
+    pub role: String,
+    pub dead_letter: Option<String>,
 }
 
 /// What Lambda runs a function on when nobody said (and what books written before
@@ -184,12 +200,14 @@ pub fn alias_moved(current: Option<&str>, given: Option<&str>) -> Option<Refusal
 pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
     let active_at = now + delays.pending_ms;
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
+    let runs_as = function.runs_as.clone();
     function
         .versions
         .entry(number)
         .or_insert_with(|| Published {
             image,
             architecture,
+            runs_as,
             active_at,
             used_at: active_at,
         });
@@ -208,4 +226,160 @@ pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
         }
     }
     status
+}
+
+/// Why Lambda refuses an alias's routing configuration (CreateAlias, UpdateAlias).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routing {
+    /// ValidationException: the API model's constraints on `AdditionalVersionWeights` (a key
+    /// of digits, a weight from 0.0 to 1.0), checked before anything else.
+    Constraint(String),
+    /// ResourceNotFoundException: the additional version was never published.
+    NotFound(String),
+    /// InvalidParameterValueException: the routing rules of the Lambda guide.
+    Invalid(String),
+}
+
+impl Routing {
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Constraint(m) | Self::NotFound(m) | Self::Invalid(m) => m,
+        }
+    }
+}
+
+/// An alias's routing configuration: `main` (its FunctionVersion) takes what `weights` leave.
+/// The API model (<https://docs.aws.amazon.com/lambda/latest/api/API_AliasRoutingConfiguration.html>):
+/// keys match `[0-9]+`, weights lie in 0.0..=1.0. The guide
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html>): an alias
+/// points to at most two versions, both published (not `$LATEST`), with the same execution role
+/// and the same dead-letter queue configuration (or none). A version routed to beside itself is
+/// refused too. `name` is how the not-found message names the function.
+pub fn routing_refusal(
+    function: &Function,
+    name: &str,
+    main: &str,
+    weights: &BTreeMap<String, f64>,
+) -> Option<Routing> {
+    let shown = || format!("{weights:?}");
+    let digits = |v: &str| (1..=1024).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit());
+    if !weights.keys().all(|v| digits(v)) {
+        return Some(Routing::Constraint(format!(
+            "1 validation error detected: Value '{}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]",
+            shown()
+        )));
+    }
+    if !weights.values().all(|w| (0.0..=1.0).contains(w)) {
+        return Some(Routing::Constraint(format!(
+            "1 validation error detected: Value '{}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]",
+            shown()
+        )));
+    }
+    let [(extra, _)] = weights.iter().collect::<Vec<_>>()[..] else {
+        return (weights.len() > 1).then(|| {
+            Routing::Invalid(format!(
+                "An alias can point to at most 2 versions: the routing configuration names {} additional versions",
+                weights.len()
+            ))
+        });
+    };
+    if main == "$LATEST" {
+        return Some(Routing::Invalid(
+            "$LATEST is not supported for an alias pointing to more than 1 version".into(),
+        ));
+    }
+    if extra == main {
+        return Some(Routing::Invalid(format!(
+            "The additional version {extra} in the routing configuration must be different from the alias's FunctionVersion {main}"
+        )));
+    }
+    let Some(added) = function.versions.get(extra) else {
+        return Some(Routing::NotFound(format!(
+            "Function not found: {name}:{extra}"
+        )));
+    };
+    // The main version is moto's to find (it answers ResourceNotFound for one never published).
+    let main_runs = &function.versions.get(main)?.runs_as;
+    if main_runs.role != added.runs_as.role {
+        return Some(Routing::Invalid(format!(
+            "The versions of an alias must have the same execution role: version {main} runs as {}, version {extra} as {}",
+            main_runs.role, added.runs_as.role
+        )));
+    }
+    if main_runs.dead_letter != added.runs_as.dead_letter {
+        let shown = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+        return Some(Routing::Invalid(format!(
+            "The versions of an alias must have the same dead-letter queue configuration: version {main} has {}, version {extra} has {}",
+            shown(&main_runs.dead_letter),
+            shown(&added.runs_as.dead_letter)
+        )));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{Function, Published, Routing, RunsAs, routing_refusal};
+
+    fn version(role: &str, dead_letter: Option<&str>) -> Published {
+        Published {
+            image: "repo@sha256:ab".into(),
+            architecture: "x86_64".into(),
+            runs_as: RunsAs {
+                role: role.into(),
+                dead_letter: dead_letter.map(str::to_owned),
+            },
+            active_at: 0,
+            used_at: 0,
+        }
+    }
+
+    #[test]
+    fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
+        let function = Function {
+            image: "repo@sha256:ab".into(),
+            active_at: 0,
+            updated_at: None,
+            revision: "r".into(),
+            architecture: "x86_64".into(),
+            runs_as: RunsAs::default(),
+            versions: BTreeMap::from([
+                ("1".into(), version("role-a", None)),
+                ("2".into(), version("role-a", None)),
+                ("3".into(), version("role-b", None)),
+                (
+                    "4".into(),
+                    version("role-a", Some("arn:aws:sqs:us-east-1:1:dlq")),
+                ),
+            ]),
+            aliases: BTreeMap::new(),
+        };
+        let refusal = |main: &str, weights: &[(&str, f64)]| {
+            let weights = weights.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect();
+            routing_refusal(&function, "f", main, &weights)
+        };
+        assert_eq!(refusal("1", &[("2", 0.1)]), None);
+        assert_eq!(refusal("1", &[]), None);
+        assert_eq!(refusal("1", &[("2", 0.0)]), None);
+        assert_eq!(refusal("1", &[("2", 1.0)]), None);
+        let constraint = |r: Option<Routing>| matches!(r, Some(Routing::Constraint(_)));
+        let invalid = |r: Option<Routing>, says: &str| matches!(&r, Some(Routing::Invalid(m)) if m.contains(says));
+        assert!(constraint(refusal("1", &[("2", 1.5)])));
+        assert!(constraint(refusal("1", &[("2", -0.1)])));
+        assert!(constraint(refusal("1", &[("$LATEST", 0.1)])));
+        assert!(invalid(
+            refusal("1", &[("2", 0.1), ("4", 0.1)]),
+            "at most 2"
+        ));
+        assert!(invalid(refusal("$LATEST", &[("2", 0.1)]), "$LATEST"));
+        assert!(invalid(refusal("2", &[("2", 0.1)]), "different"));
+        assert!(invalid(refusal("1", &[("3", 0.1)]), "execution role"));
+        assert!(invalid(refusal("1", &[("4", 0.1)]), "dead-letter"));
+        assert_eq!(
+            refusal("1", &[("9", 0.1)]),
+            Some(Routing::NotFound("Function not found: f:9".into()))
+        );
+    }
 }

@@ -16,7 +16,10 @@ use crate::{
     pipeline::GREEN,
     rules::{
         self,
-        lambda::{Function, alias_moved, busy_or_moved, code_sha256_moved},
+        lambda::{
+            Function, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved,
+            routing_refusal,
+        },
     },
 };
 
@@ -91,6 +94,10 @@ impl Functions for SimCloud {
                 updated_at: None,
                 revision: w.revision(),
                 architecture: spec.architecture.clone(),
+                runs_as: RunsAs {
+                    role: spec.role_arn.clone(),
+                    dead_letter: None,
+                },
                 versions: BTreeMap::new(),
                 aliases: BTreeMap::new(),
             };
@@ -216,6 +223,7 @@ impl Functions for SimCloud {
                 if !f.versions.contains_key(&target.version) {
                     return Err(not_found(op, &target.version));
                 }
+                routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
                 w.lambda.aliases.insert(
                     alias.to_owned(),
@@ -268,6 +276,7 @@ impl Functions for SimCloud {
                 if !f.versions.contains_key(&target.version) {
                     return Err(not_found(op, &target.version));
                 }
+                routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
                 let from = w.lambda.aliases.get(alias).map(|a| a.target.clone());
                 w.set_alias(alias, target, description);
@@ -343,6 +352,21 @@ impl Functions for SimCloud {
                 .unwrap_or_default())
         })
         .await
+    }
+}
+
+/// Lambda's rule on an alias's routing configuration, as the front applies it.
+fn routed(
+    f: &Function,
+    op: Operation,
+    function: &str,
+    alias: &str,
+    target: &AliasTarget,
+) -> CloudResult<()> {
+    match routing_refusal(f, function, &target.version, &target.additional_weights) {
+        None => Ok(()),
+        Some(Routing::NotFound(why)) => Err(error(ErrorKind::NotFound, op, alias, &why)),
+        Some(refusal) => Err(invalid(op, alias, refusal.message().to_owned())),
     }
 }
 

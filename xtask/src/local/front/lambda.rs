@@ -9,7 +9,10 @@
 //!   reports the image it was published with (moto: `$LATEST`'s);
 //! - UpdateFunctionCode's `Architectures` switches the function's (moto ignores it), and a
 //!   version keeps the architecture it was published on;
-//! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names.
+//! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names;
+//! - an alias's routing configuration as Lambda restricts it (moto stores any): one more
+//!   published version, weights from 0 to 1, the same role and dead-letter target (the front
+//!   keeps each version's, since moto drops DeadLetterConfig).
 use std::sync::Arc;
 
 use axum::{
@@ -28,7 +31,10 @@ use super::{
 };
 use crate::rules::{
     self,
-    lambda::{Refusal, alias_moved, busy_or_moved, code_sha256_moved, default_architecture},
+    lambda::{
+        Refusal, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved,
+        default_architecture, routing_refusal,
+    },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -129,6 +135,14 @@ fn limits(body: &Value) -> Option<Answer> {
         .map(|error| refuse(StatusCode::BAD_REQUEST, "ValidationException", &error))
 }
 
+/// A request's dead-letter target; an empty TargetArn removes it, as on Lambda.
+fn dead_letter(body: &Value) -> Option<String> {
+    body["DeadLetterConfig"]["TargetArn"]
+        .as_str()
+        .filter(|arn| !arn.is_empty())
+        .map(str::to_owned)
+}
+
 /// The call with some fields of its JSON body removed (the guards moto would misjudge).
 fn without(call: &Call, fields: &[&str]) -> Call {
     let mut body = call.json();
@@ -183,6 +197,10 @@ async fn create(front: &Front, call: Call) -> Answer {
         architecture: body["Architectures"][0]
             .as_str()
             .map_or_else(default_architecture, str::to_owned),
+        runs_as: RunsAs {
+            role: body["Role"].as_str().unwrap_or_default().to_owned(),
+            dead_letter: dead_letter(&body),
+        },
         versions: Default::default(),
         aliases: Default::default(),
     };
@@ -248,6 +266,14 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     if let Some([architecture]) = architectures.as_deref() {
         function.architecture = (*architecture).to_owned();
     }
+    if !code {
+        if let Some(role) = body["Role"].as_str() {
+            function.runs_as.role = role.to_owned();
+        }
+        if body.get("DeadLetterConfig").is_some() {
+            function.runs_as.dead_letter = dead_letter(&body);
+        }
+    }
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
@@ -279,8 +305,9 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
     described(front, &function, answer)
 }
 
-/// CreateAlias or UpdateAlias: names and descriptions checked, the RevisionId guard checked
-/// and the alias written under one lock, a new RevisionId answered.
+/// CreateAlias or UpdateAlias: names and descriptions checked, the RevisionId guard and the
+/// routing configuration checked and the alias written under one lock, a new RevisionId
+/// answered.
 async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answer {
     let body = call.json();
     if let Some(error) = rules::alias_name_error(alias) {
@@ -298,6 +325,15 @@ async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answe
     if let Some(refusal) = alias_moved(current.as_deref(), body["RevisionId"].as_str()) {
         return refused(&refusal, key);
     }
+    if let Some(function) = books.functions.get(key)
+        && let Some(refusal) = routing(front, &call, &body, function, key).await
+    {
+        return match refusal {
+            Routing::Constraint(m) => refuse(StatusCode::BAD_REQUEST, "ValidationException", &m),
+            Routing::NotFound(m) => refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &m),
+            Routing::Invalid(m) => invalid(&m),
+        };
+    }
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
         return answer;
@@ -306,6 +342,39 @@ async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answe
         function.aliases.insert(alias.to_owned(), revision());
     }
     with_alias_revision(front, &mut books, key, alias, answer).await
+}
+
+/// The alias write's routing configuration against Lambda's rules. The main version is the
+/// call's FunctionVersion, or (an UpdateAlias without one) the alias's as moto has it.
+async fn routing(
+    front: &Front,
+    call: &Call,
+    body: &Value,
+    function: &Function,
+    key: &str,
+) -> Option<Routing> {
+    let weights = body["RoutingConfig"]["AdditionalVersionWeights"].as_object()?;
+    let weights = weights
+        .iter()
+        .map(|(v, w)| (v.clone(), w.as_f64().unwrap_or(f64::NAN)))
+        .collect();
+    let main = match body["FunctionVersion"].as_str() {
+        Some(main) => main.to_owned(),
+        None => {
+            let path = call.target.split('?').next().unwrap_or_default();
+            let read = Call {
+                method: Method::GET,
+                target: path.to_owned(),
+                body: Bytes::new(),
+                ..without(call, &[])
+            };
+            front.forward(&read).await.json()["FunctionVersion"]
+                .as_str()?
+                .to_owned()
+        }
+    };
+    let name = key.split_once('/').map_or(key, |(_, name)| name);
+    routing_refusal(function, name, &main, &weights)
 }
 
 /// The alias answer with the RevisionId the front keeps (one is made for an alias it has not

@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, time::Duration};
 use serde::Serialize;
 
 use crate::{
-    config::Strategy,
+    config::{Rollout, Strategy},
     health::{Breach, Counts},
 };
 
@@ -16,6 +16,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// deploy.toml's `[rollout]`.
+    pub fn configured(rollout: &Rollout) -> Self {
+        Self {
+            strategy: rollout.strategy,
+            bake: rollout.bake,
+        }
+    }
+
     /// All at once with no bake is a plain promote: nothing to watch.
     pub fn watches(&self) -> bool {
         self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()
