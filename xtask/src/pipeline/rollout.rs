@@ -26,11 +26,10 @@ use crate::{
     verify::Endpoint,
 };
 
-/// How often green is probed.
+/// How often green is probed and CloudWatch read (4 metrics and the alarms a second: about
+/// a cent of GetMetricData per 4 minutes of rollout; read every 5 s, a bad canary's failed
+/// requests on the local cloud went from 2 % to 7 % of all).
 const TICK: Duration = Duration::from_secs(1);
-/// How often CloudWatch is read: its metrics have one-minute resolution, and each read of
-/// GetMetricData is billed per metric.
-const READ_EVERY: Duration = Duration::from_secs(5);
 /// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
 const PROBES_PER_TICK: usize = 10;
 /// The path probed: every build answers it, and it touches the app's own configuration.
@@ -43,7 +42,6 @@ struct Watch<'a> {
     versions: [String; 2],
     candidate: String,
     since: SystemTime,
-    read: Option<Instant>,
     started: Instant,
     first_error: Option<Instant>,
     seen: &'a mut Watched,
@@ -98,7 +96,6 @@ impl<C: Cloud> Ctx<C> {
             versions: [old.clone(), new.clone()],
             candidate: new.clone(),
             since: SystemTime::now(),
-            read: None,
             started: Instant::now(),
             first_error: None,
             seen: &mut seen,
@@ -174,10 +171,7 @@ impl<C: Cloud> Ctx<C> {
                 watch.seen.probes.entry(version).or_default().add(failed);
             }
             let mut alarm = None;
-            if let Some(traffic) = &self.traffic
-                && watch.read.is_none_or(|at| at.elapsed() >= READ_EVERY)
-            {
-                watch.read = Some(Instant::now());
+            if let Some(traffic) = &self.traffic {
                 let counts = traffic
                     .by_version(self.function(), GREEN, &watch.versions, watch.since)
                     .await?;
@@ -308,7 +302,6 @@ impl<C: Cloud> Ctx<C> {
             versions: [old.to_string(), promotion.version.to_string()],
             candidate: promotion.version.to_string(),
             since,
-            read: None,
             started: Instant::now(),
             first_error: None,
             seen: &mut seen,
