@@ -32,6 +32,9 @@ use crate::{
 const TICK: Duration = Duration::from_secs(1);
 /// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
 const PROBES_PER_TICK: usize = 10;
+/// How long a step or bake must last for AWS's real-traffic figures to reach CloudWatch and
+/// count: Lambda's datapoints arrive about a minute after their period.
+const METRICS_LAG: Duration = Duration::from_secs(120);
 /// The path probed: every build answers it, and it touches the app's own configuration.
 const PROBE_PATH: &str = "/health";
 
@@ -85,6 +88,18 @@ impl<C: Cloud> Ctx<C> {
             self.progress.note(
                 "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
             );
+        } else if plan
+            .strategy
+            .steps()
+            .iter()
+            .map(|(_, hold)| *hold)
+            .chain([plan.bake])
+            .any(|hold| !hold.is_zero() && hold < METRICS_LAG)
+        {
+            self.progress.note(format_args!(
+                "on AWS, Lambda's metrics reach CloudWatch about a minute late: a step or bake shorter than {} is judged by the probes and alarms, hardly by real traffic",
+                show_duration(METRICS_LAG)
+            ));
         }
         let old = green.target.version.clone();
         let new = candidate.version.to_string();
