@@ -1,0 +1,142 @@
+//! What a run finds that an earlier one left unfinished, and settles before it ships: a
+//! bake to resume, a split to put back on its main version, a version whose rollout failed.
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+
+use super::{Watch, Watched, rolled_back};
+use crate::{
+    cloud::{Alias, AliasTarget, RestApi},
+    config::show_duration,
+    image::Registry,
+    ledger::{self, Promotion},
+    outcome::{Exit, refuse},
+    pipeline::{Candidate, Cloud, Ctx, GREEN, Phase},
+};
+
+impl<C: Cloud> Ctx<C> {
+    /// A bake a killed run left unfinished (green's record still says it bakes): watched
+    /// again until its end, its real traffic counted from the bake's start, then cleared, or
+    /// reverted on a breach as the rollout would have.
+    /// `None` when green is not baking.
+    pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
+        let Ok(promotion) = Promotion::parse(&green.description) else {
+            return Ok(None);
+        };
+        let (Some(until), Some(old)) = (promotion.baking, promotion.from) else {
+            return Ok(None);
+        };
+        let (published, record) = self.version_record(&green.target.version).await?;
+        let candidate = Candidate {
+            version: promotion.version,
+            record: &record,
+            description: &published.description,
+            pin: false,
+        };
+        let left = Duration::from_secs(until.saturating_sub(ledger::epoch_seconds()));
+        self.progress.note(format_args!(
+            "green's bake of version {} did not finish (the run was interrupted): watching it for the {} left",
+            promotion.version,
+            show_duration(left)
+        ));
+        let mut seen = Watched {
+            strategy: "bake (resumed)".into(),
+            ..Watched::default()
+        };
+        // Real traffic is judged from the bake's start (the promotion), not from now: a run
+        // killed as it judged a breach leaves only the counts it judged, and the next run may
+        // come after the bake's end while nobody uses green (it passed a failing version).
+        let since = ledger::epoch_of(&promotion.at).map_or_else(SystemTime::now, |at| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(at)
+        });
+        let mut watch = Watch::new(
+            self.stage_url(api, GREEN),
+            [old.to_string(), promotion.version.to_string()],
+            since,
+            &mut seen,
+        );
+        let breach = self
+            .progress
+            .phase(Phase::Bake, async {
+                let breach = self.watch_for(&mut watch, left).await?;
+                if breach.is_none() {
+                    self.baked(green).await?;
+                }
+                anyhow::Ok(breach)
+            })
+            .await?;
+        if let Some(breach) = breach {
+            let (registry, repository) = self.registry().await?;
+            self.revert(
+                green,
+                &old.to_string(),
+                candidate,
+                &breach,
+                (&registry, &repository.name),
+            )
+            .await?;
+            return Err(refuse(
+                Exit::RolledBack,
+                rolled_back(&breach, &old.to_string(), &promotion.version.to_string()),
+            ));
+        }
+        Ok(Some(seen))
+    }
+
+    /// A split left behind (a run killed or interrupted mid-shift): green back on its main
+    /// version alone, in one guarded write. Returns green as it now is.
+    pub async fn settle_split(&self, green: Alias) -> Result<Alias> {
+        if green.target.additional_weights.is_empty() {
+            return Ok(green);
+        }
+        let weights: Vec<String> = green
+            .target
+            .additional_weights
+            .iter()
+            .map(|(v, w)| format!("{}% on version {v}", (w * 100.0).round()))
+            .collect();
+        self.progress.note(format_args!(
+            "green was left split ({}, the rest on {}) by a rollout that did not finish: putting it back on version {} alone",
+            weights.join(", "),
+            green.target.version,
+            green.target.version
+        ));
+        let target = AliasTarget::version(green.target.version.clone());
+        self.guarded_green(&green, &target, None).await
+    }
+
+    /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split stays behind:
+    /// read while the lock is still held, settled in one guarded write. A failure here is
+    /// a warning: the run's own error is what it reports, and the next run settles it.
+    pub async fn settle_after_failure(&self) {
+        let settled = async {
+            let green = self.cloud.get_alias(self.function(), GREEN).await?;
+            self.settle_split(green).await
+        };
+        if let Err(e) = settled.await {
+            self.progress.note(format_args!(
+                "warning: green may still be split between two versions ({e:#}): the next deploy puts it back, or run `cargo xtask rollback`"
+            ));
+        }
+    }
+
+    /// Refuses a version whose earlier rollout failed, unless `force`.
+    pub async fn refuse_failed(
+        &self,
+        (registry, repository): (&C::Registry, &str),
+        candidate: Candidate<'_>,
+        force: bool,
+    ) -> Result<()> {
+        let tag = ledger::failed_tag(candidate.version, candidate.description);
+        if force || registry.digest_of(repository, &tag).await?.is_none() {
+            return Ok(());
+        }
+        Err(refuse(
+            Exit::Failed,
+            format!(
+                "version {} failed a rollout before and was rolled back (image tag {tag}): ship it again with --force",
+                candidate.version
+            ),
+        ))
+    }
+}
