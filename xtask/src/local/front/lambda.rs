@@ -10,9 +10,8 @@
 //! - UpdateFunctionCode's `Architectures` switches the function's (moto ignores it), and a
 //!   version keeps the architecture it was published on;
 //! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names;
-//! - an alias's routing configuration as Lambda restricts it (moto stores any): one more
-//!   published version, weights from 0 to 1, the same role and dead-letter target (the front
-//!   keeps each version's, since moto drops DeadLetterConfig).
+//! - each version's role and dead-letter target (moto drops DeadLetterConfig), which the alias
+//!   routing rule of `alias.rs` compares.
 use std::sync::Arc;
 
 use axum::{
@@ -20,21 +19,19 @@ use axum::{
     extract::{Path, State},
     http::{Method, StatusCode},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::MutexGuard;
 
 use super::{
     Answer, Call, Front,
+    alias::{alias_write, with_alias_revision},
     describe::{conflict, describe, describe_answer, described, invalid, refused},
     refuse,
     state::{Books, Function, Status, now_ms, revision},
 };
 use crate::rules::{
     self,
-    lambda::{
-        Refusal, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved,
-        default_architecture, routing_refusal,
-    },
+    lambda::{Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -118,7 +115,7 @@ fn percent_decoded(segment: &str) -> String {
 }
 
 /// The request's environment and description against Lambda's limits.
-fn limits(body: &Value) -> Option<Answer> {
+pub(super) fn limits(body: &Value) -> Option<Answer> {
     let variables = body["Environment"]["Variables"]
         .as_object()
         .map(|vars| {
@@ -144,7 +141,7 @@ fn dead_letter(body: &Value) -> Option<String> {
 }
 
 /// The call with some fields of its JSON body removed (the guards moto would misjudge).
-fn without(call: &Call, fields: &[&str]) -> Call {
+pub(super) fn without(call: &Call, fields: &[&str]) -> Call {
     let mut body = call.json();
     if let Some(object) = body.as_object_mut() {
         for field in fields {
@@ -303,108 +300,6 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
-}
-
-/// CreateAlias or UpdateAlias: names and descriptions checked, the RevisionId guard and the
-/// routing configuration checked and the alias written under one lock, a new RevisionId
-/// answered.
-async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answer {
-    let body = call.json();
-    if let Some(error) = rules::alias_name_error(alias) {
-        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
-    }
-    if let Some(refused) = limits(&body) {
-        return refused;
-    }
-    let mut books = front.books.lock().await;
-    let current = books
-        .functions
-        .get(key)
-        .and_then(|f| f.aliases.get(alias))
-        .cloned();
-    if let Some(refusal) = alias_moved(current.as_deref(), body["RevisionId"].as_str()) {
-        return refused(&refusal, key);
-    }
-    if let Some(function) = books.functions.get(key)
-        && let Some(refusal) = routing(front, &call, &body, function, key).await
-    {
-        return match refusal {
-            Routing::Constraint(m) => refuse(StatusCode::BAD_REQUEST, "ValidationException", &m),
-            Routing::NotFound(m) => refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &m),
-            Routing::Invalid(m) => invalid(&m),
-        };
-    }
-    let answer = front.forward(&without(&call, &["RevisionId"])).await;
-    if !answer.status.is_success() {
-        return answer;
-    }
-    if let Some(function) = books.functions.get_mut(key) {
-        function.aliases.insert(alias.to_owned(), revision());
-    }
-    with_alias_revision(front, &mut books, key, alias, answer).await
-}
-
-/// The alias write's routing configuration against Lambda's rules. The main version is the
-/// call's FunctionVersion, or (an UpdateAlias without one) the alias's as moto has it.
-async fn routing(
-    front: &Front,
-    call: &Call,
-    body: &Value,
-    function: &Function,
-    key: &str,
-) -> Option<Routing> {
-    let weights = body["RoutingConfig"]["AdditionalVersionWeights"].as_object()?;
-    let weights = weights
-        .iter()
-        .map(|(v, w)| (v.clone(), w.as_f64().unwrap_or(f64::NAN)))
-        .collect();
-    let main = match body["FunctionVersion"].as_str() {
-        Some(main) => main.to_owned(),
-        None => {
-            let path = call.target.split('?').next().unwrap_or_default();
-            let read = Call {
-                method: Method::GET,
-                target: path.to_owned(),
-                body: Bytes::new(),
-                ..without(call, &[])
-            };
-            front.forward(&read).await.json()["FunctionVersion"]
-                .as_str()?
-                .to_owned()
-        }
-    };
-    let name = key.split_once('/').map_or(key, |(_, name)| name);
-    routing_refusal(function, name, &main, &weights)
-}
-
-/// The alias answer with the RevisionId the front keeps (one is made for an alias it has not
-/// seen written).
-async fn with_alias_revision(
-    front: &Front,
-    books: &mut Books,
-    key: &str,
-    alias: &str,
-    answer: Answer,
-) -> Answer {
-    let Some(function) = books
-        .functions
-        .get_mut(key)
-        .filter(|_| answer.status.is_success())
-    else {
-        return answer;
-    };
-    let known = function.aliases.contains_key(alias);
-    let revision = function
-        .aliases
-        .entry(alias.to_owned())
-        .or_insert_with(revision)
-        .clone();
-    if !known {
-        front.save(books).await;
-    }
-    let mut body = answer.json();
-    body["RevisionId"] = json!(revision);
-    answer.with_json(&body)
 }
 
 /// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version

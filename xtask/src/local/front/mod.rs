@@ -5,6 +5,7 @@
 //! registry endpoint (the local registry), and CloudWatch, which moto cannot serve to the Rust
 //! SDK (`cloudwatch.rs`). So `cloud/` talks to the local cloud exactly as to
 //! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
+mod alias;
 mod cbor;
 mod cloudwatch;
 mod describe;
