@@ -9,6 +9,7 @@ mod kill;
 mod promise;
 mod races;
 mod rollout;
+mod rollout_kills;
 mod security;
 mod statement;
 mod tooling;

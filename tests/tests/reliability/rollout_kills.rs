@@ -1,0 +1,226 @@
+//! Rollouts killed midway, end to end, with clients hitting green throughout: killed at any
+//! boundary of its shift, promote and bake, a rollout converges on the next run (a split left
+//! is settled, a bake left is resumed); one killed as it reverts is rolled back by the next run.
+use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
+
+use e2e::{
+    prober::{self, Prober},
+    stack::{Stack, images, path},
+};
+use xtask::{
+    cloud::{Apis, Functions},
+    fault::KILL_AT,
+    ledger,
+    local::FAULTS_PATH,
+};
+
+use super::rollout::{CLIENTS, gateway_url, green_target, traffic};
+
+/// Where green is allowed to be while a rollout from `old` to a new version is killed: on
+/// `old` alone, split between `old` and one other version, or on a new version alone.
+fn never_half_changed(at: &str, old: &str, (main, weights): &(String, BTreeMap<String, f64>)) {
+    let split = main == old && weights.len() == 1 && !weights.contains_key(old);
+    assert!(
+        weights.is_empty() || split,
+        "killed at {at}: green is {main} with {weights:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_killed_at_every_boundary_is_settled_or_resumed_by_the_next_run() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-killed");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    let cloud = stack.cloud().await;
+    let baking = |description: &str| ledger::Promotion::parse(description).unwrap().baking;
+    let boundaries = [
+        "shift",
+        "shift:end",
+        "promote",
+        "promote:end",
+        "bake",
+        "bake:end",
+    ];
+    let mut next = [image_b, image_a].into_iter().cycle();
+    for at in boundaries {
+        let old = green_target(&stack, &cloud).await.0;
+        let args = [
+            "deploy",
+            "--image",
+            path(next.next().unwrap()),
+            "--strategy",
+            "canary:50:2s",
+            "--bake",
+            "2s",
+        ];
+        let killed = stack.xtask_with(&args, &[(KILL_AT, at)]).await;
+        assert_eq!(killed.status.signal(), Some(9), "{at}: {:?}", killed.status);
+        let left = green_target(&stack, &cloud).await;
+        never_half_changed(at, &old, &left);
+        if matches!(at, "shift:end" | "promote") {
+            assert_eq!(left.1.len(), 1, "killed at {at}, a split is left: {left:?}");
+        }
+        let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+        let left_baking = baking(&green.description).is_some();
+        assert_eq!(
+            left_baking,
+            matches!(at, "promote:end" | "bake"),
+            "killed at {at}: {}",
+            green.description
+        );
+
+        let mut rerun = args.to_vec();
+        rerun.push("--break-lock");
+        let output = stack.xtask(&rerun).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "re-run after a kill at {at}: {stderr}"
+        );
+        if !left.1.is_empty() {
+            assert!(
+                stderr.contains("left split"),
+                "{at}: the re-run settled the split: {stderr}"
+            );
+        }
+        if left_baking {
+            assert!(
+                stderr.contains("did not finish"),
+                "{at}: the re-run resumed the bake: {stderr}"
+            );
+        }
+        let after = cloud.get_alias(&stack.name, "green").await.unwrap();
+        assert_ne!(after.target.version, old, "{at}: green did not move");
+        assert!(
+            after.target.additional_weights.is_empty(),
+            "{at}: {after:?}"
+        );
+        assert_eq!(
+            baking(&after.description),
+            None,
+            "{at}: {}",
+            after.description
+        );
+    }
+    let seen = clients.stop().await;
+    let failed = prober::failures(&seen);
+    assert!(
+        failed.is_empty(),
+        "{} requests failed: {failed:?}",
+        failed.len()
+    );
+    eprintln!(
+        "rollout killed at {} boundaries, each converged; {} requests, 0 failed",
+        boundaries.len(),
+        seen.iter().map(Vec::len).sum::<usize>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-revert-killed");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let base = first["version"].as_u64().unwrap();
+    // Image b fails half its invocations through green, whatever number a publication of it
+    // gets (moto numbers a re-publication of the same code anew; AWS would return the same).
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
+    let http = reqwest::Client::new();
+    for version in base + 1..=base + 4 {
+        let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version.to_string(), "share": 0.5});
+        let injected = http.post(&faults).json(&fault).send().await.unwrap();
+        assert_eq!(injected.status(), 204);
+    }
+    let cloud = stack.cloud().await;
+    let api = cloud.find_rest_api(&stack.name).await.unwrap();
+    let blue_left = async || cloud.get_stage(&api.id, "blue").await.is_ok();
+    // Killed in the shift (a split left) and in the bake (the candidate alone, baking). The
+    // bake's end has passed when the next run comes, and nobody uses green meanwhile: the
+    // failures the killed run saw are all there is to judge.
+    let bake = 3;
+    let (mut sent, mut failed_requests) = (0, 0);
+    let mut tally = |seen: Vec<Vec<prober::Seen>>| {
+        sent += seen.iter().map(Vec::len).sum::<usize>();
+        failed_requests += prober::failures(&seen).len();
+    };
+    for how in [
+        ["--strategy", "canary:50:30s"],
+        ["--bake", &format!("{bake}s")],
+    ] {
+        let clients = Prober::start(
+            first["green_url"].as_str().unwrap(),
+            CLIENTS,
+            Duration::from_millis(20),
+        );
+        let mut args = vec!["deploy", "--image", path(image_b)];
+        args.extend(how);
+        let killed = stack.xtask_with(&args, &[(KILL_AT, "revert")]).await;
+        assert_eq!(killed.status.signal(), Some(9), "{how:?}: {killed:?}");
+        let (main, weights) = green_target(&stack, &cloud).await;
+        if how[0] == "--strategy" {
+            assert_eq!(main, old, "{how:?}: killed before the revert's write");
+            assert_eq!(weights.len(), 1, "{how:?}: a split is left");
+        } else {
+            assert_ne!(
+                main, old,
+                "{how:?}: the candidate was promoted before its bake"
+            );
+        }
+        assert!(blue_left().await, "{how:?}: the lock is left");
+        let mut clients = Some(clients);
+        if how[0] == "--bake" {
+            tally(clients.take().unwrap().stop().await);
+        }
+        tokio::time::sleep(Duration::from_secs(bake + 1)).await;
+
+        args.push("--break-lock");
+        let output = stack.xtask(&args).await;
+        if let Some(clients) = clients {
+            tally(clients.stop().await);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(7),
+            "{how:?}: the next run rolls back: {stderr}"
+        );
+        assert_eq!(
+            green_target(&stack, &cloud).await,
+            (old.clone(), BTreeMap::new()),
+            "{how:?}: green on the old version alone: {stderr}"
+        );
+        let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+        assert_eq!(
+            ledger::Promotion::parse(&green.description).unwrap().baking,
+            None
+        );
+        assert!(!blue_left().await, "{how:?}: no lock stays");
+        // The version rolled back is recorded as failed: not gone back to without --force.
+        let failed = stderr
+            .split(" is recorded as failed")
+            .next()
+            .and_then(|s| s.rsplit("version ").next())
+            .unwrap_or_default();
+        let refused = stack.refused(&["rollback", "--to", failed]).await;
+        assert!(refused.contains("--force"), "{how:?}: {failed}: {refused}");
+        eprintln!(
+            "killed as it reverted ({how:?}), the next run: {}",
+            stderr
+                .lines()
+                .rev()
+                .find(|l| l.contains("rolled back"))
+                .unwrap_or("")
+        );
+    }
+    let counts = traffic(&stack, &[&old], std::time::SystemTime::UNIX_EPOCH).await;
+    assert_eq!(counts[&old].errors, 0, "{counts:?}");
+    eprintln!(
+        "killed at revert twice: {sent} requests, {failed_requests} failed; data plane: {counts:?}"
+    );
+}
