@@ -6,29 +6,12 @@
 use std::{collections::BTreeMap, fmt, future::Future, pin::Pin, time::SystemTime};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::Rollout;
 
-/// Invocations and failed ones (failures are invocations too, as in CloudWatch's `Errors`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub invocations: u64,
-    pub errors: u64,
-}
-
-impl Counts {
-    pub fn add(&mut self, failed: bool) {
-        self.invocations += 1;
-        self.errors += u64::from(failed);
-    }
-}
-
-impl fmt::Display for Counts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of {} failed", self.errors, self.invocations)
-    }
-}
+/// Invocations and failed ones: the data plane's type, which CloudWatch's figures fill too.
+pub use local_gateway::Counts;
 
 pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 

@@ -6,6 +6,7 @@
 //! candidate that passes blue and fails real traffic.
 use std::{
     collections::{BTreeMap, HashMap},
+    fmt,
     sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -15,11 +16,26 @@ use serde::{Deserialize, Serialize};
 /// How long counts are kept: longer than any rollout's shift and bake.
 const RETENTION_SECS: u64 = 3 * 3600;
 
-/// Invocations and function errors (errors are invocations too, as in CloudWatch).
+/// Invocations and function errors (errors are invocations too, as in CloudWatch): what the
+/// data plane counts and what a rollout judges (xtask's `health`), one type for both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub invocations: u64,
     pub errors: u64,
+}
+
+impl Counts {
+    /// One more invocation, failed or not.
+    pub fn add(&mut self, failed: bool) {
+        self.invocations += 1;
+        self.errors += u64::from(failed);
+    }
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {} failed", self.errors, self.invocations)
+    }
 }
 
 /// Who was invoked: the function and the qualifier the integration named (an alias or a
@@ -67,9 +83,7 @@ impl Metrics {
         );
         let mut counts = self.counts.lock().expect("lock");
         let series = counts.entry(key).or_default();
-        let second = series.entry(now).or_default();
-        second.invocations += 1;
-        second.errors += u64::from(failed);
+        series.entry(now).or_default().add(failed);
         if series.len() > 1 {
             series.retain(|&at, _| at + RETENTION_SECS >= now);
         }
