@@ -277,28 +277,22 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
         settings
     };
     let function = create_function(&local.cloud, &name, &image).await;
-    let mut short = sleeping("short");
-    short.timeout = Duration::from_secs(2);
-    cloud
-        .update_function_configuration(&function, &short)
-        .await
-        .unwrap();
-    ready(cloud, &function, "$LATEST").await;
-    let v1 = cloud
-        .publish_version(&function, image.digest_hex(), "2 s")
-        .await
-        .unwrap();
-    let mut long = sleeping("long");
-    long.timeout = Duration::from_secs(60);
-    cloud
-        .update_function_configuration(&function, &long)
-        .await
-        .unwrap();
-    ready(cloud, &function, "$LATEST").await;
-    let v2 = cloud
-        .publish_version(&function, image.digest_hex(), "60 s")
-        .await
-        .unwrap();
+    // A version that sleeps with this timeout.
+    let publish = async |greeting, timeout_s, description| {
+        let mut settings = sleeping(greeting);
+        settings.timeout = Duration::from_secs(timeout_s);
+        cloud
+            .update_function_configuration(&function, &settings)
+            .await
+            .unwrap();
+        ready(cloud, &function, "$LATEST").await;
+        cloud
+            .publish_version(&function, image.digest_hex(), description)
+            .await
+            .unwrap()
+    };
+    let v1 = publish("short", 2, "2 s").await;
+    let v2 = publish("long", 60, "60 s").await;
     cloud
         .create_alias(&function, "short", &AliasTarget::version(v1.version), "")
         .await
