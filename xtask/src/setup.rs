@@ -1,6 +1,6 @@
 //! Installs what the tooling needs on a fresh machine, idempotently, saying what it does:
-//! the musl target, a Python venv with moto and cargo-lambda, zig, and Debian packages
-//! (qemu-user's static emulators among them).
+//! the musl target, the pinned Python tools (moto, cargo-lambda, zig) in venvs every checkout
+//! shares, and Debian packages (qemu-user's static emulators among them).
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -49,30 +49,70 @@ pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
         .with_context(|| format!("rustup target add {triple}"))
 }
 
-/// The venv under target/ holding moto and cargo-lambda; created on first use.
-pub fn ensure_venv(sh: &Shell) -> Result<PathBuf> {
-    let venv = target_dir().join("local/venv");
+/// The Python tools are pinned, so one install serves every checkout of this machine: a fresh
+/// clone reuses them instead of spending pip's minute again, and zig keeps one cache of the
+/// musl libc it compiles (zig keys that cache by its own path: a zig under each clone's target/
+/// rebuilt libc, about 50 s of CPU, in every fresh clone). `BGD_TOOLS_DIR` moves them.
+pub fn tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BGD_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .map(|cache| cache.join("bgd-tools"))
+        .unwrap_or_else(|| target_dir().join("local/tools"))
+}
+
+/// A venv named after its pins under [`tools_dir`], created on first use (another pin is
+/// another venv, so two checkouts at different commits never rewrite each other's). A lock
+/// file serialises two runs installing it at once; returns its `bin` directory.
+fn ensure_pinned_venv(sh: &Shell, name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = tools_dir().join(name);
     let marker = venv.join(".installed");
-    let wanted = format!("{MOTO} {CARGO_LAMBDA}\n");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-        return Ok(venv);
+    let wanted = format!("{}\n", packages.join(" "));
+    let installed = || std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str());
+    if installed() {
+        return Ok(venv.join("bin"));
     }
-    if !venv.join("bin/python").exists() {
-        eprintln!("setup: creating a Python venv at {}", venv.display());
-        cmd!(sh, "python3 -m venv {venv}")
-            .run()
-            .context("python3 -m venv (install python3 and python3-venv)")?;
+    std::fs::create_dir_all(tools_dir())
+        .with_context(|| format!("creating {}", tools_dir().display()))?;
+    let lock = std::fs::File::create(tools_dir().join(format!("{name}.lock")))?;
+    lock.lock()
+        .with_context(|| format!("locking the install of {name}"))?;
+    if !installed() {
+        if !venv.join("bin/python").exists() {
+            eprintln!("setup: creating a Python venv at {}", venv.display());
+            cmd!(sh, "python3 -m venv {venv}")
+                .run()
+                .context("python3 -m venv (install python3 and python3-venv)")?;
+        }
+        eprintln!(
+            "setup: installing {} into it (pip, once per machine)",
+            packages.join(" ")
+        );
+        let pip = venv.join("bin/pip");
+        cmd!(
+            sh,
+            "{pip} install --quiet --disable-pip-version-check {packages...}"
+        )
+        .run()
+        .with_context(|| format!("pip install {} into {}", packages.join(" "), venv.display()))?;
+        std::fs::write(&marker, wanted)?;
     }
-    eprintln!("setup: installing {MOTO} and {CARGO_LAMBDA} into the venv (pip, first run only)");
-    let pip = venv.join("bin/pip");
-    cmd!(
-        sh,
-        "{pip} install --quiet --disable-pip-version-check {MOTO} {CARGO_LAMBDA}"
-    )
-    .run()
-    .context("pip install moto and cargo-lambda into the venv")?;
-    std::fs::write(&marker, wanted)?;
-    Ok(venv)
+    Ok(venv.join("bin"))
+}
+
+/// moto's server, for the local cloud's control plane; returns the venv's `bin` directory.
+pub fn ensure_moto(sh: &Shell) -> Result<PathBuf> {
+    ensure_pinned_venv(sh, &format!("moto-{}", version_of(MOTO)), &[MOTO])
+}
+
+/// cargo-lambda (`cargo lambda watch`), for the bench's gateway comparison and for running the
+/// app on its own; returns the venv's `bin` directory.
+pub fn ensure_cargo_lambda(sh: &Shell) -> Result<PathBuf> {
+    let name = format!("cargo-lambda-{}", version_of(CARGO_LAMBDA));
+    ensure_pinned_venv(sh, &name, &[CARGO_LAMBDA])
 }
 
 /// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
@@ -81,31 +121,23 @@ pub fn ensure_venv(sh: &Shell) -> Result<PathBuf> {
 pub const ZIG: &str = "ziglang==0.17.1";
 pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 
-/// A venv of its own under target/ holding zig and cargo-zigbuild, created on first use (a
-/// build needs neither moto nor cargo-lambda); returns its `bin` directory, which holds
-/// `cargo-zigbuild` and the `python3` it finds zig through.
+/// zig and cargo-zigbuild in a venv of their own (a build needs neither moto nor
+/// cargo-lambda); returns its `bin` directory, which holds `cargo-zigbuild` and the `python3`
+/// it finds zig through.
 pub fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
-    let venv = target_dir().join("local/zig");
-    let marker = venv.join(".installed");
-    let wanted = format!("{ZIG} {CARGO_ZIGBUILD}\n");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        if !venv.join("bin/python").exists() {
-            eprintln!("setup: creating a Python venv at {}", venv.display());
-            cmd!(sh, "python3 -m venv {venv}")
-                .run()
-                .context("python3 -m venv (install python3 and python3-venv)")?;
-        }
-        eprintln!("setup: installing {ZIG} and {CARGO_ZIGBUILD} into it (pip, first run only)");
-        let pip = venv.join("bin/pip");
-        cmd!(
-            sh,
-            "{pip} install --quiet --disable-pip-version-check {ZIG} {CARGO_ZIGBUILD}"
-        )
-        .run()
-        .context("pip install zig and cargo-zigbuild into the venv")?;
-        std::fs::write(&marker, wanted)?;
-    }
-    Ok(venv.join("bin"))
+    let name = format!(
+        "zig-{}-cargo-zigbuild-{}",
+        version_of(ZIG),
+        version_of(CARGO_ZIGBUILD)
+    );
+    ensure_pinned_venv(sh, &name, &[ZIG, CARGO_ZIGBUILD])
+}
+
+/// `1.2.3` of a pip requirement `name==1.2.3`.
+fn version_of(requirement: &str) -> &str {
+    requirement
+        .split_once("==")
+        .map_or(requirement, |(_, version)| version)
 }
 
 /// Installs a Debian package when `binary` is missing: with apt-get when root on Debian,

@@ -14,7 +14,8 @@ impl flags::Test {
     pub fn run(self) -> Result<()> {
         let sh = Shell::new()?;
         sh.change_dir(setup::workspace_root());
-        let venv = setup::ensure_venv(&sh)?;
+        // Before the tests, which start local clouds in parallel, would each wait for it.
+        setup::ensure_moto(&sh)?;
         setup::ensure_debian_package(&sh, "docker-registry", "/usr/bin/docker-registry")?;
         // The same build as a deploy's (flags, remapped paths), so tests run what ships.
         let facts = BuildFacts::from_git(&sh, setup::workspace_root(), None)?;
@@ -29,9 +30,6 @@ impl flags::Test {
                 .with_context(|| format!("building the sandbox fixtures for {target}"))?;
         }
 
-        // The tests find moto and cargo-lambda on PATH, as a user who sourced the venv would.
-        let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH")?);
-        let _path = sh.push_env("PATH", path);
         let args = self.cargo_args;
         eprintln!("test: running cargo test --workspace");
         cmd!(sh, "cargo test --workspace -- {args...}")

@@ -47,7 +47,7 @@ impl Drop for Watch {
 
 pub(super) fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figures> {
     setup::ensure_debian_package(sh, "hey", "/usr/bin/hey")?;
-    let venv = setup::ensure_venv(sh)?;
+    let bin = setup::ensure_cargo_lambda(sh)?;
     let (requests, repeats) = if quick { (1_000, 3) } else { (10_000, 5) };
 
     eprintln!("bench: hey against the local gateway");
@@ -59,11 +59,11 @@ pub(super) fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figure
     let port = 9_000 + std::process::id() % 1_000;
     let path = format!(
         "{}:{}",
-        venv.join("bin").display(),
+        bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let watch = Watch(
-        Command::new(venv.join("bin/cargo-lambda"))
+        Command::new(bin.join("cargo-lambda"))
             .args([
                 "lambda",
                 "watch",

@@ -68,12 +68,9 @@ impl Component {
         let sh = Shell::new()?;
         Ok(match self {
             Self::Moto => {
-                let venv = setup::ensure_venv(&sh)?;
+                let bin = setup::ensure_moto(&sh)?;
                 let args = ["-H", "127.0.0.1", "-p", &port.to_string()];
-                (
-                    venv.join("bin/moto_server"),
-                    args.map(String::from).to_vec(),
-                )
+                (bin.join("moto_server"), args.map(String::from).to_vec())
             }
             Self::Registry => {
                 setup::ensure_debian_package(&sh, "docker-registry", REGISTRY_BIN)?;
