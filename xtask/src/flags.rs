@@ -60,7 +60,7 @@ pub enum Verb {
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
-    /// Measure: app and image size, cold start beside a hello world, the pipeline on a local cloud of its own, the gateway vs cargo lambda watch, reproducibility; reports the goals; writes target/bench/results.{json,md}
+    /// Measure: app and image size, cold start beside a hello world, the pipeline on a local cloud of its own, the gateway vs cargo lambda watch, reproducibility, clone to green; reports the goals; writes target/bench/results.{json,md}
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
@@ -191,7 +191,7 @@ pub enum Builder {
 
 #[derive(Debug, Args)]
 pub struct Bench {
-    /// Fewer runs and no reproducibility check (two clean release builds, minutes), for CI
+    /// Fewer runs, no reproducibility check and no clone to green (clean builds, minutes), for CI
     #[arg(long)]
     pub quick: bool,
 }

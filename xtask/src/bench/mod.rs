@@ -2,6 +2,7 @@
 //! is shared and noisy); the goals are reported beside them, met or not. Writes
 //! `target/bench/results.json` and `target/bench/results.md` and prints the Markdown.
 mod app;
+mod clone;
 mod gateway;
 mod pipeline;
 mod reproducible;
@@ -58,6 +59,8 @@ struct Results {
     gateway: gateway::Figures,
     /// Full mode only.
     reproducible: Option<reproducible::Figures>,
+    /// Full mode only.
+    clone_to_green: Option<clone::Figures>,
     sim: SimFigures,
 }
 
@@ -152,6 +155,13 @@ impl Results {
                 build.reproducible,
             ));
         }
+        if let Some(clone) = &self.clone_to_green {
+            goals.push((
+                "fresh clone -> green from `cargo xtask deploy --local` <= 3 min",
+                format!("{:.0} s", clone.wall_s),
+                clone.wall_s <= 180.0,
+            ));
+        }
         goals
             .into_iter()
             .map(|(goal, measured, met)| Goal {
@@ -183,6 +193,7 @@ impl Results {
             gateway::table(&self.gateway),
         ];
         tables.extend(self.reproducible.as_ref().map(reproducible::table));
+        tables.extend(self.clone_to_green.as_ref().map(clone::table));
         tables.push(self.sim.table());
         for table in tables {
             out.push('\n');
@@ -201,10 +212,13 @@ impl flags::Bench {
         let pipeline = stack.measure(if self.quick { 3 } else { 7 })?;
         let gateway = gateway::measure(&sh, &stack.green_url()?, self.quick)?;
         drop(stack);
-        let reproducible = if self.quick {
-            None
+        let (reproducible, clone_to_green) = if self.quick {
+            (None, None)
         } else {
-            Some(reproducible::check(&sh, &facts, &app.image_digest)?)
+            (
+                Some(reproducible::check(&sh, &facts, &app.image_digest)?),
+                Some(clone::measure(&sh, &facts.git_sha)?),
+            )
         };
         let sim = SimFigures::measure(if self.quick { 1_000 } else { 5_000 })?;
         let mut results = Results {
@@ -216,6 +230,7 @@ impl flags::Bench {
             pipeline,
             gateway,
             reproducible,
+            clone_to_green,
             sim,
         };
         results.goals = results.goals();

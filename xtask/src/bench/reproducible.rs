@@ -2,7 +2,7 @@
 //! path lengths) and built there from scratch for both architectures, each clone with its own
 //! empty target dir, must give one image digest per architecture. The clones are removed
 //! afterwards (each holds two release builds).
-use std::time::Instant;
+use std::{path::Path, time::Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -64,12 +64,7 @@ pub(super) fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> R
             "bench: reproducibility, clean builds of {commit} in {}",
             root.display()
         );
-        cmd!(
-            sh,
-            "git clone --quiet --no-hardlinks --no-checkout {source} {root}"
-        )
-        .run()?;
-        cmd!(sh, "git -C {root} checkout --quiet --detach {commit}").run()?;
+        clone(sh, source, &root, commit)?;
         let checkout = Checkout {
             target_dir: root.join("target"),
             root,
@@ -98,6 +93,17 @@ pub(super) fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> R
         architectures,
         workspace_digest,
     })
+}
+
+/// `commit` of the repository at `source`, checked out at `root` with nothing shared.
+pub(super) fn clone(sh: &Shell, source: &Path, root: &Path, commit: &str) -> Result<()> {
+    cmd!(
+        sh,
+        "git clone --quiet --no-hardlinks --no-checkout {source} {root}"
+    )
+    .run()?;
+    cmd!(sh, "git -C {root} checkout --quiet --detach {commit}").run()?;
+    Ok(())
 }
 
 pub(super) fn table(f: &Figures) -> String {
