@@ -1,7 +1,10 @@
 //! Installs what the tooling needs on a fresh machine, idempotently, saying what it does:
 //! the musl target, the pinned Python tools (moto, cargo-lambda, zig) in venvs every checkout
 //! shares, and Debian packages (qemu-user's static emulators among them).
-use std::path::{Path, PathBuf};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
@@ -54,12 +57,16 @@ pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
 /// musl libc it compiles (zig keys that cache by its own path: a zig under each clone's target/
 /// rebuilt libc, about 50 s of CPU, in every fresh clone). `BGD_TOOLS_DIR` moves them.
 pub fn tools_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BGD_TOOLS_DIR") {
+    tools_dir_in(|name| std::env::var_os(name))
+}
+
+fn tools_dir_in(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    if let Some(dir) = var("BGD_TOOLS_DIR") {
         return PathBuf::from(dir);
     }
-    std::env::var_os("XDG_CACHE_HOME")
+    var("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".cache")))
         .map(|cache| cache.join("bgd-tools"))
         .unwrap_or_else(|| target_dir().join("local/tools"))
 }
@@ -173,4 +180,33 @@ pub fn ensure_emulator(sh: &Shell) -> Result<()> {
         ensure_debian_package(sh, EMULATOR_PACKAGE, &emulator.display().to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Before: zig lived in `target/local/zig` of each checkout, so this failed on its first
+    // assert, and every fresh clone compiled zig's musl libc again (zig keys that cache by its
+    // own path).
+    #[test]
+    fn the_tools_live_per_user_whatever_the_checkout_or_its_target_dir() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                let value = vars.iter().find(|(key, _)| *key == name)?.1;
+                Some(OsString::from(value))
+            }
+        };
+        let one = tools_dir_in(env(&[
+            ("HOME", "/home/u"),
+            ("CARGO_TARGET_DIR", "/a/target"),
+        ]));
+        let other = tools_dir_in(env(&[("HOME", "/home/u"), ("CARGO_TARGET_DIR", "/b/t")]));
+        assert_eq!(one, other);
+        assert_eq!(one, Path::new("/home/u/.cache/bgd-tools"));
+        let xdg = env(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/var/cache/u")]);
+        assert_eq!(tools_dir_in(xdg), Path::new("/var/cache/u/bgd-tools"));
+        let moved = env(&[("HOME", "/home/u"), ("BGD_TOOLS_DIR", "/opt/tools")]);
+        assert_eq!(tools_dir_in(moved), Path::new("/opt/tools"));
+    }
 }
