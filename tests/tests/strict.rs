@@ -167,6 +167,38 @@ async fn revision_id_and_code_sha256_guards_are_enforced_by_the_local_cloud() {
     assert!(stale.is_precondition_failed(), "{stale}");
 }
 
+// aws-behaviours row 45: moto 5.2.5 does this itself; the test holds the local cloud to it
+// (the simulation's cloud published version 2 until it applied the same rule).
+#[tokio::test]
+async fn a_publish_with_no_update_since_the_last_version_answers_that_version() {
+    let local = Running::up().await;
+    let cloud = &local.cloud;
+    let name = unique("republish");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let image = local.push_app_image(&repository, "republish").await;
+    let function = create_function(cloud, &name, &image).await;
+    let publish = |description: &'static str| {
+        cloud.publish_version(&function, image.digest_hex(), description)
+    };
+    let first = publish("first").await.unwrap();
+    let again = publish("again").await.unwrap();
+    assert_eq!(
+        again.version, first.version,
+        "nothing changed: the same version"
+    );
+    assert_eq!(again.description, "first", "as it was published");
+    // Any update counts, even one that sets what `$LATEST` already has.
+    cloud
+        .update_function_configuration(&function, &settings("one"))
+        .await
+        .unwrap();
+    ready(cloud, &function, "$LATEST").await;
+    let after_update = publish("after an update").await.unwrap();
+    assert_ne!(after_update.version, first.version);
+    let versions = cloud.list_versions(&function).await.unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+}
+
 #[tokio::test]
 async fn limits_names_and_regions_are_as_on_aws() {
     let local = Running::up().await;

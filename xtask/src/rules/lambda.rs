@@ -4,7 +4,8 @@
 //! <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html>): a new function or
 //! version is Pending, an update leaves LastUpdateStatus InProgress, an idle version goes
 //! Inactive; a write while Pending or updating is ResourceConflictException; a RevisionId or
-//! CodeSha256 that no longer matches is PreconditionFailedException; an alias's routing
+//! CodeSha256 that no longer matches is PreconditionFailedException; a publish with no update
+//! since the last version answers that version ([`unpublished_since`]); an alias's routing
 //! configuration follows [`routing_refusal`]. Times are milliseconds on
 //! whatever clock the model keeps (the front: the wall clock; the simulation: virtual time).
 use std::collections::BTreeMap;
@@ -46,6 +47,9 @@ pub struct Published {
     /// `$LATEST`'s role and dead-letter target when this version was published.
     #[serde(default)]
     pub runs_as: RunsAs,
+    /// `$LATEST`'s RevisionId it was cut from (see [`unpublished_since`]).
+    #[serde(default)]
+    pub cut_from: String,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
@@ -195,12 +199,25 @@ pub fn alias_moved(current: Option<&str>, given: Option<&str>) -> Option<Refusal
     }
 }
 
+/// PublishVersion with `$LATEST` not updated since the last version was cut from it: Lambda
+/// publishes nothing and answers with that version. "Unchanged" is any update at all, not the
+/// bytes: an UpdateFunctionCode or UpdateFunctionConfiguration, even with what `$LATEST`
+/// already had, makes the next publish a new version (moto's maintainers checked this on AWS,
+/// getmoto/moto#8379), so `deploy`, which updates both before it publishes, always gets one.
+pub fn unpublished_since(function: &Function) -> Option<&str> {
+    let (number, last) = function
+        .versions
+        .iter()
+        .max_by_key(|(number, _)| number.parse::<u64>().unwrap_or(0))?;
+    (last.cut_from == function.revision).then_some(number.as_str())
+}
+
 /// PublishVersion: records version `number` (as Lambda numbered it) running `$LATEST`'s image,
 /// Pending for `delays.pending_ms`.
 pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
     let active_at = now + delays.pending_ms;
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
-    let runs_as = function.runs_as.clone();
+    let (runs_as, cut_from) = (function.runs_as.clone(), function.revision.clone());
     function
         .versions
         .entry(number)
@@ -208,6 +225,7 @@ pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delay
             image,
             architecture,
             runs_as,
+            cut_from,
             active_at,
             used_at: active_at,
         });
@@ -318,68 +336,4 @@ pub fn routing_refusal(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::{Function, Published, Routing, RunsAs, routing_refusal};
-
-    fn version(role: &str, dead_letter: Option<&str>) -> Published {
-        Published {
-            image: "repo@sha256:ab".into(),
-            architecture: "x86_64".into(),
-            runs_as: RunsAs {
-                role: role.into(),
-                dead_letter: dead_letter.map(str::to_owned),
-            },
-            active_at: 0,
-            used_at: 0,
-        }
-    }
-
-    #[test]
-    fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
-        let function = Function {
-            image: "repo@sha256:ab".into(),
-            active_at: 0,
-            updated_at: None,
-            revision: "r".into(),
-            architecture: "x86_64".into(),
-            runs_as: RunsAs::default(),
-            versions: BTreeMap::from([
-                ("1".into(), version("role-a", None)),
-                ("2".into(), version("role-a", None)),
-                ("3".into(), version("role-b", None)),
-                (
-                    "4".into(),
-                    version("role-a", Some("arn:aws:sqs:us-east-1:1:dlq")),
-                ),
-            ]),
-            aliases: BTreeMap::new(),
-        };
-        let refusal = |main: &str, weights: &[(&str, f64)]| {
-            let weights = weights.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect();
-            routing_refusal(&function, "f", main, &weights)
-        };
-        assert_eq!(refusal("1", &[("2", 0.1)]), None);
-        assert_eq!(refusal("1", &[]), None);
-        assert_eq!(refusal("1", &[("2", 0.0)]), None);
-        assert_eq!(refusal("1", &[("2", 1.0)]), None);
-        let constraint = |r: Option<Routing>| matches!(r, Some(Routing::Constraint(_)));
-        let invalid = |r: Option<Routing>, says: &str| matches!(&r, Some(Routing::Invalid(m)) if m.contains(says));
-        assert!(constraint(refusal("1", &[("2", 1.5)])));
-        assert!(constraint(refusal("1", &[("2", -0.1)])));
-        assert!(constraint(refusal("1", &[("$LATEST", 0.1)])));
-        assert!(invalid(
-            refusal("1", &[("2", 0.1), ("4", 0.1)]),
-            "at most 2"
-        ));
-        assert!(invalid(refusal("$LATEST", &[("2", 0.1)]), "$LATEST"));
-        assert!(invalid(refusal("2", &[("2", 0.1)]), "different"));
-        assert!(invalid(refusal("1", &[("3", 0.1)]), "execution role"));
-        assert!(invalid(refusal("1", &[("4", 0.1)]), "dead-letter"));
-        assert_eq!(
-            refusal("1", &[("9", 0.1)]),
-            Some(Routing::NotFound("Function not found: f:9".into()))
-        );
-    }
-}
+mod tests;

@@ -154,6 +154,11 @@ impl Functions for SimCloud {
             if let Some(refusal) = code_sha256_moved(f, Some(code_sha256)) {
                 return Err(refused(&refusal, op, function));
             }
+            if let Some(last) = rules::lambda::unpublished_since(f).map(str::to_owned) {
+                return w
+                    .version(function, &last)
+                    .ok_or_else(|| not_found(op, function));
+            }
             rules::lambda::publish(f, number.to_string(), now, &delays);
             let settings = settings.clone();
             w.lambda.versions.insert(
