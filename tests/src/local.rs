@@ -86,6 +86,15 @@ impl Running {
         push_app_image(&self.endpoints, repository, variant).await
     }
 
+    /// A new Active image function named after `prefix`, running an app image pushed to a
+    /// repository of its own: the function's name and the image.
+    pub async fn function_with_app_image(&self, prefix: &str) -> (String, ImageRef) {
+        let name = unique(prefix);
+        let repository = self.cloud.ensure_repository(&name).await.unwrap();
+        let image = self.push_app_image(&repository, prefix).await;
+        (create_function(&self.cloud, &name, &image).await, image)
+    }
+
     /// An image whose `/bootstrap` is `bootstrap`, pushed and tagged `tag`.
     pub async fn push_image(
         &self,

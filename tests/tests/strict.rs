@@ -95,10 +95,7 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
     let local = Running::up().await;
     delays(&local, 300, 0, 0, 600_000).await;
     let cloud = &local.cloud;
-    let name = unique("idle");
-    let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_app_image(&repository, "idle").await;
-    let function = create_function(&local.cloud, &name, &image).await;
+    let (function, image) = local.function_with_app_image("idle").await;
     let v1 = cloud
         .publish_version(&function, image.digest_hex(), "v1")
         .await
@@ -132,10 +129,7 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
 async fn revision_id_and_code_sha256_guards_are_enforced_by_the_local_cloud() {
     let local = Running::up().await;
     let cloud = &local.cloud;
-    let name = unique("guards");
-    let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_app_image(&repository, "guards").await;
-    let function = create_function(&local.cloud, &name, &image).await;
+    let (function, image) = local.function_with_app_image("guards").await;
     let other = "0".repeat(64);
     let refused = cloud
         .publish_version(&function, &other, "other code")
@@ -173,10 +167,7 @@ async fn revision_id_and_code_sha256_guards_are_enforced_by_the_local_cloud() {
 async fn a_publish_with_no_update_since_the_last_version_answers_that_version() {
     let local = Running::up().await;
     let cloud = &local.cloud;
-    let name = unique("republish");
-    let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_app_image(&repository, "republish").await;
-    let function = create_function(cloud, &name, &image).await;
+    let (function, image) = local.function_with_app_image("republish").await;
     let publish = |description: &'static str| {
         cloud.publish_version(&function, image.digest_hex(), description)
     };
@@ -203,10 +194,7 @@ async fn a_publish_with_no_update_since_the_last_version_answers_that_version() 
 async fn limits_names_and_regions_are_as_on_aws() {
     let local = Running::up().await;
     let cloud = &local.cloud;
-    let name = unique("limits");
-    let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_app_image(&repository, "limits").await;
-    let function = create_function(&local.cloud, &name, &image).await;
+    let (function, image) = local.function_with_app_image("limits").await;
 
     let mut big = settings("big");
     big.environment.insert(
@@ -236,7 +224,7 @@ async fn limits_names_and_regions_are_as_on_aws() {
         .to_string();
     assert!(err.contains("pattern"), "{err}");
 
-    let api = cloud.create_rest_api(&name).await.unwrap();
+    let api = cloud.create_rest_api(&function).await.unwrap();
     let deployment =
         cloud.put_lambda_proxy_routes(&api, "arn:aws:lambda:us-east-1:123456789012:function:x");
     deployment.await.unwrap();

@@ -3,7 +3,7 @@
 //! alias stays as it was.
 use std::collections::BTreeMap;
 
-use e2e::local::{Running, create_function, ready, unique};
+use e2e::local::{Running, ready};
 use serde_json::{Value, json};
 use xtask::cloud::{Account, AliasTarget, Functions};
 
@@ -61,10 +61,7 @@ fn split(main: &str, weights: &[(&str, f64)]) -> AliasTarget {
 async fn an_alias_routing_configuration_aws_refuses_is_refused_and_leaves_the_alias_unchanged() {
     let local = Running::up().await;
     let cloud = &local.cloud;
-    let name = unique("routing");
-    let repository = cloud.ensure_repository(&name).await.unwrap();
-    let image = local.push_app_image(&repository, "routing").await;
-    let function = create_function(cloud, &name, &image).await;
+    let (function, image) = local.function_with_app_image("routing").await;
     let configuration = format!("{function}/configuration");
     let latest: Value = lambda_call(&local, reqwest::Method::GET, &configuration, Value::Null)
         .await
@@ -79,7 +76,7 @@ async fn an_alias_routing_configuration_aws_refuses_is_refused_and_leaves_the_al
         .unwrap()
         .version;
     let other_role = format!(
-        "arn:aws:iam::{}:role/{name}-other",
+        "arn:aws:iam::{}:role/{function}-other",
         cloud.account_id().await.unwrap()
     );
     let v2 = publish_with(&local, &function, hex, json!({"Role": other_role})).await;

@@ -17,26 +17,31 @@ fn version(role: &str, dead_letter: Option<&str>) -> Published {
     }
 }
 
-#[test]
-fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
-    let function = Function {
+/// An Active function at RevisionId `r` with these versions.
+fn function(versions: BTreeMap<String, Published>) -> Function {
+    Function {
         image: "repo@sha256:ab".into(),
         active_at: 0,
         updated_at: None,
         revision: "r".into(),
         architecture: "x86_64".into(),
         runs_as: RunsAs::default(),
-        versions: BTreeMap::from([
-            ("1".into(), version("role-a", None)),
-            ("2".into(), version("role-a", None)),
-            ("3".into(), version("role-b", None)),
-            (
-                "4".into(),
-                version("role-a", Some("arn:aws:sqs:us-east-1:1:dlq")),
-            ),
-        ]),
+        versions,
         aliases: BTreeMap::new(),
-    };
+    }
+}
+
+#[test]
+fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
+    let function = function(BTreeMap::from([
+        ("1".into(), version("role-a", None)),
+        ("2".into(), version("role-a", None)),
+        ("3".into(), version("role-b", None)),
+        (
+            "4".into(),
+            version("role-a", Some("arn:aws:sqs:us-east-1:1:dlq")),
+        ),
+    ]));
     let refusal = |main: &str, weights: &[(&str, f64)]| {
         let weights = weights.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect();
         routing_refusal(&function, "f", main, &weights)
@@ -67,16 +72,7 @@ fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
 // aws-behaviours row 45: what decides is an update since the last version, not the bytes.
 #[test]
 fn a_publish_answers_the_last_version_until_latest_is_updated() {
-    let mut function = Function {
-        image: "repo@sha256:ab".into(),
-        active_at: 0,
-        updated_at: None,
-        revision: "r".into(),
-        architecture: "x86_64".into(),
-        runs_as: RunsAs::default(),
-        versions: BTreeMap::new(),
-        aliases: BTreeMap::new(),
-    };
+    let mut function = function(BTreeMap::new());
     assert_eq!(unpublished_since(&function), None, "nothing published yet");
     super::publish(
         &mut function,
