@@ -15,27 +15,46 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn only_the_cloud_module_imports_the_aws_sdk() {
+/// The workspace's Rust files, outside `allowed`, whose text contains `needle`.
+fn files_containing(needle: &str, allowed: &Path) -> Vec<std::path::PathBuf> {
     let root = setup::workspace_root();
-    let cloud = root.join("xtask/src/cloud");
     let mut files = Vec::new();
     for dir in ["app", "xtask/src", "tests"] {
         rust_files(&root.join(dir), &mut files);
     }
-    let stray: Vec<_> = files
-        .iter()
-        .filter(|f| !f.starts_with(&cloud))
-        .filter(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .contains(concat!("aws_", "sdk_"))
-        })
-        .collect();
+    files
+        .into_iter()
+        .filter(|f| !f.starts_with(allowed))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(needle))
+        .collect()
+}
+
+#[test]
+fn only_the_cloud_module_imports_the_aws_sdk() {
+    let cloud = setup::workspace_root().join("xtask/src/cloud");
+    let stray = files_containing(concat!("aws_", "sdk_"), &cloud);
     assert!(
         stray.is_empty(),
         "{stray:?} use the AWS SDK: move those calls behind a trait in xtask/src/cloud/"
     );
+}
+
+// Before: three tests built their reqwest client with reqwest's own constructor, which panics
+// unless another test of the same binary had installed rustls's provider first (run alone,
+// `hold::promote_rolls_out_…` failed).
+#[test]
+fn only_tls_rs_builds_http_clients() {
+    let tls = setup::workspace_root().join("xtask/src/tls.rs");
+    for needle in [
+        concat!("Client::", "new()"),
+        concat!("Client::", "builder()"),
+    ] {
+        let stray = files_containing(needle, &tls);
+        assert!(
+            stray.is_empty(),
+            "{stray:?} build a reqwest client with {needle}: use xtask::tls::client() or tls::http(), which install the ring provider first"
+        );
+    }
 }
 
 #[test]

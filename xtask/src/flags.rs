@@ -250,7 +250,7 @@ pub struct Deploy {
     /// [default: deploy.toml's [rollout] bake]
     #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub bake: Option<std::time::Duration>,
-    /// Ship a version although an earlier rollout of it failed and was rolled back
+    /// Ship an image although an earlier rollout of it failed and was rolled back
     #[arg(long)]
     pub force: bool,
 }

@@ -19,7 +19,7 @@ async fn lambda_call(
         "AWS4-HMAC-SHA256 Credential=local/20260101/{}/lambda/aws4_request, SignedHeaders=host, Signature=0",
         local.cloud.region()
     );
-    reqwest::Client::new()
+    xtask::tls::client()
         .request(
             method,
             format!("{}/2015-03-31/functions/{path}", local.endpoints.front_url),

@@ -132,7 +132,7 @@ async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itsel
     // Half of the held version's invocations through green fail; blue never sees it.
     let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
     let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": bad, "share": share});
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     http.post(&faults).json(&fault(0.5)).send().await.unwrap();
     let clients = Prober::start(
         first["green_url"].as_str().unwrap(),
@@ -173,9 +173,14 @@ async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itsel
     assert!(refused.contains("--force"), "recorded as failed: {refused}");
     http.post(&faults).json(&fault(0.0)).send().await.unwrap();
 
-    // Promote's own --strategy and --bake win over the hold's.
+    // Promote's own --strategy and --bake win over the hold's. Image b is recorded as failed
+    // now: only --force ships it again.
+    let again = stack
+        .refused(&["deploy", "--image", path(image_b), "--hold"])
+        .await;
+    assert!(again.contains("--force"), "{again}");
     let held = stack
-        .ok(&["deploy", "--image", path(image_b), "--hold"])
+        .ok(&["deploy", "--image", path(image_b), "--hold", "--force"])
         .await;
     let good = held["held"].to_string();
     let args = ["promote", "--strategy", "canary:50:2s", "--bake", "1s"];

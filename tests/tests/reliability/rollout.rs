@@ -224,6 +224,19 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     );
     let refused = stack.refused(&["rollback", "--to", &new]).await;
     assert!(refused.contains("--force"), "{refused}");
+    // So is the image: deploying it again would publish it as a new version, which no
+    // version's tag names (before, that deploy shipped it as version new + 1 and exited 0).
+    let published = cloud.list_versions(&stack.name).await.unwrap().len();
+    let again = stack.refused(&["deploy", "--image", path(image_b)]).await;
+    assert!(
+        again.contains("failed a rollout") && again.contains("--force"),
+        "{again}"
+    );
+    assert_eq!(
+        cloud.list_versions(&stack.name).await.unwrap().len(),
+        published,
+        "the refused deploy published nothing"
+    );
     http.post(&faults).json(&fault(0.0)).send().await.unwrap();
     let forced = stack.ok(&["rollback", "--to", &new, "--force"]).await;
     assert_eq!(forced["to"].to_string(), new);

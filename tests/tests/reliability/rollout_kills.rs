@@ -129,9 +129,10 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
     let old = first["version"].to_string();
     let base = first["version"].as_u64().unwrap();
     // Image b fails half its invocations through green, whatever number a publication of it
-    // gets (moto numbers a re-publication of the same code anew; AWS would return the same).
+    // gets (each deploy updates the function before it publishes, so each is a new version,
+    // on AWS as here: aws-behaviours row 45).
     let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
-    let http = reqwest::Client::new();
+    let http = xtask::tls::client();
     for version in base + 1..=base + 4 {
         let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version.to_string(), "share": 0.5});
         let injected = http.post(&faults).json(&fault).send().await.unwrap();
@@ -158,7 +159,8 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
             CLIENTS,
             Duration::from_millis(20),
         );
-        let mut args = vec!["deploy", "--image", path(image_b)];
+        // --force: the first round's rollback records image b as failed.
+        let mut args = vec!["deploy", "--image", path(image_b), "--force"];
         args.extend(how);
         let killed = stack.xtask_with(&args, &[(KILL_AT, "revert")]).await;
         assert_eq!(killed.status.signal(), Some(9), "{how:?}: {killed:?}");

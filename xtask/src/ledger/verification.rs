@@ -20,6 +20,14 @@ pub fn failed_tag(version: u64, description: &str) -> String {
     format!("failed-{version}-{}", fingerprint(version, description))
 }
 
+/// The image tag recording that a rollout of this image failed on green and was rolled back:
+/// `deploy` refuses the image again without `--force`. Every deploy publishes a new version
+/// (it updates the function first: aws-behaviours row 45), so [`failed_tag`], which names one
+/// publication, cannot stop a deploy; this one names the image itself.
+pub fn failed_image_tag(digest: &str) -> String {
+    format!("failed-image-{}", crate::image::hex_of(digest))
+}
+
 /// The first 16 hex of sha256(version, Description): names one publication of a version.
 fn fingerprint(version: u64, description: &str) -> String {
     let mut hash = Sha256::new();

@@ -182,6 +182,8 @@ async fn ship<C: Cloud>(
     // Holding the lock now: a split a killed rollout left is this run's to settle.
     let green = ctx.settle_split(pre.green.clone()).await?;
     let (registry, repository) = ctx.registry().await?;
+    ctx.refuse_failed_image((&registry, &repository.name), &built.digest, options.force)
+        .await?;
     ctx.push_phase(&registry, &repository, built, image).await?;
     let image_ref = repository.image(&built.digest);
     let Published {

@@ -155,7 +155,8 @@ impl<C: Cloud> Ctx<C> {
 
     /// Runs `work` holding the lock whose token is `token` (taken by this run, or the hold
     /// `promote` carries on): the work races Ctrl-C and `--timeout`; whatever ends it, a split
-    /// green is settled and the lock released, unless `keep` or a hold.
+    /// green is settled and the lock released, unless `--keep-blue` or a hold that succeeded
+    /// (a failed `deploy --hold` holds nothing for `promote`: its lock goes like any other).
     pub async fn holding<T, F: Future<Output = Result<T>>>(
         &self,
         api: &RestApi,
@@ -174,10 +175,10 @@ impl<C: Cloud> Ctx<C> {
         if outcome.is_err() {
             self.settle_after_failure().await;
         }
-        if lock.hold.is_some() {
+        if lock.hold.is_some() && outcome.is_ok() {
             return outcome;
         }
-        if lock.keep {
+        if lock.keep && lock.hold.is_none() {
             self.progress.note("--keep-blue: stage blue stays and holds the lock; `cargo xtask status --show-token` prints its token; the next deploy needs --break-lock");
             return outcome;
         }

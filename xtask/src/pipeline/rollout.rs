@@ -248,7 +248,8 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
-    /// then the candidate's publication is tagged `failed-N-FP`. In the bake green's record
+    /// then the candidate's image is tagged `failed-image-HEX` and its publication
+    /// `failed-N-FP`. In the bake green's record
     /// names N, so the write records the move back; during the shift the record still names
     /// `old` and stays.
     async fn revert(
@@ -275,16 +276,20 @@ impl<C: Cloud> Ctx<C> {
                 let target = AliasTarget::version(old);
                 self.guarded_green(current, &target, description.as_deref())
                     .await?;
-                let tag = ledger::failed_tag(candidate.version, candidate.description);
-                registry
-                    .tag(repository, &candidate.record.digest, &tag)
-                    .await
-                    .map_err(|e| {
+                let digest = &candidate.record.digest;
+                let tags = [
+                    ledger::failed_image_tag(digest),
+                    ledger::failed_tag(candidate.version, candidate.description),
+                ];
+                for tag in &tags {
+                    registry.tag(repository, digest, tag).await.map_err(|e| {
                         e.context(format!(
                             "green is back on version {old}, but recording version {} as failed ({breach}) failed",
                             candidate.version
                         ))
-                    })
+                    })?;
+                }
+                Ok(())
             })
             .await
     }

@@ -120,6 +120,26 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
+    /// An image a rollout failed with before (tagged `failed-image-HEX` by the revert) is not
+    /// shipped again without `--force`, whichever version number its deploy publishes.
+    pub async fn refuse_failed_image(
+        &self,
+        (registry, repository): (&C::Registry, &str),
+        digest: &str,
+        force: bool,
+    ) -> Result<()> {
+        let tag = ledger::failed_image_tag(digest);
+        if force || registry.digest_of(repository, &tag).await?.is_none() {
+            return Ok(());
+        }
+        Err(refuse(
+            Exit::Failed,
+            format!(
+                "image {digest} failed a rollout on green before and was rolled back (image tag {tag}): deploy another build, or ship this one again with --force"
+            ),
+        ))
+    }
+
     /// Refuses a version whose earlier rollout failed, unless `force`.
     pub async fn refuse_failed(
         &self,
