@@ -53,7 +53,7 @@ pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
 }
 
 /// The Python tools are pinned, so one install serves every checkout of this machine: a fresh
-/// clone reuses them instead of spending pip's minute again, and zig keeps one cache of the
+/// clone reuses them instead of running pip again (about 22 s), and zig keeps one cache of the
 /// musl libc it compiles (zig keys that cache by its own path: a zig under each clone's target/
 /// rebuilt libc, about 50 s of CPU, in every fresh clone). `BGD_TOOLS_DIR` moves them.
 pub fn tools_dir() -> PathBuf {
