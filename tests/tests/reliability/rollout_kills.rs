@@ -1,6 +1,7 @@
 //! Rollouts killed midway, end to end, with clients hitting green throughout: killed at any
 //! boundary of its shift, promote and bake, a rollout converges on the next run (a split left
-//! is settled, a bake left is resumed); one killed as it reverts is rolled back by the next run.
+//! is settled, a bake left is resumed); one killed as it reverts is rolled back by the next run;
+//! one killed once it reverted leaves its image refused and its lock to the next run.
 use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
 
 use e2e::{
@@ -225,4 +226,56 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
     eprintln!(
         "killed at revert twice: {sent} requests, {failed_requests} failed; data plane: {counts:?}"
     );
+}
+
+/// Killed once its revert returned (green back on the old version alone, the image tagged
+/// failed, the lock not yet released): the next run of the same deploy takes the lock over,
+/// is refused for the failed image before it writes anything else, and releases the lock.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_killed_after_its_revert_leaves_its_image_refused_and_no_lock() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("canary-reverted-killed");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let old = first["version"].to_string();
+    let new = (first["version"].as_u64().unwrap() + 1).to_string();
+    let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": new, "share": 0.5});
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
+    let injected = xtask::tls::client().post(&faults).json(&fault).send().await;
+    assert_eq!(injected.unwrap().status(), 204);
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    let args = [
+        "deploy",
+        "--image",
+        path(image_b),
+        "--strategy",
+        "canary:50:30s",
+    ];
+    let killed = stack.xtask_with(&args, &[(KILL_AT, "revert:end")]).await;
+    clients.stop().await;
+    assert_eq!(killed.status.signal(), Some(9), "{killed:?}");
+    let cloud = stack.cloud().await;
+    let api = cloud.find_rest_api(&stack.name).await.unwrap();
+    let blue_left = async || cloud.get_stage(&api.id, "blue").await.is_ok();
+    let reverted = (old.clone(), BTreeMap::new());
+    assert_eq!(green_target(&stack, &cloud).await, reverted);
+    assert!(blue_left().await, "the killed run's lock is left");
+
+    let published = cloud.list_versions(&stack.name).await.unwrap().len();
+    let rerun = [&args[..], &["--break-lock"]].concat();
+    let refused = stack.refused(&rerun).await;
+    assert!(
+        refused.contains("failed a rollout") && refused.contains("--force"),
+        "{refused}"
+    );
+    assert!(
+        !blue_left().await,
+        "the refused run released the lock it took over"
+    );
+    assert_eq!(green_target(&stack, &cloud).await, reverted);
+    let after = cloud.list_versions(&stack.name).await.unwrap().len();
+    assert_eq!(after, published, "the refused run published nothing");
 }
