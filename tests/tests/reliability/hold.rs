@@ -11,14 +11,11 @@ use e2e::{
     prober::{self, Prober},
     stack::{Stack, alias_version, images, path, stage, version_at},
 };
-use xtask::{
-    cloud::{AliasTarget, Functions},
-    local::FAULTS_PATH,
-};
+use xtask::cloud::{AliasTarget, Functions};
 
 use super::{
     blue_stage_exists, green,
-    rollout::{gateway_url, green_target},
+    rollout::{fail_on_green, green_target},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,10 +127,7 @@ async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itsel
     let bad = (first["version"].as_u64().unwrap() + 1).to_string();
     let cloud = stack.cloud().await;
     // Half of the held version's invocations through green fail; blue never sees it.
-    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
-    let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": bad, "share": share});
-    let http = xtask::tls::client();
-    http.post(&faults).json(&fault(0.5)).send().await.unwrap();
+    fail_on_green(&stack, &bad, 0.5).await;
     let clients = Prober::start(
         first["green_url"].as_str().unwrap(),
         4,
@@ -171,7 +165,7 @@ async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itsel
     assert!(!blue_stage_exists(&stack, &cloud).await, "the hold ended");
     let refused = stack.refused(&["rollback", "--to", &bad]).await;
     assert!(refused.contains("--force"), "recorded as failed: {refused}");
-    http.post(&faults).json(&fault(0.0)).send().await.unwrap();
+    fail_on_green(&stack, &bad, 0.0).await;
 
     // Promote's own --strategy and --bake win over the hold's. Image b is recorded as failed
     // now: only --force ships it again.

@@ -28,6 +28,38 @@ pub(super) fn gateway_url(stack: &Stack) -> String {
         .gateway_url
 }
 
+/// Makes `share` of `version`'s invocations through green fail on the local data plane (as
+/// AWS FIS's invocation-error action does): a candidate that passes blue, another alias, and
+/// fails real traffic on green. A share of 0 heals it.
+pub(super) async fn fail_on_green(stack: &Stack, version: &str, share: f64) {
+    let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version, "share": share});
+    let faults = format!("{}{FAULTS_PATH}", gateway_url(stack));
+    let injected = xtask::tls::client().post(&faults).json(&fault).send();
+    assert_eq!(injected.await.unwrap().status(), 204);
+}
+
+/// Green on its first version, the next version set to fail half its invocations through
+/// green, and clients on green.
+pub(super) struct BadNext {
+    pub old: String,
+    pub new: String,
+    pub clients: Prober,
+}
+
+/// Deploys `image` as green's first version and makes the next one fail on green.
+pub(super) async fn bad_next(stack: &Stack, image: &std::path::Path) -> BadNext {
+    let first = stack.ok(&["deploy", "--image", path(image)]).await;
+    let old = first["version"].to_string();
+    let new = (first["version"].as_u64().unwrap() + 1).to_string();
+    fail_on_green(stack, &new, 0.5).await;
+    let clients = Prober::start(
+        first["green_url"].as_str().unwrap(),
+        CLIENTS,
+        Duration::from_millis(20),
+    );
+    BadNext { old, new, clients }
+}
+
 /// Green's routing as the control plane holds it: its version and extra weights.
 pub(super) async fn green_target(
     stack: &Stack,
@@ -123,20 +155,8 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
  {
     let (image_a, image_b) = images();
     let stack = Stack::new("canary-bad");
-    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
-    let old = first["version"].to_string();
-    let new = (first["version"].as_u64().unwrap() + 1).to_string();
     // Half of the next version's invocations through green fail; blue never sees it.
-    let fault = |share: f64| serde_json::json!({"function": stack.name, "qualifier": "green", "version": new, "share": share});
-    let http = xtask::tls::client();
-    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
-    let injected = http.post(&faults).json(&fault(0.5)).send().await.unwrap();
-    assert_eq!(injected.status(), 204);
-    let clients = Prober::start(
-        first["green_url"].as_str().unwrap(),
-        CLIENTS,
-        Duration::from_millis(20),
-    );
+    let BadNext { old, new, clients } = bad_next(&stack, image_a).await;
     let since = std::time::SystemTime::now();
     let args = [
         "deploy",
@@ -237,7 +257,7 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
         published,
         "the refused deploy published nothing"
     );
-    http.post(&faults).json(&fault(0.0)).send().await.unwrap();
+    fail_on_green(&stack, &new, 0.0).await;
     let forced = stack.ok(&["rollback", "--to", &new, "--force"]).await;
     assert_eq!(forced["to"].to_string(), new);
 }

@@ -12,10 +12,9 @@ use xtask::{
     cloud::{Apis, Functions},
     fault::KILL_AT,
     ledger,
-    local::FAULTS_PATH,
 };
 
-use super::rollout::{CLIENTS, gateway_url, green_target, traffic};
+use super::rollout::{BadNext, CLIENTS, bad_next, fail_on_green, green_target, traffic};
 
 /// Where green is allowed to be while a rollout from `old` to a new version is killed: on
 /// `old` alone, split between `old` and one other version, or on a new version alone.
@@ -132,12 +131,8 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
     // Image b fails half its invocations through green, whatever number a publication of it
     // gets (each deploy updates the function before it publishes, so each is a new version,
     // on AWS as here: aws-behaviours row 45).
-    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
-    let http = xtask::tls::client();
     for version in base + 1..=base + 4 {
-        let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version.to_string(), "share": 0.5});
-        let injected = http.post(&faults).json(&fault).send().await.unwrap();
-        assert_eq!(injected.status(), 204);
+        fail_on_green(&stack, &version.to_string(), 0.5).await;
     }
     let cloud = stack.cloud().await;
     let api = cloud.find_rest_api(&stack.name).await.unwrap();
@@ -235,18 +230,7 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
 async fn a_rollout_killed_after_its_revert_leaves_its_image_refused_and_no_lock() {
     let (image_a, image_b) = images();
     let stack = Stack::new("canary-reverted-killed");
-    let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
-    let old = first["version"].to_string();
-    let new = (first["version"].as_u64().unwrap() + 1).to_string();
-    let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": new, "share": 0.5});
-    let faults = format!("{}{FAULTS_PATH}", gateway_url(&stack));
-    let injected = xtask::tls::client().post(&faults).json(&fault).send().await;
-    assert_eq!(injected.unwrap().status(), 204);
-    let clients = Prober::start(
-        first["green_url"].as_str().unwrap(),
-        CLIENTS,
-        Duration::from_millis(20),
-    );
+    let BadNext { old, clients, .. } = bad_next(&stack, image_a).await;
     let args = [
         "deploy",
         "--image",
