@@ -75,16 +75,16 @@ fn tools_dir_in(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
 /// another venv, so two checkouts at different commits never rewrite each other's). A lock
 /// file serialises two runs installing it at once; returns its `bin` directory.
 fn ensure_pinned_venv(sh: &Shell, name: &str, packages: &[&str]) -> Result<PathBuf> {
-    let venv = tools_dir().join(name);
+    let tools = tools_dir();
+    let venv = tools.join(name);
     let marker = venv.join(".installed");
     let wanted = format!("{}\n", packages.join(" "));
     let installed = || std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str());
     if installed() {
         return Ok(venv.join("bin"));
     }
-    std::fs::create_dir_all(tools_dir())
-        .with_context(|| format!("creating {}", tools_dir().display()))?;
-    let lock = std::fs::File::create(tools_dir().join(format!("{name}.lock")))?;
+    std::fs::create_dir_all(&tools).with_context(|| format!("creating {}", tools.display()))?;
+    let lock = std::fs::File::create(tools.join(format!("{name}.lock")))?;
     lock.lock()
         .with_context(|| format!("locking the install of {name}"))?;
     if !installed() {

@@ -15,7 +15,7 @@ pub fn verified_tag(version: u64, description: &str) -> String {
 }
 
 /// The image tag recording that a rollout of this publication of `version` failed on green
-/// and was rolled back automatically: deploy and rollback refuse it again without `--force`.
+/// and was rolled back automatically: `rollback --to` refuses it again without `--force`.
 pub fn failed_tag(version: u64, description: &str) -> String {
     format!("failed-{version}-{}", fingerprint(version, description))
 }

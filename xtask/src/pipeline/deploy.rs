@@ -201,8 +201,6 @@ async fn ship<C: Cloud>(
         pin: false,
     };
     let registry = (&registry, repository.name.as_str());
-    ctx.refuse_failed(registry, candidate, options.force)
-        .await?;
     ctx.verify_on_blue(&pre.api, token, candidate, registry)
         .await?;
     if options.hold.is_some() {

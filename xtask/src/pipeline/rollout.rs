@@ -249,9 +249,8 @@ impl<C: Cloud> Ctx<C> {
 
     /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
     /// then the candidate's image is tagged `failed-image-HEX` and its publication
-    /// `failed-N-FP`. In the bake green's record
-    /// names N, so the write records the move back; during the shift the record still names
-    /// `old` and stays.
+    /// `failed-N-FP`. In the bake green's record names N, so the write records the move back;
+    /// during the shift the record still names `old` and stays.
     async fn revert(
         &self,
         current: &Alias,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Answer, Call, Front, cbor};
-use crate::local::{components::Component, state::State};
+use crate::local::LocalCloud;
 
 /// An alarm as the front keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,12 +135,7 @@ impl Front {
         since: u64,
     ) -> anyhow::Result<BTreeMap<String, local_gateway::Counts>> {
         // The gateway starts after the front, on a port `up` records in the state dir.
-        let state = State::load(&self.state_dir)?;
-        let gateway = state
-            .components
-            .get(Component::Gateway.name())
-            .map(|s| Component::url(s.port))
-            .ok_or_else(|| anyhow::anyhow!("the local data plane is not started"))?;
+        let gateway = LocalCloud::at(&self.state_dir).endpoints()?.gateway_url;
         let url = format!(
             "{gateway}{}?function={function}&qualifier={qualifier}&since={since}",
             local_gateway::METRICS_PATH
