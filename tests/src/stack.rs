@@ -5,10 +5,11 @@ use std::{
     path::{Path, PathBuf},
     process::Output,
     sync::OnceLock,
+    time::Duration,
 };
 
 use serde_json::Value;
-use tokio::process::Command;
+use tokio::{process::Command, time::Instant};
 use xtask::{cloud::SdkCloud, local::LocalCloud, setup};
 
 use crate::local::{xtask_binary, xtask_faults_binary};
@@ -157,6 +158,37 @@ impl Stack {
 
     pub async fn xtask(&self, args: &[&str]) -> Output {
         self.xtask_with(args, &[]).await
+    }
+
+    /// A run of `args` paused as `phase` starts (the tests' fault hook), `meanwhile` run at
+    /// exactly that point, then the run resumed: both outputs.
+    pub async fn paused_at(
+        &self,
+        args: &[&str],
+        phase: &str,
+        meanwhile: &[&str],
+    ) -> (Output, Output) {
+        let resume = self.dir.join(format!("resume-{phase}"));
+        let paused = self.dir.join(format!("resume-{phase}.paused"));
+        let _ = std::fs::remove_file(&resume);
+        let _ = std::fs::remove_file(&paused);
+        let resume_path = resume.to_str().unwrap();
+        let env = [
+            ("BGD_FAULT_PAUSE_AT", phase),
+            ("BGD_FAULT_RESUME_FILE", resume_path),
+        ];
+        let paused_run = self.xtask_with(args, &env);
+        let other = async {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !paused.exists() {
+                assert!(Instant::now() < deadline, "{args:?} never reached {phase}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let output = self.xtask(meanwhile).await;
+            std::fs::write(&resume, "").unwrap();
+            output
+        };
+        tokio::join!(paused_run, other)
     }
 
     pub async fn ok(&self, args: &[&str]) -> Value {

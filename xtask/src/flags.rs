@@ -309,6 +309,9 @@ pub struct Unpin {
     /// Say whether green is pinned; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Unpin although stage blue (the lock) is held, when its run died
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,9 @@ pub struct Breach {
     /// The alarm in ALARM, for [`Signal::Alarm`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alarm: Option<String>,
+    /// Why CloudWatch could not be read, for [`Signal::Unreadable`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Breach {
@@ -51,6 +54,19 @@ impl Breach {
             version: version.to_owned(),
             counts: Counts::default(),
             alarm: Some(name.to_owned()),
+            error: None,
+        }
+    }
+
+    /// CloudWatch (real traffic, alarms) could not be read for too long while `version` was
+    /// rolling out: green is not watched, so it goes back as on a breach.
+    pub fn unreadable(error: &anyhow::Error, version: &str) -> Self {
+        Self {
+            signal: Signal::Unreadable,
+            version: version.to_owned(),
+            counts: Counts::default(),
+            alarm: None,
+            error: Some(format!("{error:#}")),
         }
     }
 }
@@ -64,6 +80,8 @@ pub enum Signal {
     RealTraffic,
     /// A CloudWatch alarm deploy.toml's `[rollout] alarms` names.
     Alarm,
+    /// CloudWatch could not be read: real traffic and alarms unwatched.
+    Unreadable,
 }
 
 impl fmt::Display for Signal {
@@ -72,12 +90,20 @@ impl fmt::Display for Signal {
             Self::SyntheticProbes => "synthetic probes",
             Self::RealTraffic => "real traffic",
             Self::Alarm => "alarm",
+            Self::Unreadable => "CloudWatch unreadable",
         })
     }
 }
 
 impl fmt::Display for Breach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(error) = &self.error {
+            return write!(
+                f,
+                "CloudWatch could not be read while version {} rolls out, so real traffic and alarms were not watched ({error})",
+                self.version
+            );
+        }
         if let Some(alarm) = &self.alarm {
             return write!(
                 f,
@@ -104,6 +130,7 @@ pub fn judge(signal: Signal, version: &str, counts: Counts, rollout: &Rollout) -
         version: version.to_owned(),
         counts,
         alarm: None,
+        error: None,
     })
 }
 

@@ -61,6 +61,36 @@ pub struct Lock {
     /// Taken by `deploy --hold`: blue stays verified for `promote` (or `abort`), and green's
     /// RevisionId when the hold began, which `promote` requires green still to have.
     pub hold: Option<Hold>,
+    /// What the holder does under the lock.
+    pub task: Task,
+}
+
+/// What a lock's holder does: every verb that must exclude the others holds the one lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    #[default]
+    Deploy,
+    /// `promote` carrying a hold to green: the hold is its lock until it ends.
+    Promote,
+    /// `prune` deleting versions and images.
+    Prune,
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Task {
+    fn name(self) -> &'static str {
+        match self {
+            Task::Deploy => "deploy",
+            Task::Promote => "promote",
+            Task::Prune => "prune",
+        }
+    }
 }
 
 /// What a held deploy keeps for `promote`: green's RevisionId, and how the deploy would have
@@ -165,6 +195,7 @@ impl Lock {
             expires: epoch_seconds().saturating_add(ttl.as_secs()),
             kept,
             hold,
+            task: Task::Deploy,
         }
     }
 
@@ -179,6 +210,9 @@ impl Lock {
         ];
         if self.kept {
             fields.push(("kept", "1".into()));
+        }
+        if self.task != Task::Deploy {
+            fields.push(("task", self.task.name().into()));
         }
         if let Some(hold) = &self.hold {
             fields.push(("held", hold.green_revision.clone()));
@@ -213,6 +247,11 @@ impl Lock {
                 strategy: fields.get("strategy").cloned(),
                 bake: fields.get("bake").cloned(),
             }),
+            task: match fields.get("task").map(String::as_str) {
+                Some("promote") => Task::Promote,
+                Some("prune") => Task::Prune,
+                _ => Task::Deploy,
+            },
         })
     }
 }
@@ -227,10 +266,16 @@ impl fmt::Display for Lock {
                 short(&self.git_sha),
                 self.holder
             )?;
+        } else if self.task == Task::Prune {
+            write!(f, "held by {} pruning versions (", self.holder)?;
         } else {
+            let doing = match self.task {
+                Task::Promote => "promoting the hold of",
+                _ => "deploying",
+            };
             write!(
                 f,
-                "held by {} deploying {} (",
+                "held by {} {doing} {} (",
                 self.holder,
                 short(&self.git_sha)
             )?;

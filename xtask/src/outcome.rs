@@ -1,9 +1,11 @@
 //! How a run ends, for people and for CI scripts: the exit code (one list, the README's) and a
 //! true statement of what green serves afterwards and whether this run moved it, read from
 //! the cloud after the run rather than assumed from how far the run got.
-use std::fmt;
+use std::{collections::BTreeMap, fmt};
 
 use serde::Serialize;
+
+use crate::cloud::AliasTarget;
 
 /// Exit codes. Every failure but [`Exit::GreenMoved`] leaves green as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,58 +83,109 @@ pub fn exit_of(error: &anyhow::Error) -> Exit {
         .map_or(Exit::Failed, |r| r.exit)
 }
 
-/// Whether green moved during the run, judged from green before and after and the write
-/// this run attempted.
+/// Whether green moved during the run, judged from green before and after and the writes
+/// this run sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Moved {
     ByThisRun,
     Unchanged,
     BySomeoneElse,
-    /// Green could not be read after the run, and this run had sent a write to it.
+    /// Green could not be read after the run, or it serves what a write of this run asked for
+    /// that never got an answer: that write may or may not have landed.
     Unknown,
 }
 
-/// What green serves after a run (from GetAlias and the version's record).
+/// The writes a run sent to green, for its closing statement. Only an answered write counts
+/// as this run's: a write refused by its guard (someone else moved green first) wrote nothing,
+/// and one whose answer never came may have landed.
+#[derive(Debug, Clone, Default)]
+pub struct GreenWrites {
+    /// Where green's last write that AWS answered with success put it.
+    written: Option<AliasTarget>,
+    /// A write sent whose answer never came (the network, an interrupt).
+    unanswered: Option<AliasTarget>,
+}
+
+impl GreenWrites {
+    /// A write to `target` is about to be sent.
+    pub fn sent(&mut self, target: &AliasTarget) {
+        self.unanswered = Some(target.clone());
+    }
+
+    /// The write to `target` was answered: it landed (`written`) or was refused.
+    pub fn answered(&mut self, target: &AliasTarget, written: bool) {
+        self.unanswered = None;
+        if written {
+            self.written = Some(target.clone());
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.written.is_some() || self.unanswered.is_some()
+    }
+}
+
+/// What green serves after a run (from GetAlias and the version's record), and before it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Green {
     /// `None` when green could not be read (`read_error` says why) or does not exist.
     pub version: Option<String>,
+    /// Every version green routes to and its share of requests: one version with 1.0, or a
+    /// split (a rollout's); empty when green could not be read.
+    pub weights: BTreeMap<String, f64>,
     pub git_sha: Option<String>,
     pub build_id: Option<String>,
     /// The version green served when the run started.
     pub before: Option<String>,
+    /// `weights` when the run started.
+    pub before_weights: BTreeMap<String, f64>,
     pub moved: Moved,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_error: Option<String>,
 }
 
+/// Every version `target` routes to and its share: the main version gets what the others
+/// leave.
+fn weights(target: Option<&AliasTarget>) -> BTreeMap<String, f64> {
+    let Some(target) = target else {
+        return BTreeMap::new();
+    };
+    let others: f64 = target.additional_weights.values().sum();
+    let mut all = target.additional_weights.clone();
+    all.insert(target.version.clone(), 1.0 - others);
+    all
+}
+
 impl Green {
-    /// Judges `moved` from green before, after, and the version this run tried to set.
+    /// Judges `moved` from green before, after, and the writes this run sent it: by this run
+    /// only when green serves what this run's own write put there.
     pub fn judge(
-        before: Option<String>,
+        before: Option<AliasTarget>,
         after: Result<Option<Served>, String>,
-        attempt: Option<u64>,
+        writes: &GreenWrites,
     ) -> Self {
-        let attempted = attempt.map(|v| v.to_string());
         let (served, read_error) = match after {
             Ok(served) => (served, None),
             Err(e) => (None, Some(e)),
         };
-        let version = served.as_ref().map(|s| s.version.clone());
-        let moved = match (&read_error, &version) {
-            (Some(_), _) if attempted.is_some() => Moved::Unknown,
+        let target = served.as_ref().map(|s| s.target.clone());
+        let moved = match (&read_error, &target) {
+            (Some(_), _) if writes.any() => Moved::Unknown,
             (Some(_), _) => Moved::Unchanged,
             (None, after) if *after == before => Moved::Unchanged,
-            (None, after) if after.is_some() && *after == attempted => Moved::ByThisRun,
+            (None, after) if *after == writes.written => Moved::ByThisRun,
+            (None, after) if after.is_some() && *after == writes.unanswered => Moved::Unknown,
             (None, _) => Moved::BySomeoneElse,
         };
         let (git_sha, build_id) = served.map_or((None, None), |s| (s.git_sha, s.build_id));
         Self {
-            version,
+            version: target.as_ref().map(|t| t.version.clone()),
+            weights: weights(target.as_ref()),
             git_sha,
             build_id,
-            before,
+            before: before.as_ref().map(|t| t.version.clone()),
+            before_weights: weights(before.as_ref()),
             moved,
             read_error,
         }
@@ -143,7 +196,8 @@ impl Green {
         matches!(self.moved, Moved::ByThisRun | Moved::Unknown)
     }
 
-    /// The command that puts green back where the run found it, when it moved.
+    /// The command that puts green back where the run found it, when it moved: on a split
+    /// green, rollback to its main version also ends the split.
     pub fn put_back(&self) -> Option<String> {
         self.before
             .as_ref()
@@ -152,12 +206,41 @@ impl Green {
     }
 }
 
-/// A version green serves and its build, as its record tells.
+/// A version green serves (or versions, split) and the main version's build, as its record
+/// tells.
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub version: String,
+    pub target: AliasTarget,
     pub git_sha: Option<String>,
     pub build_id: Option<String>,
+}
+
+/// How a split green shares its requests: "70% on version 14, 30% on version 16".
+struct Split<'a>(&'a BTreeMap<String, f64>);
+
+impl fmt::Display for Split<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shares: Vec<_> = self.0.iter().collect();
+        shares.sort_by(|a, b| b.1.total_cmp(a.1));
+        for (i, (version, share)) in shares.into_iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(
+                f,
+                "{sep}{}% on version {version}",
+                (share * 1000.0).round() / 10.0
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// "version 14", or "version 14 (split: 70% on version 14, 30% on version 16)".
+fn routing(version: &str, weights: &BTreeMap<String, f64>) -> String {
+    if weights.len() < 2 {
+        format!("version {version}")
+    } else {
+        format!("version {version} (split: {})", Split(weights))
+    }
 }
 
 impl fmt::Display for Green {
@@ -174,19 +257,25 @@ impl fmt::Display for Green {
                     }
                     write!(f, ")")?;
                 }
+                if self.weights.len() > 1 {
+                    write!(f, ", split: {}", Split(&self.weights))?;
+                }
             }
         }
-        let before = self.before.as_deref().unwrap_or("none");
+        let before = match &self.before {
+            Some(version) => routing(version, &self.before_weights),
+            None => "no version".into(),
+        };
         match self.moved {
-            Moved::ByThisRun => write!(f, "; this run moved it from version {before}"),
+            Moved::ByThisRun => write!(f, "; this run moved it from {before}"),
             Moved::Unchanged => write!(f, "; unchanged by this run"),
             Moved::BySomeoneElse => write!(
                 f,
-                "; someone else moved it during this run (it was version {before})"
+                "; someone else moved it during this run (it was {before})"
             ),
             Moved::Unknown => write!(
                 f,
-                "; this run sent the write that moves it (from version {before}): run `cargo xtask status`"
+                "; this run sent the write that moves it (from {before}) and got no answer: run `cargo xtask status`"
             ),
         }
     }
@@ -196,32 +285,105 @@ impl fmt::Display for Green {
 mod tests {
     use super::*;
 
-    fn served(version: &str) -> Served {
-        Served {
-            version: version.into(),
+    fn served(target: AliasTarget) -> Result<Option<Served>, String> {
+        Ok(Some(Served {
+            target,
             git_sha: Some("abc".into()),
             build_id: None,
+        }))
+    }
+
+    fn v(version: &str) -> AliasTarget {
+        AliasTarget::version(version)
+    }
+
+    fn split(main: &str, other: &str, share: f64) -> AliasTarget {
+        AliasTarget {
+            version: main.into(),
+            additional_weights: BTreeMap::from([(other.into(), share)]),
         }
     }
 
+    fn wrote(target: &AliasTarget) -> GreenWrites {
+        let mut writes = GreenWrites::default();
+        writes.sent(target);
+        writes.answered(target, true);
+        writes
+    }
+
     #[test]
-    fn green_moved_only_when_it_now_serves_what_this_run_asked_for() {
-        let moved = Green::judge(Some("6".into()), Ok(Some(served("7"))), Some(7));
+    fn green_moved_by_this_run_only_where_its_own_answered_write_put_it() {
+        let moved = Green::judge(Some(v("6")), served(v("7")), &wrote(&v("7")));
         assert_eq!(moved.moved, Moved::ByThisRun);
         assert_eq!(
             moved.put_back().as_deref(),
             Some("cargo xtask rollback --to 6")
         );
-        let unchanged = Green::judge(Some("6".into()), Ok(Some(served("6"))), Some(7));
+        let unchanged = Green::judge(Some(v("6")), served(v("6")), &wrote(&v("7")));
         assert_eq!(unchanged.moved, Moved::Unchanged);
         assert_eq!(unchanged.put_back(), None);
-        let other = Green::judge(Some("6".into()), Ok(Some(served("5"))), Some(7));
+        let other = Green::judge(Some(v("6")), served(v("5")), &wrote(&v("7")));
         assert_eq!(other.moved, Moved::BySomeoneElse);
-        let unknown = Green::judge(Some("6".into()), Err("down".into()), Some(7));
+        let unknown = Green::judge(Some(v("6")), Err("down".into()), &wrote(&v("7")));
         assert_eq!(unknown.moved, Moved::Unknown);
         assert!(unknown.maybe_moved_by_this_run());
-        let never_tried = Green::judge(Some("6".into()), Err("down".into()), None);
+        let never_tried = Green::judge(Some(v("6")), Err("down".into()), &GreenWrites::default());
         assert_eq!(never_tried.moved, Moved::Unchanged);
+        let mut no_answer = GreenWrites::default();
+        no_answer.sent(&v("7"));
+        let maybe = Green::judge(Some(v("6")), served(v("7")), &no_answer);
+        assert_eq!(maybe.moved, Moved::Unknown);
+    }
+
+    /// Two rollbacks to 2 at once (adversarial-3, critical 1): the loser's write was refused
+    /// by its guard, yet green ends where it asked. Judged by the version alone, the loser
+    /// said it moved green and named the bad version as the way back (exit 3).
+    #[test]
+    fn a_write_refused_by_its_guard_moved_nothing_though_green_serves_its_target() {
+        let mut refused = GreenWrites::default();
+        refused.sent(&v("2"));
+        refused.answered(&v("2"), false);
+        let loser = Green::judge(Some(v("3")), served(v("2")), &refused);
+        assert_eq!(loser.moved, Moved::BySomeoneElse);
+        assert_eq!(loser.put_back(), None);
+        assert!(!loser.maybe_moved_by_this_run());
+        assert!(
+            loser.to_string().contains("someone else moved it"),
+            "{loser}"
+        );
+    }
+
+    /// A rollout that failed mid-shift and could not settle (adversarial-3, critical 2):
+    /// green's version is as before, but 30% go to the new one. Judged by the version alone it
+    /// was "unchanged by this run", exit 1.
+    #[test]
+    fn a_split_left_by_this_run_is_stated_with_its_weights_and_as_moved() {
+        let left = split("14", "16", 0.3);
+        let green = Green::judge(Some(v("14")), served(left.clone()), &wrote(&left));
+        assert_eq!(green.moved, Moved::ByThisRun);
+        assert_eq!(
+            green.put_back().as_deref(),
+            Some("cargo xtask rollback --to 14")
+        );
+        assert_eq!(green.weights["16"], 0.3);
+        assert_eq!(green.weights["14"], 0.7);
+        assert_eq!(green.before_weights, BTreeMap::from([("14".into(), 1.0)]));
+        let said = green.to_string();
+        assert!(
+            said.contains("green serves version 14")
+                && said.contains("split: 70% on version 14, 30% on version 16")
+                && said.contains("this run moved it from version 14"),
+            "{said}"
+        );
+        // A rollback that ends someone's split moved green, from the split.
+        let ended = Green::judge(Some(left.clone()), served(v("14")), &wrote(&v("14")));
+        assert_eq!(ended.moved, Moved::ByThisRun);
+        assert!(
+            ended
+                .to_string()
+                .contains("from version 14 (split: 70% on version 14, 30% on version 16)"),
+            "{ended}"
+        );
     }
 
     #[test]

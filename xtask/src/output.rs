@@ -12,20 +12,19 @@ use crate::{
     secret::redact,
 };
 
-/// What green serves now: its version and that version's build record.
+/// What green serves now: where it routes and its main version's build record.
 async fn read_green(ctx: &Ctx<SdkCloud>) -> Result<Option<Served>, String> {
     let function = ctx.function();
     let alias = match ctx.cloud.get_alias(function, pipeline::GREEN).await {
         Err(e) if e.is_not_found() => return Ok(None),
         other => other.map_err(|e| format!("{e}"))?,
     };
-    let version = alias.target.version;
-    let record = match ctx.cloud.get_version(function, &version).await {
+    let record = match ctx.cloud.get_version(function, &alias.target.version).await {
         Ok(v) => VersionRecord::parse(&v.description).ok(),
         Err(e) => return Err(format!("{e}")),
     };
     Ok(Some(Served {
-        version,
+        target: alias.target,
         git_sha: record.as_ref().map(|r| r.git_sha.clone()),
         build_id: record.and_then(|r| r.build_id),
     }))
@@ -54,10 +53,10 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
     json: bool,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<()> {
-    let before = read_green(ctx).await.ok().flatten().map(|s| s.version);
+    let before = read_green(ctx).await.ok().flatten().map(|s| s.target);
     let result = work.await;
-    let attempt = *ctx.green_attempt.lock().expect("green_attempt");
-    let green = Green::judge(before, read_green(ctx).await, attempt);
+    let writes = ctx.green_writes.lock().expect("green_writes").clone();
+    let green = Green::judge(before, read_green(ctx).await, &writes);
     eprintln!("{green}");
     match result {
         Ok(report) => print(

@@ -50,16 +50,23 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Remembers `value` as secret for the rest of the run.
+/// Remembers `value` as secret for the rest of the run, as it is and as JSON quotes it (an
+/// app's JSON answer and Lambda's error text escape `"` and `\\`: adversarial-3 m4).
 pub fn register(value: &str) {
-    if value.len() >= SHORTEST {
-        let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-        if !known.iter().any(|k| k == value) {
-            known.push(value.to_owned());
-            // Longest first, so a secret that contains another is replaced whole.
-            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    if value.len() < SHORTEST {
+        return;
+    }
+    // A string always serializes, between two quotes.
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let escaped = quoted[1..quoted.len() - 1].to_owned();
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    for form in [value.to_owned(), escaped] {
+        if !known.contains(&form) {
+            known.push(form);
         }
     }
+    // Longest first, so a secret that contains another is replaced whole.
+    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
 }
 
 /// Forgets every secret: the simulation runs thousands of pipelines in one process, each with
@@ -98,5 +105,12 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("C: ab"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 2, "{shown}");
+    }
+
+    #[test]
+    fn a_secret_quoted_by_json_is_redacted_too() {
+        register(r#"Sup3r"Secr3t\Value"#);
+        let body = r#"{"message":"Sup3r\"Secr3t\\Value"}"#;
+        assert_eq!(redact(body), format!(r#"{{"message":"{REDACTED}"}}"#));
     }
 }

@@ -147,6 +147,9 @@ fn version_of(requirement: &str) -> &str {
         .map_or(requirement, |(_, version)| version)
 }
 
+/// How often `apt-get update` is tried, 10 s apart, while another apt run holds its lock.
+const APT_TRIES: u32 = 30;
+
 /// Installs a Debian package when `binary` is missing: with apt-get when root on Debian,
 /// otherwise stops and says what to install.
 pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<()> {
@@ -161,10 +164,25 @@ pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<
     }
     eprintln!("setup: installing the Debian package {package} (apt-get)");
     let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
-    cmd!(sh, "apt-get update -qq")
-        .run()
-        .context("apt-get update")?;
-    cmd!(sh, "apt-get install -y -qq {package}")
+    // Another apt run (an unattended upgrade, a second clone's set-up) holds apt's locks for
+    // a while: wait for them rather than give up at once (adversarial-3 m15). apt waits for
+    // dpkg's lock by this option; `update`, which takes the lists lock, is tried again.
+    let wait = "DPkg::Lock::Timeout=300";
+    let mut tries = 1;
+    while let Err(e) = cmd!(sh, "apt-get -o {wait} update -qq").run() {
+        if tries == APT_TRIES {
+            return Err(e).context(format!("apt-get update failed {APT_TRIES} times"));
+        }
+        tries += 1;
+        eprintln!(
+            "setup: apt-get update failed (another apt run may hold its lock): trying again in 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    }
+    if Path::new(binary).exists() {
+        return Ok(()); // the other run installed it meanwhile
+    }
+    cmd!(sh, "apt-get -o {wait} install -y -qq {package}")
         .run()
         .with_context(|| format!("apt-get install {package}"))
 }

@@ -1,19 +1,24 @@
 //! What ends a run from outside: Ctrl-C (SIGINT) on a terminal, SIGTERM from a CI runner that
 //! cancels or times out a job (GitHub sends SIGINT, then SIGTERM, then SIGKILL), from `kill` or
-//! from systemd. Cleanup must treat them alike.
+//! from systemd, and SIGHUP when the terminal or SSH session closes. Cleanup must treat them
+//! alike.
 use std::future::Future;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-/// Registers for SIGINT and SIGTERM now (from then on neither ends the process by itself) and
-/// returns a future that resolves with the name of the first one to arrive.
+/// Registers for SIGINT, SIGTERM and SIGHUP now (from then on none ends the process by
+/// itself) and returns a future that resolves with the name of the first one to arrive. A
+/// closed terminal killed the run silently before, leaving the lock and a split
+/// (adversarial-3 m9).
 pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     Ok(async move {
         tokio::select! {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",
+            _ = hangup.recv() => "SIGHUP",
         }
     })
 }
@@ -32,8 +37,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sigterm_and_sigint_both_end_the_wait_and_neither_kills_the_process() {
-        for (signal, name) in [("TERM", "SIGTERM"), ("INT", "SIGINT")] {
+    async fn sigterm_sigint_and_sighup_each_end_the_wait_and_none_kills_the_process() {
+        for (signal, name) in [("TERM", "SIGTERM"), ("INT", "SIGINT"), ("HUP", "SIGHUP")] {
             let received = shutdown_signal().unwrap();
             raise(signal);
             let got = tokio::time::timeout(Duration::from_secs(10), received).await;

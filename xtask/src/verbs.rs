@@ -64,7 +64,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         progress: Progress::default(),
         prober: Prober::default(),
         deadline,
-        green_attempt: Default::default(),
+        green_writes: Default::default(),
         traffic,
     })
 }
@@ -206,7 +206,7 @@ impl flags::Rollback {
 impl flags::Unpin {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let message = pipeline::rollback::unpin(&ctx, self.dry_run, false).await?;
+        let message = pipeline::rollback::unpin(&ctx, self.dry_run, self.break_lock).await?;
         print(&Message { message }, global.json)
     }
 }

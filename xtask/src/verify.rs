@@ -159,7 +159,9 @@ impl<H: Http> Prober<H> {
                 .push((VERIFY_TOKEN_HEADER.into(), token.expose().to_owned()));
         }
         let mut answer = self.http.send(request).await?;
-        answer.body = clip(answer.body);
+        // Redacted before it is clipped: a secret cut at the limit is no longer found whole
+        // (adversarial-3 m4: 1,988 characters of a 2.5 KB secret leaked).
+        answer.body = clip(crate::secret::redact(&answer.body));
         Ok(answer)
     }
 

@@ -203,6 +203,7 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
         expires: 1,
         kept: false,
         hold: None,
+        task: Default::default(),
     };
     cloud
         .create_stage(

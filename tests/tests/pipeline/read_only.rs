@@ -31,7 +31,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
         progress: Progress::default(),
         prober: Prober::default(),
         deadline: tokio::time::Instant::now() + Duration::from_secs(120),
-        green_attempt: Default::default(),
+        green_writes: Default::default(),
         traffic: None,
     };
     let dry = |image: &std::path::Path| deploy::Options {

@@ -2,11 +2,9 @@
 //! deploy (the tests' pause hook). The lock (stage blue, created atomically) lets one deploy
 //! through; green's guarded promotion and the pin keep a rollback and a deploy from
 //! overwriting each other.
-use std::{process::Output, time::Duration};
 
 use e2e::stack::{Stack, images, path};
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::{blue_stage_exists, green};
 
@@ -41,41 +39,6 @@ async fn two_deploys_started_together_one_proceeds_and_the_other_names_the_holde
     eprintln!("races run: {rounds} deploy pairs, interleavings seen: 0");
 }
 
-/// A deploy of `image` paused as `phase` starts (the tests' fault hook), `meanwhile` run at
-/// exactly that point, then the deploy resumed: both outputs.
-async fn deploy_paused_at(
-    stack: &Stack,
-    image: &str,
-    phase: &str,
-    meanwhile: &[&str],
-) -> (Output, Output) {
-    let resume = stack.dir.join(format!("resume-{phase}"));
-    let paused = stack.dir.join(format!("resume-{phase}.paused"));
-    let _ = std::fs::remove_file(&resume);
-    let _ = std::fs::remove_file(&paused);
-    let resume_path = resume.to_str().unwrap();
-    let env = [
-        ("BGD_FAULT_PAUSE_AT", phase),
-        ("BGD_FAULT_RESUME_FILE", resume_path),
-    ];
-    let args = ["deploy", "--image", image];
-    let deploy = stack.xtask_with(&args, &env);
-    let other = async {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !paused.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the deploy never reached {phase}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let output = stack.xtask(meanwhile).await;
-        std::fs::write(&resume, "").unwrap();
-        output
-    };
-    tokio::join!(deploy, other)
-}
-
 /// Each way a rollback and a deploy can meet, driven in turn: the rollback after the deploy
 /// read green but before it took the lock (the deploy's promotion, guarded by the RevisionId
 /// it read, is refused), while the deploy holds the lock (the rollback is refused), and before
@@ -93,7 +56,9 @@ async fn each_interleaving_of_a_rollback_and_a_deploy_takes_its_own_guard() {
     // 1. Between the deploy's read of green (preflight) and its promotion: the RevisionId guard.
     stack.ok(&["deploy", "--image", path(image_b)]).await;
     let moved_from = green(&stack, &cloud).await.version;
-    let (deployed, rolled) = deploy_paused_at(&stack, path(image_a), "build", &rollback).await;
+    let (deployed, rolled) = stack
+        .paused_at(&["deploy", "--image", path(image_a)], "build", &rollback)
+        .await;
     assert!(rolled.status.success(), "the rollback went through");
     let why = String::from_utf8_lossy(&deployed.stderr);
     assert_eq!(deployed.status.code(), Some(1), "{why}");
@@ -113,7 +78,9 @@ async fn each_interleaving_of_a_rollback_and_a_deploy_takes_its_own_guard() {
     // 2. While the deploy holds the lock: the rollback is refused, the deploy promotes.
     stack.ok(&["unpin"]).await;
     stack.ok(&["deploy", "--image", path(image_b)]).await;
-    let (deployed, rolled) = deploy_paused_at(&stack, path(image_a), "push", &rollback).await;
+    let (deployed, rolled) = stack
+        .paused_at(&["deploy", "--image", path(image_a)], "push", &rollback)
+        .await;
     let why = String::from_utf8_lossy(&rolled.stderr);
     assert_eq!(rolled.status.code(), Some(4), "the lock branch: {why}");
     assert!(why.contains("holds the lock"), "{why}");
@@ -133,4 +100,34 @@ async fn each_interleaving_of_a_rollback_and_a_deploy_takes_its_own_guard() {
     assert_eq!(refused.status.code(), Some(6), "the pin branch: {why}");
     assert_eq!(green(&stack, &cloud).await.version, target);
     eprintln!("interleavings driven: 3, each guard hit once: RevisionId, lock, pin");
+}
+
+/// Two rollbacks to one version at once (adversarial-3, critical 1): the second, paused as it
+/// was about to promote, finds green moved there by the first, and its guarded write is
+/// refused. It wrote nothing, so it says someone else moved green and exits 1. Before, it
+/// judged by the version green ended on: exit 3, "this run moved it", and `rollback --to`
+/// the bad version as the way back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_loser_of_two_rollbacks_to_one_version_says_it_moved_nothing() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("race-rollbacks");
+    let good = stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let bad = stack.ok(&["deploy", "--image", path(image_b)]).await;
+    let (good, bad) = (good["version"].to_string(), bad["version"].to_string());
+    let rollback = ["rollback", "--to", good.as_str()];
+    let (loser, winner) = stack.paused_at(&rollback, "promote", &rollback).await;
+    assert!(winner.status.success(), "the first rollback went through");
+    let why = String::from_utf8_lossy(&loser.stderr);
+    assert_eq!(loser.status.code(), Some(1), "{why}");
+    assert!(why.contains("green moved since this run read it"), "{why}");
+    assert!(
+        !why.contains(&format!("rollback --to {bad}")) && !why.contains("this run moved it"),
+        "the loser points nobody back at the bad version: {why}"
+    );
+    let report: Value = serde_json::from_slice(&loser.stdout).unwrap();
+    assert_eq!(report["green"]["moved"], "by_someone_else", "{report}");
+    assert_eq!(report["green"]["version"], good.as_str());
+    assert_eq!(report["green"]["before"], bad.as_str());
+    let cloud = stack.cloud().await;
+    assert_eq!(green(&stack, &cloud).await.version, good);
 }

@@ -261,3 +261,53 @@ async fn a_canary_failing_real_traffic_is_rolled_back_by_itself_within_its_share
     let forced = stack.ok(&["rollback", "--to", &new, "--force"]).await;
     assert_eq!(forced["to"].to_string(), new);
 }
+
+/// The bake is when the new version serves everyone: a plain `rollback` then aborts the
+/// rollout without `--break-lock`, as the README says (adversarial-3 #4: it was refused, exit
+/// 4, "wait for it to finish"). The deploy stops at its next guarded write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_during_the_bake_aborts_the_rollout() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("rollback-in-bake");
+    let old = stack.ok(&["deploy", "--image", path(image_a)]).await["version"].to_string();
+    let deploy = ["deploy", "--image", path(image_b), "--bake", "5s"];
+    let (deployed, rolled) = stack.paused_at(&deploy, "bake", &["rollback"]).await;
+    let why = String::from_utf8_lossy(&rolled.stderr);
+    assert_eq!(rolled.status.code(), Some(0), "{why}");
+    let rolled: serde_json::Value = serde_json::from_slice(&rolled.stdout).unwrap();
+    assert_eq!(rolled["to"].to_string(), old, "{rolled}");
+    assert_eq!(rolled["aborted_rollout"], true, "{rolled}");
+    assert_eq!(rolled["green"]["moved"], "by_this_run", "{rolled}");
+    let cloud = stack.cloud().await;
+    assert_eq!(green_target(&stack, &cloud).await, (old, BTreeMap::new()));
+    let why = String::from_utf8_lossy(&deployed.stderr);
+    assert_ne!(deployed.status.code(), Some(0), "the deploy stopped: {why}");
+    assert!(why.contains("a rollback aborted the rollout"), "{why}");
+}
+
+/// After a revert in the bake, green's record is what it was before the rollout, so a plain
+/// rollback goes where it would have gone (adversarial-3 #6). Before, the revert recorded the
+/// failed version as where green came from: a plain rollback targeted it and hinted `--force`,
+/// which would have pinned the failed version on green.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_rollback_after_a_revert_in_the_bake_never_targets_the_failed_version() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("revert-in-bake");
+    let first = stack.ok(&["deploy", "--image", path(image_a)]).await["version"].to_string();
+    let second = stack.ok(&["deploy", "--image", path(image_b)]).await;
+    let failing = (second["version"].as_u64().unwrap() + 1).to_string();
+    fail_on_green(&stack, &failing, 0.5).await;
+    stack.configure("GREETING = \"hello again from e2e\"", "hello");
+    let reverted = stack
+        .xtask(&["deploy", "--image", path(image_a), "--bake", "20s"])
+        .await;
+    let why = String::from_utf8_lossy(&reverted.stderr);
+    assert_eq!(
+        reverted.status.code(),
+        Some(7),
+        "reverted in the bake: {why}"
+    );
+    let plan = stack.ok(&["rollback", "--dry-run"]).await;
+    assert_eq!(plan["from"], second["version"], "{plan}");
+    assert_eq!(plan["to"].to_string(), first, "{plan}");
+}

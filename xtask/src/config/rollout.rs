@@ -141,7 +141,7 @@ fn ours(text: &str) -> Result<Strategy> {
         bail!("expected three parts separated by ':'");
     };
     let percent = percent_of(percent)?;
-    let interval = parse_duration(interval)?;
+    let interval = step(parse_duration(interval)?)?;
     match kind {
         "canary" => Ok(Strategy::Canary { percent, interval }),
         "linear" => Ok(Strategy::Linear { percent, interval }),
@@ -179,7 +179,7 @@ fn codedeploy(text: &str) -> Result<Strategy> {
         .or_else(|| rest.strip_suffix("Minute"))
         .context("no Minutes")?;
     let minutes: u64 = minutes.parse().context("minutes must be a whole number")?;
-    let interval = Duration::from_secs(minutes * 60);
+    let interval = step(within_longest(text, minutes.checked_mul(60))?)?;
     Ok(if linear {
         Strategy::Linear { percent, interval }
     } else {
@@ -209,7 +209,31 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         "h" => 3600,
         _ => bail!("duration {text:?}: give a unit, s, m or h, like 30s or 5m"),
     };
-    Ok(Duration::from_secs(number * scale))
+    within_longest(text, number.checked_mul(scale))
+}
+
+/// The longest step or bake bgd runs: a day (CodeDeploy's longest predefined step is 30
+/// minutes). A longer one is a typo, and a huge one overflowed the clock: `bake =
+/// "99999999999999999h"` panicked every verb (adversarial-3 m1).
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+/// `seconds` (`None`: it overflowed) as a duration no longer than [`LONGEST`].
+fn within_longest(text: &str, seconds: Option<u64>) -> Result<Duration> {
+    match seconds.map(Duration::from_secs) {
+        Some(duration) if duration <= LONGEST => Ok(duration),
+        _ => bail!(
+            "duration {text:?} is longer than {}, the longest step or bake",
+            show(LONGEST)
+        ),
+    }
+}
+
+/// A step's duration: a step of 0 s watches nothing before the next shift.
+fn step(interval: Duration) -> Result<Duration> {
+    if interval.is_zero() {
+        bail!("a step of 0s watches nothing: give each step a duration, like 30s");
+    }
+    Ok(interval)
 }
 
 impl<'de> Deserialize<'de> for Strategy {
@@ -304,5 +328,28 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("1.5m").is_err());
+    }
+
+    /// adversarial-3 m1: these panicked (an overflow at parse, or adding to the clock) in
+    /// every verb that read deploy.toml.
+    #[test]
+    fn durations_past_a_day_and_steps_of_nothing_are_refused_not_overflowed() {
+        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
+        for huge in [
+            "25h",
+            "99999999999999999h",
+            "3000000000000000h",
+            "18446744073709551615s",
+        ] {
+            let err = parse_duration(huge).unwrap_err().to_string();
+            assert!(err.contains("longer than 24h"), "{huge}: {err}");
+        }
+        for text in [
+            "Canary10Percent999999999999999999Minutes",
+            "canary:10:0s",
+            "LambdaLinear10PercentEvery0Minutes",
+        ] {
+            assert!(text.parse::<Strategy>().is_err(), "{text}");
+        }
     }
 }

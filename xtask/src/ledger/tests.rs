@@ -52,8 +52,16 @@ fn promotion_and_lock_round_trip() {
             strategy: Some("canary:10:5m".into()),
             bake: Some("2m".into()),
         }),
+        task: Task::Deploy,
     };
     assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
+    for task in [Task::Promote, Task::Prune] {
+        let lock = Lock {
+            task,
+            ..lock.clone()
+        };
+        assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
+    }
     assert!(lock.is_expired());
 }
 

@@ -127,6 +127,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         keep: options.keep_blue || options.hold.is_some(),
         hold: options.hold,
         rollout: Some(plan_of(ctx, options)),
+        ..LockOptions::default()
     };
     let hold = options.hold.is_some();
     let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);

@@ -9,12 +9,12 @@ use anyhow::{Context, Result, bail};
 
 use super::{
     BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, absent_as_none,
-    deploy,
+    deploy, lock::lock_stage,
 };
 use crate::{
     cloud::{Alias, RestApi, Stage},
     config::{Strategy, parse_duration},
-    ledger::{Hold, Lock, VersionRecord},
+    ledger::{Hold, Lock, Task, VersionRecord},
     outcome::{Exit, refuse},
     secret::Secret,
     verify::Endpoint,
@@ -52,10 +52,16 @@ async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
     let lock = Lock::parse(&blue.description)
         .map_err(|_| anyhow::anyhow!("stage blue was not made by bgd: nothing is held"))?;
     let Some(hold) = lock.hold.clone() else {
-        return Err(refuse(
-            Exit::LockHeld,
-            format!("stage blue is not a hold but a deploy's lock ({lock}): wait for that deploy"),
-        ));
+        let why = match lock.task {
+            Task::Promote => format!(
+                "the hold is being promoted ({lock}): it ends with that run; `cargo xtask rollback` aborts its rollout"
+            ),
+            _ => format!(
+                "stage blue is not a hold but the lock of a running {} ({lock}): wait for it to finish (or pass --break-lock to a deploy or rollback if it died)",
+                lock.task
+            ),
+        };
+        return Err(refuse(Exit::LockHeld, why));
     };
     Ok(Held {
         api,
@@ -163,18 +169,26 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy:
         description: &published.description,
         pin: false,
     };
-    let token = Secret::registered(
-        held.blue
-            .variables
-            .get(TOKEN_VARIABLE)
-            .cloned()
-            .unwrap_or_default(),
-    );
-    // From here on the hold is this run's lock, released whatever ends the run (a rollback
-    // included), as a deploy's is.
+    // The hold becomes this run's own lock, blue replaced only if it is still the hold
+    // checked above: an `abort` or a second `promote` meanwhile then meets a promote's lock
+    // and refuses. Before, promote ran on the hold's token, and abort removed the lock under
+    // it while green moved on (security-audit-3 N1, adversarial-3 #5). The lock is released
+    // whatever ends the run (a rollback included), as a deploy's is.
     let api = &held.api;
+    let lock = LockOptions {
+        task: Task::Promote,
+        ..LockOptions::default()
+    };
+    let (token, stage) = lock_stage(&held.blue.deployment_id, &record.git_sha, lock, None);
+    let shutdown = crate::signal::shutdown_signal()?;
+    let token = p
+        .phase(
+            Phase::Lock,
+            ctx.replace_lock(api, &held.blue, &stage, token, true),
+        )
+        .await?;
     report.rollout = ctx
-        .holding(api, token, LockOptions::default(), |token| async move {
+        .holding(api, token, lock, shutdown, |token| async move {
             ctx.still_holds(api, token.expose()).await?;
             let registry = (&registry, repository.name.as_str());
             ctx.to_green(api, &as_held, candidate, plan, registry).await

@@ -10,7 +10,7 @@ use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, Phase, Plan, TOKEN_VARIABLE, absen
 use crate::{
     cloud::{RestApi, Stage},
     config::show_duration,
-    ledger::{Hold, Lock},
+    ledger::{Hold, Lock, Task},
     outcome::{Exit, refuse},
     secret::Secret,
 };
@@ -34,26 +34,7 @@ impl<C: Cloud> Ctx<C> {
         lock: LockOptions,
         green_revision: Option<&str>,
     ) -> Result<Secret> {
-        let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
-        let stage = Stage {
-            name: BLUE.into(),
-            deployment_id: deployment_id.into(),
-            variables: BTreeMap::from([
-                (ALIAS_VARIABLE.into(), BLUE.into()),
-                (TOKEN_VARIABLE.into(), token.expose().to_owned()),
-            ]),
-            description: Lock::new(
-                git_sha,
-                lock.hold.unwrap_or(LOCK_TTL),
-                lock.keep,
-                lock.hold.map(|_| Hold {
-                    green_revision: green_revision.unwrap_or("none").to_owned(),
-                    strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
-                    bake: lock.rollout.map(|plan| show_duration(plan.bake)),
-                }),
-            )
-            .to_description(),
-        };
+        let (token, stage) = lock_stage(deployment_id, git_sha, lock, green_revision);
         match self.cloud.create_stage(&api.id, &stage).await {
             Ok(_) => return Ok(token),
             Err(e) if e.is_conflict() => {}
@@ -83,9 +64,24 @@ impl<C: Cloud> Ctx<C> {
                 "(--break-lock)"
             }
         ));
-        // Only the lock judged above may go, and the new one must then still be ours: two
-        // runs taking over the same expired lock both succeeded before (found by the
-        // simulation: the second deleted the lock the first had just created).
+        // A lock released meanwhile is no one's: this run creates its own.
+        self.replace_lock(api, &held, &stage, token, false).await
+    }
+
+    /// Replaces the lock `held` (stage blue as this run read it) by `stage`, this run's lock
+    /// whose token is `token`; with `must_exist`, a `held` gone meanwhile is lost too. Only
+    /// the lock judged by the caller may go, and the new one must then still be ours: two runs
+    /// taking over the same expired lock both succeeded before (found by the simulation: the
+    /// second deleted the lock the first had just created).
+    pub async fn replace_lock(
+        &self,
+        api: &RestApi,
+        held: &Stage,
+        stage: &Stage,
+        token: Secret,
+        must_exist: bool,
+    ) -> Result<Secret> {
+        let (holder, _) = lock_holder(held);
         let lost = || {
             refuse(
                 Exit::LockHeld,
@@ -94,12 +90,13 @@ impl<C: Cloud> Ctx<C> {
                 ),
             )
         };
-        if absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?.is_some_and(|now| now != held)
-        {
-            return Err(lost());
+        match absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? {
+            Some(now) if now != *held => return Err(lost()),
+            None if must_exist => return Err(lost()),
+            _ => {}
         }
         absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
-        match self.cloud.create_stage(&api.id, &stage).await {
+        match self.cloud.create_stage(&api.id, stage).await {
             Ok(_) => {}
             Err(e) if e.is_conflict() => return Err(lost()),
             Err(e) => return Err(anyhow::Error::new(e).context("taking over the lock")),
@@ -143,6 +140,10 @@ impl<C: Cloud> Ctx<C> {
         green_revision: Option<&str>,
         work: impl FnOnce(Secret) -> F,
     ) -> Result<T> {
+        // Registered before the lock is taken: a signal meanwhile ends the run once it holds
+        // the lock, which is then released (before, SIGTERM here killed the run and left a
+        // fresh lock: adversarial-3, prior finding 6).
+        let shutdown = crate::signal::shutdown_signal()?;
         let token = self
             .progress
             .phase(
@@ -150,29 +151,30 @@ impl<C: Cloud> Ctx<C> {
                 self.take_lock(api, deployment_id, git_sha, lock, green_revision),
             )
             .await?;
-        self.holding(api, token, lock, work).await
+        self.holding(api, token, lock, shutdown, work).await
     }
 
     /// Runs `work` holding the lock whose token is `token` (taken by this run, or the hold
-    /// `promote` carries on): the work races Ctrl-C and `--timeout`; whatever ends it, a split
-    /// green is settled and the lock released, unless `--keep-blue` or a hold that succeeded
-    /// (a failed `deploy --hold` holds nothing for `promote`: its lock goes like any other).
+    /// `promote` took over): the work races `shutdown` (Ctrl-C, SIGTERM, SIGHUP, registered
+    /// before the lock was taken) and `--timeout`; whatever ends it, a split green is settled
+    /// and the lock released, unless `--keep-blue` or a hold that succeeded (a failed `deploy
+    /// --hold` holds nothing for `promote`: its lock goes like any other).
     pub async fn holding<T, F: Future<Output = Result<T>>>(
         &self,
         api: &RestApi,
         token: Secret,
         lock: LockOptions,
+        shutdown: impl Future<Output = &'static str>,
         work: impl FnOnce(Secret) -> F,
     ) -> Result<T> {
-        // What green serves after an interruption is read and stated by the caller. SIGTERM
-        // (a CI runner cancelling the job) is treated as Ctrl-C.
-        let shutdown = crate::signal::shutdown_signal()?;
+        // What green serves after an interruption is read and stated by the caller.
         let outcome = tokio::select! {
             outcome = catching_panics(work(token.clone())) => outcome,
             name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
-        if outcome.is_err() {
+        // Prune never writes green, so it leaves a split it finds to the runs that do.
+        if outcome.is_err() && lock.task != Task::Prune {
             self.settle_after_failure().await;
         }
         if lock.hold.is_some() && outcome.is_ok() {
@@ -185,6 +187,36 @@ impl<C: Cloud> Ctx<C> {
         self.cleanup_phase(api, token.expose()).await;
         outcome
     }
+}
+
+/// A lock stage for `git_sha` as `lock` says, from the deployment `deployment_id`, and its
+/// fresh token.
+pub(super) fn lock_stage(
+    deployment_id: &str,
+    git_sha: &str,
+    lock: LockOptions,
+    green_revision: Option<&str>,
+) -> (Secret, Stage) {
+    let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
+    let hold = lock.hold.map(|_| Hold {
+        green_revision: green_revision.unwrap_or("none").to_owned(),
+        strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
+        bake: lock.rollout.map(|plan| show_duration(plan.bake)),
+    });
+    let description = Lock {
+        task: lock.task,
+        ..Lock::new(git_sha, lock.hold.unwrap_or(LOCK_TTL), lock.keep, hold)
+    };
+    let stage = Stage {
+        name: BLUE.into(),
+        deployment_id: deployment_id.into(),
+        variables: BTreeMap::from([
+            (ALIAS_VARIABLE.into(), BLUE.into()),
+            (TOKEN_VARIABLE.into(), token.expose().to_owned()),
+        ]),
+        description: description.to_description(),
+    };
+    (token, stage)
 }
 
 /// Runs `work`, a panic in it becoming an error, so that the lock held around it is still
@@ -221,6 +253,8 @@ pub struct LockOptions {
     pub hold: Option<Duration>,
     /// `deploy --hold`: how the deploy would have rolled out, kept in the hold for `promote`.
     pub rollout: Option<Plan>,
+    /// What the run does under the lock, as others are told.
+    pub task: Task,
 }
 
 /// Who holds the lock stage `blue` stands for, and whether that lock expired.

@@ -44,6 +44,7 @@ use crate::{
     health::Traffic,
     image::{OciRegistry, Registry},
     ledger::VersionRecord,
+    outcome::GreenWrites,
     progress::Progress,
     verify::{Http, HttpClient, Prober},
 };
@@ -90,9 +91,9 @@ pub struct Ctx<C: Cloud> {
     pub prober: Prober<C::Http>,
     /// `--timeout`: past it, waits stop and the run ends (cleanup still runs).
     pub deadline: Instant,
-    /// The version this run last asked green to move to, set before the write is sent: what
-    /// the run's closing statement weighs against green as read afterwards.
-    pub green_attempt: Mutex<Option<u64>>,
+    /// The writes this run sent green (only [`Ctx::write_green`] sends them): what the run's
+    /// closing statement weighs against green as read afterwards.
+    pub green_writes: Mutex<GreenWrites>,
     /// Real traffic through green by version, for a rollout to watch; `None` where no source
     /// is wired in (on AWS until CloudWatch is: synthetic probes only).
     pub traffic: Option<Box<dyn Traffic>>,
@@ -111,7 +112,7 @@ pub(crate) fn green_moved_ctx() -> Ctx<crate::cloud::SdkCloud> {
         progress: Progress::default(),
         prober: Prober::default(),
         deadline: Instant::now() + std::time::Duration::from_secs(60),
-        green_attempt: Default::default(),
+        green_writes: Default::default(),
         traffic: None,
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 
 use super::{Cloud, Ctx, GREEN, Phase};
 use crate::{
-    cloud::{Alias, AliasTarget, RestApi},
+    cloud::{Alias, AliasTarget, CloudResult, RestApi},
     ledger::{self, Promotion, VersionRecord},
     secret::Secret,
 };
@@ -74,9 +74,18 @@ impl<C: Cloud> Ctx<C> {
         pinned: bool,
         baking: Option<u64>,
     ) -> Result<Alias> {
+        // A write that keeps green's version (a rollback aborting a split) keeps the version
+        // a plain rollback goes back to; before, it recorded green's own version there.
+        let from = if green.target.version == version.to_string() {
+            Promotion::parse(&green.description)
+                .ok()
+                .and_then(|p| p.from)
+        } else {
+            green.target.version.parse().ok()
+        };
         let promotion = Promotion {
             version,
-            from: green.target.version.parse().ok(),
+            from,
             actor: ledger::actor(),
             at: ledger::now_rfc3339(),
             pinned,
@@ -84,23 +93,48 @@ impl<C: Cloud> Ctx<C> {
         };
         let description = promotion.to_description();
         let target = AliasTarget::version(version.to_string());
-        *self.green_attempt.lock().expect("green_attempt") = Some(version);
-        let moved = self
-            .cloud
-            .update_alias(
-                self.function(),
-                GREEN,
-                &target,
-                Some(&description),
-                green.revision_id.as_deref(),
-            )
-            .await;
+        let moved = self.write_green(green, &target, Some(&description)).await;
         match moved {
             Err(e) if e.is_precondition_failed() => bail!(
                 "green moved since this run read it (someone else deployed or rolled back): nothing was promoted; run `cargo xtask status`, then try again"
             ),
             other => Ok(other?),
         }
+    }
+}
+
+impl<C: Cloud> Ctx<C> {
+    /// The one way green is written: UpdateAlias guarded by `current`'s RevisionId, each write
+    /// noted for the run's closing statement. A write refused by a guard or for a missing or
+    /// busy alias wrote nothing; one with no answer may have landed.
+    pub async fn write_green(
+        &self,
+        current: &Alias,
+        target: &AliasTarget,
+        description: Option<&str>,
+    ) -> CloudResult<Alias> {
+        self.green_writes.lock().expect("green_writes").sent(target);
+        let written = self
+            .cloud
+            .update_alias(
+                self.function(),
+                GREEN,
+                target,
+                description,
+                current.revision_id.as_deref(),
+            )
+            .await;
+        let refused = written
+            .as_ref()
+            .is_err_and(|e| e.is_precondition_failed() || e.is_not_found() || e.is_conflict());
+        if written.is_ok() || refused {
+            let landed = written.is_ok();
+            self.green_writes
+                .lock()
+                .expect("green_writes")
+                .answered(target, landed);
+        }
+        written
     }
 }
 
@@ -118,6 +152,7 @@ pub struct Candidate<'a> {
 mod tests {
     use crate::{
         cloud::{Alias, AliasTarget},
+        outcome::{Green, Moved, Served},
         pipeline::green_moved_ctx,
     };
 
@@ -133,5 +168,14 @@ mod tests {
         let err = ctx.promote(&green, 7, false).await.unwrap_err();
         assert!(err.to_string().contains("green moved"), "{err:#}");
         assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
+        // The refused write is no move of this run's: green is judged moved by someone else.
+        let writes = ctx.green_writes.lock().unwrap().clone();
+        let after = Served {
+            target: AliasTarget::version("7"),
+            git_sha: None,
+            build_id: None,
+        };
+        let stated = Green::judge(Some(green.target), Ok(Some(after)), &writes);
+        assert_eq!(stated.moved, Moved::BySomeoneElse);
     }
 }

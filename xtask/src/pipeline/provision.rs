@@ -297,15 +297,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                             pinned: false,
                             baking: None,
                         };
-                        *ctx.green_attempt.lock().expect("green_attempt") = Some(version);
+                        let target = AliasTarget::version(version.to_string());
+                        let writes = &ctx.green_writes;
+                        writes.lock().expect("green_writes").sent(&target);
                         ctx.cloud
-                            .create_alias(
-                                &function,
-                                GREEN,
-                                &AliasTarget::version(version.to_string()),
-                                &promotion.to_description(),
-                            )
+                            .create_alias(&function, GREEN, &target, &promotion.to_description())
                             .await?;
+                        writes.lock().expect("green_writes").answered(&target, true);
                     }
                     Some(alias) if alias.target.version != version.to_string() => {
                         ctx.promote(alias, version, false).await?;

@@ -1,16 +1,18 @@
 //! `prune`: deletes old published versions and their images, never one that an alias points at
 //! (weights included), the one a rollback pinned or would go back to, or one of the last N
-//! verified; an image goes only when no kept version runs it. Refuses while a deploy holds the
-//! lock (the version it is publishing is not on an alias yet).
+//! verified; an image goes only when no kept version runs it and no revert marked it failed
+//! (its `failed-image` tag is what refuses it again, and goes with the image). It holds the
+//! lock while it plans and deletes, so no deploy or rollback moves green onto what it deletes.
 use std::{collections::BTreeMap, fmt};
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{BLUE, Cloud, Ctx, GREEN, absent_as_none, lock_holder};
+use super::{BLUE, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
     cloud::Pruning,
-    ledger::{Promotion, VersionRecord},
+    image::Registry,
+    ledger::{self, Promotion, Task, VersionRecord},
     outcome::{Exit, refuse},
 };
 
@@ -25,6 +27,8 @@ pub struct Report {
     /// Kept versions and why.
     pub kept: BTreeMap<u64, String>,
     pub deleted_versions: Vec<u64>,
+    /// Images no kept version runs that stay all the same, and why.
+    pub kept_images: BTreeMap<String, String>,
     pub deleted_images: Vec<String>,
     pub versions_before: usize,
     pub versions_after: usize,
@@ -34,19 +38,40 @@ pub struct Report {
     pub dry_run: bool,
 }
 
+/// Plans, and unless `--dry-run` deletes, holding the lock (stage blue) throughout: a deploy
+/// or rollback racing it was promoted onto a version whose image prune then deleted
+/// (adversarial-3 #8). Without an API (nothing provisioned) there is no lock and no deploy.
 pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
-    let function = ctx.function();
-    if let Some(api) = ctx.find_api().await?
-        && let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)?
-    {
+    let api = match ctx.find_api().await? {
+        Some(api) if options.dry_run => api,
+        Some(api) => {
+            let green = ctx.cloud.get_stage(&api.id, GREEN).await?;
+            let lock = LockOptions {
+                task: Task::Prune,
+                ..LockOptions::default()
+            };
+            return ctx
+                .locked(&api, &green.deployment_id, "", lock, None, |_| {
+                    prune(ctx, options)
+                })
+                .await;
+        }
+        None => return prune(ctx, options).await,
+    };
+    // A plan while someone holds the lock would be stale at once: the deploy's new version
+    // is on no alias yet.
+    if let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? {
         let (holder, _) = lock_holder(&blue);
         return Err(refuse(
             Exit::LockHeld,
-            format!(
-                "a deploy holds the lock (stage blue, {holder}): the version it publishes is on no alias yet; prune once it finished"
-            ),
+            format!("stage blue holds the lock ({holder}): prune plans once it is released"),
         ));
     }
+    prune(ctx, options).await
+}
+
+async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
+    let function = ctx.function();
     let versions = ctx.cloud.list_versions(function).await?;
     let (registry, repository) = ctx.registry().await?;
     let mut kept: BTreeMap<u64, String> = BTreeMap::new();
@@ -75,21 +100,26 @@ pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<
     }
     let mut verified = 0;
     let mut digests: BTreeMap<u64, String> = BTreeMap::new();
-    for version in versions.iter().rev() {
-        let Ok(number) = version.version.parse::<u64>() else {
+    for listed in versions.iter().rev() {
+        let Ok(number) = listed.version.parse::<u64>() else {
             continue;
         };
-        if let Ok(record) = VersionRecord::parse(&version.description) {
+        if let Ok(record) = VersionRecord::parse(&listed.description) {
             digests.insert(number, record.digest);
         }
-        if verified < options.keep
-            && ctx
-                .verification(&registry, &repository.name, version)
-                .await?
-                .is_ok()
+        if verified == options.keep {
+            continue;
+        }
+        // A list answer names no image, on AWS too: the verification rule needs the version
+        // itself. Judged on the list, no version was verified and `--keep` kept none.
+        let version = ctx.cloud.get_version(function, &listed.version).await?;
+        if ctx
+            .verification(&registry, &repository.name, &version)
+            .await?
+            .is_ok()
         {
             verified += 1;
-            keep(&version.version, "one of the newest verified");
+            keep(&listed.version, "one of the newest verified");
         }
     }
     let doomed: Vec<u64> = versions
@@ -106,6 +136,17 @@ pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<
         .collect();
     images.sort();
     images.dedup();
+    let mut kept_images = BTreeMap::new();
+    for digest in &images {
+        let tag = ledger::failed_image_tag(digest);
+        if registry.digest_of(&repository.name, &tag).await?.is_some() {
+            kept_images.insert(
+                digest.clone(),
+                format!("failed a rollout: its tag {tag} refuses it to deploy"),
+            );
+        }
+    }
+    images.retain(|digest| !kept_images.contains_key(digest));
     let distinct = |numbers: &mut dyn Iterator<Item = &u64>| {
         let mut all: Vec<&String> = numbers.filter_map(|n| digests.get(n)).collect();
         all.sort();
@@ -116,9 +157,10 @@ pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<
         versions_before: versions.len(),
         versions_after: versions.len() - doomed.len(),
         images_before: distinct(&mut digests.keys()),
-        images_after: distinct(&mut kept.keys()),
+        images_after: distinct(&mut digests.keys()) - images.len(),
         kept,
         deleted_versions: doomed,
+        kept_images,
         deleted_images: images,
         dry_run: options.dry_run,
     };
@@ -203,6 +245,9 @@ impl fmt::Display for Report {
         }
         for version in &self.deleted_versions {
             writeln!(f, "{verb:<10} version {version}")?;
+        }
+        for (digest, why) in &self.kept_images {
+            writeln!(f, "kept       image {digest}: {why}")?;
         }
         for digest in &self.deleted_images {
             writeln!(f, "{verb:<10} image {digest}")?;

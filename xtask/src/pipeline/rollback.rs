@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, lock_holder};
 use crate::{
-    cloud::{Alias, AliasTarget, CloudError, RestApi, Stage, VersionState},
+    cloud::{Alias, CloudError, RestApi, Stage, VersionState},
     image::Registry,
     ledger::{Lock, Promotion},
     outcome::{Exit, refuse},
@@ -26,6 +26,8 @@ pub struct Report {
     pub pinned: bool,
     /// Green already served `to`, pinned (a re-run): nothing was moved.
     pub already_there: bool,
+    /// This run aborted a rollout: a split put back on its main version, or a bake ended.
+    pub aborted_rollout: bool,
     pub green_url: String,
     pub dry_run: bool,
     pub phases: Vec<PhaseTime>,
@@ -40,7 +42,19 @@ impl fmt::Display for Report {
         } else {
             "rolled back"
         };
-        if self.already_there {
+        if self.aborted_rollout {
+            let verb = if self.dry_run {
+                "would abort"
+            } else {
+                "aborted"
+            };
+            writeln!(
+                f,
+                "{verb} the rollout: green back on version {} ({}) alone",
+                self.to,
+                crate::ledger::short(&self.git_sha)
+            )?;
+        } else if self.already_there {
             writeln!(
                 f,
                 "green already serves version {} ({}), pinned: nothing moved",
@@ -120,17 +134,33 @@ async fn state<C: Cloud>(
     Ok((state, aborting))
 }
 
+/// Whether a rollback to `to` (plain: `None`) aborts a rollout, so needs no lock (the
+/// rollout's own writes are guarded and it stops at its next): green split by the shift and
+/// put back on its main version, or green baking a new version (the bake is when it serves
+/// everyone) and moved off it.
+fn aborts(green: &Alias, to: Option<u64>) -> bool {
+    if !green.target.additional_weights.is_empty() {
+        return to.is_none_or(|to| to.to_string() == green.target.version);
+    }
+    let baking = Promotion::parse(&green.description).is_ok_and(|p| p.baking.is_some());
+    baking && to.is_none_or(|to| to.to_string() != green.target.version)
+}
+
 /// Why a held lock stops rollback and unpin, and what ends it: a kept blue (`--keep-blue`)
 /// is no running deploy.
 fn lock_refusal(blue: &Stage, holder: &str) -> String {
-    let kept = Lock::parse(&blue.description).is_ok_and(|lock| lock.kept);
-    if kept {
+    let lock = Lock::parse(&blue.description).ok();
+    if lock.as_ref().is_some_and(|lock| lock.hold.is_some()) {
+        format!(
+            "stage blue is {holder}: `cargo xtask abort` ends the hold (green unchanged), or pass --break-lock to remove it and go on"
+        )
+    } else if lock.is_some_and(|lock| lock.kept) {
         format!(
             "stage blue is a blue kept by `deploy --keep-blue` ({holder}); once that deploy has finished it holds the lock until removed: pass --break-lock to remove it and roll back"
         )
     } else {
         format!(
-            "a deploy holds the lock (stage blue): {holder}; wait for it to finish, then roll back (or pass --break-lock if it died)"
+            "a run holds the lock (stage blue): {holder}; wait for it to finish, then roll back (or pass --break-lock if it died)"
         )
     }
 }
@@ -156,11 +186,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     let (state, aborting) = p
         .phase(
             Phase::Preflight,
-            // Green split by a rollout, and this run puts it back on its main version alone.
-            state(ctx, break_lock, |green| {
-                !green.target.additional_weights.is_empty()
-                    && to.is_none_or(|to| to.to_string() == green.target.version)
-            }),
+            state(ctx, break_lock, |green| aborts(green, to)),
         )
         .await?;
     let from: u64 = state.green.target.version.parse().with_context(|| {
@@ -169,14 +195,26 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
             state.green.target.version
         )
     })?;
+    let baking = state.promotion.as_ref().is_some_and(|p| p.baking.is_some());
+    let to = match (aborting, baking) {
+        (true, false) => {
+            p.note(format_args!(
+                "green is split by a rollout: putting it back on version {from} alone aborts it"
+            ));
+            Some(from)
+        }
+        (true, true) => {
+            let back = to.or(state.promotion.as_ref().and_then(|p| p.from));
+            p.note(format_args!(
+                "green bakes version {from}: moving it to version {} aborts the rollout",
+                back.map_or("?".into(), |v| v.to_string())
+            ));
+            back
+        }
+        (false, _) => to,
+    };
     // A plain rollback goes back to the version before the last promotion; after a rollback
     // that is the bad version it left, so it must be named.
-    if aborting {
-        p.note(format_args!(
-            "green is split by a rollout: putting it back on version {from} alone aborts it"
-        ));
-    }
-    let to = if aborting { Some(from) } else { to };
     if to.is_none()
         && let Some(promotion) = state.promotion.as_ref().filter(|p| p.pinned)
     {
@@ -228,6 +266,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
         verified_before: verified,
         pinned: true,
         already_there: false,
+        aborted_rollout: aborting,
         green_url: ctx.stage_url(&state.api, GREEN),
         dry_run,
         phases: Vec::new(),
@@ -319,15 +358,9 @@ pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool, break_lock: bool) -> R
         pinned: false,
         ..promotion
     };
-    let target = AliasTarget::version(state.green.target.version.clone());
-    ctx.cloud
-        .update_alias(
-            ctx.function(),
-            GREEN,
-            &target,
-            Some(&unpinned.to_description()),
-            state.green.revision_id.as_deref(),
-        )
+    // Green keeps where it routes, a split included: unpin changes only the record.
+    let target = state.green.target.clone();
+    ctx.write_green(&state.green, &target, Some(&unpinned.to_description()))
         .await?;
     Ok(format!(
         "unpinned green (version {}): deploys may proceed",

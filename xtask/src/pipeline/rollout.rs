@@ -21,7 +21,7 @@ use super::{Candidate, Cloud, Ctx, GREEN, Phase};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     config::show_duration,
-    health::{self, Breach, Signal},
+    health::{self, Breach, Signal, Traffic},
     image::Registry,
     ledger::{self, Promotion},
     outcome::{Exit, refuse},
@@ -37,6 +37,8 @@ const PROBES_PER_TICK: usize = 10;
 /// How long a step or bake must last for AWS's real-traffic figures to reach CloudWatch and
 /// count: Lambda's datapoints arrive about a minute after their period.
 const METRICS_LAG: Duration = Duration::from_secs(120);
+/// How long CloudWatch may stay unreadable during a rollout before green goes back.
+const BLIND_LIMIT: Duration = Duration::from_secs(10);
 /// The path probed: every build answers it, and it touches the app's own configuration.
 const PROBE_PATH: &str = "/health";
 
@@ -49,6 +51,8 @@ struct Watch<'a> {
     since: SystemTime,
     started: Instant,
     first_error: Option<Instant>,
+    /// Since when CloudWatch could not be read, while it cannot.
+    blind_since: Option<Instant>,
     seen: &'a mut Watched,
 }
 
@@ -71,6 +75,7 @@ impl<'a> Watch<'a> {
             since,
             started: Instant::now(),
             first_error: None,
+            blind_since: None,
             seen,
         }
     }
@@ -185,8 +190,15 @@ impl<C: Cloud> Ctx<C> {
         let first_error = watch.first_error;
         let started = watch.started;
         if let Some(breach) = breach {
-            self.revert(&current, &old, candidate, &breach, (registry, repository))
-                .await?;
+            let green_before = (old.as_str(), green.description.as_str());
+            self.revert(
+                &current,
+                green_before,
+                candidate,
+                &breach,
+                (registry, repository),
+            )
+            .await?;
             seen.first_error_to_revert_s = first_error.map(|t| t.elapsed().as_secs_f64());
             seen.seconds = started.elapsed().as_secs_f64();
             seen.breach = Some(breach.clone());
@@ -211,13 +223,14 @@ impl<C: Cloud> Ctx<C> {
                 watch.seen.probes.entry(version).or_default().add(failed);
             }
             let mut alarm = None;
+            let mut unreadable = None;
             if let Some(traffic) = &self.traffic {
-                let counts = traffic
-                    .by_version(self.function(), GREEN, &watch.versions, watch.since)
-                    .await?;
-                watch.seen.traffic = Some(counts);
-                if !rollout.alarms.is_empty() {
-                    alarm = traffic.alarming(&rollout.alarms).await?.into_iter().next();
+                match self.read_cloudwatch(traffic.as_ref(), watch).await {
+                    Ok(alarming) => {
+                        alarm = alarming;
+                        watch.blind_since = None;
+                    }
+                    Err(e) => unreadable = self.blind(watch, e, Instant::now() >= end),
                 }
             }
             let candidate = &watch.candidate;
@@ -236,8 +249,8 @@ impl<C: Cloud> Ctx<C> {
             if watch.first_error.is_none() && probes.errors + traffic.errors > 0 {
                 watch.first_error = Some(Instant::now());
             }
-            let breach = alarm
-                .map(|name| Breach::alarm(&name, candidate))
+            let breach = unreadable
+                .or_else(|| alarm.map(|name| Breach::alarm(&name, candidate)))
                 .or_else(|| health::judge(Signal::RealTraffic, candidate, traffic, rollout))
                 .or_else(|| health::judge(Signal::SyntheticProbes, candidate, probes, rollout));
             if breach.is_some() || Instant::now() >= end {
@@ -247,34 +260,58 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
+    /// Real traffic by version into `watch`, and the first of deploy.toml's alarms in ALARM.
+    async fn read_cloudwatch(
+        &self,
+        traffic: &dyn Traffic,
+        watch: &mut Watch<'_>,
+    ) -> Result<Option<String>> {
+        let counts = traffic
+            .by_version(self.function(), GREEN, &watch.versions, watch.since)
+            .await?;
+        watch.seen.traffic = Some(counts);
+        let alarms = &self.config.rollout.alarms;
+        if alarms.is_empty() {
+            return Ok(None);
+        }
+        Ok(traffic.alarming(alarms).await?.into_iter().next())
+    }
+
+    /// CloudWatch could not be read (after the SDK's own retries): a read that fails for
+    /// [`BLIND_LIMIT`], or still at the watch's end, is a breach, as green is not watched.
+    /// Before, one failed read ended the run, leaving the candidate on green unwatched and not
+    /// reverted (adversarial-3 m11).
+    fn blind(&self, watch: &mut Watch<'_>, error: anyhow::Error, ending: bool) -> Option<Breach> {
+        let since = *watch.blind_since.get_or_insert_with(|| {
+            self.progress.warn(format_args!(
+                "CloudWatch could not be read ({error:#}): trying again each second; green goes back if it stays unreadable for {}",
+                show_duration(BLIND_LIMIT)
+            ));
+            Instant::now()
+        });
+        (ending || since.elapsed() >= BLIND_LIMIT)
+            .then(|| Breach::unreadable(&error, &watch.candidate))
+    }
+
     /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
     /// then the candidate's image is tagged `failed-image-HEX` and its publication
-    /// `failed-N-FP`. In the bake green's record names N, so the write records the move back;
-    /// during the shift the record still names `old` and stays.
+    /// `failed-N-FP`. In the bake green's record names N, so the write puts back `record`,
+    /// green's record from before the rollout: a plain rollback then goes where it would have
+    /// before, not to the version that just failed. During the shift the record still names
+    /// `old` and stays.
     async fn revert(
         &self,
         current: &Alias,
-        old: &str,
+        (old, record): (&str, &str),
         candidate: Candidate<'_>,
         breach: &Breach,
         (registry, repository): (&C::Registry, &str),
     ) -> Result<()> {
         self.progress
             .phase(Phase::Revert, async {
-                let description = (current.target.version != old).then(|| {
-                    Promotion {
-                        version: old.parse().unwrap_or_default(),
-                        from: Some(candidate.version),
-                        actor: ledger::actor(),
-                        at: ledger::now_rfc3339(),
-                        pinned: false,
-                        baking: None,
-                    }
-                    .to_description()
-                });
+                let description = (current.target.version != old).then_some(record);
                 let target = AliasTarget::version(old);
-                self.guarded_green(current, &target, description.as_deref())
-                    .await?;
+                self.guarded_green(current, &target, description).await?;
                 let digest = &candidate.record.digest;
                 let tags = [
                     ledger::failed_image_tag(digest),
@@ -311,17 +348,7 @@ impl<C: Cloud> Ctx<C> {
         target: &AliasTarget,
         description: Option<&str>,
     ) -> Result<Alias> {
-        let moved = self
-            .cloud
-            .update_alias(
-                self.function(),
-                GREEN,
-                target,
-                description,
-                current.revision_id.as_deref(),
-            )
-            .await;
-        match moved {
+        match self.write_green(current, target, description).await {
             Err(e) if e.is_precondition_failed() => bail!(
                 "green moved since this run last wrote it (a rollback aborted the rollout, or someone else deployed): the rollout stops here; run `cargo xtask status`"
             ),

@@ -170,7 +170,7 @@ pub(crate) async fn run(
         function_log: None,
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
-        green_attempt: Default::default(),
+        green_writes: Default::default(),
         // The simulation's actors deploy all at once: no rollout watches traffic.
         traffic: None,
     };

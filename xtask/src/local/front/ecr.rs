@@ -104,9 +104,12 @@ impl Front {
     }
 
     /// ECR's GetAuthorizationToken names the registry the repositories live in: here, the
-    /// local registry (plain HTTP on loopback, any credentials accepted).
+    /// local registry (plain HTTP on loopback, any credentials accepted). The password is a
+    /// token's kind of string, as ECR's is: the deploy redacts it from all output, and "local"
+    /// redacted every word "local" (adversarial-3 m5).
     pub(super) fn registry_token(&self) -> Answer {
-        let token = base64::engine::general_purpose::STANDARD.encode("AWS:local");
+        let token =
+            base64::engine::general_purpose::STANDARD.encode("AWS:local-registry-token-7f3c9a");
         let expires = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() + 12 * 3600);

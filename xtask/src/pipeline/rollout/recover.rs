@@ -67,9 +67,19 @@ impl<C: Cloud> Ctx<C> {
             .await?;
         if let Some(breach) = breach {
             let (registry, repository) = self.registry().await?;
+            // Green's record from before the rollout is gone (the bake's replaced it): the
+            // revert records none to go back to, rather than the version that just failed.
+            let record = Promotion {
+                version: old,
+                from: None,
+                actor: ledger::actor(),
+                at: ledger::now_rfc3339(),
+                pinned: false,
+                baking: None,
+            };
             self.revert(
                 green,
-                &old.to_string(),
+                (&old.to_string(), &record.to_description()),
                 candidate,
                 &breach,
                 (&registry, &repository.name),
