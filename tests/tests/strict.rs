@@ -135,7 +135,15 @@ async fn revision_id_and_code_sha256_guards_are_enforced_by_the_local_cloud() {
         .publish_version(&function, &other, "other code")
         .await
         .unwrap_err();
-    assert!(refused.is_precondition_failed(), "{refused}");
+    // aws-behaviours row 7: InvalidParameterValueException (400), as AWS answers; the front
+    // answered PreconditionFailed (412) before.
+    assert!(!refused.is_precondition_failed(), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("is different from current CodeSHA256"),
+        "{refused}"
+    );
     let v1 = cloud
         .publish_version(&function, image.digest_hex(), "v1")
         .await

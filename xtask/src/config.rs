@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::{cloud::Settings, secret::Secret, setup};
+use crate::{cloud::Settings, rules::ENVIRONMENT_LIMIT, secret::Secret, setup};
 pub use rollout::{Rollout, Strategy, parse_duration, show as show_duration};
 pub use smoke::Smoke;
 
@@ -76,10 +76,6 @@ const RESERVED_ENV: [&str; 18] = [
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
 ];
-
-/// Lambda's limit on a function's environment, all variables together
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
-pub const ENVIRONMENT_LIMIT: usize = 4 * 1024;
 
 /// A region name as AWS spells them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
 fn is_region(region: &str) -> bool {
@@ -230,10 +226,12 @@ impl Config {
     }
 
     /// The settings the function must run with, as deploy.toml says. Checked against
-    /// Lambda's environment limit here, before any call: Lambda's own error quotes the values.
+    /// Lambda's environment limit here, before any call, measured as Lambda measures it (the
+    /// variables' JSON, by the one rule): Lambda's own error quotes the values, escaped. Adding
+    /// up names and values passed 3,977 bytes whose JSON Lambda refused (security-audit-3 #1).
     pub fn settings(&self) -> Result<Settings> {
         let environment = self.resolved_environment()?;
-        let size: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let size = crate::rules::environment_size(&environment);
         if size > ENVIRONMENT_LIMIT {
             let mut names: Vec<(&String, usize)> =
                 environment.iter().map(|(k, v)| (k, v.len())).collect();
@@ -244,7 +242,7 @@ impl Config {
                 .map(|(name, len)| format!("{name} ({len} bytes)"))
                 .collect();
             bail!(
-                "[function.environment] holds {size} bytes once resolved; Lambda allows {ENVIRONMENT_LIMIT}: the largest are {}",
+                "[function.environment] holds {size} bytes once resolved, measured as Lambda does (as JSON); Lambda allows {ENVIRONMENT_LIMIT}: the largest are {}",
                 largest.join(", ")
             );
         }

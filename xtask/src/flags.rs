@@ -176,7 +176,7 @@ pub struct Build {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// A label baked into the app beside the commit, to tell two images of one commit apart
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = build_id)]
     pub build_id: Option<String>,
     /// How to build: natively (no Docker), or with the Dockerfile (needs a Docker daemon)
     #[arg(long, value_enum, default_value_t = Builder::Native)]
@@ -202,7 +202,7 @@ pub struct Provision {
     #[arg(long, value_name = "DIR")]
     pub image: Option<PathBuf>,
     /// A label baked into the app beside the commit (see `build --build-id`)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = build_id)]
     pub build_id: Option<String>,
     /// Print what would be created; write nothing
     #[arg(long)]
@@ -215,7 +215,7 @@ pub struct Deploy {
     #[arg(long, value_name = "DIR")]
     pub image: Option<PathBuf>,
     /// A label baked into the app beside the commit (see `build --build-id`)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = build_id)]
     pub build_id: Option<String>,
     /// Keep stage blue (and the lock) after the deploy, to look at it; see `status --show-token`
     #[arg(long)]
@@ -381,4 +381,35 @@ pub struct IamPolicy {
     /// approval gate's second environment (`--environment production --environment production-approval`)
     #[arg(long, value_name = "NAME")]
     pub environment: Vec<String>,
+}
+
+/// A `--build-id`: 1 to 32 of `A-Z a-z 0-9 . _ -`. It reaches the app's build script (a newline
+/// would be a new cargo directive), the version's record and an image tag, and the app reports
+/// it back for verification: anything those would rewrite or refuse is refused here
+/// (security-audit-3 N10).
+fn build_id(text: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if (1..=32).contains(&text.len()) && text.chars().all(allowed) {
+        Ok(text.to_owned())
+    } else {
+        Err("1 to 32 letters, digits, '.', '_' or '-'".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_build_id_that_would_break_the_build_script_the_record_or_a_tag_is_refused() {
+        assert_eq!(super::build_id("rc-1.2_x").unwrap(), "rc-1.2_x");
+        let long = "a".repeat(33);
+        for bad in [
+            "",
+            "a\ncargo:rustc-link-arg=-evil",
+            "has space",
+            "x=y",
+            &long,
+        ] {
+            assert!(super::build_id(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -121,6 +121,13 @@ impl GreenWrites {
         }
     }
 
+    /// Whether green at `target` is where this run's last write put it (or may have).
+    pub fn put_there(&self, target: &AliasTarget) -> bool {
+        [&self.written, &self.unanswered]
+            .into_iter()
+            .any(|t| t.as_ref() == Some(target))
+    }
+
     fn any(&self) -> bool {
         self.written.is_some() || self.unanswered.is_some()
     }
@@ -175,7 +182,7 @@ impl Green {
             (Some(_), _) => Moved::Unchanged,
             (None, after) if *after == before => Moved::Unchanged,
             (None, after) if *after == writes.written => Moved::ByThisRun,
-            (None, after) if after.is_some() && *after == writes.unanswered => Moved::Unknown,
+            (None, Some(after)) if writes.put_there(after) => Moved::Unknown,
             (None, _) => Moved::BySomeoneElse,
         };
         let (git_sha, build_id) = served.map_or((None, None), |s| (s.git_sha, s.build_id));
@@ -383,6 +390,29 @@ mod tests {
                 .to_string()
                 .contains("from version 14 (split: 70% on version 14, 30% on version 16)"),
             "{ended}"
+        );
+    }
+
+    /// What a failing run settles (security-audit-3 N5): the split it wrote, never one someone
+    /// else wrote after taking the lock over.
+    #[test]
+    fn a_run_owns_only_the_split_its_own_write_put_on_green() {
+        let ours = split("6", "7", 0.1);
+        let writes = wrote(&ours);
+        assert!(writes.put_there(&ours));
+        assert!(
+            !writes.put_there(&split("6", "8", 0.1)),
+            "another run's canary"
+        );
+        assert!(
+            !writes.put_there(&split("6", "7", 0.5)),
+            "another run's step"
+        );
+        let mut sent = GreenWrites::default();
+        sent.sent(&ours);
+        assert!(
+            sent.put_there(&ours),
+            "a write with no answer may have landed"
         );
     }
 

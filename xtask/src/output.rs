@@ -68,6 +68,10 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
         ),
         Err(error) => {
             let error = match green.put_back() {
+                // A revert put green back on the old version alone, as exit 7 says, even when
+                // the run first settled a split another run left (green then differs from
+                // how the run found it): `rollback --to` that version would change nothing.
+                _ if exit_of(&error) == Exit::RolledBack => error,
                 Some(back) => refuse(
                     Exit::GreenMoved,
                     format!("{green}; `{back}` puts it back: {error:#}"),

@@ -50,8 +50,9 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Remembers `value` as secret for the rest of the run, as it is and as JSON quotes it (an
-/// app's JSON answer and Lambda's error text escape `"` and `\\`: adversarial-3 m4).
+/// Remembers `value` as secret for the rest of the run: as it is, as JSON quotes it (an app's
+/// JSON answer and Lambda's error text escape `"`, `\\` and newlines: adversarial-3 m4,
+/// security-audit-3 #1), and each line of a multi-line value (a PEM key printed line by line).
 pub fn register(value: &str) {
     if value.len() < SHORTEST {
         return;
@@ -59,8 +60,14 @@ pub fn register(value: &str) {
     // A string always serializes, between two quotes.
     let quoted = serde_json::to_string(value).unwrap_or_default();
     let escaped = quoted[1..quoted.len() - 1].to_owned();
+    let lines = value
+        .lines()
+        .filter(|line| line.len() >= SHORTEST && *line != value);
     let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-    for form in [value.to_owned(), escaped] {
+    for form in [value.to_owned(), escaped]
+        .into_iter()
+        .chain(lines.map(str::to_owned))
+    {
         if !known.contains(&form) {
             known.push(form);
         }
@@ -105,6 +112,14 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("C: ab"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 2, "{shown}");
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_redacted_too() {
+        register("-----BEGIN KEY-----\nMIIEpAIBAAKCAQEA7v\n-----END KEY-----");
+        let shown =
+            redact("line 2 of the key: MIIEpAIBAAKCAQEA7v, escaped: -----BEGIN KEY-----\\nMIIE");
+        assert!(!shown.contains("MIIEpAIBAAKCAQEA7v"), "{shown}");
     }
 
     #[test]

@@ -71,14 +71,31 @@ fn tools_dir_in(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
         .unwrap_or_else(|| target_dir().join("local/tools"))
 }
 
+/// A requirement pip installs: `name==version`, and the sha256 of each wheel it may take
+/// (none: pip resolves it and its dependencies unchecked).
+type Pin<'a> = (&'a str, &'a [&'a str]);
+
 /// A venv named after its pins under [`tools_dir`], created on first use (another pin is
 /// another venv, so two checkouts at different commits never rewrite each other's). A lock
-/// file serialises two runs installing it at once; returns its `bin` directory.
-fn ensure_pinned_venv(sh: &Shell, name: &str, packages: &[&str]) -> Result<PathBuf> {
+/// file serialises two runs installing it at once; returns its `bin` directory. Pins with
+/// hashes install with `--require-hashes`: only those very wheels, nothing else.
+fn ensure_pinned_venv(sh: &Shell, name: &str, pins: &[Pin<'_>]) -> Result<PathBuf> {
     let tools = tools_dir();
     let venv = tools.join(name);
     let marker = venv.join(".installed");
-    let wanted = format!("{}\n", packages.join(" "));
+    let packages: Vec<&str> = pins.iter().map(|(package, _)| *package).collect();
+    let requirements: String = pins
+        .iter()
+        .map(|(package, hashes)| {
+            let hashes: String = hashes
+                .iter()
+                .map(|h| format!(" --hash=sha256:{h}"))
+                .collect();
+            format!("{package}{hashes}\n")
+        })
+        .collect();
+    let hashed = pins.iter().all(|(_, hashes)| !hashes.is_empty());
+    let wanted = requirements.clone();
     let installed = || std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str());
     if installed() {
         return Ok(venv.join("bin"));
@@ -99,9 +116,16 @@ fn ensure_pinned_venv(sh: &Shell, name: &str, packages: &[&str]) -> Result<PathB
             packages.join(" ")
         );
         let pip = venv.join("bin/pip");
+        let file = venv.join("requirements.txt");
+        std::fs::write(&file, &requirements)?;
+        let checked: &[&str] = if hashed {
+            &["--require-hashes", "--no-deps", "--only-binary", ":all:"]
+        } else {
+            &[]
+        };
         cmd!(
             sh,
-            "{pip} install --quiet --disable-pip-version-check {packages...}"
+            "{pip} install --quiet --disable-pip-version-check {checked...} -r {file}"
         )
         .run()
         .with_context(|| format!("pip install {} into {}", packages.join(" "), venv.display()))?;
@@ -112,14 +136,14 @@ fn ensure_pinned_venv(sh: &Shell, name: &str, packages: &[&str]) -> Result<PathB
 
 /// moto's server, for the local cloud's control plane; returns the venv's `bin` directory.
 pub fn ensure_moto(sh: &Shell) -> Result<PathBuf> {
-    ensure_pinned_venv(sh, &format!("moto-{}", version_of(MOTO)), &[MOTO])
+    ensure_pinned_venv(sh, &format!("moto-{}", version_of(MOTO)), &[(MOTO, &[])])
 }
 
 /// cargo-lambda (`cargo lambda watch`), for the bench's gateway comparison and for running the
 /// app on its own; returns the venv's `bin` directory.
 pub fn ensure_cargo_lambda(sh: &Shell) -> Result<PathBuf> {
     let name = format!("cargo-lambda-{}", version_of(CARGO_LAMBDA));
-    ensure_pinned_venv(sh, &name, &[CARGO_LAMBDA])
+    ensure_pinned_venv(sh, &name, &[(CARGO_LAMBDA, &[])])
 }
 
 /// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
@@ -127,6 +151,20 @@ pub fn ensure_cargo_lambda(sh: &Shell) -> Result<PathBuf> {
 /// than on the host's gcc and binutils (or their absence on macOS).
 pub const ZIG: &str = "ziglang==0.17.1";
 pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+/// Every wheel PyPI has of them for Linux (x86_64, aarch64) and macOS, by sha256 (read with
+/// `pip download --no-deps --only-binary :all: --platform P`, 2026-12-07): zig links the
+/// shipped `bootstrap`, so only these very wheels install (security-audit-3 #21).
+const ZIG_WHEELS: [&str; 4] = [
+    "ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54",
+    "b7c5f02fccd40f89b999ee16a1f5ddced56e6182370f8affe494bcf8a28cf07e",
+    "09953b6af7f64168b915180a42774f520f92d86ef6331b28e33915c7e1f0bb23",
+    "4e0b4b9c02b8d0d220e9948010f860b62ff11d96abb39762eca5fa2ef3f7bc97",
+];
+const CARGO_ZIGBUILD_WHEELS: [&str; 3] = [
+    "484412e39e4c6039474535ce97ee75a22bab22d58233056f8ec8a8f9034bb957",
+    "6942e4320f7b05d8fb29e0a8ce5670bcbb3d254275100b85b5b7c86552f9a744",
+    "b576e8b95ff199eedee0e57afcdbaff7579744916261483280d350b9a35711fd",
+];
 
 /// zig and cargo-zigbuild in a venv of their own (a build needs neither moto nor
 /// cargo-lambda); returns its `bin` directory, which holds `cargo-zigbuild` and the `python3`
@@ -137,7 +175,8 @@ pub fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
         version_of(ZIG),
         version_of(CARGO_ZIGBUILD)
     );
-    ensure_pinned_venv(sh, &name, &[ZIG, CARGO_ZIGBUILD])
+    let pins: [Pin<'_>; 2] = [(ZIG, &ZIG_WHEELS), (CARGO_ZIGBUILD, &CARGO_ZIGBUILD_WHEELS)];
+    ensure_pinned_venv(sh, &name, &pins)
 }
 
 /// `1.2.3` of a pip requirement `name==1.2.3`.

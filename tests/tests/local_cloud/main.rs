@@ -2,6 +2,7 @@
 //! as real processes. State is set up through the cloud module, then observed over HTTP.
 mod routing;
 mod traffic;
+mod versions;
 
 use std::{
     collections::BTreeMap,

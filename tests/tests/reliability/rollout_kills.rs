@@ -188,6 +188,14 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
             Some(7),
             "{how:?}: the next run rolls back: {stderr}"
         );
+        // Its own canary would overwrite the split anyway: the settle is asserted by its line
+        // (security-audit-3, test 4: this half passed whether or not the split was settled).
+        if how[0] == "--strategy" {
+            assert!(
+                stderr.contains("green was left split") && stderr.contains("putting it back"),
+                "{how:?}: the next run settles the split first: {stderr}"
+            );
+        }
         assert_eq!(
             green_target(&stack, &cloud).await,
             (old.clone(), BTreeMap::new()),
@@ -262,4 +270,39 @@ async fn a_rollout_killed_after_its_revert_leaves_its_image_refused_and_no_lock(
     assert_eq!(green_target(&stack, &cloud).await, reverted);
     let after = cloud.list_versions(&stack.name).await.unwrap().len();
     assert_eq!(after, published, "the refused run published nothing");
+}
+
+/// Killed mid-shift, then the deploy of green's own main version run again (a re-run of an
+/// older workflow, say): green is split, so the run is no "already deployed" no-op; it settles
+/// the split under the lock and ships (security-audit-3 N6: before, it answered "already
+/// deployed", exit 0, and left the canary's weight on green, unwatched).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_green_is_never_already_deployed() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("split-no-op");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let canary = [
+        "deploy",
+        "--image",
+        path(image_b),
+        "--strategy",
+        "canary:50:30s",
+    ];
+    let killed = stack.xtask_with(&canary, &[(KILL_AT, "shift:end")]).await;
+    assert_eq!(killed.status.signal(), Some(9), "{killed:?}");
+    let cloud = stack.cloud().await;
+    assert_eq!(
+        green_target(&stack, &cloud).await.1.len(),
+        1,
+        "a split is left"
+    );
+    let again = stack
+        .ok(&["deploy", "--image", path(image_a), "--break-lock"])
+        .await;
+    assert_eq!(again["outcome"], "deployed", "{again}");
+    let (main, weights) = green_target(&stack, &cloud).await;
+    assert_eq!(
+        (main, weights),
+        (again["version"].to_string(), BTreeMap::new())
+    );
 }

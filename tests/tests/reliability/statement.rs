@@ -170,7 +170,13 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
             Some(0) => assert!(moved, "round {round}: a success moved green"),
             Some(3) => {
                 assert!(moved, "round {round}: exit 3 only when green moved");
-                assert_eq!(report["green"]["moved"], "by_this_run");
+                // Interrupted while the write was in flight, the run has no answer: green is
+                // where it asked, but only an answered write is surely its own.
+                let said = report["green"]["moved"].as_str().unwrap_or_default();
+                assert!(
+                    matches!(said, "by_this_run" | "unknown"),
+                    "round {round}: {said}"
+                );
             }
             Some(1) => {
                 assert!(!moved, "round {round}: exit 1 means green unchanged");

@@ -115,6 +115,12 @@ fn every_cargo_command_uses_the_committed_lock() {
             }
         }
     }
+    // What ci.yml runs, `.ci/run`, first fails on a stale lock (`cargo fetch --locked`, before
+    // any other cargo command), so the README's plain `cargo xtask test` after it builds the
+    // committed lock (security-audit-3, weak test 7: .ci/run was not checked).
+    let ci = std::fs::read_to_string(setup::workspace_root().join(".ci/run")).unwrap();
+    let first_cargo = ci.lines().map(str::trim).find(|l| l.starts_with("cargo "));
+    assert_eq!(first_cargo, Some("cargo fetch --locked"), ".ci/run");
     let dockerfile = std::fs::read_to_string(setup::workspace_root().join("Dockerfile")).unwrap();
     let builds: Vec<&str> = dockerfile
         .lines()
@@ -127,9 +133,11 @@ fn every_cargo_command_uses_the_committed_lock() {
 }
 
 /// With credentials in the environment, a build script or proc macro of any dependency could
-/// use the deploy role: the job compiles everything first.
+/// use the deploy role: the job compiles everything first, and from the locked sources alone:
+/// it restores no cache, which any other job of the repository (ci.yml, running PyPI packages)
+/// could have saved (security-audit-3 N3; before, they restored ci.yml's cargo cache).
 #[test]
-fn aws_jobs_compile_before_credentials_exist_and_cache_cargo() {
+fn aws_jobs_compile_before_credentials_exist_and_restore_no_cache() {
     for name in AWS_WORKFLOWS {
         let workflow = workflow(name);
         let job = only_job(&workflow);
@@ -144,13 +152,10 @@ fn aws_jobs_compile_before_credentials_exist_and_cache_cargo() {
             built.contains(&"cargo --locked build --package xtask"),
             "{name}: xtask is built before the credentials: {built:?}"
         );
-        let cache = before.iter().position(|s| uses(s, "actions/cache"));
-        let build = before.iter().position(|s| {
-            s["run"]
-                .as_str()
-                .is_some_and(|r| r.contains("cargo --locked build"))
-        });
-        assert!(cache.is_some() && cache < build, "{name}: a cargo cache");
+        assert!(
+            !steps(job).iter().any(|s| uses(s, "actions/cache")),
+            "{name}: a job with AWS credentials restores no cache"
+        );
         // After the credentials, cargo only runs the xtask already built.
         for command in after
             .iter()
@@ -252,5 +257,20 @@ fn actions_are_node24_majors_pinned_by_commit_with_their_version() {
                 "{name}: {action} v{version} runs on Node 20: use v{first} or later"
             );
         }
+    }
+}
+
+/// The dispatched workflows run only on main: dispatched from another branch they would run
+/// that branch's code with production credentials (security-audit-3 N14).
+#[test]
+fn dispatched_aws_workflows_run_only_on_main() {
+    for name in ["rollback.yml", "unpin.yml"] {
+        let workflow = workflow(name);
+        let job = only_job(&workflow);
+        assert_eq!(
+            job["if"].as_str(),
+            Some("github.ref == 'refs/heads/main'"),
+            "{name}"
+        );
     }
 }

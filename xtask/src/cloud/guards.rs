@@ -6,7 +6,7 @@ use aws_sdk_lambda::{
     Client,
     error::ErrorMetadata,
     operation::{publish_version::PublishVersionError, update_alias::UpdateAliasError},
-    types::error::PreconditionFailedException,
+    types::error::{InvalidParameterValueException, PreconditionFailedException},
 };
 use aws_smithy_mocks::{mock, mock_client};
 
@@ -73,8 +73,11 @@ async fn update_alias_with_a_stale_revision_id_is_precondition_failed_smithy_moc
     assert!(err.is_precondition_failed(), "{err}");
 }
 
+/// Lambda's answer to a PublishVersion whose CodeSha256 is not `$LATEST`'s, as recorded
+/// against AWS (aws-behaviours row 7): InvalidParameterValueException, not PreconditionFailed.
 #[tokio::test]
-async fn publish_version_of_other_code_is_precondition_failed_smithy_mock() {
+async fn publish_version_of_other_code_is_an_invalid_parameter_not_a_precondition_smithy_mock() {
+    let message = "CodeSHA256 (cdcd) is different from current CodeSHA256 in $LATEST (abab). Please try again with the CodeSHA256 in $LATEST.";
     let other_code = mock!(Client::publish_version)
         // Only a request that carries a CodeSha256 can fail the guard: were the guard dropped
         // (no CodeSha256 sent), no rule would match and the assertion below would fail.
@@ -83,15 +86,28 @@ async fn publish_version_of_other_code_is_precondition_failed_smithy_mock() {
                 .code_sha256()
                 .is_some_and(|sent| sent != "ab".repeat(32))
         })
-        .then_error(|| {
-            PublishVersionError::PreconditionFailedException(precondition_failed(
-                "CodeSha256 does not match the function's current code.",
-            ))
+        .then_error(move || {
+            PublishVersionError::InvalidParameterValueException(
+                InvalidParameterValueException::builder()
+                    .message(message)
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("InvalidParameterValueException")
+                            .message(message)
+                            .build(),
+                    )
+                    .build(),
+            )
         });
     let cloud = with_lambda(mock_client!(aws_sdk_lambda, [&other_code]));
     let err = cloud
         .publish_version("bgd", &"cd".repeat(32), "bgd g=...")
         .await
         .unwrap_err();
-    assert!(err.is_precondition_failed(), "{err}");
+    assert!(!err.is_precondition_failed(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("different from current CodeSHA256"),
+        "{err}"
+    );
 }

@@ -53,8 +53,9 @@ pub trait Functions: Send + Sync {
         function: &str,
         settings: &Settings,
     ) -> impl Future<Output = CloudResult<Version>> + Send;
-    /// PublishVersion, guarded: fails with PreconditionFailed unless `$LATEST`'s CodeSha256
-    /// is `code_sha256` (pass what Lambda reported for `$LATEST` after the update: no AWS
+    /// PublishVersion, guarded: fails (InvalidParameterValueException, HTTP 400, on AWS: not
+    /// PreconditionFailed, which is RevisionId's) unless `$LATEST`'s CodeSha256 is
+    /// `code_sha256` (pass what Lambda reported for `$LATEST` after the update: no AWS
     /// document says how it derives from an image's digest).
     fn publish_version(
         &self,

@@ -104,6 +104,26 @@ fn an_environment_over_lambdas_limit_is_refused_naming_no_value() {
     assert!(!err.contains("s3cr3t"), "{err}");
 }
 
+/// security-audit-3 #1: names and values add up to 3,009 bytes, under the limit, but Lambda
+/// measures their JSON, where each `"` and newline of a PEM-like key takes two bytes: 4,510.
+/// Adding up passed it, and Lambda's error then quoted the key, escaped.
+#[test]
+fn the_environment_is_measured_as_lambdas_json_not_as_names_plus_values() {
+    let key = format!(
+        "-----BEGIN KEY-----\\n{}\\n\\\"end\\\"",
+        "\\\"k".repeat(1490)
+    );
+    let text = format!(
+        "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\nKEY = \"{key}\"\n"
+    );
+    let config = Config::parse(&text).unwrap();
+    let resolved = config.resolved_environment().unwrap();
+    let plain: usize = resolved.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert!(plain < 4096, "{plain}");
+    let err = format!("{:#}", config.settings().unwrap_err());
+    assert!(err.contains("as JSON") && err.contains("KEY ("), "{err}");
+}
+
 #[test]
 fn a_bad_architecture_says_what_lambda_runs() {
     let err = Config::parse(

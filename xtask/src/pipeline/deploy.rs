@@ -93,7 +93,11 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     };
     let unchanged = p
         .phase(Phase::NoOpCheck, async {
-            anyhow::Ok(is_deployed(&pre.green_version, &built, &settings))
+            // A split green is no finished deploy: the run goes on, settles the split under the
+            // lock and ships (before, it answered "already deployed" and left the canary's weight
+            // unwatched: security-audit-3 N6).
+            let split = !pre.green.target.additional_weights.is_empty();
+            anyhow::Ok(!split && is_deployed(&pre.green_version, &built, &settings))
         })
         .await?;
     if unchanged {

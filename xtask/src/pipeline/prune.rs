@@ -128,10 +128,13 @@ async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Re
         .filter(|n| !kept.contains_key(n))
         .collect();
     let kept_digests: Vec<&String> = kept.keys().filter_map(|n| digests.get(n)).collect();
+    // A kept version whose record cannot be read might run any image: none goes (fail
+    // closed; security-audit-3 N8).
+    let unknown = kept.keys().any(|n| !digests.contains_key(n));
     let mut images: Vec<String> = doomed
         .iter()
         .filter_map(|n| digests.get(n))
-        .filter(|d| !kept_digests.contains(d))
+        .filter(|d| !unknown && !kept_digests.contains(d))
         .cloned()
         .collect();
     images.sort();

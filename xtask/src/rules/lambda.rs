@@ -145,14 +145,31 @@ pub enum Refusal {
     Updating,
     /// PreconditionFailedException: the RevisionId given is not the current one.
     RevisionMoved,
-    /// PreconditionFailedException: `$LATEST`'s CodeSha256 is not the one given.
+    /// InvalidParameterValueException (400), not PreconditionFailedException: `$LATEST`'s
+    /// CodeSha256 is not the one given. Recorded against AWS by LocalStack's AWS-validated
+    /// `test_publish_with_wrong_sha256` and measured on the live service in floci-io/floci#2822
+    /// (aws-audit-3 N5); PreconditionFailed is RevisionId's alone.
     CodeSha256 { given: String, current: String },
 }
 
+/// How Lambda answers a [`Refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// ResourceConflictException (409): retry later.
+    Conflict,
+    /// PreconditionFailedException (412).
+    PreconditionFailed,
+    /// InvalidParameterValueException (400).
+    InvalidParameter,
+}
+
 impl Refusal {
-    /// ResourceConflictException (retry later) rather than PreconditionFailedException.
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::Pending | Self::Updating)
+    pub fn answered(&self) -> Answered {
+        match self {
+            Self::Pending | Self::Updating => Answered::Conflict,
+            Self::RevisionMoved => Answered::PreconditionFailed,
+            Self::CodeSha256 { .. } => Answered::InvalidParameter,
+        }
     }
 
     /// Lambda's message for it; `arn` names the function.
@@ -161,7 +178,7 @@ impl Refusal {
             Self::Pending => "The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
             Self::Updating => format!("The operation cannot be performed at this time. An update is in progress for resource: {arn}"),
             Self::RevisionMoved => "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
-            Self::CodeSha256 { given, current } => format!("CodeSha256 ({given}) is different from current CodeSha256 in $LATEST ({current}). Please try again with the current CodeSha256."),
+            Self::CodeSha256 { given, current } => format!("CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the CodeSHA256 in $LATEST."),
         }
     }
 }
@@ -229,6 +246,56 @@ pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delay
             active_at,
             used_at: active_at,
         });
+}
+
+/// Why Lambda refuses DeleteFunction of a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// InvalidParameterValueException: `$LATEST` is not deleted by qualifier.
+    Latest,
+    /// ResourceConflictException: aliases (by name) route to the version.
+    Aliased(Vec<String>),
+}
+
+impl Deletion {
+    pub fn message(&self) -> String {
+        match self {
+            Self::Latest => {
+                "$LATEST version cannot be deleted without deleting the function.".into()
+            }
+            Self::Aliased(aliases) => format!(
+                "Unable to delete version because the following aliases reference it: [{}]",
+                aliases.join(", ")
+            ),
+        }
+    }
+}
+
+/// DeleteFunction with `version` as qualifier, given each alias and the versions it routes to
+/// (its main version and its routing weights): a version an alias routes to is refused; one
+/// that does not exist, never published or deleted before, succeeds as nothing to do. A
+/// deleted version's number is never handed out again: each model numbers on from every
+/// version ever published (adversarial-3 #3, #9: the local cloud deleted an aliased version,
+/// and reused pruned numbers, with their images).
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html>)
+pub fn delete_version(
+    function: &mut Function,
+    version: &str,
+    aliases: &BTreeMap<String, Vec<String>>,
+) -> Result<(), Deletion> {
+    if version == "$LATEST" {
+        return Err(Deletion::Latest);
+    }
+    let referring: Vec<String> = aliases
+        .iter()
+        .filter(|(_, routes)| routes.iter().any(|v| v == version))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if !referring.is_empty() {
+        return Err(Deletion::Aliased(referring));
+    }
+    function.versions.remove(version);
+    Ok(())
 }
 
 /// An invocation of a published version at `now`: Active runs (and counts as use); Pending is

@@ -74,8 +74,17 @@ impl Delays {
 /// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
 pub const ENVIRONMENT_LIMIT: usize = 4096;
 
+/// The size Lambda's limit is measured on: the variables as JSON, escapes included.
+pub fn environment_size(variables: &BTreeMap<String, String>) -> usize {
+    measured(variables).len()
+}
+
+fn measured(variables: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(variables).unwrap_or_default()
+}
+
 pub fn environment_error(variables: &BTreeMap<String, String>) -> Option<String> {
-    let measured = serde_json::to_string(variables).unwrap_or_default();
+    let measured = measured(variables);
     (measured.len() > ENVIRONMENT_LIMIT).then(|| {
         format!(
             "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {measured}"

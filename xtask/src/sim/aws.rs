@@ -16,7 +16,10 @@ use crate::{
     },
     image::{Image, Registry},
     pipeline::BLUE,
-    rules::{self, lambda::Refusal},
+    rules::{
+        self,
+        lambda::{Answered, Refusal},
+    },
 };
 
 const API_ID: &str = "sim0api";
@@ -40,10 +43,10 @@ pub(super) fn not_found(operation: Operation, subject: &str) -> CloudError {
 }
 
 pub(super) fn refused(refusal: &Refusal, operation: Operation, subject: &str) -> CloudError {
-    let kind = if refusal.is_conflict() {
-        ErrorKind::Conflict
-    } else {
-        ErrorKind::PreconditionFailed
+    let kind = match refusal.answered() {
+        Answered::Conflict => ErrorKind::Conflict,
+        Answered::PreconditionFailed => ErrorKind::PreconditionFailed,
+        Answered::InvalidParameter => ErrorKind::Other,
     };
     error(kind, operation, subject, &refusal.message(subject))
 }

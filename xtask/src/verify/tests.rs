@@ -163,11 +163,8 @@ impl Http for Propagating {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
-    let prober = Prober::new(Propagating {
-        health_asked: Default::default(),
-    });
+/// Blue (with its token) and what it must report: version 2 of build `abc`.
+fn blue_of_version_2() -> (Endpoint, Expect) {
     let endpoint = Endpoint {
         url: "http://blue/stage".into(),
         token: Some(Secret::from("t0ken".to_owned())),
@@ -178,6 +175,15 @@ async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
         git_sha: "abc".into(),
         build_id: None,
     };
+    (endpoint, expect)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
+    let prober = Prober::new(Propagating {
+        health_asked: Default::default(),
+    });
+    let (endpoint, expect) = blue_of_version_2();
     let failure = prober
         .verify(&endpoint, &expect, &[], Duration::from_secs(5))
         .await
@@ -186,4 +192,63 @@ async fn a_check_answered_by_the_old_version_is_asked_again_not_taken() {
         failure.check.contains("/health") && failure.status == Some(503),
         "{failure}"
     );
+}
+
+/// Blue answering `/` with a page of 3,000 bytes, a secret of 2,500 across the shown limit,
+/// then `needle`; every other path as a healthy blue of version 2 (its own 403 without the
+/// token).
+struct BigPage;
+
+const BIG_SECRET_PART: &str = "Big-Secret-Value-";
+
+impl Http for BigPage {
+    async fn send(&self, request: Request) -> Result<Answer, String> {
+        if request.header(VERIFY_TOKEN_HEADER).is_none() {
+            return Ok(Answer {
+                status: 403,
+                body: "{}".into(),
+                app_version: Some("2".into()),
+            });
+        }
+        let body = match request.url.rsplit_once("/stage").map(|(_, path)| path) {
+            Some("/version") => r#"{"function":"bgd","version":"2","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#.to_owned(),
+            Some("/") => format!("{}{}needle", "x".repeat(500), BIG_SECRET_PART.repeat(150)),
+            _ => "{}".to_owned(),
+        };
+        Ok(Answer {
+            status: 200,
+            body,
+            app_version: Some("2".into()),
+        })
+    }
+}
+
+/// security-audit-3 N9 and adversarial-3 m4: the body was clipped to 2,000 bytes before a
+/// smoke check's `contains` was looked for (text past it never found) and before redaction
+/// (the part of a secret before the cut was printed).
+#[tokio::test]
+async fn contains_sees_the_whole_body_and_a_failure_shows_no_part_of_a_secret() {
+    crate::secret::register(&BIG_SECRET_PART.repeat(150));
+    let prober = Prober::new(BigPage);
+    let (endpoint, expect) = blue_of_version_2();
+    let smoke = |contains: &str| Smoke {
+        method: "GET".into(),
+        path: "/".into(),
+        headers: Default::default(),
+        json: None,
+        body: None,
+        status: 200,
+        contains: Some(contains.into()),
+    };
+    let patience = Duration::from_secs(1);
+    let found = prober
+        .verify(&endpoint, &expect, &[smoke("needle")], patience)
+        .await;
+    assert!(found.is_ok(), "text past 2,000 bytes is found");
+    let failure = prober
+        .verify(&endpoint, &expect, &[smoke("absent")], patience)
+        .await
+        .unwrap_err();
+    assert!(failure.body.len() <= BODY_LIMIT, "{}", failure.body.len());
+    assert!(!failure.body.contains(BIG_SECRET_PART), "{}", failure.body);
 }

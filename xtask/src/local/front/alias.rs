@@ -40,6 +40,16 @@ pub(super) async fn alias_write(front: &Front, call: Call, key: &str, alias: &st
     if let Some(refusal) = alias_moved(current.as_deref(), body["RevisionId"].as_str()) {
         return refused(&refusal, key);
     }
+    // A version deleted (moto still holds it: `lambda.rs`) is as gone as on AWS.
+    if let (Some(function), Some(main)) =
+        (books.functions.get(key), body["FunctionVersion"].as_str())
+        && main != "$LATEST"
+        && !function.versions.contains_key(main)
+    {
+        let name = key.split_once('/').map_or(key, |(_, name)| name);
+        let message = format!("Function not found: {name}:{main}");
+        return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    }
     if let Some(function) = books.functions.get(key)
         && let Some(refusal) = routing(front, &call, &body, function, key).await
     {

@@ -8,7 +8,7 @@ use super::{
     Answer, Front, refuse,
     state::{Books, Function, Status, now_ms},
 };
-use crate::rules::lambda::{Refusal, digest_hex};
+use crate::rules::lambda::{Answered, Refusal, digest_hex};
 
 /// Rewrites one function configuration with what the front knows of that version; returns
 /// the image that version runs.
@@ -118,10 +118,10 @@ pub(super) fn invalid(message: &str) -> Answer {
 /// Lambda's answer to a write it refuses.
 pub(super) fn refused(refusal: &Refusal, arn: &str) -> Answer {
     let message = refusal.message(arn);
-    if refusal.is_conflict() {
-        conflict(message)
-    } else {
-        precondition(&message)
+    match refusal.answered() {
+        Answered::Conflict => conflict(message),
+        Answered::PreconditionFailed => precondition(&message),
+        Answered::InvalidParameter => invalid(&message),
     }
 }
 

@@ -11,7 +11,10 @@
 //!   version keeps the architecture it was published on;
 //! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names;
 //! - each version's role and dead-letter target (moto drops DeadLetterConfig), which the alias
-//!   routing rule of `alias.rs` compares.
+//!   routing rule of `alias.rs` compares;
+//! - DeleteFunction of a version: refused while an alias routes to it, a success for one that
+//!   does not exist, and its number never handed out again (moto deletes any version, then
+//!   numbers the next `len + 1`).
 use std::sync::Arc;
 
 use axum::{
@@ -31,7 +34,7 @@ use super::{
 };
 use crate::rules::{
     self,
-    lambda::{Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
+    lambda::{Deletion, Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -57,9 +60,16 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         (&Method::POST, []) => create(front, call).await,
         (&Method::GET, [name]) | (&Method::GET, [name, "configuration"]) => {
             let key = key(name);
+            if let Some(gone) = deleted(front, &key, qualifier.as_deref()).await {
+                return gone;
+            }
             let answer = front.forward(&call).await;
             let books = front.books.lock().await;
             describe_answer(front, &books, &key, answer)
+        }
+        (&Method::DELETE, [name]) if qualifier.is_some() => {
+            let version = qualifier.as_deref().unwrap_or_default();
+            delete_version(front, &call, &key(name), name, version).await
         }
         (&Method::DELETE, [name]) => {
             let key = key(name);
@@ -83,8 +93,15 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
                 return answer;
             };
             let mut body = answer.json();
-            for config in body["Versions"].as_array_mut().into_iter().flatten() {
-                describe(config, function, front);
+            if let Some(versions) = body["Versions"].as_array_mut() {
+                // moto keeps what the front deleted (so it never numbers a version again).
+                versions.retain(|config| {
+                    let version = config["Version"].as_str().unwrap_or_default();
+                    version == "$LATEST" || function.versions.contains_key(version)
+                });
+                for config in versions {
+                    describe(config, function, front);
+                }
             }
             answer.with_json(&body)
         }
@@ -106,6 +123,80 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         }
         _ => front.forward(&call).await,
     }
+}
+
+/// DeleteFunction of one version, as Lambda rules it ([`rules::lambda::delete_version`]):
+/// moto, which deletes any version and then numbers the next one `len + 1` (reusing a deleted
+/// number), is not asked; the version leaves only the front's books, and every read of it
+/// answers as for a version that does not exist.
+async fn delete_version(
+    front: &Front,
+    call: &Call,
+    key: &str,
+    name: &str,
+    version: &str,
+) -> Answer {
+    let list = Call {
+        method: Method::GET,
+        target: format!("{FUNCTIONS}/{name}/aliases"),
+        body: Bytes::new(),
+        ..without(call, &[])
+    };
+    let listed = front.forward(&list).await;
+    if !listed.status.is_success() {
+        return listed;
+    }
+    let aliases = listed.json()["Aliases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|alias| {
+            let mut routes = vec![
+                alias["FunctionVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ];
+            let weights = alias["RoutingConfig"]["AdditionalVersionWeights"].as_object();
+            routes.extend(weights.into_iter().flatten().map(|(v, _)| v.clone()));
+            (
+                alias["Name"].as_str().unwrap_or_default().to_owned(),
+                routes,
+            )
+        })
+        .collect();
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get_mut(key) else {
+        return front.forward(call).await;
+    };
+    match rules::lambda::delete_version(function, version, &aliases) {
+        Err(refusal @ Deletion::Latest) => invalid(&refusal.message()),
+        Err(refusal) => conflict(refusal.message()),
+        Ok(()) => {
+            front.save(&books).await;
+            Answer {
+                status: StatusCode::NO_CONTENT,
+                headers: Default::default(),
+                body: Bytes::new(),
+            }
+        }
+    }
+}
+
+/// Lambda's answer for a version of a function the front knows that is not (or no longer)
+/// published: moto still holds the versions the front deleted.
+async fn deleted(front: &Front, key: &str, qualifier: Option<&str>) -> Option<Answer> {
+    let version = qualifier.filter(|q| q.bytes().all(|b| b.is_ascii_digit()))?;
+    let books = front.books.lock().await;
+    let function = books.functions.get(key)?;
+    (!function.versions.contains_key(version)).then(|| {
+        let name = key.split_once('/').map_or(key, |(_, name)| name);
+        refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}:{version}"),
+        )
+    })
 }
 
 fn percent_decoded(segment: &str) -> String {

@@ -2,12 +2,13 @@
 //! layer applied in order (whiteouts included), as Lambda runs a container image
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/images-create.html>), and cached by manifest
 //! digest under the state dir.
-use std::{
-    io::Read,
-    path::{Component, Path, PathBuf},
-};
+mod unpack;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+
+use self::unpack::unpack;
 use local_gateway::Unpacked;
 use oci_client::{
     Client, Reference,
@@ -16,14 +17,6 @@ use oci_client::{
 };
 
 use crate::cloud::{ImageRef, RegistryAccess};
-
-/// The OCI whiteout prefix: `dir/.wh.NAME` deletes `dir/NAME` of the layers below
-/// (<https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts>).
-const WHITEOUT: &str = ".wh.";
-/// `dir/.wh..wh..opq` hides everything the layers below put in `dir`.
-const OPAQUE: &str = ".wh..wh..opq";
-/// Mount points the sandbox needs, which images built `FROM scratch` lack.
-const MOUNT_POINTS: [&str; 3] = ["tmp", "proc", "dev"];
 
 pub(crate) struct Images {
     dir: PathBuf,
@@ -145,216 +138,9 @@ fn read_config(rootfs: PathBuf, config: &Path) -> Result<Unpacked> {
     })
 }
 
-/// Applies `layers` (gzip or plain tars), lowest first, to an empty `rootfs`.
-fn unpack(layers: &[Vec<u8>], rootfs: &Path) -> Result<()> {
-    std::fs::create_dir_all(rootfs).with_context(|| format!("creating {}", rootfs.display()))?;
-    for (index, layer) in layers.iter().enumerate() {
-        apply(layer, rootfs).with_context(|| format!("applying layer {index}"))?;
-    }
-    for dir in MOUNT_POINTS {
-        let path = rootfs.join(dir);
-        if std::fs::symlink_metadata(&path).is_err() {
-            std::fs::create_dir(&path)?;
-        }
-    }
-    Ok(())
-}
-
-fn entries(layer: &[u8]) -> tar::Archive<Box<dyn Read + '_>> {
-    // Layers are gzip tars (Lambda rejects others); an uncompressed tar is read as is.
-    let reader: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(layer))
-    } else {
-        Box::new(layer)
-    };
-    tar::Archive::new(reader)
-}
-
-/// One layer: its whiteouts first (they hide only what the layers below put there), then its
-/// entries.
-fn apply(layer: &[u8], rootfs: &Path) -> Result<()> {
-    let mut whited_out = Vec::new();
-    for entry in entries(layer).entries().context("reading a layer")? {
-        let entry = entry.context("reading a layer entry")?;
-        let path = relative(&entry.path()?)?;
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let parent = rootfs.join(path.parent().unwrap_or(Path::new("")));
-        if name == OPAQUE {
-            if let Ok(children) = std::fs::read_dir(&parent) {
-                for child in children {
-                    whited_out.push(child?.path());
-                }
-            }
-        } else if let Some(hidden) = name.strip_prefix(WHITEOUT) {
-            whited_out.push(parent.join(hidden));
-        }
-    }
-    for path in whited_out {
-        remove(&path)?;
-    }
-    let mut archive = entries(layer);
-    archive.set_preserve_permissions(true);
-    archive.set_unpack_xattrs(false);
-    for entry in archive.entries().context("reading a layer")? {
-        let mut entry = entry.context("reading a layer entry")?;
-        let path = relative(&entry.path()?)?;
-        let whiteout = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(WHITEOUT));
-        if whiteout || path.as_os_str().is_empty() {
-            continue;
-        }
-        // A file may replace a directory of a lower layer, and the other way round.
-        let target = rootfs.join(&path);
-        let is_dir = entry.header().entry_type().is_dir();
-        if let Ok(existing) = std::fs::symlink_metadata(&target)
-            && (existing.is_dir() != is_dir || existing.is_symlink())
-        {
-            remove(&target)?;
-        }
-        entry
-            .unpack_in(rootfs)
-            .with_context(|| format!("unpacking {}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// A layer path relative to the rootfs; `..` is refused (it would write outside it).
-fn relative(path: &Path) -> Result<PathBuf> {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::Normal(name) => out.push(name),
-            Component::CurDir | Component::RootDir => {}
-            _ => bail!(
-                "the layer entry {} leaves the root filesystem",
-                path.display()
-            ),
-        }
-    }
-    Ok(out)
-}
-
-fn remove(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-        Err(_) => return Ok(()),
-    }
-    .with_context(|| format!("removing {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A plain tar of `(path, Some(contents))` files and `(path, None)` directories.
-    fn layer(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
-        let mut tar = tar::Builder::new(Vec::new());
-        for (path, contents) in entries {
-            let mut header = tar::Header::new_ustar();
-            match contents {
-                Some(text) => {
-                    header.set_entry_type(tar::EntryType::Regular);
-                    header.set_mode(0o644);
-                    header.set_size(text.len() as u64);
-                    tar.append_data(&mut header, path, text.as_bytes()).unwrap();
-                }
-                None => {
-                    header.set_entry_type(tar::EntryType::Directory);
-                    header.set_mode(0o755);
-                    header.set_size(0);
-                    tar.append_data(&mut header, path, std::io::empty())
-                        .unwrap();
-                }
-            }
-        }
-        tar.into_inner().unwrap()
-    }
-
-    fn tree(root: &Path) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut stack = vec![root.to_owned()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                let name = path.strip_prefix(root).unwrap().display().to_string();
-                if path.is_dir() {
-                    stack.push(path);
-                    found.push(format!("{name}/"));
-                } else {
-                    found.push(format!(
-                        "{name}={}",
-                        std::fs::read_to_string(&path).unwrap()
-                    ));
-                }
-            }
-        }
-        found.sort();
-        found
-    }
-
-    #[test]
-    fn layers_apply_in_order_with_whiteouts_and_opaque_directories() {
-        let lower = layer(&[
-            ("etc/", None),
-            ("etc/app.conf", Some("old")),
-            ("etc/gone.conf", Some("x")),
-            ("var/", None),
-            ("var/cache/", None),
-            ("var/cache/a", Some("a")),
-            ("bootstrap", Some("v1")),
-        ]);
-        let upper = layer(&[
-            ("etc/.wh.gone.conf", Some("")),
-            ("etc/app.conf", Some("new")),
-            ("var/cache/b", Some("b")),
-            ("var/cache/.wh..wh..opq", Some("")),
-            ("bootstrap", Some("v2")),
-        ]);
-        let dir = std::env::temp_dir().join(format!("bgd-unpack-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        unpack(&[lower, upper], &dir).unwrap();
-        assert_eq!(
-            tree(&dir),
-            [
-                "bootstrap=v2",
-                "dev/",
-                "etc/",
-                "etc/app.conf=new",
-                "proc/",
-                "tmp/",
-                "var/",
-                "var/cache/",
-                // The opaque marker hides the lower layer's `a`, not its own layer's `b`.
-                "var/cache/b=b",
-            ]
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn an_entry_that_climbs_out_of_the_rootfs_is_refused() {
-        let dir = std::env::temp_dir().join(format!("bgd-climb-{}", std::process::id()));
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_gnu();
-        header.set_size(1);
-        header.set_mode(0o644);
-        // `append_data` refuses `..`; a hostile layer writes the name itself.
-        header.as_gnu_mut().unwrap().name[..9].copy_from_slice(b"../escape");
-        header.set_cksum();
-        tar.append(&header, &b"x"[..]).unwrap();
-        let error = unpack(&[tar.into_inner().unwrap()], &dir).unwrap_err();
-        assert!(
-            format!("{error:#}").contains("leaves the root filesystem"),
-            "{error:#}"
-        );
-        assert!(!dir.parent().unwrap().join("escape").exists());
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 
     #[test]
     fn entrypoint_cmd_workdir_and_env_come_from_the_image_config() {

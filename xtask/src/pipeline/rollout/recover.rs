@@ -115,12 +115,19 @@ impl<C: Cloud> Ctx<C> {
         self.guarded_green(&green, &target, None).await
     }
 
-    /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split stays behind:
-    /// read while the lock is still held, settled in one guarded write. A failure here is
-    /// a warning: the run's own error is what it reports, and the next run settles it.
+    /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split of its own stays
+    /// behind: green read while the lock is still held and, if it is still the split this run
+    /// last wrote, settled in one guarded write. Someone else's split (a run that took the
+    /// lock over, a rollout this run never started) is theirs: settling any split aborted the
+    /// current holder's rollout (security-audit-3 N5). A failure here is a warning: the run's
+    /// own error is what it reports, and the next run settles it.
     pub async fn settle_after_failure(&self) {
+        let writes = self.green_writes.lock().expect("green_writes").clone();
         let settled = async {
             let green = self.cloud.get_alias(self.function(), GREEN).await?;
+            if !writes.put_there(&green.target) {
+                return anyhow::Ok(green);
+            }
             self.settle_split(green).await
         };
         if let Err(e) = settled.await {

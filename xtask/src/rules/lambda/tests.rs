@@ -1,7 +1,10 @@
 //! The rules of `lambda.rs` against hand-built functions.
 use std::collections::BTreeMap;
 
-use super::{Function, Published, Routing, RunsAs, routing_refusal, unpublished_since};
+use super::{
+    Deletion, Function, Published, Routing, RunsAs, delete_version, routing_refusal,
+    unpublished_since,
+};
 
 fn version(role: &str, dead_letter: Option<&str>) -> Published {
     Published {
@@ -89,4 +92,31 @@ fn a_publish_answers_the_last_version_until_latest_is_updated() {
     // An update gives `$LATEST` a new RevisionId, whatever it changed.
     function.revision = "r2".into();
     assert_eq!(unpublished_since(&function), None);
+}
+
+#[test]
+fn a_version_an_alias_routes_to_is_not_deleted_and_a_missing_one_is_nothing_to_do() {
+    let mut f = function(BTreeMap::from([
+        ("1".to_owned(), version("r", None)),
+        ("2".to_owned(), version("r", None)),
+        ("3".to_owned(), version("r", None)),
+    ]));
+    let aliases = BTreeMap::from([("green".to_owned(), vec!["2".to_owned(), "1".to_owned()])]);
+    for aliased in ["1", "2"] {
+        assert_eq!(
+            delete_version(&mut f, aliased, &aliases),
+            Err(Deletion::Aliased(vec!["green".into()]))
+        );
+    }
+    assert_eq!(
+        delete_version(&mut f, "$LATEST", &aliases),
+        Err(Deletion::Latest)
+    );
+    assert_eq!(delete_version(&mut f, "3", &aliases), Ok(()));
+    assert_eq!(
+        delete_version(&mut f, "3", &aliases),
+        Ok(()),
+        "already gone"
+    );
+    assert_eq!(f.versions.keys().collect::<Vec<_>>(), ["1", "2"]);
 }
