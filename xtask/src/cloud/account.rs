@@ -58,7 +58,9 @@ impl Account for SdkCloud {
                 "Effect": "Allow",
                 "Principal": {"Service": "lambda.amazonaws.com"},
                 "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Condition": {"StringLike": {"aws:sourceArn": format!("{function_arn}*")}},
+                // The function and its versions and aliases, no other function: `NAME*` also
+                // let `NAME-other` pull (security-audit-3 N15).
+                "Condition": {"ArnLike": {"aws:sourceArn": [function_arn, format!("{function_arn}:*")]}},
             }],
         });
         self.ecr
