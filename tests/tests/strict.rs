@@ -321,7 +321,10 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
         "{policy}"
     );
     // The function and its qualifiers only: `NAME*` let any function named NAME-… pull too.
-    let function = format!("arn:aws:lambda:us-east-1:123456789012:function:{}", stack.name);
+    let function = format!(
+        "arn:aws:lambda:us-east-1:123456789012:function:{}",
+        stack.name
+    );
     assert_eq!(
         statement["Condition"]["ArnLike"]["aws:sourceArn"],
         serde_json::json!([function, format!("{function}:*")]),

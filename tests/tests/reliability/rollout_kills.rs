@@ -275,7 +275,8 @@ async fn a_rollout_killed_after_its_revert_leaves_its_image_refused_and_no_lock(
 /// Killed mid-shift, then the deploy of green's own main version run again (a re-run of an
 /// older workflow, say): green is split, so the run is no "already deployed" no-op; it settles
 /// the split under the lock and ships (security-audit-3 N6: before, it answered "already
-/// deployed", exit 0, and left the canary's weight on green, unwatched).
+/// deployed", exit 0, and left the canary's weight on green, unwatched). A hold over the split
+/// is refused before it writes (adversarial-3 m6: its RevisionId went stale in the settle).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_split_green_is_never_already_deployed() {
     let (image_a, image_b) = images();
@@ -296,6 +297,10 @@ async fn a_split_green_is_never_already_deployed() {
         1,
         "a split is left"
     );
+    // A hold over the split could never be promoted (adversarial-3 m6): refused up front.
+    let hold = ["deploy", "--image", path(image_a), "--hold", "--break-lock"];
+    let refused = stack.refused(&hold).await;
+    assert!(refused.contains("green is split"), "{refused}");
     let again = stack
         .ok(&["deploy", "--image", path(image_a), "--break-lock"])
         .await;

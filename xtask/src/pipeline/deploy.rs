@@ -3,7 +3,7 @@
 //! version green will serve; the blue stage (the lock) is removed whatever happens.
 use std::{fmt, path::PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{
@@ -126,6 +126,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         return Ok(report);
     }
 
+    // A hold records green's RevisionId for `promote`; the settle of a split under it would
+    // change that RevisionId, and the hold could never be promoted (adversarial-3 m6).
+    if options.hold.is_some() && !pre.green.target.additional_weights.is_empty() {
+        bail!(
+            "green is split by a rollout that did not finish: a hold taken now could never be promoted; `cargo xtask deploy` without --hold settles the split first (or `cargo xtask rollback` ends it), then hold"
+        );
+    }
     let lock = LockOptions {
         break_lock: options.break_lock,
         keep: options.keep_blue || options.hold.is_some(),

@@ -74,7 +74,12 @@ impl Http for HttpClient {
             .get(APP_VERSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.text().await.unwrap_or_default();
+        // A body that breaks off or times out is a failed answer, not an empty one: a check
+        // wanting only a status passed on it before (security-audit-3 N16).
+        let body = response
+            .text()
+            .await
+            .map_err(|e| format!("answered {status}, then reading the body failed: {e}"))?;
         Ok(Answer {
             status,
             body,

@@ -252,3 +252,28 @@ async fn contains_sees_the_whole_body_and_a_failure_shows_no_part_of_a_secret() 
     assert!(failure.body.len() <= BODY_LIMIT, "{}", failure.body.len());
     assert!(!failure.body.contains(BIG_SECRET_PART), "{}", failure.body);
 }
+
+/// security-audit-3 N16: an answer whose body breaks off was read as an empty body, so a check
+/// wanting only a status passed on it.
+#[tokio::test]
+async fn a_body_that_breaks_off_is_a_failed_answer_not_an_empty_one() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/health", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buffer = vec![0; 4096];
+        let _ = socket.read(&mut buffer).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"ok\":";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        // Closed with 94 bytes of the body still owed.
+    });
+    let request = Request {
+        method: "GET".into(),
+        url,
+        headers: Vec::new(),
+        body: None,
+    };
+    let error = HttpClient::default().send(request).await.unwrap_err();
+    assert!(error.contains("reading the body failed"), "{error}");
+}
