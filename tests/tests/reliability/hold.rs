@@ -205,3 +205,33 @@ async fn promote_rolls_out_as_the_held_deploy_would_have_and_rolls_back_by_itsel
         failed.len()
     );
 }
+
+/// A running promote owns the hold (adversarial-3 #5, m7; security-audit-3 N1): an `abort`
+/// while its canary runs is refused, naming the promote, and the promote goes on under a lock
+/// of its own. Before, abort removed the lock under it ("green unchanged", exit 0) while the
+/// promote carried green to the new version with no lock at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abort_during_a_promote_is_refused_and_the_promote_keeps_its_lock() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("hold-abort-race");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    let held = stack
+        .ok(&["deploy", "--image", path(image_b), "--hold"])
+        .await;
+    let promote = ["promote", "--strategy", "canary:50:2s"];
+    let (promoted, aborted) = stack.paused_at(&promote, "shift", &["abort"]).await;
+    let why = String::from_utf8_lossy(&aborted.stderr);
+    assert_eq!(aborted.status.code(), Some(4), "{why}");
+    assert!(why.contains("being promoted"), "{why}");
+    let said = String::from_utf8_lossy(&promoted.stderr);
+    assert!(promoted.status.success(), "{said}");
+    assert_eq!(
+        alias_version(&stack.status().await, "green"),
+        held["held"].to_string()
+    );
+    let cloud = stack.cloud().await;
+    assert!(
+        !blue_stage_exists(&stack, &cloud).await,
+        "the promote's lock is gone"
+    );
+}
