@@ -31,7 +31,7 @@ pub(crate) fn request(request_id: &str, method: &Method, path: &str, status: Sta
     tracing::info!(
         request_id,
         method = %method,
-        path,
+        path = %path,
         status = status.as_u16(),
         "request"
     );

@@ -1,0 +1,229 @@
+//! Bring your own Lambda: a Lambda that is not bgd's axum sample goes to green through the same
+//! pipeline, inside the deploy contract. A plain `service_fn` (`app/plain`) deployed from this
+//! workspace, and a fresh workspace with an axum Lambda of its own that follows the README's
+//! "Add bgd to your Lambda" step by step.
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use e2e::stack::{Stack, head_sha, path, version_at};
+use serde_json::Value;
+use xtask::setup;
+
+/// GET `url` as any client would: status, the contract's two headers, the body.
+async fn get(url: &str) -> (u16, [String; 2], String) {
+    let response = xtask::tls::client().get(url).send().await.unwrap();
+    let header = |name: &str| {
+        let value = response.headers().get(name);
+        value.map_or("(missing)".into(), |v| v.to_str().unwrap().to_owned())
+    };
+    let headers = [header("x-app-version"), header("x-app-alias")];
+    (
+        response.status().as_u16(),
+        headers,
+        response.text().await.unwrap(),
+    )
+}
+
+/// The deploy verified blue (its phases ran through `verify`) and green serves `version`:
+/// the self-report, the headers on the Lambda's own route, and `root_says` at `/`.
+async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str) {
+    assert_eq!(deployed["outcome"], "deployed", "{deployed}");
+    let phases: Vec<&str> = deployed["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert!(phases.contains(&"verify"), "blue was verified: {phases:?}");
+    let version = deployed["version"].as_u64().unwrap().to_string();
+    let green = deployed["green_url"].as_str().unwrap();
+    let (status, report) = version_at(green, None).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["version"], version);
+    assert_eq!(report["alias"], "green");
+    assert_eq!(report["build"]["git_sha"], git_sha);
+    let (status, headers, body) = get(&format!("{green}/")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(root_says), "{body}");
+    assert_eq!(headers, [version, "green".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_service_fn_lambda_goes_to_green_with_blue_verified() {
+    let stack = Stack::new("e2e-plain");
+    let toml = std::fs::read_to_string(&stack.deploy_toml).unwrap();
+    // Its own package and binary, and a smoke check of its own route.
+    let (config, _smoke) = toml.split_once("[[smoke]]").unwrap();
+    std::fs::write(
+        &stack.deploy_toml,
+        format!(
+            "{config}[app]\npackage = \"plain-sample\"\nbinary = \"plain\"\n\n\
+             [[smoke]]\npath = \"/\"\ncontains = \"plain service_fn\"\n"
+        ),
+    )
+    .unwrap();
+    let image = stack.dir.join("image");
+    let built = stack.ok(&["build", "--out", path(&image)]).await;
+    assert!(built["bootstrap_bytes"].as_u64().unwrap() > 0, "{built}");
+    let deployed = stack.ok(&["deploy", "--image", path(&image)]).await;
+    green_serves(&deployed, &head_sha(), "hello from a plain service_fn").await;
+}
+
+/// A workspace as `cargo new` and a user would make it: one axum Lambda, no bgd.
+fn fresh_workspace(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("orders/src")).unwrap();
+    let write = |file: &str, text: &str| std::fs::write(dir.join(file), text).unwrap();
+    write(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"orders\"]\n",
+    );
+    write(
+        "orders/Cargo.toml",
+        "[package]\nname = \"orders\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\n\
+         lambda_http = { version = \"1.3\", default-features = false, features = [\"apigw_rest\"] }\n\
+         axum = { version = \"0.8\", default-features = false, features = [\"json\"] }\n\
+         tokio = { version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }\n",
+    );
+    write(
+        "orders/src/main.rs",
+        "use axum::{Router, routing::get};\n\n\
+         #[tokio::main]\n\
+         async fn main() -> Result<(), lambda_http::Error> {\n    \
+             let app = Router::new().route(\"/\", get(|| async { \"orders: none yet\" }));\n    \
+             lambda_http::run(app).await\n\
+         }\n",
+    );
+}
+
+/// The README's "Add bgd to your Lambda", done to `dir`.
+fn add_bgd(dir: &Path) {
+    let bgd = setup::workspace_root();
+    // 1. xtask/ (with the local gateway inside) and the contract, beside the Lambda.
+    copy(&bgd.join("xtask"), &dir.join("xtask"));
+    copy(&bgd.join("app/contract"), &dir.join("bgd-contract"));
+    copy(&bgd.join(".cargo"), &dir.join(".cargo"));
+    // 2. The workspace: the new members, and bgd's shared tables (the versions xtask and the
+    //    contract inherit, and the profiles the size and speed goals were measured with).
+    let ours = std::fs::read_to_string(bgd.join("Cargo.toml")).unwrap();
+    let (_, tables) = ours.split_once("[workspace.package]").unwrap();
+    let tables = tables
+        .lines()
+        .filter(|line| !line.starts_with("app = "))
+        .map(|line| line.replace("path = \"app/contract\"", "path = \"bgd-contract\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let members = "members = [\"orders\", \"xtask\", \"xtask/local-gateway\", \"bgd-contract\"]";
+    let theirs = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let theirs = theirs.replace("members = [\"orders\"]", members);
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("{theirs}\n[workspace.package]{tables}\n"),
+    )
+    .unwrap();
+    // 3. The contract around the service: one dependency, one line.
+    let manifest = dir.join("orders/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = format!("{text}bgd-contract = {{ path = \"../bgd-contract\" }}\n");
+    std::fs::write(&manifest, text).unwrap();
+    let main = dir.join("orders/src/main.rs");
+    let text = std::fs::read_to_string(&main).unwrap().replace(
+        "lambda_http::run(app).await",
+        "lambda_http::run(bgd_contract::Contract::from_env().layer(app).await?).await",
+    );
+    std::fs::write(&main, text).unwrap();
+    // 4. deploy.toml naming the Lambda.
+    std::fs::write(
+        dir.join("deploy.toml"),
+        "[project]\nname = \"orders\"\nregion = \"us-east-1\"\n\n\
+         [function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+         [function.environment]\nORDERS_TABLE = \"orders\"\n\n\
+         [app]\npackage = \"orders\"\nbinary = \"orders\"\nrequired_env = [\"ORDERS_TABLE\"]\n\n\
+         [[smoke]]\npath = \"/\"\ncontains = \"orders\"\n",
+    )
+    .unwrap();
+}
+
+fn copy(from: &Path, to: &Path) {
+    run(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
+fn run(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `cargo ARGS` in `dir` as its user would run it: none of this workspace's cargo settings.
+fn cargo(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+    command.args(args).current_dir(dir);
+    for var in [
+        "CARGO_TARGET_DIR",
+        "BGD_DEPLOY_TOML",
+        "BGD_LOCAL_DIR",
+        "CARGO_MANIFEST_DIR",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Stops the fresh workspace's local cloud, passing or not.
+struct LocalDown(PathBuf);
+
+impl Drop for LocalDown {
+    fn drop(&mut self) {
+        let _ = cargo(&self.0, &["xtask", "local", "down"]).output();
+    }
+}
+
+// Slow the first time (about 3 minutes on 2 cores): the fresh workspace compiles xtask and its
+// own release Lambda in a target dir of its own; see the seeding below.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_axum_workspace_adopts_bgd_by_the_readmes_steps_and_goes_to_green() {
+    let dir = setup::target_dir().join("e2e/byol-fresh");
+    fresh_workspace(&dir);
+    add_bgd(&dir);
+    let git = |args: &[&str]| {
+        run(Command::new("git")
+            .args(["-c", "user.name=e2e", "-c", "user.email=e2e@example.com"])
+            .args(args)
+            .current_dir(&dir))
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "orders, with bgd"]);
+    let sha = String::from_utf8(git(&["rev-parse", "HEAD"]).stdout).unwrap();
+    // Not steps of the README: this workspace's lock and build cache as a starting point, so
+    // the test resolves the versions bgd is tested with, offline, and compiles only what is
+    // new (cargo still decides what is stale: a user's first build compiles everything).
+    std::fs::copy(bgd_file("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::create_dir_all(dir.join("target/debug")).unwrap();
+    for cache in ["deps", "build", ".fingerprint"] {
+        copy(
+            &setup::target_dir().join("debug").join(cache),
+            &dir.join("target/debug"),
+        );
+    }
+
+    let _down = LocalDown(dir.clone());
+    let output = cargo(&dir, &["xtask", "deploy", "--local", "--json"])
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "cargo xtask deploy --local failed");
+    let deployed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    green_serves(&deployed, sha.trim(), "orders: none yet").await;
+}
+
+fn bgd_file(name: &str) -> PathBuf {
+    setup::workspace_root().join(name)
+}
