@@ -26,17 +26,22 @@ async fn get(url: &str) -> (u16, [String; 2], String) {
     )
 }
 
-/// The deploy verified blue (its phases ran through `verify`) and green serves `version`:
-/// the self-report, the headers on the Lambda's own route, and `root_says` at `/`.
+/// The run verified its version on blue (a deploy's `verify`; on a fresh stack, provision's
+/// `green stage`, created only once blue passed the same checks, the token's 403 included) and
+/// green serves it: the self-report, the headers on the Lambda's own route, `root_says` at `/`.
 async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str) {
-    assert_eq!(deployed["outcome"], "deployed", "{deployed}");
     let phases: Vec<&str> = deployed["phases"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert!(phases.contains(&"verify"), "blue was verified: {phases:?}");
+    let verified = match deployed["outcome"].as_str() {
+        Some("deployed") => phases.contains(&"verify"),
+        Some("already_deployed") => phases.contains(&"green stage"),
+        _ => false,
+    };
+    assert!(verified, "blue verified the version: {deployed}");
     let version = deployed["version"].as_u64().unwrap().to_string();
     let green = deployed["green_url"].as_str().unwrap();
     let (status, report) = version_at(green, None).await;
@@ -64,11 +69,15 @@ async fn a_plain_service_fn_lambda_goes_to_green_with_blue_verified() {
         ),
     )
     .unwrap();
-    let image = stack.dir.join("image");
-    let built = stack.ok(&["build", "--out", path(&image)]).await;
-    assert!(built["bootstrap_bytes"].as_u64().unwrap() > 0, "{built}");
-    let deployed = stack.ok(&["deploy", "--image", path(&image)]).await;
-    green_serves(&deployed, &head_sha(), "hello from a plain service_fn").await;
+    // The first deploy provisions the stack with it; a second build is a deploy proper.
+    for id in ["one", "two"] {
+        let image = stack.dir.join(id);
+        stack
+            .ok(&["build", "--build-id", id, "--out", path(&image)])
+            .await;
+        let deployed = stack.ok(&["deploy", "--image", path(&image)]).await;
+        green_serves(&deployed, &head_sha(), "hello from a plain service_fn").await;
+    }
 }
 
 /// A workspace as `cargo new` and a user would make it: one axum Lambda, no bgd.
@@ -185,8 +194,10 @@ impl Drop for LocalDown {
     }
 }
 
-// Slow the first time (about 3 minutes on 2 cores): the fresh workspace compiles xtask and its
-// own release Lambda in a target dir of its own; see the seeding below.
+// The slowest test of the suite, about 3.5 minutes on 2 cores, not gated: the fresh workspace
+// compiles xtask (its dependencies come from the seeded cache) and its own release Lambda in a
+// target dir of its own, which must not be this workspace's: its `debug/xtask` would replace
+// the one every other test runs.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_axum_workspace_adopts_bgd_by_the_readmes_steps_and_goes_to_green() {
     let dir = setup::target_dir().join("e2e/byol-fresh");
