@@ -151,6 +151,16 @@ async fn greet_answers_a_json_body() {
     assert_eq!(body(&response)["message"], "hi, Ada");
 }
 
+// Before: axum's `Json` answered 400 to a body without `content-type: application/json`,
+// which the sample had always taken (the local cloud's routing test posts it bare).
+#[tokio::test]
+async fn greet_takes_json_whatever_its_content_type_says() {
+    let text_plain = include_str!("events/greet.json").replace("application/json", "text/plain");
+    let response = respond("1", Some("hi"), event(&text_plain, None)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(&response)["message"], "hi, Ada");
+}
+
 #[tokio::test]
 async fn malformed_body_is_a_400() {
     let response = respond(

@@ -1,7 +1,7 @@
 //! Bring your own Lambda: a Lambda that is not bgd's axum sample goes to green through the same
 //! pipeline, inside the deploy contract. A plain `service_fn` (`app/plain`) deployed from this
-//! workspace, and a fresh workspace with an axum Lambda of its own that follows the README's
-//! "Add bgd to your Lambda" step by step.
+//! workspace, and a fresh workspace with Lambdas of its own (an axum `Router`, a `service_fn`)
+//! that follows the README's "Add bgd to your Lambda" step by step.
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -80,23 +80,30 @@ async fn a_plain_service_fn_lambda_goes_to_green_with_blue_verified() {
     }
 }
 
-/// A workspace as `cargo new` and a user would make it: one axum Lambda, no bgd.
+/// A workspace as `cargo new` and a user would make it, with no bgd: two Lambdas, an axum
+/// `Router` (`orders`) and a plain `service_fn` (`ping`).
 fn fresh_workspace(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir.join("orders/src")).unwrap();
-    let write = |file: &str, text: &str| std::fs::write(dir.join(file), text).unwrap();
+    let write = |file: &str, text: &str| {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
     write(
         "Cargo.toml",
-        "[workspace]\nresolver = \"3\"\nmembers = [\"orders\"]\n",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"orders\", \"ping\"]\n",
     );
-    write(
-        "orders/Cargo.toml",
-        "[package]\nname = \"orders\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\n\
-         lambda_http = { version = \"1.3\", default-features = false, features = [\"apigw_rest\"] }\n\
-         axum = { version = \"0.8\", default-features = false, features = [\"json\"] }\n\
-         tokio = { version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }\n",
-    );
+    write(".gitignore", "/target\n");
+    let lambda_http = "lambda_http = { version = \"1.3\", default-features = false, features = [\"apigw_rest\"] }\n\
+                       tokio = { version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }\n";
+    let manifest = |name: &str, more: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\n{lambda_http}{more}"
+        )
+    };
+    let axum = "axum = { version = \"0.8\", default-features = false, features = [\"json\"] }\n";
+    write("orders/Cargo.toml", &manifest("orders", axum));
     write(
         "orders/src/main.rs",
         "use axum::{Router, routing::get};\n\n\
@@ -106,12 +113,25 @@ fn fresh_workspace(dir: &Path) {
              lambda_http::run(app).await\n\
          }\n",
     );
+    write("ping/Cargo.toml", &manifest("ping", ""));
+    write(
+        "ping/src/main.rs",
+        "use lambda_http::{Body, Error, Request, Response, service_fn};\n\n\
+         #[tokio::main]\n\
+         async fn main() -> Result<(), Error> {\n    \
+             let app = service_fn(|request: Request| async move {\n        \
+                 let status = if request.uri().path() == \"/\" { 200 } else { 404 };\n        \
+                 Ok::<_, Error>(Response::builder().status(status).body(Body::from(\"pong\"))?)\n    \
+             });\n    \
+             lambda_http::run(app).await\n\
+         }\n",
+    );
 }
 
-/// The README's "Add bgd to your Lambda", done to `dir`.
+/// The README's "Add bgd to your Lambda", done to `dir` for both its Lambdas.
 fn add_bgd(dir: &Path) {
     let bgd = setup::workspace_root();
-    // 1. xtask/ (with the local gateway inside) and the contract, beside the Lambda.
+    // 1. xtask/ (with the local gateway inside) and the contract, beside the Lambdas.
     copy(&bgd.join("xtask"), &dir.join("xtask"));
     copy(&bgd.join("app/contract"), &dir.join("bgd-contract"));
     copy(&bgd.join(".cargo"), &dir.join(".cargo"));
@@ -125,33 +145,43 @@ fn add_bgd(dir: &Path) {
         .map(|line| line.replace("path = \"app/contract\"", "path = \"bgd-contract\""))
         .collect::<Vec<_>>()
         .join("\n");
-    let members = "members = [\"orders\", \"xtask\", \"xtask/local-gateway\", \"bgd-contract\"]";
-    let theirs = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    let theirs = theirs.replace("members = [\"orders\"]", members);
+    let theirs = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "\"ping\"]",
+            "\"ping\", \"xtask\", \"xtask/local-gateway\", \"bgd-contract\"]",
+        );
     std::fs::write(
         dir.join("Cargo.toml"),
         format!("{theirs}\n[workspace.package]{tables}\n"),
     )
     .unwrap();
-    // 3. The contract around the service: one dependency, one line.
-    let manifest = dir.join("orders/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    let text = format!("{text}bgd-contract = {{ path = \"../bgd-contract\" }}\n");
-    std::fs::write(&manifest, text).unwrap();
-    let main = dir.join("orders/src/main.rs");
-    let text = std::fs::read_to_string(&main).unwrap().replace(
-        "lambda_http::run(app).await",
-        "lambda_http::run(bgd_contract::Contract::from_env().layer(app).await?).await",
-    );
-    std::fs::write(&main, text).unwrap();
-    // 4. deploy.toml naming the Lambda.
+    // 3. The contract around each service: one dependency, one line.
+    for lambda in ["orders", "ping"] {
+        let manifest = dir.join(lambda).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let text = format!("{text}bgd-contract = {{ path = \"../bgd-contract\" }}\n");
+        std::fs::write(&manifest, text).unwrap();
+        let main = dir.join(lambda).join("src/main.rs");
+        let text = std::fs::read_to_string(&main).unwrap().replace(
+            "lambda_http::run(app).await",
+            "lambda_http::run(bgd_contract::Contract::from_env().layer(app).await?).await",
+        );
+        std::fs::write(&main, text).unwrap();
+    }
+}
+
+/// 4. deploy.toml naming the Lambda (and its stack: one per Lambda).
+fn deploy_toml(dir: &Path, lambda: &str, root_says: &str) {
     std::fs::write(
         dir.join("deploy.toml"),
-        "[project]\nname = \"orders\"\nregion = \"us-east-1\"\n\n\
-         [function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
-         [function.environment]\nORDERS_TABLE = \"orders\"\n\n\
-         [app]\npackage = \"orders\"\nbinary = \"orders\"\nrequired_env = [\"ORDERS_TABLE\"]\n\n\
-         [[smoke]]\npath = \"/\"\ncontains = \"orders\"\n",
+        format!(
+            "[project]\nname = \"{lambda}\"\nregion = \"us-east-1\"\n\n\
+             [function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+             [function.environment]\nTABLE = \"{lambda}\"\n\n\
+             [app]\npackage = \"{lambda}\"\nbinary = \"{lambda}\"\nrequired_env = [\"TABLE\"]\n\n\
+             [[smoke]]\npath = \"/\"\ncontains = \"{root_says}\"\n"
+        ),
     )
     .unwrap();
 }
@@ -199,7 +229,7 @@ impl Drop for LocalDown {
 // target dir of its own, which must not be this workspace's: its `debug/xtask` would replace
 // the one every other test runs.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fresh_axum_workspace_adopts_bgd_by_the_readmes_steps_and_goes_to_green() {
+async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to_green() {
     let dir = setup::target_dir().join("e2e/byol-fresh");
     fresh_workspace(&dir);
     add_bgd(&dir);
@@ -210,9 +240,6 @@ async fn a_fresh_axum_workspace_adopts_bgd_by_the_readmes_steps_and_goes_to_gree
             .current_dir(&dir))
     };
     git(&["init", "-q"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "orders, with bgd"]);
-    let sha = String::from_utf8(git(&["rev-parse", "HEAD"]).stdout).unwrap();
     // Not steps of the README: this workspace's lock and build cache as a starting point, so
     // the test resolves the versions bgd is tested with, offline, and compiles only what is
     // new (cargo still decides what is stale: a user's first build compiles everything).
@@ -226,13 +253,28 @@ async fn a_fresh_axum_workspace_adopts_bgd_by_the_readmes_steps_and_goes_to_gree
     }
 
     let _down = LocalDown(dir.clone());
-    let output = cargo(&dir, &["xtask", "deploy", "--local", "--json"])
-        .output()
-        .unwrap();
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "cargo xtask deploy --local failed");
-    let deployed: Value = serde_json::from_slice(&output.stdout).unwrap();
-    green_serves(&deployed, sha.trim(), "orders: none yet").await;
+    for (lambda, root_says) in [("orders", "orders: none yet"), ("ping", "pong")] {
+        deploy_toml(&dir, lambda, root_says);
+        // 5. Commit, then deploy: provision (verified on blue), then a deploy proper.
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", &format!("deploy {lambda} with bgd")]);
+        let sha = String::from_utf8(git(&["rev-parse", "HEAD"]).stdout).unwrap();
+        for build in [&[][..], &["--build-id", "two"]] {
+            let output = cargo(&dir, &["xtask", "deploy", "--local", "--json"])
+                .args(build)
+                .output()
+                .unwrap();
+            eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success(),
+                "deploy of {lambda} {build:?} failed"
+            );
+            let deployed: Value = serde_json::from_slice(&output.stdout).unwrap();
+            green_serves(&deployed, sha.trim(), root_says).await;
+        }
+    }
+    // Passed: its build cache (about 3 GB) goes; the workspace stays to look at.
+    std::fs::remove_dir_all(dir.join("target")).unwrap();
 }
 
 fn bgd_file(name: &str) -> PathBuf {

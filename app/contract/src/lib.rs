@@ -103,7 +103,6 @@ impl Contract {
     where
         S: Service<Request>,
         S::Response: lambda_http::IntoResponse,
-        S::Error: std::fmt::Debug,
     {
         for path in [&self.version_path, &self.health_path] {
             let status = probe(&mut service, path).await;
@@ -168,7 +167,6 @@ async fn probe<S>(service: &mut S, path: &str) -> StatusCode
 where
     S: Service<Request>,
     S::Response: lambda_http::IntoResponse,
-    S::Error: std::fmt::Debug,
 {
     let mut request = Request::new(Body::Empty);
     *request.method_mut() = Method::GET;
