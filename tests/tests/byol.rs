@@ -252,7 +252,7 @@ async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to
         );
     }
 
-    let _down = LocalDown(dir.clone());
+    let down = LocalDown(dir.clone());
     for (lambda, root_says) in [("orders", "orders: none yet"), ("ping", "pong")] {
         deploy_toml(&dir, lambda, root_says);
         // 5. Commit, then deploy: provision (verified on blue), then a deploy proper.
@@ -273,7 +273,9 @@ async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to
             green_serves(&deployed, sha.trim(), root_says).await;
         }
     }
-    // Passed: its build cache (about 3 GB) goes; the workspace stays to look at.
+    // Passed: its local cloud stops (by the xtask still built there, which knows its pids),
+    // then its build cache (about 3 GB) goes; the workspace stays to look at.
+    drop(down);
     std::fs::remove_dir_all(dir.join("target")).unwrap();
 }
 
