@@ -11,6 +11,9 @@ ARG APP_GIT_SHA=unknown
 ARG APP_GIT_DIRTY=false
 ARG APP_BUILT_AT=unknown
 ARG APP_BUILD_ID=""
+# The function's package and binary (deploy.toml [app] package and binary).
+ARG PACKAGE=app
+ARG BINARY=bootstrap
 # The facts the app bakes in, and the cargo home remapped as the native build does.
 ENV APP_GIT_SHA=${APP_GIT_SHA} APP_GIT_DIRTY=${APP_GIT_DIRTY} APP_BUILT_AT=${APP_BUILT_AT} \
     APP_BUILD_ID=${APP_BUILD_ID} \
@@ -26,8 +29,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \
 ENV PATH=/zig/bin:$PATH
 COPY . .
 # One folder holds the whole image, so the final stage copies it as one layer.
-RUN cargo zigbuild --locked --release --package app --bin bootstrap --target "${TARGET}" \
-    && install -D -m 0755 "target/${TARGET}/release/bootstrap" /rootfs/bootstrap \
+RUN cargo zigbuild --locked --release --package "${PACKAGE}" --bin "${BINARY}" --target "${TARGET}" \
+    && install -D -m 0755 "target/${TARGET}/release/${BINARY}" /rootfs/bootstrap \
     && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt
 
 FROM scratch

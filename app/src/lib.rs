@@ -1,225 +1,120 @@
-//! The app's routes: the user's own (`GET /`, `POST /greet`) and the self-report deploys are
-//! verified against (`GET /version`, `GET /health`). Client mistakes are 4xx JSON responses,
-//! never errors; the blue stage's `verify_token` guards every route.
-pub mod identity;
-pub mod logging;
-
-use std::collections::HashMap;
-
-use lambda_http::{
-    Body, Request, RequestExt, Response,
-    http::{HeaderValue, Method, StatusCode, header},
-    request::RequestContext,
+//! The sample's own routes, an axum `Router` (`GET /`, `POST /greet`): it knows nothing of
+//! blue, green or verification, which `bgd_contract` adds around it in `main.rs`. Client
+//! mistakes are typed JSON errors with a 4xx status, never an `Err`.
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{FromRequest, Request, State},
+    http::{StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::json;
 
-use identity::{BUILD, Identity, alias_of, required_env};
-
-/// Header the blue stage's callers must send, matching the stage variable `verify_token`.
-pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
-pub const VERSION_HEADER: &str = "x-app-version";
-pub const ALIAS_HEADER: &str = "x-app-alias";
-
-/// The configuration the app runs with, read once at start-up.
+/// What the routes are configured with, read once at start-up.
 #[derive(Debug, Clone, Default)]
-pub struct App {
-    vars: HashMap<String, String>,
+pub struct Greeting(Option<String>);
+
+impl Greeting {
+    /// `GREETING` from the process environment (deploy.toml's `[function.environment]`).
+    pub fn from_env() -> Self {
+        Self::new(std::env::var("GREETING").ok())
+    }
+
+    /// An empty value counts as unset, as `/health` counts it missing.
+    pub fn new(greeting: Option<String>) -> Self {
+        Self(greeting.filter(|g| !g.is_empty()))
+    }
 }
 
-impl App {
-    /// Reads the variables the app uses from the process environment.
-    pub fn from_env() -> Self {
-        Self::with_vars(std::env::vars())
-    }
+/// The routes, with JSON answers for unknown paths and methods.
+pub fn router(greeting: Greeting) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/greet", post(greet))
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(greeting)
+}
 
-    pub fn with_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let wanted = |name: &str| {
-            name.starts_with("AWS_LAMBDA_")
-                || name == "GREETING"
-                || required_env().any(|r| r == name)
-        };
-        Self {
-            vars: vars.into_iter().filter(|(k, _)| wanted(k)).collect(),
-        }
-    }
+#[derive(Debug, Serialize)]
+struct Message {
+    message: String,
+}
 
-    fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
+#[derive(Debug, Deserialize)]
+struct Greet {
+    name: String,
+}
 
-    /// The required variables (deploy.toml `[app] required_env`) that are unset or empty.
-    pub fn missing_env(&self) -> Vec<&'static str> {
-        required_env()
-            .filter(|name| self.var(name).is_none())
-            .collect()
-    }
+/// A client's mistake or a missing setting, answered as `{"error": ...}` with its status.
+#[derive(Debug)]
+pub enum ApiError {
+    /// `GREETING` is not configured (deploy.toml's `[function.environment]`).
+    NotConfigured,
+    /// The body is not JSON like `{"name": "..."}`: why.
+    BadBody(String),
+    NotFound(String),
+    MethodNotAllowed,
+}
 
-    pub fn identity(&self, request: &Request) -> Identity {
-        let alias = request
-            .lambda_context_ref()
-            .and_then(|ctx| alias_of(&ctx.invoked_function_arn))
-            .map(str::to_owned);
-        let stage = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
-            // Function URLs and HTTP APIs (what `cargo lambda watch` serves over HTTP).
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
-            _ => None,
-        };
-        Identity {
-            function: self.var("AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned),
-            version: self.var("AWS_LAMBDA_FUNCTION_VERSION").map(str::to_owned),
-            alias,
-            stage,
-            build: BUILD,
-        }
-    }
-
-    /// Answers one request. Never fails: every outcome is an HTTP response.
-    pub fn respond(&self, request: &Request) -> Response<Body> {
-        let identity = self.identity(request);
-        let mut response = if self.verify_token_accepted(request) {
-            self.route(request, &identity)
-        } else {
-            json(
-                StatusCode::FORBIDDEN,
-                json!({"error": "missing or wrong x-verify-token"}),
-            )
-        };
-        let headers = response.headers_mut();
-        for (name, value) in [
-            (VERSION_HEADER, identity.version.as_deref()),
-            (ALIAS_HEADER, identity.alias.as_deref()),
-        ] {
-            let value = HeaderValue::from_str(value.unwrap_or("none"))
-                .unwrap_or(HeaderValue::from_static("invalid"));
-            headers.insert(name, value);
-        }
-        if request.method() == Method::HEAD {
-            *response.body_mut() = Body::Empty;
-        }
-        response
-    }
-
-    /// Only the temporary blue stage carries `verify_token`; there every request must match it.
-    fn verify_token_accepted(&self, request: &Request) -> bool {
-        let expected = request
-            .stage_variables_ref()
-            .and_then(|vars| vars.first("verify_token"));
-        let Some(expected) = expected else {
-            return true;
-        };
-        let given = request
-            .headers()
-            .get(VERIFY_TOKEN_HEADER)
-            .map(HeaderValue::as_bytes);
-        given.is_some_and(|given| constant_time_eq(given, expected.as_bytes()))
-    }
-
-    fn route(&self, request: &Request, identity: &Identity) -> Response<Body> {
-        let path = request.raw_http_path();
-        let path = match path.trim_end_matches('/') {
-            "" => "/",
-            trimmed => trimmed,
-        };
-        let method = request.method();
-        let is_get = method == Method::GET || method == Method::HEAD;
-        match (path, is_get) {
-            ("/version", true) => json(StatusCode::OK, json!(identity)),
-            ("/health", true) => self.health(),
-            ("/", true) => self.greeting(),
-            ("/greet", _) if method == Method::POST => self.greet(request.body()),
-            ("/version" | "/health" | "/", false) => method_not_allowed("GET, HEAD"),
-            ("/greet", _) => method_not_allowed("POST"),
-            _ => json(
-                StatusCode::NOT_FOUND,
-                json!({"error": "not found", "path": path}),
-            ),
-        }
-    }
-
-    fn health(&self) -> Response<Body> {
-        let missing = self.missing_env();
-        if missing.is_empty() {
-            json(StatusCode::OK, json!({"status": "ok"}))
-        } else {
-            json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"status": "missing configuration", "missing_env": missing}),
-            )
-        }
-    }
-
-    fn greeting(&self) -> Response<Body> {
-        match self.var("GREETING") {
-            Some(greeting) => json(StatusCode::OK, json!({"message": greeting})),
-            None => json(
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::NotConfigured => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "GREETING is not set"}),
             ),
-        }
-    }
-
-    fn greet(&self, body: &Body) -> Response<Body> {
-        #[derive(Deserialize)]
-        struct Greet {
-            name: String,
-        }
-        let greet: Greet = match serde_json::from_slice(body) {
-            Ok(greet) => greet,
-            Err(e) => {
-                return json(
-                    StatusCode::BAD_REQUEST,
-                    json!({"error": "body must be JSON like {\"name\": \"...\"}", "detail": e.to_string()}),
-                );
-            }
+            Self::BadBody(detail) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "body must be JSON like {\"name\": \"...\"}", "detail": detail}),
+            ),
+            Self::NotFound(path) => (
+                StatusCode::NOT_FOUND,
+                json!({"error": "not found", "path": path}),
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "method not allowed"}),
+            ),
         };
-        let greeting = self.var("GREETING").unwrap_or("hello");
-        json(
-            StatusCode::OK,
-            json!({"message": format!("{greeting}, {}", greet.name)}),
-        )
+        (status, Json(body)).into_response()
     }
 }
 
-fn json(status: StatusCode, value: Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(value.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+async fn root(State(greeting): State<Greeting>) -> Result<Json<Message>, ApiError> {
+    let message = greeting.0.ok_or(ApiError::NotConfigured)?;
+    Ok(Json(Message { message }))
 }
 
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut response = json(
-        StatusCode::METHOD_NOT_ALLOWED,
-        json!({"error": "method not allowed", "allow": allow}),
-    );
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
-}
+/// A JSON body whatever its content-type says: axum's `Json` refuses a body sent without
+/// `content-type: application/json`, and the sample has always taken one (`curl -d`).
+struct JsonBody<T>(T);
 
-/// Compares without an early exit, so the time taken does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
-}
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
 
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn constant_time_eq_matches_only_equal_bytes() {
-        assert!(constant_time_eq(b"token", b"token"));
-        assert!(!constant_time_eq(b"token", b"tokem"));
-        assert!(!constant_time_eq(b"token", b"token2"));
-        assert!(!constant_time_eq(b"", b"x"));
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadBody(e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadBody(e.to_string()))
     }
+}
+
+async fn greet(
+    State(greeting): State<Greeting>,
+    JsonBody(greet): JsonBody<Greet>,
+) -> Result<Json<Message>, ApiError> {
+    let greeting = greeting.0.as_deref().unwrap_or("hello");
+    Ok(Json(Message {
+        message: format!("{greeting}, {}", greet.name),
+    }))
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().to_owned())
 }

@@ -1,16 +1,12 @@
 //! Wiring only: logs as Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT`,
-//! `AWS_LAMBDA_LOG_LEVEL`), then serve the routes of `app` under the Lambda runtime.
-use app::App;
-use lambda_http::{Error, Request, run, service_fn};
+//! `AWS_LAMBDA_LOG_LEVEL`), then serve the sample's routes inside the deploy contract.
+use app::{Greeting, router};
+use bgd_contract::Contract;
+use lambda_http::{Error, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    app::logging::init();
-    let app = &App::from_env();
-    run(service_fn(move |request: Request| async move {
-        let response = app.respond(&request);
-        app::logging::request(&request, &response);
-        Ok::<_, Error>(response)
-    }))
-    .await
+    bgd_contract::logging::init();
+    let routes = router(Greeting::from_env());
+    run(Contract::from_env().layer(routes).await?).await
 }

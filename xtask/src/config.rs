@@ -47,11 +47,29 @@ pub struct Function {
     pub environment: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The Lambda itself: which cargo package and binary it is, and what it needs at run time.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct App {
+    /// The package whose binary is the function (`cargo build --package`).
+    #[serde(default = "default_package")]
+    pub package: String,
+    /// That package's binary (`--bin`); the image holds it as `/bootstrap` whatever its name.
+    #[serde(default = "default_binary")]
+    pub binary: String,
     #[serde(default)]
     pub required_env: Vec<String>,
+}
+
+/// bgd's own sample, so a deploy.toml written before `package` and `binary` existed works.
+impl Default for App {
+    fn default() -> Self {
+        Self {
+            package: default_package(),
+            binary: default_binary(),
+            required_env: Vec::new(),
+        }
+    }
 }
 
 /// Environment names Lambda sets itself and refuses in a function's configuration
@@ -114,6 +132,12 @@ fn resolve(name: &str, value: &str) -> Result<String> {
     Ok(out)
 }
 
+fn default_package() -> String {
+    "app".into()
+}
+fn default_binary() -> String {
+    "bootstrap".into()
+}
 fn default_architecture() -> String {
     "x86_64".into()
 }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::{
+    config::Config,
     flags,
     image::{self, BuildFacts},
     setup,
@@ -19,7 +20,7 @@ impl flags::Test {
         setup::ensure_debian_package(&sh, "docker-registry", "/usr/bin/docker-registry")?;
         // The same build as a deploy's (flags, remapped paths), so tests run what ships.
         let facts = BuildFacts::from_git(&sh, setup::workspace_root(), None)?;
-        image::build_bootstrap(&sh, "x86_64", &facts)?;
+        image::build_bootstrap(&sh, &Config::load()?.app, "x86_64", &facts)?;
         // The sandbox tests' host-only functions, static and glibc-linked (std only: seconds).
         setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
         // The arm64 pipeline test runs its bootstrap under qemu-user on an x86_64 host.

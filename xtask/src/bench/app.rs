@@ -13,6 +13,7 @@ use xshell::Shell;
 
 use super::Summary;
 use crate::{
+    config,
     image::{self, Binary, BuildFacts, Checkout},
     local::{
         architecture::Architecture,
@@ -44,6 +45,8 @@ pub(super) struct Figures {
     pub app_rebuild_s: Summary,
 }
 
+/// bgd's own sample (`app`'s `bootstrap`, `[app]`'s defaults), whatever deploy.toml names:
+/// the figures of the goals are the sample's.
 pub(super) fn measure(
     runtime: &tokio::runtime::Runtime,
     sh: &Shell,
@@ -51,7 +54,13 @@ pub(super) fn measure(
     quick: bool,
 ) -> Result<Figures> {
     let this = Checkout::this();
-    let bootstrap = image::build_release(sh, &this, "x86_64", facts, Binary::Bootstrap)?;
+    let bootstrap = image::build_release(
+        sh,
+        &this,
+        "x86_64",
+        facts,
+        Binary::Lambda(&config::App::default()),
+    )?;
     let image = image::assemble_image(&bootstrap, "x86_64", facts)?;
     let hello = image::build_release(sh, &this, "x86_64", facts, Binary::Hello)?;
     let (cold_runs, warm_runs, rebuilds) = if quick { (30, 200, 2) } else { (50, 2000, 5) };
@@ -111,7 +120,13 @@ fn rebuild_after_edit(
             .and_then(|file| file.set_modified(std::time::SystemTime::now()))
             .with_context(|| format!("touching {}", edited.display()))?;
         let start = Instant::now();
-        image::build_release(sh, checkout, "x86_64", facts, Binary::Bootstrap)?;
+        image::build_release(
+            sh,
+            checkout,
+            "x86_64",
+            facts,
+            Binary::Lambda(&config::App::default()),
+        )?;
         samples.push(start.elapsed().as_secs_f64());
     }
     Ok(Summary::of(samples))

@@ -9,6 +9,7 @@ use serde::Serialize;
 use xshell::{Shell, cmd};
 
 use crate::{
+    config,
     image::{self, Binary, BuildFacts, Checkout},
     setup,
 };
@@ -72,8 +73,13 @@ pub(super) fn check(sh: &Shell, facts: &BuildFacts, workspace_digest: &str) -> R
         let facts = BuildFacts::from_git(sh, &checkout.root, None)?;
         for arch in &mut architectures {
             let start = Instant::now();
-            let bootstrap =
-                image::build_release(sh, &checkout, arch.architecture, &facts, Binary::Bootstrap)?;
+            let bootstrap = image::build_release(
+                sh,
+                &checkout,
+                arch.architecture,
+                &facts,
+                Binary::Lambda(&config::App::default()),
+            )?;
             arch.build_s.push(start.elapsed().as_secs_f64());
             let image = image::assemble_image(&bootstrap, arch.architecture, &facts)?;
             arch.digests.push(image.digest());

@@ -132,3 +132,19 @@ fn a_bad_architecture_says_what_lambda_runs() {
     .unwrap_err();
     assert!(err.to_string().contains("arm64"), "{err}");
 }
+
+#[test]
+fn the_lambda_is_apps_bootstrap_unless_deploy_toml_names_another() {
+    let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\n";
+    let config = Config::parse(base).unwrap();
+    assert_eq!(
+        (config.app.package.as_str(), config.app.binary.as_str()),
+        ("app", "bootstrap")
+    );
+    let named = format!("{base}[app]\npackage = \"orders\"\nbinary = \"orders-api\"\n");
+    let config = Config::parse(&named).unwrap();
+    assert_eq!(
+        (config.app.package.as_str(), config.app.binary.as_str()),
+        ("orders", "orders-api")
+    );
+}

@@ -1,4 +1,5 @@
-//! Compiles the release `bootstrap` with the build facts of the commit and packs it as the image.
+//! Compiles the release binary deploy.toml names (`[app] package` and `binary`) with the build
+//! facts of the commit and packs it as the image's `/bootstrap`.
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -6,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use xshell::{Shell, cmd};
 
 use super::{Contents, Image};
-use crate::{config::Config, flags, setup};
+use crate::{
+    config::{self, Config},
+    flags, setup,
+};
 
 /// What the app bakes in and the deploy later checks blue against.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -75,25 +79,30 @@ impl Checkout {
     }
 }
 
-/// A release binary of the app crate.
+/// A release binary of the workspace.
 #[derive(Debug, Clone, Copy)]
-pub enum Binary {
-    /// The function itself.
-    Bootstrap,
+pub enum Binary<'a> {
+    /// The function itself: deploy.toml's `[app] package` and `binary`.
+    Lambda(&'a config::App),
     /// `app/examples/hello.rs`, the bare lambda_http yardstick of `bench`.
     Hello,
 }
 
-/// `cargo zigbuild --release` of the app for the function's architecture, with the facts baked
+/// `cargo zigbuild --release` of the function for its architecture, with the facts baked
 /// in and paths remapped, so the binary depends neither on where the checkout lives nor on the
 /// host's toolchain beyond rustc (zig, pinned, links both architectures).
-pub fn build_bootstrap(sh: &Shell, architecture: &str, facts: &BuildFacts) -> Result<PathBuf> {
+pub fn build_bootstrap(
+    sh: &Shell,
+    app: &config::App,
+    architecture: &str,
+    facts: &BuildFacts,
+) -> Result<PathBuf> {
     build_release(
         sh,
         &Checkout::this(),
         architecture,
         facts,
-        Binary::Bootstrap,
+        Binary::Lambda(app),
     )
 }
 
@@ -102,7 +111,7 @@ pub fn build_release(
     checkout: &Checkout,
     architecture: &str,
     facts: &BuildFacts,
-    binary: Binary,
+    binary: Binary<'_>,
 ) -> Result<PathBuf> {
     let triple = setup::musl_target(architecture)?;
     setup::ensure_rust_target(sh, triple)?;
@@ -134,18 +143,31 @@ pub fn build_release(
             facts.build_id.as_deref().unwrap_or_default(),
         ),
     ];
-    let (selector, relative) = match binary {
-        Binary::Bootstrap => (["--bin", "bootstrap"], "release/bootstrap"),
-        Binary::Hello => (["--example", "hello"], "release/examples/hello"),
+    let (package, selector, relative) = match binary {
+        Binary::Lambda(app) => (
+            app.package.as_str(),
+            ["--bin", app.binary.as_str()],
+            format!("release/{}", app.binary),
+        ),
+        Binary::Hello => (
+            "app",
+            ["--example", "hello"],
+            "release/examples/hello".into(),
+        ),
     };
-    eprintln!("build: compiling the release {} for {triple}", selector[1]);
+    eprintln!(
+        "build: compiling the release {} of {package} for {triple}",
+        selector[1]
+    );
     // Linked by zig for both architectures: arm64 from any host, and the same linker everywhere.
     cmd!(
         sh,
-        "cargo zigbuild --release --package app {selector...} --target {triple}"
+        "cargo zigbuild --release --package {package} {selector...} --target {triple}"
     )
     .run()
-    .context("compiling the app (the errors above say where)")?;
+    .with_context(|| {
+        format!("compiling {package}'s {} (the errors above say where; deploy.toml [app] package and binary name it)", selector[1])
+    })?;
     Ok(checkout.target_dir.join(triple).join(relative))
 }
 
@@ -187,7 +209,7 @@ pub fn build_image(
     let facts = BuildFacts::from_git(sh, setup::workspace_root(), build_id)?;
     let architecture = &config.function.architecture;
     let image = assemble_image(
-        &build_bootstrap(sh, architecture, &facts)?,
+        &build_bootstrap(sh, &config.app, architecture, &facts)?,
         architecture,
         &facts,
     )?;

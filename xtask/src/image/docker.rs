@@ -36,6 +36,8 @@ pub(super) fn build_image(
     let facts = BuildFacts::from_git(sh, root, build_id)?;
     let args = [
         format!("TARGET={target}"),
+        format!("PACKAGE={}", config.app.package),
+        format!("BINARY={}", config.app.binary),
         format!("APP_GIT_SHA={}", facts.git_sha),
         format!("APP_GIT_DIRTY={}", facts.dirty),
         format!("APP_BUILT_AT={}", facts.built_at),

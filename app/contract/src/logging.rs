@@ -1,6 +1,7 @@
-//! Logs as Lambda's advanced logging controls ask, and the request log line.
+//! Logs as Lambda's advanced logging controls ask (for `main` to call, if the service has no
+//! subscriber of its own), and the request line the layer writes for every request.
 use lambda_http::{
-    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
     tracing::subscriber::{self, filter::LevelFilter},
 };
 
@@ -26,16 +27,12 @@ pub fn init() {
 }
 
 /// One line per request: never headers or bodies, which may carry tokens or personal data.
-pub fn request(request: &Request, response: &Response<Body>) {
-    let request_id = request
-        .lambda_context_ref()
-        .map(|ctx| ctx.request_id.as_str())
-        .unwrap_or_default();
+pub(crate) fn request(request_id: &str, method: &Method, path: &str, status: StatusCode) {
     tracing::info!(
         request_id,
-        method = %request.method(),
-        path = %request.raw_http_path(),
-        status = response.status().as_u16(),
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
         "request"
     );
 }

@@ -2,13 +2,27 @@
 //! (never the wall clock, so one commit gives the same bytes) and the env var names that
 //! deploy.toml declares as required. `cargo xtask build` passes the facts in `APP_GIT_SHA`,
 //! `APP_GIT_DIRTY`, `APP_BUILT_AT` (and optionally `APP_BUILD_ID`); a plain cargo build asks git.
-use std::{env, fs, path::Path, process::Command};
+//! Here, in the contract and not in the user's crate, so a Lambda that adopts the layer needs
+//! no build script of its own.
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 fn main() {
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let root = Path::new(&manifest_dir)
-        .parent()
-        .expect("app/ sits in the workspace");
+    // The workspace that holds deploy.toml: this crate may sit at any depth in it (bgd's
+    // `app/contract/`, or wherever an adopting workspace copied it).
+    let deploy_toml = Path::new(&manifest_dir)
+        .ancestors()
+        .map(|dir| dir.join("deploy.toml"))
+        .find(|path| path.is_file());
+    let root = deploy_toml
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or_else(|| PathBuf::from(&manifest_dir), Path::to_path_buf);
+    let root = root.as_path();
 
     for var in [
         "APP_GIT_SHA",
@@ -63,12 +77,14 @@ fn main() {
         env::var("APP_BUILD_ID").unwrap_or_default()
     );
 
-    let deploy_toml = root.join("deploy.toml");
-    println!("cargo:rerun-if-changed={}", deploy_toml.display());
-    println!(
-        "cargo:rustc-env=APP_REQUIRED_ENV={}",
-        required_env(&deploy_toml).join(",")
-    );
+    let required = match &deploy_toml {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.display());
+            required_env(path)
+        }
+        None => Vec::new(),
+    };
+    println!("cargo:rustc-env=APP_REQUIRED_ENV={}", required.join(","));
 }
 
 /// `[app] required_env` from deploy.toml; a broken file fails the build with its own message.
