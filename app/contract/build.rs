@@ -1,6 +1,6 @@
 //! Bakes the build facts into the binary at compile time: git sha, dirty flag, commit time
-//! (never the wall clock, so one commit gives the same bytes) and the env var names that
-//! deploy.toml declares as required. `cargo xtask build` passes the facts in `APP_GIT_SHA`,
+//! (never the wall clock, so one commit gives the same bytes), the env var names that
+//! deploy.toml declares as required, and the paths it declares for the contract. `cargo xtask build` passes the facts in `APP_GIT_SHA`,
 //! `APP_GIT_DIRTY`, `APP_BUILT_AT` (and optionally `APP_BUILD_ID`); a plain cargo build asks git.
 //! Here, in the contract and not in the user's crate, so a Lambda that adopts the layer needs
 //! no build script of its own.
@@ -23,6 +23,13 @@ fn main() {
         .and_then(Path::parent)
         .map_or_else(|| PathBuf::from(&manifest_dir), Path::to_path_buf);
     let root = root.as_path();
+    // The deploy.toml a run names (`BGD_DEPLOY_TOML`, as every verb honours it), else the
+    // workspace's: what the contract bakes in is what that run's checks ask.
+    println!("cargo:rerun-if-env-changed=BGD_DEPLOY_TOML");
+    let declared = env::var_os("BGD_DEPLOY_TOML")
+        .map(PathBuf::from)
+        .filter(|path| path.is_file())
+        .or(deploy_toml);
 
     for var in [
         "APP_GIT_SHA",
@@ -77,27 +84,51 @@ fn main() {
         env::var("APP_BUILD_ID").unwrap_or_default()
     );
 
-    let required = match &deploy_toml {
+    let app = match &declared {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", path.display());
-            required_env(path)
+            app_section(path)
         }
-        None => Vec::new(),
+        None => toml::Table::new(),
     };
-    println!("cargo:rustc-env=APP_REQUIRED_ENV={}", required.join(","));
+    println!(
+        "cargo:rustc-env=APP_REQUIRED_ENV={}",
+        required_env(&app).join(",")
+    );
+    // Where the contract answers, declared once in deploy.toml: `cargo xtask` asks the same.
+    for (key, var, default) in [
+        ("version_path", "APP_VERSION_PATH", "/version"),
+        ("health_path", "APP_HEALTH_PATH", "/health"),
+    ] {
+        let path = match app.get(key) {
+            None => default,
+            Some(toml::Value::String(path)) if path.starts_with('/') => path,
+            Some(other) => {
+                panic!("deploy.toml: [app] {key} must be a path like \"{default}\", got {other}")
+            }
+        };
+        println!("cargo:rustc-env={var}={path}");
+    }
 }
 
-/// `[app] required_env` from deploy.toml; a broken file fails the build with its own message.
-fn required_env(deploy_toml: &Path) -> Vec<String> {
+/// `[app]` of deploy.toml; a broken file fails the build with its own message.
+fn app_section(deploy_toml: &Path) -> toml::Table {
     let Ok(text) = fs::read_to_string(deploy_toml) else {
-        return Vec::new();
+        return toml::Table::new();
     };
-    let doc: toml::Table = text
+    let mut doc: toml::Table = text
         .parse()
         .unwrap_or_else(|e| panic!("{}: {e}", deploy_toml.display()));
-    let names = doc
-        .get("app")
-        .and_then(|app| app.get("required_env"))
+    match doc.remove("app") {
+        Some(toml::Value::Table(app)) => app,
+        _ => toml::Table::new(),
+    }
+}
+
+/// `[app] required_env`: the names `/health` reports missing.
+fn required_env(app: &toml::Table) -> Vec<String> {
+    let names = app
+        .get("required_env")
         .and_then(|v| v.as_array())
         .cloned()
         .unwrap_or_default();

@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use e2e::stack::{Stack, head_sha, path, version_at};
+use e2e::stack::{Stack, head_sha, path};
 use serde_json::Value;
 use xtask::setup;
 
@@ -28,8 +28,9 @@ async fn get(url: &str) -> (u16, [String; 2], String) {
 
 /// The run verified its version on blue (a deploy's `verify`; on a fresh stack, provision's
 /// `green stage`, created only once blue passed the same checks, the token's 403 included) and
-/// green serves it: the self-report, the headers on the Lambda's own route, `root_says` at `/`.
-async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str) {
+/// green serves it: the self-report at `version_path`, the headers on the Lambda's own route,
+/// `root_says` at `/`.
+async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str, version_path: &str) {
     let phases: Vec<&str> = deployed["phases"]
         .as_array()
         .unwrap()
@@ -44,8 +45,9 @@ async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str) {
     assert!(verified, "blue verified the version: {deployed}");
     let version = deployed["version"].as_u64().unwrap().to_string();
     let green = deployed["green_url"].as_str().unwrap();
-    let (status, report) = version_at(green, None).await;
-    assert_eq!(status, 200, "{report}");
+    let (status, _, body) = get(&format!("{green}{version_path}")).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["version"], version);
     assert_eq!(report["alias"], "green");
     assert_eq!(report["build"]["git_sha"], git_sha);
@@ -59,12 +61,15 @@ async fn green_serves(deployed: &Value, git_sha: &str, root_says: &str) {
 async fn a_plain_service_fn_lambda_goes_to_green_with_blue_verified() {
     let stack = Stack::new("e2e-plain");
     let toml = std::fs::read_to_string(&stack.deploy_toml).unwrap();
-    // Its own package and binary, and a smoke check of its own route.
+    // Its own package and binary, the contract's paths moved (declared once, in deploy.toml:
+    // baked into the contract and asked by the deploy's checks), and a smoke check of its own
+    // route.
     let (config, _smoke) = toml.split_once("[[smoke]]").unwrap();
     std::fs::write(
         &stack.deploy_toml,
         format!(
-            "{config}[app]\npackage = \"plain-sample\"\nbinary = \"plain\"\n\n\
+            "{config}[app]\npackage = \"plain-sample\"\nbinary = \"plain\"\n\
+             version_path = \"/_bgd/version\"\nhealth_path = \"/_bgd/health\"\n\n\
              [[smoke]]\npath = \"/\"\ncontains = \"plain service_fn\"\n"
         ),
     )
@@ -76,7 +81,11 @@ async fn a_plain_service_fn_lambda_goes_to_green_with_blue_verified() {
             .ok(&["build", "--build-id", id, "--out", path(&image)])
             .await;
         let deployed = stack.ok(&["deploy", "--image", path(&image)]).await;
-        green_serves(&deployed, &head_sha(), "hello from a plain service_fn").await;
+        let says = "hello from a plain service_fn";
+        green_serves(&deployed, &head_sha(), says, "/_bgd/version").await;
+        // The contract answers where deploy.toml put it; `/version` is the service's again.
+        let green = deployed["green_url"].as_str().unwrap();
+        assert_eq!(get(&format!("{green}/version")).await.0, 404);
     }
 }
 
@@ -270,7 +279,7 @@ async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to
                 "deploy of {lambda} {build:?} failed"
             );
             let deployed: Value = serde_json::from_slice(&output.stdout).unwrap();
-            green_serves(&deployed, sha.trim(), root_says).await;
+            green_serves(&deployed, sha.trim(), root_says, "/version").await;
         }
     }
     // Passed: its local cloud stops (by the xtask still built there, which knows its pids),

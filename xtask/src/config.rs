@@ -59,6 +59,12 @@ pub struct App {
     pub binary: String,
     #[serde(default)]
     pub required_env: Vec<String>,
+    /// Where the deploy contract answers, as bgd-contract bakes them in from this file: every
+    /// check of a stage asks these paths.
+    #[serde(default = "default_version_path")]
+    pub version_path: String,
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
 }
 
 /// bgd's own sample, so a deploy.toml written before `package` and `binary` existed works.
@@ -68,7 +74,32 @@ impl Default for App {
             package: default_package(),
             binary: default_binary(),
             required_env: Vec::new(),
+            version_path: default_version_path(),
+            health_path: default_health_path(),
         }
+    }
+}
+
+impl App {
+    /// The contract's paths, as the checks of a stage ask them.
+    pub fn paths(&self) -> ContractPaths {
+        ContractPaths {
+            version: self.version_path.clone(),
+            health: self.health_path.clone(),
+        }
+    }
+}
+
+/// Where a stage's Lambda answers the deploy contract: its self-report and its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractPaths {
+    pub version: String,
+    pub health: String,
+}
+
+impl Default for ContractPaths {
+    fn default() -> Self {
+        App::default().paths()
     }
 }
 
@@ -137,6 +168,12 @@ fn default_package() -> String {
 }
 fn default_binary() -> String {
     "bootstrap".into()
+}
+fn default_version_path() -> String {
+    "/version".into()
+}
+fn default_health_path() -> String {
+    "/health".into()
 }
 fn default_architecture() -> String {
     "x86_64".into()
@@ -208,6 +245,26 @@ impl Config {
                 .with_context(|| format!("[[smoke]] number {} ({})", i + 1, smoke.path))?;
         }
         config.rollout.check()?;
+        for (key, path) in [
+            ("version_path", &config.app.version_path),
+            ("health_path", &config.app.health_path),
+        ] {
+            let valid = path.len() > 1
+                && path.starts_with('/')
+                && !path.contains(['?', '#', ' ', '"', '\\'])
+                && !path.ends_with('/');
+            if !valid {
+                bail!(
+                    "[app] {key} = {path:?}: a path like \"/version\" (a leading '/', no query, no trailing '/')"
+                );
+            }
+        }
+        if config.app.version_path == config.app.health_path {
+            bail!(
+                "[app] version_path and health_path are both {:?}: give each its own path",
+                config.app.health_path
+            );
+        }
         if !(128..=10240).contains(&config.function.memory_mb) {
             bail!(
                 "[function] memory_mb = {}: Lambda allows 128 to 10240",

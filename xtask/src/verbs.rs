@@ -56,13 +56,13 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     })?;
     let traffic = Some(Box::new(cloud.traffic()) as Box<dyn Traffic>);
     Ok(Ctx {
+        prober: Prober::default().with_paths(config.app.paths()),
         cloud,
         config,
         account,
         local_gateway,
         function_log,
         progress: Progress::default(),
-        prober: Prober::default(),
         deadline,
         green_writes: Default::default(),
         traffic,

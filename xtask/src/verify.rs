@@ -14,7 +14,10 @@ use tokio::time::Instant;
 
 pub use http::{Answer, Http, HttpClient, Request};
 
-use crate::{config::Smoke, secret::Secret};
+use crate::{
+    config::{ContractPaths, Smoke},
+    secret::Secret,
+};
 
 /// Header carrying the blue stage's token (the app compares it with the stage variable).
 pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
@@ -92,9 +95,11 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The checks of a stage, over `H` (HTTP unless a simulation says otherwise).
+/// The checks of a stage, over `H` (HTTP unless a simulation says otherwise), at the paths
+/// where the stage's Lambda answers the deploy contract (deploy.toml's `[app]`).
 pub struct Prober<H = HttpClient> {
     http: H,
+    paths: ContractPaths,
 }
 
 impl Default for Prober {
@@ -114,7 +119,21 @@ impl<H: Http> Prober<H> {
     }
 
     pub fn new(http: H) -> Self {
-        Self { http }
+        Self {
+            http,
+            paths: ContractPaths::default(),
+        }
+    }
+
+    /// Asks the contract at `paths` (the defaults are `/version` and `/health`).
+    pub fn with_paths(self, paths: ContractPaths) -> Self {
+        Self { paths, ..self }
+    }
+
+    /// The contract's paths this prober asks: a rollout's probes ask the health path, which
+    /// every build answers and which touches the app's own configuration.
+    pub fn paths(&self) -> &ContractPaths {
+        &self.paths
     }
 
     async fn get(
@@ -165,19 +184,21 @@ impl<H: Http> Prober<H> {
 
     /// The stage's self-report now, for `status`.
     pub async fn self_report(&self, endpoint: &Endpoint) -> Result<SelfReport, Failure> {
-        let url = format!("{}/version", endpoint.url);
+        let path = &self.paths.version;
+        let url = format!("{}{path}", endpoint.url);
+        let check = format!("GET {path}");
         let answer = self
-            .get(endpoint, "/version", true)
+            .get(endpoint, path, true)
             .await
             .map_err(|detail| Failure {
-                check: "GET /version".into(),
+                check: check.clone(),
                 url: url.clone(),
                 status: None,
                 body: String::new(),
                 detail,
             })?;
         parse_report(&answer).map_err(|detail| Failure {
-            check: "GET /version".into(),
+            check,
             url,
             status: Some(answer.status),
             body: shown(answer.body),
@@ -209,7 +230,7 @@ impl<H: Http> Prober<H> {
         // still Pending takes a moment): transient failures are retried until `patience`.
         let deadline = Instant::now() + patience;
         let report = loop {
-            let (answer, detail) = match self.get(endpoint, "/version", true).await {
+            let (answer, detail) = match self.get(endpoint, &self.paths.version, true).await {
                 Ok(answer) => {
                     match parse_report(&answer).and_then(|r| matches(&r, expect).map(|()| r)) {
                         Ok(report) => break report,
@@ -227,7 +248,7 @@ impl<H: Http> Prober<H> {
                 );
                 return Err(fail(
                     &check,
-                    "/version",
+                    &self.paths.version,
                     answer,
                     format!("{detail} (still after {} s)", patience.as_secs()),
                 ));
@@ -247,9 +268,9 @@ impl<H: Http> Prober<H> {
             let check = "blue refuses requests without the token";
             let answer = loop {
                 let answer = self
-                    .get(endpoint, "/version", false)
+                    .get(endpoint, &self.paths.version, false)
                     .await
-                    .map_err(|detail| fail(check, "/version", None, detail))?;
+                    .map_err(|detail| fail(check, &self.paths.version, None, detail))?;
                 if !elsewhere(&answer) || Instant::now() >= deadline {
                     break answer;
                 }
@@ -257,20 +278,20 @@ impl<H: Http> Prober<H> {
             };
             if answer.status != 403 {
                 let detail = format!("expected 403, got {}", answer.status);
-                return Err(fail(check, "/version", Some(answer), detail));
+                return Err(fail(check, &self.paths.version, Some(answer), detail));
             }
             if answer.app_version.as_ref() != Some(&candidate) {
                 let detail = format!(
                     "a 403 not from the app's version {candidate} (x-app-version: {:?})",
                     answer.app_version
                 );
-                return Err(fail(check, "/version", Some(answer), detail));
+                return Err(fail(check, &self.paths.version, Some(answer), detail));
             }
         }
 
         let health = Smoke {
             method: "GET".into(),
-            path: "/health".into(),
+            path: self.paths.health.clone(),
             headers: Default::default(),
             json: None,
             body: None,

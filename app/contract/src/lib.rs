@@ -60,7 +60,7 @@ impl std::fmt::Display for Clash {
         write!(
             f,
             "the service answers GET {} ({}), a path of the deploy contract: rename the route, \
-             or move the contract's with Contract::version_path / Contract::health_path",
+             or move the contract's ([app] version_path / health_path in deploy.toml)",
             self.path, self.status
         )
     }
@@ -79,19 +79,21 @@ impl Contract {
         let wanted =
             |name: &str| name.starts_with("AWS_LAMBDA_") || required_env().any(|r| r == name);
         Self {
-            version_path: "/version".into(),
-            health_path: "/health".into(),
+            version_path: env!("APP_VERSION_PATH").into(),
+            health_path: env!("APP_HEALTH_PATH").into(),
             vars: vars.into_iter().filter(|(k, _)| wanted(k)).collect(),
         }
     }
 
-    /// Serves the self-report at `path` instead of `/version`.
+    /// Serves the self-report at `path` instead of deploy.toml's `[app] version_path` (by
+    /// default `/version`). `cargo xtask` verifies deploy.toml's: move it there to deploy.
     pub fn version_path(mut self, path: &str) -> Self {
         self.version_path = normalize(path).to_owned();
         self
     }
 
-    /// Serves the health check at `path` instead of `/health`.
+    /// Serves the health check at `path` instead of deploy.toml's `[app] health_path` (by
+    /// default `/health`). `cargo xtask` checks deploy.toml's: move it there to deploy.
     pub fn health_path(mut self, path: &str) -> Self {
         self.health_path = normalize(path).to_owned();
         self

@@ -259,7 +259,7 @@ async fn a_service_answering_a_contract_path_is_refused_at_start_up() {
         }
     );
     assert!(
-        clash.to_string().contains("Contract::version_path"),
+        clash.to_string().contains("[app] version_path"),
         "{clash}"
     );
 

@@ -148,3 +148,26 @@ fn the_lambda_is_apps_bootstrap_unless_deploy_toml_names_another() {
         ("orders", "orders-api")
     );
 }
+
+#[test]
+fn the_contract_paths_default_and_a_path_that_is_none_is_refused() {
+    let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function.environment]\n";
+    let defaults = Config::parse(base).unwrap().app.paths();
+    assert_eq!(
+        (defaults.version.as_str(), defaults.health.as_str()),
+        ("/version", "/health")
+    );
+    let moved =
+        format!("{base}[app]\nversion_path = \"/_bgd/version\"\nhealth_path = \"/_bgd/health\"\n");
+    assert_eq!(
+        Config::parse(&moved).unwrap().app.paths().version,
+        "/_bgd/version"
+    );
+    for bad in ["version", "/", "/v?x=1", "/v/"] {
+        let text = format!("{base}[app]\nversion_path = \"{bad}\"\n");
+        let err = parse_err(&text);
+        assert!(err.contains("version_path"), "{bad}: {err}");
+    }
+    let same = format!("{base}[app]\nversion_path = \"/x\"\nhealth_path = \"/x\"\n");
+    assert!(parse_err(&same).contains("its own path"));
+}

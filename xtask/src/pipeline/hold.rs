@@ -24,7 +24,10 @@ use crate::{
 pub fn instructions<C: Cloud>(ctx: &Ctx<C>, api: &RestApi, version: u64) -> Vec<String> {
     let blue = ctx.stage_url(api, BLUE);
     vec![
-        format!("look at version {version} on blue: curl -H \"x-verify-token: $TOKEN\" {blue}/version"),
+        format!(
+            "look at version {version} on blue: curl -H \"x-verify-token: $TOKEN\" {blue}{}",
+            ctx.config.app.version_path
+        ),
         "the token: cargo xtask status --show-token --json | jq -r '.stages[] | select(.stage==\"blue\") | .variables.verify_token'".into(),
         format!("cargo xtask promote: green → version {version}, as a deploy would"),
         "cargo xtask abort: remove blue, green unchanged".into(),

@@ -39,8 +39,6 @@ const PROBES_PER_TICK: usize = 10;
 const METRICS_LAG: Duration = Duration::from_secs(120);
 /// How long CloudWatch may stay unreadable during a rollout before green goes back.
 const BLIND_LIMIT: Duration = Duration::from_secs(10);
-/// The path probed: every build answers it, and it touches the app's own configuration.
-const PROBE_PATH: &str = "/health";
 
 /// The watch over one rollout: its start (traffic counts from there) and what it saw.
 struct Watch<'a> {
@@ -217,7 +215,8 @@ impl<C: Cloud> Ctx<C> {
         let rollout = &self.config.rollout;
         loop {
             for _ in 0..PROBES_PER_TICK {
-                let (version, failed) = self.prober.probe(&watch.green, PROBE_PATH).await;
+                let health = &self.prober.paths().health;
+                let (version, failed) = self.prober.probe(&watch.green, health).await;
                 let (version, failed) =
                     health::attribute(version.as_deref(), failed, &watch.candidate);
                 watch.seen.probes.entry(version).or_default().add(failed);

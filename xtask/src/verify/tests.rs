@@ -277,3 +277,51 @@ async fn a_body_that_breaks_off_is_a_failed_answer_not_an_empty_one() {
     let error = HttpClient::default().send(request).await.unwrap_err();
     assert!(error.contains("reading the body failed"), "{error}");
 }
+
+/// A Lambda whose contract answers where deploy.toml moved it (`/_bgd/...`); its own routes
+/// answer 404 elsewhere.
+struct MovedContract;
+
+impl Http for MovedContract {
+    async fn send(&self, request: Request) -> Result<Answer, String> {
+        let token = request.header(VERIFY_TOKEN_HEADER).is_some();
+        let (status, body) = match request.url.rsplit_once("/stage").map(|(_, path)| path) {
+            Some("/_bgd/version") if token => (
+                200,
+                r#"{"function":"bgd","version":"2","alias":"blue","stage":"blue","build":{"git_sha":"abc","dirty":false,"built_at":"t"}}"#,
+            ),
+            Some("/_bgd/version") => (403, "{}"),
+            Some("/_bgd/health") => (200, "{}"),
+            _ => (404, "not found"),
+        };
+        Ok(Answer {
+            status,
+            body: body.into(),
+            app_version: Some("2".into()),
+        })
+    }
+}
+
+/// Every check of a stage asks the contract where deploy.toml's `[app]` puts it: before, the
+/// paths were fixed, so a Lambda that moved its contract (a route of its own at `/version`)
+/// failed verification.
+#[tokio::test]
+async fn the_checks_ask_the_contract_where_deploy_toml_puts_it() {
+    let (endpoint, expect) = blue_of_version_2();
+    let moved = crate::config::ContractPaths {
+        version: "/_bgd/version".into(),
+        health: "/_bgd/health".into(),
+    };
+    let patience = Duration::from_secs(1);
+    let prober = Prober::new(MovedContract).with_paths(moved);
+    assert!(
+        prober
+            .verify(&endpoint, &expect, &[], patience)
+            .await
+            .is_ok()
+    );
+    assert!(prober.self_report(&endpoint).await.is_ok());
+    let fixed = Prober::new(MovedContract);
+    let failure = fixed.verify(&endpoint, &expect, &[], patience).await;
+    assert!(failure.unwrap_err().url.ends_with("/version"));
+}
