@@ -258,10 +258,7 @@ async fn a_service_answering_a_contract_path_is_refused_at_start_up() {
             status: 200
         }
     );
-    assert!(
-        clash.to_string().contains("[app] version_path"),
-        "{clash}"
-    );
+    assert!(clash.to_string().contains("[app] version_path"), "{clash}");
 
     // Moved out of the way, the contract answers there and the service keeps /version.
     let only_version = service_fn(|request: Request| async move {
