@@ -23,13 +23,6 @@ fn main() {
         .and_then(Path::parent)
         .map_or_else(|| PathBuf::from(&manifest_dir), Path::to_path_buf);
     let root = root.as_path();
-    // The deploy.toml a run names (`BGD_DEPLOY_TOML`, as every verb honours it), else the
-    // workspace's: what the contract bakes in is what that run's checks ask.
-    println!("cargo:rerun-if-env-changed=BGD_DEPLOY_TOML");
-    let declared = env::var_os("BGD_DEPLOY_TOML")
-        .map(PathBuf::from)
-        .filter(|path| path.is_file())
-        .or(deploy_toml);
 
     for var in [
         "APP_GIT_SHA",
@@ -84,7 +77,10 @@ fn main() {
         env::var("APP_BUILD_ID").unwrap_or_default()
     );
 
-    let app = match &declared {
+    // The workspace's deploy.toml only, never `BGD_DEPLOY_TOML`: the image must not depend on
+    // which deploy.toml a run names, or a build from source would differ from the same
+    // commit's image built before (the bench's no-op deploy from source caught it).
+    let app = match &deploy_toml {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", path.display());
             app_section(path)
