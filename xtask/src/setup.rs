@@ -95,8 +95,8 @@ fn ensure_pinned_venv(sh: &Shell, name: &str, pins: &[Pin<'_>]) -> Result<PathBu
         })
         .collect();
     let hashed = pins.iter().all(|(_, hashes)| !hashes.is_empty());
-    let wanted = requirements.clone();
-    let installed = || std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str());
+    let installed =
+        || std::fs::read_to_string(&marker).ok().as_deref() == Some(requirements.as_str());
     if installed() {
         return Ok(venv.join("bin"));
     }
@@ -129,7 +129,7 @@ fn ensure_pinned_venv(sh: &Shell, name: &str, pins: &[Pin<'_>]) -> Result<PathBu
         )
         .run()
         .with_context(|| format!("pip install {} into {}", packages.join(" "), venv.display()))?;
-        std::fs::write(&marker, wanted)?;
+        std::fs::write(&marker, &requirements)?;
     }
     Ok(venv.join("bin"))
 }
