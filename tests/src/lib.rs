@@ -7,7 +7,7 @@ pub mod stack;
 
 use std::path::PathBuf;
 
-use xtask::setup;
+use bgd_core::setup;
 
 /// The release `bootstrap` for x86_64 Lambda, as `cargo xtask test` builds it.
 pub fn release_bootstrap() -> PathBuf {

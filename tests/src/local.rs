@@ -7,16 +7,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
-use xtask::{
+use bgd_aws::OciRegistry;
+use bgd_aws::SdkCloud;
+use bgd_core::{
     cloud::{
         Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, Repository, RestApi,
-        SdkCloud, Settings, Stage, VersionState,
+        Settings, Stage, VersionState,
     },
-    image::{Contents, Image, OciRegistry, Registry},
-    local::{Endpoints, LocalCloud},
+    image::{Contents, Image, Registry},
     setup,
 };
+use bgd_local::{Endpoints, LocalCloud};
+use serde_json::Value;
 
 use crate::release_bootstrap;
 
@@ -248,7 +250,7 @@ pub async fn create_function(cloud: &SdkCloud, name: &str, image: &ImageRef) -> 
     let role_arn = cloud
         .ensure_function_role(
             &format!("{name}-role"),
-            &xtask::config::logs_policy("us-east-1", "123456789012", name),
+            &bgd_core::config::logs_policy("us-east-1", "123456789012", name),
         )
         .await
         .unwrap();
@@ -305,7 +307,7 @@ pub async fn served(local: &Running, api: &RestApi, stage: &str) {
     let url = format!(
         "{}{}/us-east-1/{}/{stage}",
         local.endpoints.front_url,
-        xtask::local::front::STAGES_PATH,
+        bgd_local::front::STAGES_PATH,
         api.id
     );
     for _ in 0..100 {
@@ -354,9 +356,9 @@ pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32>
 
 /// Sets the delays of the local cloud whose front answers at `front_url` (tests lengthen or
 /// shorten Lambda's and API Gateway's asynchronous work).
-pub async fn set_delays(front_url: &str, delays: &xtask::local::front::Delays) {
-    let status = xtask::tls::client()
-        .post(format!("{front_url}{}", xtask::local::front::DELAYS_PATH))
+pub async fn set_delays(front_url: &str, delays: &bgd_local::front::Delays) {
+    let status = bgd_tls::client()
+        .post(format!("{front_url}{}", bgd_local::front::DELAYS_PATH))
         .json(delays)
         .send()
         .await
@@ -377,8 +379,8 @@ pub async fn inject_errors(
     let fault = serde_json::json!({
         "function": function, "qualifier": alias, "version": version, "share": share,
     });
-    let status = xtask::tls::client()
-        .post(local.url(xtask::local::FAULTS_PATH))
+    let status = bgd_tls::client()
+        .post(local.url(bgd_local::FAULTS_PATH))
         .json(&fault)
         .send()
         .await

@@ -80,7 +80,7 @@ async fn client(
     latest: &Mutex<Vec<Option<String>>>,
     index: usize,
 ) -> Vec<Seen> {
-    let http = xtask::tls::http()
+    let http = bgd_tls::http()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

@@ -4,8 +4,8 @@
 //! (and, when it breaks readers, `schema_version`) fails the test that saw it.
 use std::sync::OnceLock;
 
+use bgd_core::setup;
 use serde_json::Value;
-use xtask::setup;
 
 /// The schema's definition a verb's output must match, or `None` for verbs it does not cover.
 fn definition(verb: &str, succeeded: bool) -> Option<&'static str> {

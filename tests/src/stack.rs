@@ -8,9 +8,11 @@ use std::{
     time::Duration,
 };
 
+use bgd_aws::SdkCloud;
+use bgd_core::setup;
+use bgd_local::LocalCloud;
 use serde_json::Value;
 use tokio::{process::Command, time::Instant};
-use xtask::{cloud::SdkCloud, local::LocalCloud, setup};
 
 use crate::local::{xtask_binary, xtask_faults_binary};
 
@@ -227,7 +229,7 @@ impl Stack {
             .moto_iam(&format!(
                 "Action=GetRolePolicy&RoleName={}-lambda&PolicyName={}",
                 self.name,
-                xtask::cloud::ROLE_POLICY
+                bgd_core::cloud::ROLE_POLICY
             ))
             .await;
         if xml.contains("<Code>NoSuchEntity</Code>") {
@@ -262,7 +264,7 @@ impl Stack {
         let scope = format!(
             "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
-        let mut request = xtask::tls::client()
+        let mut request = bgd_tls::client()
             .request(method, url)
             .header("authorization", scope)
             .body(body);
@@ -300,7 +302,7 @@ impl Drop for Stack {
 
 /// GET a stage's `/version` as any client would.
 pub async fn version_at(stage_url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut request = xtask::tls::client().get(format!("{stage_url}/version"));
+    let mut request = bgd_tls::client().get(format!("{stage_url}/version"));
     if let Some(token) = token {
         request = request.header("x-verify-token", token);
     }

@@ -3,7 +3,7 @@
 //! never when `CI` is set); otherwise it says it is skipped and passes. Not yet run against AWS.
 use std::{path::PathBuf, process::Command};
 
-use xtask::setup;
+use bgd_core::setup;
 
 /// One run's resources, destroyed on drop whatever the test reached.
 struct Account {

@@ -2,16 +2,14 @@
 //! data plane runs per published version.
 use std::{sync::Arc, time::Duration};
 
+use bgd_core::setup;
+use bgd_local::{
+    architecture::Architecture,
+    runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
+    sandbox::Sandbox,
+};
 use e2e::{event, local::unique, release_bootstrap};
 use serde_json::Value;
-use xtask::{
-    local::{
-        architecture::Architecture,
-        runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
-        sandbox::Sandbox,
-    },
-    setup,
-};
 
 /// The release bootstrap as its image unpacks, run in Lambda's sandbox as the gateway runs it.
 fn spec(version: &str, qualifier: &str) -> Spec {

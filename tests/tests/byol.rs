@@ -7,13 +7,13 @@ use std::{
     process::Command,
 };
 
+use bgd_core::setup;
 use e2e::stack::{Stack, head_sha, path};
 use serde_json::Value;
-use xtask::setup;
 
 /// GET `url` as any client would: status, the contract's two headers, the body.
 async fn get(url: &str) -> (u16, [String; 2], String) {
-    let response = xtask::tls::client().get(url).send().await.unwrap();
+    let response = bgd_tls::client().get(url).send().await.unwrap();
     let header = |name: &str| {
         let value = response.headers().get(name);
         value.map_or("(missing)".into(), |v| v.to_str().unwrap().to_owned())

@@ -2,8 +2,9 @@
 //! IAM Identity Center one) through the default chain, against the local cloud reached as AWS
 //! is (`AWS_ENDPOINT_URL`), with deploy.toml's region winning over the profile's. One test in
 //! its own binary: it sets the process environment the SDK reads.
+use bgd_aws::SdkCloud;
+use bgd_core::cloud::{Account, Target};
 use e2e::local::Running;
-use xtask::cloud::{Account, SdkCloud, Target};
 
 #[tokio::test]
 async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the_profiles() {

@@ -1,8 +1,8 @@
 //! `cargo xtask doctor` against a local cloud: an operator's set-up made as docs/aws.md says
 //! (moto serves IAM), then broken one piece at a time; every run reads only.
+use bgd_core::cloud::Apis;
 use e2e::stack::{Stack, images, path};
 use serde_json::Value;
-use xtask::cloud::Apis;
 
 const ACCOUNT: &str = "123456789012";
 const REPO: [&str; 4] = ["--repo", "octo/app", "--environment", "production"];

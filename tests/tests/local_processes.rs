@@ -5,10 +5,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bgd_core::setup;
+use bgd_local::LocalCloud;
 use e2e::local::{
     Running, deploy_two_versions, idle_instances, stage_url, unique, version, xtask_binary,
 };
-use xtask::{local::LocalCloud, setup};
 
 /// Live processes whose stdout or stderr is a file under `dir`: every component of a local
 /// cloud logs into its state dir, whatever its command line says.
@@ -85,7 +86,7 @@ async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
 async fn down_leaves_no_process_behind_not_even_function_instances() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     version(
         &http,
         &stage_url(&local, &deployed.api, "green", "/version"),

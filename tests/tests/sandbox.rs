@@ -8,18 +8,18 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bgd_core::{
+    cloud::{Account, AliasTarget, Functions, Settings},
+    setup,
+};
+use bgd_local::{
+    architecture::Architecture,
+    runtime::{Init, Instance, Isolation, Spec, Unpacked},
+    sandbox::Sandbox,
+};
 use e2e::{
     local::{Running, api_with_stage, create_function, stage_url, unique},
     misbehave, misbehave_path,
-};
-use xtask::{
-    cloud::{Account, AliasTarget, Functions, Settings},
-    local::{
-        architecture::Architecture,
-        runtime::{Init, Instance, Isolation, Spec, Unpacked},
-        sandbox::Sandbox,
-    },
-    setup,
 };
 
 const MUSL: &str = "x86_64-unknown-linux-musl";

@@ -4,15 +4,14 @@
 //! `cargo xtask` binary where a fix in the pipeline is what it proves.
 use std::{collections::BTreeMap, time::Duration};
 
+use bgd_aws::SdkCloud;
+use bgd_core::cloud::{
+    Account, AliasTarget, Apis, FunctionSpec, Functions, Stage, Target, VersionState,
+};
+use bgd_local::{Endpoints, LocalCloud, front};
 use e2e::{
     local::{Running, create_function, push_app_image, ready, settings, unique, xtask_binary},
     stack::{Stack, images, path, version_at},
-};
-use xtask::{
-    cloud::{
-        Account, AliasTarget, Apis, FunctionSpec, Functions, SdkCloud, Stage, Target, VersionState,
-    },
-    local::{Endpoints, LocalCloud, front},
 };
 
 /// Sets the front's delays (milliseconds) on a running local cloud.
@@ -38,7 +37,7 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
     let role_arn = cloud
         .ensure_function_role(
             &format!("{name}-role"),
-            &xtask::config::logs_policy("us-east-1", "123456789012", &name),
+            &bgd_core::config::logs_policy("us-east-1", "123456789012", &name),
         )
         .await
         .unwrap();
@@ -112,7 +111,7 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
         front::INVOCATIONS_PATH,
         v1.version
     );
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let first = http.post(&invoke).send().await.unwrap().status();
     assert_eq!(
         first, 502,
@@ -273,7 +272,7 @@ async fn stack_with_delays(name: &str, delays: front::Delays) -> (Stack, Endpoin
         .up(&xtask_binary())
         .await
         .unwrap();
-    let status = xtask::tls::client()
+    let status = bgd_tls::client()
         .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
         .json(&delays)
         .send()
@@ -334,7 +333,7 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
 
 /// ECR's GetRepositoryPolicy, sent as the SDK would (the cloud module does not read it).
 async fn repository_policy(endpoints: &Endpoints, repository: &str) -> serde_json::Value {
-    let answer: serde_json::Value = xtask::tls::client()
+    let answer: serde_json::Value = bgd_tls::client()
         .post(&endpoints.front_url)
         .header(
             "authorization",

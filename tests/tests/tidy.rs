@@ -1,8 +1,9 @@
 //! The repository's own rules, checked like any test; each failure says how to fix it.
 use std::path::Path;
 
+use bgd_core::setup;
 use clap::CommandFactory;
-use xtask::{flags::Cli, setup};
+use xtask::flags::Cli;
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -52,7 +53,7 @@ fn only_tls_rs_builds_http_clients() {
         let stray = files_containing(needle, &tls);
         assert!(
             stray.is_empty(),
-            "{stray:?} build a reqwest client with {needle}: use xtask::tls::client() or tls::http(), which install the ring provider first"
+            "{stray:?} build a reqwest client with {needle}: use bgd_tls::client() or tls::http(), which install the ring provider first"
         );
     }
 }
@@ -87,7 +88,7 @@ fn the_readme_documents_every_verb_and_names_only_real_ones() {
 #[test]
 fn the_readme_lists_every_exit_code() {
     let readme = std::fs::read_to_string(setup::workspace_root().join("README.md")).unwrap();
-    for exit in xtask::outcome::Exit::ALL {
+    for exit in bgd_core::outcome::Exit::ALL {
         let row = format!("| {} |", exit.code());
         assert!(
             readme.contains(&row),

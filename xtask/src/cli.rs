@@ -4,11 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{
-    fault,
-    flags::{Cli, Verb},
-    outcome, secret,
-};
+use crate::flags::{Cli, Verb};
+use bgd_core::{hooks, outcome, secret};
 
 pub fn main() -> ExitCode {
     // A panic's message may quote a secret, as any message may.
@@ -16,7 +13,7 @@ pub fn main() -> ExitCode {
         eprintln!("{}", secret::redact(&info.to_string()));
     }));
     let cli = Cli::parse();
-    fault::warn_if_ignored();
+    hooks::warn_if_ignored();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

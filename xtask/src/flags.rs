@@ -245,10 +245,10 @@ pub struct Deploy {
     /// linear:PCT:DURATION (like canary:10:5m) or a CodeDeploy name (Canary10Percent5Minutes)
     /// [default: deploy.toml's [rollout] strategy]
     #[arg(long, value_name = "STRATEGY")]
-    pub strategy: Option<crate::config::Strategy>,
+    pub strategy: Option<bgd_core::config::Strategy>,
     /// Watch green this long on the new version alone before the run ends, like 2m
     /// [default: deploy.toml's [rollout] bake]
-    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bgd_core::config::parse_duration)]
     pub bake: Option<std::time::Duration>,
     /// Ship an image although an earlier rollout of it failed and was rolled back
     #[arg(long)]
@@ -264,10 +264,10 @@ pub struct Promote {
     /// canary:PCT:DURATION, linear:PCT:DURATION or a CodeDeploy name)
     /// [default: the held deploy's, else deploy.toml's [rollout] strategy]
     #[arg(long, value_name = "STRATEGY")]
-    pub strategy: Option<crate::config::Strategy>,
+    pub strategy: Option<bgd_core::config::Strategy>,
     /// Watch green this long on the held version alone before the run ends, like 2m
     /// [default: the held deploy's, else deploy.toml's [rollout] bake]
-    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bgd_core::config::parse_duration)]
     pub bake: Option<std::time::Duration>,
 }
 

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::{
+use crate::flags::IamPolicy;
+use bgd_core::{
     cloud::{IMPLIED_ACTIONS, Operation, Scope},
     config::Config,
-    flags::IamPolicy,
     pipeline::BLUE,
 };
 

@@ -1,26 +1,13 @@
-//! The deploy tooling as a library, so the end-to-end tests drive the same code as `cargo xtask`.
+//! `cargo xtask`: the verbs over the crates beside this one (`bgd-core`, `bgd-aws`,
+//! `bgd-local`, `bgd-sim`), as a library so the end-to-end tests drive the same code.
 mod bench;
+mod build;
 pub mod cli;
-pub mod cloud;
-pub mod config;
 mod doctor;
-pub mod fault;
 pub mod flags;
-pub mod health;
 mod iam;
-pub mod image;
-pub mod ledger;
-pub mod local;
-pub mod outcome;
+mod local;
 mod output;
-pub mod pipeline;
-pub mod progress;
-pub mod rules;
-pub mod secret;
-pub mod setup;
-pub mod signal;
-pub(crate) mod sim;
+mod sim;
 mod test;
-pub mod tls;
 mod verbs;
-pub mod verify;

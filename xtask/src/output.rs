@@ -4,8 +4,9 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::{
-    cloud::{Functions, SdkCloud},
+use bgd_aws::SdkCloud;
+use bgd_core::{
+    cloud::Functions,
     ledger::VersionRecord,
     outcome::{Exit, Green, Served, exit_of, refuse},
     pipeline::{self, Ctx},

@@ -4,9 +4,9 @@
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{
+use crate::flags;
+use bgd_core::{
     config::Config,
-    flags,
     image::{self, BuildFacts},
     setup,
 };
@@ -24,7 +24,7 @@ impl flags::Test {
         // The sandbox tests' host-only functions, static and glibc-linked (std only: seconds).
         setup::ensure_debian_package(&sh, "bubblewrap", "/usr/bin/bwrap")?;
         // The arm64 pipeline test runs its bootstrap under qemu-user on an x86_64 host.
-        setup::ensure_emulator(&sh)?;
+        bgd_local::ensure_emulator(&sh)?;
         for target in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"] {
             cmd!(sh, "cargo build -p sandbox-fixtures --target {target}")
                 .run()

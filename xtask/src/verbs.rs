@@ -9,17 +9,20 @@ use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Apis, Functions, SdkCloud, Target},
-    config::Config,
     flags,
-    health::Traffic,
-    local::LocalCloud,
     output::{Message, print, print_json, stating_green},
+};
+use bgd_aws::SdkCloud;
+use bgd_core::{
+    cloud::{Account, Apis, Functions, Target},
+    config::Config,
+    health::Traffic,
     pipeline::{self, Ctx, deploy},
+    probe::Prober,
     progress::Progress,
     secret::redact,
-    verify::Prober,
 };
+use bgd_local::LocalCloud;
 
 /// Builds the context every cloud verb runs in.
 pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
@@ -56,7 +59,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     })?;
     let traffic = Some(Box::new(cloud.traffic()) as Box<dyn Traffic>);
     Ok(Ctx {
-        prober: Prober::default().with_paths(config.app.paths()),
+        prober: Prober::new(bgd_aws::HttpClient::default()).with_paths(config.app.paths()),
         cloud,
         config,
         account,
@@ -142,7 +145,7 @@ impl flags::Deploy {
                 // Provision built (or read) the image; the deploy ships that one, not a rebuild.
                 options
                     .image
-                    .get_or_insert_with(pipeline::default_image_dir);
+                    .get_or_insert_with(bgd_core::image::default_image_dir);
             }
             let mut report = deploy::run(&ctx, &options).await?;
             report.write_calls = ctx.cloud.write_calls();

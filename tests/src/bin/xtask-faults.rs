@@ -4,6 +4,6 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    xtask::fault::arm();
+    bgd_core::hooks::arm();
     xtask::cli::main()
 }

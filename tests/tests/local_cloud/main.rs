@@ -9,18 +9,18 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bgd_core::cloud::{Account, AliasTarget, Apis, Functions, Stage};
 use e2e::local::{
     Running, api_with_stage, create_function, deploy_two_versions, idle_instances, ready, served,
     settings, stage_url, unique, version,
 };
 use serde_json::Value;
-use xtask::cloud::{Account, AliasTarget, Apis, Functions, Stage};
 
 #[tokio::test]
 async fn the_stage_reports_the_alias_version_and_moving_the_alias_switches_the_next_response() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let url = stage_url(&local, &deployed.api, "green", "/version");
 
     let report = version(&http, &url).await;
@@ -104,7 +104,7 @@ async fn each_version_reports_the_image_it_was_published_with() {
 async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let url = stage_url(&local, &deployed.api, "green", "/version");
     version(&http, &url).await;
     let pids = idle_instances(&http, &local).await;
@@ -130,7 +130,7 @@ async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
 async fn an_unknown_stage_or_api_is_403_forbidden() {
     let local = Running::up().await;
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     for url in [
         stage_url(&local, &deployed.api, "nope", "/version"),
         local.url("/restapis/doesnotexist/green/_user_request_/version"),
@@ -190,7 +190,7 @@ async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_d
         .await
         .unwrap();
     let api = api_with_stage(&local, &function, "green").await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let response = http
         .get(stage_url(&local, &api, "green", "/version"))
         .send()
@@ -204,10 +204,10 @@ async fn a_version_whose_image_is_missing_is_502_and_the_gateway_log_names_the_d
 #[tokio::test]
 async fn the_api_deploy_toml_names_answers_at_stage_slash_path() {
     let local = Running::up().await;
-    let config = xtask::config::Config::load().unwrap();
+    let config = bgd_core::config::Config::load().unwrap();
     let deployed = deploy_two_versions(&local, config.api_name()).await;
     assert_eq!(deployed.api.name, config.api_name());
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let report = version(&http, &local.url("/green/version")).await;
     assert_eq!(
         (report["version"].as_str(), report["stage"].as_str()),
@@ -313,7 +313,7 @@ async fn a_function_timeout_is_502_and_504_comes_only_past_the_29_s_integration_
     cloud.create_stage(&api.id, &long_stage).await.unwrap();
     served(&local, &api, "long").await;
 
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let (short, long) = tokio::join!(
         timed(&http, stage_url(&local, &api, "short", "/")),
         timed(&http, stage_url(&local, &api, "long", "/")),

@@ -3,9 +3,9 @@
 //! alias stays as it was.
 use std::collections::BTreeMap;
 
+use bgd_core::cloud::{Account, AliasTarget, Functions};
 use e2e::local::{Running, ready};
 use serde_json::{Value, json};
-use xtask::cloud::{Account, AliasTarget, Functions};
 
 /// A write the SDK's `Functions` trait has no call for (a role or dead-letter change), sent to
 /// the front as the SDK would: a REST-JSON request whose SigV4 scope names region and service.
@@ -19,7 +19,7 @@ async fn lambda_call(
         "AWS4-HMAC-SHA256 Credential=local/20260101/{}/lambda/aws4_request, SignedHeaders=host, Signature=0",
         local.cloud.region()
     );
-    xtask::tls::client()
+    bgd_tls::client()
         .request(
             method,
             format!("{}/2015-03-31/functions/{path}", local.endpoints.front_url),

@@ -6,12 +6,12 @@ use std::{
     time::Duration,
 };
 
-use e2e::local::{
-    Running, api_with_stage, deploy_two_versions, inject_errors, stage_url, unique, version,
-};
-use xtask::{
+use bgd_core::{
     cloud::{AliasTarget, Functions},
     health::Traffic,
+};
+use e2e::local::{
+    Running, api_with_stage, deploy_two_versions, inject_errors, stage_url, unique, version,
 };
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn a_ten_percent_weight_gets_its_share_within_five_standard_deviations_ove
     // Control-plane reads are cached for at most a second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let since = std::time::SystemTime::now();
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let url = stage_url(&local, &deployed.api, "green", "/version");
     const REQUESTS: u64 = 1000;
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -65,7 +65,7 @@ async fn injected_invocation_errors_fail_only_their_version_through_their_alias_
     let deployed = deploy_two_versions(&local, &unique("fn")).await;
     let since = std::time::SystemTime::now();
     inject_errors(&local, &deployed.function, "green", "1", 1.0).await;
-    let http = xtask::tls::client();
+    let http = bgd_tls::client();
     let green = stage_url(&local, &deployed.api, "green", "/version");
     for _ in 0..5 {
         assert_eq!(http.get(&green).send().await.unwrap().status(), 502);

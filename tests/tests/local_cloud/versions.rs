@@ -5,8 +5,8 @@
 //! left `destroy` failing for good.
 use std::collections::BTreeMap;
 
+use bgd_core::cloud::{AliasTarget, Functions, Pruning};
 use e2e::local::{Running, ready, settings};
-use xtask::cloud::{AliasTarget, Functions, Pruning};
 
 #[tokio::test]
 async fn a_version_is_deleted_as_lambda_rules_it_and_its_number_never_comes_back() {

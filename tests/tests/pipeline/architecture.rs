@@ -1,6 +1,6 @@
 //! arm64 end to end, and an architecture changed only by an explicit switch.
+use bgd_core::cloud::Functions;
 use e2e::stack::{Stack, arm64_image, images, path, version_at};
-use xtask::cloud::Functions;
 
 /// arm64 end to end on this x86_64 host (the data plane runs the bootstrap under qemu-user),
 /// and a function moved between architectures: refused before anything is written unless

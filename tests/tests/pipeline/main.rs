@@ -4,12 +4,12 @@ mod architecture;
 mod prune;
 mod read_only;
 
-use e2e::stack::{Stack, alias_version, head_sha, images, path, stage, version_at};
-use xtask::{
+use bgd_core::{
     cloud::{Apis, Stage},
     ledger::Lock,
     pipeline::Phase,
 };
+use e2e::stack::{Stack, alias_version, head_sha, images, path, stage, version_at};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_promotes_only_verified_versions_and_rollback_returns_green_to_one() {

@@ -1,11 +1,8 @@
 //! Prune deletes only what nothing still needs, and holds the lock while it does.
+use bgd_aws::OciRegistry;
+use bgd_core::{cloud::Functions, image::Registry, ledger};
+use bgd_local::LocalCloud;
 use e2e::stack::{Stack, images, path};
-use xtask::{
-    cloud::Functions,
-    image::{OciRegistry, Registry},
-    ledger,
-    local::LocalCloud,
-};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prune_deletes_only_versions_and_images_nothing_still_needs() {

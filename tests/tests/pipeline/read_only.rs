@@ -6,15 +6,15 @@ use e2e::stack::{Stack, images, path};
 /// registry client metered with it) reads 0 after each, and reads 1 after one registry write.
 #[tokio::test(flavor = "multi_thread")]
 async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
-    use std::time::Duration;
-    use xtask::{
+    use bgd_core::{
         config::Config,
         image::{Built, Registry},
-        local::LocalCloud,
         pipeline::{self, Ctx, deploy, destroy, provision, rollback, status},
+        probe::Prober,
         progress::Progress,
-        verify::Prober,
     };
+    use bgd_local::LocalCloud;
+    use std::time::Duration;
 
     let (image_a, image_b) = images();
     let stack = Stack::new("e2e-read-only");
@@ -29,7 +29,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
         local_gateway: Some(endpoints.gateway_url.clone()),
         function_log: None,
         progress: Progress::default(),
-        prober: Prober::default(),
+        prober: Prober::new(bgd_aws::HttpClient::default()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(120),
         green_writes: Default::default(),
         traffic: None,

@@ -4,8 +4,8 @@
 //! green back on the old version by itself (exit 7), naming the alarm.
 use std::{collections::BTreeMap, time::Duration};
 
+use bgd_core::cloud::Functions;
 use e2e::stack::{Stack, images, path};
-use xtask::cloud::Functions;
 
 use super::{blue_stage_exists, green};
 

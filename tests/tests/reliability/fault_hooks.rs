@@ -2,8 +2,8 @@
 //! armed build (`xtask-faults`) honours them.
 use std::os::unix::process::ExitStatusExt;
 
+use bgd_core::{hooks::FAIL_OPERATION, hooks::KILL_AT};
 use e2e::stack::{Stack, images, path};
-use xtask::{cloud::FAIL_OPERATION, fault::KILL_AT};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shipped_xtask_ignores_fault_hooks_and_the_tests_build_honours_them() {

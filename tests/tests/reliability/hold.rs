@@ -7,11 +7,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bgd_core::cloud::{AliasTarget, Functions};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, alias_version, images, path, stage, version_at},
 };
-use xtask::cloud::{AliasTarget, Functions};
 
 use super::{
     blue_stage_exists, green,

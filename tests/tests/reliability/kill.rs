@@ -3,11 +3,11 @@
 //! green throughout sees only versions that were verified on blue.
 use std::{os::unix::process::ExitStatusExt, time::Duration};
 
+use bgd_core::{cloud::Functions, hooks::KILL_AT, pipeline::Phase};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, images, path},
 };
-use xtask::{cloud::Functions, fault::KILL_AT, pipeline::Phase};
 
 use super::{Green, blue_stage_exists, green, verified};
 

@@ -14,13 +14,14 @@ mod security;
 mod statement;
 mod tooling;
 
-use e2e::stack::Stack;
-use xtask::{
-    cloud::{Apis, Functions, SdkCloud, Stage},
-    image::{OciRegistry, Registry},
+use bgd_aws::{OciRegistry, SdkCloud};
+use bgd_core::{
+    cloud::{Apis, Functions, Stage},
+    image::Registry,
     ledger,
-    local::LocalCloud,
 };
+use bgd_local::LocalCloud;
+use e2e::stack::Stack;
 
 /// What users reach: where alias green points and what stage green is.
 #[derive(Debug, PartialEq)]

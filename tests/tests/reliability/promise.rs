@@ -2,15 +2,13 @@
 //! when blue fails verification, green unchanged); `statement.rs` has the runs' statements.
 use std::time::Duration;
 
+use bgd_core::cloud::{Functions, VersionState};
+use bgd_local::{LocalCloud, front};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, alias_version, images, path, version_at},
 };
 use serde_json::Value;
-use xtask::{
-    cloud::{Functions, VersionState},
-    local::{LocalCloud, front},
-};
 
 fn json(stdout: &[u8]) -> Value {
     serde_json::from_slice(stdout).expect("--json prints a result, on failure too")
@@ -143,7 +141,7 @@ async fn a_broken_first_deploy_is_fixed_by_a_fixed_commit_and_green_never_served
     assert_eq!(broken.status.code(), Some(5), "verification failed");
     let cloud = stack.cloud().await;
     let green =
-        xtask::pipeline::absent_as_none(cloud.get_alias(&stack.name, "green").await).unwrap();
+        bgd_core::pipeline::absent_as_none(cloud.get_alias(&stack.name, "green").await).unwrap();
     assert!(
         green.is_none(),
         "green never points at an unverified version: {green:?}"

@@ -6,18 +6,19 @@
 //! `rollout_kills.rs`.
 use std::{collections::BTreeMap, time::Duration};
 
+use bgd_aws::{OciRegistry, SdkCloud};
+use bgd_core::{
+    cloud::Functions,
+    health::{Counts, Traffic},
+    image::Registry,
+    ledger,
+};
+use bgd_local::{FAULTS_PATH, LocalCloud};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, images, path},
 };
 use tokio::time::Instant;
-use xtask::{
-    cloud::{Functions, SdkCloud},
-    health::{Counts, Traffic},
-    image::{OciRegistry, Registry},
-    ledger,
-    local::{FAULTS_PATH, LocalCloud},
-};
 
 pub(super) const CLIENTS: usize = 4;
 
@@ -34,7 +35,7 @@ pub(super) fn gateway_url(stack: &Stack) -> String {
 pub(super) async fn fail_on_green(stack: &Stack, version: &str, share: f64) {
     let fault = serde_json::json!({"function": stack.name, "qualifier": "green", "version": version, "share": share});
     let faults = format!("{}{FAULTS_PATH}", gateway_url(stack));
-    let injected = xtask::tls::client().post(&faults).json(&fault).send();
+    let injected = bgd_tls::client().post(&faults).json(&fault).send();
     assert_eq!(injected.await.unwrap().status(), 204);
 }
 

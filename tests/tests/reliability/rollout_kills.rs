@@ -4,14 +4,14 @@
 //! one killed once it reverted leaves its image refused and its lock to the next run.
 use std::{collections::BTreeMap, os::unix::process::ExitStatusExt, time::Duration};
 
+use bgd_core::{
+    cloud::{Apis, Functions},
+    hooks::KILL_AT,
+    ledger,
+};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, images, path},
-};
-use xtask::{
-    cloud::{Apis, Functions},
-    fault::KILL_AT,
-    ledger,
 };
 
 use super::rollout::{BadNext, CLIENTS, bad_next, fail_on_green, green_target, traffic};

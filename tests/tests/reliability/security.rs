@@ -1,13 +1,13 @@
 //! Security end to end: blue answers only with its token; the token and every environment
 //! value stay out of logs, `--json` output and the step summary; the function's permission
 //! policy does not grow with deploys, one statement per alias scoped to its own stage.
+use bgd_core::cloud::Functions;
 use e2e::stack::{Stack, images, path, stage, version_at};
 use proptest::{
     prelude::*,
     strategy::ValueTree,
     test_runner::{Config, TestRunner},
 };
-use xtask::cloud::Functions;
 
 /// Planted through `${VAR}` references in deploy.toml's environment.
 const SECRETS: [(&str, &str, &str); 2] = [
@@ -41,7 +41,7 @@ async fn blue_status(
     header: Option<(&str, &str)>,
 ) -> u16 {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = xtask::tls::client().request(method, format!("{blue_url}{path}"));
+    let mut request = bgd_tls::client().request(method, format!("{blue_url}{path}"));
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }

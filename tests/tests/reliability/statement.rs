@@ -3,13 +3,11 @@
 //! failure after green moved exits 3 and names the way back, Ctrl-C during promote tells truly.
 use std::{process::Stdio, time::Duration};
 
+use bgd_core::{cloud::Apis, hooks::FAIL_OPERATION};
+use bgd_local::{Component, LocalCloud};
 use e2e::stack::{Stack, images, path};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use xtask::{
-    cloud::{Apis, FAIL_OPERATION},
-    local::{Component, LocalCloud},
-};
 
 use super::green;
 

@@ -2,11 +2,11 @@
 //! and `status` shows green as it was.
 use std::{path::Path, process::Output};
 
+use bgd_local::LocalCloud;
 use e2e::{
     local::xtask_binary,
     stack::{Stack, images, path},
 };
-use xtask::local::LocalCloud;
 
 use super::{blue_stage_exists, green};
 
@@ -43,7 +43,7 @@ async fn bad_rollback_targets_are_refused_clearly_and_change_nothing() {
     // Version 1's image deleted from the registry: it cannot run again.
     let endpoints = LocalCloud::at(stack.local_dir()).endpoints().unwrap();
     let digest = first["digest"].as_str().unwrap();
-    let deleted = xtask::tls::client()
+    let deleted = bgd_tls::client()
         .delete(format!(
             "{}/v2/{}/manifests/{digest}",
             endpoints.registry_url, stack.name
@@ -245,7 +245,7 @@ async fn a_function_whose_update_fails_fails_the_deploy_and_changes_nothing() {
         "UpdateFunctionConfiguration",
         "PublishVersion",
     ] {
-        let fault = [(xtask::cloud::FAIL_OPERATION, operation)];
+        let fault = [(bgd_core::hooks::FAIL_OPERATION, operation)];
         deploy_fails_changing_nothing(&stack, image_b, &fault, operation).await;
     }
 }

@@ -6,8 +6,8 @@
 mod properties;
 mod scripts;
 
+use bgd_core::setup;
 use serde_yaml_ng::Value;
-use xtask::setup;
 
 /// The workflows that hold AWS credentials.
 const AWS_WORKFLOWS: [&str; 4] = ["deploy.yml", "rollback.yml", "unpin.yml", "promote.yml"];

@@ -2,11 +2,9 @@
 //! pass; and that no expression is spliced into one.
 use std::{path::Path, process::Command};
 
+use bgd_core::pipeline::deploy::{Outcome, Report};
 use clap::Parser;
-use xtask::{
-    flags::Cli,
-    pipeline::deploy::{Outcome, Report},
-};
+use xtask::flags::Cli;
 
 use super::*;
 

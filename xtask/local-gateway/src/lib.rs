@@ -9,7 +9,6 @@
 //! through it) while xtask stays quick to compile; xtask answers the control-plane reads
 //! through [`ControlPlane`].
 pub mod architecture;
-pub mod clock;
 mod control;
 mod event;
 mod metrics;
@@ -31,12 +30,13 @@ use axum::{
 };
 use serde_json::json;
 
+pub use bgd_rules::metrics::Counts;
 use control::Control;
 pub use control::{
     AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
 };
+pub use metrics::Fault;
 use metrics::Metrics;
-pub use metrics::{Counts, Fault};
 use pool::Pool;
 use routing::ApiRef;
 use runtime::{Isolation, Outcome, Spec};

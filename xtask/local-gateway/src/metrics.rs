@@ -6,37 +6,15 @@
 //! candidate that passes blue and fails real traffic.
 use std::{
     collections::{BTreeMap, HashMap},
-    fmt,
     sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use bgd_rules::metrics::Counts;
 use serde::{Deserialize, Serialize};
 
 /// How long counts are kept: longer than any rollout's shift and bake.
 const RETENTION_SECS: u64 = 3 * 3600;
-
-/// Invocations and function errors (errors are invocations too, as in CloudWatch): what the
-/// data plane counts and what a rollout judges (xtask's `health`), one type for both.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub invocations: u64,
-    pub errors: u64,
-}
-
-impl Counts {
-    /// One more invocation, failed or not.
-    pub fn add(&mut self, failed: bool) {
-        self.invocations += 1;
-        self.errors += u64::from(failed);
-    }
-}
-
-impl fmt::Display for Counts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of {} failed", self.errors, self.invocations)
-    }
-}
 
 /// Who was invoked: the function and the qualifier the integration named (an alias or a
 /// version), then the version that ran.

@@ -332,7 +332,11 @@ fn platform_log(spec: &Spec, line: &str) {
     if let Some(path) = &spec.log_file
         && let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(path)
     {
-        let _ = writeln!(file, "{} {line}", crate::clock::rfc3339(epoch_seconds()));
+        let _ = writeln!(
+            file,
+            "{} {line}",
+            bgd_rules::clock::rfc3339(epoch_seconds())
+        );
     }
 }
 

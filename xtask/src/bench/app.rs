@@ -12,15 +12,15 @@ use serde::Serialize;
 use xshell::Shell;
 
 use super::Summary;
-use crate::{
+use bgd_core::{
     config,
     image::{self, Binary, BuildFacts, Checkout},
-    local::{
-        architecture::Architecture,
-        runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
-        sandbox::Sandbox,
-    },
     setup,
+};
+use bgd_local::{
+    architecture::Architecture,
+    runtime::{Instance, Isolation, Outcome, Spec, Unpacked},
+    sandbox::Sandbox,
 };
 
 #[derive(Debug, Serialize)]

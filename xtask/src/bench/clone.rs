@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
-use crate::setup;
+use bgd_core::setup;
 
 #[derive(Debug, Serialize)]
 pub(super) struct Figures {

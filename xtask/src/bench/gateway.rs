@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use xshell::Shell;
 
-use crate::{local::process, setup};
+use bgd_core::setup;
+use bgd_local::process;
 
 /// Figures of one target at one concurrency: medians over the repeats.
 #[derive(Debug, Serialize)]

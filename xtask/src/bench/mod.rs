@@ -11,7 +11,8 @@ use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
-use crate::{flags, image::BuildFacts, setup};
+use crate::flags;
+use bgd_core::{image::BuildFacts, setup};
 
 /// A goal of issue 6 and whether this run met it.
 #[derive(Debug, Serialize)]
@@ -76,7 +77,7 @@ struct SimFigures {
 
 impl SimFigures {
     fn measure(runs: u64) -> Result<Self> {
-        let batch = crate::sim::batch(1, runs, 3, false, false)?;
+        let batch = bgd_sim::batch(1, runs, 3, false, false)?;
         Ok(Self {
             runs,
             seconds: batch.seconds,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Summary;
-use crate::{image::Built, setup};
+use bgd_core::{image::Built, setup};
 
 #[derive(Debug, Serialize)]
 pub(super) struct Figures {

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
-use crate::{
+use bgd_core::{
     config,
     image::{self, Binary, BuildFacts, Checkout},
     setup,

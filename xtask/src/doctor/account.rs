@@ -3,11 +3,9 @@
 use serde_json::Value;
 
 use super::{Check, Options, grants};
-use crate::{
-    cloud::{Audit, RoleGrants, absent_as_none},
-    config::Config,
-    iam::{self, AUDIENCE, GITHUB_OIDC},
-};
+use crate::iam::{self, AUDIENCE, GITHUB_OIDC};
+use bgd_aws::{Audit, RoleGrants};
+use bgd_core::{cloud::absent_as_none, config::Config};
 
 /// The provider, then the role's trust and its policy (skipped when there is no role).
 pub(super) async fn checks<C: Audit>(

@@ -10,9 +10,10 @@ use std::fmt;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::{
-    cloud::{Audit, CloudError, environment_region},
-    flags,
+use crate::flags;
+use bgd_aws::{Audit, environment_region};
+use bgd_core::{
+    cloud::CloudError,
     outcome::{Exit, refuse},
     pipeline::{Cloud, Ctx},
     secret::redact,

@@ -3,9 +3,10 @@
 use serde_json::Value;
 
 use super::{Check, grants};
-use crate::{
-    cloud::{Audit, Integration, RestApi, absent_as_none},
-    iam::matches,
+use crate::iam::matches;
+use bgd_aws::Audit;
+use bgd_core::{
+    cloud::{Integration, RestApi, absent_as_none},
     ledger::{Lock, VersionRecord},
     pipeline::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, lock_holder},
 };

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use super::{ADMINISTRATOR_ONLY, matches, permissions_policy, trust_policy};
-use crate::{cloud::Operation, config::Config};
+use bgd_core::{cloud::Operation, config::Config};
 
 const ACCOUNT: &str = "123456789012";
 

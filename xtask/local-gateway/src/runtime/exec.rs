@@ -67,7 +67,7 @@ pub(super) fn environment(spec: &Spec, runtime_api: &str) -> Vec<(String, String
 
 /// A stream name as Lambda makes them: `YYYY/MM/DD/[VERSION]` and an instance id.
 pub(super) fn log_stream(version: &str) -> String {
-    let date = crate::clock::rfc3339(epoch_seconds())[..10].replace('-', "/");
+    let date = bgd_rules::clock::rfc3339(epoch_seconds())[..10].replace('-', "/");
     let id = hex::encode(rand::random::<[u8; 16]>());
     format!("{date}/[{version}]{id}")
 }

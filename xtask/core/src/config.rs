@@ -1,0 +1,430 @@
+//! deploy.toml, typed: the one file users edit, and the only place resource names, ARNs and
+//! URLs are built, so AWS and the local cloud agree on every name.
+mod rollout;
+mod smoke;
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::{cloud::Settings, secret::Secret, setup};
+use bgd_rules::ENVIRONMENT_LIMIT;
+pub use rollout::{Rollout, Strategy, parse_duration, show as show_duration};
+pub use smoke::Smoke;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub project: Project,
+    pub function: Function,
+    #[serde(default)]
+    pub app: App,
+    #[serde(default)]
+    pub smoke: Vec<Smoke>,
+    #[serde(default)]
+    pub rollout: Rollout,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Prefix of every resource name.
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u32,
+    /// Values may be `${VAR}` references, resolved from the deploying environment.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+/// The Lambda itself: which cargo package and binary it is, and what it needs at run time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The package whose binary is the function (`cargo build --package`).
+    #[serde(default = "default_package")]
+    pub package: String,
+    /// That package's binary (`--bin`); the image holds it as `/bootstrap` whatever its name.
+    #[serde(default = "default_binary")]
+    pub binary: String,
+    #[serde(default)]
+    pub required_env: Vec<String>,
+    /// Where the deploy contract answers, as bgd-contract bakes them in from this file: every
+    /// check of a stage asks these paths.
+    #[serde(default = "default_version_path")]
+    pub version_path: String,
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+}
+
+/// bgd's own sample, so a deploy.toml written before `package` and `binary` existed works.
+impl Default for App {
+    fn default() -> Self {
+        Self {
+            package: default_package(),
+            binary: default_binary(),
+            required_env: Vec::new(),
+            version_path: default_version_path(),
+            health_path: default_health_path(),
+        }
+    }
+}
+
+impl App {
+    /// The contract's paths, as the checks of a stage ask them.
+    pub fn paths(&self) -> ContractPaths {
+        ContractPaths {
+            version: self.version_path.clone(),
+            health: self.health_path.clone(),
+        }
+    }
+}
+
+/// Where a stage's Lambda answers the deploy contract: its self-report and its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractPaths {
+    pub version: String,
+    pub health: String,
+}
+
+impl Default for ContractPaths {
+    fn default() -> Self {
+        App::default().paths()
+    }
+}
+
+/// Environment names Lambda sets itself and refuses in a function's configuration
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>).
+const RESERVED_ENV: [&str; 18] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// A region name as AWS spells them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let letters = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [area, middle @ .., number] => {
+            area.len() == 2
+                && letters(area)
+                && !middle.is_empty()
+                && middle.iter().all(|p| letters(p))
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+fn resolve(name: &str, value: &str) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..]
+            .find('}')
+            .with_context(|| format!("[function.environment] {name}: unclosed ${{ in its value"))?;
+        let var = &rest[start + 2..start + end];
+        let found = std::env::var(var).with_context(|| {
+            format!("[function.environment] {name} refers to ${{{var}}}, which is not set in this environment: export {var}")
+        })?;
+        crate::secret::register(&found);
+        out.push_str(&rest[..start]);
+        out.push_str(&found);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn default_package() -> String {
+    "app".into()
+}
+fn default_binary() -> String {
+    "bootstrap".into()
+}
+fn default_version_path() -> String {
+    "/version".into()
+}
+fn default_health_path() -> String {
+    "/health".into()
+}
+fn default_architecture() -> String {
+    "x86_64".into()
+}
+fn default_memory() -> u32 {
+    256
+}
+fn default_timeout() -> u32 {
+    10
+}
+
+impl Config {
+    /// Reads deploy.toml at the workspace root, or the file `BGD_DEPLOY_TOML` names (the
+    /// end-to-end tests deploy under names of their own).
+    pub fn load() -> Result<Self> {
+        match std::env::var_os("BGD_DEPLOY_TOML") {
+            Some(path) => Self::from_file(Path::new(&path)),
+            None => Self::from_file(&setup::workspace_root().join("deploy.toml")),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// Parses and checks; toml's errors name the key, line and column.
+    pub fn parse(text: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text)?;
+        let name = &config.project.name;
+        let valid_name = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && name.as_bytes()[0].is_ascii_lowercase();
+        if !valid_name {
+            bail!(
+                "[project] name {name:?}: use 1-40 lowercase letters, digits and '-', starting with a letter (it names the function, repository, API and role)"
+            );
+        }
+        if !is_region(&config.project.region) {
+            bail!(
+                "[project] region = {:?}: not an AWS region name (like \"us-east-1\")",
+                config.project.region
+            );
+        }
+        setup::musl_target(&config.function.architecture)?;
+        for name in config.function.environment.keys() {
+            if RESERVED_ENV.contains(&name.as_str()) {
+                bail!(
+                    "[function.environment] {name}: Lambda sets {name} itself and refuses it in a function's configuration; remove it"
+                );
+            }
+            let mut bytes = name.bytes();
+            let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && name.len() >= 2;
+            if !valid {
+                bail!(
+                    "[function.environment] {name:?}: Lambda takes names of 2 or more letters, digits and '_', starting with a letter"
+                );
+            }
+        }
+        for (i, smoke) in config.smoke.iter().enumerate() {
+            smoke
+                .check()
+                .with_context(|| format!("[[smoke]] number {} ({})", i + 1, smoke.path))?;
+        }
+        config.rollout.check()?;
+        for (key, path) in [
+            ("version_path", &config.app.version_path),
+            ("health_path", &config.app.health_path),
+        ] {
+            let valid = path.len() > 1
+                && path.starts_with('/')
+                && !path.contains(['?', '#', ' ', '"', '\\'])
+                && !path.ends_with('/');
+            if !valid {
+                bail!(
+                    "[app] {key} = {path:?}: a path like \"/version\" (a leading '/', no query, no trailing '/')"
+                );
+            }
+        }
+        if config.app.version_path == config.app.health_path {
+            bail!(
+                "[app] version_path and health_path are both {:?}: give each its own path",
+                config.app.health_path
+            );
+        }
+        if !(128..=10240).contains(&config.function.memory_mb) {
+            bail!(
+                "[function] memory_mb = {}: Lambda allows 128 to 10240",
+                config.function.memory_mb
+            );
+        }
+        if !(1..=900).contains(&config.function.timeout_s) {
+            bail!(
+                "[function] timeout_s = {}: Lambda allows 1 to 900",
+                config.function.timeout_s
+            );
+        }
+        Ok(config)
+    }
+
+    pub fn function_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn repository_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn api_name(&self) -> &str {
+        &self.project.name
+    }
+
+    pub fn role_name(&self) -> String {
+        format!("{}-lambda", self.project.name)
+    }
+
+    /// `[function.environment]` with `${VAR}` references filled in from the deploying
+    /// environment; a reference to an unset variable is an error naming it (never the value).
+    pub fn resolved_environment(&self) -> Result<BTreeMap<String, String>> {
+        self.function
+            .environment
+            .iter()
+            .map(|(name, value)| Ok((name.clone(), resolve(name, value)?)))
+            .collect()
+    }
+
+    /// The settings the function must run with, as deploy.toml says. Checked against
+    /// Lambda's environment limit here, before any call, measured as Lambda measures it (the
+    /// variables' JSON, by the one rule): Lambda's own error quotes the values, escaped. Adding
+    /// up names and values passed 3,977 bytes whose JSON Lambda refused (security-audit-3 #1).
+    pub fn settings(&self) -> Result<Settings> {
+        let environment = self.resolved_environment()?;
+        let size = bgd_rules::environment_size(&environment);
+        if size > ENVIRONMENT_LIMIT {
+            let mut names: Vec<(&String, usize)> =
+                environment.iter().map(|(k, v)| (k, v.len())).collect();
+            names.sort_by_key(|&(_, len)| std::cmp::Reverse(len));
+            let largest: Vec<String> = names
+                .iter()
+                .take(3)
+                .map(|(name, len)| format!("{name} ({len} bytes)"))
+                .collect();
+            bail!(
+                "[function.environment] holds {size} bytes once resolved, measured as Lambda does (as JSON); Lambda allows {ENVIRONMENT_LIMIT}: the largest are {}",
+                largest.join(", ")
+            );
+        }
+        Ok(Settings {
+            // Resolved `${VAR}` values were registered for redaction as they were read.
+            environment: environment
+                .into_iter()
+                .map(|(name, value)| (name, Secret::from(value)))
+                .collect(),
+            memory_mb: self.function.memory_mb,
+            timeout: Duration::from_secs(self.function.timeout_s.into()),
+        })
+    }
+
+    /// The permission statement that lets API Gateway invoke one alias; fixed per alias, so
+    /// repeated deploys never grow the function's policy.
+    pub fn permission_statement_id(&self, alias: &str) -> String {
+        format!("{}-apigateway-{alias}", self.project.name)
+    }
+
+    /// Calls from one stage of the API only (any method, any path).
+    pub fn stage_source_arn(&self, account: &str, api_id: &str, stage: &str) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{account}:{api_id}/{stage}/*/*",
+            self.project.region
+        )
+    }
+
+    /// Where a stage answers: API Gateway's execute-api, or the local gateway.
+    pub fn stage_url(&self, api_id: &str, stage: &str, local_gateway: Option<&str>) -> String {
+        match local_gateway {
+            Some(gateway) => format!(
+                "{}/restapis/{api_id}/{stage}/_user_request_",
+                gateway.trim_end_matches('/')
+            ),
+            None => format!(
+                "https://{api_id}.execute-api.{}.amazonaws.com/{stage}",
+                self.project.region
+            ),
+        }
+    }
+
+    /// The tag every pushed image gets (an untagged image is invisible to tag listings and to
+    /// untagged-image lifecycle rules).
+    pub fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
+        let sha = crate::ledger::short(git_sha);
+        match build_id {
+            Some(id) => format!("git-{sha}-{id}"),
+            None => format!("git-{sha}"),
+        }
+    }
+
+    pub fn function_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{account}:function:{}",
+            self.project.region,
+            self.function_name()
+        )
+    }
+
+    /// The function, its versions and aliases (`:N`, `:blue`): Lambda authorises qualified
+    /// calls against the qualified ARN.
+    pub fn function_arns(&self, account: &str) -> Vec<String> {
+        let arn = self.function_arn(account);
+        vec![format!("{arn}:*"), arn]
+    }
+
+    pub fn repository_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:ecr:{}:{account}:repository/{}",
+            self.project.region,
+            self.repository_name()
+        )
+    }
+
+    pub fn role_arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{}", self.role_name())
+    }
+
+    /// The function role's permissions: its own log group only.
+    pub fn logs_policy(&self, account: &str) -> String {
+        logs_policy(&self.project.region, account, self.function_name())
+    }
+}
+
+/// Writing to the log group Lambda sends `function`'s output to (`/aws/lambda/NAME`), and no
+/// other: the scoped form of AWSLambdaBasicExecutionRole, whose Resource is `*`
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
+pub fn logs_policy(region: &str, account: &str, function: &str) -> String {
+    let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}");
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [&group, format!("{group}:*")],
+        }],
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests;

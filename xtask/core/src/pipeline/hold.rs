@@ -1,0 +1,244 @@
+//! A human gate between blue and green: `deploy --hold` stops with blue verified and the lock
+//! held; `promote` moves green to exactly that version, `abort` ends the hold. Promote trusts
+//! nothing it did not check again: the hold is live, blue still reports the held version and
+//! build, the version passes the one verification rule, and green has not moved since the hold
+//! (its RevisionId, kept in the lock, guards the promotion). Then it ends as the held deploy
+//! would have: the same rollout (the hold's strategy and bake, unless `promote` names others),
+//! rolled back by itself on a breach, and the hold released whatever ends it.
+use anyhow::{Context, Result, bail};
+
+use super::{
+    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, absent_as_none,
+    deploy, lock::lock_stage,
+};
+use crate::{
+    cloud::{Alias, RestApi, Stage},
+    config::{Strategy, parse_duration},
+    ledger::{Hold, Lock, Task, VersionRecord},
+    outcome::{Exit, refuse},
+    probe::Endpoint,
+    secret::Secret,
+};
+
+/// What to do with a held deploy, printed by `deploy --hold`.
+pub fn instructions<C: Cloud>(ctx: &Ctx<C>, api: &RestApi, version: u64) -> Vec<String> {
+    let blue = ctx.stage_url(api, BLUE);
+    vec![
+        format!(
+            "look at version {version} on blue: curl -H \"x-verify-token: $TOKEN\" {blue}{}",
+            ctx.config.app.version_path
+        ),
+        "the token: cargo xtask status --show-token --json | jq -r '.stages[] | select(.stage==\"blue\") | .variables.verify_token'".into(),
+        format!("cargo xtask promote: green → version {version}, as a deploy would"),
+        "cargo xtask abort: remove blue, green unchanged".into(),
+    ]
+}
+
+/// The held deploy: stage blue, its lock and hold, and the version blue points at.
+struct Held {
+    api: RestApi,
+    blue: Stage,
+    lock: Lock,
+    hold: Hold,
+}
+
+async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: nothing is held",
+            ctx.config.api_name()
+        )
+    })?;
+    let Some(blue) = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await)? else {
+        bail!("no deploy is held (there is no stage blue): `cargo xtask deploy --hold` makes one");
+    };
+    let lock = Lock::parse(&blue.description)
+        .map_err(|_| anyhow::anyhow!("stage blue was not made by bgd: nothing is held"))?;
+    let Some(hold) = lock.hold.clone() else {
+        let why = match lock.task {
+            Task::Promote => format!(
+                "the hold is being promoted ({lock}): it ends with that run; `cargo xtask rollback` aborts its rollout"
+            ),
+            _ => format!(
+                "stage blue is not a hold but the lock of a running {} ({lock}): wait for it to finish (or pass --break-lock to a deploy or rollback if it died)",
+                lock.task
+            ),
+        };
+        return Err(refuse(Exit::LockHeld, why));
+    };
+    Ok(Held {
+        api,
+        blue,
+        lock,
+        hold,
+    })
+}
+
+/// How `promote` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub dry_run: bool,
+    /// `--strategy`, else the hold's, else deploy.toml's.
+    pub strategy: Option<Strategy>,
+    /// `--bake`, else the hold's, else deploy.toml's.
+    pub bake: Option<std::time::Duration>,
+}
+
+/// The rollout `promote` runs: its flags, else what the held deploy recorded, else
+/// deploy.toml's `[rollout]` (a hold taken before holds recorded it).
+fn plan<C: Cloud>(ctx: &Ctx<C>, hold: &Hold, options: &Options) -> Result<Plan> {
+    let configured = Plan::configured(&ctx.config.rollout);
+    let strategy = match (options.strategy, &hold.strategy) {
+        (Some(strategy), _) => strategy,
+        (None, Some(held)) => held.parse()?,
+        (None, None) => configured.strategy,
+    };
+    let bake = match (options.bake, &hold.bake) {
+        (Some(bake), _) => bake,
+        (None, Some(held)) => parse_duration(held)?,
+        (None, None) => configured.bake,
+    };
+    Ok(Plan { strategy, bake })
+}
+
+/// `promote`: green → the held version by the held deploy's rollout, then cleanup, as a
+/// deploy's last phases.
+pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy::Report> {
+    let p = &ctx.progress;
+    let (held, version, published, record, green, (registry, repository)) = p
+        .phase(Phase::CheckHold, async {
+            let held = held(ctx).await?;
+            if held.lock.is_expired() {
+                bail!(
+                    "the hold expired ({}): `cargo xtask abort`, then deploy again",
+                    held.lock
+                );
+            }
+            let blue = ctx.cloud.get_alias(ctx.function(), BLUE).await?;
+            let version: u64 = blue
+                .target
+                .version
+                .parse()
+                .context("alias blue points at no published version")?;
+            let published = ctx.cloud.get_version(ctx.function(), &version.to_string()).await?;
+            let (registry, repository) = ctx.registry().await?;
+            let record = ctx
+                .verification(&registry, &repository.name, &published)
+                .await?
+                .map_err(|why| anyhow::anyhow!("version {version} on blue is not verified: {why}; `cargo xtask abort`, then deploy again"))?;
+            if record.git_sha != held.lock.git_sha {
+                bail!(
+                    "blue points at version {version} of {}, not the held build {}: `cargo xtask abort`, then deploy again",
+                    crate::ledger::short(&record.git_sha),
+                    crate::ledger::short(&held.lock.git_sha)
+                );
+            }
+            // Blue must still answer as the held version: what the person looked at.
+            let endpoint = Endpoint {
+                url: ctx.stage_url(&held.api, BLUE),
+                token: held
+                    .blue
+                    .variables
+                    .get(TOKEN_VARIABLE)
+                    .cloned()
+                    .map(Secret::registered),
+            };
+            ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
+                .await?;
+            let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+            anyhow::Ok((held, version, published, record, green, (registry, repository)))
+        })
+        .await?;
+    let plan = plan(ctx, &held.hold, &options)?;
+    let mut report = report(ctx, &held.api, &green, version, &record);
+    if options.dry_run {
+        report.outcome = deploy::Outcome::Planned;
+        report.plan = vec![format!(
+            "move alias green from version {} to {version} ({}, bake {}); delete stage blue",
+            green.target.version,
+            plan.strategy,
+            crate::config::show_duration(plan.bake)
+        )];
+        return Ok(report);
+    }
+    // The RevisionId green had when the hold began: a green moved since refuses the promotion.
+    let as_held = Alias {
+        revision_id: Some(held.hold.green_revision.clone()),
+        ..green
+    };
+    let candidate = Candidate {
+        version,
+        record: &record,
+        description: &published.description,
+        pin: false,
+    };
+    // The hold becomes this run's own lock, blue replaced only if it is still the hold
+    // checked above: an `abort` or a second `promote` meanwhile then meets a promote's lock
+    // and refuses. Before, promote ran on the hold's token, and abort removed the lock under
+    // it while green moved on (security-audit-3 N1, adversarial-3 #5). The lock is released
+    // whatever ends the run (a rollback included), as a deploy's is.
+    let api = &held.api;
+    let lock = LockOptions {
+        task: Task::Promote,
+        ..LockOptions::default()
+    };
+    let (token, stage) = lock_stage(&held.blue.deployment_id, &record.git_sha, lock, None);
+    let shutdown = crate::signal::shutdown_signal()?;
+    let token = p
+        .phase(
+            Phase::Lock,
+            ctx.replace_lock(api, &held.blue, &stage, token, true),
+        )
+        .await?;
+    report.rollout = ctx
+        .holding(api, token, lock, shutdown, |token| async move {
+            ctx.still_holds(api, token.expose()).await?;
+            let registry = (&registry, repository.name.as_str());
+            ctx.to_green(api, &as_held, candidate, plan, registry).await
+        })
+        .await?;
+    report.outcome = deploy::Outcome::Deployed;
+    report.phases = p.times();
+    Ok(report)
+}
+
+/// `abort`: removes the held blue; green is not touched.
+pub async fn abort<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
+    let held = held(ctx).await?;
+    let version = absent_as_none(ctx.cloud.get_alias(ctx.function(), BLUE).await)?
+        .map_or_else(|| "?".into(), |a| a.target.version);
+    if dry_run {
+        return Ok(format!(
+            "would remove stage blue (the hold of version {version}); green unchanged"
+        ));
+    }
+    ctx.release_lock(&held.api).await?;
+    Ok(format!(
+        "removed stage blue (the hold of version {version}, {}); green unchanged",
+        crate::ledger::short(&held.lock.git_sha)
+    ))
+}
+
+fn report<C: Cloud>(
+    ctx: &Ctx<C>,
+    api: &RestApi,
+    green: &Alias,
+    version: u64,
+    record: &VersionRecord,
+) -> deploy::Report {
+    deploy::Report {
+        outcome: deploy::Outcome::Planned,
+        function: ctx.function().into(),
+        version: Some(version),
+        previous: green.target.version.parse().ok(),
+        git_sha: record.git_sha.clone(),
+        digest: record.digest.clone(),
+        green_url: Some(ctx.stage_url(api, GREEN)),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        held: None,
+        write_calls: 0,
+        rollout: None,
+    }
+}

@@ -1,0 +1,392 @@
+//! `status`, `history` and `verify`: reads only. Status shows each alias → version → build,
+//! each stage → variables and URL, what each endpoint reports live, and drift warnings.
+use std::{collections::BTreeMap, fmt};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{BLUE, Cloud, Ctx, GREEN, TOKEN_VARIABLE, absent_as_none, expect};
+use crate::{
+    health::Counts,
+    image::Registry,
+    ledger::{Lock, Promotion, VersionRecord},
+    probe::{Endpoint, SelfReport},
+    secret::Secret,
+};
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub function: String,
+    pub aliases: Vec<AliasStatus>,
+    pub stages: Vec<StageStatus>,
+    /// Green's real traffic over the last [`TRAFFIC_WINDOW`] by executed version (the signal a
+    /// rollout watches), where the cloud has a source for it.
+    pub traffic: Option<BTreeMap<String, Counts>>,
+    pub warnings: Vec<String>,
+}
+
+/// How far back `status` reads green's traffic.
+const TRAFFIC_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+
+#[derive(Debug, Serialize)]
+pub struct AliasStatus {
+    pub alias: String,
+    pub version: String,
+    pub record: Option<VersionRecord>,
+    /// Blue verified this very version (the rule of `ledger::verification`).
+    pub verified: bool,
+    pub promotion: Option<Promotion>,
+    /// Extra versions and their shares: a rollout's split.
+    pub weights: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageStatus {
+    pub stage: String,
+    pub url: String,
+    pub variables: BTreeMap<String, String>,
+    pub lock: Option<Lock>,
+    /// What the stage reports live (`GET /version`), when it answered with a self-report.
+    pub reports: Option<SelfReport>,
+    /// Why it could not be asked, otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
+}
+
+pub async fn status<C: Cloud>(ctx: &Ctx<C>, show_token: bool) -> Result<Status> {
+    let function = ctx.function().to_owned();
+    let mut warnings = Vec::new();
+    let mut aliases = Vec::new();
+    let registry = ctx.find_registry().await?;
+    if registry.is_none() {
+        warnings.push(format!(
+            "there is no image repository {}: run `cargo xtask provision`",
+            ctx.config.repository_name()
+        ));
+    }
+    for alias in [GREEN, BLUE] {
+        let Some(found) = absent_as_none(ctx.cloud.get_alias(&function, alias).await)? else {
+            warnings.push(format!(
+                "alias {alias} is missing: run `cargo xtask provision`"
+            ));
+            continue;
+        };
+        let version = found.target.version.clone();
+        if version == "$LATEST" {
+            warnings.push(format!("alias {alias} points at $LATEST, which changes under it: deploy to pin it to a version"));
+        }
+        let (record, verified) = match absent_as_none(
+            ctx.cloud.get_version(&function, &version).await,
+        )? {
+            Some(v) if version != "$LATEST" => {
+                let verified = match &registry {
+                    Some((registry, repository)) => {
+                        ctx.verification(registry, &repository.name, &v).await?
+                    }
+                    None => Err("its repository is gone".to_owned()),
+                };
+                if let (GREEN, Err(why)) = (alias, &verified) {
+                    warnings.push(format!("green serves version {version}, which is not verified: {why}; `cargo xtask rollback --to N` to a verified one"));
+                }
+                (VersionRecord::parse(&v.description).ok(), verified.is_ok())
+            }
+            _ => (None, false),
+        };
+        let promotion = Promotion::parse(&found.description)
+            .ok()
+            .filter(|_| alias == GREEN);
+        if let Some(p) = promotion.as_ref().filter(|p| p.pinned) {
+            warnings.push(format!("green is pinned to version {} by a rollback ({}): deploys refuse until `cargo xtask unpin`", p.version, p.actor));
+        }
+        if let Some(until) = promotion.as_ref().and_then(|p| p.baking) {
+            let left = until.saturating_sub(crate::ledger::epoch_seconds());
+            warnings.push(format!("green is baking version {version}: {left}s of its bake left (a run killed meanwhile leaves it to the next deploy to finish)"));
+        }
+        for (other, weight) in &found.target.additional_weights {
+            warnings.push(format!("alias {alias} is split: {:.0}% on version {other}, the rest on {version} (a rollout under way, or left by a killed one: the next deploy settles it, `cargo xtask rollback` aborts it)", weight * 100.0));
+        }
+        aliases.push(AliasStatus {
+            alias: alias.into(),
+            version,
+            record,
+            verified,
+            promotion,
+            weights: found.target.additional_weights.clone(),
+        });
+    }
+    if let Some(record) = aliases
+        .iter()
+        .find(|a| a.alias == GREEN)
+        .and_then(|a| a.record.as_ref())
+        && let Some((registry, repository)) = &registry
+        && !registry
+            .has_manifest(&repository.name, &record.digest)
+            .await?
+    {
+        warnings.push(format!(
+            "green's image {} is gone from repository {}: cold starts will fail",
+            record.digest, repository.name
+        ));
+    }
+
+    let mut stages = Vec::new();
+    match ctx.find_api().await? {
+        None => warnings.push(format!(
+            "there is no REST API {}: run `cargo xtask provision`",
+            ctx.config.api_name()
+        )),
+        Some(api) => {
+            for name in [GREEN, BLUE] {
+                let Some(stage) = absent_as_none(ctx.cloud.get_stage(&api.id, name).await)? else {
+                    if name == GREEN {
+                        warnings.push("stage green is missing: run `cargo xtask provision`".into());
+                    }
+                    continue;
+                };
+                let lock = (name == BLUE)
+                    .then(|| Lock::parse(&stage.description).ok())
+                    .flatten();
+                if name == BLUE {
+                    let holder = lock
+                        .as_ref()
+                        .map_or_else(|| "not made by a deploy".into(), ToString::to_string);
+                    warnings.push(format!("stage blue exists (the deploy lock): {holder}"));
+                }
+                let endpoint = Endpoint {
+                    url: ctx.stage_url(&api, name),
+                    // Not registered: `--show-token` prints it on purpose.
+                    token: stage
+                        .variables
+                        .get(TOKEN_VARIABLE)
+                        .cloned()
+                        .map(Secret::from),
+                };
+                let (reports, report_error) = match ctx.prober.self_report(&endpoint).await {
+                    Ok(report) => (Some(report), None),
+                    Err(failure) => (None, Some(failure.to_string())),
+                };
+                let mut variables = stage.variables;
+                if !show_token && let Some(token) = variables.get_mut(TOKEN_VARIABLE) {
+                    *token = "(hidden: --show-token)".into();
+                }
+                stages.push(StageStatus {
+                    stage: name.into(),
+                    url: endpoint.url,
+                    variables,
+                    lock,
+                    reports,
+                    report_error,
+                });
+            }
+        }
+    }
+    let green = aliases.iter().find(|a| a.alias == GREEN);
+    let traffic = match (&ctx.traffic, green) {
+        (Some(traffic), Some(green)) => {
+            let since = std::time::SystemTime::now() - TRAFFIC_WINDOW;
+            let versions: Vec<String> = std::iter::once(green.version.clone())
+                .chain(green.weights.keys().cloned())
+                .collect();
+            Some(
+                traffic
+                    .by_version(&function, GREEN, &versions, since)
+                    .await?,
+            )
+        }
+        _ => None,
+    };
+    Ok(Status {
+        function,
+        aliases,
+        stages,
+        traffic,
+        warnings,
+    })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "function {}", self.function)?;
+        for a in &self.aliases {
+            write!(
+                f,
+                "  alias {:<6} → version {:<4} {:<12}",
+                a.alias,
+                a.version,
+                if a.verified {
+                    "verified"
+                } else {
+                    "not verified"
+                }
+            )?;
+            match &a.record {
+                Some(r) => writeln!(
+                    f,
+                    " git {} digest {} published {} by {}",
+                    crate::ledger::short(&r.git_sha),
+                    r.digest,
+                    r.published_at,
+                    r.actor
+                )?,
+                None => writeln!(f, " (no build record)")?,
+            }
+            for (version, weight) in &a.weights {
+                writeln!(f, "    split: {:.0}% on version {version}", weight * 100.0)?;
+            }
+        }
+        for (version, counts) in self.traffic.iter().flatten() {
+            writeln!(
+                f,
+                "  green traffic (5 min) version {version}: {counts} requests"
+            )?;
+        }
+        for s in &self.stages {
+            writeln!(f, "  stage {:<6} {}", s.stage, s.url)?;
+            for (k, v) in &s.variables {
+                writeln!(f, "    {k} = {v}")?;
+            }
+            match (&s.reports, &s.report_error) {
+                (Some(r), _) => writeln!(
+                    f,
+                    "    reports version {} alias {} build {}",
+                    r.version.as_deref().unwrap_or("?"),
+                    r.alias.as_deref().unwrap_or("none"),
+                    crate::ledger::short(&r.build.git_sha)
+                )?,
+                (None, e) => writeln!(
+                    f,
+                    "    could not ask it: {}",
+                    e.as_deref()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                )?,
+            }
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub record: Option<VersionRecord>,
+    /// Blue verified this very version (the rule of `ledger::verification`).
+    pub verified: bool,
+    pub green: bool,
+    pub blue: bool,
+}
+
+pub async fn history<C: Cloud>(ctx: &Ctx<C>) -> Result<Vec<HistoryEntry>> {
+    let function = ctx.function();
+    let versions = ctx.cloud.list_versions(function).await?;
+    let alias_version = |alias| async move {
+        absent_as_none(ctx.cloud.get_alias(function, alias).await)
+            .map(|a| a.map(|a| a.target.version))
+    };
+    let (green, blue) = (alias_version(GREEN).await?, alias_version(BLUE).await?);
+    let (registry, repository) = ctx.registry().await?;
+    let mut entries = Vec::new();
+    for listed in versions {
+        let number: u64 = listed
+            .version
+            .parse()
+            .with_context(|| format!("version {:?}", listed.version))?;
+        // ListVersionsByFunction does not say which image a version runs; GetFunction does,
+        // and the verification rule needs it.
+        let v = ctx.cloud.get_version(function, &listed.version).await?;
+        let verified = ctx
+            .verification(&registry, &repository.name, &v)
+            .await?
+            .is_ok();
+        entries.push(HistoryEntry {
+            version: number,
+            record: VersionRecord::parse(&v.description).ok(),
+            verified,
+            green: green.as_deref() == Some(v.version.as_str()),
+            blue: blue.as_deref() == Some(v.version.as_str()),
+        });
+    }
+    Ok(entries)
+}
+
+pub fn history_table(entries: &[HistoryEntry]) -> String {
+    let mut out = format!(
+        "{:<8} {:<13} {:<21} {:<9} {}\n",
+        "version", "git", "published", "verified", "aliases"
+    );
+    for e in entries {
+        let (git, at) = e.record.as_ref().map_or(("?", "?"), |r| {
+            (crate::ledger::short(&r.git_sha), r.published_at.as_str())
+        });
+        let aliases = [(e.green, GREEN), (e.blue, BLUE)]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, a)| *a)
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push_str(&format!(
+            "{:<8} {:<13} {:<21} {:<9} {}\n",
+            e.version,
+            git,
+            at,
+            if e.verified { "yes" } else { "no" },
+            aliases
+        ));
+    }
+    out
+}
+
+/// `verify --stage S [--expect-version N]`: the checks of a deploy, alone.
+pub async fn verify<C: Cloud>(
+    ctx: &Ctx<C>,
+    stage: &str,
+    expect_version: Option<u64>,
+) -> Result<SelfReport> {
+    let api = ctx.find_api().await?.with_context(|| {
+        format!(
+            "there is no REST API {}: run `cargo xtask provision`",
+            ctx.config.api_name()
+        )
+    })?;
+    let found = ctx
+        .cloud
+        .get_stage(&api.id, stage)
+        .await
+        .with_context(|| format!("reading stage {stage}"))?;
+    let alias = found
+        .variables
+        .get(super::ALIAS_VARIABLE)
+        .cloned()
+        .with_context(|| format!("stage {stage} has no alias variable"))?;
+    let version = match expect_version {
+        Some(v) => v,
+        None => ctx
+            .cloud
+            .get_alias(ctx.function(), &alias)
+            .await?
+            .target
+            .version
+            .parse()
+            .context("the alias points at no published version")?,
+    };
+    let (_, record) = ctx.version_record(&version.to_string()).await?;
+    let endpoint = Endpoint {
+        url: ctx.stage_url(&api, stage),
+        token: found
+            .variables
+            .get(TOKEN_VARIABLE)
+            .cloned()
+            .map(Secret::registered),
+    };
+    ctx.verify(
+        &endpoint,
+        &expect(version, &alias, &record),
+        &ctx.config.smoke,
+    )
+    .await
+}

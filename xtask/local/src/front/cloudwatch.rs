@@ -1,0 +1,244 @@
+//! CloudWatch on the local cloud, served by the front itself: the SDK speaks Smithy RPC v2 CBOR
+//! to it, which moto does not. GetMetricData answers Lambda's `Invocations` and `Errors` of
+//! `function:alias` by `ExecutedVersion` from the data plane's counts (what Lambda publishes
+//! to CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms) keep
+//! their states in the front's books. Other operations are refused by name.
+use std::collections::BTreeMap;
+
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, HeaderValue, StatusCode},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Answer, Call, Front, cbor};
+use crate::LocalCloud;
+
+/// An alarm as the front keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Alarm {
+    pub state: String,
+    pub reason: String,
+}
+
+const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
+
+pub(super) async fn handle(front: &Front, call: Call) -> Answer {
+    let path = call.target.split('?').next().unwrap_or_default();
+    let operation = path.rsplit_once("/operation/").map_or("", |(_, op)| op);
+    let Ok(input) = cbor::decode(&call.body) else {
+        return error("SerializationException", "the body is not CBOR");
+    };
+    match operation {
+        "GetMetricData" => front.metric_data(&input).await,
+        "PutMetricAlarm" | "SetAlarmState" | "DeleteAlarms" | "DescribeAlarms" => {
+            front.alarms(&call.region, operation, &input).await
+        }
+        other => error(
+            "UnknownOperationException",
+            &format!("the local cloud does not serve CloudWatch's {other}"),
+        ),
+    }
+}
+
+impl Front {
+    async fn metric_data(&self, input: &Value) -> Answer {
+        let (Some(start), Some(end)) = (input["StartTime"].as_f64(), input["EndTime"].as_f64())
+        else {
+            return error("ValidationError", "StartTime and EndTime are required");
+        };
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+        if start >= end {
+            return error(
+                "ValidationError",
+                "The parameter StartTime must be less than the parameter EndTime.",
+            );
+        }
+        let queries = input["MetricDataQueries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if queries.is_empty() || queries.len() > 500 {
+            return error("ValidationError", "MetricDataQueries: 1 to 500 queries");
+        }
+        let mut read: BTreeMap<(String, String), BTreeMap<String, local_gateway::Counts>> =
+            BTreeMap::new();
+        let mut results = Vec::new();
+        for query in &queries {
+            let id = query["Id"].as_str().unwrap_or_default();
+            // MetricDataQuery.Id: "The first character must be a lowercase letter."
+            if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+                return error(
+                    "ValidationError",
+                    &format!("Id {id:?} must start with a lowercase letter"),
+                );
+            }
+            let metric = &query["MetricStat"]["Metric"];
+            let name = metric["MetricName"].as_str().unwrap_or_default();
+            let dimension = |wanted: &str| {
+                metric["Dimensions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|d| {
+                        (d["Name"].as_str() == Some(wanted))
+                            .then(|| d["Value"].as_str())
+                            .flatten()
+                    })
+            };
+            let mut result = json!({
+                "Id": id, "Label": name, "Timestamps": [], "Values": [], "StatusCode": "Complete"
+            });
+            if let (
+                "AWS/Lambda",
+                "Invocations" | "Errors",
+                Some(function),
+                Some(resource),
+                Some(version),
+            ) = (
+                metric["Namespace"].as_str().unwrap_or_default(),
+                name,
+                dimension("FunctionName"),
+                dimension("Resource"),
+                dimension("ExecutedVersion"),
+            ) && let Some(qualifier) = resource.strip_prefix(&format!("{function}:"))
+            {
+                let key = (function.to_owned(), qualifier.to_owned());
+                if !read.contains_key(&key) {
+                    match self.counts(function, qualifier, start as u64).await {
+                        Ok(counts) => read.insert(key.clone(), counts),
+                        Err(e) => return error("InternalServiceError", &format!("{e:#}")),
+                    };
+                }
+                // Lambda publishes no datapoint for a minute without invocations.
+                if let Some(counts) = read[&key].get(version).filter(|c| c.invocations > 0) {
+                    let value = if name == "Errors" {
+                        counts.errors
+                    } else {
+                        counts.invocations
+                    };
+                    result["Timestamps"] = json!([start]);
+                    result["Values"] = json!([value as f64]);
+                }
+            }
+            results.push(result);
+        }
+        answer(&json!({ "MetricDataResults": results, "Messages": [] }))
+    }
+
+    /// The data plane's per-version counts of `function:qualifier` from `since` on.
+    async fn counts(
+        &self,
+        function: &str,
+        qualifier: &str,
+        since: u64,
+    ) -> anyhow::Result<BTreeMap<String, local_gateway::Counts>> {
+        // The gateway starts after the front, on a port `up` records in the state dir.
+        let gateway = LocalCloud::at(&self.state_dir).endpoints()?.gateway_url;
+        let url = format!(
+            "{gateway}{}?function={function}&qualifier={qualifier}&since={since}",
+            local_gateway::METRICS_PATH
+        );
+        let answer = self.http.get(&url).send().await?.error_for_status()?;
+        Ok(answer.json().await?)
+    }
+
+    async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
+        let key = |name: &str| format!("{region}/{name}");
+        let names: Vec<&str> = input["AlarmNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut books = self.books.lock().await;
+        let out = match operation {
+            "PutMetricAlarm" => {
+                let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
+                    return error("ValidationError", "AlarmName is required");
+                };
+                books.alarms.entry(key(name)).or_insert_with(|| Alarm {
+                    state: "INSUFFICIENT_DATA".into(),
+                    reason: "Unchecked: Initial alarm creation".into(),
+                });
+                json!({})
+            }
+            "SetAlarmState" => {
+                let name = input["AlarmName"].as_str().unwrap_or_default();
+                let state = input["StateValue"].as_str().unwrap_or_default();
+                if !STATES.contains(&state) {
+                    return error("ValidationError", &format!("StateValue {state:?}"));
+                }
+                let Some(alarm) = books.alarms.get_mut(&key(name)) else {
+                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
+                };
+                alarm.state = state.into();
+                alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
+                json!({})
+            }
+            "DeleteAlarms" => {
+                if let Some(name) = names.iter().find(|n| !books.alarms.contains_key(&key(n))) {
+                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
+                }
+                for name in &names {
+                    books.alarms.remove(&key(name));
+                }
+                json!({})
+            }
+            _ => {
+                // DescribeAlarms: names it does not know are left out, not refused.
+                let wanted = |name: &str| names.is_empty() || names.contains(&name);
+                let metric_alarms: Vec<Value> = books
+                    .alarms
+                    .iter()
+                    .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
+                    .filter(|(name, _)| wanted(name))
+                    .map(|(name, alarm)| {
+                        json!({"AlarmName": name, "StateValue": alarm.state, "StateReason": alarm.reason})
+                    })
+                    .collect();
+                return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
+            }
+        };
+        self.save(&books).await;
+        answer(&out)
+    }
+}
+
+fn headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/cbor"));
+    headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    headers
+}
+
+fn answer(value: &Value) -> Answer {
+    Answer {
+        status: StatusCode::OK,
+        headers: headers(),
+        body: Bytes::from(cbor::encode(value)),
+    }
+}
+
+/// CloudWatch's error: its code in the body and, as it is query-compatible, in
+/// `x-amzn-query-error` (`Code;Sender`).
+fn error(code: &str, message: &str) -> Answer {
+    let mut headers = headers();
+    if let Ok(value) = HeaderValue::from_str(&format!("{code};Sender")) {
+        headers.insert("x-amzn-query-error", value);
+    }
+    let status = if code == "InternalServiceError" {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Answer {
+        status,
+        headers,
+        body: Bytes::from(cbor::encode(&json!({
+            "__type": format!("com.amazonaws.cloudwatch#{code}"),
+            "message": message,
+        }))),
+    }
+}

@@ -1,0 +1,134 @@
+//! Lambda's answers as the front gives them: its error answers, and moto's configuration
+//! answers rewritten with what the front knows of each version (its state, the image it was
+//! published with, CodeSha256 its digest's hex, its architecture, the function's RevisionId).
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Front, refuse,
+    state::{Books, Function, Status, now_ms},
+};
+use bgd_rules::lambda::{Answered, Refusal, digest_hex};
+
+/// Rewrites one function configuration with what the front knows of that version; returns
+/// the image that version runs.
+pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
+    let now = now_ms();
+    let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
+    let (image, architecture, status, update) = if version == "$LATEST" {
+        (
+            &function.image,
+            &function.architecture,
+            function.status(now),
+            function.last_update_status(now),
+        )
+    } else {
+        let published = function.versions.get(&version)?;
+        let status = published.status(now, &front.delays());
+        (
+            &published.image,
+            &published.architecture,
+            status,
+            Some("Successful"),
+        )
+    };
+    let image = image.clone();
+    config["CodeSha256"] = json!(digest_hex(&image));
+    config["Architectures"] = json!([architecture]);
+    config["State"] = json!(status.as_str());
+    let object = config
+        .as_object_mut()
+        .expect("a configuration is an object");
+    match status {
+        Status::Active => {
+            object.remove("StateReason");
+            object.remove("StateReasonCode");
+        }
+        Status::Pending => {
+            object.insert(
+                "StateReason".into(),
+                json!("The function is being created."),
+            );
+            object.insert("StateReasonCode".into(), json!("Creating"));
+        }
+        Status::Inactive => {
+            object.insert("StateReason".into(), json!("The function is inactive."));
+            object.insert("StateReasonCode".into(), json!("Idle"));
+        }
+    }
+    match update {
+        Some(update) => {
+            object.insert("LastUpdateStatus".into(), json!(update));
+        }
+        None => {
+            object.remove("LastUpdateStatus");
+            object.remove("LastUpdateStatusReason");
+            object.remove("LastUpdateStatusReasonCode");
+        }
+    }
+    if version == "$LATEST" {
+        object.insert("RevisionId".into(), json!(function.revision));
+    }
+    Some(image)
+}
+
+/// A configuration answer (or GetFunction's `{Configuration, Code}`) rewritten.
+pub(super) fn describe_answer(front: &Front, books: &Books, key: &str, answer: Answer) -> Answer {
+    let Some(function) = books
+        .functions
+        .get(key)
+        .filter(|_| answer.status.is_success())
+    else {
+        return answer;
+    };
+    let mut body = answer.json();
+    let config = if body.get("Configuration").is_some() {
+        &mut body["Configuration"]
+    } else {
+        &mut body
+    };
+    let image = describe(config, function, front);
+    if let Some(image) = image.filter(|_| body.get("Code").is_some()) {
+        // Deployed by digest, so the resolved URI is the URI.
+        body["Code"]["ImageUri"] = json!(image);
+        body["Code"]["ResolvedImageUri"] = json!(image);
+    }
+    answer.with_json(&body)
+}
+
+/// A write answered with a configuration, rewritten.
+pub(super) fn described(front: &Front, function: &Function, answer: Answer) -> Answer {
+    let mut body = answer.json();
+    describe(&mut body, function, front);
+    answer.with_json(&body)
+}
+
+pub(super) fn conflict(message: String) -> Answer {
+    refuse(StatusCode::CONFLICT, "ResourceConflictException", &message)
+}
+
+pub(super) fn invalid(message: &str) -> Answer {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "InvalidParameterValueException",
+        message,
+    )
+}
+
+/// Lambda's answer to a write it refuses.
+pub(super) fn refused(refusal: &Refusal, arn: &str) -> Answer {
+    let message = refusal.message(arn);
+    match refusal.answered() {
+        Answered::Conflict => conflict(message),
+        Answered::PreconditionFailed => precondition(&message),
+        Answered::InvalidParameter => invalid(&message),
+    }
+}
+
+pub(super) fn precondition(message: &str) -> Answer {
+    refuse(
+        StatusCode::PRECONDITION_FAILED,
+        "PreconditionFailedException",
+        message,
+    )
+}

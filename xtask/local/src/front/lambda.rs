@@ -1,0 +1,433 @@
+//! Lambda as AWS behaves and moto does not (moto 5.2.5, no-Docker mode):
+//! - states: a new function is Pending (its CreateFunction answer has no LastUpdateStatus), an
+//!   update leaves LastUpdateStatus InProgress, a new version is Pending, an idle version goes
+//!   Inactive; meanwhile updates and publishes get ResourceConflictException;
+//! - a role younger than IAM's propagation cannot be assumed by CreateFunction;
+//! - RevisionId (functions, aliases) and CodeSha256 (PublishVersion) guards, checked and
+//!   written under one lock (moto ignores both and never changes an alias's RevisionId);
+//! - CodeSha256 is the image's digest hex (moto: sha256 of the ImageUri string), and a version
+//!   reports the image it was published with (moto: `$LATEST`'s);
+//! - UpdateFunctionCode's `Architectures` switches the function's (moto ignores it), and a
+//!   version keeps the architecture it was published on;
+//! - GetAlias answers 200 (moto: 201); limits on environment, descriptions and names;
+//! - each version's role and dead-letter target (moto drops DeadLetterConfig), which the alias
+//!   routing rule of `alias.rs` compares;
+//! - DeleteFunction of a version: refused while an alias routes to it, a success for one that
+//!   does not exist, and its number never handed out again (moto deletes any version, then
+//!   numbers the next `len + 1`).
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{Method, StatusCode},
+};
+use serde_json::Value;
+use tokio::sync::MutexGuard;
+
+use super::{
+    Answer, Call, Front,
+    alias::{alias_write, with_alias_revision},
+    describe::{conflict, describe, describe_answer, described, invalid, refused},
+    refuse,
+    state::{Books, Function, Status, now_ms, revision},
+};
+use bgd_rules::{
+    self,
+    lambda::{Deletion, Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
+};
+
+const FUNCTIONS: &str = "/2015-03-31/functions";
+
+pub(super) async fn handle(front: &Front, call: Call) -> Answer {
+    let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
+    let Some(rest) = path.strip_prefix(FUNCTIONS) else {
+        return front.forward(&call).await;
+    };
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decoded)
+        .collect();
+    let qualifier = super::url_decoded_pairs(query.as_bytes())
+        .into_iter()
+        .find(|(k, _)| k == "Qualifier")
+        .map(|(_, v)| v);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let region = call.region.clone();
+    let key = |name: &str| format!("{region}/{name}");
+    match (&call.method, segments.as_slice()) {
+        (&Method::POST, []) => create(front, call).await,
+        (&Method::GET, [name]) | (&Method::GET, [name, "configuration"]) => {
+            let key = key(name);
+            if let Some(gone) = deleted(front, &key, qualifier.as_deref()).await {
+                return gone;
+            }
+            let answer = front.forward(&call).await;
+            let books = front.books.lock().await;
+            describe_answer(front, &books, &key, answer)
+        }
+        (&Method::DELETE, [name]) if qualifier.is_some() => {
+            let version = qualifier.as_deref().unwrap_or_default();
+            delete_version(front, &call, &key(name), name, version).await
+        }
+        (&Method::DELETE, [name]) => {
+            let key = key(name);
+            let answer = front.forward(&call).await;
+            if answer.status.is_success() && qualifier.is_none() {
+                let mut books = front.books.lock().await;
+                books.functions.remove(&key);
+                front.save(&books).await;
+            }
+            answer
+        }
+        (&Method::PUT, [name, part @ ("code" | "configuration")]) => {
+            update(front, call, &key(name), *part == "code").await
+        }
+        (&Method::POST, [name, "versions"]) => publish(front, call, &key(name)).await,
+        (&Method::GET, [name, "versions"]) => {
+            let key = key(name);
+            let answer = front.forward(&call).await;
+            let books = front.books.lock().await;
+            let Some(function) = books.functions.get(&key) else {
+                return answer;
+            };
+            let mut body = answer.json();
+            if let Some(versions) = body["Versions"].as_array_mut() {
+                // moto keeps what the front deleted (so it never numbers a version again).
+                versions.retain(|config| {
+                    let version = config["Version"].as_str().unwrap_or_default();
+                    version == "$LATEST" || function.versions.contains_key(version)
+                });
+                for config in versions {
+                    describe(config, function, front);
+                }
+            }
+            answer.with_json(&body)
+        }
+        (&Method::POST, [name, "aliases"]) => {
+            let alias = call.json()["Name"].as_str().unwrap_or_default().to_owned();
+            alias_write(front, call, &key(name), &alias).await
+        }
+        (&Method::PUT, [name, "aliases", alias]) => {
+            alias_write(front, call, &key(name), alias).await
+        }
+        (&Method::GET, [name, "aliases", alias]) => {
+            let mut answer = front.forward(&call).await;
+            // moto answers 201; the SDK would take any 2xx, but AWS says 200.
+            if answer.status.is_success() {
+                answer.status = StatusCode::OK;
+            }
+            let mut books = front.books.lock().await;
+            with_alias_revision(front, &mut books, &key(name), alias, answer).await
+        }
+        _ => front.forward(&call).await,
+    }
+}
+
+/// DeleteFunction of one version, as Lambda rules it ([`bgd_rules::lambda::delete_version`]):
+/// moto, which deletes any version and then numbers the next one `len + 1` (reusing a deleted
+/// number), is not asked; the version leaves only the front's books, and every read of it
+/// answers as for a version that does not exist.
+async fn delete_version(
+    front: &Front,
+    call: &Call,
+    key: &str,
+    name: &str,
+    version: &str,
+) -> Answer {
+    let list = Call {
+        method: Method::GET,
+        target: format!("{FUNCTIONS}/{name}/aliases"),
+        body: Bytes::new(),
+        ..without(call, &[])
+    };
+    let listed = front.forward(&list).await;
+    if !listed.status.is_success() {
+        return listed;
+    }
+    let aliases = listed.json()["Aliases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|alias| {
+            let mut routes = vec![
+                alias["FunctionVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ];
+            let weights = alias["RoutingConfig"]["AdditionalVersionWeights"].as_object();
+            routes.extend(weights.into_iter().flatten().map(|(v, _)| v.clone()));
+            (
+                alias["Name"].as_str().unwrap_or_default().to_owned(),
+                routes,
+            )
+        })
+        .collect();
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get_mut(key) else {
+        return front.forward(call).await;
+    };
+    match bgd_rules::lambda::delete_version(function, version, &aliases) {
+        Err(refusal @ Deletion::Latest) => invalid(&refusal.message()),
+        Err(refusal) => conflict(refusal.message()),
+        Ok(()) => {
+            front.save(&books).await;
+            Answer {
+                status: StatusCode::NO_CONTENT,
+                headers: Default::default(),
+                body: Bytes::new(),
+            }
+        }
+    }
+}
+
+/// Lambda's answer for a version of a function the front knows that is not (or no longer)
+/// published: moto still holds the versions the front deleted.
+async fn deleted(front: &Front, key: &str, qualifier: Option<&str>) -> Option<Answer> {
+    let version = qualifier.filter(|q| q.bytes().all(|b| b.is_ascii_digit()))?;
+    let books = front.books.lock().await;
+    let function = books.functions.get(key)?;
+    (!function.versions.contains_key(version)).then(|| {
+        let name = key.split_once('/').map_or(key, |(_, name)| name);
+        refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}:{version}"),
+        )
+    })
+}
+
+fn percent_decoded(segment: &str) -> String {
+    super::url_decoded_pairs(format!("s={segment}").as_bytes())
+        .pop()
+        .map_or_else(|| segment.to_owned(), |(_, v)| v)
+}
+
+/// The request's environment and description against Lambda's limits.
+pub(super) fn limits(body: &Value) -> Option<Answer> {
+    let variables = body["Environment"]["Variables"]
+        .as_object()
+        .map(|vars| {
+            vars.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(error) = bgd_rules::environment_error(&variables) {
+        return Some(invalid(&error));
+    }
+    let description = body["Description"].as_str().unwrap_or_default();
+    bgd_rules::description_error(description)
+        .map(|error| refuse(StatusCode::BAD_REQUEST, "ValidationException", &error))
+}
+
+/// A request's dead-letter target; an empty TargetArn removes it, as on Lambda.
+fn dead_letter(body: &Value) -> Option<String> {
+    body["DeadLetterConfig"]["TargetArn"]
+        .as_str()
+        .filter(|arn| !arn.is_empty())
+        .map(str::to_owned)
+}
+
+/// The call with some fields of its JSON body removed (the guards moto would misjudge).
+pub(super) fn without(call: &Call, fields: &[&str]) -> Call {
+    let mut body = call.json();
+    if let Some(object) = body.as_object_mut() {
+        for field in fields {
+            object.remove(*field);
+        }
+    }
+    Call {
+        method: call.method.clone(),
+        target: call.target.clone(),
+        headers: call.headers.clone(),
+        body: Bytes::from(body.to_string()),
+        region: call.region.clone(),
+        service: call.service.clone(),
+    }
+}
+
+async fn create(front: &Front, call: Call) -> Answer {
+    let body = call.json();
+    let name = body["FunctionName"].as_str().unwrap_or_default();
+    if let Some(error) = bgd_rules::function_name_error(name) {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
+    if let Some(refused) = limits(&body) {
+        return refused;
+    }
+    let mut books = front.books.lock().await;
+    let now = now_ms();
+    let role = body["Role"].as_str().unwrap_or_default();
+    let role = role.rsplit('/').next().unwrap_or_default();
+    if books
+        .roles
+        .get(role)
+        .is_some_and(|created| now < created + front.delays().role_ms)
+    {
+        return invalid("The role defined for the function cannot be assumed by Lambda.");
+    }
+    let answer = front.forward(&call).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let function = Function {
+        image: body["Code"]["ImageUri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        active_at: now + front.delays().pending_ms,
+        updated_at: None,
+        revision: revision(),
+        // moto checked the name (one of Lambda's two) before answering.
+        architecture: body["Architectures"][0]
+            .as_str()
+            .map_or_else(default_architecture, str::to_owned),
+        runs_as: RunsAs {
+            role: body["Role"].as_str().unwrap_or_default().to_owned(),
+            dead_letter: dead_letter(&body),
+        },
+        versions: Default::default(),
+        aliases: Default::default(),
+    };
+    let answer = described(front, &function, answer);
+    books
+        .functions
+        .insert(format!("{}/{name}", call.region), function);
+    front.save(&books).await;
+    answer
+}
+
+/// What every write to an existing function checks first: the limits, then, under the books'
+/// lock (which the caller keeps across its forward to moto, so guard and write are atomic),
+/// that the function is neither busy nor moved since the RevisionId the call names. `Err` is
+/// the answer to give; a function the front never saw goes to moto as it is.
+async fn guarded<'a>(
+    front: &'a Front,
+    call: &Call,
+    body: &Value,
+    key: &str,
+) -> Result<(MutexGuard<'a, Books>, Function), Answer> {
+    if let Some(refused) = limits(body) {
+        return Err(refused);
+    }
+    let books = front.books.lock().await;
+    let Some(function) = books.functions.get(key).cloned() else {
+        return Err(front.forward(call).await);
+    };
+    if let Some(refusal) = busy_or_moved(&function, now_ms(), body["RevisionId"].as_str()) {
+        return Err(refused(&refusal, key));
+    }
+    Ok((books, function))
+}
+
+async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
+    let body = call.json();
+    let architectures: Option<Vec<&str>> = body["Architectures"].as_array().map(|names| {
+        names
+            .iter()
+            .map(|n| n.as_str().unwrap_or_default())
+            .collect()
+    });
+    if let Some(error) = architectures
+        .as_deref()
+        .and_then(bgd_rules::architectures_error)
+    {
+        return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
+    }
+    let (mut books, _) = match guarded(front, &call, &body, key).await {
+        Ok(checked) => checked,
+        Err(answer) => return answer,
+    };
+    let answer = front.forward(&without(&call, &["RevisionId"])).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let function = books.functions.get_mut(key).expect("read above");
+    function.updated_at = Some(now_ms() + front.delays().update_ms);
+    function.revision = revision();
+    if code && let Some(image) = body["ImageUri"].as_str() {
+        function.image = image.to_owned();
+    }
+    if let Some([architecture]) = architectures.as_deref() {
+        function.architecture = (*architecture).to_owned();
+    }
+    if !code {
+        if let Some(role) = body["Role"].as_str() {
+            function.runs_as.role = role.to_owned();
+        }
+        if body.get("DeadLetterConfig").is_some() {
+            function.runs_as.dead_letter = dead_letter(&body);
+        }
+    }
+    let function = function.clone();
+    front.save(&books).await;
+    described(front, &function, answer)
+}
+
+async fn publish(front: &Front, call: Call, key: &str) -> Answer {
+    let body = call.json();
+    let (mut books, function) = match guarded(front, &call, &body, key).await {
+        Ok(checked) => checked,
+        Err(answer) => return answer,
+    };
+    if let Some(refusal) = code_sha256_moved(&function, body["CodeSha256"].as_str()) {
+        return refused(&refusal, key);
+    }
+    let answer = front
+        .forward(&without(&call, &["CodeSha256", "RevisionId"]))
+        .await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let version = answer.json()["Version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let function = books.functions.get_mut(key).expect("read above");
+    bgd_rules::lambda::publish(function, version, now_ms(), &front.delays());
+    let function = function.clone();
+    front.save(&books).await;
+    described(front, &function, answer)
+}
+
+/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version
+/// now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
+pub(super) async fn invocation(
+    State(front): State<Arc<Front>>,
+    Path((region, name, version)): Path<(String, String, String)>,
+) -> Answer {
+    let mut books = front.books.lock().await;
+    let delays = front.delays();
+    let now = now_ms();
+    let Some(published) = books
+        .functions
+        .get_mut(&format!("{region}/{name}"))
+        .and_then(|f| f.versions.get_mut(&version))
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}:{version}"),
+        );
+    };
+    let answer = match bgd_rules::lambda::invoke(published, now, &delays) {
+        Status::Active => {
+            return Answer {
+                status: StatusCode::OK,
+                headers: Default::default(),
+                body: Bytes::from_static(b"{\"State\":\"Active\"}"),
+            };
+        }
+        Status::Pending => conflict(Refusal::Pending.message(&name)),
+        Status::Inactive => refuse(
+            StatusCode::BAD_GATEWAY,
+            "ResourceNotReadyException",
+            "The function is inactive: Lambda is restoring its resources. Try again later.",
+        ),
+    };
+    front.save(&books).await;
+    answer
+}

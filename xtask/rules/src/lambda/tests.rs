@@ -1,0 +1,117 @@
+//! The rules of `lambda.rs` against hand-built functions.
+use std::collections::BTreeMap;
+
+use super::{
+    Deletion, Function, Published, Routing, RunsAs, delete_version, routing_refusal,
+    unpublished_since,
+};
+
+fn version(role: &str, dead_letter: Option<&str>) -> Published {
+    Published {
+        image: "repo@sha256:ab".into(),
+        architecture: "x86_64".into(),
+        runs_as: RunsAs {
+            role: role.into(),
+            dead_letter: dead_letter.map(str::to_owned),
+        },
+        cut_from: "r".into(),
+        active_at: 0,
+        used_at: 0,
+    }
+}
+
+/// An Active function at RevisionId `r` with these versions.
+fn function(versions: BTreeMap<String, Published>) -> Function {
+    Function {
+        image: "repo@sha256:ab".into(),
+        active_at: 0,
+        updated_at: None,
+        revision: "r".into(),
+        architecture: "x86_64".into(),
+        runs_as: RunsAs::default(),
+        versions,
+        aliases: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
+    let function = function(BTreeMap::from([
+        ("1".into(), version("role-a", None)),
+        ("2".into(), version("role-a", None)),
+        ("3".into(), version("role-b", None)),
+        (
+            "4".into(),
+            version("role-a", Some("arn:aws:sqs:us-east-1:1:dlq")),
+        ),
+    ]));
+    let refusal = |main: &str, weights: &[(&str, f64)]| {
+        let weights = weights.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect();
+        routing_refusal(&function, "f", main, &weights)
+    };
+    assert_eq!(refusal("1", &[("2", 0.1)]), None);
+    assert_eq!(refusal("1", &[]), None);
+    assert_eq!(refusal("1", &[("2", 0.0)]), None);
+    assert_eq!(refusal("1", &[("2", 1.0)]), None);
+    let constraint = |r: Option<Routing>| matches!(r, Some(Routing::Constraint(_)));
+    let invalid = |r: Option<Routing>, says: &str| matches!(&r, Some(Routing::Invalid(m)) if m.contains(says));
+    assert!(constraint(refusal("1", &[("2", 1.5)])));
+    assert!(constraint(refusal("1", &[("2", -0.1)])));
+    assert!(constraint(refusal("1", &[("$LATEST", 0.1)])));
+    assert!(invalid(
+        refusal("1", &[("2", 0.1), ("4", 0.1)]),
+        "at most 2"
+    ));
+    assert!(invalid(refusal("$LATEST", &[("2", 0.1)]), "$LATEST"));
+    assert!(invalid(refusal("2", &[("2", 0.1)]), "different"));
+    assert!(invalid(refusal("1", &[("3", 0.1)]), "execution role"));
+    assert!(invalid(refusal("1", &[("4", 0.1)]), "dead-letter"));
+    assert_eq!(
+        refusal("1", &[("9", 0.1)]),
+        Some(Routing::NotFound("Function not found: f:9".into()))
+    );
+}
+
+// aws-behaviours row 45: what decides is an update since the last version, not the bytes.
+#[test]
+fn a_publish_answers_the_last_version_until_latest_is_updated() {
+    let mut function = function(BTreeMap::new());
+    assert_eq!(unpublished_since(&function), None, "nothing published yet");
+    super::publish(&mut function, "9".into(), 0, &crate::Delays::default());
+    function.versions.insert("10".into(), version("role", None));
+    assert_eq!(
+        unpublished_since(&function),
+        Some("10"),
+        "the last by number"
+    );
+    // An update gives `$LATEST` a new RevisionId, whatever it changed.
+    function.revision = "r2".into();
+    assert_eq!(unpublished_since(&function), None);
+}
+
+#[test]
+fn a_version_an_alias_routes_to_is_not_deleted_and_a_missing_one_is_nothing_to_do() {
+    let mut f = function(BTreeMap::from([
+        ("1".to_owned(), version("r", None)),
+        ("2".to_owned(), version("r", None)),
+        ("3".to_owned(), version("r", None)),
+    ]));
+    let aliases = BTreeMap::from([("green".to_owned(), vec!["2".to_owned(), "1".to_owned()])]);
+    for aliased in ["1", "2"] {
+        assert_eq!(
+            delete_version(&mut f, aliased, &aliases),
+            Err(Deletion::Aliased(vec!["green".into()]))
+        );
+    }
+    assert_eq!(
+        delete_version(&mut f, "$LATEST", &aliases),
+        Err(Deletion::Latest)
+    );
+    assert_eq!(delete_version(&mut f, "3", &aliases), Ok(()));
+    assert_eq!(
+        delete_version(&mut f, "3", &aliases),
+        Ok(()),
+        "already gone"
+    );
+    assert_eq!(f.versions.keys().collect::<Vec<_>>(), ["1", "2"]);
+}

@@ -1,0 +1,265 @@
+//! The actors: each runs one real verb of the pipeline (`deploy::run`, `rollback::run`,
+//! `rollback::unpin`, `status`, `history`, `verify`, `provision::run`, the dry runs) against its
+//! own handle on the world, as one process would; a crash drops its run where it stood.
+use std::{
+    fmt,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Result;
+use rand::{Rng, rngs::SmallRng};
+use tokio::{sync::Notify, time::Instant};
+
+use super::{cloud::SimCloud, world::World};
+use bgd_core::{
+    config::Config,
+    pipeline::{Ctx, deploy, provision, rollback, status},
+    probe::Prober,
+    progress::Progress,
+};
+
+/// What an actor runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Role {
+    Provision,
+    Deploy {
+        build: usize,
+        unpin: bool,
+        break_lock: bool,
+    },
+    Rollback {
+        to: Option<u64>,
+    },
+    Unpin,
+    Status,
+    History,
+    VerifyGreen,
+    DeployDryRun {
+        build: usize,
+    },
+    RollbackDryRun,
+}
+
+impl Role {
+    /// A verb that must send no write at all.
+    pub(crate) fn read_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Status
+                | Self::History
+                | Self::VerifyGreen
+                | Self::DeployDryRun { .. }
+                | Self::RollbackDryRun
+        )
+    }
+
+    pub(crate) fn break_lock(&self) -> bool {
+        matches!(
+            self,
+            Self::Deploy {
+                break_lock: true,
+                ..
+            }
+        )
+    }
+
+    /// A concurrent actor's role, drawn: mostly deploys of the builds, with rollbacks, unpins
+    /// and read-only verbs among them.
+    pub(crate) fn draw(rng: &mut SmallRng, builds: usize) -> Self {
+        let build = rng.random_range(1..builds);
+        match rng.random_range(0..20) {
+            0..=8 => Self::Deploy {
+                build,
+                unpin: false,
+                break_lock: false,
+            },
+            9 => Self::Deploy {
+                build,
+                unpin: true,
+                break_lock: false,
+            },
+            10..=12 => Self::Rollback {
+                to: rng.random_bool(0.5).then(|| rng.random_range(1..4)),
+            },
+            13 => Self::Unpin,
+            14 => Self::Status,
+            15 => Self::History,
+            16 => Self::VerifyGreen,
+            17 => Self::DeployDryRun { build },
+            18 => Self::RollbackDryRun,
+            _ => Self::Deploy {
+                build,
+                unpin: false,
+                break_lock: false,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Provision => write!(f, "provision"),
+            Self::Deploy {
+                build,
+                unpin,
+                break_lock,
+            } => {
+                write!(f, "deploy b{build}")?;
+                if *unpin {
+                    write!(f, " --unpin")?;
+                }
+                if *break_lock {
+                    write!(f, " --break-lock")?;
+                }
+                Ok(())
+            }
+            Self::Rollback { to: Some(to) } => write!(f, "rollback --to {to}"),
+            Self::Rollback { to: None } => write!(f, "rollback"),
+            Self::Unpin => write!(f, "unpin"),
+            Self::Status => write!(f, "status"),
+            Self::History => write!(f, "history"),
+            Self::VerifyGreen => write!(f, "verify --stage green"),
+            Self::DeployDryRun { build } => write!(f, "deploy b{build} --dry-run"),
+            Self::RollbackDryRun => write!(f, "rollback --dry-run"),
+        }
+    }
+}
+
+/// How an actor's run ended.
+pub(crate) enum Ending {
+    Done(Result<String>),
+    Crashed,
+}
+
+/// Runs `role` as actor `actor`: its own context (cloud handle, prober, progress into the
+/// trace), racing its own crash.
+pub(crate) async fn run(
+    world: &Arc<Mutex<World>>,
+    actor: usize,
+    role: Role,
+    config: &Config,
+    images: &[PathBuf],
+) -> Ending {
+    let crashed = Arc::new(Notify::new());
+    let ctx = context(world, actor, &role, config, crashed.clone());
+    // Biased: once the process died, its run is never polled again (no cleanup runs).
+    let ending = tokio::select! {
+        biased;
+        () = crashed.notified() => Ending::Crashed,
+        result = act(&ctx, &role, images) => Ending::Done(result),
+    };
+    let line = match &ending {
+        Ending::Crashed => format!("a{actor} crashed"),
+        Ending::Done(Ok(said)) => format!("a{actor} ends: {said}"),
+        Ending::Done(Err(e)) => format!(
+            "a{actor} fails (exit {:?}): {}",
+            bgd_core::outcome::exit_of(e),
+            format!("{e:#}").lines().next().unwrap_or_default()
+        ),
+    };
+    ctx.cloud.world().note(line);
+    ending
+}
+
+/// Actor `actor`'s context for `role`: its own cloud handle, prober and progress into the
+/// trace; `crashed` is told when its process dies.
+pub(crate) fn context(
+    world: &Arc<Mutex<World>>,
+    actor: usize,
+    role: &Role,
+    config: &Config,
+    crashed: Arc<Notify>,
+) -> Ctx<SimCloud> {
+    let cloud = SimCloud {
+        world: world.clone(),
+        actor,
+        role: role.clone(),
+        crashed,
+    };
+    let traced = world.clone();
+    let progress = Progress::traced(Arc::new(move |phase, ended| {
+        let mut w = traced.lock().unwrap_or_else(|e| e.into_inner());
+        let line = match ended {
+            None => format!("a{actor} == {}", phase.name()),
+            Some(true) => format!("a{actor} == {} ok", phase.name()),
+            Some(false) => format!("a{actor} == {} FAILED", phase.name()),
+        };
+        w.note(line);
+    }));
+    cloud.world().note(format!("a{actor} starts {role}"));
+    Ctx {
+        prober: Prober::new(cloud.clone()),
+        cloud,
+        config: config.clone(),
+        account: super::world::ACCOUNT.into(),
+        local_gateway: Some(super::world::GATEWAY.into()),
+        function_log: None,
+        progress,
+        deadline: Instant::now() + Duration::from_secs(30 * 60),
+        green_writes: Default::default(),
+        // The simulation's actors deploy all at once: no rollout watches traffic.
+        traffic: None,
+    }
+}
+
+async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
+    let options = |build: usize| deploy::Options {
+        image: Some(images[build].clone()),
+        ..Default::default()
+    };
+    Ok(match role {
+        Role::Provision => {
+            let report = provision::run(ctx, &options(0)).await?;
+            format!("provisioned, green serves {:?}", report.version)
+        }
+        Role::Deploy {
+            build,
+            unpin,
+            break_lock,
+        } => {
+            let options = deploy::Options {
+                unpin: *unpin,
+                break_lock: *break_lock,
+                ..options(*build)
+            };
+            let report = deploy::run(ctx, &options).await?;
+            format!("{:?} version {:?}", report.outcome, report.version)
+        }
+        Role::DeployDryRun { build } => {
+            let options = deploy::Options {
+                dry_run: true,
+                ..options(*build)
+            };
+            format!("{:?}", deploy::run(ctx, &options).await?.outcome)
+        }
+        Role::Rollback { to } => {
+            let options = rollback::Options {
+                to: *to,
+                ..Default::default()
+            };
+            let report = rollback::run(ctx, options).await?;
+            format!("rolled back {} → {}", report.from, report.to)
+        }
+        Role::RollbackDryRun => {
+            let options = rollback::Options {
+                dry_run: true,
+                ..Default::default()
+            };
+            let report = rollback::run(ctx, options).await?;
+            format!("would roll back {} → {}", report.from, report.to)
+        }
+        Role::Unpin => rollback::unpin(ctx, false, false).await?,
+        Role::Status => {
+            let status = status::status(ctx, false).await?;
+            format!("status of {}", status.function)
+        }
+        Role::History => format!("{} versions", status::history(ctx).await?.len()),
+        Role::VerifyGreen => {
+            let report = status::verify(ctx, bgd_core::pipeline::GREEN, None).await?;
+            format!("green reports version {:?}", report.version)
+        }
+    })
+}

@@ -1,0 +1,145 @@
+//! The data plane and the simulated app: a request to a stage URL goes as API Gateway and
+//! Lambda would route it (stage served yet? its alias variable, the alias's target as this node
+//! sees it, the version's state under `bgd_rules::lambda::invoke`), then the app of that image answers
+//! as the real one does (`app/src/lib.rs`: the token guards every route on blue, every answer
+//! names its version in `x-app-version`). Here the oracle also learns what blue verified.
+use rand::Rng;
+
+use super::{oracle::BlueCheck, world::World};
+use bgd_core::{
+    image::BuildFacts,
+    pipeline::{ALIAS_VARIABLE, TOKEN_VARIABLE},
+    probe::{Answer, ReportedBuild, Request, SelfReport, VERIFY_TOKEN_HEADER},
+};
+
+/// How an image's app behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Behaviour {
+    Healthy,
+    /// `/health` answers 503: verification must stop it.
+    BrokenHealth,
+    /// Healthy checks, but about one `GET /` in three fails: broken only under some traffic.
+    Flaky,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub facts: BuildFacts,
+    pub behaviour: Behaviour,
+}
+
+fn gateway_answer(status: u16, message: &str) -> Answer {
+    Answer {
+        status,
+        body: format!("{{\"message\":\"{message}\"}}"),
+        app_version: None,
+    }
+}
+
+/// Answers `request` as the data plane and app would now.
+pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, String> {
+    let Some(rest) = request
+        .url
+        .strip_prefix(super::world::GATEWAY)
+        .and_then(|r| r.strip_prefix("/restapis/"))
+    else {
+        return Err(format!("no route to {}", request.url));
+    };
+    let mut parts = rest.splitn(3, '/');
+    let (api, stage_name, tail) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let path = tail.strip_prefix("_user_request_").unwrap_or(tail);
+    let path = if path.is_empty() { "/" } else { path };
+    let now = world.now();
+    let served = world.gateway.api.as_ref().is_some_and(|(id, _)| id == api);
+    let Some(stage) = world
+        .gateway
+        .stages
+        .get(stage_name)
+        .filter(|s| served && now >= s.served_at)
+        .map(|s| s.stage.clone())
+    else {
+        return Ok(gateway_answer(403, "Forbidden"));
+    };
+    let Some(alias) = stage.variables.get(ALIAS_VARIABLE).cloned() else {
+        return Ok(gateway_answer(500, "Internal server error"));
+    };
+    let Some(version) = world.routed(&alias) else {
+        return Ok(gateway_answer(502, "Internal server error"));
+    };
+    let delays = world.delays;
+    let Some(published) = world
+        .lambda
+        .function
+        .as_mut()
+        .and_then(|(f, _)| f.versions.get_mut(&version))
+    else {
+        return Ok(gateway_answer(502, "Internal server error"));
+    };
+    if bgd_rules::lambda::invoke(published, now, &delays) != bgd_rules::lambda::Status::Active {
+        return Ok(gateway_answer(502, "Internal server error"));
+    }
+    let digest = world.image_of(&version).unwrap_or_default();
+    let Some(app) = world.apps.get(&digest).cloned() else {
+        return Ok(gateway_answer(502, "Internal server error"));
+    };
+    let token = stage.variables.get(TOKEN_VARIABLE);
+    let with_token = token.is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
+    let answer = |status: u16, body: String| Answer {
+        status,
+        body,
+        app_version: Some(version.clone()),
+    };
+    let on_blue = stage_name == bgd_core::pipeline::BLUE;
+    if token.is_some() && !with_token {
+        world
+            .oracle
+            .blue_check(&digest, on_blue, BlueCheck::Refused);
+        return Ok(answer(403, "{\"error\":\"forbidden\"}".into()));
+    }
+    let result = match (request.method.as_str(), path) {
+        ("GET", "/version") => {
+            let report = SelfReport {
+                function: Some(super::FUNCTION.into()),
+                version: Some(version.clone()),
+                alias: Some(alias.clone()),
+                stage: Some(stage_name.into()),
+                build: ReportedBuild {
+                    git_sha: app.facts.git_sha.clone(),
+                    dirty: app.facts.dirty,
+                    built_at: app.facts.built_at.clone(),
+                    id: app.facts.build_id.clone(),
+                    arch: None,
+                },
+            };
+            world
+                .oracle
+                .blue_check(&digest, on_blue, BlueCheck::Reported);
+            answer(
+                200,
+                serde_json::to_string(&report).expect("a report serialises"),
+            )
+        }
+        ("GET", "/health") if app.behaviour == Behaviour::BrokenHealth => {
+            answer(503, "{\"missing\":[\"GREETING\"]}".into())
+        }
+        ("GET", "/health") => {
+            world
+                .oracle
+                .blue_check(&digest, on_blue, BlueCheck::Healthy);
+            answer(200, "{\"ok\":true}".into())
+        }
+        ("GET", "/") if app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) => {
+            answer(500, "{\"error\":\"flaky\"}".into())
+        }
+        ("GET", "/") => {
+            world.oracle.blue_check(&digest, on_blue, BlueCheck::Smoke);
+            answer(200, "hello from sim".into())
+        }
+        _ => answer(404, "{\"error\":\"not found\"}".into()),
+    };
+    Ok(result)
+}

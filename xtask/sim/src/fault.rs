@@ -1,0 +1,117 @@
+//! The faults injected at cloud, registry and stage calls, drawn from the run's seed.
+use std::{collections::BTreeMap, fmt};
+
+use rand::{Rng, rngs::SmallRng};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Fault {
+    /// The process dies before the request leaves: nothing applied.
+    CrashBefore,
+    /// AWS applied the request; the process died before the answer arrived.
+    CrashAfter,
+    /// No answer in time; whether AWS applied it is unknown to the caller.
+    Timeout { applied: bool },
+    /// TooManyRequestsException after the SDK's own retries gave up: nothing applied.
+    Throttle,
+    /// ResourceConflictException (Lambda writes): another update is in progress.
+    Conflict,
+    /// The lock's holder stalled past its TTL: the lock expires under it.
+    LockExpiry,
+    /// Someone outside bgd (an operator, an older tool) created stage blue with a description
+    /// whose expiry cannot be read: a live lock only `--break-lock` may end.
+    ForeignLock,
+}
+
+impl Fault {
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Self::CrashBefore => "crash-before-request",
+            Self::CrashAfter => "crash-after-apply",
+            Self::Timeout { .. } => "timeout",
+            Self::Throttle => "throttle",
+            Self::Conflict => "conflict",
+            Self::LockExpiry => "lock-expiry",
+            Self::ForeignLock => "foreign-lock",
+        }
+    }
+}
+
+/// How often each fault is drawn: per call, out of 10,000.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rates {
+    pub crash: u32,
+    pub timeout: u32,
+    pub throttle: u32,
+    pub conflict: u32,
+    pub lock: u32,
+}
+
+impl Rates {
+    /// A run's rates, drawn from its seed: some runs calm, some stormy.
+    pub(crate) fn draw(rng: &mut SmallRng) -> Self {
+        let storm = rng.random_range(0..4u32);
+        Self {
+            crash: 40 * storm,
+            timeout: 40 * storm,
+            throttle: 30 * storm,
+            conflict: 60 * storm,
+            lock: 30 * storm,
+        }
+    }
+
+    pub(crate) fn fault(
+        &self,
+        rng: &mut SmallRng,
+        write: bool,
+        lambda_write: bool,
+    ) -> Option<Fault> {
+        let roll = rng.random_range(0..10_000u32);
+        let mut bands = vec![
+            (self.crash, Fault::CrashBefore),
+            (self.crash, Fault::CrashAfter),
+            (self.throttle, Fault::Throttle),
+            (self.lock, Fault::LockExpiry),
+            (self.lock / 4, Fault::ForeignLock),
+        ];
+        let applied = write && rng.random_bool(0.5);
+        bands.push((self.timeout, Fault::Timeout { applied }));
+        if lambda_write {
+            bands.push((self.conflict, Fault::Conflict));
+        }
+        let mut edge = 0;
+        for (width, fault) in bands {
+            edge += width;
+            if roll < edge {
+                return Some(fault);
+            }
+        }
+        None
+    }
+}
+
+/// Faults injected, by kind.
+#[derive(Debug, Default, Clone)]
+pub struct FaultCounts(pub(crate) BTreeMap<&'static str, u64>);
+
+impl FaultCounts {
+    pub(crate) fn add(&mut self, fault: Fault) {
+        *self.0.entry(fault.kind()).or_default() += 1;
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        for (kind, n) in &other.0 {
+            *self.0.entry(kind).or_default() += n;
+        }
+    }
+}
+
+impl fmt::Display for FaultCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        if parts.is_empty() {
+            write!(f, "none")
+        } else {
+            write!(f, "{}", parts.join(", "))
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! One run: a fresh world from the seed, a provision without faults, then the seed's actors at
+//! once with faults; at quiescence, with faults off, a plain deploy must converge (a refusal
+//! must name its reason: the lock, with --break-lock after; the pin, with --unpin after), and
+//! then no stage blue is left and every published version carries its ledger record.
+use std::{
+    collections::BTreeMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, Result};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+
+use super::{
+    actor::{self, Ending, Role},
+    app::{App, Behaviour},
+    fault::{FaultCounts, Rates},
+    oracle::Holder,
+    world::World,
+};
+use bgd_core::{
+    config::Config,
+    image::{BuildFacts, Built, Contents, Image},
+    ledger::VersionRecord,
+    outcome::{Exit, exit_of},
+    pipeline::{BLUE, GREEN},
+};
+
+/// The simulation's deploy.toml: one smoke check the simulated app answers.
+const DEPLOY_TOML: &str = r#"
+[project]
+name = "sim"
+region = "us-east-1"
+
+[function]
+architecture = "x86_64"
+memory_mb = 256
+timeout_s = 10
+
+[function.environment]
+GREETING = "hello from sim"
+
+[[smoke]]
+path = "/"
+status = 200
+contains = "hello"
+"#;
+
+/// Where the simulation's wall clock starts: the builds' commit time.
+const EPOCH: u64 = 1_767_225_600;
+
+/// The builds actors ship: 0 is provision's; 3 fails verification; 4 is broken under traffic.
+const BEHAVIOURS: [Behaviour; 5] = [
+    Behaviour::Healthy,
+    Behaviour::Healthy,
+    Behaviour::Healthy,
+    Behaviour::BrokenHealth,
+    Behaviour::Flaky,
+];
+
+/// What every run shares: the configuration and the prebuilt images (no build in a run).
+pub(crate) struct Fixtures {
+    pub config: Config,
+    images: Vec<PathBuf>,
+    apps: BTreeMap<String, App>,
+}
+
+/// Writes the builds' OCI layouts (tiny layers, real manifests) under target/sim once.
+pub(crate) fn prepare() -> Result<Fixtures> {
+    let config = Config::parse(DEPLOY_TOML)?;
+    let root = bgd_core::setup::target_dir().join("sim");
+    let mut images = Vec::new();
+    let mut apps = BTreeMap::new();
+    for (n, behaviour) in BEHAVIOURS.into_iter().enumerate() {
+        let facts = BuildFacts {
+            git_sha: format!("{n}").repeat(40),
+            dirty: false,
+            built_at: "2026-01-01T00:00:00Z".into(),
+            commit_epoch: EPOCH,
+            build_id: None,
+        };
+        let bootstrap = format!("simulated app, build {n}, {behaviour:?}");
+        let contents = Contents {
+            bootstrap: bootstrap.as_bytes(),
+            ca_bundle: b"",
+        };
+        let image = Image::assemble(&contents, "x86_64", &facts.built_at, facts.commit_epoch)?;
+        let dir = root.join(format!("b{n}"));
+        image.write_layout(&dir)?;
+        let built = Built::record(&dir, &image, facts.clone())
+            .with_context(|| format!("writing build {n} of the simulation"))?;
+        apps.insert(built.digest, App { facts, behaviour });
+        images.push(dir);
+    }
+    Ok(Fixtures {
+        config,
+        images,
+        apps,
+    })
+}
+
+/// What a run did and found.
+pub(crate) struct Outcome {
+    pub steps: u64,
+    pub faults: FaultCounts,
+    /// A digest of the (actor, call) order: equal for runs that interleaved alike.
+    pub schedule: u64,
+    pub trace: Vec<String>,
+    pub violations: Vec<String>,
+}
+
+/// Runs seed `seed`: `fresh` starts from a just-provisioned stack, else from one with a deploy
+/// after provision.
+pub(crate) fn run_one(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
+    bgd_core::secret::forget_all();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime builds");
+    runtime.block_on(simulate(seed, actors, fresh, fixtures))
+}
+
+async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
+    // Records' times and lock expiries from virtual time, or a second's tick would change a
+    // Description, and the tags named after it, between two runs of one seed.
+    let _clock = bgd_core::ledger::virtual_clock(EPOCH);
+    let mut plan = SmallRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed);
+    let world = Arc::new(Mutex::new(World::new(seed, Rates::draw(&mut plan))));
+    lock(&world).apps = fixtures.apps.clone();
+    let (config, images) = (&fixtures.config, fixtures.images.as_slice());
+
+    // Provisioned with build 0; unless fresh, then build 2 deployed, so a plain rollback has
+    // a promotion to undo from the first moment.
+    let mut setup = vec![Role::Provision];
+    if !fresh {
+        setup.push(Role::Deploy {
+            build: 2,
+            unpin: false,
+            break_lock: false,
+        });
+    }
+    let first = setup.len();
+    for (id, role) in setup.into_iter().enumerate() {
+        let label = role.to_string();
+        if let Ending::Done(Err(e)) = actor::run(&world, id, role, config, images).await {
+            lock(&world)
+                .oracle
+                .fail(format!("{label} without faults failed: {e:#}"));
+        }
+    }
+
+    lock(&world).faulty = true;
+    let runs = (first..first + actors).map(|id| {
+        let role = Role::draw(&mut plan, images.len());
+        let start = Duration::from_millis(plan.random_range(0..3_000));
+        let world = world.clone();
+        async move {
+            tokio::time::sleep(start).await;
+            actor::run(&world, id, role, config, images).await
+        }
+    });
+    let endings = futures_util::future::join_all(runs.collect::<Vec<_>>()).await;
+    let crashed = endings.iter().any(|e| matches!(e, Ending::Crashed));
+    lock(&world).faulty = false;
+
+    converge(&world, first + actors, crashed, config, images).await;
+
+    let w = lock(&world);
+    let mut hasher = DefaultHasher::new();
+    w.schedule.hash(&mut hasher);
+    Outcome {
+        steps: w.steps,
+        faults: w.faults.clone(),
+        schedule: hasher.finish(),
+        trace: w.trace.clone(),
+        violations: w.oracle.violations.clone(),
+    }
+}
+
+/// A world of seed `seed` just provisioned with build 0 (green on version 1), its faults off:
+/// where a named scenario starts, on the paused clock it must run on.
+#[cfg(test)]
+pub(crate) async fn provisioned(seed: u64, fixtures: &Fixtures) -> Arc<Mutex<World>> {
+    let mut plan = SmallRng::seed_from_u64(seed);
+    let world = Arc::new(Mutex::new(World::new(seed, Rates::draw(&mut plan))));
+    lock(&world).apps = fixtures.apps.clone();
+    let provision = actor::run(
+        &world,
+        0,
+        Role::Provision,
+        &fixtures.config,
+        &fixtures.images,
+    );
+    match provision.await {
+        Ending::Done(Ok(_)) => world,
+        Ending::Done(Err(e)) => panic!("provision without faults failed: {e:#}"),
+        Ending::Crashed => panic!("provision without faults crashed"),
+    }
+}
+
+fn lock(world: &Mutex<World>) -> std::sync::MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The next plain run after the storm: a deploy of build 1 must finish, or refuse with a
+/// reason whose documented remedy (--break-lock, --unpin) then finishes it. A dead run's lock
+/// stays until its TTL passes: then a plain run removes it (an operator's, which never expires,
+/// takes --break-lock).
+async fn converge(
+    world: &Arc<Mutex<World>>,
+    first: usize,
+    crashed: bool,
+    config: &Config,
+    images: &[PathBuf],
+) {
+    let (mut unpin, mut break_lock, mut waited) = (false, false, false);
+    for id in first..first + 5 {
+        let role = Role::Deploy {
+            build: 1,
+            unpin,
+            break_lock,
+        };
+        match actor::run(world, id, role.clone(), config, images).await {
+            Ending::Done(Ok(_)) => {
+                let mut w = lock(world);
+                match w.oracle.lock {
+                    Some((Holder::Foreign, _)) if !break_lock => break_lock = true,
+                    Some(_) if !waited => {
+                        w.note("the lock's TTL passes".into());
+                        super::cloud::expire_lock(&mut w);
+                        waited = true;
+                    }
+                    _ => return quiescent(&mut w),
+                }
+            }
+            Ending::Done(Err(e)) => match exit_of(&e) {
+                Exit::LockHeld if !break_lock => break_lock = true,
+                Exit::Pinned if !unpin => unpin = true,
+                _ => {
+                    let after = if crashed { "after a crash, " } else { "" };
+                    return lock(world).oracle.fail(format!(
+                        "{after}the next plain run did not converge ({role}): {e:#}"
+                    ));
+                }
+            },
+            Ending::Crashed => unreachable!("no faults while converging"),
+        }
+    }
+    lock(world)
+        .oracle
+        .fail("the plain runs after the storm never settled (5 runs)".into());
+}
+
+/// At quiescence: no blue stage; every published version has its ledger record; green serves
+/// the converging deploy's build.
+fn quiescent(w: &mut World) {
+    if w.gateway.stages.contains_key(BLUE) {
+        w.oracle
+            .fail("at quiescence stage blue (the lock) is still there".into());
+    }
+    let unrecorded: Vec<u64> = w
+        .lambda
+        .versions
+        .iter()
+        .filter(|(_, facts)| VersionRecord::parse(&facts.description).is_err())
+        .map(|(n, _)| *n)
+        .collect();
+    if !unrecorded.is_empty() {
+        w.oracle.fail(format!(
+            "published versions without their ledger record: {unrecorded:?}"
+        ));
+    }
+    let green = w.lambda.aliases.get(GREEN).map(|a| a.target.clone());
+    let serves = green.as_deref().and_then(|v| w.image_of(v));
+    let build_1 = w
+        .apps
+        .iter()
+        .find(|(_, app)| app.facts.git_sha.starts_with('1'))
+        .map(|(digest, _)| digest.clone());
+    if serves != build_1 {
+        w.oracle.fail(format!(
+            "after the converging deploy green serves {serves:?}, not build 1"
+        ));
+    }
+}

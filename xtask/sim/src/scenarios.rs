@@ -1,0 +1,84 @@
+//! Named scenarios: one situation of the pipeline against the simulated AWS, set up exactly
+//! (no drawn fault, no seed to rot), so each test reaches its situation by construction. What
+//! the smithy-mocked SDK checked before (`bgd-aws`'s `guards.rs` still checks that the SDK
+//! reads AWS's answer as the same error): the pipeline's side of the guards.
+use std::{collections::BTreeMap, future::Future, sync::Arc};
+
+use bgd_core::{
+    cloud::{Alias, AliasTarget, Functions},
+    outcome::{Green, Moved, Served},
+    pipeline::{Ctx, GREEN},
+};
+use tokio::sync::Notify;
+
+use super::{
+    actor::{self, Role},
+    cloud::SimCloud,
+    run::provisioned,
+    tests::fixtures,
+};
+
+/// Runs `scenario` on a just-provisioned world, on the paused clock, as actor 1 (a status
+/// role: the scenario calls the pipeline itself).
+fn on_provisioned<F: Future<Output = ()>>(scenario: impl FnOnce(Ctx<SimCloud>) -> F) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime builds");
+    runtime.block_on(async {
+        let _clock = bgd_core::ledger::virtual_clock(1_767_225_600);
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let ctx = actor::context(
+            &world,
+            1,
+            &Role::Status,
+            &fixtures.config,
+            Arc::new(Notify::new()),
+        );
+        scenario(ctx).await;
+    });
+}
+
+/// Green as this run read it, before someone else moved it: its RevisionId is stale.
+async fn green_read_before_it_moved(ctx: &Ctx<SimCloud>) -> Alias {
+    let mut green = ctx.cloud.get_alias(ctx.function(), GREEN).await.unwrap();
+    green.revision_id = Some("read-before-someone-else-moved-green".into());
+    green
+}
+
+#[test]
+fn promote_stops_when_green_moved_since_it_was_read() {
+    on_provisioned(|ctx| async move {
+        let green = green_read_before_it_moved(&ctx).await;
+        let err = ctx.promote(&green, 1, false).await.unwrap_err();
+        assert!(err.to_string().contains("green moved"), "{err:#}");
+        assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
+        // The refused write is no move of this run's: green is judged moved by someone else.
+        let writes = ctx.green_writes.lock().unwrap().clone();
+        let after = Served {
+            target: AliasTarget::version("7"),
+            git_sha: None,
+            build_id: None,
+        };
+        let stated = Green::judge(Some(green.target), Ok(Some(after)), &writes);
+        assert_eq!(stated.moved, Moved::BySomeoneElse);
+    });
+}
+
+#[test]
+fn a_shift_step_stops_the_rollout_when_green_moved_since_its_last_write() {
+    on_provisioned(|ctx| async move {
+        let green = green_read_before_it_moved(&ctx).await;
+        let split = AliasTarget {
+            version: "1".into(),
+            additional_weights: BTreeMap::from([("2".to_owned(), 0.1)]),
+        };
+        let err = ctx.guarded_green(&green, &split, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains("the rollout stops here"),
+            "{err:#}"
+        );
+    });
+}

@@ -1,0 +1,276 @@
+//! The simulated world's state: one account with one function (its versions and aliases under
+//! Lambda's rules from `crate::rules`), one REST API with its stages, one image repository, the
+//! apps those images run, and what the oracle saw. Mutated only under the world's lock, one
+//! call at a time, so every call is atomic as AWS's are.
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+
+use super::{
+    app::App,
+    fault::{Fault, FaultCounts, Rates},
+    oracle::Oracle,
+};
+use bgd_core::cloud::{AliasTarget, Integration, Route, Settings, Stage, Version, VersionState};
+use bgd_rules::{
+    Delays,
+    lambda::{Function, Status},
+};
+
+pub(super) const ACCOUNT: &str = "123456789012";
+pub(super) const REGISTRY_HOST: &str = "sim.registry";
+/// The stages' base URL: `http://sim/restapis/API/STAGE/_user_request_/…`, as the local gateway.
+pub(super) const GATEWAY: &str = "http://sim";
+
+/// A published version's facts beside Lambda's state of it.
+#[derive(Debug, Clone)]
+pub(super) struct VersionFacts {
+    pub description: String,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct SimAlias {
+    pub target: String,
+    pub description: String,
+    /// The target before the last move and when it moved: the data plane may still route to
+    /// it while the move propagates.
+    pub previous: Option<(String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct SimStage {
+    pub stage: Stage,
+    /// API Gateway serves the stage as it is from then on.
+    pub served_at: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct Lambda {
+    pub function: Option<(Function, Settings)>,
+    pub versions: BTreeMap<u64, VersionFacts>,
+    pub next_version: u64,
+    pub aliases: BTreeMap<String, SimAlias>,
+    /// Alias → statement ids of its resource policy.
+    pub permissions: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct Gateway {
+    pub api: Option<(String, String)>,
+    pub routes: Vec<Route>,
+    pub stages: BTreeMap<String, SimStage>,
+    pub deployments: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct Images {
+    pub repository: bool,
+    /// Manifest digests stored.
+    pub manifests: BTreeSet<String>,
+    /// Tag → digest.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Everything the simulated cloud holds, and the run's bookkeeping.
+pub(super) struct World {
+    pub rng: SmallRng,
+    pub delays: Delays,
+    /// How long an alias move takes to reach every data-plane node.
+    pub alias_ms: u64,
+    pub rates: Rates,
+    /// Faults are drawn only while this holds (set-up and the convergence runs have none).
+    pub faulty: bool,
+    pub lambda: Lambda,
+    pub gateway: Gateway,
+    pub images: Images,
+    /// When the function's role was created (Lambda may assume it `role_ms` later).
+    pub role: Option<u64>,
+    /// Actors whose process died.
+    pub dead: BTreeSet<usize>,
+    /// Digest → the app its image runs.
+    pub apps: BTreeMap<String, App>,
+    pub oracle: Oracle,
+    pub faults: FaultCounts,
+    pub trace: Vec<String>,
+    /// The (actor, operation) sequence: two runs with the same one interleaved alike.
+    pub schedule: Vec<(usize, String)>,
+    pub steps: u64,
+    pub start: tokio::time::Instant,
+}
+
+impl World {
+    pub(super) fn new(seed: u64, rates: Rates) -> Self {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        // Each run draws how slow this AWS is: the rules are AWS's, their delays vary.
+        let delays = Delays {
+            pending_ms: rng.random_range(0..2_000),
+            update_ms: rng.random_range(0..2_000),
+            role_ms: rng.random_range(0..3_000),
+            idle_ms: 15 * 60 * 1000,
+            stage_ms: rng.random_range(0..3_000),
+        };
+        let alias_ms = rng.random_range(0..3_000);
+        Self {
+            rng,
+            delays,
+            alias_ms,
+            rates,
+            faulty: false,
+            lambda: Lambda {
+                next_version: 1,
+                ..Default::default()
+            },
+            gateway: Gateway::default(),
+            images: Images::default(),
+            role: None,
+            dead: BTreeSet::new(),
+            apps: BTreeMap::new(),
+            oracle: Oracle::default(),
+            faults: FaultCounts::default(),
+            trace: Vec::new(),
+            schedule: Vec::new(),
+            steps: 0,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Virtual milliseconds since the run began.
+    pub(super) fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub(super) fn draw_fault(&mut self, write: bool, lambda_write: bool) -> Option<Fault> {
+        if !self.faulty {
+            return None;
+        }
+        self.rates.fault(&mut self.rng, write, lambda_write)
+    }
+
+    pub(super) fn note(&mut self, line: String) {
+        let at = self.now();
+        self.trace.push(format!("{at:>8}ms {line}"));
+    }
+
+    /// A fresh RevisionId, from the run's seed (Lambda's are random UUIDs).
+    pub(super) fn revision(&mut self) -> String {
+        format!("rev-{:016x}", self.rng.random::<u64>())
+    }
+
+    pub(super) fn function_arn(&self, name: &str) -> String {
+        format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
+    }
+
+    /// Lambda's view of `$LATEST` or a published version, as GetFunction answers it.
+    pub(super) fn version(&self, name: &str, qualifier: &str) -> Option<Version> {
+        let (function, settings) = self.lambda.function.as_ref()?;
+        let now = self.now();
+        let (image, state, update, description, settings, revision) = if qualifier == "$LATEST" {
+            (
+                function.image.clone(),
+                function.status(now),
+                function.last_update_status(now),
+                String::new(),
+                settings.clone(),
+                Some(function.revision.clone()),
+            )
+        } else {
+            let published = function.versions.get(qualifier)?;
+            let facts = self.lambda.versions.get(&qualifier.parse().ok()?)?;
+            (
+                published.image.clone(),
+                published.status(now, &self.delays),
+                Some("Successful"),
+                facts.description.clone(),
+                facts.settings.clone(),
+                None,
+            )
+        };
+        let architecture = match qualifier {
+            "$LATEST" => &function.architecture,
+            number => &function.versions.get(number)?.architecture,
+        };
+        Some(Version {
+            function_name: name.into(),
+            function_arn: self.function_arn(name),
+            version: qualifier.into(),
+            code_sha256: bgd_rules::lambda::digest_hex(&image).to_owned(),
+            image: bgd_core::cloud::ImageRef::parse(&image),
+            settings,
+            description,
+            state: match state {
+                Status::Pending => VersionState::Pending,
+                Status::Active => VersionState::Active,
+                Status::Inactive => VersionState::Inactive,
+            },
+            architecture: architecture.clone(),
+            last_update_status: update.map(str::to_owned),
+            revision_id: revision,
+        })
+    }
+
+    /// The version a data-plane node routes `alias` to now: during propagation of a move,
+    /// some nodes still route to the previous target.
+    pub(super) fn routed(&mut self, alias: &str) -> Option<String> {
+        let now = self.now();
+        let alias_ms = self.alias_ms;
+        let flip = self.rng.random_bool(0.5);
+        let alias = self.lambda.aliases.get(alias)?;
+        match &alias.previous {
+            Some((previous, moved_at)) if now < moved_at + alias_ms && flip => {
+                Some(previous.clone())
+            }
+            _ => Some(alias.target.clone()),
+        }
+    }
+
+    /// The image a published version runs.
+    pub(super) fn image_of(&self, version: &str) -> Option<String> {
+        let (function, _) = self.lambda.function.as_ref()?;
+        let image = &function.versions.get(version)?.image;
+        Some(
+            image
+                .rsplit_once('@')
+                .map_or(image.clone(), |(_, d)| d.to_owned()),
+        )
+    }
+
+    pub(super) fn set_alias(
+        &mut self,
+        alias: &str,
+        target: &AliasTarget,
+        description: Option<&str>,
+    ) {
+        let now = self.now();
+        let entry = self
+            .lambda
+            .aliases
+            .entry(alias.to_owned())
+            .or_insert_with(|| SimAlias {
+                target: target.version.clone(),
+                description: String::new(),
+                previous: None,
+            });
+        if entry.target != target.version {
+            entry.previous = Some((entry.target.clone(), now));
+            entry.target = target.version.clone();
+        }
+        if let Some(description) = description {
+            entry.description = description.to_owned();
+        }
+    }
+
+    pub(super) fn proxy_routes(&mut self, function_arn: &str) {
+        let integration = Integration {
+            kind: "AWS_PROXY".into(),
+            uri: Some(Integration::lambda_uri("us-east-1", function_arn)),
+        };
+        self.gateway.routes = ["/", "/{proxy+}"]
+            .into_iter()
+            .map(|path| Route {
+                path: path.into(),
+                methods: BTreeMap::from([("ANY".to_owned(), integration.clone())]),
+            })
+            .collect();
+    }
+}

@@ -1,0 +1,38 @@
+//! `cargo xtask sim`: a batch of seeded simulation runs (`bgd-sim`), and what they found.
+use anyhow::Result;
+
+use crate::flags;
+
+impl flags::Sim {
+    pub fn run(self) -> Result<()> {
+        let batch = bgd_sim::batch(self.seed, self.runs, self.actors, self.fresh, self.trace)?;
+        println!("runs          {}", batch.runs);
+        println!("steps         {}", batch.steps);
+        println!("faults        {}", batch.faults);
+        println!("interleavings {} distinct", batch.interleavings);
+        println!("violations    {} runs", batch.failed.len());
+        println!(
+            "time          {:.1} s ({:.0} runs/s)",
+            batch.seconds,
+            batch.runs_per_second()
+        );
+        for (seed, violations) in &batch.failed {
+            println!("\nseed {seed} failed:");
+            for violation in violations {
+                println!("  {violation}");
+            }
+            println!(
+                "  replay with its step trace: cargo xtask sim --seed {seed} --runs 1 --actors {}{} --trace",
+                self.actors,
+                if self.fresh { " --fresh" } else { "" }
+            );
+        }
+        anyhow::ensure!(
+            batch.failed.is_empty(),
+            "{} of {} runs broke an invariant",
+            batch.failed.len(),
+            batch.runs
+        );
+        Ok(())
+    }
+}
