@@ -5,11 +5,7 @@ use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::flags;
-use bgd_core::{
-    config::Config,
-    image::{self, BuildFacts},
-    setup,
-};
+use bgd_core::{config::Config, facts::BuildFacts, image, setup};
 
 impl flags::Test {
     pub fn run(self) -> Result<()> {
@@ -32,8 +28,9 @@ impl flags::Test {
         }
 
         let args = self.cargo_args;
-        eprintln!("test: running cargo test --workspace");
-        cmd!(sh, "cargo test --workspace -- {args...}")
+        // Every test binary runs even after one fails: one run names every failure.
+        eprintln!("test: running cargo test --workspace --no-fail-fast");
+        cmd!(sh, "cargo test --workspace --no-fail-fast -- {args...}")
             .run()
             .context("cargo test failed (the lines above name the failing tests)")
     }

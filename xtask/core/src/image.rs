@@ -14,13 +14,13 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::facts::hex_of;
+
 pub use docker::build_image as build_image_in_docker;
 pub use native::{
     Binary, Built, Checkout, assemble_image, build_bootstrap, build_image, build_release,
 };
 pub use registry::Registry;
-
-pub use crate::facts::{BuildFacts, hex_of};
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";

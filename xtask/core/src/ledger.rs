@@ -104,7 +104,7 @@ pub struct Hold {
 
 impl VersionRecord {
     /// The record of a version published now from this build.
-    pub fn now(facts: &crate::image::BuildFacts, digest: &str) -> Self {
+    pub fn now(facts: &crate::facts::BuildFacts, digest: &str) -> Self {
         Self {
             git_sha: facts.git_sha.clone(),
             dirty: facts.dirty,
@@ -118,7 +118,7 @@ impl VersionRecord {
     pub fn to_description(&self) -> String {
         let mut fields = vec![
             ("g", self.git_sha.clone()),
-            ("d", crate::image::hex_of(&self.digest).to_owned()),
+            ("d", crate::facts::hex_of(&self.digest).to_owned()),
             ("t", self.published_at.clone()),
             ("dirty", u8::from(self.dirty).to_string()),
         ];

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::{
     hooks::{self, Boundary},
-    pipeline::Phase,
+    phase::Phase,
 };
 
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -7,7 +7,7 @@ use rand::Rng;
 
 use super::{oracle::BlueCheck, world::World};
 use bgd_core::{
-    image::BuildFacts,
+    facts::BuildFacts,
     pipeline::{ALIAS_VARIABLE, TOKEN_VARIABLE},
     probe::{Answer, ReportedBuild, Request, SelfReport, VERIFY_TOKEN_HEADER},
 };

@@ -22,7 +22,8 @@ use super::{
 };
 use bgd_core::{
     config::Config,
-    image::{BuildFacts, Built, Contents, Image},
+    facts::BuildFacts,
+    image::{Built, Contents, Image},
     ledger::VersionRecord,
     outcome::{Exit, exit_of},
     pipeline::{BLUE, GREEN},

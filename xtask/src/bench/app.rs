@@ -14,7 +14,8 @@ use xshell::Shell;
 use super::Summary;
 use bgd_core::{
     config,
-    image::{self, Binary, BuildFacts, Checkout},
+    facts::BuildFacts,
+    image::{self, Binary, Checkout},
     setup,
 };
 use bgd_local::{

@@ -12,7 +12,7 @@ use serde::Serialize;
 use xshell::Shell;
 
 use crate::flags;
-use bgd_core::{image::BuildFacts, setup};
+use bgd_core::{facts::BuildFacts, setup};
 
 /// A goal of issue 6 and whether this run met it.
 #[derive(Debug, Serialize)]

@@ -10,7 +10,8 @@ use xshell::{Shell, cmd};
 
 use bgd_core::{
     config,
-    image::{self, Binary, BuildFacts, Checkout},
+    facts::BuildFacts,
+    image::{self, Binary, Checkout},
     setup,
 };
 

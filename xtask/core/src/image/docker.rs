@@ -5,7 +5,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use super::{BuildFacts, Built, Image};
+use super::{Built, Image};
+use crate::facts::BuildFacts;
 use crate::{config::Config, setup};
 
 pub fn build_image(

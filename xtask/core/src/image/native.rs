@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use xshell::{Shell, cmd};
 
-use super::{BuildFacts, Contents, Image};
+use super::{Contents, Image};
+use crate::facts::BuildFacts;
 use crate::{
     config::{self, Config},
     setup,

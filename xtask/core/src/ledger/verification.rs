@@ -25,7 +25,7 @@ pub fn failed_tag(version: u64, description: &str) -> String {
 /// (it updates the function first: aws-behaviours row 45), so [`failed_tag`], which names one
 /// publication, cannot stop a deploy; this one names the image itself.
 pub fn failed_image_tag(digest: &str) -> String {
-    format!("failed-image-{}", crate::image::hex_of(digest))
+    format!("failed-image-{}", crate::facts::hex_of(digest))
 }
 
 /// The first 16 hex of sha256(version, Description): names one publication of a version.

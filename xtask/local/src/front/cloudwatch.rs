@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Answer, Call, Front, cbor};
-use crate::LocalCloud;
+use crate::lifecycle::LocalCloud;
 
 /// An alarm as the front keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
