@@ -75,6 +75,8 @@ pub enum Task {
     Promote,
     /// `prune` deleting versions and images.
     Prune,
+    /// `provision` verifying on blue the version stage green will first serve.
+    Provision,
 }
 
 impl fmt::Display for Task {
@@ -89,6 +91,7 @@ impl Task {
             Task::Deploy => "deploy",
             Task::Promote => "promote",
             Task::Prune => "prune",
+            Task::Provision => "provision",
         }
     }
 }
@@ -250,6 +253,7 @@ impl Lock {
             task: match fields.get("task").map(String::as_str) {
                 Some("promote") => Task::Promote,
                 Some("prune") => Task::Prune,
+                Some("provision") => Task::Provision,
                 _ => Task::Deploy,
             },
         })
@@ -271,6 +275,7 @@ impl fmt::Display for Lock {
         } else {
             let doing = match self.task {
                 Task::Promote => "promoting the hold of",
+                Task::Provision => "provisioning",
                 _ => "deploying",
             };
             write!(

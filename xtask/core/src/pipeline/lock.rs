@@ -1,5 +1,5 @@
 //! The deploy lock: stage `blue`, created atomically from green's deployment, held while a
-//! deploy (or a rollback that verifies on blue) runs, released whatever ends the run, taken
+//! verb that writes runs (`ledger::Task` names which), released whatever ends the run, taken
 //! over once expired or with `--break-lock`, naming whose it was.
 use std::{collections::BTreeMap, future::Future, panic::AssertUnwindSafe, time::Duration};
 
@@ -173,8 +173,9 @@ impl<C: Cloud> Ctx<C> {
             name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
-        // Prune never writes green, so it leaves a split it finds to the runs that do.
-        if outcome.is_err() && lock.task != Task::Prune {
+        // Prune never writes green, so it leaves a split it finds to the runs that do; provision
+        // writes green only after its lock is released (and green may not exist yet).
+        if outcome.is_err() && !matches!(lock.task, Task::Prune | Task::Provision) {
             self.settle_after_failure().await;
         }
         if lock.hold.is_some() && outcome.is_ok() {

@@ -2,21 +2,26 @@
 //! re-run: repository, role, the image function (which needs an image first: build, push,
 //! publish version 1), aliases blue and green, the REST API and its routes, one permission per
 //! alias scoped to its stage, and finally stage green, only after the version was verified on
-//! a blue stage. Every step resumes a provision that died half-way: a function without versions
+//! a blue stage, held as the lock the way every verb that writes holds it. Every step resumes a provision that died half-way: a function without versions
 //! gets version 1, an API without its routes gets them, "already exists" means exists.
 mod create;
 
-use std::{collections::BTreeMap, fmt};
+use std::fmt;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use self::create::{create_function, ensure_permission};
-use super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, Phase, absent_as_none, deploy};
+use self::create::{
+    create_green_stage, create_or_update_function, ensure_api, ensure_blue_alias,
+    ensure_permission, ensure_routes, green_alias_at,
+};
+use super::{
+    BLUE, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, deploy, update::Published,
+};
 use crate::{
-    cloud::{AliasTarget, FunctionSpec, Stage},
+    cloud::{Alias, FunctionSpec, Repository, RestApi, Stage, Version},
     image::{self, Registry},
-    ledger::{self, Promotion, VersionRecord},
+    ledger::{self, Task, VersionRecord},
 };
 
 #[derive(Debug, Serialize)]
@@ -48,295 +53,339 @@ impl fmt::Display for Report {
     }
 }
 
+/// What exists before provision writes anything.
+struct Found {
+    /// The function's `$LATEST`; `None` when there is no function yet.
+    latest: Option<Version>,
+    api: Option<RestApi>,
+    green_stage: Option<Stage>,
+}
+
+/// Creates what is missing, phase after phase; with `--dry-run`, says what it would create.
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Report> {
-    let p = &ctx.progress;
-    let function = ctx.function().to_owned();
-    let mut created = Vec::new();
-    let existing = p
-        .phase(Phase::Inspect, async {
-            let latest = absent_as_none(ctx.cloud.get_version(&function, "$LATEST").await)?;
-            let api = ctx.find_api().await?;
-            let green_stage = match &api {
-                Some(api) => absent_as_none(ctx.cloud.get_stage(&api.id, GREEN).await)?,
-                None => None,
-            };
-            anyhow::Ok((latest, api, green_stage))
-        })
-        .await?;
-    let (latest, api, green_stage) = existing;
-    if let Some(latest) = &latest {
+    let found = ctx.progress.phase(Phase::Inspect, ctx.inspect()).await?;
+    if let Some(latest) = &found.latest {
         image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
     }
     if options.dry_run {
-        if latest.is_none() {
-            created.push(format!("repository and role, image function {function} with version 1, aliases blue and green"));
-        }
-        if api.is_none() {
-            created.push(format!(
-                "REST API {} with ANY / and ANY /{{proxy+}}, permissions per alias",
-                ctx.config.api_name()
-            ));
-        }
-        if green_stage.is_none() {
-            created.push("stage green (after verifying on a blue stage)".into());
-        }
-        let green_url = api.as_ref().map_or_else(
-            || "(not yet created)".into(),
-            |api| ctx.stage_url(api, GREEN),
-        );
-        return Ok(Report {
-            created,
-            version: None,
-            green_url,
-            dry_run: true,
-        });
+        return Ok(planned(ctx, &found));
     }
 
-    // The repository, and Lambda's right to pull from it: only provision creates them.
-    ctx.cloud
-        .ensure_repository(ctx.config.repository_name())
+    let mut created = Vec::new();
+    let (registry, repository, role_arn) = ctx.repository_and_role().await?;
+    let green_alias = absent_as_none(ctx.cloud.get_alias(ctx.function(), GREEN).await)?;
+    let finished = found.green_stage.is_some() && green_alias.is_some();
+    let function_exists = found.latest.is_some();
+    let reused = ctx
+        .reusable_version(function_exists, finished, &registry, &repository)
         .await?;
-    ctx.cloud
-        .allow_lambda_pull(
-            ctx.config.repository_name(),
-            &ctx.config.function_arn(&ctx.account),
-        )
-        .await?;
-    let (registry, repository) = ctx.registry().await?;
-    let role_arn = ctx
-        .cloud
-        .ensure_function_role(
-            &ctx.config.role_name(),
-            &ctx.config.logs_policy(&ctx.account),
-        )
-        .await?;
-
-    // A finished stack (stage and alias green) reuses its newest version; an unfinished one
-    // reuses it only if blue verified it. One that failed verification (a broken first
-    // deploy) is replaced by this commit's build, so fixing the commit gets the user out.
-    let green_alias = absent_as_none(ctx.cloud.get_alias(&function, GREEN).await)?;
-    let finished = green_stage.is_some() && green_alias.is_some();
-    let newest = match &latest {
-        Some(_) => ctx.cloud.list_versions(&function).await?.pop(),
-        None => None,
-    };
-    let newest = match newest {
-        Some(newest) if !finished => {
-            match ctx
-                .verification(&registry, &repository.name, &newest)
-                .await?
-            {
-                Ok(_) => Some(newest),
-                Err(why) => {
-                    p.note(format_args!(
-                        "{why}: provisioning with this commit's build instead"
-                    ));
-                    None
-                }
-            }
-        }
-        other => other,
-    };
-    let (version, record, description) = match newest {
-        Some(newest) => {
-            let record = VersionRecord::parse(&newest.description)?;
-            (
-                newest.version.parse::<u64>()?,
-                record,
-                newest.description.clone(),
-            )
-        }
-        // No function yet, or one an earlier provision left without a version.
+    let shipped = match reused {
+        Some(newest) => as_published(&newest)?,
+        // No function yet, one an earlier provision left without a version, or one whose
+        // newest version failed verification.
         None => {
-            let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
-            let image_ref = repository.image(&built.digest);
-            ctx.push_phase(&registry, &repository, &built, &image)
+            let published = ctx
+                .publish_build(options, function_exists, &registry, &repository, role_arn)
                 .await?;
-            let record = VersionRecord::now(&built.facts, &built.digest);
-            let spec = FunctionSpec {
-                name: function.clone(),
-                role_arn,
-                image: image_ref.clone(),
-                architecture: ctx.config.function.architecture.clone(),
-                settings: ctx.config.settings()?,
-            };
-            let version = p
-                .phase(Phase::Function, async {
-                    match latest {
-                        None => create_function(ctx, &spec).await?,
-                        Some(_) => {
-                            ctx.retry_conflicts(|| {
-                                ctx.cloud.update_function_code(
-                                    &function,
-                                    &image_ref,
-                                    &spec.architecture,
-                                )
-                            })
-                            .await?;
-                            ctx.wait_updated().await?;
-                            ctx.retry_conflicts(|| {
-                                ctx.cloud
-                                    .update_function_configuration(&function, &spec.settings)
-                            })
-                            .await?;
-                        }
-                    }
-                    let latest = ctx.wait_updated().await?;
-                    let description = record.to_description();
-                    let version = ctx
-                        .retry_conflicts(|| {
-                            ctx.cloud
-                                .publish_version(&function, &latest.code_sha256, &description)
-                        })
-                        .await?;
-                    ctx.wait_version_active(&version.version).await?;
-                    anyhow::Ok((version.version.parse::<u64>()?, version.description))
-                })
-                .await?;
-            let (version, description) = version;
+            let (function, version) = (ctx.function(), published.version);
             created.push(format!("image function {function} with version {version}"));
-            (version, record, description)
+            published
         }
     };
 
     // Blue now; green only once blue verified the version green will serve.
-    if absent_as_none(ctx.cloud.get_alias(&function, BLUE).await)?.is_none() {
-        ctx.cloud
-            .create_alias(
-                &function,
-                BLUE,
-                &AliasTarget::version(version.to_string()),
-                "",
-            )
-            .await?;
-        created.push(format!("alias {BLUE} → {version}"));
-    }
-
-    let api = match api {
-        Some(api) => api,
-        None => {
-            let api = ctx.cloud.create_rest_api(ctx.config.api_name()).await?;
-            created.push(format!("REST API {} ({})", api.name, api.id));
-            api
-        }
-    };
-    // An API an earlier provision left without its routes gets them.
-    let routes = ctx.cloud.get_routes(&api.id).await?;
-    let proxied = |path: &str| {
-        routes.iter().any(|route| {
-            route.path == path
-                && route
-                    .methods
-                    .get("ANY")
-                    .is_some_and(|i| i.kind == "AWS_PROXY")
-        })
-    };
-    if !(proxied("/") && proxied("/{proxy+}")) {
-        ctx.cloud
-            .put_lambda_proxy_routes(&api, &ctx.config.function_arn(&ctx.account))
-            .await?;
-        created.push(format!(
-            "routes ANY / and ANY /{{proxy+}} of REST API {}",
-            api.name
-        ));
-    }
-
+    ensure_blue_alias(ctx, shipped.version, &mut created).await?;
+    let api = ensure_api(ctx, found.api, &mut created).await?;
+    ensure_routes(ctx, &api, &mut created).await?;
     ensure_permission(ctx, &api, BLUE, &mut created).await?;
-    if let Some(alias) = &green_alias {
-        if finished {
-            ensure_permission(ctx, &api, GREEN, &mut created).await?;
-        }
-        // An earlier provision pointed green at a version blue never verified: say so; it
-        // moves once this run's version is verified.
-        if !finished && alias.target.version != version.to_string() {
-            p.note(format_args!(
-                "alias green points at version {}: it moves to version {version} once blue verified it",
-                alias.target.version
-            ));
-        }
-    }
-
-    if !finished {
-        let deployment = p
-            .phase(Phase::GreenStage, async {
-                let deployment = match &green_stage {
-                    Some(stage) => stage.deployment_id.clone(),
-                    None => {
-                        ctx.cloud
-                            .create_deployment(&api.id, "bgd provision")
-                            .await?
-                    }
-                };
-                let token = ctx
-                    .take_lock(&api, &deployment, &record.git_sha, Default::default(), None)
-                    .await?;
-                let verified = async {
-                    ctx.point_alias(BLUE, &version.to_string()).await?;
-                    ctx.verify_blue(&api, &token, version, &record).await
-                }
-                .await;
-                let released = ctx.release_lock(&api).await;
-                verified?;
-                released?;
-                // Verified on blue: a later rollback to it needs no second verification.
-                registry
-                    .tag(
-                        &repository.name,
-                        &record.digest,
-                        &ledger::verified_tag(version, &description),
-                    )
-                    .await?;
-                // Only now does green exist, or move, and only to the verified version.
-                match &green_alias {
-                    None => {
-                        let promotion = Promotion {
-                            version,
-                            from: None,
-                            actor: ledger::actor(),
-                            at: ledger::now_rfc3339(),
-                            pinned: false,
-                            baking: None,
-                        };
-                        let target = AliasTarget::version(version.to_string());
-                        let writes = &ctx.green_writes;
-                        writes.lock().expect("green_writes").sent(&target);
-                        ctx.cloud
-                            .create_alias(&function, GREEN, &target, &promotion.to_description())
-                            .await?;
-                        writes.lock().expect("green_writes").answered(&target, true);
-                    }
-                    Some(alias) if alias.target.version != version.to_string() => {
-                        ctx.promote(alias, version, false).await?;
-                    }
-                    Some(_) => {}
-                }
-                anyhow::Ok(deployment)
-            })
-            .await?;
-        if green_alias.is_none() {
-            created.push(format!("alias {GREEN} → {version}"));
-        }
+    if finished {
         ensure_permission(ctx, &api, GREEN, &mut created).await?;
-        if green_stage.is_none() {
-            let green = Stage {
-                name: GREEN.into(),
-                deployment_id: deployment,
-                variables: BTreeMap::from([(ALIAS_VARIABLE.into(), GREEN.into())]),
-                description: "bgd: what users reach".into(),
-            };
-            ctx.cloud.create_stage(&api.id, &green).await?;
-            created.push(format!("stage green ({})", ctx.stage_url(&api, GREEN)));
-            // A new stage propagates before API Gateway serves it: done means users reach it.
-            p.phase(Phase::Green, ctx.probe_green(&api, version, &record))
-                .await?;
-        }
+    } else {
+        let green = (found.green_stage.as_ref(), green_alias.as_ref());
+        let registry = (&registry, repository.name.as_str());
+        ctx.finish_green(&api, green, &shipped, registry, &mut created)
+            .await?;
     }
 
-    let green = ctx.cloud.get_alias(&function, GREEN).await?;
+    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
     Ok(Report {
         created,
         version: green.target.version.parse().ok(),
         green_url: ctx.stage_url(&api, GREEN),
         dry_run: false,
     })
+}
+
+/// What `--dry-run` reports: what a real run would create, from what the inspect phase found.
+fn planned<C: Cloud>(ctx: &Ctx<C>, found: &Found) -> Report {
+    let mut created = Vec::new();
+    if found.latest.is_none() {
+        created.push(format!(
+            "repository and role, image function {} with version 1, aliases blue and green",
+            ctx.function()
+        ));
+    }
+    if found.api.is_none() {
+        created.push(format!(
+            "REST API {} with ANY / and ANY /{{proxy+}}, permissions per alias",
+            ctx.config.api_name()
+        ));
+    }
+    if found.green_stage.is_none() {
+        created.push("stage green (after verifying on a blue stage)".into());
+    }
+    let green_url = found.api.as_ref().map_or_else(
+        || "(not yet created)".into(),
+        |api| ctx.stage_url(api, GREEN),
+    );
+    Report {
+        created,
+        version: None,
+        green_url,
+        dry_run: true,
+    }
+}
+
+/// A version published earlier, as the green stage phase takes it.
+fn as_published(version: &Version) -> Result<Published> {
+    let record = VersionRecord::parse(&version.description)?;
+    Ok(Published {
+        version: version.version.parse::<u64>()?,
+        record,
+        description: version.description.clone(),
+    })
+}
+
+impl<C: Cloud> Ctx<C> {
+    /// The inspect phase: the function's `$LATEST`, the REST API and its stage green.
+    async fn inspect(&self) -> Result<Found> {
+        let latest = absent_as_none(self.cloud.get_version(self.function(), "$LATEST").await)?;
+        let api = self.find_api().await?;
+        let green_stage = match &api {
+            Some(api) => absent_as_none(self.cloud.get_stage(&api.id, GREEN).await)?,
+            None => None,
+        };
+        Ok(Found {
+            latest,
+            api,
+            green_stage,
+        })
+    }
+
+    /// The repository and Lambda's right to pull from it (only provision creates them), the
+    /// registry client, and the function's role (its ARN).
+    async fn repository_and_role(&self) -> Result<(C::Registry, Repository, String)> {
+        let repository = self.config.repository_name();
+        self.cloud.ensure_repository(repository).await?;
+        let function_arn = self.config.function_arn(&self.account);
+        self.cloud
+            .allow_lambda_pull(repository, &function_arn)
+            .await?;
+        let (registry, repository) = self.registry().await?;
+        let role_arn = self
+            .cloud
+            .ensure_function_role(
+                &self.config.role_name(),
+                &self.config.logs_policy(&self.account),
+            )
+            .await?;
+        Ok((registry, repository, role_arn))
+    }
+
+    /// The function's newest version, when provision may reuse it. A finished stack (stage
+    /// and alias green) reuses it; an unfinished one only if blue verified it. One that failed
+    /// verification (a broken first deploy) is replaced by this commit's build, so fixing the
+    /// commit gets the user out.
+    async fn reusable_version(
+        &self,
+        function_exists: bool,
+        finished: bool,
+        registry: &C::Registry,
+        repository: &Repository,
+    ) -> Result<Option<Version>> {
+        if !function_exists {
+            return Ok(None);
+        }
+        let Some(newest) = self.cloud.list_versions(self.function()).await?.pop() else {
+            return Ok(None);
+        };
+        if finished {
+            return Ok(Some(newest));
+        }
+        match self
+            .verification(registry, &repository.name, &newest)
+            .await?
+        {
+            Ok(_) => Ok(Some(newest)),
+            Err(why) => {
+                self.progress.note(format_args!(
+                    "{why}: provisioning with this commit's build instead"
+                ));
+                Ok(None)
+            }
+        }
+    }
+
+    /// The build, push and function phases: this commit's image, pushed and published as a
+    /// version of the function (created unless `function_exists`).
+    async fn publish_build(
+        &self,
+        options: &deploy::Options,
+        function_exists: bool,
+        registry: &C::Registry,
+        repository: &Repository,
+        role_arn: String,
+    ) -> Result<Published> {
+        let (built, image) = self
+            .progress
+            .phase(Phase::Build, self.image(options))
+            .await?;
+        let image_ref = repository.image(&built.digest);
+        self.push_phase(registry, repository, &built, &image)
+            .await?;
+        let record = VersionRecord::now(&built.facts, &built.digest);
+        let spec = FunctionSpec {
+            name: self.function().to_owned(),
+            role_arn,
+            image: image_ref,
+            architecture: self.config.function.architecture.clone(),
+            settings: self.config.settings()?,
+        };
+        let (version, description) = self.function_phase(function_exists, &spec, &record).await?;
+        Ok(Published {
+            version,
+            record,
+            description,
+        })
+    }
+
+    /// The function phase: the function created as `spec` says, or, when it exists (an
+    /// earlier provision left it without a verified version), its code and configuration set
+    /// to `spec`; then a version published with `record` and waited on until Active. Returns
+    /// its number and Description.
+    ///
+    /// Not `update_phase`: this phase also creates, is reported as `function`, and takes the
+    /// function as it finds it, where a deploy's update refuses an image someone else set.
+    async fn function_phase(
+        &self,
+        function_exists: bool,
+        spec: &FunctionSpec,
+        record: &VersionRecord,
+    ) -> Result<(u64, String)> {
+        let function = self.function();
+        self.progress
+            .phase(Phase::Function, async {
+                create_or_update_function(self, function_exists, spec).await?;
+                let latest = self.wait_updated().await?;
+                let description = record.to_description();
+                let version = self
+                    .retry_conflicts(|| {
+                        self.cloud
+                            .publish_version(function, &latest.code_sha256, &description)
+                    })
+                    .await?;
+                self.wait_version_active(&version.version).await?;
+                anyhow::Ok((version.version.parse::<u64>()?, version.description))
+            })
+            .await
+    }
+
+    /// Green for a stack provision has not finished (`green` is the stage and alias that
+    /// exist): the green stage phase, then the alias's permission, then stage green, waited on
+    /// until it serves the version blue verified.
+    async fn finish_green(
+        &self,
+        api: &RestApi,
+        green: (Option<&Stage>, Option<&Alias>),
+        shipped: &Published,
+        registry: (&C::Registry, &str),
+        created: &mut Vec<String>,
+    ) -> Result<()> {
+        let (green_stage, green_alias) = green;
+        let version = shipped.version;
+        if let Some(alias) = green_alias.filter(|a| a.target.version != version.to_string()) {
+            // An earlier provision pointed green at a version blue never verified: say so; it
+            // moves once this run's version is verified.
+            self.progress.note(format_args!(
+                "alias green points at version {}: it moves to version {version} once blue verified it",
+                alias.target.version
+            ));
+        }
+        let deployment = self
+            .progress
+            .phase(
+                Phase::GreenStage,
+                self.verify_then_green(api, green, shipped, registry),
+            )
+            .await?;
+        if green_alias.is_none() {
+            created.push(format!("alias {GREEN} → {version}"));
+        }
+        ensure_permission(self, api, GREEN, created).await?;
+        if green_stage.is_none() {
+            create_green_stage(self, api, deployment, created).await?;
+            // A new stage propagates before API Gateway serves it: done means users reach it.
+            self.progress
+                .phase(
+                    Phase::Green,
+                    self.probe_green(api, version, &shipped.record),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The green stage phase: the deployment stage green serves (an existing stage keeps its
+    /// own), blue verified under the lock, the verification recorded, and only then alias
+    /// green created or moved, to the verified version. Returns the deployment.
+    async fn verify_then_green(
+        &self,
+        api: &RestApi,
+        (green_stage, green_alias): (Option<&Stage>, Option<&Alias>),
+        shipped: &Published,
+        (registry, repository): (&C::Registry, &str),
+    ) -> Result<String> {
+        let Published {
+            version,
+            record,
+            description,
+        } = shipped;
+        let deployment = match green_stage {
+            Some(stage) => stage.deployment_id.clone(),
+            None => {
+                self.cloud
+                    .create_deployment(&api.id, "bgd provision")
+                    .await?
+            }
+        };
+        // The lock stage is made from this deployment: provision creates the API, so until
+        // here there is none to lock with.
+        let lock = LockOptions {
+            task: Task::Provision,
+            ..LockOptions::default()
+        };
+        self.locked(
+            api,
+            &deployment,
+            &record.git_sha,
+            lock,
+            None,
+            |token| async move {
+                self.point_alias(BLUE, &version.to_string()).await?;
+                self.verify_blue(api, &token, *version, record).await
+            },
+        )
+        .await?;
+        // Verified on blue: a later rollback to it needs no second verification.
+        registry
+            .tag(
+                repository,
+                &record.digest,
+                &ledger::verified_tag(*version, description),
+            )
+            .await?;
+        // Only now does green exist, or move, and only to the verified version.
+        green_alias_at(self, green_alias, *version).await?;
+        Ok(deployment)
+    }
 }
