@@ -4,14 +4,14 @@
 //! The checks are the [`Prober`]'s; how a request reaches a stage is the [`Http`] trait's:
 //! HTTP (`bgd-aws`'s `HttpClient`) on AWS and the local cloud, in memory in the simulation
 //! (`bgd-sim`).
+mod checks;
 mod http;
 #[cfg(test)]
 mod tests;
 
-use std::{fmt, time::Duration};
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 pub use http::{Answer, Http, Request};
 
@@ -24,11 +24,6 @@ use crate::{
 pub const VERIFY_TOKEN_HEADER: &str = "x-verify-token";
 /// Header the app puts on every answer: which version answered.
 pub const APP_VERSION_HEADER: &str = "x-app-version";
-/// Answers that mean "not yet" rather than "broken": API Gateway's for a stage it does not
-/// serve yet, Lambda's while a version is Pending or a permission propagates.
-const TRANSIENT: [u16; 3] = [403, 502, 504];
-/// How often the self-report is asked again while an alias move propagates.
-const POLL: Duration = Duration::from_millis(250);
 /// How much of a failing answer a report shows.
 const BODY_LIMIT: usize = 2_000;
 
@@ -199,144 +194,6 @@ impl<H: Http> Prober<H> {
             body: shown(answer.body),
             detail,
         })
-    }
-
-    /// Runs every check against the stage; the self-report is polled until `patience` passes,
-    /// because an alias move takes a moment to reach every API Gateway node.
-    pub async fn verify(
-        &self,
-        endpoint: &Endpoint,
-        expect: &Expect,
-        smoke: &[Smoke],
-        patience: Duration,
-    ) -> Result<SelfReport, Failure> {
-        let fail = |check: &str, path: &str, answer: Option<Answer>, detail: String| {
-            let (status, body) = answer.map_or((None, String::new()), |a| (Some(a.status), a.body));
-            Failure {
-                check: check.into(),
-                url: format!("{}{path}", endpoint.url),
-                status,
-                body: shown(body),
-                detail,
-            }
-        };
-
-        // First the stage must report the candidate (an alias move, a new stage or a version
-        // still Pending takes a moment): transient failures are retried until `patience`.
-        let deadline = Instant::now() + patience;
-        let report = loop {
-            let (answer, detail) = match self.get(endpoint, &self.paths.version, true).await {
-                Ok(answer) => {
-                    match parse_report(&answer).and_then(|r| matches(&r, expect).map(|()| r)) {
-                        Ok(report) => break report,
-                        Err(detail) => (Some(answer), detail),
-                    }
-                }
-                Err(detail) => (None, detail),
-            };
-            if Instant::now() >= deadline {
-                let check = format!(
-                    "the stage reports version {}, alias {}, build {}",
-                    expect.version,
-                    expect.alias,
-                    crate::ledger::short(&expect.git_sha)
-                );
-                return Err(fail(
-                    &check,
-                    &self.paths.version,
-                    answer,
-                    format!("{detail} (still after {} s)", patience.as_secs()),
-                ));
-            }
-            tokio::time::sleep(POLL).await;
-        };
-
-        // Then the app itself (its header names the candidate) must refuse a request without
-        // the token: API Gateway's own 403 for a stage it does not serve would prove nothing.
-        // Every later answer must come from the candidate too: one from another version is a
-        // node the alias move has not reached yet, asked again until `patience` (the
-        // simulation found both checks taking an old version's answer, or failing on it).
-        let candidate = expect.version.to_string();
-        let elsewhere =
-            |answer: &Answer| answer.app_version.as_ref().is_some_and(|v| *v != candidate);
-        if endpoint.token.is_some() {
-            let check = "blue refuses requests without the token";
-            let answer = loop {
-                let answer = self
-                    .get(endpoint, &self.paths.version, false)
-                    .await
-                    .map_err(|detail| fail(check, &self.paths.version, None, detail))?;
-                if !elsewhere(&answer) || Instant::now() >= deadline {
-                    break answer;
-                }
-                tokio::time::sleep(POLL).await;
-            };
-            if answer.status != 403 {
-                let detail = format!("expected 403, got {}", answer.status);
-                return Err(fail(check, &self.paths.version, Some(answer), detail));
-            }
-            if answer.app_version.as_ref() != Some(&candidate) {
-                let detail = format!(
-                    "a 403 not from the app's version {candidate} (x-app-version: {:?})",
-                    answer.app_version
-                );
-                return Err(fail(check, &self.paths.version, Some(answer), detail));
-            }
-        }
-
-        let health = Smoke {
-            method: "GET".into(),
-            path: self.paths.health.clone(),
-            headers: Default::default(),
-            json: None,
-            body: None,
-            status: 200,
-            contains: None,
-        };
-        for smoke in std::iter::once(&health).chain(smoke) {
-            let (path, status) = (smoke.path.as_str(), smoke.status);
-            let check = format!(
-                "{} {path} answers {status}{}",
-                smoke.method,
-                smoke
-                    .contains
-                    .as_ref()
-                    .map(|c| format!(" containing {c:?}"))
-                    .unwrap_or_default()
-            );
-            let answer = loop {
-                let answer = self
-                    .smoke(endpoint, smoke)
-                    .await
-                    .map_err(|detail| fail(&check, path, None, detail))?;
-                let transient = elsewhere(&answer)
-                    || (answer.status != status && TRANSIENT[1..].contains(&answer.status));
-                if !transient || Instant::now() >= deadline {
-                    break answer;
-                }
-                tokio::time::sleep(POLL).await;
-            };
-            if let Some(other) = answer.app_version.as_ref().filter(|v| **v != candidate) {
-                let detail =
-                    format!("answered by version {other}, not {candidate} (x-app-version)");
-                return Err(fail(&check, path, Some(answer), detail));
-            }
-            if answer.status != status {
-                let detail = format!("expected {status}, got {}", answer.status);
-                return Err(fail(&check, path, Some(answer), detail));
-            }
-            if let Some(needle) = &smoke.contains
-                && !answer.body.contains(needle.as_str())
-            {
-                return Err(fail(
-                    &check,
-                    path,
-                    Some(answer),
-                    format!("the body does not contain {needle:?}"),
-                ));
-            }
-        }
-        Ok(report)
     }
 }
 

@@ -3,14 +3,17 @@
 //! verified; an image goes only when no kept version runs it and no revert marked it failed
 //! (its `failed-image` tag is what refuses it again, and goes with the image). It holds the
 //! lock while it plans and deletes, so no deploy or rollback moves green onto what it deletes.
-use std::{collections::BTreeMap, fmt};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+};
 
 use anyhow::Result;
 use serde::Serialize;
 
 use super::{BLUE, Cloud, Ctx, GREEN, LockOptions, absent_as_none, lock_holder};
 use crate::{
-    cloud::Pruning,
+    cloud::{Pruning, Version},
     image::Registry,
     ledger::{self, Promotion, Task, VersionRecord},
     outcome::{Exit, refuse},
@@ -70,63 +73,139 @@ pub async fn run<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<
     prune(ctx, options).await
 }
 
+/// Plans what goes (what the aliases keep, the newest verified, then the images only
+/// doomed versions run) and, unless `--dry-run`, deletes it.
 async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
-    let function = ctx.function();
-    let versions = ctx.cloud.list_versions(function).await?;
+    let versions = ctx.cloud.list_versions(ctx.function()).await?;
     let (registry, repository) = ctx.registry().await?;
-    let mut kept: BTreeMap<u64, String> = BTreeMap::new();
-    let mut keep = |version: &str, why: &str| {
-        if let Ok(number) = version.parse() {
-            kept.entry(number).or_insert_with(|| why.to_owned());
-        }
-    };
-    for alias in [GREEN, BLUE] {
-        let Some(found) = absent_as_none(ctx.cloud.get_alias(function, alias).await)? else {
-            continue;
-        };
-        keep(&found.target.version, &format!("alias {alias}"));
-        for other in found.target.additional_weights.keys() {
-            keep(other, &format!("alias {alias}'s weights"));
-        }
-        let promotion = Promotion::parse(&found.description).ok();
-        if let Some(promotion) = promotion.filter(|_| alias == GREEN) {
-            if promotion.pinned {
-                keep(&promotion.version.to_string(), "pinned by a rollback");
-            }
-            if let Some(from) = promotion.from {
-                keep(&from.to_string(), "what a plain rollback goes back to");
-            }
-        }
-    }
-    let mut verified = 0;
-    let mut digests: BTreeMap<u64, String> = BTreeMap::new();
-    for listed in versions.iter().rev() {
-        let Ok(number) = listed.version.parse::<u64>() else {
-            continue;
-        };
-        if let Ok(record) = VersionRecord::parse(&listed.description) {
-            digests.insert(number, record.digest);
-        }
-        if verified == options.keep {
-            continue;
-        }
-        // A list answer names no image, on AWS too: the verification rule needs the version
-        // itself. Judged on the list, no version was verified and `--keep` kept none.
-        let version = ctx.cloud.get_version(function, &listed.version).await?;
-        if ctx
-            .verification(&registry, &repository.name, &version)
-            .await?
-            .is_ok()
-        {
-            verified += 1;
-            keep(&listed.version, "one of the newest verified");
-        }
-    }
+    let mut kept = kept_by_aliases(ctx).await?;
+    keep_newest_verified(
+        ctx,
+        &registry,
+        &repository.name,
+        &versions,
+        options.keep,
+        &mut kept,
+    )
+    .await?;
+    let digests = digests(&versions);
     let doomed: Vec<u64> = versions
         .iter()
         .filter_map(|v| v.version.parse().ok())
         .filter(|n| !kept.contains_key(n))
         .collect();
+    let mut images = unused_images(&doomed, &kept, &digests);
+    let kept_images = failed_images(&registry, &repository.name, &images).await?;
+    images.retain(|digest| !kept_images.contains_key(digest));
+    let images_before = digests.values().collect::<BTreeSet<_>>().len();
+    let report = Report {
+        versions_before: versions.len(),
+        versions_after: versions.len() - doomed.len(),
+        images_before,
+        images_after: images_before - images.len(),
+        kept,
+        deleted_versions: doomed,
+        kept_images,
+        deleted_images: images,
+        dry_run: options.dry_run,
+    };
+    if !options.dry_run {
+        delete_planned(ctx, &repository.name, &report).await?;
+    }
+    Ok(report)
+}
+
+/// Keeps `version` for `why`, unless it is no number (`$LATEST`) or kept already (the first
+/// reason stands).
+fn keep(kept: &mut BTreeMap<u64, String>, version: &str, why: &str) {
+    if let Ok(number) = version.parse() {
+        kept.entry(number).or_insert_with(|| why.to_owned());
+    }
+}
+
+/// What the aliases keep: every version they route to and, on green, the one a rollback
+/// pinned and the one a plain rollback would go back to.
+async fn kept_by_aliases<C: Cloud>(ctx: &Ctx<C>) -> Result<BTreeMap<u64, String>> {
+    let mut kept = BTreeMap::new();
+    for alias in [GREEN, BLUE] {
+        let Some(found) = absent_as_none(ctx.cloud.get_alias(ctx.function(), alias).await)? else {
+            continue;
+        };
+        keep(&mut kept, &found.target.version, &format!("alias {alias}"));
+        for other in found.target.additional_weights.keys() {
+            keep(&mut kept, other, &format!("alias {alias}'s weights"));
+        }
+        let promotion = Promotion::parse(&found.description).ok();
+        if let Some(promotion) = promotion.filter(|_| alias == GREEN) {
+            if promotion.pinned {
+                keep(
+                    &mut kept,
+                    &promotion.version.to_string(),
+                    "pinned by a rollback",
+                );
+            }
+            if let Some(from) = promotion.from {
+                let why = "what a plain rollback goes back to";
+                keep(&mut kept, &from.to_string(), why);
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Keeps the `count` newest versions blue verified, newest first.
+async fn keep_newest_verified<C: Cloud>(
+    ctx: &Ctx<C>,
+    registry: &C::Registry,
+    repository: &str,
+    versions: &[Version],
+    count: usize,
+    kept: &mut BTreeMap<u64, String>,
+) -> Result<()> {
+    let mut verified = 0;
+    for listed in versions.iter().rev() {
+        if verified == count {
+            break;
+        }
+        if listed.version.parse::<u64>().is_err() {
+            continue;
+        }
+        // A list answer names no image, on AWS too: the verification rule needs the version
+        // itself. Judged on the list, no version was verified and `--keep` kept none.
+        let version = ctx
+            .cloud
+            .get_version(ctx.function(), &listed.version)
+            .await?;
+        if ctx
+            .verification(registry, repository, &version)
+            .await?
+            .is_ok()
+        {
+            verified += 1;
+            keep(kept, &listed.version, "one of the newest verified");
+        }
+    }
+    Ok(())
+}
+
+/// The image each version runs, as its record says (a version bgd did not publish has none).
+fn digests(versions: &[Version]) -> BTreeMap<u64, String> {
+    versions
+        .iter()
+        .filter_map(|listed| {
+            let number = listed.version.parse().ok()?;
+            let record = VersionRecord::parse(&listed.description).ok()?;
+            Some((number, record.digest))
+        })
+        .collect()
+}
+
+/// The images that only doomed versions run, sorted.
+fn unused_images(
+    doomed: &[u64],
+    kept: &BTreeMap<u64, String>,
+    digests: &BTreeMap<u64, String>,
+) -> Vec<String> {
     let kept_digests: Vec<&String> = kept.keys().filter_map(|n| digests.get(n)).collect();
     // A kept version whose record cannot be read might run any image: none goes (fail
     // closed; security-audit-3 N8).
@@ -139,37 +218,36 @@ async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Re
         .collect();
     images.sort();
     images.dedup();
-    let mut kept_images = BTreeMap::new();
-    for digest in &images {
+    images
+}
+
+/// Of `images`, those a revert marked failed, and why they stay: their `failed-image` tag is
+/// what refuses them to deploy again, and it would go with them.
+async fn failed_images<R: Registry>(
+    registry: &R,
+    repository: &str,
+    images: &[String],
+) -> Result<BTreeMap<String, String>> {
+    let mut failed = BTreeMap::new();
+    for digest in images {
         let tag = ledger::failed_image_tag(digest);
-        if registry.digest_of(&repository.name, &tag).await?.is_some() {
-            kept_images.insert(
+        if registry.digest_of(repository, &tag).await?.is_some() {
+            failed.insert(
                 digest.clone(),
                 format!("failed a rollout: its tag {tag} refuses it to deploy"),
             );
         }
     }
-    images.retain(|digest| !kept_images.contains_key(digest));
-    let distinct = |numbers: &mut dyn Iterator<Item = &u64>| {
-        let mut all: Vec<&String> = numbers.filter_map(|n| digests.get(n)).collect();
-        all.sort();
-        all.dedup();
-        all.len()
-    };
-    let report = Report {
-        versions_before: versions.len(),
-        versions_after: versions.len() - doomed.len(),
-        images_before: distinct(&mut digests.keys()),
-        images_after: distinct(&mut digests.keys()) - images.len(),
-        kept,
-        deleted_versions: doomed,
-        kept_images,
-        deleted_images: images,
-        dry_run: options.dry_run,
-    };
-    if options.dry_run {
-        return Ok(report);
-    }
+    Ok(failed)
+}
+
+/// Deletes the report's versions, then its images, each announced first.
+async fn delete_planned<C: Cloud + Pruning>(
+    ctx: &Ctx<C>,
+    repository: &str,
+    report: &Report,
+) -> Result<()> {
+    let function = ctx.function();
     for version in &report.deleted_versions {
         ctx.progress
             .note(format_args!("deleting version {version} of {function}"));
@@ -178,13 +256,11 @@ async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Re
             .await?;
     }
     for digest in &report.deleted_images {
-        ctx.progress.note(format_args!(
-            "deleting image {digest} of {}",
-            repository.name
-        ));
-        ctx.cloud.delete_image(&repository.name, digest).await?;
+        ctx.progress
+            .note(format_args!("deleting image {digest} of {repository}"));
+        ctx.cloud.delete_image(repository, digest).await?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// The repository's lifecycle policy: images tagged `verified-*` are matched first and so

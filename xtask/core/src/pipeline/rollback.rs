@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, absent_as_none, lock_holder};
 use crate::{
-    cloud::{Alias, CloudError, RestApi, Stage, VersionState},
+    cloud::{Alias, CloudError, Repository, RestApi, Stage, Version, VersionState},
     image::Registry,
-    ledger::{Lock, Promotion},
+    ledger::{Lock, Promotion, VersionRecord},
     outcome::{Exit, refuse},
     progress::PhaseTime,
 };
@@ -175,44 +175,101 @@ pub struct Options {
     pub dry_run: bool,
 }
 
+/// `rollback`: preflight → the version to go back to → check target → move green (one
+/// guarded write, or verified on blue first under the lock).
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
-    let Options {
-        to,
-        break_lock,
-        force,
-        dry_run,
-    } = options;
-    let p = &ctx.progress;
-    let (state, aborting) = p
+    let (state, aborting) = ctx
+        .progress
         .phase(
             Phase::Preflight,
-            state(ctx, break_lock, |green| aborts(green, to)),
+            state(ctx, options.break_lock, |green| aborts(green, options.to)),
         )
         .await?;
-    let from: u64 = state.green.target.version.parse().with_context(|| {
+    let from = green_version(&state.green)?;
+    let to = target_version(ctx, &state, from, options.to, aborting)?;
+    let target = ctx
+        .progress
+        .phase(Phase::CheckTarget, check_target(ctx, to, options.force))
+        .await?;
+    let mut report = Report {
+        from,
+        to,
+        git_sha: target.record.git_sha.clone(),
+        verified_before: target.verified,
+        pinned: true,
+        already_there: false,
+        aborted_rollout: aborting,
+        green_url: ctx.stage_url(&state.api, GREEN),
+        dry_run: options.dry_run,
+        phases: Vec::new(),
+        write_calls: 0,
+    };
+    if options.dry_run {
+        report.phases = ctx.progress.times();
+        return Ok(report);
+    }
+    if to == from && !aborting {
+        // A rollback to `to` finished its promotion already (this is a re-run, say after the
+        // first run was killed): only a lock it left behind is still to go.
+        ctx.release_left_lock(&state.api, options.break_lock)
+            .await?;
+        report.already_there = true;
+    } else {
+        move_green(ctx, &state, &target, options.break_lock).await?;
+    }
+    report.phases = ctx.progress.times();
+    Ok(report)
+}
+
+/// The version green serves (its main one, when split).
+fn green_version(green: &Alias) -> Result<u64> {
+    green.target.version.parse().with_context(|| {
         format!(
             "green points at {:?}, not a published version",
-            state.green.target.version
+            green.target.version
         )
-    })?;
+    })
+}
+
+/// Where an aborted rollout puts green: a split back on its main version alone, a bake back
+/// where the rollout came from (or `--to`). Otherwise `--to` as asked.
+fn rollout_target<C: Cloud>(
+    ctx: &Ctx<C>,
+    state: &State,
+    from: u64,
+    to: Option<u64>,
+    aborting: bool,
+) -> Option<u64> {
     let baking = state.promotion.as_ref().is_some_and(|p| p.baking.is_some());
-    let to = match (aborting, baking) {
+    match (aborting, baking) {
         (true, false) => {
-            p.note(format_args!(
+            ctx.progress.note(format_args!(
                 "green is split by a rollout: putting it back on version {from} alone aborts it"
             ));
             Some(from)
         }
         (true, true) => {
             let back = to.or(state.promotion.as_ref().and_then(|p| p.from));
-            p.note(format_args!(
+            ctx.progress.note(format_args!(
                 "green bakes version {from}: moving it to version {} aborts the rollout",
                 back.map_or("?".into(), |v| v.to_string())
             ));
             back
         }
         (false, _) => to,
-    };
+    }
+}
+
+/// The version this rollback goes to: the rollout's abort, `--to`, or the one before the last
+/// promotion; refused when there is none, or green already serves it unpinned.
+fn target_version<C: Cloud>(
+    ctx: &Ctx<C>,
+    state: &State,
+    from: u64,
+    to: Option<u64>,
+    aborting: bool,
+) -> Result<u64> {
+    let to = rollout_target(ctx, state, from, to, aborting);
     // A plain rollback goes back to the version before the last promotion; after a rollback
     // that is the bad version it left, so it must be named.
     if to.is_none()
@@ -235,109 +292,129 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     if to == from && !pinned_there && !aborting {
         bail!("green already serves version {to}: nothing to roll back");
     }
-    let (published, record, verified, registry, repository) = p
-        .phase(Phase::CheckTarget, async {
-            let (published, record) = match ctx.version_record(&to.to_string()).await {
-                Err(e) if e.downcast_ref::<CloudError>().is_some_and(CloudError::is_not_found) => {
-                    bail!("version {to} of {} is not published: `cargo xtask history` lists the versions", ctx.function())
-                }
-                other => other?,
-            };
-            let (registry, repository) = ctx.registry().await?;
-            if !registry.has_manifest(&repository.name, &record.digest).await? {
-                bail!("the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version", record.digest, repository.name);
-            }
-            let candidate = Candidate { version: to, record: &record, description: &published.description, pin: true };
-            ctx.refuse_failed((&registry, &repository.name), candidate, force).await?;
-            let verified = match ctx.verification(&registry, &repository.name, &published).await? {
-                Ok(_) => true,
-                Err(why) => {
-                    p.note(format_args!("version {to} is not verified ({why}): verifying it on blue first"));
-                    false
-                }
-            };
-            anyhow::Ok((published, record, verified, registry, repository))
-        })
-        .await?;
-    let mut report = Report {
-        from,
-        to,
-        git_sha: record.git_sha.clone(),
-        verified_before: verified,
-        pinned: true,
-        already_there: false,
-        aborted_rollout: aborting,
-        green_url: ctx.stage_url(&state.api, GREEN),
-        dry_run,
-        phases: Vec::new(),
-        write_calls: 0,
+    Ok(to)
+}
+
+/// The version a rollback goes to, as the check-target phase found it, and the registry
+/// that holds its image.
+struct Target<R> {
+    version: u64,
+    published: Version,
+    record: VersionRecord,
+    /// Blue verified this very version before (the rule of `ledger::verification`).
+    verified: bool,
+    registry: R,
+    repository: Repository,
+}
+
+/// The check-target phase: `to` is published by bgd, its image is still in the repository,
+/// no rollout of it failed (unless `force`), and whether it was verified.
+async fn check_target<C: Cloud>(ctx: &Ctx<C>, to: u64, force: bool) -> Result<Target<C::Registry>> {
+    let (published, record) = match ctx.version_record(&to.to_string()).await {
+        Err(e)
+            if e.downcast_ref::<CloudError>()
+                .is_some_and(CloudError::is_not_found) =>
+        {
+            bail!(
+                "version {to} of {} is not published: `cargo xtask history` lists the versions",
+                ctx.function()
+            )
+        }
+        other => other?,
     };
-    if dry_run {
-        report.phases = p.times();
-        return Ok(report);
+    let (registry, repository) = ctx.registry().await?;
+    if !registry
+        .has_manifest(&repository.name, &record.digest)
+        .await?
+    {
+        bail!(
+            "the image of version {to} ({}) is gone from repository {}: it cannot run again; pick another version",
+            record.digest,
+            repository.name
+        );
     }
-    if to == from && !aborting {
-        // A rollback to `to` finished its promotion already (this is a re-run, say after the
-        // first run was killed): only a lock it left behind is still to go.
-        ctx.release_left_lock(&state.api, break_lock).await?;
-        report.already_there = true;
-        report.phases = p.times();
-        return Ok(report);
-    }
+    let candidate = Candidate {
+        version: to,
+        record: &record,
+        description: &published.description,
+        pin: true,
+    };
+    ctx.refuse_failed((&registry, &repository.name), candidate, force)
+        .await?;
+    let verified = match ctx
+        .verification(&registry, &repository.name, &published)
+        .await?
+    {
+        Ok(_) => true,
+        Err(why) => {
+            ctx.progress.note(format_args!(
+                "version {to} is not verified ({why}): verifying it on blue first"
+            ));
+            false
+        }
+    };
+    Ok(Target {
+        version: to,
+        published,
+        record,
+        verified,
+        registry,
+        repository,
+    })
+}
+
+/// Moves green to the target: a verified, Active version in one guarded write (then green is
+/// probed), any other verified on blue first, under the lock.
+async fn move_green<C: Cloud>(
+    ctx: &Ctx<C>,
+    state: &State,
+    target: &Target<C::Registry>,
+    break_lock: bool,
+) -> Result<()> {
+    let to = target.version;
     // Lambda fails the first invocations of a version left idle (Inactive) while it warms it
     // up again (<https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html>): such
     // a version is warmed and verified on blue, so green's users never meet those failures.
-    let ready = published.state == VersionState::Active;
-    if verified && !ready {
-        p.note(format_args!(
+    let ready = target.published.state == VersionState::Active;
+    if target.verified && !ready {
+        ctx.progress.note(format_args!(
             "version {to} is {:?}: warming and verifying it on blue before green moves",
-            published.state
+            target.published.state
         ));
     }
-    if verified && ready {
+    if target.verified && ready {
         ctx.release_left_lock(&state.api, break_lock).await?;
-        p.phase(Phase::Promote, async {
-            ctx.promote(&state.green, to, true).await?;
-            ctx.probe_green(&state.api, to, &record).await
-        })
-        .await?;
-    } else {
-        let (state_ref, record_ref, registry_ref, repository_ref, description) = (
-            &state,
-            &record,
-            &registry,
-            &repository,
-            published.description.as_str(),
-        );
-        ctx.locked(
-            &state.api,
-            &state.green_stage.deployment_id,
-            &record.git_sha,
-            LockOptions {
-                break_lock,
-                ..Default::default()
-            },
-            None,
-            move |token| async move {
-                ctx.blue_then_green(
-                    &state_ref.api,
-                    &token,
-                    &state_ref.green,
-                    Candidate {
-                        version: to,
-                        record: record_ref,
-                        description,
-                        pin: true,
-                    },
-                    (registry_ref, &repository_ref.name),
-                )
-                .await
-            },
-        )
-        .await?;
+        ctx.progress
+            .phase(Phase::Promote, async {
+                ctx.promote(&state.green, to, true).await?;
+                ctx.probe_green(&state.api, to, &target.record).await
+            })
+            .await?;
+        return Ok(());
     }
-    report.phases = p.times();
-    Ok(report)
+    let candidate = Candidate {
+        version: to,
+        record: &target.record,
+        description: &target.published.description,
+        pin: true,
+    };
+    let lock = LockOptions {
+        break_lock,
+        ..Default::default()
+    };
+    ctx.locked(
+        &state.api,
+        &state.green_stage.deployment_id,
+        &target.record.git_sha,
+        lock,
+        None,
+        move |token| async move {
+            let registry = (&target.registry, target.repository.name.as_str());
+            ctx.blue_then_green(&state.api, &token, &state.green, candidate, registry)
+                .await
+        },
+    )
+    .await
 }
 
 /// Clears the rollback pin: one guarded UpdateAlias that keeps green's version. A live lock

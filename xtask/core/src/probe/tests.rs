@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 fn report(version: &str, alias: &str, sha: &str) -> SelfReport {
