@@ -306,7 +306,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &deploy::Options) -> Result<Re
                         writes.lock().expect("green_writes").answered(&target, true);
                     }
                     Some(alias) if alias.target.version != version.to_string() => {
-                        ctx.promote(alias, version, false).await?;
+                        ctx.promote(
+                            alias,
+                            super::Promote::Write {
+                                version,
+                                pinned: false,
+                            },
+                        )
+                        .await?;
                     }
                     Some(_) => {}
                 }

@@ -297,7 +297,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
     if verified && ready {
         ctx.release_left_lock(&state.api, break_lock).await?;
         p.phase(Phase::Promote, async {
-            ctx.promote(&state.green, to, true).await?;
+            ctx.promote(
+                &state.green,
+                super::Promote::Write {
+                    version: to,
+                    pinned: true,
+                },
+            )
+            .await?;
             ctx.probe_green(&state.api, to, &record).await
         })
         .await?;
@@ -329,6 +336,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<Report> {
                         description,
                         pin: true,
                     },
+                    super::Plan::at_once(),
                     (registry_ref, &repository_ref.name),
                 )
                 .await
