@@ -172,7 +172,7 @@ impl flags::Promote {
                 strategy: self.strategy,
                 bake: self.bake,
             };
-            let mut report = pipeline::hold::promote(&ctx, options).await?;
+            let mut report = pipeline::hold::promote_held(&ctx, options).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
     outcome::{Green, Moved, Served},
-    pipeline::{Ctx, GREEN},
+    pipeline::{Ctx, GREEN, Promote},
 };
 use tokio::sync::Notify;
 
@@ -52,7 +52,11 @@ async fn green_read_before_it_moved(ctx: &Ctx<SimCloud>) -> Alias {
 fn promote_stops_when_green_moved_since_it_was_read() {
     on_provisioned(|ctx| async move {
         let green = green_read_before_it_moved(&ctx).await;
-        let err = ctx.promote(&green, 1, false).await.unwrap_err();
+        let write = Promote::Write {
+            version: 1,
+            pinned: false,
+        };
+        let err = ctx.promote(&green, write).await.unwrap_err();
         assert!(err.to_string().contains("green moved"), "{err:#}");
         assert!(err.to_string().contains("nothing was promoted"), "{err:#}");
         // The refused write is no move of this run's: green is judged moved by someone else.

@@ -12,7 +12,6 @@ use super::{
     update::Published,
 };
 use crate::{
-    cloud::Settings,
     image::{Built, Image},
     progress::PhaseTime,
     secret::Secret,
@@ -75,47 +74,9 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
     let pre = p.phase(Phase::Preflight, preflight(ctx, options)).await?;
     let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
-    let settings = pre.settings.clone();
-    let mut report = Report {
-        outcome: Outcome::AlreadyDeployed,
-        function: ctx.function().into(),
-        version: pre.green.target.version.parse().ok(),
-        previous: None,
-        git_sha: built.facts.git_sha.clone(),
-        digest: built.digest.clone(),
-        green_url: Some(ctx.stage_url(&pre.api, GREEN)),
-        blue_url: None,
-        phases: Vec::new(),
-        plan: Vec::new(),
-        held: None,
-        write_calls: 0,
-        rollout: None,
-    };
-    let unchanged = p
-        .phase(Phase::NoOpCheck, async {
-            // A split green is no finished deploy: the run goes on, settles the split under the
-            // lock and ships (before, it answered "already deployed" and left the canary's weight
-            // unwatched: security-audit-3 N6).
-            let split = !pre.green.target.additional_weights.is_empty();
-            anyhow::Ok(!split && is_deployed(&pre.green_version, &built, &settings))
-        })
-        .await?;
-    if unchanged {
-        p.note(format_args!(
-            "already deployed: green runs {} with this configuration",
-            built.digest
-        ));
-        if pre.pinned && options.unpin && !options.dry_run {
-            super::rollback::unpin(ctx, false, options.break_lock).await?;
-            p.note("--unpin: green stays on this build and is no longer pinned");
-        }
-        // A re-run after a run killed past promote: only its lock is left to remove, and
-        // the bake it was in, if any, to finish (not in a dry run, which writes nothing: it
-        // removed an expired lock before, found by the simulation).
-        if !options.dry_run {
-            ctx.release_left_lock(&pre.api, options.break_lock).await?;
-            report.rollout = ctx.resume_bake(&pre.api, &pre.green).await?;
-        }
+    let mut report = report(ctx, &pre, &built);
+    if no_op_check(ctx, &pre, &built).await? {
+        report.rollout = already_deployed(ctx, &pre, &built, options).await?;
         report.phases = p.times();
         return Ok(report);
     }
@@ -125,44 +86,8 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         report.phases = p.times();
         return Ok(report);
     }
-
-    // A hold records green's RevisionId for `promote`; the settle of a split under it would
-    // change that RevisionId, and the hold could never be promoted (adversarial-3 m6).
-    if options.hold.is_some() && !pre.green.target.additional_weights.is_empty() {
-        bail!(
-            "green is split by a rollout that did not finish: a hold taken now could never be promoted; `cargo xtask deploy` without --hold settles the split first (or `cargo xtask rollback` ends it), then hold"
-        );
-    }
-    let lock = LockOptions {
-        break_lock: options.break_lock,
-        keep: options.keep_blue || options.hold.is_some(),
-        hold: options.hold,
-        rollout: Some(plan_of(ctx, options)),
-        ..LockOptions::default()
-    };
+    let (version, watched) = lock_and_ship(ctx, &pre, &built, &image, options).await?;
     let hold = options.hold.is_some();
-    let (pre_ref, built_ref, image_ref, settings_ref) = (&pre, &built, &image, &settings);
-    let (version, watched) = ctx
-        .locked(
-            &pre.api,
-            &pre.green_stage.deployment_id,
-            &built.facts.git_sha,
-            lock,
-            pre.green.revision_id.as_deref(),
-            move |token| async move {
-                ship(
-                    ctx,
-                    pre_ref,
-                    built_ref,
-                    image_ref,
-                    settings_ref,
-                    &token,
-                    options,
-                )
-                .await
-            },
-        )
-        .await?;
     if options.keep_blue || hold {
         report.blue_url = Some(ctx.stage_url(&pre.api, BLUE));
     }
@@ -180,6 +105,97 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     Ok(report)
 }
 
+/// The report of a run that has changed nothing yet: green as preflight read it, the build.
+fn report<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Report {
+    Report {
+        outcome: Outcome::AlreadyDeployed,
+        function: ctx.function().into(),
+        version: pre.green.target.version.parse().ok(),
+        previous: None,
+        git_sha: built.facts.git_sha.clone(),
+        digest: built.digest.clone(),
+        green_url: Some(ctx.stage_url(&pre.api, GREEN)),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        held: None,
+        write_calls: 0,
+        rollout: None,
+    }
+}
+
+/// The no-op check: whether green already runs this build with this configuration, alone.
+async fn no_op_check<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Result<bool> {
+    ctx.progress
+        .phase(Phase::NoOpCheck, async {
+            // A split green is no finished deploy: "already deployed" would leave the canary's
+            // weight unwatched, so the run goes on, settles the split under the lock and ships.
+            let split = !pre.green.target.additional_weights.is_empty();
+            anyhow::Ok(!split && is_deployed(&pre.green_version, built, &pre.settings))
+        })
+        .await
+}
+
+/// Green already runs this build: `--unpin` lifts a rollback's pin, and a run killed past
+/// promote is finished. Returns what a resumed bake watched.
+async fn already_deployed<C: Cloud>(
+    ctx: &Ctx<C>,
+    pre: &Preflight,
+    built: &Built,
+    options: &Options,
+) -> Result<Option<Watched>> {
+    let p = &ctx.progress;
+    p.note(format_args!(
+        "already deployed: green runs {} with this configuration",
+        built.digest
+    ));
+    if pre.pinned && options.unpin && !options.dry_run {
+        super::rollback::unpin(ctx, false, options.break_lock).await?;
+        p.note("--unpin: green stays on this build and is no longer pinned");
+    }
+    // A re-run after a run killed past promote: only its lock is left to remove, and the bake
+    // it was in, if any, to finish (not in a dry run, which writes nothing).
+    if options.dry_run {
+        return Ok(None);
+    }
+    ctx.release_left_lock(&pre.api, options.break_lock).await?;
+    ctx.resume_bake(&pre.api, &pre.green).await
+}
+
+/// The lock (stage blue) around [`ship`], released whatever ends it unless `--keep-blue` or
+/// `--hold` keeps it; returns what `ship` returns.
+async fn lock_and_ship<C: Cloud>(
+    ctx: &Ctx<C>,
+    pre: &Preflight,
+    built: &Built,
+    image: &Image,
+    options: &Options,
+) -> Result<(u64, Option<Watched>)> {
+    // A hold records green's RevisionId for `promote`; the settle of a split under it would
+    // change that RevisionId, and the hold could never be promoted.
+    if options.hold.is_some() && !pre.green.target.additional_weights.is_empty() {
+        bail!(
+            "green is split by a rollout that did not finish: a hold taken now could never be promoted; `cargo xtask deploy` without --hold settles the split first (or `cargo xtask rollback` ends it), then hold"
+        );
+    }
+    let lock = LockOptions {
+        break_lock: options.break_lock,
+        keep: options.keep_blue || options.hold.is_some(),
+        hold: options.hold,
+        rollout: Some(plan_of(ctx, options)),
+        ..LockOptions::default()
+    };
+    ctx.locked(
+        &pre.api,
+        &pre.green_stage.deployment_id,
+        &built.facts.git_sha,
+        lock,
+        pre.green.revision_id.as_deref(),
+        move |token| async move { ship(ctx, pre, built, image, &token, options).await },
+    )
+    .await
+}
+
 /// The phases between lock and cleanup; returns the promoted version and what its rollout
 /// watched.
 async fn ship<C: Cloud>(
@@ -187,7 +203,6 @@ async fn ship<C: Cloud>(
     pre: &Preflight,
     built: &Built,
     image: &Image,
-    settings: &Settings,
     token: &Secret,
     options: &Options,
 ) -> Result<(u64, Option<Watched>)> {
@@ -202,7 +217,7 @@ async fn ship<C: Cloud>(
         version,
         record,
         description,
-    } = ctx.update_phase(built, &image_ref, settings).await?;
+    } = ctx.update_phase(built, &image_ref, &pre.settings).await?;
     ctx.progress
         .note(format_args!("published version {version}"));
 
@@ -213,14 +228,15 @@ async fn ship<C: Cloud>(
         pin: false,
     };
     let registry = (&registry, repository.name.as_str());
-    ctx.verify_on_blue(&pre.api, token, candidate, registry)
-        .await?;
     if options.hold.is_some() {
+        // A hold stops with the candidate verified on blue: `promote` takes it to green.
+        ctx.verify_on_blue(&pre.api, token, candidate, registry)
+            .await?;
         return Ok((version, None));
     }
-    ctx.still_holds(&pre.api, token.expose()).await?;
+    let plan = plan_of(ctx, options);
     let watched = ctx
-        .to_green(&pre.api, &green, candidate, plan_of(ctx, options), registry)
+        .blue_then_green(&pre.api, token, &green, candidate, plan, registry)
         .await?;
     Ok((version, watched))
 }
@@ -232,6 +248,7 @@ fn plan_of<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Plan {
         .unwrap_or_else(|| Plan::configured(&ctx.config.rollout))
 }
 
+/// What a real run would write, for `--dry-run`.
 fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
     let function = ctx.function();
     vec![

@@ -8,11 +8,11 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, absent_as_none,
-    deploy, lock::lock_stage,
+    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, Watched,
+    absent_as_none, deploy, lock::lock_stage,
 };
 use crate::{
-    cloud::{Alias, RestApi, Stage},
+    cloud::{Alias, Repository, RestApi, Stage, Version},
     config::{Strategy, parse_duration},
     ledger::{Hold, Lock, Task, VersionRecord},
     outcome::{Exit, refuse},
@@ -42,6 +42,8 @@ struct Held {
     hold: Hold,
 }
 
+/// The held deploy, or why there is none (no stage blue, or the lock of a running deploy or
+/// promote).
 async fn held<C: Cloud>(ctx: &Ctx<C>) -> Result<Held> {
     let api = ctx.find_api().await?.with_context(|| {
         format!(
@@ -101,67 +103,119 @@ fn plan<C: Cloud>(ctx: &Ctx<C>, hold: &Hold, options: &Options) -> Result<Plan> 
     Ok(Plan { strategy, bake })
 }
 
-/// `promote`: green → the held version by the held deploy's rollout, then cleanup, as a
-/// deploy's last phases.
-pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy::Report> {
+/// `cargo xtask promote`, named `promote_held` beside the promote phase it ends in
+/// ([`Ctx::promote`]): green → the held version by the held deploy's rollout, then cleanup,
+/// as a deploy's last phases.
+pub async fn promote_held<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy::Report> {
     let p = &ctx.progress;
-    let (held, version, published, record, green, (registry, repository)) = p
-        .phase(Phase::CheckHold, async {
-            let held = held(ctx).await?;
-            if held.lock.is_expired() {
-                bail!(
-                    "the hold expired ({}): `cargo xtask abort`, then deploy again",
-                    held.lock
-                );
-            }
-            let blue = ctx.cloud.get_alias(ctx.function(), BLUE).await?;
-            let version: u64 = blue
-                .target
-                .version
-                .parse()
-                .context("alias blue points at no published version")?;
-            let published = ctx.cloud.get_version(ctx.function(), &version.to_string()).await?;
-            let (registry, repository) = ctx.registry().await?;
-            let record = ctx
-                .verification(&registry, &repository.name, &published)
-                .await?
-                .map_err(|why| anyhow::anyhow!("version {version} on blue is not verified: {why}; `cargo xtask abort`, then deploy again"))?;
-            if record.git_sha != held.lock.git_sha {
-                bail!(
-                    "blue points at version {version} of {}, not the held build {}: `cargo xtask abort`, then deploy again",
-                    crate::ledger::short(&record.git_sha),
-                    crate::ledger::short(&held.lock.git_sha)
-                );
-            }
-            // Blue must still answer as the held version: what the person looked at.
-            let endpoint = Endpoint {
-                url: ctx.stage_url(&held.api, BLUE),
-                token: held
-                    .blue
-                    .variables
-                    .get(TOKEN_VARIABLE)
-                    .cloned()
-                    .map(Secret::registered),
-            };
-            ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
-                .await?;
-            let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
-            anyhow::Ok((held, version, published, record, green, (registry, repository)))
-        })
-        .await?;
-    let plan = plan(ctx, &held.hold, &options)?;
-    let mut report = report(ctx, &held.api, &green, version, &record);
+    let checked = p.phase(Phase::CheckHold, check_hold(ctx)).await?;
+    let plan = plan(ctx, &checked.held.hold, &options)?;
+    let mut report = report(
+        ctx,
+        &checked.held.api,
+        &checked.green,
+        checked.version,
+        &checked.record,
+    );
     if options.dry_run {
         report.outcome = deploy::Outcome::Planned;
         report.plan = vec![format!(
-            "move alias green from version {} to {version} ({}, bake {}); delete stage blue",
-            green.target.version,
+            "move alias green from version {} to {} ({}, bake {}); delete stage blue",
+            checked.green.target.version,
+            checked.version,
             plan.strategy,
             crate::config::show_duration(plan.bake)
         )];
         return Ok(report);
     }
-    // The RevisionId green had when the hold began: a green moved since refuses the promotion.
+    report.rollout = hold_then_green(ctx, checked, plan).await?;
+    report.outcome = deploy::Outcome::Deployed;
+    report.phases = p.times();
+    Ok(report)
+}
+
+/// What the check of a hold found: the hold, the version blue points at and its verification,
+/// green as it is now, and the registry.
+struct Checked<R> {
+    held: Held,
+    version: u64,
+    published: Version,
+    record: VersionRecord,
+    green: Alias,
+    registry: (R, Repository),
+}
+
+/// The check-hold phase: the hold is live, blue points at a verified version of the held build
+/// and still answers as it; then green is read.
+async fn check_hold<C: Cloud>(ctx: &Ctx<C>) -> Result<Checked<C::Registry>> {
+    let held = held(ctx).await?;
+    if held.lock.is_expired() {
+        bail!(
+            "the hold expired ({}): `cargo xtask abort`, then deploy again",
+            held.lock
+        );
+    }
+    let blue = ctx.cloud.get_alias(ctx.function(), BLUE).await?;
+    let version: u64 = blue
+        .target
+        .version
+        .parse()
+        .context("alias blue points at no published version")?;
+    let published = ctx
+        .cloud
+        .get_version(ctx.function(), &version.to_string())
+        .await?;
+    let (registry, repository) = ctx.registry().await?;
+    let record = ctx
+        .verification(&registry, &repository.name, &published)
+        .await?
+        .map_err(|why| anyhow::anyhow!("version {version} on blue is not verified: {why}; `cargo xtask abort`, then deploy again"))?;
+    if record.git_sha != held.lock.git_sha {
+        bail!(
+            "blue points at version {version} of {}, not the held build {}: `cargo xtask abort`, then deploy again",
+            crate::ledger::short(&record.git_sha),
+            crate::ledger::short(&held.lock.git_sha)
+        );
+    }
+    // Blue must still answer as the held version: what the person looked at.
+    let endpoint = Endpoint {
+        url: ctx.stage_url(&held.api, BLUE),
+        token: held
+            .blue
+            .variables
+            .get(TOKEN_VARIABLE)
+            .cloned()
+            .map(Secret::registered),
+    };
+    ctx.verify(&endpoint, &super::expect(version, BLUE, &record), &[])
+        .await?;
+    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+    Ok(Checked {
+        held,
+        version,
+        published,
+        record,
+        green,
+        registry: (registry, repository),
+    })
+}
+
+/// The hold becomes this run's own lock, then green → the held version by `plan` under it,
+/// guarded by the RevisionId green had when the hold began. Returns what the rollout watched.
+async fn hold_then_green<C: Cloud>(
+    ctx: &Ctx<C>,
+    checked: Checked<C::Registry>,
+    plan: Plan,
+) -> Result<Option<Watched>> {
+    let Checked {
+        held,
+        version,
+        published,
+        record,
+        green,
+        registry: (registry, repository),
+    } = checked;
+    // A green moved since the hold began refuses the promotion.
     let as_held = Alias {
         revision_id: Some(held.hold.green_revision.clone()),
         ..green
@@ -172,11 +226,10 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy:
         description: &published.description,
         pin: false,
     };
-    // The hold becomes this run's own lock, blue replaced only if it is still the hold
-    // checked above: an `abort` or a second `promote` meanwhile then meets a promote's lock
-    // and refuses. Before, promote ran on the hold's token, and abort removed the lock under
-    // it while green moved on (security-audit-3 N1, adversarial-3 #5). The lock is released
-    // whatever ends the run (a rollback included), as a deploy's is.
+    // Blue is replaced only if it is still the hold checked above: an `abort` or a second
+    // `promote` meanwhile then meets a promote's lock and refuses, instead of removing the
+    // lock under this run while green moves on. The lock is released whatever ends the run
+    // (a rollback included), as a deploy's is.
     let api = &held.api;
     let lock = LockOptions {
         task: Task::Promote,
@@ -184,22 +237,19 @@ pub async fn promote<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<deploy:
     };
     let (token, stage) = lock_stage(&held.blue.deployment_id, &record.git_sha, lock, None);
     let shutdown = crate::signal::shutdown_signal()?;
-    let token = p
+    let token = ctx
+        .progress
         .phase(
             Phase::Lock,
             ctx.replace_lock(api, &held.blue, &stage, token, true),
         )
         .await?;
-    report.rollout = ctx
-        .holding(api, token, lock, shutdown, |token| async move {
-            ctx.still_holds(api, token.expose()).await?;
-            let registry = (&registry, repository.name.as_str());
-            ctx.to_green(api, &as_held, candidate, plan, registry).await
-        })
-        .await?;
-    report.outcome = deploy::Outcome::Deployed;
-    report.phases = p.times();
-    Ok(report)
+    ctx.holding(api, token, lock, shutdown, |token| async move {
+        let registry = (&registry, repository.name.as_str());
+        ctx.to_green(api, &token, &as_held, candidate, plan, registry)
+            .await
+    })
+    .await
 }
 
 /// `abort`: removes the held blue; green is not touched.
@@ -219,6 +269,7 @@ pub async fn abort<C: Cloud>(ctx: &Ctx<C>, dry_run: bool) -> Result<String> {
     ))
 }
 
+/// `promote`'s report before it moves green: `version` planned, green's version the previous.
 fn report<C: Cloud>(
     ctx: &Ctx<C>,
     api: &RestApi,

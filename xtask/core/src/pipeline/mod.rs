@@ -26,7 +26,7 @@ mod wait;
 
 pub use crate::phase::Phase;
 pub use lock::{LockOptions, lock_holder};
-pub use promote::Candidate;
+pub use promote::{Candidate, Promote};
 pub use rollout::{Plan, Watched};
 pub use verify::expect;
 

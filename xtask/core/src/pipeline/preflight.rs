@@ -24,8 +24,33 @@ pub(super) struct Preflight {
     pub settings: Settings,
 }
 
+/// The preflight phase: what exists and what green runs, read once; refuses a pinned green, a
+/// function on the other architecture, an alarm in ALARM.
 pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Preflight> {
     let settings = ctx.config.settings()?;
+    let (api, green_stage, green) = stack(ctx).await?;
+    let pinned = pinned(&green, options.unpin)?;
+    let green_version = ctx
+        .cloud
+        .get_version(ctx.function(), &green.target.version)
+        .await?;
+    if !options.switch_architecture {
+        let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
+        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
+    }
+    no_alarm_firing(ctx, &green).await?;
+    Ok(Preflight {
+        api,
+        green,
+        green_stage,
+        green_version,
+        pinned,
+        settings,
+    })
+}
+
+/// What provision made and a deploy needs: the REST API, its stage green and alias green.
+async fn stack<C: Cloud>(ctx: &Ctx<C>) -> Result<(RestApi, Stage, Alias)> {
     let Some(api) = ctx.find_api().await? else {
         bail!(
             "there is no REST API {}: run `cargo xtask provision` first",
@@ -46,11 +71,16 @@ pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Resu
                 ctx.function()
             )
         })?;
-    // Green's Description carries the rollback pin: one nobody can read fails closed.
+    Ok((api, green_stage, green))
+}
+
+/// Whether a rollback pinned green (its Description carries the pin): refused unless `unpin`,
+/// and so is a Description bgd did not write, as whether it pins cannot be told.
+fn pinned(green: &Alias, unpin: bool) -> Result<bool> {
     let pinned = match Promotion::parse(&green.description) {
         Ok(promotion) => Some(promotion).filter(|p| p.pinned),
         Err(_) if green.description.is_empty() => None,
-        Err(_) if options.unpin => None,
+        Err(_) if unpin => None,
         Err(_) => {
             return Err(refuse(
                 Exit::Pinned,
@@ -62,7 +92,7 @@ pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Resu
         }
     };
     if let Some(promotion) = &pinned
-        && !options.unpin
+        && !unpin
     {
         return Err(refuse(
             Exit::Pinned,
@@ -72,14 +102,11 @@ pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Resu
             ),
         ));
     }
-    let green_version = ctx
-        .cloud
-        .get_version(ctx.function(), &green.target.version)
-        .await?;
-    if !options.switch_architecture {
-        let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
-        image::check_architecture(&ctx.config.function.architecture, &latest.architecture)?;
-    }
+    Ok(pinned.is_some())
+}
+
+/// None of the rollout's alarms is in ALARM (one that does not exist is an error).
+async fn no_alarm_firing<C: Cloud>(ctx: &Ctx<C>, green: &Alias) -> Result<()> {
     let alarms = &ctx.config.rollout.alarms;
     if let Some(traffic) = &ctx.traffic
         && !alarms.is_empty()
@@ -93,14 +120,7 @@ pub(super) async fn preflight<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Resu
             );
         }
     }
-    Ok(Preflight {
-        api,
-        green,
-        green_stage,
-        green_version,
-        pinned: pinned.is_some(),
-        settings,
-    })
+    Ok(())
 }
 
 /// Green already runs this image with this configuration.

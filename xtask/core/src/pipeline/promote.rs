@@ -1,9 +1,11 @@
-//! The promote phase: alias `green` → the verified version in one write guarded by the
-//! RevisionId read before (a green moved by someone else fails instead of being overwritten),
-//! then green must report it. The only place, with rollback, where green moves.
+//! From a verified blue to green: [`Ctx::to_green`], the one path every run takes there (deploy,
+//! a rollback that verifies on blue, `promote` of a hold), and the promote phase it ends in:
+//! alias `green` → the verified version in one write guarded by the RevisionId read before (a
+//! green moved by someone else fails instead of being overwritten), then green must report it.
+//! Every write of green goes through [`Ctx::write_green`].
 use anyhow::{Result, bail};
 
-use super::{Cloud, Ctx, GREEN, Phase};
+use super::{Cloud, Ctx, GREEN, Phase, Plan, Watched};
 use crate::{
     cloud::{Alias, AliasTarget, CloudResult, RestApi},
     ledger::{self, Promotion, VersionRecord},
@@ -11,99 +13,107 @@ use crate::{
 };
 
 impl<C: Cloud> Ctx<C> {
-    /// Points blue at `version` and verifies it there; records the verification (the image
-    /// tag of this very publication) before green moves, so a tagging failure leaves green as
-    /// it was; then promotes it to green and checks green reports it.
+    /// Points blue at the candidate and verifies it there (the verification recorded before
+    /// green moves, so a tagging failure leaves green as it was), then [`Self::to_green`]:
+    /// how deploy and a rollback to a version not verified before end.
     pub async fn blue_then_green(
         &self,
         api: &RestApi,
         token: &Secret,
         green: &Alias,
         candidate: Candidate<'_>,
+        plan: Plan,
         registry: (&C::Registry, &str),
-    ) -> Result<()> {
+    ) -> Result<Option<Watched>> {
         self.verify_on_blue(api, token, candidate, registry).await?;
+        self.to_green(api, token, green, candidate, plan, registry)
+            .await
+    }
+
+    /// Green → a candidate verified on blue, as `plan` says: one promote when there is nothing
+    /// to watch, else the rollout; first, this run must still hold the lock (`token`), or
+    /// green is not touched. Returns what the rollout watched.
+    pub async fn to_green(
+        &self,
+        api: &RestApi,
+        token: &Secret,
+        green: &Alias,
+        candidate: Candidate<'_>,
+        plan: Plan,
+        registry: (&C::Registry, &str),
+    ) -> Result<Option<Watched>> {
         self.still_holds(api, token.expose()).await?;
-        self.promote_phase(api, green, candidate).await?;
-        Ok(())
+        if !plan.watches() {
+            let phase = Promote::Phase {
+                api,
+                candidate,
+                baking: None,
+            };
+            self.promote(green, phase).await?;
+            return Ok(None);
+        }
+        let watched = self.roll_out(api, green, candidate, plan, registry).await?;
+        self.progress.note(format_args!("{watched}"));
+        Ok(Some(watched))
     }
 
-    /// The promote phase: green → the candidate (guarded by `green`'s RevisionId), then green
-    /// must report it. Returns green as written.
-    pub async fn promote_phase(
-        &self,
-        api: &RestApi,
-        green: &Alias,
-        candidate: Candidate<'_>,
-    ) -> Result<Alias> {
-        self.promote_baking(api, green, candidate, None).await
-    }
-
-    /// [`Self::promote_phase`], recording a bake until `baking` (epoch seconds).
-    pub async fn promote_baking(
-        &self,
-        api: &RestApi,
-        green: &Alias,
-        candidate: Candidate<'_>,
-        baking: Option<u64>,
-    ) -> Result<Alias> {
+    /// Moves green to a version in one write guarded by `green`'s RevisionId: a green moved by
+    /// someone else fails instead of being overwritten. The alias Description records the
+    /// promotion. As the promote phase ([`Promote::Phase`]) green must then report the
+    /// candidate. Returns green as written.
+    pub async fn promote(&self, green: &Alias, how: Promote<'_>) -> Result<Alias> {
+        let (version, pinned, baking, check) = match how {
+            Promote::Phase {
+                api,
+                candidate,
+                baking,
+            } => (
+                candidate.version,
+                candidate.pin,
+                baking,
+                Some((api, candidate.record)),
+            ),
+            Promote::Write { version, pinned } => (version, pinned, None, None),
+        };
+        let write = async {
+            // A write that keeps green's version (a rollback aborting a split) keeps the
+            // version a plain rollback goes back to, not green's own.
+            let from = if green.target.version == version.to_string() {
+                Promotion::parse(&green.description)
+                    .ok()
+                    .and_then(|p| p.from)
+            } else {
+                green.target.version.parse().ok()
+            };
+            let promotion = Promotion {
+                version,
+                from,
+                actor: ledger::actor(),
+                at: ledger::now_rfc3339(),
+                pinned,
+                baking,
+            };
+            let description = promotion.to_description();
+            let target = AliasTarget::version(version.to_string());
+            match self.write_green(green, &target, Some(&description)).await {
+                Err(e) if e.is_precondition_failed() => bail!(
+                    "green moved since this run read it (someone else deployed or rolled back): nothing was promoted; run `cargo xtask status`, then try again"
+                ),
+                other => Ok(other?),
+            }
+        };
+        let Some((api, record)) = check else {
+            return write.await;
+        };
         self.progress
             .phase(Phase::Promote, async {
-                let promoted = self
-                    .promote_recording(green, candidate.version, candidate.pin, baking)
-                    .await?;
-                self.probe_green(api, candidate.version, candidate.record)
-                    .await?;
+                let promoted = write.await?;
+                self.probe_green(api, version, record).await?;
                 anyhow::Ok(promoted)
             })
             .await
     }
 
-    /// Moves green to `version` in one guarded call: with the RevisionId read before, a green
-    /// moved by someone else fails instead of being overwritten. The alias Description records
-    /// the promotion.
-    pub async fn promote(&self, green: &Alias, version: u64, pinned: bool) -> Result<Alias> {
-        self.promote_recording(green, version, pinned, None).await
-    }
-
-    /// [`Self::promote`], the record also saying green bakes on `version` until `baking`.
-    pub async fn promote_recording(
-        &self,
-        green: &Alias,
-        version: u64,
-        pinned: bool,
-        baking: Option<u64>,
-    ) -> Result<Alias> {
-        // A write that keeps green's version (a rollback aborting a split) keeps the version
-        // a plain rollback goes back to; before, it recorded green's own version there.
-        let from = if green.target.version == version.to_string() {
-            Promotion::parse(&green.description)
-                .ok()
-                .and_then(|p| p.from)
-        } else {
-            green.target.version.parse().ok()
-        };
-        let promotion = Promotion {
-            version,
-            from,
-            actor: ledger::actor(),
-            at: ledger::now_rfc3339(),
-            pinned,
-            baking,
-        };
-        let description = promotion.to_description();
-        let target = AliasTarget::version(version.to_string());
-        let moved = self.write_green(green, &target, Some(&description)).await;
-        match moved {
-            Err(e) if e.is_precondition_failed() => bail!(
-                "green moved since this run read it (someone else deployed or rolled back): nothing was promoted; run `cargo xtask status`, then try again"
-            ),
-            other => Ok(other?),
-        }
-    }
-}
-
-impl<C: Cloud> Ctx<C> {
     /// The one way green is written: UpdateAlias guarded by `current`'s RevisionId, each write
     /// noted for the run's closing statement. A write refused by a guard or for a missing or
     /// busy alias wrote nothing; one with no answer may have landed.
@@ -146,4 +156,20 @@ pub struct Candidate<'a> {
     pub record: &'a VersionRecord,
     pub description: &'a str,
     pub pin: bool,
+}
+
+/// How [`Ctx::promote`] moves green.
+#[derive(Clone, Copy)]
+pub enum Promote<'a> {
+    /// The promote phase of a run that verified `candidate`: the write, its record saying
+    /// green bakes until `baking` (epoch seconds) if it does, then green on `api` must report
+    /// the candidate's build.
+    Phase {
+        api: &'a RestApi,
+        candidate: Candidate<'a>,
+        baking: Option<u64>,
+    },
+    /// The write alone (`pinned` by a rollback), for a caller that checks green itself if it
+    /// must.
+    Write { version: u64, pinned: bool },
 }

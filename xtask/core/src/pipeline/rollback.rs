@@ -386,7 +386,14 @@ async fn move_green<C: Cloud>(
         ctx.release_left_lock(&state.api, break_lock).await?;
         ctx.progress
             .phase(Phase::Promote, async {
-                ctx.promote(&state.green, to, true).await?;
+                ctx.promote(
+                    &state.green,
+                    super::Promote::Write {
+                        version: to,
+                        pinned: true,
+                    },
+                )
+                .await?;
                 ctx.probe_green(&state.api, to, &target.record).await
             })
             .await?;
@@ -410,8 +417,16 @@ async fn move_green<C: Cloud>(
         None,
         move |token| async move {
             let registry = (&target.registry, target.repository.name.as_str());
-            ctx.blue_then_green(&state.api, &token, &state.green, candidate, registry)
-                .await
+            ctx.blue_then_green(
+                &state.api,
+                &token,
+                &state.green,
+                candidate,
+                super::Plan::at_once(),
+                registry,
+            )
+            .await?;
+            Ok(())
         },
     )
     .await

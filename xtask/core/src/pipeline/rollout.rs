@@ -17,7 +17,7 @@ use anyhow::{Result, bail};
 use tokio::time::Instant;
 
 pub use self::plan::{Plan, Watched};
-use super::{Candidate, Cloud, Ctx, GREEN, Phase};
+use super::{Candidate, Cloud, Ctx, GREEN, Phase, Promote};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     config::show_duration,
@@ -88,25 +88,6 @@ fn rolled_back(breach: &Breach, old: &str, new: &str) -> String {
 }
 
 impl<C: Cloud> Ctx<C> {
-    /// Green → the candidate as `plan` says: one promote when there is nothing to watch, else
-    /// the rollout. How deploy and promote both end; returns what the rollout watched.
-    pub async fn to_green(
-        &self,
-        api: &RestApi,
-        green: &Alias,
-        candidate: Candidate<'_>,
-        plan: Plan,
-        registry: (&C::Registry, &str),
-    ) -> Result<Option<Watched>> {
-        if !plan.watches() {
-            self.promote_phase(api, green, candidate).await?;
-            return Ok(None);
-        }
-        let watched = self.roll_out(api, green, candidate, plan, registry).await?;
-        self.progress.note(format_args!("{watched}"));
-        Ok(Some(watched))
-    }
-
     /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
     /// on a breach. Returns what it watched; a breach is an error with exit 7.
     pub async fn roll_out(
@@ -121,23 +102,7 @@ impl<C: Cloud> Ctx<C> {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
         };
-        if self.traffic.is_none() {
-            self.progress.note(
-                "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
-            );
-        } else if plan
-            .strategy
-            .steps()
-            .iter()
-            .map(|(_, hold)| *hold)
-            .chain([plan.bake])
-            .any(|hold| !hold.is_zero() && hold < METRICS_LAG)
-        {
-            self.progress.note(format_args!(
-                "on AWS, Lambda's metrics reach CloudWatch about a minute late: a step or bake shorter than {} is judged by the probes and alarms, hardly by real traffic",
-                show_duration(METRICS_LAG)
-            ));
-        }
+        self.note_signals(plan);
         let old = green.target.version.clone();
         let new = candidate.version.to_string();
         let mut watch = Watch::new(
@@ -146,45 +111,11 @@ impl<C: Cloud> Ctx<C> {
             SystemTime::now(),
             &mut seen,
         );
-        let mut current = green.clone();
-        let mut breach = None;
-        for (weight, hold) in plan.strategy.steps() {
-            let split = AliasTarget {
-                version: old.clone(),
-                additional_weights: BTreeMap::from([(new.clone(), weight)]),
-            };
-            current = self
-                .progress
-                .phase(Phase::Shift, self.guarded_green(&current, &split, None))
-                .await?;
-            self.progress.note(format_args!(
-                "green: {}% on version {new}, the rest on {old}; watching for {}",
-                (weight * 100.0).round(),
-                show_duration(hold)
-            ));
-            breach = self.watch_for(&mut watch, hold).await?;
-            if breach.is_some() {
-                break;
-            }
-        }
+        let (mut current, mut breach) = self.shift(&mut watch, green, plan, [&old, &new]).await?;
         if breach.is_none() {
-            // The record says until when green bakes: a run killed meanwhile leaves that in
-            // AWS, and the next run resumes the bake ([`Self::resume_bake`]).
-            let baking = (!plan.bake.is_zero())
-                .then(|| ledger::epoch_seconds().saturating_add(plan.bake.as_secs()));
-            current = self
-                .promote_baking(api, &current, candidate, baking)
+            (current, breach) = self
+                .promote_and_bake(api, &mut watch, &current, candidate, plan.bake)
                 .await?;
-            if baking.is_some() {
-                let bake = async {
-                    let breach = self.watch_for(&mut watch, plan.bake).await?;
-                    if breach.is_none() {
-                        current = self.baked(&current).await?;
-                    }
-                    anyhow::Ok(breach)
-                };
-                breach = self.progress.phase(Phase::Bake, bake).await?;
-            }
         }
         let first_error = watch.first_error;
         let started = watch.started;
@@ -208,6 +139,113 @@ impl<C: Cloud> Ctx<C> {
         }
         seen.seconds = started.elapsed().as_secs_f64();
         Ok(seen)
+    }
+
+    /// Says what this rollout cannot judge by: no real traffic or alarms on a cloud without
+    /// CloudWatch, hardly any real traffic in a step or bake shorter than CloudWatch's lag.
+    fn note_signals(&self, plan: Plan) {
+        if self.traffic.is_none() {
+            self.progress.note(
+                "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
+            );
+        } else if plan
+            .strategy
+            .steps()
+            .iter()
+            .map(|(_, hold)| *hold)
+            .chain([plan.bake])
+            .any(|hold| !hold.is_zero() && hold < METRICS_LAG)
+        {
+            self.progress.note(format_args!(
+                "on AWS, Lambda's metrics reach CloudWatch about a minute late: a step or bake shorter than {} is judged by the probes and alarms, hardly by real traffic",
+                show_duration(METRICS_LAG)
+            ));
+        }
+    }
+
+    /// The shift phases: green split between `old` and `new`, each step of `plan` one write
+    /// guarded by the RevisionId the last one returned, then watched for the step's hold; the
+    /// first breach ends the shift. Returns green as last written and the breach.
+    async fn shift(
+        &self,
+        watch: &mut Watch<'_>,
+        green: &Alias,
+        plan: Plan,
+        [old, new]: [&str; 2],
+    ) -> Result<(Alias, Option<Breach>)> {
+        let mut current = green.clone();
+        for (weight, hold) in plan.strategy.steps() {
+            let split = AliasTarget {
+                version: old.to_owned(),
+                additional_weights: BTreeMap::from([(new.to_owned(), weight)]),
+            };
+            current = self
+                .progress
+                .phase(Phase::Shift, self.guarded_green(&current, &split, None))
+                .await?;
+            self.progress.note(format_args!(
+                "green: {}% on version {new}, the rest on {old}; watching for {}",
+                (weight * 100.0).round(),
+                show_duration(hold)
+            ));
+            if let Some(breach) = self.watch_for(watch, hold).await? {
+                return Ok((current, Some(breach)));
+            }
+        }
+        Ok((current, None))
+    }
+
+    /// The promote phase, then the bake when `bake` is not zero. Returns green as last written
+    /// and the bake's breach.
+    async fn promote_and_bake(
+        &self,
+        api: &RestApi,
+        watch: &mut Watch<'_>,
+        current: &Alias,
+        candidate: Candidate<'_>,
+        bake: Duration,
+    ) -> Result<(Alias, Option<Breach>)> {
+        // The record says until when green bakes: a run killed meanwhile leaves that in AWS,
+        // and the next run resumes the bake ([`Self::resume_bake`]).
+        let baking =
+            (!bake.is_zero()).then(|| ledger::epoch_seconds().saturating_add(bake.as_secs()));
+        let promote = Promote::Phase {
+            api,
+            candidate,
+            baking,
+        };
+        let promoted = self.promote(current, promote).await?;
+        if baking.is_none() {
+            return Ok((promoted, None));
+        }
+        self.bake(watch, promoted, bake).await
+    }
+
+    /// The bake phase: green on the candidate alone, watched for `span`; when no breach came,
+    /// green's record no longer says it bakes (one guarded write). Returns green as last
+    /// written and the breach.
+    async fn bake(
+        &self,
+        watch: &mut Watch<'_>,
+        green: Alias,
+        span: Duration,
+    ) -> Result<(Alias, Option<Breach>)> {
+        let bake = async {
+            let breach = self.watch_for(watch, span).await?;
+            if breach.is_some() {
+                return Ok((green, breach));
+            }
+            let promotion = Promotion::parse(&green.description)?;
+            let done = Promotion {
+                baking: None,
+                ..promotion
+            };
+            let baked = self
+                .guarded_green(&green, &green.target, Some(&done.to_description()))
+                .await?;
+            anyhow::Ok((baked, None))
+        };
+        self.progress.phase(Phase::Bake, bake).await
     }
 
     /// Probes and reads traffic every tick for `span`; the first breach ends the watch early.
@@ -314,17 +352,6 @@ impl<C: Cloud> Ctx<C> {
             .await
     }
 
-    /// The bake passed: green's record no longer says it bakes (one guarded write).
-    async fn baked(&self, current: &Alias) -> Result<Alias> {
-        let promotion = Promotion::parse(&current.description)?;
-        let done = Promotion {
-            baking: None,
-            ..promotion
-        };
-        self.guarded_green(current, &current.target, Some(&done.to_description()))
-            .await
-    }
-
     /// One write of green guarded by `current`'s RevisionId; returns green as written.
     pub async fn guarded_green(
         &self,
@@ -343,9 +370,9 @@ impl<C: Cloud> Ctx<C> {
 
 impl Watch<'_> {
     /// CloudWatch could not be read (after the SDK's own retries): a read that fails for
-    /// [`BLIND_LIMIT`], or still at the watch's end, is a breach, as green is not watched.
-    /// Before, one failed read ended the run, leaving the candidate on green unwatched and not
-    /// reverted (adversarial-3 m11).
+    /// [`BLIND_LIMIT`], or still at the watch's end, is a breach, as green is not watched; one
+    /// failed read does not end the run, which would leave the candidate on green unwatched and
+    /// not reverted.
     fn blind(&mut self, progress: &Progress, error: anyhow::Error, ending: bool) -> Option<Breach> {
         let since = *self.blind_since.get_or_insert_with(|| {
             progress.warn(format_args!(

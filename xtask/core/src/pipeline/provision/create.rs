@@ -179,7 +179,14 @@ pub(super) async fn green_alias_at<C: Cloud>(
             writes.lock().expect("green_writes").answered(&target, true);
         }
         Some(alias) if alias.target.version != version.to_string() => {
-            ctx.promote(alias, version, false).await?;
+            ctx.promote(
+                alias,
+                super::super::Promote::Write {
+                    version,
+                    pinned: false,
+                },
+            )
+            .await?;
         }
         Some(_) => {}
     }

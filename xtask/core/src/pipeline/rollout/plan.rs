@@ -24,6 +24,14 @@ impl Plan {
         }
     }
 
+    /// All at once with no bake: a plain promote (a rollback's).
+    pub fn at_once() -> Self {
+        Self {
+            strategy: Strategy::AllAtOnce,
+            bake: Duration::ZERO,
+        }
+    }
+
     /// All at once with no bake is a plain promote: nothing to watch.
     pub fn watches(&self) -> bool {
         self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()

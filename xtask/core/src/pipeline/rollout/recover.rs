@@ -8,10 +8,11 @@ use super::{Watch, Watched, rolled_back};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     config::show_duration,
+    health::Breach,
     image::Registry,
     ledger::{self, Promotion},
     outcome::{Exit, refuse},
-    pipeline::{Candidate, Cloud, Ctx, GREEN, Phase},
+    pipeline::{Candidate, Cloud, Ctx, GREEN},
 };
 
 impl<C: Cloud> Ctx<C> {
@@ -55,42 +56,45 @@ impl<C: Cloud> Ctx<C> {
             since,
             &mut seen,
         );
-        let breach = self
-            .progress
-            .phase(Phase::Bake, async {
-                let breach = self.watch_for(&mut watch, left).await?;
-                if breach.is_none() {
-                    self.baked(green).await?;
-                }
-                anyhow::Ok(breach)
-            })
-            .await?;
+        let (green, breach) = self.bake(&mut watch, green.clone(), left).await?;
         if let Some(breach) = breach {
-            let (registry, repository) = self.registry().await?;
-            // Green's record from before the rollout is gone (the bake's replaced it): the
-            // revert records none to go back to, rather than the version that just failed.
-            let record = Promotion {
-                version: old,
-                from: None,
-                actor: ledger::actor(),
-                at: ledger::now_rfc3339(),
-                pinned: false,
-                baking: None,
-            };
-            self.revert(
-                green,
-                (&old.to_string(), &record.to_description()),
-                candidate,
-                &breach,
-                (&registry, &repository.name),
-            )
-            .await?;
+            self.revert_resumed(&green, old, candidate, &breach).await?;
             return Err(refuse(
                 Exit::RolledBack,
                 rolled_back(&breach, &old.to_string(), &promotion.version.to_string()),
             ));
         }
         Ok(Some(seen))
+    }
+
+    /// The revert phase after a resumed bake's breach: green back on `old` alone, the
+    /// candidate recorded as failed, as the rollout would have.
+    async fn revert_resumed(
+        &self,
+        green: &Alias,
+        old: u64,
+        candidate: Candidate<'_>,
+        breach: &Breach,
+    ) -> Result<()> {
+        let (registry, repository) = self.registry().await?;
+        // Green's record from before the rollout is gone (the bake's replaced it): the
+        // revert records none to go back to, rather than the version that just failed.
+        let record = Promotion {
+            version: old,
+            from: None,
+            actor: ledger::actor(),
+            at: ledger::now_rfc3339(),
+            pinned: false,
+            baking: None,
+        };
+        self.revert(
+            green,
+            (&old.to_string(), &record.to_description()),
+            candidate,
+            breach,
+            (&registry, &repository.name),
+        )
+        .await
     }
 
     /// A split left behind (a run killed or interrupted mid-shift): green back on its main
@@ -118,8 +122,8 @@ impl<C: Cloud> Ctx<C> {
     /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split of its own stays
     /// behind: green read while the lock is still held and, if it is still the split this run
     /// last wrote, settled in one guarded write. Someone else's split (a run that took the
-    /// lock over, a rollout this run never started) is theirs: settling any split aborted the
-    /// current holder's rollout (security-audit-3 N5). A failure here is a warning: the run's
+    /// lock over, a rollout this run never started) is theirs: settling any split would abort
+    /// the current holder's rollout. A failure here is a warning: the run's
     /// own error is what it reports, and the next run settles it.
     pub async fn settle_after_failure(&self) {
         let writes = self.green_writes.lock().expect("green_writes").clone();
