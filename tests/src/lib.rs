@@ -2,6 +2,7 @@
 //! to send it. `cargo xtask test` builds the binary before running these.
 pub mod local;
 pub mod prober;
+pub mod process;
 pub mod schema;
 pub mod stack;
 

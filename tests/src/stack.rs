@@ -8,11 +8,13 @@ use std::{
     time::Duration,
 };
 
-use bgd_aws::SdkCloud;
-use bgd_core::setup;
+use bgd_aws::{Audit, SdkCloud};
+use bgd_core::{cloud::ROLE_POLICY, setup};
 use bgd_local::LocalCloud;
 use serde_json::Value;
 use tokio::{process::Command, time::Instant};
+
+use xtask::driver::Isolated;
 
 use crate::local::{xtask_binary, xtask_faults_binary};
 
@@ -70,22 +72,26 @@ pub fn head_sha() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// One isolated deployment: its own local cloud, deploy.toml and names.
+/// One isolated deployment (the bench's driver, [`Isolated`]): its own local cloud,
+/// deploy.toml and names.
 pub struct Stack {
     pub name: String,
     pub dir: PathBuf,
     pub deploy_toml: PathBuf,
+    isolated: Isolated,
 }
 
 impl Stack {
     pub fn new(name: &str) -> Self {
         let dir = setup::target_dir().join(format!("e2e/{name}"));
+        let isolated = Isolated::fresh(dir.clone(), xtask_binary(), "").unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let stack = Self {
             name: name.into(),
-            deploy_toml: dir.join("deploy.toml"),
+            deploy_toml: isolated.deploy_toml(),
             dir,
+            isolated,
         };
         stack.configure("GREETING = \"hello from e2e\"", "hello");
         stack
@@ -124,12 +130,8 @@ impl Stack {
     }
 
     fn command_of(&self, binary: PathBuf, args: &[&str]) -> Command {
-        let mut command = Command::new(binary);
+        let mut command = Command::from(self.isolated.command(&binary, args));
         command
-            .args(args)
-            .args(["--local", "--json"])
-            .env("BGD_DEPLOY_TOML", &self.deploy_toml)
-            .env("BGD_LOCAL_DIR", self.local_dir())
             .env("GITHUB_STEP_SUMMARY", self.summary())
             .kill_on_drop(true);
         command
@@ -215,88 +217,32 @@ impl Stack {
     }
 
     pub fn local_dir(&self) -> PathBuf {
-        self.dir.join("local")
+        self.isolated.local_dir()
     }
 
     pub async fn status(&self) -> Value {
         self.ok(&["status"]).await
     }
 
-    /// The function role's inline policy, as moto's IAM answers GetRolePolicy; `None` when
-    /// it answers NoSuchEntity (no role, or no such policy).
+    /// The function role's inline policy ([`ROLE_POLICY`]), read as `doctor` reads it; `None`
+    /// when there is no role, or it has no such policy.
     pub async fn role_policy(&self) -> Option<Value> {
-        let (_, xml) = self
-            .moto_iam(&format!(
-                "Action=GetRolePolicy&RoleName={}-lambda&PolicyName={}",
-                self.name,
-                bgd_core::cloud::ROLE_POLICY
-            ))
-            .await;
-        if xml.contains("<Code>NoSuchEntity</Code>") {
-            return None;
+        let role = format!("{}-lambda", self.name);
+        match self.cloud().await.role_grants(&role).await {
+            Ok(grants) => grants
+                .policies
+                .into_iter()
+                .find(|(from, _)| *from == format!("inline {ROLE_POLICY}"))
+                .map(|(_, document)| document),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => panic!("reading role {role}: {e}"),
         }
-        // The document is URL-encoded inside the XML (as IAM returns it).
-        let encoded = xml
-            .split_once("<PolicyDocument>")
-            .and_then(|(_, rest)| rest.split_once("</PolicyDocument>"))
-            .unwrap_or_else(|| panic!("no PolicyDocument in {xml}"))
-            .0;
-        // Percent-decoded by the url crate (IAM encodes '+' too, so none means a space).
-        let url = reqwest::Url::parse(&format!("http://moto/?document={encoded}")).unwrap();
-        let (_, document) = url.query_pairs().next().unwrap();
-        Some(serde_json::from_str(&document).unwrap())
-    }
-
-    /// A call straight to this stack's moto, for what no verb does (an operator's set-up, or
-    /// breaking it on purpose): `service` as the request's credential scope names it, `path`
-    /// with its query, `headers` as the service's protocol wants them.
-    pub async fn moto(
-        &self,
-        service: &str,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: String,
-    ) -> (u16, String) {
-        let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
-        let url = format!("{}{path}", endpoints.moto_url.trim_end_matches('/'));
-        // moto reads the service and region from the credential scope; it checks no signature.
-        let scope = format!(
-            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut request = bgd_tls::client()
-            .request(method, url)
-            .header("authorization", scope)
-            .body(body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
-    }
-
-    /// An IAM query-protocol call (`Action=…&…`, values already URL-encoded) to moto.
-    pub async fn moto_iam(&self, query: &str) -> (u16, String) {
-        let form = [("content-type", "application/x-www-form-urlencoded")];
-        let body = format!("{query}&Version=2010-05-08");
-        self.moto("iam", reqwest::Method::POST, "/", &form, body)
-            .await
     }
 
     /// The SDK on this stack's (running) local cloud, for reads `status` does not show.
     pub async fn cloud(&self) -> SdkCloud {
         let endpoints = LocalCloud::at(self.local_dir()).endpoints().unwrap();
         SdkCloud::connect(endpoints.target()).await.unwrap()
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(xtask_binary())
-            .args(["local", "down"])
-            .env("BGD_LOCAL_DIR", self.local_dir())
-            .output();
     }
 }
 

@@ -1,6 +1,7 @@
 //! The pipeline against a real AWS account: provision, deploy, verify, roll back, destroy,
-//! under names of its own. Runs only when `BGD_AWS_E2E_PROFILE` names an AWS profile (and
-//! never when `CI` is set); otherwise it says it is skipped and passes. Not yet run against AWS.
+//! under names of its own. Ignored unless asked for: `BGD_AWS_E2E_PROFILE=PROFILE cargo test
+//! -p e2e --test aws -- --ignored` (it refuses to run when `CI` is set). Not yet run against
+//! AWS.
 use std::{path::PathBuf, process::Command};
 
 use bgd_core::setup;
@@ -46,17 +47,15 @@ impl Drop for Account {
 }
 
 #[test]
+#[ignore = "needs an AWS account: BGD_AWS_E2E_PROFILE=PROFILE, then --ignored"]
 fn the_pipeline_on_a_real_account() {
-    let Ok(profile) = std::env::var("BGD_AWS_E2E_PROFILE") else {
-        eprintln!(
-            "aws e2e: skipped: set BGD_AWS_E2E_PROFILE to an AWS profile to run it (it creates and destroys resources)"
-        );
-        return;
-    };
-    if std::env::var_os("CI").is_some() {
-        eprintln!("aws e2e: skipped: CI is set, and this test never runs in CI");
-        return;
-    }
+    let profile = std::env::var("BGD_AWS_E2E_PROFILE").expect(
+        "set BGD_AWS_E2E_PROFILE to an AWS profile to run it (it creates and destroys resources)",
+    );
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set: this test never runs in CI"
+    );
     let region = std::env::var("BGD_AWS_E2E_REGION").unwrap_or_else(|_| "us-east-1".into());
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -87,15 +87,9 @@ async fn a_killed_process_is_reported_as_crashed() {
     // The instance's process is bwrap's; the function runs below it, and bwrap's death reaches
     // it only later (`--die-with-parent`): kill the whole tree at once, as the OOM killer would
     // the function itself.
-    let pids: Vec<String> = process_tree(instance.pid().unwrap())
-        .iter()
-        .map(u32::to_string)
-        .collect();
-    std::process::Command::new("kill")
-        .arg("-9")
-        .args(&pids)
-        .status()
-        .unwrap();
+    for pid in process_tree(instance.pid().unwrap()) {
+        e2e::process::kill(pid, libc::SIGKILL);
+    }
     let outcome = instance.invoke(event("health").into()).await;
     assert!(matches!(outcome, Outcome::Crashed(_)), "got {outcome:?}");
 }

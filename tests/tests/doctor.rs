@@ -1,18 +1,12 @@
 //! `cargo xtask doctor` against a local cloud: an operator's set-up made as docs/aws.md says
 //! (moto serves IAM), then broken one piece at a time; every run reads only.
+use bgd_aws::Operator;
 use bgd_core::cloud::Apis;
 use e2e::stack::{Stack, images, path};
 use serde_json::Value;
 
 const ACCOUNT: &str = "123456789012";
 const REPO: [&str; 4] = ["--repo", "octo/app", "--environment", "production"];
-
-/// An IAM form body, URL-encoded as the query protocol wants it.
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut url = reqwest::Url::parse("http://form/").unwrap();
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap().to_owned()
-}
 
 /// `doctor` in `region` (the environment's, beside deploy.toml's): its JSON report and exit
 /// code, having written nothing.
@@ -59,12 +53,8 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
     assert_eq!(findings(&report), ["oidc provider", "deploy role"]);
 
     // docs/aws.md, steps 2 and 3: the provider, the role trusting one environment, its policy.
-    let api = stack
-        .cloud()
-        .await
-        .find_rest_api("e2e-doctor")
-        .await
-        .unwrap();
+    let cloud = stack.cloud().await;
+    let api = cloud.find_rest_api("e2e-doctor").await.unwrap();
     let api_id = api.id.as_str();
     let trust = stack
         .ok(&[
@@ -81,38 +71,28 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
     let policy = stack
         .ok(&["iam-policy", "--account", ACCOUNT, "--api-id", api_id])
         .await;
-    let set_up = [
-        form(&[
-            ("Action", "CreateOpenIDConnectProvider"),
-            ("Url", "https://token.actions.githubusercontent.com"),
-            ("ClientIDList.member.1", "sts.amazonaws.com"),
-        ]),
-        form(&[
-            ("Action", "CreateRole"),
-            ("RoleName", role),
-            ("AssumeRolePolicyDocument", &trust.to_string()),
-        ]),
-        form(&[
-            ("Action", "PutRolePolicy"),
-            ("RoleName", role),
-            ("PolicyName", role),
-            ("PolicyDocument", &policy.to_string()),
-        ]),
-    ];
-    for call in set_up {
-        let (status, body) = stack.moto_iam(&call).await;
-        assert_eq!(status, 200, "{call}: {body}");
-    }
+    cloud
+        .create_oidc_provider(
+            "https://token.actions.githubusercontent.com",
+            &["sts.amazonaws.com"],
+        )
+        .await
+        .unwrap();
+    cloud.create_role(role, &trust).await.unwrap();
+    cloud.put_role_policy(role, role, &policy).await.unwrap();
     let (report, code) = doctor(&stack, "us-east-1").await;
     assert_eq!(findings(&report), Vec::<String>::new(), "{report}");
     assert_eq!(code, 0);
 
     // Broken one piece at a time: a region elsewhere, a trust pattern, a missing grant, the
     // green permission and the repository policy gone.
-    let loose = trust
-        .to_string()
-        .replace("StringEquals", "StringLike")
-        .replace("repo:octo/app:environment:production", "repo:octo/app:*");
+    let loose: Value = serde_json::from_str(
+        &trust
+            .to_string()
+            .replace("StringEquals", "StringLike")
+            .replace("repo:octo/app:environment:production", "repo:octo/app:*"),
+    )
+    .unwrap();
     let mut narrowed = policy.clone();
     for statement in narrowed["Statement"].as_array_mut().unwrap() {
         statement["Action"]
@@ -120,48 +100,13 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
             .unwrap()
             .retain(|a| a != "lambda:UpdateAlias");
     }
-    for call in [
-        form(&[
-            ("Action", "UpdateAssumeRolePolicy"),
-            ("RoleName", role),
-            ("PolicyDocument", &loose),
-        ]),
-        form(&[
-            ("Action", "PutRolePolicy"),
-            ("RoleName", role),
-            ("PolicyName", role),
-            ("PolicyDocument", &narrowed.to_string()),
-        ]),
-    ] {
-        let (status, body) = stack.moto_iam(&call).await;
-        assert_eq!(status, 200, "{call}: {body}");
-    }
-    let (status, body) = stack
-        .moto(
-            "lambda",
-            reqwest::Method::DELETE,
-            "/2015-03-31/functions/e2e-doctor/policy/e2e-doctor-apigateway-green?Qualifier=green",
-            &[],
-            String::new(),
-        )
-        .await;
-    assert!(status < 300, "RemovePermission: {status} {body}");
-    let (status, body) = stack
-        .moto(
-            "ecr",
-            reqwest::Method::POST,
-            "/",
-            &[
-                (
-                    "x-amz-target",
-                    "AmazonEC2ContainerRegistry_V20150921.DeleteRepositoryPolicy",
-                ),
-                ("content-type", "application/x-amz-json-1.1"),
-            ],
-            serde_json::json!({"repositoryName": "e2e-doctor"}).to_string(),
-        )
-        .await;
-    assert_eq!(status, 200, "DeleteRepositoryPolicy: {body}");
+    cloud.update_trust(role, &loose).await.unwrap();
+    cloud.put_role_policy(role, role, &narrowed).await.unwrap();
+    cloud
+        .remove_permission("e2e-doctor", "green", "e2e-doctor-apigateway-green")
+        .await
+        .unwrap();
+    cloud.delete_repository_policy("e2e-doctor").await.unwrap();
 
     let (report, code) = doctor(&stack, "eu-west-1").await;
     assert_eq!(code, 8);

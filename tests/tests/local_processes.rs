@@ -6,10 +6,11 @@ use std::{
 };
 
 use bgd_core::setup;
-use bgd_local::LocalCloud;
+use bgd_local::{Component, LocalCloud};
 use e2e::local::{
     Running, deploy_two_versions, idle_instances, stage_url, unique, version, xtask_binary,
 };
+use e2e::process::{kill, pid_of};
 
 /// Live processes whose stdout or stderr is a file under `dir`: every component of a local
 /// cloud logs into its state dir, whatever its command line says.
@@ -65,18 +66,20 @@ async fn a_failed_up_stops_what_it_started_and_leaves_no_process() {
 #[tokio::test]
 async fn a_second_up_reuses_healthy_components_and_restarts_a_dead_one() {
     let local = Running::up().await;
-    let before = local.local.status().await.unwrap();
-    let registry_pid = before[1].pid.unwrap();
-    std::process::Command::new("kill")
-        .args(["-9", &registry_pid.to_string()])
-        .status()
-        .unwrap();
+    let moto = pid_of(&local.local, Component::Moto).await;
+    let registry = pid_of(&local.local, Component::Registry).await;
+    kill(registry, libc::SIGKILL);
     let endpoints = local.local.up(&xtask_binary()).await.unwrap();
     let after = local.local.status().await.unwrap();
     assert!(after.iter().all(|s| s.healthy), "{after:?}");
-    assert_eq!(after[0].pid, before[0].pid, "moto was healthy: reused");
+    assert_eq!(
+        pid_of(&local.local, Component::Moto).await,
+        moto,
+        "moto was healthy: reused"
+    );
     assert_ne!(
-        after[1].pid, before[1].pid,
+        pid_of(&local.local, Component::Registry).await,
+        registry,
         "the registry was dead: restarted"
     );
     assert_eq!(endpoints.moto_url, local.endpoints.moto_url);

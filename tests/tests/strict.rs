@@ -4,7 +4,7 @@
 //! `cargo xtask` binary where a fix in the pipeline is what it proves.
 use std::{collections::BTreeMap, time::Duration};
 
-use bgd_aws::SdkCloud;
+use bgd_aws::{Audit, SdkCloud};
 use bgd_core::cloud::{
     Account, AliasTarget, Apis, FunctionSpec, Functions, Stage, Target, VersionState,
 };
@@ -295,7 +295,7 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
         idle_ms: 600_000,
         stage_ms: 1500,
     };
-    let (stack, endpoints) = stack_with_delays("e2e-strict-slow", slow).await;
+    let (stack, _) = stack_with_delays("e2e-strict-slow", slow).await;
     stack
         .cloud()
         .await
@@ -313,7 +313,13 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
     assert_eq!(report["version"], "2");
 
     // Lambda may pull the function's images: provision set the repository policy itself.
-    let policy = repository_policy(&endpoints, &stack.name).await;
+    let policy = stack
+        .cloud()
+        .await
+        .repository_policy(&stack.name)
+        .await
+        .unwrap()
+        .expect("a repository policy");
     let statement = &policy["Statement"][0];
     assert_eq!(
         statement["Principal"]["Service"], "lambda.amazonaws.com",
@@ -329,26 +335,6 @@ async fn provision_waits_out_a_pending_function_and_a_young_role_and_adds_missin
         serde_json::json!([function, format!("{function}:*")]),
         "{policy}"
     );
-}
-
-/// ECR's GetRepositoryPolicy, sent as the SDK would (the cloud module does not read it).
-async fn repository_policy(endpoints: &Endpoints, repository: &str) -> serde_json::Value {
-    let answer: serde_json::Value = bgd_tls::client()
-        .post(&endpoints.front_url)
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .header("x-amz-target", "AmazonEC2ContainerRegistry_V20150921.GetRepositoryPolicy")
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(serde_json::json!({"repositoryName": repository}).to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    serde_json::from_str(answer["policyText"].as_str().unwrap_or("null")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -60,13 +60,23 @@ pub enum Verb {
     Destroy(Destroy),
     /// Build the app's OCI image (static bootstrap, one deterministic layer) into a folder; no AWS
     Build(Build),
-    /// Measure: app and image size, cold start beside a hello world, the pipeline on a local cloud of its own, the gateway vs cargo lambda watch, reproducibility, clone to green; reports the goals; writes target/bench/results.{json,md}
+    /// Measure the app, the pipeline and the local cloud, and report the goals
+    ///
+    /// App and image size, cold start beside a hello world, the pipeline on a local cloud of its
+    /// own, the gateway vs cargo lambda watch, reproducibility, clone to green; writes
+    /// target/bench/results.{json,md}.
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
-    /// Deterministic simulation: the real pipeline as several actors at once against an in-memory AWS on virtual time, faults at every call, invariants checked after every step; no AWS
+    /// Simulate: the real pipeline against an in-memory AWS, faults at every call; no AWS
+    ///
+    /// Several actors at once on virtual time, the invariants checked after every step; a
+    /// failing seed is printed with the command that replays it.
     Sim(Sim),
-    /// Check the account's set-up against deploy.toml and the GitHub repository: OIDC provider, the deploy role's trust and policy, region, the provisioned stack; reads only, exit 8 on findings
+    /// Check the account's set-up and the stack; reads only, exit 8 on findings
+    ///
+    /// Against deploy.toml and the GitHub repository: the OIDC provider, the deploy role's trust
+    /// and policy, the region, the provisioned stack.
     Doctor(Doctor),
     /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
     IamPolicy(IamPolicy),

@@ -4,6 +4,7 @@ mod bench;
 mod build;
 pub mod cli;
 mod doctor;
+pub mod driver;
 pub mod flags;
 mod iam;
 mod local;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::{
     flags,
-    output::{Message, print, print_json, stating_green},
+    output::{Message, print, stating_green},
 };
 use bgd_aws::SdkCloud;
 use bgd_core::{
@@ -209,7 +209,7 @@ impl flags::Rollback {
 impl flags::Unpin {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let message = pipeline::rollback::unpin(&ctx, self.dry_run, self.break_lock).await?;
+        let message = pipeline::unpin::unpin(&ctx, self.dry_run, self.break_lock).await?;
         print(&Message { message }, global.json)
     }
 }
@@ -238,13 +238,7 @@ impl flags::Status {
 impl flags::History {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
-        let versions = pipeline::status::history(&ctx).await?;
-        if global.json {
-            print_json(&serde_json::json!({ "versions": versions }))?;
-        } else {
-            print!("{}", pipeline::status::history_table(&versions));
-        }
-        Ok(())
+        print(&pipeline::history::history(&ctx).await?, global.json)
     }
 }
 
@@ -252,18 +246,7 @@ impl flags::Verify {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
         let ctx = connect(global).await?;
         let report = pipeline::status::verify(&ctx, &self.stage, self.expect_version).await?;
-        if global.json {
-            print_json(&report)?;
-        } else {
-            println!(
-                "stage {} verified: version {} alias {} build {}",
-                self.stage,
-                report.version.as_deref().unwrap_or("?"),
-                report.alias.as_deref().unwrap_or("none"),
-                report.build.git_sha
-            );
-        }
-        Ok(())
+        print(&report, global.json)
     }
 }
 

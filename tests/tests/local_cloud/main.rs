@@ -109,10 +109,7 @@ async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
     version(&http, &url).await;
     let pids = idle_instances(&http, &local).await;
     assert_eq!(pids.len(), 1, "one warm instance after one request");
-    std::process::Command::new("kill")
-        .args(["-9", &pids[0].to_string()])
-        .status()
-        .unwrap();
+    e2e::process::kill(pids[0], libc::SIGKILL);
 
     let crashed = http.get(&url).send().await.unwrap();
     assert_eq!(crashed.status(), 502);

@@ -9,7 +9,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
     use bgd_core::{
         config::Config,
         image::{Built, Registry},
-        pipeline::{self, Ctx, deploy, destroy, provision, rollback, status},
+        pipeline::{self, Ctx, deploy, destroy, history, provision, rollback, status},
         probe::Prober,
         progress::Progress,
     };
@@ -43,7 +43,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
 
     status::status(&ctx, true).await.unwrap();
     assert_eq!(writes(), 0, "status");
-    status::history(&ctx).await.unwrap();
+    history::history(&ctx).await.unwrap();
     assert_eq!(writes(), 0, "history");
     status::verify(&ctx, pipeline::GREEN, None).await.unwrap();
     assert_eq!(writes(), 0, "verify --stage green");

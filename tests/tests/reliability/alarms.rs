@@ -4,6 +4,7 @@
 //! green back on the old version by itself (exit 7), naming the alarm.
 use std::{collections::BTreeMap, time::Duration};
 
+use bgd_aws::Operator;
 use bgd_core::cloud::Functions;
 use e2e::stack::{Stack, images, path};
 
@@ -14,11 +15,7 @@ const ALARM: &str = "canary-alarm-errors";
 /// Makes the alarm if missing and sets its state, as an operator's alarm would change.
 async fn set_alarm(stack: &Stack, state: &str) {
     let cloud = stack.cloud().await;
-    cloud
-        .traffic()
-        .set_alarm(&stack.name, ALARM, state)
-        .await
-        .unwrap();
+    cloud.set_alarm(&stack.name, ALARM, state).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,10 @@ use std::{process::Stdio, time::Duration};
 
 use bgd_core::{cloud::Apis, hooks::FAIL_OPERATION};
 use bgd_local::{Component, LocalCloud};
-use e2e::stack::{Stack, images, path};
+use e2e::{
+    process::{kill, pid_of},
+    stack::{Stack, images, path},
+};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -92,14 +95,6 @@ async fn when_line(
     output
 }
 
-fn signal(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal} {pid}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_after_green_moved_says_so_and_exits_3() {
     let (image_a, image_b) = images();
@@ -107,18 +102,13 @@ async fn a_failure_after_green_moved_says_so_and_exits_3() {
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
     let before = first["version"].to_string();
     let local = LocalCloud::at(stack.local_dir());
-    let statuses = local.status().await.unwrap();
-    let gateway = statuses
-        .iter()
-        .find(|s| s.component == Component::Gateway)
-        .and_then(|s| s.pid)
-        .unwrap();
+    let gateway = pid_of(&local, Component::Gateway).await;
     // The gateway dies as promote starts: the alias moves (moto), green's probe fails.
     let output = when_line(
         &stack,
         &["deploy", "--image", path(image_b), "--timeout", "10"],
         "==> promote",
-        |_| signal(gateway, "-KILL"),
+        |_| kill(gateway, libc::SIGKILL),
     )
     .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -156,7 +146,7 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
             "==> promote",
             move |pid| {
                 std::thread::sleep(Duration::from_millis(delay));
-                signal(pid, "-INT");
+                kill(pid, libc::SIGINT);
             },
         )
         .await;

@@ -2,9 +2,10 @@
 //! and `status` shows green as it was.
 use std::{path::Path, process::Output};
 
-use bgd_local::LocalCloud;
+use bgd_local::{Component, LocalCloud};
 use e2e::{
     local::xtask_binary,
+    process::{kill, pid_of},
     stack::{Stack, images, path},
 };
 
@@ -140,17 +141,11 @@ async fn missing_credentials_say_how_to_provide_them() {
     );
 }
 
-/// SIGKILL every recorded component of the local cloud.
-fn kill_local_cloud(dir: &Path) {
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
-    for (name, started) in state["components"].as_object().unwrap() {
-        let pid = started["pid"].to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success(), "killing {name} ({pid})");
+/// SIGKILL every running component of the local cloud.
+async fn kill_local_cloud(dir: &Path) {
+    let status = LocalCloud::at(dir).status().await.unwrap();
+    for pid in status.iter().filter_map(|s| s.pid) {
+        kill(pid, libc::SIGKILL);
     }
 }
 
@@ -159,7 +154,7 @@ async fn a_verb_on_a_killed_local_cloud_restarts_it() {
     let (image_a, _) = images();
     let stack = Stack::new("cloud-down");
     stack.ok(&["deploy", "--image", path(image_a)]).await;
-    kill_local_cloud(&stack.local_dir());
+    kill_local_cloud(&stack.local_dir()).await;
     let output = stack.xtask(&["status"]).await;
     assert!(output.status.success(), "{}", stderr(&output));
     let why = stderr(&output);
@@ -217,17 +212,8 @@ async fn a_registry_that_refuses_the_push_fails_the_deploy_and_changes_nothing()
     let stack = Stack::new("push-refused");
     stack.ok(&["deploy", "--image", path(image_a)]).await;
     // The registry restarts read-only (Distribution's maintenance mode): uploads get 405.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(stack.local_dir().join("state.json")).unwrap())
-            .unwrap();
-    let pid = state["components"]["registry"]["pid"].to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let local = LocalCloud::at(stack.local_dir());
+    kill(pid_of(&local, Component::Registry).await, libc::SIGKILL);
     let read_only = [(
         "REGISTRY_STORAGE_MAINTENANCE_READONLY",
         r#"{"enabled":true}"#,

@@ -2,15 +2,17 @@
 //! only under `bgd-aws`, and no crate's modules form a cycle.
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
 };
 
 use bgd_core::setup;
 use serde_json::Value;
 
+use super::rust_files;
+
 /// `cargo metadata` of the workspace, with the resolved graph.
-fn metadata() -> Value {
+pub(super) fn metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--locked"])
@@ -27,7 +29,7 @@ fn metadata() -> Value {
 
 /// Each workspace member: its name, its folder (relative to the root) and the members it uses
 /// as normal dependencies.
-fn members(metadata: &Value) -> Vec<(String, String, BTreeSet<String>)> {
+pub(super) fn members(metadata: &Value) -> Vec<(String, String, BTreeSet<String>)> {
     let root = setup::workspace_root();
     let members: BTreeSet<&str> = metadata["workspace_members"]
         .as_array()
@@ -179,17 +181,6 @@ fn only_the_simulation_asks_for_tokios_paused_clock() {
             !paused || name == "bgd-sim",
             "{name} turns on tokio's test-util: only bgd-sim runs on the paused clock"
         );
-    }
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
     }
 }
 

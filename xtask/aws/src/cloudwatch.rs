@@ -8,8 +8,7 @@ use std::{
 };
 
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
-    Statistic,
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
 };
 use aws_smithy_types::DateTime;
 
@@ -17,47 +16,11 @@ use super::{Operation, error::OrCloud};
 use bgd_core::health::{Counts, Reading, Traffic};
 
 /// Lambda publishes its metrics at one-minute resolution.
-const PERIOD: Duration = Duration::from_secs(60);
+pub(crate) const PERIOD: Duration = Duration::from_secs(60);
 const METRICS: [&str; 2] = ["Invocations", "Errors"];
 
 /// CloudWatch through the SDK client `cloud/` built.
 pub struct CloudWatch(pub(super) aws_sdk_cloudwatch::Client);
-
-impl CloudWatch {
-    /// Makes alarm `name` (on green's errors) unless it exists, then sets its state (`OK`,
-    /// `ALARM`): an operator's alarm, for the tests that watch a rollout answer it. The
-    /// pipeline only reads alarms, so these writes have no [`Operation`] (and no grant).
-    pub async fn set_alarm(&self, function: &str, name: &str, state: &str) -> anyhow::Result<()> {
-        use aws_sdk_cloudwatch::error::DisplayErrorContext;
-        let green = Dimension::builder()
-            .name("Resource")
-            .value(format!("{function}:green"))
-            .build();
-        self.0
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/Lambda")
-            .metric_name("Errors")
-            .dimensions(green)
-            .statistic(Statistic::Sum)
-            .period(PERIOD.as_secs() as i32)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("PutMetricAlarm {name}: {}", DisplayErrorContext(e)))?;
-        self.0
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(StateValue::from(state))
-            .state_reason(format!("set to {state} by hand"))
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("SetAlarmState {name}: {}", DisplayErrorContext(e)))?;
-        Ok(())
-    }
-}
 
 impl Traffic for CloudWatch {
     fn by_version<'a>(

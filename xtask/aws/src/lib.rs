@@ -13,6 +13,7 @@ mod guards;
 mod http;
 mod lambda;
 mod metered;
+mod operator;
 mod pruning;
 mod registry;
 mod tls;
@@ -33,6 +34,7 @@ use bgd_core::{
 pub use cloudwatch::CloudWatch;
 pub use http::HttpClient;
 pub use metered::WriteMeter;
+pub use operator::Operator;
 pub use registry::OciRegistry;
 
 /// The SDK clients for one target; implements [`Functions`], [`Apis`] and [`Account`].
@@ -130,7 +132,7 @@ impl SdkCloud {
     }
 
     /// The meter of these clients' writes, for the registry client to count its own on.
-    pub fn write_meter(&self) -> WriteMeter {
+    pub(crate) fn write_meter(&self) -> WriteMeter {
         self.writes.clone()
     }
 

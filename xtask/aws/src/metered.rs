@@ -48,10 +48,9 @@ impl Intercept for WriteMeter {
     ) -> Result<(), BoxError> {
         let name = config.load::<Metadata>().map(Metadata::name);
         // Our operation names are AWS's; an operation we do not list is counted as a write.
-        let is_write = Operation::ALL
-            .iter()
-            .find(|op| Some(format!("{op:?}").as_str()) == name)
-            .is_none_or(|op| op.is_write());
+        let is_write = name
+            .and_then(|name| name.parse::<Operation>().ok())
+            .is_none_or(Operation::is_write);
         if is_write {
             self.add();
         }

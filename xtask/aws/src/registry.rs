@@ -65,11 +65,6 @@ impl OciRegistry {
         Self { writes, ..self }
     }
 
-    /// The image URI Lambda is given: `HOST/REPOSITORY@sha256:HEX`.
-    pub fn image_uri(&self, repository: &str, digest: &str) -> String {
-        format!("{}/{repository}@{digest}", self.host)
-    }
-
     async fn put_manifest(&self, repository: &str, manifest: &[u8], tag: &str) -> Result<()> {
         let reference = Reference::with_tag(self.host.clone(), repository.into(), tag.into());
         self.writes.add();

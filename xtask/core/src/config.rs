@@ -299,7 +299,7 @@ impl Config {
 
     /// `[function.environment]` with `${VAR}` references filled in from the deploying
     /// environment; a reference to an unset variable is an error naming it (never the value).
-    pub fn resolved_environment(&self) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn resolved_environment(&self) -> Result<BTreeMap<String, String>> {
         self.function
             .environment
             .iter()
@@ -369,7 +369,7 @@ impl Config {
 
     /// The tag every pushed image gets (an untagged image is invisible to tag listings and to
     /// untagged-image lifecycle rules).
-    pub fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
+    pub(crate) fn image_tag(git_sha: &str, build_id: Option<&str>) -> String {
         let sha = crate::ledger::short(git_sha);
         match build_id {
             Some(id) => format!("git-{sha}-{id}"),

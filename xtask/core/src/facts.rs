@@ -56,6 +56,6 @@ impl BuildFacts {
 }
 
 /// The hex part of `sha256:HEX`.
-pub fn hex_of(digest: &str) -> &str {
+pub(crate) fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
 }

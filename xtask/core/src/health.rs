@@ -138,7 +138,11 @@ pub fn judge(signal: Signal, version: &str, counts: Counts, rollout: &Rollout) -
 /// answered for the app: API Gateway's 502, a refused connection) and whether it failed.
 /// An answer no version claims is put on `candidate`: green served without trouble before it
 /// joined, so trouble now is the candidate's until shown otherwise.
-pub fn attribute(app_version: Option<&str>, failed: bool, candidate: &str) -> (String, bool) {
+pub(crate) fn attribute(
+    app_version: Option<&str>,
+    failed: bool,
+    candidate: &str,
+) -> (String, bool) {
     (app_version.unwrap_or(candidate).to_owned(), failed)
 }
 

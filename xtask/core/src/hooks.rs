@@ -16,9 +16,9 @@ use crate::phase::Phase;
 pub const KILL_AT: &str = "BGD_FAULT_KILL_AT";
 /// The phase to pause at as it starts, until [`RESUME_FILE`] exists: the race tests run
 /// another verb at exactly that point, so each interleaving is driven, not hoped for.
-pub const PAUSE_AT: &str = "BGD_FAULT_PAUSE_AT";
+pub(crate) const PAUSE_AT: &str = "BGD_FAULT_PAUSE_AT";
 /// The file whose existence ends a pause; the paused run creates it with `.paused` added first.
-pub const RESUME_FILE: &str = "BGD_FAULT_RESUME_FILE";
+pub(crate) const RESUME_FILE: &str = "BGD_FAULT_RESUME_FILE";
 /// The AWS operation to fail before it is sent (`bgd-aws`'s interceptor reads it).
 pub const FAIL_OPERATION: &str = "BGD_FAULT_FAIL_OPERATION";
 
@@ -54,7 +54,7 @@ pub fn warn_if_ignored() {
 
 /// Waits here when `BGD_FAULT_PAUSE_AT` names this phase: says so by creating
 /// `RESUME_FILE.paused`, then waits for `RESUME_FILE` (at most two minutes).
-pub async fn pause_if_asked(phase: Phase) {
+pub(crate) async fn pause_if_asked(phase: Phase) {
     let (Some(wanted), Some(resume)) = (hook(PAUSE_AT), hook(RESUME_FILE)) else {
         return;
     };
@@ -77,7 +77,7 @@ pub enum Boundary {
 }
 
 /// Dies here when `BGD_FAULT_KILL_AT` names this phase boundary; otherwise does nothing.
-pub fn kill_if_asked(phase: Phase, boundary: Boundary) {
+pub(crate) fn kill_if_asked(phase: Phase, boundary: Boundary) {
     let Some(wanted) = hook(KILL_AT) else {
         return;
     };

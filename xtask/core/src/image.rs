@@ -35,7 +35,7 @@ const PLATFORMS: [(&str, &str); 2] = [("x86_64", "amd64"), ("arm64", "arm64")];
 /// Refuses a deploy.toml architecture other than the one an existing function runs on
 /// (`Architectures` of its `$LATEST`): the image would be built for one machine and run on the
 /// other. Pure, so provision and deploy call it on what they read before writing anything.
-pub fn check_architecture(configured: &str, function: &str) -> Result<()> {
+pub(crate) fn check_architecture(configured: &str, function: &str) -> Result<()> {
     crate::setup::musl_target(configured)?;
     if function != configured {
         bail!(
@@ -161,7 +161,7 @@ impl Image {
 
     /// Reads an image written by [`Image::write_layout`] (`deploy --image DIR`), checking every
     /// blob against its digest.
-    pub fn read_layout(dir: &Path) -> Result<Self> {
+    pub(crate) fn read_layout(dir: &Path) -> Result<Self> {
         let read_index = || -> Result<Value> {
             Ok(serde_json::from_slice(&std::fs::read(
                 dir.join("index.json"),

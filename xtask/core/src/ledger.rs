@@ -202,7 +202,7 @@ impl Lock {
         }
     }
 
-    pub fn is_expired(&self) -> bool {
+    pub(crate) fn is_expired(&self) -> bool {
         epoch_seconds() > self.expires
     }
 
@@ -378,7 +378,7 @@ impl Drop for VirtualClock {
 }
 
 /// RFC 3339 UTC of the current time.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     rfc3339(epoch_seconds())
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cloud::AliasTarget;
 
 /// Exit codes. Every failure but [`Exit::GreenMoved`] leaves green as it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Exit {
     Done = 0,
@@ -34,17 +34,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code with its meaning, as the README lists them (a tidy test keeps them equal).
-    pub const ALL: [Exit; 9] = [
-        Exit::Done,
-        Exit::Failed,
-        Exit::Usage,
-        Exit::GreenMoved,
-        Exit::LockHeld,
-        Exit::VerificationFailed,
-        Exit::Pinned,
-        Exit::RolledBack,
-        Exit::Findings,
-    ];
+    pub const ALL: &[Exit] = <Self as strum::VariantArray>::VARIANTS;
 
     pub fn code(self) -> u8 {
         self as u8
@@ -122,7 +112,7 @@ impl GreenWrites {
     }
 
     /// Whether green at `target` is where this run's last write put it (or may have).
-    pub fn put_there(&self, target: &AliasTarget) -> bool {
+    pub(crate) fn put_there(&self, target: &AliasTarget) -> bool {
         [&self.written, &self.unanswered]
             .into_iter()
             .any(|t| t.as_ref() == Some(target))

@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 
 use serde::{Serialize, Serializer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray)]
 pub enum Phase {
     /// Reads API, green stage, green alias and pin; resolves deploy.toml's settings.
     Preflight,
@@ -76,27 +76,8 @@ impl Phase {
         Phase::Promote,
         Phase::Cleanup,
     ];
-    pub const ALL: [Phase; 19] = [
-        Phase::Preflight,
-        Phase::Build,
-        Phase::NoOpCheck,
-        Phase::Lock,
-        Phase::Push,
-        Phase::Update,
-        Phase::Blue,
-        Phase::Verify,
-        Phase::Shift,
-        Phase::Promote,
-        Phase::Bake,
-        Phase::Revert,
-        Phase::Cleanup,
-        Phase::CheckTarget,
-        Phase::CheckHold,
-        Phase::Inspect,
-        Phase::Function,
-        Phase::GreenStage,
-        Phase::Green,
-    ];
+    /// Every phase, in declaration order (derived: a new variant cannot be left out).
+    pub const ALL: &[Phase] = <Self as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -134,7 +115,8 @@ impl FromStr for Phase {
 
     fn from_str(name: &str) -> Result<Self, String> {
         Phase::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|phase| phase.name() == name)
             .ok_or_else(|| {
                 let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
@@ -158,7 +140,7 @@ mod tests {
 
     #[test]
     fn every_phase_is_found_by_its_name_and_names_are_distinct() {
-        for phase in Phase::ALL {
+        for &phase in Phase::ALL {
             assert_eq!(phase.name().parse::<Phase>(), Ok(phase));
         }
         let mut names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();

@@ -173,7 +173,7 @@ impl<H: Http> Prober<H> {
     }
 
     /// The stage's self-report now, for `status`.
-    pub async fn self_report(&self, endpoint: &Endpoint) -> Result<SelfReport, Failure> {
+    pub(crate) async fn self_report(&self, endpoint: &Endpoint) -> Result<SelfReport, Failure> {
         let path = &self.paths.version;
         let url = format!("{}{path}", endpoint.url);
         let check = format!("GET {path}");

@@ -7,7 +7,7 @@ use std::{fmt, sync::Mutex};
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Shown in place of a secret.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Values shorter than this are not redacted: replacing "1" everywhere would garble output,
 /// and such a value protects nothing.
@@ -53,7 +53,7 @@ impl fmt::Debug for Secret {
 /// Remembers `value` as secret for the rest of the run: as it is, as JSON quotes it (an app's
 /// JSON answer and Lambda's error text escape `"`, `\\` and newlines: adversarial-3 m4,
 /// security-audit-3 #1), and each line of a multi-line value (a PEM key printed line by line).
-pub fn register(value: &str) {
+pub(crate) fn register(value: &str) {
     if value.len() < SHORTEST {
         return;
     }

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 /// The moto the local cloud runs; the strict front is tested against this version.
-pub const MOTO: &str = "moto[server]==5.2.5";
-pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+pub(crate) const MOTO: &str = "moto[server]==5.2.5";
+pub(crate) const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
 /// The workspace root (the folder holding deploy.toml).
 pub fn workspace_root() -> &'static Path {
@@ -30,7 +30,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The rust target triple for a Lambda architecture (`x86_64` or `arm64`).
-pub fn musl_target(architecture: &str) -> Result<&'static str> {
+pub(crate) fn musl_target(architecture: &str) -> Result<&'static str> {
     match architecture {
         "x86_64" => Ok("x86_64-unknown-linux-musl"),
         "arm64" => Ok("aarch64-unknown-linux-musl"),
@@ -40,7 +40,7 @@ pub fn musl_target(architecture: &str) -> Result<&'static str> {
     }
 }
 
-pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
+pub(crate) fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
     let installed = cmd!(sh, "rustup target list --installed")
         .quiet()
         .read()
@@ -58,7 +58,7 @@ pub fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
 /// clone reuses them instead of running pip again (about 22 s), and zig keeps one cache of the
 /// musl libc it compiles (zig keys that cache by its own path: a zig under each clone's target/
 /// rebuilt libc, about 50 s of CPU, in every fresh clone). `BGD_TOOLS_DIR` moves them.
-pub fn tools_dir() -> PathBuf {
+pub(crate) fn tools_dir() -> PathBuf {
     tools_dir_in(|name| std::env::var_os(name))
 }
 
@@ -151,8 +151,8 @@ pub fn ensure_cargo_lambda(sh: &Shell) -> Result<PathBuf> {
 /// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
 /// zig's `cc`, so an x86_64 host builds arm64 too, and the bytes depend on these pins rather
 /// than on the host's gcc and binutils (or their absence on macOS).
-pub const ZIG: &str = "ziglang==0.17.1";
-pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+pub(crate) const ZIG: &str = "ziglang==0.17.1";
+pub(crate) const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 /// Every wheel PyPI has of them for Linux (x86_64, aarch64) and macOS, by sha256 (read with
 /// `pip download --no-deps --only-binary :all: --platform P`, 2026-12-07): zig links the
 /// shipped `bootstrap`, so only these very wheels install (security-audit-3 #21).
@@ -171,7 +171,7 @@ const CARGO_ZIGBUILD_WHEELS: [&str; 3] = [
 /// zig and cargo-zigbuild in a venv of their own (a build needs neither moto nor
 /// cargo-lambda); returns its `bin` directory, which holds `cargo-zigbuild` and the `python3`
 /// it finds zig through.
-pub fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
+pub(crate) fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
     let name = format!(
         "zig-{}-cargo-zigbuild-{}",
         version_of(ZIG),

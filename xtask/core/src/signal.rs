@@ -10,7 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 /// itself) and returns a future that resolves with the name of the first one to arrive. A
 /// closed terminal killed the run silently before, leaving the lock and a split
 /// (adversarial-3 m9).
-pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;

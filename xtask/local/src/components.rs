@@ -50,7 +50,7 @@ impl Component {
     }
 
     /// A URL that answers 200 once the component serves.
-    pub fn health_url(self, port: u16) -> String {
+    pub(crate) fn health_url(self, port: u16) -> String {
         let path = match self {
             Self::Moto => "/moto-api/config",
             Self::Registry => "/v2/",

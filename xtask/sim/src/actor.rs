@@ -1,5 +1,5 @@
 //! The actors: each runs one real verb of the pipeline (`deploy::run`, `rollback::run`,
-//! `rollback::unpin`, `status`, `history`, `verify`, `provision::run`, the dry runs) against its
+//! `unpin::unpin`, `status`, `history`, `verify`, `provision::run`, the dry runs) against its
 //! own handle on the world, as one process would; a crash drops its run where it stood.
 use std::{
     fmt,
@@ -15,7 +15,7 @@ use tokio::{sync::Notify, time::Instant};
 use super::{cloud::SimCloud, world::World};
 use bgd_core::{
     config::Config,
-    pipeline::{Ctx, deploy, provision, rollback, status},
+    pipeline::{Ctx, deploy, history, provision, rollback, status, unpin},
     probe::Prober,
     progress::Progress,
 };
@@ -251,15 +251,15 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             let report = rollback::run(ctx, options).await?;
             format!("would roll back {} → {}", report.from, report.to)
         }
-        Role::Unpin => rollback::unpin(ctx, false, false).await?,
+        Role::Unpin => unpin::unpin(ctx, false, false).await?,
         Role::Status => {
             let status = status::status(ctx, false).await?;
             format!("status of {}", status.function)
         }
-        Role::History => format!("{} versions", status::history(ctx).await?.len()),
+        Role::History => format!("{} versions", history::history(ctx).await?.versions.len()),
         Role::VerifyGreen => {
             let report = status::verify(ctx, bgd_core::pipeline::GREEN, None).await?;
-            format!("green reports version {:?}", report.version)
+            format!("green reports version {:?}", report.report.version)
         }
     })
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Summary;
+use crate::driver::Isolated;
 use bgd_core::{image::Built, setup};
 
 #[derive(Debug, Serialize)]
@@ -38,37 +39,20 @@ pub(super) struct Figures {
 
 /// A local cloud of the bench's own with the app deployed; stopped on drop.
 pub(super) struct Stack {
-    dir: PathBuf,
-    exe: PathBuf,
+    stack: Isolated,
     images: (PathBuf, PathBuf),
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        stop_local_cloud(&self.exe, &self.dir);
-    }
-}
-
-/// `cargo xtask local down` for the bench's local cloud (nothing to stop is fine).
-fn stop_local_cloud(exe: &Path, dir: &Path) {
-    let _ = Command::new(exe)
-        .args(["local", "down"])
-        .env("BGD_LOCAL_DIR", dir.join("local"))
-        .output();
 }
 
 impl Stack {
     fn xtask(&self, args: &[&str]) -> Result<(f64, Value)> {
         let start = Instant::now();
-        let output = Command::new(&self.exe)
-            .args(args)
-            .args(["--local", "--json"])
-            .env("BGD_DEPLOY_TOML", self.dir.join("deploy.toml"))
-            .env("BGD_LOCAL_DIR", self.dir.join("local"))
+        let output = self
+            .stack
+            .command(self.stack.exe(), args)
             // Its progress shows as the bench's; its result (stdout) is parsed.
             .stderr(std::process::Stdio::inherit())
             .output()
-            .with_context(|| format!("running {}", self.exe.display()))?;
+            .with_context(|| format!("running {}", self.stack.exe().display()))?;
         let seconds = start.elapsed().as_secs_f64();
         if !output.status.success() {
             bail!(
@@ -81,13 +65,13 @@ impl Stack {
 
     /// An image of HEAD with this build id: the one built before when its commit matches.
     fn image(&self, id: &str, head: &str) -> Result<PathBuf> {
-        let out = self.dir.join(format!("image-{id}"));
+        let out = self.stack.dir().join(format!("image-{id}"));
         if Built::read(&out)
             .is_ok_and(|(built, _)| built.facts.git_sha == head && !built.facts.dirty)
         {
             return Ok(out);
         }
-        let status = Command::new(&self.exe)
+        let status = Command::new(self.stack.exe())
             .args(["build", "--build-id", id, "--out"])
             .arg(&out)
             .status()?;
@@ -99,17 +83,10 @@ impl Stack {
     pub(super) fn up(head: &str) -> Result<Self> {
         let dir = setup::target_dir().join("bench/pipeline");
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        stop_local_cloud(&exe, &dir);
-        let _ = std::fs::remove_dir_all(dir.join("local"));
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join("deploy.toml"),
-            "[project]\nname = \"bench\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
-             [function.environment]\nGREETING = \"hello from the bench\"\n\n[[smoke]]\npath = \"/\"\ncontains = \"hello\"\n",
-        )?;
+        let deploy_toml = "[project]\nname = \"bench\"\nregion = \"us-east-1\"\n\n[function]\nmemory_mb = 128\ntimeout_s = 5\n\n\
+             [function.environment]\nGREETING = \"hello from the bench\"\n\n[[smoke]]\npath = \"/\"\ncontains = \"hello\"\n";
         let mut stack = Self {
-            dir,
-            exe,
+            stack: Isolated::fresh(dir, exe, deploy_toml)?,
             images: (PathBuf::new(), PathBuf::new()),
         };
         stack.images = (stack.image("bench-a", head)?, stack.image("bench-b", head)?);
@@ -151,7 +128,7 @@ impl Stack {
         let mut from_source = Vec::new();
         // Image b's build from source; built once first, so cargo's cache is warm for it.
         let rebuild_b = ["deploy", "--build-id", "bench-b"];
-        let warm = self.dir.join("image-warm");
+        let warm = self.stack.dir().join("image-warm");
         self.xtask(&["build", "--build-id", "bench-b", "--out", path(&warm)])?;
         let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
         let (mut deploy_writes, mut noop_writes, mut rollback_writes) = (0, 0, 0);

@@ -1,3 +1,4 @@
+//! The generated policies: every operation's action, scoped to the stack, nothing more.
 use serde_json::Value;
 
 use super::{ADMINISTRATOR_ONLY, matches, permissions_policy, trust_policy};

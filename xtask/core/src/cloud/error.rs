@@ -53,7 +53,7 @@ impl CloudError {
         self.kind == ErrorKind::PreconditionFailed
     }
 
-    pub fn is_not_ready(&self) -> bool {
+    pub(crate) fn is_not_ready(&self) -> bool {
         self.kind == ErrorKind::NotReady
     }
 }

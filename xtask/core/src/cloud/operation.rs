@@ -2,7 +2,9 @@
 //! generated from this list, and errors name the action so a denied call says what to grant.
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Each variant is named as AWS names the operation (and the SDK's metadata does): `FromStr`
+/// reads that name back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::EnumString)]
 pub enum Operation {
     GetCallerIdentity,
     DescribeRepositories,
@@ -57,55 +59,8 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: &[Operation] = &[
-        Self::GetCallerIdentity,
-        Self::DescribeRepositories,
-        Self::CreateRepository,
-        Self::SetRepositoryPolicy,
-        Self::GetAuthorizationToken,
-        Self::GetRole,
-        Self::CreateRole,
-        Self::CreateFunction,
-        Self::UpdateFunctionCode,
-        Self::UpdateFunctionConfiguration,
-        Self::PublishVersion,
-        Self::GetFunction,
-        Self::GetAlias,
-        Self::CreateAlias,
-        Self::UpdateAlias,
-        Self::GetRestApis,
-        Self::CreateRestApi,
-        Self::GetResources,
-        Self::CreateResource,
-        Self::PutMethod,
-        Self::PutIntegration,
-        Self::CreateDeployment,
-        Self::CreateStage,
-        Self::GetStage,
-        Self::DeleteStage,
-        Self::ListVersionsByFunction,
-        Self::AddPermission,
-        Self::DeleteFunction,
-        Self::DeleteRestApi,
-        Self::DeleteRepository,
-        Self::DeleteRole,
-        Self::GetPolicy,
-        Self::GetRolePolicy,
-        Self::PutRolePolicy,
-        Self::DeleteRolePolicy,
-        Self::ListOpenIDConnectProviders,
-        Self::GetOpenIDConnectProvider,
-        Self::ListRolePolicies,
-        Self::ListAttachedRolePolicies,
-        Self::GetManagedPolicy,
-        Self::GetPolicyVersion,
-        Self::GetRepositoryPolicy,
-        Self::BatchDeleteImage,
-        Self::GetLifecyclePolicy,
-        Self::PutLifecyclePolicy,
-        Self::GetMetricData,
-        Self::DescribeAlarms,
-    ];
+    /// Every operation, in declaration order (derived: a new variant cannot be left out).
+    pub const ALL: &[Operation] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The IAM action the call is authorised by; `None` when no permission is needed
     /// (STS GetCallerIdentity is always allowed:

@@ -1,3 +1,4 @@
+//! deploy.toml's parsing and checks: the shipped file, and each refusal with its message.
 use super::Config;
 
 #[test]

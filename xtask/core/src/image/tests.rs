@@ -1,3 +1,4 @@
+//! The image's layout: deterministic bytes, the entries Lambda needs, the digest it gets.
 use super::*;
 
 fn image(bootstrap: &[u8]) -> Image {

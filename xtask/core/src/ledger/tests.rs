@@ -1,3 +1,4 @@
+//! The ledger's formats read back as written, and the times it stamps.
 use super::*;
 
 fn record(actor: &str) -> VersionRecord {
@@ -55,7 +56,7 @@ fn promotion_and_lock_round_trip() {
         task: Task::Deploy,
     };
     assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
-    for task in [Task::Promote, Task::Prune] {
+    for task in [Task::Promote, Task::Prune, Task::Provision] {
         let lock = Lock {
             task,
             ..lock.clone()

@@ -6,14 +6,14 @@ use crate::cloud::{Alias, AliasTarget};
 
 impl<C: Cloud> Ctx<C> {
     /// Points alias blue at `version`.
-    pub async fn blue_phase(&self, version: u64) -> Result<Alias> {
+    pub(crate) async fn blue_phase(&self, version: u64) -> Result<Alias> {
         self.progress
             .phase(Phase::Blue, self.point_alias(BLUE, &version.to_string()))
             .await
     }
 
     /// Points `alias` at `version`, creating the alias when missing.
-    pub async fn point_alias(&self, alias: &str, version: &str) -> Result<Alias> {
+    pub(crate) async fn point_alias(&self, alias: &str, version: &str) -> Result<Alias> {
         let target = AliasTarget::version(version);
         let moved = self
             .retry_conflicts(|| {

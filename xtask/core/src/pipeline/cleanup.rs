@@ -13,7 +13,7 @@ const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
 
 impl<C: Cloud> Ctx<C> {
     /// Removes the lock this run took (`token` is its own) after the run; never fails the run.
-    pub async fn cleanup_phase(&self, api: &RestApi, token: &str) {
+    pub(crate) async fn cleanup_phase(&self, api: &RestApi, token: &str) {
         let work = self.progress.phase(Phase::Cleanup, async {
             tokio::time::timeout(CLEANUP_LIMIT, self.release_own_lock(api, token))
                 .await
@@ -42,10 +42,10 @@ impl<C: Cloud> Ctx<C> {
 
     /// Deletes stage `blue` while it is still the lock this run took (its token): a run that
     /// stalled past the lock's TTL finds it taken over, and that lock is the other run's to
-    /// remove (deleting it let a third run take the lock while the second still worked; found by
-    /// the simulation). API Gateway has no conditional DeleteStage: this narrows the window to
-    /// one GetStage's length.
-    pub async fn release_own_lock(&self, api: &RestApi, token: &str) -> Result<()> {
+    /// remove (deleting it would let a third run take the lock while the second still works:
+    /// the simulation's seed 112). API Gateway has no conditional DeleteStage: this narrows the
+    /// window to one GetStage's length.
+    pub(crate) async fn release_own_lock(&self, api: &RestApi, token: &str) -> Result<()> {
         let Some(blue) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? else {
             return Ok(());
         };
@@ -60,8 +60,8 @@ impl<C: Cloud> Ctx<C> {
 
     /// Before green moves: the lock must still be this run's. A run that stalled past the
     /// lock's TTL may have been taken over; the new holder is mid-deploy, and this run's
-    /// promotion would land under its feet (found by the simulation).
-    pub async fn still_holds(&self, api: &RestApi, token: &str) -> Result<()> {
+    /// promotion would land under its feet (the simulation's seed 20956).
+    pub(crate) async fn still_holds(&self, api: &RestApi, token: &str) -> Result<()> {
         let blue = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?;
         if blue
             .and_then(|b| b.variables.get(TOKEN_VARIABLE).cloned())
@@ -77,7 +77,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Deletes stage `blue` (the lock); already gone is fine.
-    pub async fn release_lock(&self, api: &RestApi) -> Result<()> {
+    pub(crate) async fn release_lock(&self, api: &RestApi) -> Result<()> {
         absent_as_none(self.cloud.delete_stage(&api.id, BLUE).await)?;
         Ok(())
     }

@@ -150,7 +150,7 @@ async fn already_deployed<C: Cloud>(
         built.digest
     ));
     if pre.pinned && options.unpin && !options.dry_run {
-        super::rollback::unpin(ctx, false, options.break_lock).await?;
+        super::unpin::unpin(ctx, false, options.break_lock).await?;
         p.note("--unpin: green stays on this build and is no longer pinned");
     }
     // A re-run after a run killed past promote: only its lock is left to remove, and the bake

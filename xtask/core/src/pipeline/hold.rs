@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// What to do with a held deploy, printed by `deploy --hold`.
-pub fn instructions<C: Cloud>(ctx: &Ctx<C>, api: &RestApi, version: u64) -> Vec<String> {
+pub(crate) fn instructions<C: Cloud>(ctx: &Ctx<C>, api: &RestApi, version: u64) -> Vec<String> {
     let blue = ctx.stage_url(api, BLUE);
     vec![
         format!(

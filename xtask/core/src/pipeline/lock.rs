@@ -26,7 +26,7 @@ impl<C: Cloud> Ctx<C> {
     /// Takes the lock: creates stage `blue` from green's deployment (the same API snapshot),
     /// with `alias=blue` and a fresh token. CreateStage fails atomically when blue exists.
     /// Returns the token.
-    pub async fn take_lock(
+    pub(crate) async fn take_lock(
         &self,
         api: &RestApi,
         deployment_id: &str,
@@ -73,7 +73,7 @@ impl<C: Cloud> Ctx<C> {
     /// the lock judged by the caller may go, and the new one must then still be ours: two runs
     /// taking over the same expired lock both succeeded before (found by the simulation: the
     /// second deleted the lock the first had just created).
-    pub async fn replace_lock(
+    pub(crate) async fn replace_lock(
         &self,
         api: &RestApi,
         held: &Stage,
@@ -112,7 +112,7 @@ impl<C: Cloud> Ctx<C> {
 
     /// For a run that needs no lock (already deployed): removes a lock a killed run left
     /// behind once it expired or `--break-lock` says its holder died; a live one is reported.
-    pub async fn release_left_lock(&self, api: &RestApi, break_lock: bool) -> Result<()> {
+    pub(crate) async fn release_left_lock(&self, api: &RestApi, break_lock: bool) -> Result<()> {
         let Some(blue) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)? else {
             return Ok(());
         };
@@ -174,7 +174,7 @@ impl<C: Cloud> Ctx<C> {
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
         };
         // Prune never writes green, so it leaves a split it finds to the runs that do; provision
-        // writes green only after its lock is released (and green may not exist yet).
+        // writes green only as its last step, never a split (and green may not exist yet).
         if outcome.is_err() && !matches!(lock.task, Task::Prune | Task::Provision) {
             self.settle_after_failure().await;
         }

@@ -1,14 +1,16 @@
 //! The blue/green pipeline, generic over the cloud's traits so the same code runs on AWS, on
-//! the local cloud and under test fakes. One file per phase a user can name (`phase.rs` lists
-//! them): preflight, build, lock, push, update, blue, verify, shift/promote/bake/revert
-//! (`rollout.rs`, with promote), cleanup; `deploy.rs`
-//! runs them top to bottom. The verbs that reuse them sit beside: rollback, hold (promote,
-//! abort), provision, destroy, status. This file holds what every phase works with: [`Ctx`].
+//! the local cloud and in the simulation. One file per phase a user can name (`crate::phase`
+//! lists them): preflight, build, lock, push, update, blue, verify, promote (and the one path
+//! from a verified blue to green), shift/bake/revert (`rollout.rs`), cleanup; `deploy.rs` runs
+//! them top to bottom. The verbs that reuse them sit beside: rollback, hold (promote, abort),
+//! provision, destroy, prune, status, history. This file holds what every phase works with:
+//! [`Ctx`].
 mod blue;
 mod build;
 mod cleanup;
 pub mod deploy;
 pub mod destroy;
+pub mod history;
 pub mod hold;
 mod lock;
 
@@ -20,6 +22,7 @@ mod push;
 pub mod rollback;
 mod rollout;
 pub mod status;
+pub mod unpin;
 mod update;
 mod verify;
 mod wait;
@@ -38,7 +41,7 @@ use anyhow::{Context, Result};
 use tokio::time::Instant;
 
 use crate::{
-    cloud::{Account, Apis, Functions, ImageRef, RegistryAccess, RestApi},
+    cloud::{Account, Apis, Functions, RegistryAccess, RestApi},
     config::Config,
     health::Traffic,
     image::Registry,
@@ -105,7 +108,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// The build facts of a published version, from its Description.
-    pub async fn version_record(
+    pub(crate) async fn version_record(
         &self,
         version: &str,
     ) -> Result<(crate::cloud::Version, VersionRecord)> {
@@ -117,14 +120,5 @@ impl<C: Cloud> Ctx<C> {
             )
         })?;
         Ok((published, record))
-    }
-
-    /// The image a version runs, as the function's repository names it.
-    pub fn image_of(
-        &self,
-        repository: &crate::cloud::Repository,
-        record: &VersionRecord,
-    ) -> ImageRef {
-        repository.image(&record.digest)
     }
 }

@@ -16,7 +16,7 @@ impl<C: Cloud> Ctx<C> {
     /// Points blue at the candidate and verifies it there (the verification recorded before
     /// green moves, so a tagging failure leaves green as it was), then [`Self::to_green`]:
     /// how deploy and a rollback to a version not verified before end.
-    pub async fn blue_then_green(
+    pub(crate) async fn blue_then_green(
         &self,
         api: &RestApi,
         token: &Secret,
@@ -33,7 +33,7 @@ impl<C: Cloud> Ctx<C> {
     /// Green → a candidate verified on blue, as `plan` says: one promote when there is nothing
     /// to watch, else the rollout; first, this run must still hold the lock (`token`), or
     /// green is not touched. Returns what the rollout watched.
-    pub async fn to_green(
+    pub(crate) async fn to_green(
         &self,
         api: &RestApi,
         token: &Secret,
@@ -117,7 +117,7 @@ impl<C: Cloud> Ctx<C> {
     /// The one way green is written: UpdateAlias guarded by `current`'s RevisionId, each write
     /// noted for the run's closing statement. A write refused by a guard or for a missing or
     /// busy alias wrote nothing; one with no answer may have landed.
-    pub async fn write_green(
+    pub(crate) async fn write_green(
         &self,
         current: &Alias,
         target: &AliasTarget,

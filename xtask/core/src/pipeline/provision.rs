@@ -336,7 +336,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// The green stage phase: the deployment stage green serves (an existing stage keeps its
-    /// own), blue verified under the lock, the verification recorded, and only then alias
+    /// own); under the lock, blue verified, the verification recorded, and only then alias
     /// green created or moved, to the verified version. Returns the deployment.
     async fn verify_then_green(
         &self,
@@ -372,20 +372,22 @@ impl<C: Cloud> Ctx<C> {
             None,
             |token| async move {
                 self.point_alias(BLUE, &version.to_string()).await?;
-                self.verify_blue(api, &token, *version, record).await
+                self.verify_blue(api, &token, *version, record).await?;
+                // Verified on blue: a later rollback to it needs no second verification.
+                registry
+                    .tag(
+                        repository,
+                        &record.digest,
+                        &ledger::verified_tag(*version, description),
+                    )
+                    .await?;
+                // Only now does green exist, or move, and only to the verified version: under
+                // the lock, as every write of green, and only while it is still this run's.
+                self.still_holds(api, token.expose()).await?;
+                green_alias_at(self, green_alias, *version).await
             },
         )
         .await?;
-        // Verified on blue: a later rollback to it needs no second verification.
-        registry
-            .tag(
-                repository,
-                &record.digest,
-                &ledger::verified_tag(*version, description),
-            )
-            .await?;
-        // Only now does green exist, or move, and only to the verified version.
-        green_alias_at(self, green_alias, *version).await?;
         Ok(deployment)
     }
 }

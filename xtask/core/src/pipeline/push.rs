@@ -12,7 +12,7 @@ use crate::{
 impl<C: Cloud> Ctx<C> {
     /// Pushes `image` to `repository`, tagged with the build's commit (and build id); returns
     /// the digest the registry stored.
-    pub async fn push_phase(
+    pub(crate) async fn push_phase(
         &self,
         registry: &C::Registry,
         repository: &Repository,
@@ -36,7 +36,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// The registry and the function's repository, `None` when there is no repository.
-    pub async fn find_registry(&self) -> Result<Option<(C::Registry, Repository)>> {
+    pub(crate) async fn find_registry(&self) -> Result<Option<(C::Registry, Repository)>> {
         let Some(repository) =
             absent_as_none(self.cloud.repository(self.config.repository_name()).await)?
         else {

@@ -1,4 +1,4 @@
-//! `rollback [--to N]` and `unpin`. Rollback moves green back to a published version whose
+//! `rollback [--to N]`: moves green back to a published version whose
 //! image still exists: a version verified before goes straight to green (one guarded
 //! UpdateAlias), one never verified is verified on blue first. It pins green, so a queued
 //! deploy of the bad commit cannot undo it until `unpin` (or `deploy --unpin`).
@@ -95,16 +95,16 @@ impl fmt::Display for Report {
 }
 
 /// What rollback and unpin read first: the API, green, and that no deploy holds the lock.
-struct State {
-    api: RestApi,
-    green: Alias,
-    green_stage: Stage,
-    promotion: Option<Promotion>,
+pub(super) struct State {
+    pub(super) api: RestApi,
+    pub(super) green: Alias,
+    pub(super) green_stage: Stage,
+    pub(super) promotion: Option<Promotion>,
 }
 
 /// Also whether this run aborts a rollout (`aborts` says, given green): that needs no lock,
 /// as the rollout's own writes are guarded and it stops at its next.
-async fn state<C: Cloud>(
+pub(super) async fn state<C: Cloud>(
     ctx: &Ctx<C>,
     break_lock: bool,
     aborts: impl FnOnce(&Alias) -> bool,
@@ -382,29 +382,22 @@ async fn move_green<C: Cloud>(
             target.published.state
         ));
     }
-    if target.verified && ready {
-        ctx.release_left_lock(&state.api, break_lock).await?;
-        ctx.progress
-            .phase(Phase::Promote, async {
-                ctx.promote(
-                    &state.green,
-                    super::Promote::Write {
-                        version: to,
-                        pinned: true,
-                    },
-                )
-                .await?;
-                ctx.probe_green(&state.api, to, &target.record).await
-            })
-            .await?;
-        return Ok(());
-    }
     let candidate = Candidate {
         version: to,
         record: &target.record,
         description: &target.published.description,
         pin: true,
     };
+    if target.verified && ready {
+        ctx.release_left_lock(&state.api, break_lock).await?;
+        let phase = super::Promote::Phase {
+            api: &state.api,
+            candidate,
+            baking: None,
+        };
+        ctx.promote(&state.green, phase).await?;
+        return Ok(());
+    }
     let lock = LockOptions {
         break_lock,
         ..Default::default()
@@ -430,32 +423,4 @@ async fn move_green<C: Cloud>(
         },
     )
     .await
-}
-
-/// Clears the rollback pin: one guarded UpdateAlias that keeps green's version. A live lock
-/// refuses unless `break_lock` (`deploy --unpin --break-lock` passes it on: before, it was
-/// refused with advice to pass the flag it had; found by the simulation).
-pub async fn unpin<C: Cloud>(ctx: &Ctx<C>, dry_run: bool, break_lock: bool) -> Result<String> {
-    let (state, _) = state(ctx, break_lock, |_| false).await?;
-    let Some(promotion) = state.promotion.filter(|p| p.pinned) else {
-        return Ok(format!(
-            "green (version {}) is not pinned: nothing to do",
-            state.green.target.version
-        ));
-    };
-    if dry_run {
-        return Ok(format!("would unpin green (version {})", promotion.version));
-    }
-    let unpinned = Promotion {
-        pinned: false,
-        ..promotion
-    };
-    // Green keeps where it routes, a split included: unpin changes only the record.
-    let target = state.green.target.clone();
-    ctx.write_green(&state.green, &target, Some(&unpinned.to_description()))
-        .await?;
-    Ok(format!(
-        "unpinned green (version {}): deploys may proceed",
-        unpinned.version
-    ))
 }

@@ -90,7 +90,7 @@ fn rolled_back(breach: &Breach, old: &str, new: &str) -> String {
 impl<C: Cloud> Ctx<C> {
     /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
     /// on a breach. Returns what it watched; a breach is an error with exit 7.
-    pub async fn roll_out(
+    pub(crate) async fn roll_out(
         &self,
         api: &RestApi,
         green: &Alias,

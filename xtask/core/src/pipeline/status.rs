@@ -1,5 +1,5 @@
-//! `status`, `history` and `verify`: reads only. Status shows each alias → version → build,
-//! each stage → variables and URL, what each endpoint reports live, and drift warnings.
+//! `status` and `verify`: reads only. Status shows each alias → version → build, each stage →
+//! variables and URL, what each endpoint reports live, and drift warnings.
 use std::{collections::BTreeMap, fmt};
 
 use anyhow::{Context, Result};
@@ -350,74 +350,28 @@ impl fmt::Display for StageStatus {
     }
 }
 
+/// A stage that passed the checks of a deploy: its self-report (the JSON result), and which
+/// stage it is.
 #[derive(Debug, Serialize)]
-pub struct HistoryEntry {
-    pub version: u64,
-    pub record: Option<VersionRecord>,
-    /// Blue verified this very version (the rule of `ledger::verification`).
-    pub verified: bool,
-    pub green: bool,
-    pub blue: bool,
+pub struct StageVerified {
+    #[serde(skip)]
+    pub stage: String,
+    #[serde(flatten)]
+    pub report: SelfReport,
 }
 
-pub async fn history<C: Cloud>(ctx: &Ctx<C>) -> Result<Vec<HistoryEntry>> {
-    let function = ctx.function();
-    let versions = ctx.cloud.list_versions(function).await?;
-    let alias_version = |alias| async move {
-        absent_as_none(ctx.cloud.get_alias(function, alias).await)
-            .map(|a| a.map(|a| a.target.version))
-    };
-    let (green, blue) = (alias_version(GREEN).await?, alias_version(BLUE).await?);
-    let (registry, repository) = ctx.registry().await?;
-    let mut entries = Vec::new();
-    for listed in versions {
-        let number: u64 = listed
-            .version
-            .parse()
-            .with_context(|| format!("version {:?}", listed.version))?;
-        // ListVersionsByFunction does not say which image a version runs; GetFunction does,
-        // and the verification rule needs it.
-        let v = ctx.cloud.get_version(function, &listed.version).await?;
-        let verified = ctx
-            .verification(&registry, &repository.name, &v)
-            .await?
-            .is_ok();
-        entries.push(HistoryEntry {
-            version: number,
-            record: VersionRecord::parse(&v.description).ok(),
-            verified,
-            green: green.as_deref() == Some(v.version.as_str()),
-            blue: blue.as_deref() == Some(v.version.as_str()),
-        });
+impl fmt::Display for StageVerified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = &self.report;
+        writeln!(
+            f,
+            "stage {} verified: version {} alias {} build {}",
+            self.stage,
+            report.version.as_deref().unwrap_or("?"),
+            report.alias.as_deref().unwrap_or("none"),
+            report.build.git_sha
+        )
     }
-    Ok(entries)
-}
-
-pub fn history_table(entries: &[HistoryEntry]) -> String {
-    let mut out = format!(
-        "{:<8} {:<13} {:<21} {:<9} {}\n",
-        "version", "git", "published", "verified", "aliases"
-    );
-    for e in entries {
-        let (git, at) = e.record.as_ref().map_or(("?", "?"), |r| {
-            (crate::ledger::short(&r.git_sha), r.published_at.as_str())
-        });
-        let aliases = [(e.green, GREEN), (e.blue, BLUE)]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, a)| *a)
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push_str(&format!(
-            "{:<8} {:<13} {:<21} {:<9} {}\n",
-            e.version,
-            git,
-            at,
-            if e.verified { "yes" } else { "no" },
-            aliases
-        ));
-    }
-    out
 }
 
 /// `verify --stage S [--expect-version N]`: the checks of a deploy, alone.
@@ -425,7 +379,7 @@ pub async fn verify<C: Cloud>(
     ctx: &Ctx<C>,
     stage: &str,
     expect_version: Option<u64>,
-) -> Result<SelfReport> {
+) -> Result<StageVerified> {
     let api = ctx.find_api().await?.with_context(|| {
         format!(
             "there is no REST API {}: run `cargo xtask provision`",
@@ -462,10 +416,15 @@ pub async fn verify<C: Cloud>(
             .cloned()
             .map(Secret::registered),
     };
-    ctx.verify(
-        &endpoint,
-        &expect(version, &alias, &record),
-        &ctx.config.smoke,
-    )
-    .await
+    let report = ctx
+        .verify(
+            &endpoint,
+            &expect(version, &alias, &record),
+            &ctx.config.smoke,
+        )
+        .await?;
+    Ok(StageVerified {
+        stage: stage.to_owned(),
+        report,
+    })
 }

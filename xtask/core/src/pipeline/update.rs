@@ -11,14 +11,14 @@ use crate::{
 };
 
 /// A version just published: its number, its record and the Description holding it.
-pub struct Published {
+pub(crate) struct Published {
     pub version: u64,
     pub record: VersionRecord,
     pub description: String,
 }
 
 impl<C: Cloud> Ctx<C> {
-    pub async fn update_phase(
+    pub(crate) async fn update_phase(
         &self,
         built: &Built,
         image: &ImageRef,

@@ -23,7 +23,7 @@ const PROPAGATION: Duration = Duration::from_secs(30);
 
 impl<C: Cloud> Ctx<C> {
     /// The blue and verify phases: blue → `version`, every check, the verification recorded.
-    pub async fn verify_on_blue(
+    pub(crate) async fn verify_on_blue(
         &self,
         api: &RestApi,
         token: &Secret,
@@ -76,7 +76,7 @@ impl<C: Cloud> Ctx<C> {
 
     /// Blue (alias and stage) reports `version` of this build, healthy, smoke checks passing,
     /// and refuses requests without the token.
-    pub async fn verify_blue(
+    pub(crate) async fn verify_blue(
         &self,
         api: &RestApi,
         token: &Secret,
@@ -92,7 +92,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Green reports `version` (after the alias move propagates).
-    pub async fn probe_green(
+    pub(crate) async fn probe_green(
         &self,
         api: &RestApi,
         version: u64,

@@ -22,7 +22,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 impl<C: Cloud> Ctx<C> {
     /// Retries a call while Lambda says another update is in progress
     /// (ResourceConflictException), backing off up to 8 s, until the deadline.
-    pub async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(
+    pub(crate) async fn retry_conflicts<T, F: Future<Output = CloudResult<T>>>(
         &self,
         mut call: impl FnMut() -> F,
     ) -> CloudResult<T> {
@@ -41,13 +41,13 @@ impl<C: Cloud> Ctx<C> {
     /// Waits until `$LATEST` takes the next change: Active (a new function is Pending while
     /// Lambda optimises its image, and its CreateFunction answer has no LastUpdateStatus at
     /// all) and its last update done.
-    pub async fn wait_updated(&self) -> Result<Version> {
+    pub(crate) async fn wait_updated(&self) -> Result<Version> {
         self.wait_ready("$LATEST").await
     }
 
     /// Waits until published `version` is Active (a new version is Pending first). An
     /// Inactive version (idle for a while) is an error: only an invocation reactivates it.
-    pub async fn wait_version_active(&self, version: &str) -> Result<Version> {
+    pub(crate) async fn wait_version_active(&self, version: &str) -> Result<Version> {
         self.wait_ready(version).await
     }
 

@@ -1,3 +1,4 @@
+//! The checks of a stage against stages that answer as blue, API Gateway or a moved contract would.
 use std::time::Duration;
 
 use super::*;

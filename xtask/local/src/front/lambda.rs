@@ -199,10 +199,11 @@ async fn deleted(front: &Front, key: &str, qualifier: Option<&str>) -> Option<An
     })
 }
 
+/// A path segment percent-decoded (RFC 3986: a `+` in a path is a `+`).
 fn percent_decoded(segment: &str) -> String {
-    super::url_decoded_pairs(format!("s={segment}").as_bytes())
-        .pop()
-        .map_or_else(|| segment.to_owned(), |(_, v)| v)
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The request's environment and description against Lambda's limits.

@@ -374,10 +374,7 @@ fn scope(headers: &HeaderMap) -> (String, String) {
 
 /// The pairs of an `application/x-www-form-urlencoded` body.
 fn url_decoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    let url = format!("http://form/?{}", String::from_utf8_lossy(body));
-    reqwest::Url::parse(&url)
-        .map(|url| url.query_pairs().into_owned().collect())
-        .unwrap_or_default()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 #[cfg(test)]

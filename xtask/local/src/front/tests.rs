@@ -1,3 +1,4 @@
+//! How the front reads a request: its SigV4 scope and its URL-encoded form.
 use axum::http::{HeaderMap, HeaderValue};
 
 use super::{scope, url_decoded_pairs};

@@ -25,7 +25,7 @@ impl Plan {
     }
 
     /// All at once with no bake: a plain promote (a rollback's).
-    pub fn at_once() -> Self {
+    pub(crate) fn at_once() -> Self {
         Self {
             strategy: Strategy::AllAtOnce,
             bake: Duration::ZERO,

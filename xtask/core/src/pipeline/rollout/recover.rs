@@ -20,7 +20,11 @@ impl<C: Cloud> Ctx<C> {
     /// again until its end, its real traffic counted from the bake's start, then cleared, or
     /// reverted on a breach as the rollout would have.
     /// `None` when green is not baking.
-    pub async fn resume_bake(&self, api: &RestApi, green: &Alias) -> Result<Option<Watched>> {
+    pub(crate) async fn resume_bake(
+        &self,
+        api: &RestApi,
+        green: &Alias,
+    ) -> Result<Option<Watched>> {
         let Ok(promotion) = Promotion::parse(&green.description) else {
             return Ok(None);
         };
@@ -99,7 +103,7 @@ impl<C: Cloud> Ctx<C> {
 
     /// A split left behind (a run killed or interrupted mid-shift): green back on its main
     /// version alone, in one guarded write. Returns green as it now is.
-    pub async fn settle_split(&self, green: Alias) -> Result<Alias> {
+    pub(crate) async fn settle_split(&self, green: Alias) -> Result<Alias> {
         if green.target.additional_weights.is_empty() {
             return Ok(green);
         }
@@ -125,7 +129,7 @@ impl<C: Cloud> Ctx<C> {
     /// lock over, a rollout this run never started) is theirs: settling any split would abort
     /// the current holder's rollout. A failure here is a warning: the run's
     /// own error is what it reports, and the next run settles it.
-    pub async fn settle_after_failure(&self) {
+    pub(crate) async fn settle_after_failure(&self) {
         let writes = self.green_writes.lock().expect("green_writes").clone();
         let settled = async {
             let green = self.cloud.get_alias(self.function(), GREEN).await?;
@@ -143,7 +147,7 @@ impl<C: Cloud> Ctx<C> {
 
     /// An image a rollout failed with before (tagged `failed-image-HEX` by the revert) is not
     /// shipped again without `--force`, whichever version number its deploy publishes.
-    pub async fn refuse_failed_image(
+    pub(crate) async fn refuse_failed_image(
         &self,
         (registry, repository): (&C::Registry, &str),
         digest: &str,
@@ -162,7 +166,7 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Refuses a version whose earlier rollout failed, unless `force`.
-    pub async fn refuse_failed(
+    pub(crate) async fn refuse_failed(
         &self,
         (registry, repository): (&C::Registry, &str),
         candidate: Candidate<'_>,

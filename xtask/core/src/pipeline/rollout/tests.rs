@@ -1,3 +1,4 @@
+//! A rollout's watch: how long CloudWatch may stay unreadable before green goes back.
 /// adversarial-3 m11: one failed CloudWatch read ended the run with the candidate on green,
 /// unwatched. Now a read failing for [`super::BLIND_LIMIT`], or still failing as the watch
 /// ends, is a breach (green goes back); a shorter one is waited out.

@@ -1,3 +1,4 @@
+//! Crafted layers: nothing an image holds reaches outside its rootfs, or keeps a setuid bit.
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;

@@ -1,0 +1,27 @@
+//! Processes the tests stop on purpose, by signal (libc's `kill`, no shell), and the local
+//! cloud's components found by name (never by their order, nor by reading its state file).
+use bgd_local::{Component, LocalCloud};
+
+/// Sends `signal` (`libc::SIGKILL`, `libc::SIGTERM`, ...) to `pid`; fails the test unless it
+/// was delivered.
+pub fn kill(pid: u32, signal: i32) {
+    let target = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let sent = unsafe { libc::kill(target, signal) };
+    assert_eq!(
+        sent,
+        0,
+        "kill -{signal} {pid}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The pid of `component` of the running local cloud `local`.
+pub async fn pid_of(local: &LocalCloud, component: Component) -> u32 {
+    let status = local.status().await.unwrap();
+    status
+        .iter()
+        .find(|s| s.component == component)
+        .and_then(|s| s.pid)
+        .unwrap_or_else(|| panic!("{} is not running: {status:?}", component.name()))
+}
