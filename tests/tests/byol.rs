@@ -150,10 +150,7 @@ fn add_bgd(dir: &Path) {
         .join("\n");
     let theirs = std::fs::read_to_string(dir.join("Cargo.toml"))
         .unwrap()
-        .replace(
-            "\"ping\"]",
-            "\"ping\", \"xtask\", \"xtask/local-gateway\", \"bgd-contract\"]",
-        );
+        .replace("\"ping\"]", &format!("\"ping\", {}]", readme_members()));
     std::fs::write(
         dir.join("Cargo.toml"),
         format!("{theirs}\n[workspace.package]{tables}\n"),
@@ -280,6 +277,25 @@ async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to
     // then its build cache (about 3 GB) goes; the workspace stays to look at.
     drop(down);
     std::fs::remove_dir_all(dir.join("target")).unwrap();
+}
+
+/// The members step 2 of the README's "Add bgd to your Lambda" adds, as it writes them.
+fn readme_members() -> String {
+    let readme = std::fs::read_to_string(bgd_file("README.md")).unwrap();
+    let (_, step) = readme
+        .split_once("2. In your root `Cargo.toml`: add `")
+        .expect("the README's step 2 names the members to add");
+    let (members, _) = step.split_once("` to").unwrap();
+    let members = members.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Every crate under xtask/ (and the contract): a member left out fails the build there.
+    for crate_dir in std::fs::read_dir(bgd_file("xtask")).unwrap().flatten() {
+        if crate_dir.path().join("Cargo.toml").exists() {
+            let name = crate_dir.file_name();
+            let member = format!("\"xtask/{}\"", name.to_string_lossy());
+            assert!(members.contains(&member), "README's step 2 misses {member}");
+        }
+    }
+    members
 }
 
 fn bgd_file(name: &str) -> PathBuf {

@@ -63,8 +63,8 @@ pub enum Verb {
     /// Measure the app, the pipeline and the local cloud, and report the goals
     ///
     /// App and image size, cold start beside a hello world, the pipeline on a local cloud of its
-    /// own, the gateway vs cargo lambda watch, reproducibility, clone to green; writes
-    /// target/bench/results.{json,md}.
+    /// own, the gateway vs cargo lambda watch, reproducibility, clone to green, xtask's own
+    /// rebuild after one edit; writes target/bench/results.{json,md}.
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),

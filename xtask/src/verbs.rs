@@ -104,7 +104,8 @@ async fn provision(
     ctx: &Ctx<SdkCloud>,
     options: &deploy::Options,
 ) -> Result<pipeline::provision::Report> {
-    let mut report = pipeline::provision::run(ctx, options).await?;
+    // Boxed: provision's future, on the SDK, is large in debug builds (see `catching_panics`).
+    let mut report = Box::pin(pipeline::provision::run(ctx, options)).await?;
     if !options.dry_run && pipeline::prune::keep_verified_images(ctx).await? {
         report.created.push(
             "the repository's lifecycle policy: verified-* images kept, others expire 30 days after their push"

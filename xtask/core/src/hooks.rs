@@ -8,8 +8,6 @@
 //! `bgd-aws`'s interceptor.
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use xshell::{Shell, cmd};
-
 use crate::phase::Phase;
 
 /// The environment variable naming the phase boundary to die at.
@@ -89,14 +87,10 @@ pub(crate) fn kill_if_asked(phase: Phase, boundary: Boundary) {
         return;
     }
     eprintln!("fault injection: {KILL_AT}={wanted}: SIGKILL now");
-    let pid = std::process::id().to_string();
-    let sent = Shell::new().is_ok_and(|sh| cmd!(sh, "kill -KILL {pid}").quiet().run().is_ok());
-    if sent {
-        // The signal is pending, but on a loaded machine the wait for `kill` can return before
-        // it lands (the kill tests then saw SIGABRT): wait for it here, bounded.
-        std::thread::sleep(std::time::Duration::from_secs(10));
-    }
-    // `kill` could not be run (or its signal never came): still die without any cleanup.
+    // SAFETY: kill(2) on our own pid takes plain integers and touches no memory of ours.
+    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    // SIGKILL to ourselves lands before kill(2) returns; should it not, still die without any
+    // cleanup.
     std::process::abort();
 }
 

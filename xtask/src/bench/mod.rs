@@ -5,6 +5,7 @@ mod app;
 mod clone;
 mod gateway;
 mod pipeline;
+mod rebuild;
 mod reproducible;
 
 use anyhow::Result;
@@ -14,7 +15,7 @@ use xshell::Shell;
 use crate::flags;
 use bgd_core::{facts::BuildFacts, setup};
 
-/// A goal of issue 6 and whether this run met it.
+/// A goal and whether this run met it.
 #[derive(Debug, Serialize)]
 struct Goal {
     goal: &'static str,
@@ -62,6 +63,8 @@ struct Results {
     reproducible: Option<reproducible::Figures>,
     /// Full mode only.
     clone_to_green: Option<clone::Figures>,
+    /// Full mode only.
+    rebuild: Option<rebuild::Figures>,
     sim: SimFigures,
 }
 
@@ -195,6 +198,7 @@ impl Results {
         ];
         tables.extend(self.reproducible.as_ref().map(reproducible::table));
         tables.extend(self.clone_to_green.as_ref().map(clone::table));
+        tables.extend(self.rebuild.as_ref().map(rebuild::table));
         tables.push(self.sim.table());
         for table in tables {
             out.push('\n');
@@ -213,12 +217,13 @@ impl flags::Bench {
         let pipeline = stack.measure(if self.quick { 3 } else { 7 })?;
         let gateway = gateway::measure(&sh, &stack.green_url()?, self.quick)?;
         drop(stack);
-        let (reproducible, clone_to_green) = if self.quick {
-            (None, None)
+        let (reproducible, clone_to_green, rebuild) = if self.quick {
+            (None, None, None)
         } else {
             (
                 Some(reproducible::check(&sh, &facts, &app.image_digest)?),
                 Some(clone::measure(&sh, &facts.git_sha)?),
+                Some(rebuild::measure(&sh, 3)?),
             )
         };
         let sim = SimFigures::measure(if self.quick { 1_000 } else { 5_000 })?;
@@ -232,6 +237,7 @@ impl flags::Bench {
             gateway,
             reproducible,
             clone_to_green,
+            rebuild,
             sim,
         };
         results.goals = results.goals();

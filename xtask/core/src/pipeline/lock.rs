@@ -223,7 +223,9 @@ pub(super) fn lock_stage(
 /// Runs `work`, a panic in it becoming an error, so that the lock held around it is still
 /// released (a bug must not strand the lock for 30 minutes).
 async fn catching_panics<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
-    AssertUnwindSafe(work)
+    // On the heap: a verb's whole work (with the SDK's futures, large in debug builds) would
+    // otherwise sit in every frame that polls it, and overflow the main thread's stack.
+    AssertUnwindSafe(Box::pin(work))
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
