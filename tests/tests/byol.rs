@@ -186,6 +186,38 @@ fn deploy_toml(dir: &Path, lambda: &str, root_says: &str) {
     .unwrap();
 }
 
+/// The build cache of `from` in `to`, but for the crates that know where their workspace is
+/// (`bgd-core`'s `CARGO_MANIFEST_DIR`, the contract's) and those above them: they compile
+/// afresh there, as in a user's first build. Copied, they would pass cargo's freshness check in
+/// the new place (same relative paths, copied times) and keep this workspace's paths.
+fn seed_cache(from: &Path, to: &Path) {
+    let ours = [
+        "xtask",
+        "bgd-core",
+        "bgd_core",
+        "bgd-aws",
+        "bgd_aws",
+        "bgd-local",
+        "bgd_local",
+        "bgd-sim",
+        "bgd_sim",
+        "bgd-contract",
+        "bgd_contract",
+    ];
+    let theirs: Vec<PathBuf> = std::fs::read_dir(from)
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let name = name.strip_prefix("lib").unwrap_or(&name);
+            !ours.iter().any(|own| name.starts_with(own))
+        })
+        .map(|entry| entry.path())
+        .collect();
+    std::fs::create_dir_all(to).unwrap();
+    run(Command::new("cp").arg("-a").arg("-t").arg(to).args(theirs));
+}
+
 fn copy(from: &Path, to: &Path) {
     run(Command::new("cp").arg("-a").arg(from).arg(to));
 }
@@ -244,11 +276,10 @@ async fn a_fresh_workspace_adopts_bgd_by_the_readmes_steps_and_its_lambdas_go_to
     // the test resolves the versions bgd is tested with, offline, and compiles only what is
     // new (cargo still decides what is stale: a user's first build compiles everything).
     std::fs::copy(bgd_file("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    std::fs::create_dir_all(dir.join("target/debug")).unwrap();
     for cache in ["deps", "build", ".fingerprint"] {
-        copy(
+        seed_cache(
             &setup::target_dir().join("debug").join(cache),
-            &dir.join("target/debug"),
+            &dir.join("target/debug").join(cache),
         );
     }
 
