@@ -1,11 +1,14 @@
 //! `cargo xtask` from its arguments to its exit code: parse, build the runtime, dispatch. Both
-//! the shipped binary and the tests' fault-armed build (`xtask-faults`, see `fault.rs`) run it.
+//! the shipped binary and the tests' fault-armed build (`xtask-faults`, see `bgd_core::hooks`) run it.
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::flags::{Cli, Verb};
 use bgd_core::{hooks, outcome, secret};
+
+/// The run's stack: address space, touched only as deep as a verb goes.
+const STACK_BYTES: usize = 64 << 20;
 
 pub fn main() -> ExitCode {
     // A panic's message may quote a secret, as any message may.
@@ -14,7 +17,20 @@ pub fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     hooks::warn_if_ignored();
-    match run(cli) {
+    // The verbs run on a thread with a roomy stack: debug builds (xtask is one) keep every
+    // temporary of an async fn in its frame, and a verb's chain of futures over the AWS SDK
+    // came within reach of the main thread's 8 MB.
+    let worker = std::thread::Builder::new()
+        .name("xtask".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || run(cli));
+    let ended = match worker {
+        Ok(worker) => worker
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a bug in bgd: the run panicked"))),
+        Err(e) => Err(anyhow::anyhow!("starting the run's thread: {e}")),
+    };
+    match ended {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", secret::redact(&format!("{error:#}")));
