@@ -16,6 +16,23 @@ pub fn kill(pid: u32, signal: i32) {
     );
 }
 
+/// Sends `signal` to a process tree at once, `pids[0]` its root: the root must be alive; one
+/// below it may have died with its parent before its turn.
+pub fn kill_tree(pids: &[u32], signal: i32) {
+    let (root, below) = pids.split_first().expect("a tree has a root");
+    kill(*root, signal);
+    for pid in below {
+        let target = libc::pid_t::try_from(*pid).expect("a pid fits pid_t");
+        // SAFETY: as in `kill`.
+        let sent = unsafe { libc::kill(target, signal) };
+        let error = std::io::Error::last_os_error();
+        assert!(
+            sent == 0 || error.raw_os_error() == Some(libc::ESRCH),
+            "kill -{signal} {pid}: {error}"
+        );
+    }
+}
+
 /// The pid of `component` of the running local cloud `local`.
 pub async fn pid_of(local: &LocalCloud, component: Component) -> u32 {
     let status = local.status().await.unwrap();

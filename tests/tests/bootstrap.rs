@@ -87,9 +87,7 @@ async fn a_killed_process_is_reported_as_crashed() {
     // The instance's process is bwrap's; the function runs below it, and bwrap's death reaches
     // it only later (`--die-with-parent`): kill the whole tree at once, as the OOM killer would
     // the function itself.
-    for pid in process_tree(instance.pid().unwrap()) {
-        e2e::process::kill(pid, libc::SIGKILL);
-    }
+    e2e::process::kill_tree(&process_tree(instance.pid().unwrap()), libc::SIGKILL);
     let outcome = instance.invoke(event("health").into()).await;
     assert!(matches!(outcome, Outcome::Crashed(_)), "got {outcome:?}");
 }
