@@ -272,19 +272,13 @@ impl<C: Cloud> Ctx<C> {
         spec: &FunctionSpec,
         record: &VersionRecord,
     ) -> Result<(u64, String)> {
-        let function = self.function();
         self.progress
             .phase(Phase::Function, async {
                 create_or_update_function(self, function_exists, spec).await?;
                 let latest = self.wait_updated().await?;
-                let description = record.to_description();
                 let version = self
-                    .retry_conflicts(|| {
-                        self.cloud
-                            .publish_version(function, &latest.code_sha256, &description)
-                    })
+                    .publish_active(&latest.code_sha256, &record.to_description())
                     .await?;
-                self.wait_version_active(&version.version).await?;
                 anyhow::Ok((version.version.parse::<u64>()?, version.description))
             })
             .await

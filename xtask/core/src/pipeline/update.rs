@@ -45,15 +45,9 @@ impl<C: Cloud> Ctx<C> {
                     .await?;
                 self.wait_updated().await?;
                 let record = VersionRecord::now(&built.facts, &built.digest);
-                let description = record.to_description();
                 let version = self
-                    .retry_conflicts(|| {
-                        self.cloud
-                            .publish_version(function, &latest.code_sha256, &description)
-                    })
+                    .publish_active(&latest.code_sha256, &record.to_description())
                     .await?;
-                // A new version is Pending at first: blue points at it only once it is Active.
-                self.wait_version_active(&version.version).await?;
                 let number: u64 = version
                     .version
                     .parse()
@@ -65,5 +59,24 @@ impl<C: Cloud> Ctx<C> {
                 })
             })
             .await
+    }
+
+    /// PublishVersion of `$LATEST` (guarded by its `code_sha256`) with `description`, then the
+    /// wait until the new version is Active: it is Pending at first, and blue points at it
+    /// only once it is Active.
+    pub(crate) async fn publish_active(
+        &self,
+        code_sha256: &str,
+        description: &str,
+    ) -> Result<crate::cloud::Version> {
+        let function = self.function();
+        let version = self
+            .retry_conflicts(|| {
+                self.cloud
+                    .publish_version(function, code_sha256, description)
+            })
+            .await?;
+        self.wait_version_active(&version.version).await?;
+        Ok(version)
     }
 }
