@@ -166,6 +166,43 @@ async fn front_delays(stack: &Stack, idle_ms: u64) {
     e2e::local::set_delays(&endpoints.front_url, &delays).await;
 }
 
+/// Waits until `qualifier` of the stack's function idled into Inactive.
+async fn until_inactive(stack: &Stack, qualifier: &str) {
+    let cloud = stack.cloud().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cloud
+        .get_version(&stack.name, qualifier)
+        .await
+        .unwrap()
+        .state
+        != VersionState::Inactive
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{qualifier} never went Inactive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// aws-audit-3 N4: `$LATEST` is never invoked here, so on AWS it idles into Inactive weeks
+/// after each deploy, and the next deploy's first poll after its code update failed on
+/// Inactive (while LastUpdateStatus was InProgress), every time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_after_latest_went_idle_ships() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("idle-latest");
+    stack.ok(&["deploy", "--image", path(image_a)]).await;
+    front_delays(&stack, 3_000).await;
+    until_inactive(&stack, "$LATEST").await;
+    let deployed = stack.xtask(&["deploy", "--image", path(image_b)]).await;
+    front_delays(&stack, 600_000).await;
+    let stderr = String::from_utf8_lossy(&deployed.stderr);
+    assert_eq!(deployed.status.code(), Some(0), "{stderr}");
+    let report = json(&deployed.stdout);
+    assert_eq!(report["version"], 2, "{report}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_to_an_inactive_version_warms_it_on_blue_and_green_never_fails() {
     let (image_a, image_b) = images();
@@ -176,15 +213,7 @@ async fn a_rollback_to_an_inactive_version_warms_it_on_blue_and_green_never_fail
     // Version 1 idles into Inactive; clients keep version 2 (green) busy meanwhile.
     let prober = Prober::start(&green_url, 2, Duration::from_millis(50));
     front_delays(&stack, 2_500).await;
-    let cloud = stack.cloud().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while cloud.get_version(&stack.name, "1").await.unwrap().state != VersionState::Inactive {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "version 1 never went Inactive"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_inactive(&stack, "1").await;
     let rollback = stack.xtask(&["rollback", "--to", "1"]).await;
     let stderr = String::from_utf8_lossy(&rollback.stderr);
     assert_eq!(rollback.status.code(), Some(0), "{stderr}");

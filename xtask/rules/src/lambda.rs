@@ -24,6 +24,10 @@ pub struct Function {
     /// LastUpdateStatus InProgress until then; `None` before the first update (a new
     /// function reports no LastUpdateStatus).
     pub updated_at: Option<u64>,
+    /// `$LATEST` was Inactive (idle) when its running update began: it stays Inactive until
+    /// the update ends (see [`Function::begin_update`]).
+    #[serde(default)]
+    pub idle_when_updated: bool,
     pub revision: String,
     /// `$LATEST`'s `Architectures` (one name), which UpdateFunctionCode may switch (moto
     /// ignores that; the front keeps it).
@@ -101,12 +105,35 @@ impl Published {
 }
 
 impl Function {
-    pub fn status(&self, now: u64) -> Status {
+    /// `$LATEST`'s State: Pending while Lambda optimises a new function's image; then, as
+    /// every version of an image function, Inactive once idle for `delays.idle_ms`, counted
+    /// from its activation or its last update's end. In this design `$LATEST` is never
+    /// invoked (traffic reaches published versions through aliases), so it goes idle weeks
+    /// after each deploy on AWS (aws-audit-3 N4, docs/aws-behaviours.md).
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-images.html>)
+    pub fn status(&self, now: u64, delays: &Delays) -> Status {
+        let settled = self.updated_at.unwrap_or(0).max(self.active_at);
         if now < self.active_at {
             Status::Pending
+        } else if self.updating(now) {
+            if self.idle_when_updated {
+                Status::Inactive
+            } else {
+                Status::Active
+            }
+        } else if now.saturating_sub(settled) > delays.idle_ms {
+            Status::Inactive
         } else {
             Status::Active
         }
+    }
+
+    /// An update (code or configuration) begins at `now`: InProgress for `delays.update_ms`.
+    /// Lambda takes updates on an Active or Inactive function; an Inactive one stays Inactive
+    /// until the update ends, when its new image is optimised and it is Active again.
+    pub fn begin_update(&mut self, now: u64, delays: &Delays) {
+        self.idle_when_updated = self.status(now, delays) == Status::Inactive;
+        self.updated_at = Some(now + delays.update_ms);
     }
 
     pub fn updating(&self, now: u64) -> bool {
@@ -186,7 +213,7 @@ impl Refusal {
 /// What every write to an existing function checks first (UpdateFunctionCode,
 /// UpdateFunctionConfiguration, PublishVersion): neither busy nor moved since `revision_id`.
 pub fn busy_or_moved(function: &Function, now: u64, revision_id: Option<&str>) -> Option<Refusal> {
-    if function.status(now) == Status::Pending {
+    if now < function.active_at {
         return Some(Refusal::Pending);
     }
     if function.updating(now) {

@@ -48,10 +48,10 @@ fn updated(
     name: &str,
     change: impl FnOnce(&mut Function, &mut Settings),
 ) -> CloudResult<Version> {
-    let (now, update_ms, revision) = (w.now(), w.delays.update_ms, w.revision());
+    let (now, delays, revision) = (w.now(), w.delays, w.revision());
     let (f, current) = guarded(w, operation, name)?;
     change(f, current);
-    f.updated_at = Some(now + update_ms);
+    f.begin_update(now, &delays);
     f.revision = revision;
     latest(w, operation, name)
 }
@@ -91,6 +91,7 @@ impl Functions for SimCloud {
                 image: spec.image.uri(),
                 active_at: now + w.delays.pending_ms,
                 updated_at: None,
+                idle_when_updated: false,
                 revision: w.revision(),
                 architecture: spec.architecture.clone(),
                 runs_as: RunsAs {

@@ -168,7 +168,7 @@ impl World {
         let (image, state, update, description, settings, revision) = if qualifier == "$LATEST" {
             (
                 function.image.clone(),
-                function.status(now),
+                function.status(now, &self.delays),
                 function.last_update_status(now),
                 String::new(),
                 settings.clone(),

@@ -4,12 +4,12 @@
 //! green after a promotion and the one rule for "verified" applied to a published version.
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::time::Instant;
 
 use super::{BLUE, Candidate, Cloud, Ctx, GREEN, Phase};
 use crate::{
-    cloud::{RestApi, Version},
+    cloud::{RestApi, Version, VersionState},
     config::Smoke,
     image::Registry,
     ledger::{self, VersionRecord},
@@ -20,6 +20,8 @@ use crate::{
 
 /// How long a stage may take to report the expected version after an alias moved.
 const PROPAGATION: Duration = Duration::from_secs(30);
+/// The first pause between polls of a version being woken.
+const WAKE_POLL: Duration = Duration::from_millis(250);
 
 impl<C: Cloud> Ctx<C> {
     /// The blue and verify phases: blue → `version`, every check, the verification recorded.
@@ -39,6 +41,7 @@ impl<C: Cloud> Ctx<C> {
         self.blue_phase(version).await?;
         self.progress
             .phase(Phase::Verify, async {
+                self.wake(api, token, version).await?;
                 self.verify_blue(api, token, version, record).await?;
                 registry
                     .tag(
@@ -51,6 +54,43 @@ impl<C: Cloud> Ctx<C> {
             })
             .await?;
         Ok(())
+    }
+
+    /// A version left idle (Inactive: a rollback's target) fails its first invocation, then
+    /// is Pending while Lambda optimises its image again, for longer than a stage's
+    /// propagation may take: one probe through blue wakes it, and it is waited on until
+    /// Active, bounded by `--timeout` (aws-audit-3 N8: the 30 s of the checks was all it had).
+    async fn wake(&self, api: &RestApi, token: &Secret, version: u64) -> Result<()> {
+        let blue = Endpoint {
+            url: self.stage_url(api, BLUE),
+            token: Some(token.clone()),
+        };
+        let qualifier = version.to_string();
+        let found = self.cloud.get_version(self.function(), &qualifier).await?;
+        if found.state != VersionState::Inactive {
+            return Ok(());
+        }
+        self.progress.note(format_args!(
+            "version {version} is Inactive (idle): waking it through blue, then waiting until it is Active"
+        ));
+        let mut pause = WAKE_POLL;
+        loop {
+            self.prober.probe(&blue, &self.prober.paths().health).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(PROPAGATION / 10);
+            let found = self.cloud.get_version(self.function(), &qualifier).await?;
+            match found.state {
+                VersionState::Active => return Ok(()),
+                VersionState::Failed => bail!(
+                    "version {version} failed as Lambda woke it: see its StateReason (aws lambda get-function --function-name {} --qualifier {version})",
+                    self.function()
+                ),
+                state if Instant::now() + pause >= self.deadline => bail!(
+                    "version {version} was still {state} when --timeout passed: run again with a longer --timeout"
+                ),
+                _ => {}
+            }
+        }
     }
 
     /// Whether blue verified this very version, by the one rule of [`ledger::verification`]:

@@ -38,31 +38,43 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
-    /// Waits until `$LATEST` takes the next change: Active (a new function is Pending while
-    /// Lambda optimises its image, and its CreateFunction answer has no LastUpdateStatus at
-    /// all) and its last update done.
+    /// Waits until `$LATEST` takes the next change: past Pending (a new function is Pending
+    /// while Lambda optimises its image, and its CreateFunction answer has no LastUpdateStatus
+    /// at all) and its last update done. Inactive is no obstacle: in this design `$LATEST` is
+    /// never invoked, so on AWS it goes idle weeks after each deploy, and Lambda takes updates
+    /// and publishes on an Inactive function; what counts is LastUpdateStatus (aws-audit-3 N4:
+    /// the first deploy after quiet weeks failed at its first poll). The version published
+    /// from it is waited on until Active anyway.
     pub(crate) async fn wait_updated(&self) -> Result<Version> {
-        self.wait_ready("$LATEST").await
+        self.wait_ready("$LATEST", Idle::Ready).await
     }
 
     /// Waits until published `version` is Active (a new version is Pending first). An
     /// Inactive version (idle for a while) is an error: only an invocation reactivates it.
     pub(crate) async fn wait_version_active(&self, version: &str) -> Result<Version> {
-        self.wait_ready(version).await
+        self.wait_ready(version, Idle::Refused).await
     }
 
-    async fn wait_ready(&self, qualifier: &str) -> Result<Version> {
+    /// Polls `qualifier` until its last update is done and it is Active, or Inactive where
+    /// `idle` allows.
+    async fn wait_ready(&self, qualifier: &str, idle: Idle) -> Result<Version> {
         let function = self.function();
         let mut pause = FIRST_POLL;
         loop {
             let found = self.cloud.get_version(function, qualifier).await?;
             let updating = found.last_update_status.as_deref();
-            match (found.state, updating) {
-                (VersionState::Failed, _) | (_, Some("Failed")) => bail!(
-                    "{qualifier} of {function} failed to become ready: see its StateReason and LastUpdateStatusReason (aws lambda get-function --function-name {function} --qualifier {qualifier})"
+            let done = matches!(updating, None | Some("Successful"));
+            match (found.state, idle) {
+                _ if updating == Some("Failed") => bail!(
+                    "the last update of {qualifier} of {function} failed: see its LastUpdateStatusReason (aws lambda get-function --function-name {function} --qualifier {qualifier})"
                 ),
-                (VersionState::Active, None | Some("Successful")) => return Ok(found),
-                (VersionState::Inactive, _) => bail!(
+                (VersionState::Failed, _) if done => bail!(
+                    "{qualifier} of {function} failed to become ready: see its StateReason (aws lambda get-function --function-name {function} --qualifier {qualifier})"
+                ),
+                (VersionState::Active, _) | (VersionState::Inactive, Idle::Ready) if done => {
+                    return Ok(found);
+                }
+                (VersionState::Inactive, Idle::Refused) if done => bail!(
                     "version {qualifier} of {function} is Inactive (idle): its next invocation reactivates it"
                 ),
                 (state, _) if Instant::now() + pause >= self.deadline => bail!(
@@ -76,4 +88,13 @@ impl<C: Cloud> Ctx<C> {
             }
         }
     }
+}
+
+/// Whether an Inactive (idle) function or version is ready for what comes next.
+#[derive(Clone, Copy)]
+enum Idle {
+    /// `$LATEST` before an update or publish: Lambda takes both on an Inactive function.
+    Ready,
+    /// A version about to serve: only an invocation reactivates it.
+    Refused,
 }

@@ -19,7 +19,7 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
         (
             &function.image,
             &function.architecture,
-            function.status(now),
+            function.status(now, &front.delays()),
             function.last_update_status(now),
         )
     } else {

@@ -281,6 +281,7 @@ async fn create(front: &Front, call: Call) -> Answer {
             .to_owned(),
         active_at: now + front.delays().pending_ms,
         updated_at: None,
+        idle_when_updated: false,
         revision: revision(),
         // moto checked the name (one of Lambda's two) before answering.
         architecture: body["Architectures"][0]
@@ -347,7 +348,7 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
         return answer;
     }
     let function = books.functions.get_mut(key).expect("read above");
-    function.updated_at = Some(now_ms() + front.delays().update_ms);
+    function.begin_update(now_ms(), &front.delays());
     function.revision = revision();
     if code && let Some(image) = body["ImageUri"].as_str() {
         function.image = image.to_owned();

@@ -26,6 +26,7 @@ fn function(versions: BTreeMap<String, Published>) -> Function {
         image: "repo@sha256:ab".into(),
         active_at: 0,
         updated_at: None,
+        idle_when_updated: false,
         revision: "r".into(),
         architecture: "x86_64".into(),
         runs_as: RunsAs::default(),
@@ -114,4 +115,26 @@ fn a_version_an_alias_routes_to_is_not_deleted_and_a_missing_one_is_nothing_to_d
         "already gone"
     );
     assert_eq!(f.versions.keys().collect::<Vec<_>>(), ["1", "2"]);
+}
+
+#[test]
+fn latest_goes_idle_and_an_update_of_an_idle_function_keeps_it_inactive_until_it_ends() {
+    use super::Status;
+    let delays = crate::Delays {
+        idle_ms: 1_000,
+        update_ms: 100,
+        ..crate::Delays::default()
+    };
+    let mut latest = function(BTreeMap::new());
+    assert_eq!(latest.status(1_000, &delays), Status::Active);
+    assert_eq!(latest.status(1_001, &delays), Status::Inactive);
+    latest.begin_update(5_000, &delays);
+    assert_eq!(latest.last_update_status(5_050), Some("InProgress"));
+    assert_eq!(latest.status(5_050, &delays), Status::Inactive);
+    assert_eq!(latest.status(5_100, &delays), Status::Active);
+    assert_eq!(latest.last_update_status(5_100), Some("Successful"));
+    // Idle again a while after the update's end; an update of an Active one stays Active.
+    assert_eq!(latest.status(6_101, &delays), Status::Inactive);
+    latest.begin_update(5_200, &delays);
+    assert_eq!(latest.status(5_250, &delays), Status::Active);
 }
