@@ -7,7 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bgd_core::cloud::{AliasTarget, Functions};
+use bgd_core::{
+    cloud::{AliasTarget, Apis, Functions, Stage},
+    ledger::{self, Lock},
+};
 use e2e::{
     prober::{self, Prober},
     stack::{Stack, alias_version, images, path, stage, version_at},
@@ -25,9 +28,13 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
     stack.ok(&["deploy", "--image", path(image_a)]).await;
     let cloud = stack.cloud().await;
 
+    // The lock stands as long as its run may (here --timeout, past the hold's minute): the
+    // lock's own time let the next deploy take over a longer run's lock mid-run (a deploy's
+    // was a fixed 30 minutes).
     let started = Instant::now();
+    let args = ["--hold", "--hold-minutes", "1", "--timeout", "7200"];
     let held = stack
-        .ok(&["deploy", "--image", path(image_b), "--hold"])
+        .ok(&[&["deploy", "--image", path(image_b)][..], &args].concat())
         .await;
     let hold_wall = started.elapsed();
     assert_eq!(held["outcome"], "held");
@@ -37,6 +44,8 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
     let status = stack.ok(&["status", "--show-token"]).await;
     let blue = stage(&status, "blue").expect("blue stays while held");
     assert!(blue["lock"]["hold"].is_object(), "{status}");
+    let expires = blue["lock"]["expires"].as_u64().unwrap();
+    assert!(expires >= ledger::epoch_seconds() + 7000, "{status}");
     let token = blue["variables"]["verify_token"].as_str().unwrap();
     let (code, report) = version_at(blue["url"].as_str().unwrap(), Some(token)).await;
     assert_eq!((code, report["version"].as_str()), (200, Some("2")));
@@ -45,6 +54,36 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
     let refused = stack.xtask(&["deploy", "--image", path(image_b)]).await;
     assert_eq!(refused.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("promote or abort it first"));
+
+    // Plans that cannot finish before the run ends are refused before anything is written:
+    // 9 steps of 2 minutes for promote (the hold stays), 30 minutes and the deploy's own
+    // phases for a deploy (before its build and its lock).
+    let long = ["promote", "--strategy", "linear:10:2m", "--timeout", "900"];
+    let refused = stack.xtask(&long).await;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("watches for 18m") && why.contains("--timeout 1080 or more"),
+        "{why}"
+    );
+    assert!(
+        stage(&stack.status().await, "blue").is_some(),
+        "the hold stays"
+    );
+    let long = [
+        "deploy",
+        "--image",
+        path(image_a),
+        "--strategy",
+        "canary:10:30m",
+    ];
+    let refused = stack.xtask(&long).await;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("--timeout 1980 or more") && why.contains("nothing was changed"),
+        "{why}"
+    );
 
     let started = Instant::now();
     let promoted = stack.ok(&["promote"]).await;
@@ -88,18 +127,29 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
         "a promote that failed ends the hold, as a failed deploy releases its lock"
     );
 
-    // A hold past its time cannot be promoted.
+    // A hold past its time cannot be promoted. It stands at least as long as the deploy
+    // that took it may run, so its time is run out by hand.
     stack
-        .ok(&[
-            "deploy",
-            "--image",
-            path(image_b),
-            "--hold",
-            "--hold-minutes",
-            "0",
-        ])
+        .ok(&["deploy", "--image", path(image_b), "--hold"])
         .await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let api = cloud.find_rest_api(&stack.name).await.unwrap();
+    let blue = cloud.get_stage(&api.id, "blue").await.unwrap();
+    let lock = Lock {
+        expires: 1,
+        ..Lock::parse(&blue.description).unwrap()
+    };
+    cloud.delete_stage(&api.id, "blue").await.unwrap();
+    let description = lock.to_description();
+    cloud
+        .create_stage(
+            &api.id,
+            &Stage {
+                description,
+                ..blue
+            },
+        )
+        .await
+        .unwrap();
     let expired = stack.xtask(&["promote"]).await;
     assert_eq!(expired.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&expired.stderr).contains("the hold expired"));

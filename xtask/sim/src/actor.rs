@@ -199,6 +199,7 @@ pub(crate) fn context(
         function_log: None,
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
+        credentials_expire: None,
         green_writes: Default::default(),
         // The simulation's actors deploy all at once: no rollout watches traffic.
         traffic: None,

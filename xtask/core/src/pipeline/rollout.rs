@@ -16,6 +16,7 @@ use std::{
 use anyhow::{Result, bail};
 use tokio::time::Instant;
 
+pub(crate) use self::plan::BEFORE_ROLLOUT;
 pub use self::plan::{Plan, Watched};
 use super::{Candidate, Cloud, Ctx, GREEN, Phase, Promote};
 use crate::{

@@ -1,12 +1,24 @@
 //! A rollout's plan (strategy and bake) and what it watched, as the report shows it.
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, UNIX_EPOCH},
+};
 
+use anyhow::{Result, bail};
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::{
-    config::{Rollout, Strategy},
+    config::{Rollout, Strategy, show_duration},
     health::{Breach, Counts},
+    ledger,
+    pipeline::{Cloud, Ctx},
 };
+
+/// What a deploy's phases before its rollout (push, update, publish, verification on blue)
+/// take on AWS at the least, so a plan with less time left than this and its own length cannot
+/// finish: it would be reverted at the deadline after its canary served users.
+pub(crate) const BEFORE_ROLLOUT: Duration = Duration::from_secs(3 * 60);
 
 /// How this run rolls out, from `deploy --strategy/--bake` or deploy.toml's `[rollout]`.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +47,54 @@ impl Plan {
     /// All at once with no bake is a plain promote: nothing to watch.
     pub fn watches(&self) -> bool {
         self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()
+    }
+
+    /// How long the rollout watches: every step's hold, then the bake.
+    pub fn length(&self) -> Duration {
+        let shift: Duration = self.strategy.steps().iter().map(|(_, hold)| *hold).sum();
+        shift + self.bake
+    }
+}
+
+impl<C: Cloud> Ctx<C> {
+    /// Refuses, before anything is written, a rollout that cannot finish before the run ends
+    /// (`--timeout`, or the credentials' expiry): it would be reverted at the deadline every
+    /// time, after its canary served users (aws-audit-3 N2: 5 of the 8 CodeDeploy plans the
+    /// README accepts never completed at the default 900 s). `before` is what the run does
+    /// first (a deploy's push and verification; nothing for a promote).
+    pub(crate) fn check_plan_fits(&self, plan: Plan, before: Duration) -> Result<()> {
+        if !plan.watches() {
+            return Ok(());
+        }
+        let need = before + plan.length();
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if need <= left {
+            return Ok(());
+        }
+        // The deadline is --timeout's, or sooner the credentials' (less a reserve for cleanup).
+        let bound = self.credentials_expire.map_or_else(String::new, |at| {
+            let epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+            format!(
+                " (the sooner of --timeout and its credentials' expiry at {}, AWS_CREDENTIAL_EXPIRATION)",
+                ledger::rfc3339(epoch)
+            )
+        });
+        let first = if before.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " and the deploy's push and verification before it at least {}",
+                show_duration(before)
+            )
+        };
+        bail!(
+            "the rollout {} with bake {} watches for {}{first}, but this run ends in {}{bound}: run with --timeout {} or more and credentials that last as long (raise the CI step's timeout-minutes and the role's session, role-duration-seconds, with it), or choose a shorter plan (--strategy, --bake, deploy.toml's [rollout]); nothing was changed",
+            plan.strategy,
+            show_duration(plan.bake),
+            show_duration(plan.length()),
+            show_duration(left),
+            need.as_secs().div_ceil(60) * 60,
+        )
     }
 }
 
