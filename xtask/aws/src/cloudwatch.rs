@@ -19,8 +19,16 @@ use bgd_core::health::{Counts, Reading, Traffic};
 pub(crate) const PERIOD: Duration = Duration::from_secs(60);
 const METRICS: [&str; 2] = ["Invocations", "Errors"];
 
-/// CloudWatch through the SDK client `cloud/` built.
-pub struct CloudWatch(pub(super) aws_sdk_cloudwatch::Client);
+/// How late Lambda's datapoints reach CloudWatch on AWS: about a minute after their period
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html>); the local cloud's
+/// front answers from its data plane's counts at once.
+pub(crate) const LAMBDA_METRICS_LAG: Duration = Duration::from_secs(120);
+
+/// CloudWatch through the SDK client `cloud/` built, and how late its counts come.
+pub struct CloudWatch {
+    pub(super) client: aws_sdk_cloudwatch::Client,
+    pub(super) lag: Duration,
+}
 
 impl Traffic for CloudWatch {
     fn by_version<'a>(
@@ -32,7 +40,7 @@ impl Traffic for CloudWatch {
     ) -> Reading<'a, BTreeMap<String, Counts>> {
         Box::pin(async move {
             let resource = format!("{function}:{alias}");
-            let mut request = self.0.get_metric_data();
+            let mut request = self.client.get_metric_data();
             // Query ids start with a lower-case letter: `m{metric}v{version's index}`.
             for (v, version) in versions.iter().enumerate() {
                 for (m, name) in METRICS.iter().enumerate() {
@@ -97,7 +105,7 @@ impl Traffic for CloudWatch {
     fn alarming<'a>(&'a self, names: &'a [String]) -> Reading<'a, Vec<String>> {
         Box::pin(async move {
             let out = self
-                .0
+                .client
                 .describe_alarms()
                 .set_alarm_names(Some(names.to_vec()))
                 .alarm_types(AlarmType::MetricAlarm)
@@ -128,6 +136,10 @@ impl Traffic for CloudWatch {
                 .cloned()
                 .collect())
         })
+    }
+
+    fn lag(&self) -> Duration {
+        self.lag
     }
 }
 

@@ -49,10 +49,26 @@ impl Plan {
         self.strategy != Strategy::AllAtOnce || !self.bake.is_zero()
     }
 
-    /// How long the rollout watches: every step's hold, then the bake.
-    pub fn length(&self) -> Duration {
-        let shift: Duration = self.strategy.steps().iter().map(|(_, hold)| *hold).sum();
-        shift + self.bake
+    /// Each step's weight and how long it is watched, then how long the bake is: the last of
+    /// them longer by `lag` (how late real traffic reaches its source), so the rollout's final
+    /// window is judged on real traffic before green is promoted or the bake ends. On AWS a
+    /// last step shorter than CloudWatch's delay was promoted before one of its invocations was
+    /// counted (aws-audit-3 N9).
+    pub fn watched(&self, lag: Duration) -> (Vec<(f64, Duration)>, Duration) {
+        let mut steps = self.strategy.steps();
+        let mut bake = self.bake;
+        if !bake.is_zero() {
+            bake += lag;
+        } else if let Some((_, hold)) = steps.last_mut() {
+            *hold += lag;
+        }
+        (steps, bake)
+    }
+
+    /// How long the rollout watches, its source's `lag` included: every step, then the bake.
+    pub fn length(&self, lag: Duration) -> Duration {
+        let (steps, bake) = self.watched(lag);
+        steps.iter().map(|(_, hold)| *hold).sum::<Duration>() + bake
     }
 }
 
@@ -66,7 +82,9 @@ impl<C: Cloud> Ctx<C> {
         if !plan.watches() {
             return Ok(());
         }
-        let need = before + plan.length();
+        let lag = self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag());
+        let length = plan.length(lag);
+        let need = before + length;
         let left = self.deadline.saturating_duration_since(Instant::now());
         if need <= left {
             return Ok(());
@@ -91,7 +109,7 @@ impl<C: Cloud> Ctx<C> {
             "the rollout {} with bake {} watches for {}{first}, but this run ends in {}{bound}: run with --timeout {} or more and credentials that last as long (raise the CI step's timeout-minutes and the role's session, role-duration-seconds, with it), or choose a shorter plan (--strategy, --bake, deploy.toml's [rollout]); nothing was changed",
             plan.strategy,
             show_duration(plan.bake),
-            show_duration(plan.length()),
+            show_duration(length),
             show_duration(left),
             need.as_secs().div_ceil(60) * 60,
         )
@@ -132,5 +150,34 @@ impl std::fmt::Display for Watched {
             write!(f, "; first failure seen to green reverted: {seconds:.1}s")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Plan;
+
+    /// aws-audit-3 N9: the last step was promoted as its time was up, before CloudWatch had
+    /// any of its invocations; now the last window (the last step, or the bake) lasts the
+    /// source's lag longer, and only it.
+    #[test]
+    fn the_last_window_is_watched_as_long_as_real_traffic_comes_late() {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let lag = minutes(2);
+        let linear = Plan {
+            strategy: "linear:25:1m".parse().unwrap(),
+            bake: Duration::ZERO,
+        };
+        let steps = vec![(0.25, minutes(1)), (0.5, minutes(1)), (0.75, minutes(3))];
+        assert_eq!(linear.watched(lag), (steps, Duration::ZERO));
+        let baked = Plan {
+            bake: minutes(5),
+            ..linear
+        };
+        assert_eq!(baked.watched(lag), (linear.strategy.steps(), minutes(7)));
+        assert_eq!(baked.length(lag), minutes(10));
+        assert_eq!(baked.length(Duration::ZERO), minutes(8));
     }
 }
