@@ -361,6 +361,13 @@ pub fn epoch_seconds() -> u64 {
     }
 }
 
+/// Now by [`epoch_seconds`], as a `SystemTime`: where traffic is counted from, on the clock
+/// the run's records use (a rollout's start read from the wall clock counted no traffic in
+/// the simulation, whose CloudWatch follows the virtual one).
+pub fn system_now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(epoch_seconds())
+}
+
 /// Until the guard drops, [`epoch_seconds`] on this thread starts at `epoch` and follows
 /// tokio's clock (paused in the simulation), not the wall clock. Call it inside the runtime.
 pub fn virtual_clock(epoch: u64) -> VirtualClock {

@@ -12,7 +12,7 @@ use anyhow::Result;
 use rand::{Rng, rngs::SmallRng};
 use tokio::{sync::Notify, time::Instant};
 
-use super::{cloud::SimCloud, world::World};
+use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
     pipeline::{Ctx, deploy, history, provision, rollback, status, unpin},
@@ -24,21 +24,13 @@ use bgd_core::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Role {
     Provision,
-    Deploy {
-        build: usize,
-        unpin: bool,
-        break_lock: bool,
-    },
-    Rollback {
-        to: Option<u64>,
-    },
+    Deploy(Deploy),
+    Rollback { to: Option<u64> },
     Unpin,
     Status,
     History,
     VerifyGreen,
-    DeployDryRun {
-        build: usize,
-    },
+    DeployDryRun { build: usize },
     RollbackDryRun,
 }
 
@@ -58,10 +50,10 @@ impl Role {
     pub(crate) fn break_lock(&self) -> bool {
         matches!(
             self,
-            Self::Deploy {
+            Self::Deploy(Deploy {
                 break_lock: true,
                 ..
-            }
+            })
         )
     }
 
@@ -70,16 +62,11 @@ impl Role {
     pub(crate) fn draw(rng: &mut SmallRng, builds: usize) -> Self {
         let build = rng.random_range(1..builds);
         match rng.random_range(0..20) {
-            0..=8 => Self::Deploy {
-                build,
-                unpin: false,
-                break_lock: false,
-            },
-            9 => Self::Deploy {
-                build,
+            0..=8 => Self::Deploy(Deploy::of(build)),
+            9 => Self::Deploy(Deploy {
                 unpin: true,
-                break_lock: false,
-            },
+                ..Deploy::of(build)
+            }),
             10..=12 => Self::Rollback {
                 to: rng.random_bool(0.5).then(|| rng.random_range(1..4)),
             },
@@ -89,11 +76,7 @@ impl Role {
             16 => Self::VerifyGreen,
             17 => Self::DeployDryRun { build },
             18 => Self::RollbackDryRun,
-            _ => Self::Deploy {
-                build,
-                unpin: false,
-                break_lock: false,
-            },
+            _ => Self::Deploy(Deploy::of(build)),
         }
     }
 }
@@ -102,17 +85,16 @@ impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Provision => write!(f, "provision"),
-            Self::Deploy {
-                build,
-                unpin,
-                break_lock,
-            } => {
-                write!(f, "deploy b{build}")?;
-                if *unpin {
-                    write!(f, " --unpin")?;
-                }
-                if *break_lock {
-                    write!(f, " --break-lock")?;
+            Self::Deploy(deploy) => {
+                write!(f, "deploy b{}", deploy.build)?;
+                for (set, flag) in [
+                    (deploy.unpin, " --unpin"),
+                    (deploy.break_lock, " --break-lock"),
+                    (deploy.force, " --force"),
+                ] {
+                    if set {
+                        write!(f, "{flag}")?;
+                    }
                 }
                 Ok(())
             }
@@ -124,6 +106,27 @@ impl fmt::Display for Role {
             Self::VerifyGreen => write!(f, "verify --stage green"),
             Self::DeployDryRun { build } => write!(f, "deploy b{build} --dry-run"),
             Self::RollbackDryRun => write!(f, "rollback --dry-run"),
+        }
+    }
+}
+
+/// A deploy of build `build` with its flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Deploy {
+    pub build: usize,
+    pub unpin: bool,
+    pub break_lock: bool,
+    pub force: bool,
+}
+
+impl Deploy {
+    /// A plain deploy of build `build`.
+    pub(crate) fn of(build: usize) -> Self {
+        Self {
+            build,
+            unpin: false,
+            break_lock: false,
+            force: false,
         }
     }
 }
@@ -179,6 +182,7 @@ pub(crate) fn context(
         role: role.clone(),
         crashed,
     };
+    let cloud_watch = cloud.clone();
     let traced = world.clone();
     let progress = Progress::traced(Arc::new(move |phase, ended| {
         let mut w = traced.lock().unwrap_or_else(|e| e.into_inner());
@@ -200,8 +204,7 @@ pub(crate) fn context(
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
         green_writes: Default::default(),
-        // The simulation's actors deploy all at once: no rollout watches traffic.
-        traffic: None,
+        traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }
 }
 
@@ -215,15 +218,12 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             let report = provision::run(ctx, &options(0)).await?;
             format!("provisioned, green serves {:?}", report.version)
         }
-        Role::Deploy {
-            build,
-            unpin,
-            break_lock,
-        } => {
+        Role::Deploy(flags) => {
             let options = deploy::Options {
-                unpin: *unpin,
-                break_lock: *break_lock,
-                ..options(*build)
+                unpin: flags.unpin,
+                break_lock: flags.break_lock,
+                force: flags.force,
+                ..options(flags.build)
             };
             let report = deploy::run(ctx, &options).await?;
             format!("{:?} version {:?}", report.outcome, report.version)

@@ -20,6 +20,26 @@ pub(crate) enum Behaviour {
     BrokenHealth,
     /// Healthy checks, but about one `GET /` in three fails: broken only under some traffic.
     Flaky,
+    /// Passes every check, but its function crashes on about two in five of the users' own
+    /// requests (a Lambda function error): only real traffic, or the alarm, can tell.
+    Crashing,
+}
+
+/// Whether a user's request to `version` fails as Lambda counts it (a function error, or no
+/// Active version to run it), not an HTTP status the app answers itself.
+pub(super) fn user_request_fails(world: &mut World, version: &str) -> bool {
+    let now = world.now();
+    let active = world
+        .lambda
+        .function
+        .as_ref()
+        .and_then(|(f, _)| f.versions.get(version))
+        .is_some_and(|p| p.status(now, &world.delays) == bgd_rules::lambda::Status::Active);
+    let crashing = world
+        .image_of(version)
+        .and_then(|digest| world.apps.get(&digest))
+        .is_some_and(|app| app.behaviour == Behaviour::Crashing);
+    !active || (crashing && world.rng.random_bool(0.4))
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +114,9 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         app_version: Some(version.clone()),
     };
     let on_blue = stage_name == bgd_core::pipeline::BLUE;
+    // Every invocation through an alias is in Lambda's metrics; the app's own answers are no
+    // function errors.
+    world.traffic.record(&alias, &version, false);
     if token.is_some() && !with_token {
         world
             .oracle

@@ -112,6 +112,7 @@ impl SimCloud {
     ) -> Step<Result<T, E>> {
         let mut w = self.world();
         let known = w.oracle.violations.len();
+        w.users_until_now();
         w.steps += 1;
         w.schedule.push((self.actor, call.name.clone()));
         if call.write && self.role.read_only() {
@@ -268,18 +269,12 @@ fn foreign_lock(w: &mut World) {
     w.oracle.lock_taken(Holder::Foreign);
 }
 
-/// The oracle's look at the world after a call: what green serves.
+/// The oracle's look at the world after a call: what green serves, every version it routes to.
 fn check(w: &mut World) {
-    let Some(target) = w
-        .lambda
-        .aliases
-        .get(bgd_core::pipeline::GREEN)
-        .map(|a| a.target.clone())
-    else {
-        return;
-    };
-    let digest = w.image_of(&target);
-    w.oracle.green_serves(&target, digest.as_deref());
+    for version in w.routes_of(bgd_core::pipeline::GREEN) {
+        let digest = w.image_of(&version);
+        w.oracle.green_serves(&version, digest.as_deref());
+    }
 }
 
 impl Http for SimCloud {

@@ -234,6 +234,7 @@ impl Functions for SimCloud {
                     alias.to_owned(),
                     SimAlias {
                         target: target.version.clone(),
+                        weights: target.additional_weights.clone(),
                         description: description.to_owned(),
                         previous: None,
                     },
@@ -283,12 +284,12 @@ impl Functions for SimCloud {
                 }
                 routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
-                let from = w.lambda.aliases.get(alias).map(|a| a.target.clone());
+                let from = alias_of(w, alias).map(|a| routing(&a.target));
                 w.set_alias(alias, target, description);
                 if alias == GREEN {
                     let role = self.role.clone();
                     let from = from.unwrap_or_default();
-                    w.oracle.green_moved(actor, &role, &from, &target.version);
+                    w.oracle.green_moved(actor, &role, &from, &routing(target));
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -380,8 +381,21 @@ fn alias_of(w: &World, alias: &str) -> Option<Alias> {
     let sim = w.lambda.aliases.get(alias)?;
     Some(Alias {
         name: alias.into(),
-        target: AliasTarget::version(sim.target.clone()),
+        target: AliasTarget {
+            version: sim.target.clone(),
+            additional_weights: sim.weights.clone(),
+        },
         description: sim.description.clone(),
         revision_id: function.aliases.get(alias).cloned(),
     })
+}
+
+/// An alias's routing as the oracle compares it: `3`, or `3 + 4 at 10%` for a split.
+pub(super) fn routing(target: &AliasTarget) -> String {
+    target
+        .additional_weights
+        .iter()
+        .fold(target.version.clone(), |shown, (version, share)| {
+            format!("{shown} + {version} at {}%", (share * 100.0).round())
+        })
 }

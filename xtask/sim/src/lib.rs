@@ -17,6 +17,7 @@
 //!
 //! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
 //! Gateway, ECR, IAM, the registry), by `bgd_rules`; `app.rs` (the data plane and the app),
+//! `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
 //! `fault.rs` (faults), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
 mod app;
@@ -28,6 +29,7 @@ mod oracle;
 mod run;
 #[cfg(test)]
 mod scenarios;
+mod traffic;
 mod world;
 
 pub use fault::FaultCounts;

@@ -73,7 +73,7 @@ impl Oracle {
     pub(super) fn green_moved(&mut self, actor: usize, role: &Role, from: &str, to: &str) {
         let moves = from != to;
         let holds = matches!(self.lock, Some((Holder::Actor(holder), _)) if holder == actor);
-        if moves && matches!(role, Role::Deploy { .. }) && !holds {
+        if moves && matches!(role, Role::Deploy(_)) && !holds {
             self.violation(format!(
                 "actor {actor} ({role}) moved green {from} → {to} without holding the lock"
             ));
@@ -81,7 +81,7 @@ impl Oracle {
         match role {
             Role::Rollback { .. } => self.pinned = true,
             Role::Unpin => self.pinned = false,
-            Role::Deploy { unpin: true, .. } => self.pinned = false,
+            Role::Deploy(deploy) if deploy.unpin => self.pinned = false,
             _ if self.pinned && moves => self.violation(format!(
                 "actor {actor} ({role}) moved green {from} → {to} while a rollback pinned it"
             )),

@@ -6,21 +6,21 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
-    outcome::{Green, Moved, Served},
+    outcome::{Exit, Green, Moved, Served, exit_of},
     pipeline::{Ctx, GREEN, Promote},
 };
 use tokio::sync::Notify;
 
 use super::{
-    actor::{self, Role},
+    actor::{self, Deploy, Ending, Role},
     cloud::SimCloud,
     run::provisioned,
     tests::fixtures,
+    traffic::Traffic,
 };
 
-/// Runs `scenario` on a just-provisioned world, on the paused clock, as actor 1 (a status
-/// role: the scenario calls the pipeline itself).
-fn on_provisioned<F: Future<Output = ()>>(scenario: impl FnOnce(Ctx<SimCloud>) -> F) {
+/// Runs `scenario` on the paused clock, on the virtual wall clock the runs use.
+fn paused<F: Future<Output = ()>>(scenario: F) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -28,6 +28,14 @@ fn on_provisioned<F: Future<Output = ()>>(scenario: impl FnOnce(Ctx<SimCloud>) -
         .expect("a current-thread runtime builds");
     runtime.block_on(async {
         let _clock = bgd_core::ledger::virtual_clock(1_767_225_600);
+        scenario.await;
+    });
+}
+
+/// Runs `scenario` on a just-provisioned world, on the paused clock, as actor 1 (a status
+/// role: the scenario calls the pipeline itself).
+fn on_provisioned<F: Future<Output = ()>>(scenario: impl FnOnce(Ctx<SimCloud>) -> F) {
+    paused(async {
         let fixtures = fixtures();
         let world = provisioned(1, fixtures).await;
         let ctx = actor::context(
@@ -84,5 +92,36 @@ fn a_shift_step_stops_the_rollout_when_green_moved_since_its_last_write() {
             err.to_string().contains("the rollout stops here"),
             "{err:#}"
         );
+    });
+}
+
+/// Before the fix (the rollout counted traffic from the machine's wall clock, not the clock
+/// its records use): the canary of build 5, which crashes on two in five of the users'
+/// requests, was promoted: CloudWatch's counts "from now" held none of the candidate's.
+#[test]
+fn a_canary_that_crashes_under_real_traffic_is_rolled_back_by_it() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().traffic = Traffic::steady(10, 5);
+        let canary = &fixtures.rolling[0];
+        let ending = actor::run(
+            &world,
+            1,
+            Role::Deploy(Deploy::of(5)),
+            canary,
+            &fixtures.images,
+        );
+        let Ending::Done(Err(e)) = ending.await else {
+            panic!("the crashing canary was not refused");
+        };
+        assert_eq!(exit_of(&e), Exit::RolledBack, "{e:#}");
+        assert!(
+            format!("{e:#}").contains("real traffic on version 2"),
+            "{e:#}"
+        );
+        let w = world.lock().unwrap();
+        assert_eq!(w.routes_of(GREEN), ["1"], "green back on version 1 alone");
+        assert!(w.oracle.violations.is_empty(), "{:?}", w.oracle.violations);
     });
 }

@@ -10,6 +10,7 @@ use super::{
     app::App,
     fault::{Fault, FaultCounts, Rates},
     oracle::Oracle,
+    traffic::Traffic,
 };
 use bgd_core::cloud::{AliasTarget, Integration, Route, Settings, Stage, Version, VersionState};
 use bgd_rules::{
@@ -32,6 +33,8 @@ pub(super) struct VersionFacts {
 #[derive(Debug, Clone)]
 pub(super) struct SimAlias {
     pub target: String,
+    /// The routing configuration: other versions and their shares (a rollout's split).
+    pub weights: BTreeMap<String, f64>,
     pub description: String,
     /// The target before the last move and when it moved: the data plane may still route to
     /// it while the move propagates.
@@ -96,6 +99,8 @@ pub(super) struct World {
     /// The (actor, operation) sequence: two runs with the same one interleaved alike.
     pub schedule: Vec<(usize, String)>,
     pub steps: u64,
+    /// The world's users and Lambda's metrics of every invocation, as CloudWatch has them.
+    pub traffic: Traffic,
     pub start: tokio::time::Instant,
 }
 
@@ -111,6 +116,7 @@ impl World {
             stage_ms: rng.random_range(0..3_000),
         };
         let alias_ms = rng.random_range(0..3_000);
+        let traffic = Traffic::draw(&mut rng);
         Self {
             rng,
             delays,
@@ -131,6 +137,7 @@ impl World {
             trace: Vec::new(),
             schedule: Vec::new(),
             steps: 0,
+            traffic,
             start: tokio::time::Instant::now(),
         }
     }
@@ -209,19 +216,37 @@ impl World {
         })
     }
 
-    /// The version a data-plane node routes `alias` to now: during propagation of a move,
-    /// some nodes still route to the previous target.
+    /// The version a data-plane node routes a request through `alias` to now: by the alias's
+    /// weights, and during propagation of a move some nodes still route to the previous
+    /// target.
     pub(super) fn routed(&mut self, alias: &str) -> Option<String> {
         let now = self.now();
         let alias_ms = self.alias_ms;
-        let flip = self.rng.random_bool(0.5);
+        let (flip, roll) = (self.rng.random_bool(0.5), self.rng.random::<f64>());
         let alias = self.lambda.aliases.get(alias)?;
-        match &alias.previous {
-            Some((previous, moved_at)) if now < moved_at + alias_ms && flip => {
-                Some(previous.clone())
-            }
-            _ => Some(alias.target.clone()),
+        if let Some((previous, moved_at)) = &alias.previous
+            && now < moved_at + alias_ms
+            && flip
+        {
+            return Some(previous.clone());
         }
+        let mut edge = 0.0;
+        for (version, share) in &alias.weights {
+            edge += share;
+            if roll < edge {
+                return Some(version.clone());
+            }
+        }
+        Some(alias.target.clone())
+    }
+
+    /// Every version alias `alias` routes to (its target, then its weighted others).
+    pub(super) fn routes_of(&self, alias: &str) -> Vec<String> {
+        self.lambda.aliases.get(alias).map_or_else(Vec::new, |a| {
+            std::iter::once(a.target.clone())
+                .chain(a.weights.keys().cloned())
+                .collect()
+        })
     }
 
     /// The image a published version runs.
@@ -248,6 +273,7 @@ impl World {
             .entry(alias.to_owned())
             .or_insert_with(|| SimAlias {
                 target: target.version.clone(),
+                weights: BTreeMap::new(),
                 description: String::new(),
                 previous: None,
             });
@@ -255,6 +281,7 @@ impl World {
             entry.previous = Some((entry.target.clone(), now));
             entry.target = target.version.clone();
         }
+        entry.weights = target.additional_weights.clone();
         if let Some(description) = description {
             entry.description = description.to_owned();
         }

@@ -108,7 +108,7 @@ impl<C: Cloud> Ctx<C> {
         let mut watch = Watch::new(
             self.stage_url(api, GREEN),
             [old.clone(), new.clone()],
-            SystemTime::now(),
+            ledger::system_now(),
             &mut seen,
         );
         let (mut current, mut breach) = self.shift(&mut watch, green, plan, [&old, &new]).await?;

@@ -51,7 +51,7 @@ impl<C: Cloud> Ctx<C> {
         // Real traffic is judged from the bake's start (the promotion), not from now: a run
         // killed as it judged a breach leaves only the counts it judged, and the next run may
         // come after the bake's end while nobody uses green (it passed a failing version).
-        let since = ledger::epoch_of(&promotion.at).map_or_else(SystemTime::now, |at| {
+        let since = ledger::epoch_of(&promotion.at).map_or_else(ledger::system_now, |at| {
             SystemTime::UNIX_EPOCH + Duration::from_secs(at)
         });
         let mut watch = Watch::new(
