@@ -3,6 +3,7 @@
 //! own handle on the world, as one process would; a crash drops its run where it stood.
 use std::{
     fmt,
+    future::Future,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -15,7 +16,8 @@ use tokio::{sync::Notify, time::Instant};
 use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
-    pipeline::{Ctx, deploy, history, provision, rollback, status, unpin},
+    outcome::exit_of,
+    pipeline::{Ctx, deploy, history, hold, provision, rollback, statement, status, unpin},
     probe::Prober,
     progress::Progress,
 };
@@ -25,12 +27,20 @@ use bgd_core::{
 pub(crate) enum Role {
     Provision,
     Deploy(Deploy),
-    Rollback { to: Option<u64> },
+    Rollback {
+        to: Option<u64>,
+    },
     Unpin,
+    /// `promote` of a held deploy.
+    Promote,
+    /// `abort` of a held deploy.
+    Abort,
     Status,
     History,
     VerifyGreen,
-    DeployDryRun { build: usize },
+    DeployDryRun {
+        build: usize,
+    },
     RollbackDryRun,
 }
 
@@ -57,11 +67,17 @@ impl Role {
         )
     }
 
-    /// A concurrent actor's role, drawn: mostly deploys of the builds, with rollbacks, unpins
-    /// and read-only verbs among them.
+    /// A concurrent actor's role, drawn: mostly deploys of the builds (some held), with
+    /// rollbacks, unpins, promotes and aborts of holds, and read-only verbs among them.
     pub(crate) fn draw(rng: &mut SmallRng, builds: usize) -> Self {
         let build = rng.random_range(1..builds);
-        match rng.random_range(0..20) {
+        match rng.random_range(0..25) {
+            20 | 21 => Self::Deploy(Deploy {
+                hold: true,
+                ..Deploy::of(build)
+            }),
+            22 | 23 => Self::Promote,
+            24 => Self::Abort,
             0..=8 => Self::Deploy(Deploy::of(build)),
             9 => Self::Deploy(Deploy {
                 unpin: true,
@@ -88,6 +104,7 @@ impl fmt::Display for Role {
             Self::Deploy(deploy) => {
                 write!(f, "deploy b{}", deploy.build)?;
                 for (set, flag) in [
+                    (deploy.hold, " --hold"),
                     (deploy.unpin, " --unpin"),
                     (deploy.break_lock, " --break-lock"),
                     (deploy.force, " --force"),
@@ -101,6 +118,8 @@ impl fmt::Display for Role {
             Self::Rollback { to: Some(to) } => write!(f, "rollback --to {to}"),
             Self::Rollback { to: None } => write!(f, "rollback"),
             Self::Unpin => write!(f, "unpin"),
+            Self::Promote => write!(f, "promote"),
+            Self::Abort => write!(f, "abort"),
             Self::Status => write!(f, "status"),
             Self::History => write!(f, "history"),
             Self::VerifyGreen => write!(f, "verify --stage green"),
@@ -117,6 +136,8 @@ pub(crate) struct Deploy {
     pub unpin: bool,
     pub break_lock: bool,
     pub force: bool,
+    /// `--hold`: verified on blue, then waiting for `promote` or `abort`.
+    pub hold: bool,
 }
 
 impl Deploy {
@@ -127,6 +148,7 @@ impl Deploy {
             unpin: false,
             break_lock: false,
             force: false,
+            hold: false,
         }
     }
 }
@@ -208,6 +230,23 @@ pub(crate) fn context(
     }
 }
 
+/// How long `deploy --hold` holds (the flag's default, in the simulation's minutes).
+const HOLD: Duration = Duration::from_secs(10 * 60);
+
+/// Runs a verb that may move green as `xtask` runs it (`statement::stating_green`): its
+/// closing statement and exit code go to the oracle, and the statement into the trace.
+async fn stated(
+    ctx: &Ctx<SimCloud>,
+    role: &Role,
+    work: impl Future<Output = Result<String>>,
+) -> Result<String> {
+    let (result, green) = statement::stating_green(ctx, work).await;
+    let exit = result.as_ref().err().map(exit_of);
+    let actor = ctx.cloud.actor;
+    ctx.cloud.world().oracle.stated(actor, role, &green, exit);
+    result.map(|said| format!("{said}; {green}"))
+}
+
 async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
     let options = |build: usize| deploy::Options {
         image: Some(images[build].clone()),
@@ -223,33 +262,55 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
                 unpin: flags.unpin,
                 break_lock: flags.break_lock,
                 force: flags.force,
+                hold: flags.hold.then_some(HOLD),
                 ..options(flags.build)
             };
-            let report = deploy::run(ctx, &options).await?;
-            format!("{:?} version {:?}", report.outcome, report.version)
+            stated(ctx, role, async {
+                let report = deploy::run(ctx, &options).await?;
+                let version = report.held.or(report.version);
+                Ok(format!("{:?} version {version:?}", report.outcome))
+            })
+            .await?
         }
         Role::DeployDryRun { build } => {
             let options = deploy::Options {
                 dry_run: true,
                 ..options(*build)
             };
-            format!("{:?}", deploy::run(ctx, &options).await?.outcome)
+            stated(ctx, role, async {
+                Ok(format!("{:?}", deploy::run(ctx, &options).await?.outcome))
+            })
+            .await?
         }
+        Role::Promote => {
+            stated(ctx, role, async {
+                let report = hold::promote_held(ctx, hold::Options::default()).await?;
+                Ok(format!("promoted version {:?}", report.version))
+            })
+            .await?
+        }
+        Role::Abort => hold::abort(ctx, false).await?,
         Role::Rollback { to } => {
             let options = rollback::Options {
                 to: *to,
                 ..Default::default()
             };
-            let report = rollback::run(ctx, options).await?;
-            format!("rolled back {} → {}", report.from, report.to)
+            stated(ctx, role, async {
+                let report = rollback::run(ctx, options).await?;
+                Ok(format!("rolled back {} → {}", report.from, report.to))
+            })
+            .await?
         }
         Role::RollbackDryRun => {
             let options = rollback::Options {
                 dry_run: true,
                 ..Default::default()
             };
-            let report = rollback::run(ctx, options).await?;
-            format!("would roll back {} → {}", report.from, report.to)
+            stated(ctx, role, async {
+                let report = rollback::run(ctx, options).await?;
+                Ok(format!("would roll back {} → {}", report.from, report.to))
+            })
+            .await?
         }
         Role::Unpin => unpin::unpin(ctx, false, false).await?,
         Role::Status => {

@@ -190,7 +190,10 @@ impl Functions for SimCloud {
 
     async fn get_alias(&self, function: &str, alias: &str) -> CloudResult<Alias> {
         let op = Operation::GetAlias;
-        self.cloud(op, &format!("{function}:{alias}"), |w, _| {
+        self.cloud(op, &format!("{function}:{alias}"), |w, actor| {
+            if alias == GREEN {
+                w.oracle.green_read(actor);
+            }
             alias_of(w, alias).ok_or_else(|| not_found(op, alias))
         })
         .await
@@ -241,7 +244,7 @@ impl Functions for SimCloud {
                 );
                 if alias == GREEN {
                     let role = self.role.clone();
-                    w.oracle.green_moved(actor, &role, "none", &target.version);
+                    w.oracle.green_moved(actor, &role, None, target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -258,6 +261,9 @@ impl Functions for SimCloud {
         revision_id: Option<&str>,
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
+        if alias == GREEN {
+            self.world().oracle.green_sent(self.actor);
+        }
         self.cloud(
             op,
             &format!("{function}:{alias}→{}", target.version),
@@ -284,12 +290,11 @@ impl Functions for SimCloud {
                 }
                 routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
-                let from = alias_of(w, alias).map(|a| routing(&a.target));
+                let from = alias_of(w, alias).map(|a| a.target);
                 w.set_alias(alias, target, description);
                 if alias == GREEN {
                     let role = self.role.clone();
-                    let from = from.unwrap_or_default();
-                    w.oracle.green_moved(actor, &role, &from, &routing(target));
+                    w.oracle.green_moved(actor, &role, from.as_ref(), target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -388,14 +393,4 @@ fn alias_of(w: &World, alias: &str) -> Option<Alias> {
         description: sim.description.clone(),
         revision_id: function.aliases.get(alias).cloned(),
     })
-}
-
-/// An alias's routing as the oracle compares it: `3`, or `3 + 4 at 10%` for a split.
-pub(super) fn routing(target: &AliasTarget) -> String {
-    target
-        .additional_weights
-        .iter()
-        .fold(target.version.clone(), |shown, (version, share)| {
-            format!("{shown} + {version} at {}%", (share * 100.0).round())
-        })
 }

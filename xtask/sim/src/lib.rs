@@ -1,5 +1,6 @@
-//! Deterministic simulation: the real pipeline (provision, deploy, rollback, unpin, status,
-//! history, verify and the dry runs, as several actors at once) against an in-memory AWS on
+//! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
+//! with rollouts, promote, abort, rollback, unpin, status, history, verify and the dry runs, as
+//! several actors at once, each verb that may move green through its closing statement) against an in-memory AWS on
 //! virtual time, with faults at every cloud, registry and stage call, and an oracle that checks
 //! the world after every call. Same seed, same run, byte for byte; a failing run prints its
 //! seed and the command that replays it with its step trace.

@@ -24,7 +24,7 @@ use bgd_core::{
     config::Config,
     facts::BuildFacts,
     image::{Built, Contents, Image},
-    ledger::VersionRecord,
+    ledger::{Lock, VersionRecord},
     outcome::{Exit, exit_of},
     pipeline::{BLUE, GREEN},
 };
@@ -185,9 +185,26 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
         let start = Duration::from_millis(plan.random_range(0..3_000));
+        // Most promotes and aborts come from the person who held the deploy; the others race
+        // them, as a second person would.
+        let gate = matches!(role, Role::Promote | Role::Abort);
+        let held_first = (gate && plan.random_bool(0.7)).then(|| {
+            Role::Deploy(Deploy {
+                hold: true,
+                ..Deploy::of(plan.random_range(1..images.len()))
+            })
+        });
         let world = world.clone();
         async move {
             tokio::time::sleep(start).await;
+            if let Some(hold) = held_first
+                && let Ending::Crashed = actor::run(&world, id, hold, config, images).await
+            {
+                return Ending::Crashed;
+            }
+            if gate {
+                until_held(&world).await;
+            }
             actor::run(&world, id, role, config, images).await
         }
     });
@@ -207,6 +224,25 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
         trace: w.trace.clone(),
         violations: w.oracle.violations.clone(),
     }
+}
+
+/// As a person does before `promote` or `abort`: waits until `status` would show a hold
+/// (at most two minutes), then the drawn moments it takes to decide.
+async fn until_held(world: &Mutex<World>) {
+    for _ in 0..120 {
+        let held = lock(world)
+            .gateway
+            .stages
+            .get(BLUE)
+            .and_then(|blue| Lock::parse(&blue.stage.description).ok())
+            .is_some_and(|l| l.hold.is_some());
+        if held {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let decide = lock(world).rng.random_range(0..2_000);
+    tokio::time::sleep(Duration::from_millis(decide)).await;
 }
 
 /// A world of seed `seed` just provisioned with build 0 (green on version 1), its faults off:

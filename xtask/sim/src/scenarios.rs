@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
     outcome::{Exit, Green, Moved, Served, exit_of},
-    pipeline::{Ctx, GREEN, Promote},
+    pipeline::{BLUE, Ctx, GREEN, Promote},
 };
 use tokio::sync::Notify;
 
@@ -122,6 +122,44 @@ fn a_canary_that_crashes_under_real_traffic_is_rolled_back_by_it() {
         );
         let w = world.lock().unwrap();
         assert_eq!(w.routes_of(GREEN), ["1"], "green back on version 1 alone");
+        assert!(w.oracle.violations.is_empty(), "{:?}", w.oracle.violations);
+    });
+}
+
+/// Before the fix (the hold was written into the lock when `deploy --hold` took it): an
+/// `abort` while that deploy still verified removed its lock, said "removed stage blue (the
+/// hold of version 1 …)", the version blue pointed at before, and the deploy went on writing
+/// without a lock ("actor 1 wrote (UpdateAlias sim:blue→2) after actor 2 removed its live
+/// lock").
+#[test]
+fn an_abort_while_the_held_deploy_still_verifies_leaves_its_lock() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let hold = Role::Deploy(Deploy {
+            hold: true,
+            ..Deploy::of(1)
+        });
+        let deploy = actor::run(&world, 1, hold, config, images);
+        let abort = async {
+            // The moment the deploy holds its lock, before blue points at its version.
+            while !world.lock().unwrap().gateway.stages.contains_key(BLUE) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            actor::run(&world, 2, Role::Abort, config, images).await
+        };
+        let (deployed, aborted) = tokio::join!(deploy, abort);
+        let Ending::Done(Err(e)) = aborted else {
+            panic!("the abort of a deploy still verifying went through");
+        };
+        assert_eq!(exit_of(&e), Exit::LockHeld, "{e:#}");
+        assert!(format!("{e:#}").contains("not a hold"), "{e:#}");
+        let Ending::Done(Ok(said)) = deployed else {
+            panic!("the held deploy did not finish");
+        };
+        assert!(said.starts_with("Held version Some(2)"), "{said}");
+        let w = world.lock().unwrap();
         assert!(w.oracle.violations.is_empty(), "{:?}", w.oracle.violations);
     });
 }

@@ -34,7 +34,10 @@ impl<C: Cloud> Ctx<C> {
         lock: LockOptions,
         green_revision: Option<&str>,
     ) -> Result<Secret> {
-        let (token, stage) = lock_stage(deployment_id, git_sha, lock, green_revision);
+        // A hold is recorded only once blue verified ([`Self::begin_hold`]): until then this is
+        // a deploy's lock, which `abort` and `promote` leave alone.
+        let taken = LockOptions { hold: None, ..lock };
+        let (token, stage) = lock_stage(deployment_id, git_sha, taken, green_revision);
         match self.cloud.create_stage(&api.id, &stage).await {
             Ok(_) => return Ok(token),
             Err(e) if e.is_conflict() => {}
@@ -108,6 +111,36 @@ impl<C: Cloud> Ctx<C> {
             return Err(lost());
         }
         Ok(token)
+    }
+
+    /// `deploy --hold`, once blue verified the held version: this run's lock (`token`)
+    /// becomes the hold that `promote` and `abort` act on, with the same token (what blue was
+    /// verified with). Recorded when the lock was taken, the hold let an `abort` remove the
+    /// lock under a deploy still verifying, which went on writing without it, and say it
+    /// ended the hold of the version blue pointed at before (found by the simulation).
+    pub(crate) async fn begin_hold(
+        &self,
+        api: &RestApi,
+        (deployment_id, git_sha): (&str, &str),
+        lock: LockOptions,
+        green_revision: Option<&str>,
+        token: &Secret,
+    ) -> Result<()> {
+        let Some(ours) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?.filter(|b| {
+            b.variables.get(TOKEN_VARIABLE).map(String::as_str) == Some(token.expose())
+        }) else {
+            return Err(refuse(
+                Exit::LockHeld,
+                "this run's lock expired and another run took it over: nothing is held; deploy again",
+            ));
+        };
+        let (_, mut stage) = lock_stage(deployment_id, git_sha, lock, green_revision);
+        stage
+            .variables
+            .insert(TOKEN_VARIABLE.into(), token.expose().to_owned());
+        self.replace_lock(api, &ours, &stage, token.clone(), true)
+            .await?;
+        Ok(())
     }
 
     /// For a run that needs no lock (already deployed): removes a lock a killed run left
