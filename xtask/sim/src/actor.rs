@@ -17,7 +17,7 @@ use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
     outcome::exit_of,
-    pipeline::{Ctx, deploy, history, hold, provision, rollback, statement, status, unpin},
+    pipeline::{Ctx, deploy, history, hold, provision, prune, rollback, statement, status, unpin},
     probe::Prober,
     progress::Progress,
 };
@@ -35,6 +35,10 @@ pub(crate) enum Role {
     Promote,
     /// `abort` of a held deploy.
     Abort,
+    /// `prune --keep N`.
+    Prune {
+        keep: usize,
+    },
     Status,
     History,
     VerifyGreen,
@@ -71,7 +75,10 @@ impl Role {
     /// rollbacks, unpins, promotes and aborts of holds, and read-only verbs among them.
     pub(crate) fn draw(rng: &mut SmallRng, builds: usize) -> Self {
         let build = rng.random_range(1..builds);
-        match rng.random_range(0..25) {
+        match rng.random_range(0..27) {
+            25 | 26 => Self::Prune {
+                keep: rng.random_range(1..3),
+            },
             20 | 21 => Self::Deploy(Deploy {
                 hold: true,
                 ..Deploy::of(build)
@@ -120,6 +127,7 @@ impl fmt::Display for Role {
             Self::Unpin => write!(f, "unpin"),
             Self::Promote => write!(f, "promote"),
             Self::Abort => write!(f, "abort"),
+            Self::Prune { keep } => write!(f, "prune --keep {keep}"),
             Self::Status => write!(f, "status"),
             Self::History => write!(f, "history"),
             Self::VerifyGreen => write!(f, "verify --stage green"),
@@ -290,6 +298,18 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             .await?
         }
         Role::Abort => hold::abort(ctx, false).await?,
+        Role::Prune { keep } => {
+            let options = prune::Options {
+                keep: *keep,
+                dry_run: false,
+            };
+            let report = prune::run(ctx, &options).await?;
+            format!(
+                "pruned versions {:?}, images {}",
+                report.deleted_versions,
+                report.deleted_images.len()
+            )
+        }
         Role::Rollback { to } => {
             let options = rollback::Options {
                 to: *to,

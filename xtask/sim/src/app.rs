@@ -120,7 +120,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     if token.is_some() && !with_token {
         world
             .oracle
-            .blue_check(&digest, on_blue, BlueCheck::Refused);
+            .blue_check((&digest, &version), on_blue, BlueCheck::Refused);
         return Ok(answer(403, "{\"error\":\"forbidden\"}".into()));
     }
     let result = match (request.method.as_str(), path) {
@@ -140,7 +140,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
             };
             world
                 .oracle
-                .blue_check(&digest, on_blue, BlueCheck::Reported);
+                .blue_check((&digest, &version), on_blue, BlueCheck::Reported);
             answer(
                 200,
                 serde_json::to_string(&report).expect("a report serialises"),
@@ -152,14 +152,16 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         ("GET", "/health") => {
             world
                 .oracle
-                .blue_check(&digest, on_blue, BlueCheck::Healthy);
+                .blue_check((&digest, &version), on_blue, BlueCheck::Healthy);
             answer(200, "{\"ok\":true}".into())
         }
         ("GET", "/") if app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) => {
             answer(500, "{\"error\":\"flaky\"}".into())
         }
         ("GET", "/") => {
-            world.oracle.blue_check(&digest, on_blue, BlueCheck::Smoke);
+            world
+                .oracle
+                .blue_check((&digest, &version), on_blue, BlueCheck::Smoke);
             answer(200, "hello from sim".into())
         }
         _ => answer(404, "{\"error\":\"not found\"}".into()),

@@ -274,6 +274,12 @@ fn check(w: &mut World) {
     for version in w.routes_of(bgd_core::pipeline::GREEN) {
         let digest = w.image_of(&version);
         w.oracle.green_serves(&version, digest.as_deref());
+        if let Some(digest) = digest.filter(|d| !w.images.manifests.contains(d)) {
+            w.oracle.fail(format!(
+                "green serves version {version}, whose image {} is gone from the repository",
+                &digest[..digest.len().min(19)]
+            ));
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
-//! with rollouts, promote, abort, rollback, unpin, status, history, verify and the dry runs, as
+//! with rollouts, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
 //! several actors at once, each verb that may move green through its closing statement) against an in-memory AWS on
 //! virtual time, with faults at every cloud, registry and stage call, and an oracle that checks
 //! the world after every call. Same seed, same run, byte for byte; a failing run prints its
@@ -18,7 +18,7 @@
 //!
 //! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
 //! Gateway, ECR, IAM, the registry), by `bgd_rules`; `app.rs` (the data plane and the app),
-//! `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
+//! `pruning.rs` (prune's deletions), `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
 //! `fault.rs` (faults), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
 mod app;
@@ -27,6 +27,7 @@ mod cloud;
 mod fault;
 mod lambda;
 mod oracle;
+mod pruning;
 mod run;
 #[cfg(test)]
 mod scenarios;

@@ -33,6 +33,9 @@ pub(super) struct Oracle {
     blue: BTreeMap<String, u8>,
     /// Images blue verified in this world (or the set-up's provision did, on its blue).
     pub verified: BTreeSet<String>,
+    /// Version → the checks blue passed answered by it, and the versions that passed all.
+    blue_versions: BTreeMap<String, u8>,
+    pub verified_versions: BTreeSet<String>,
     /// A rollback moved green last (and no unpin since).
     pub pinned: bool,
     /// The current stage blue: its holder and whether its TTL passed.
@@ -53,7 +56,12 @@ pub(super) struct Oracle {
 }
 
 impl Oracle {
-    pub(super) fn blue_check(&mut self, digest: &str, on_blue: bool, check: BlueCheck) {
+    pub(super) fn blue_check(
+        &mut self,
+        (digest, version): (&str, &str),
+        on_blue: bool,
+        check: BlueCheck,
+    ) {
         if !on_blue {
             return;
         }
@@ -61,6 +69,11 @@ impl Oracle {
         *bits |= 1 << check as u8;
         if *bits == 0b1111 {
             self.verified.insert(digest.to_owned());
+        }
+        let bits = self.blue_versions.entry(version.to_owned()).or_default();
+        *bits |= 1 << check as u8;
+        if *bits == 0b1111 {
+            self.verified_versions.insert(version.to_owned());
         }
     }
 

@@ -55,13 +55,13 @@ contains = "hello"
 const ROLLOUTS: [&str; 2] = [
     r#"
 [rollout]
-strategy = "canary:10:20s"
+strategy = "canary:10:10s"
 min_requests = 5
 "#,
     r#"
 [rollout]
-strategy = "linear:50:10s"
-bake = "20s"
+strategy = "linear:50:5s"
+bake = "10s"
 min_requests = 5
 alarms = ["sim-green-errors"]
 "#,
@@ -184,7 +184,13 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     lock(&world).faulty = true;
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
-        let start = Duration::from_millis(plan.random_range(0..3_000));
+        // A prune comes when there may be versions to prune, during the other actors' runs.
+        let later = if matches!(role, Role::Prune { .. }) {
+            60_000
+        } else {
+            0
+        };
+        let start = Duration::from_millis(plan.random_range(0..3_000 + later));
         // Most promotes and aborts come from the person who held the deploy; the others race
         // them, as a second person would.
         let gate = matches!(role, Role::Promote | Role::Abort);
@@ -213,6 +219,17 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     lock(&world).faulty = false;
 
     converge(&world, first + actors, crashed, config, images).await;
+    // Settled, with many versions published: prune must keep all that green, a rollback and
+    // `--keep` need (the oracle judges each deletion), and fail only on a reason.
+    if lock(&world).oracle.violations.is_empty() {
+        let prune = Role::Prune { keep: 3 };
+        let id = first + actors + 10;
+        if let Ending::Done(Err(e)) = actor::run(&world, id, prune, config, images).await {
+            lock(&world)
+                .oracle
+                .fail(format!("prune --keep 3 after the storm failed: {e:#}"));
+        }
+    }
 
     let w = lock(&world);
     let mut hasher = DefaultHasher::new();

@@ -103,7 +103,7 @@ fn a_canary_that_crashes_under_real_traffic_is_rolled_back_by_it() {
     paused(async {
         let fixtures = fixtures();
         let world = provisioned(1, fixtures).await;
-        world.lock().unwrap().traffic = Traffic::steady(10, 5);
+        world.lock().unwrap().traffic = Traffic::steady(20, 2);
         let canary = &fixtures.rolling[0];
         let ending = actor::run(
             &world,
@@ -161,5 +161,44 @@ fn an_abort_while_the_held_deploy_still_verifies_leaves_its_lock() {
         assert!(said.starts_with("Held version Some(2)"), "{said}");
         let w = world.lock().unwrap();
         assert!(w.oracle.violations.is_empty(), "{:?}", w.oracle.violations);
+    });
+}
+
+/// Before the fix (a rollout checked its lock once, before its first write of green): a
+/// rollout that outlasted its lock went on shifting and promoted green while a prune held the
+/// lock it had taken over ("actor 1 (deploy b1) moved green 1 + 2 at 50% → 2 without holding
+/// the lock"). Now it stops before its next write, and says it left green split.
+#[test]
+fn a_rollout_whose_lock_was_taken_over_writes_green_no_more() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let (linear, images) = (&fixtures.rolling[1], &fixtures.images);
+        let deploy = actor::run(&world, 1, Role::Deploy(Deploy::of(1)), linear, images);
+        let takeover = async {
+            // The first step is out: the deploy stalls past its lock's TTL, a prune takes over.
+            while world.lock().unwrap().routes_of(GREEN).len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            super::cloud::expire_lock(&mut world.lock().unwrap());
+            actor::run(&world, 2, Role::Prune { keep: 3 }, linear, images).await
+        };
+        let (deployed, pruned) = tokio::join!(deploy, takeover);
+        assert!(
+            matches!(pruned, Ending::Done(Ok(_))),
+            "the prune took the lock over"
+        );
+        let Ending::Done(Err(e)) = deployed else {
+            panic!("the rollout went on without its lock");
+        };
+        assert_eq!(exit_of(&e), Exit::GreenMoved, "{e:#}");
+        assert!(format!("{e:#}").contains("mid-rollout"), "{e:#}");
+        let w = world.lock().unwrap();
+        assert!(w.oracle.violations.is_empty(), "{:?}", w.oracle.violations);
+        assert_eq!(
+            w.routes_of(GREEN),
+            ["1", "2"],
+            "green left split, as stated"
+        );
     });
 }

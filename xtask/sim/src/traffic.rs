@@ -43,7 +43,7 @@ impl Traffic {
     pub(crate) fn draw(rng: &mut SmallRng) -> Self {
         Self {
             users_per_s: rng.random_range(2..12),
-            lag_s: rng.random_range(0..=bgd_rules::metrics::LAG.as_secs() / 4),
+            lag_s: rng.random_range(0..=bgd_rules::metrics::LAG.as_secs() / 6),
             sent_until: 0,
             counts: BTreeMap::new(),
         }

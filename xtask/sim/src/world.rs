@@ -73,6 +73,7 @@ pub(super) struct Images {
     pub manifests: BTreeSet<String>,
     /// Tag → digest.
     pub tags: BTreeMap<String, String>,
+    pub lifecycle: Option<String>,
 }
 
 /// Everything the simulated cloud holds, and the run's bookkeeping.

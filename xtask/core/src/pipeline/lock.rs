@@ -209,7 +209,7 @@ impl<C: Cloud> Ctx<C> {
         // Prune never writes green, so it leaves a split it finds to the runs that do; provision
         // writes green only as its last step, never a split (and green may not exist yet).
         if outcome.is_err() && !matches!(lock.task, Task::Prune | Task::Provision) {
-            self.settle_after_failure().await;
+            self.settle_after_failure(api, token.expose()).await;
         }
         if lock.hold.is_some() && outcome.is_ok() {
             return outcome;
