@@ -85,7 +85,8 @@ impl SimCloud {
             let mut w = self.world();
             (!w.dead.contains(&self.actor)).then(|| {
                 let latency = Duration::from_millis(w.rng.random_range(1..80));
-                (latency, w.draw_fault(call.write, call.lambda_write))
+                let kind = (call.write, call.lambda_write);
+                (latency, w.fault(self.actor, &call.name, kind))
             })
         };
         let Some((latency, fault)) = drawn else {

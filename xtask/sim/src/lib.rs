@@ -19,7 +19,7 @@
 //! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
 //! Gateway, ECR, IAM, the registry), by `bgd_rules`; `app.rs` (the data plane and the app),
 //! `pruning.rs` (prune's deletions), `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
-//! `fault.rs` (faults), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
+//! `fault.rs` (faults, drawn or scripted), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
 mod app;
 mod aws;

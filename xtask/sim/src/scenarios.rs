@@ -2,7 +2,7 @@
 //! (no drawn fault, no seed to rot), so each test reaches its situation by construction. What
 //! the smithy-mocked SDK checked before (`bgd-aws`'s `guards.rs` still checks that the SDK
 //! reads AWS's answer as the same error): the pipeline's side of the guards.
-use std::{collections::BTreeMap, future::Future, sync::Arc};
+use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
@@ -14,10 +14,59 @@ use tokio::sync::Notify;
 use super::{
     actor::{self, Deploy, Ending, Role},
     cloud::SimCloud,
+    fault::{Fault, Script, Scripted},
+    oracle::Holder,
     run::provisioned,
     tests::fixtures,
     traffic::Traffic,
+    world::World,
 };
+
+/// The trace line a scenario must have reached, or the trace to see why it did not.
+fn reached(world: &std::sync::Mutex<World>, line: &str) {
+    let w = world.lock().unwrap();
+    assert!(
+        w.trace.iter().any(|l| l.contains(line)),
+        "the scenario never reached \"{line}\":\n{}",
+        w.trace.join("\n")
+    );
+}
+
+/// No invariant broken, or the violations and the trace.
+fn no_violation(world: &std::sync::Mutex<World>) {
+    let w = world.lock().unwrap();
+    assert!(
+        w.oracle.violations.is_empty(),
+        "{:?}\n{}",
+        w.oracle.violations,
+        w.trace.join("\n")
+    );
+}
+
+/// Actor `actor`'s deploy of build `build`, crashed as it pushed: its lock stays.
+async fn crashed_holding_the_lock(
+    world: &Arc<std::sync::Mutex<World>>,
+    actor: usize,
+    build: usize,
+) {
+    let fixtures = fixtures();
+    world.lock().unwrap().script = Script::new([Scripted {
+        actor,
+        call: "PUT sim@",
+        nth: 1,
+        fault: Fault::CrashBefore,
+    }]);
+    let deploy = Role::Deploy(Deploy::of(build));
+    let ending = actor::run(world, actor, deploy, &fixtures.config, &fixtures.images).await;
+    assert!(
+        matches!(ending, Ending::Crashed),
+        "actor {actor} did not crash"
+    );
+    assert_eq!(
+        world.lock().unwrap().oracle.lock,
+        Some((Holder::Actor(actor), false))
+    );
+}
 
 /// Runs `scenario` on the paused clock, on the virtual wall clock the runs use.
 fn paused<F: Future<Output = ()>>(scenario: F) {
@@ -200,5 +249,176 @@ fn a_rollout_whose_lock_was_taken_over_writes_green_no_more() {
             ["1", "2"],
             "green left split, as stated"
         );
+    });
+}
+
+/// Was seeds 112 and 20956 ("actor 3 removed the live lock of Actor(1)"; "actor 2 (deploy b2)
+/// moved green 1 → 2 without holding the lock"): a deploy stalled past its lock's TTL while
+/// verifying, another took the lock over; the first must then neither promote nor, in its
+/// cleanup, remove the lock that is now the other's.
+#[test]
+fn a_deploy_whose_lock_was_taken_over_neither_promotes_nor_removes_the_new_lock() {
+    paused(async {
+        let fixtures = fixtures();
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let world = provisioned(1, fixtures).await;
+        // Actor 1's lock expires as it publishes; blue's first ten answers to it are throttled
+        // (it stalls); then eighty of actor 2's (it still holds the lock when actor 1 fails and
+        // cleans up).
+        let throttled = |actor, times| {
+            (1..=times).map(move |nth| Scripted {
+                actor,
+                call: "GET /version",
+                nth,
+                fault: Fault::Throttle,
+            })
+        };
+        let expiry = Scripted {
+            actor: 1,
+            call: "PublishVersion",
+            nth: 1,
+            fault: Fault::LockExpiry,
+        };
+        world.lock().unwrap().script = Script::new(
+            std::iter::once(expiry)
+                .chain(throttled(1, 10))
+                .chain(throttled(2, 80)),
+        );
+        let first = actor::run(&world, 1, Role::Deploy(Deploy::of(1)), config, images);
+        let second = async {
+            while !matches!(world.lock().unwrap().oracle.lock, Some((_, true))) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            actor::run(&world, 2, Role::Deploy(Deploy::of(2)), config, images).await
+        };
+        let (first, second) = tokio::join!(first, second);
+        reached(&world, "a2 DeleteStage blue -> ok");
+        let Ending::Done(Err(e)) = first else {
+            panic!("the deploy whose lock was taken over went on");
+        };
+        // Blue, now the other's stage, refuses its token, or it finds the lock gone.
+        let exit = exit_of(&e);
+        assert!(
+            matches!(exit, Exit::LockHeld | Exit::VerificationFailed),
+            "{exit:?}: {e:#}"
+        );
+        assert!(
+            matches!(second, Ending::Done(Ok(_))),
+            "the takeover deployed"
+        );
+        no_violation(&world);
+    });
+}
+
+/// Was seed 20462 ("actor 4 (deploy b2 --dry-run, read-only) sent the write DeleteStage
+/// blue"): a dry run of the build green already runs found an expired lock and removed it.
+#[test]
+fn a_dry_run_of_what_green_runs_removes_no_expired_lock() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        crashed_holding_the_lock(&world, 1, 1).await;
+        super::cloud::expire_lock(&mut world.lock().unwrap());
+        let dry = Role::DeployDryRun { build: 0 };
+        let ending = actor::run(&world, 2, dry, &fixtures.config, &fixtures.images).await;
+        let Ending::Done(Ok(said)) = ending else {
+            panic!("the dry run failed");
+        };
+        assert!(said.starts_with("AlreadyDeployed"), "{said}");
+        assert!(world.lock().unwrap().gateway.stages.contains_key(BLUE));
+        no_violation(&world);
+    });
+}
+
+/// Was seed 22682 ("the next plain run did not converge (deploy b1 --unpin --break-lock): a
+/// deploy holds the lock"): green pinned by a rollback on the build deployed, a live lock no
+/// run will end; `deploy --unpin --break-lock` of that build unpins, the flag passed on.
+#[test]
+fn deploy_unpin_of_what_green_runs_breaks_a_dead_runs_lock_as_told() {
+    paused(async {
+        let fixtures = fixtures();
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let world = provisioned(1, fixtures).await;
+        let deployed = actor::run(&world, 1, Role::Deploy(Deploy::of(1)), config, images);
+        assert!(matches!(deployed.await, Ending::Done(Ok(_))));
+        let rollback = actor::run(&world, 2, Role::Rollback { to: None }, config, images);
+        assert!(matches!(rollback.await, Ending::Done(Ok(_))));
+        assert!(world.lock().unwrap().oracle.pinned, "green is pinned");
+        // An operator's stage blue appears as the deploy starts: a live lock of no bgd run.
+        world.lock().unwrap().script = Script::new([Scripted {
+            actor: 3,
+            call: "",
+            nth: 1,
+            fault: Fault::ForeignLock,
+        }]);
+        let unpin = Role::Deploy(Deploy {
+            unpin: true,
+            break_lock: true,
+            ..Deploy::of(0)
+        });
+        let ending = actor::run(&world, 3, unpin, config, images).await;
+        reached(&world, "a3 DeleteStage blue -> ok");
+        assert!(
+            matches!(ending, Ending::Done(Ok(_))),
+            "deploy --unpin --break-lock failed"
+        );
+        assert!(
+            !world.lock().unwrap().oracle.pinned,
+            "green is still pinned"
+        );
+        no_violation(&world);
+    });
+}
+
+/// Was seed 1 ("green serves version 2 … that blue never verified"): while alias blue's move
+/// propagated, some of blue's checks were answered by the version before, and verification
+/// took them. Build 3's /health fails; only the old version's answers would pass it.
+#[test]
+fn checks_of_blue_answered_by_the_version_before_are_not_taken() {
+    paused(async {
+        let fixtures = fixtures();
+        // A world (seed 4) whose node answers blue's /health from the version before.
+        let world = provisioned(4, fixtures).await;
+        // Alias moves take ten minutes to reach every node: half of blue's answers come from
+        // the version blue pointed at before.
+        world.lock().unwrap().alias_ms = 600_000;
+        let deploy = Role::Deploy(Deploy::of(3));
+        let ending = actor::run(&world, 1, deploy, &fixtures.config, &fixtures.images).await;
+        reached(&world, "a1 GET /health -> 200 from version 1");
+        let Ending::Done(Err(e)) = ending else {
+            panic!("build 3 passed verification");
+        };
+        assert_eq!(exit_of(&e), Exit::VerificationFailed, "{e:#}");
+        no_violation(&world);
+    });
+}
+
+/// Was seed 11994 ("actor 4 wrote (PUT sim@sha256:eac6…) after actor 3 removed its live
+/// lock"): two deploys took over one expired lock at once, the second deleting the lock the
+/// first had just created; one holder must come out of it.
+#[test]
+fn two_takeovers_of_one_expired_lock_leave_one_holder() {
+    paused(async {
+        let fixtures = fixtures();
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        // A world (seed 3) whose latencies interleave the two takeovers so: without the
+        // re-reads of `replace_lock`, actor 2 deletes the lock actor 3 just created.
+        let world = provisioned(3, fixtures).await;
+        crashed_holding_the_lock(&world, 1, 1).await;
+        super::cloud::expire_lock(&mut world.lock().unwrap());
+        let (second, third) = tokio::join!(
+            actor::run(&world, 2, Role::Deploy(Deploy::of(1)), config, images),
+            actor::run(&world, 3, Role::Deploy(Deploy::of(2)), config, images),
+        );
+        reached(
+            &world,
+            "a2 fails (exit LockHeld): another run took over the lock at the same moment",
+        );
+        let deployed = [second, third]
+            .iter()
+            .filter(|e| matches!(e, Ending::Done(Ok(_))))
+            .count();
+        assert!(deployed <= 1, "both took the lock");
+        no_violation(&world);
     });
 }

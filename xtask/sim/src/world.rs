@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::{
     app::App,
-    fault::{Fault, FaultCounts, Rates},
+    fault::{Fault, FaultCounts, Rates, Script},
     oracle::Oracle,
     traffic::Traffic,
 };
@@ -85,6 +85,8 @@ pub(super) struct World {
     pub rates: Rates,
     /// Faults are drawn only while this holds (set-up and the convergence runs have none).
     pub faulty: bool,
+    /// A scenario's faults, met whether or not faults are drawn.
+    pub script: Script,
     pub lambda: Lambda,
     pub gateway: Gateway,
     pub images: Images,
@@ -124,6 +126,7 @@ impl World {
             alias_ms,
             rates,
             faulty: false,
+            script: Script::default(),
             lambda: Lambda {
                 next_version: 1,
                 ..Default::default()
@@ -148,7 +151,16 @@ impl World {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub(super) fn draw_fault(&mut self, write: bool, lambda_write: bool) -> Option<Fault> {
+    /// The fault `actor`'s call `name` meets: a scripted one, else one drawn while faulty.
+    pub(super) fn fault(
+        &mut self,
+        actor: usize,
+        name: &str,
+        (write, lambda_write): (bool, bool),
+    ) -> Option<Fault> {
+        if let Some(fault) = self.script.fault(actor, name) {
+            return Some(fault);
+        }
         if !self.faulty {
             return None;
         }
