@@ -248,7 +248,8 @@ async fn stated(
     role: &Role,
     work: impl Future<Output = Result<String>>,
 ) -> Result<String> {
-    let (result, green) = statement::stating_green(ctx, work).await;
+    // On the heap: a verb's future is large in debug builds, and moved by each layer.
+    let (result, green) = statement::stating_green(ctx, Box::pin(work)).await;
     let exit = result.as_ref().err().map(exit_of);
     let actor = ctx.cloud.actor;
     ctx.cloud.world().oracle.stated(actor, role, &green, exit);

@@ -25,9 +25,10 @@ pub(crate) enum Behaviour {
     Crashing,
 }
 
-/// Whether a user's request to `version` fails as Lambda counts it (a function error, or no
-/// Active version to run it), not an HTTP status the app answers itself.
-pub(super) fn user_request_fails(world: &mut World, version: &str) -> bool {
+/// The share of users' requests to `version` that fail as Lambda counts them now: all when no
+/// Active version runs them, two in five on the build that crashes, else none (an HTTP error
+/// the app answers itself is no function error).
+pub(super) fn user_failure_rate(world: &World, version: &str) -> f64 {
     let now = world.now();
     let active = world
         .lambda
@@ -39,7 +40,11 @@ pub(super) fn user_request_fails(world: &mut World, version: &str) -> bool {
         .image_of(version)
         .and_then(|digest| world.apps.get(&digest))
         .is_some_and(|app| app.behaviour == Behaviour::Crashing);
-    !active || (crashing && world.rng.random_bool(0.4))
+    match (active, crashing) {
+        (false, _) => 1.0,
+        (true, true) => 0.4,
+        (true, false) => 0.0,
+    }
 }
 
 #[derive(Debug, Clone)]

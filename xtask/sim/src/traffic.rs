@@ -113,6 +113,19 @@ impl World {
     /// the data plane routes it, answered by that version's app.
     pub(crate) fn users_until_now(&mut self) {
         let now_s = self.now() / 1000;
+        if self.traffic.sent_until >= now_s {
+            return;
+        }
+        // How each version green may route to answers: resolved once, not per request.
+        let routes: Vec<(String, f64)> = self
+            .routes_of(GREEN_ALIAS)
+            .into_iter()
+            .chain(self.lambda.aliases.get(GREEN_ALIAS).and_then(|a| a.previous.clone()).map(|(v, _)| v))
+            .map(|version| {
+                let fails = app::user_failure_rate(self, &version);
+                (version, fails)
+            })
+            .collect();
         let epoch_now = epoch_seconds();
         while self.traffic.sent_until < now_s {
             self.traffic.sent_until += 1;
@@ -121,7 +134,11 @@ impl World {
                 let Some(version) = self.routed(GREEN_ALIAS) else {
                     return;
                 };
-                let failed = app::user_request_fails(self, &version);
+                let rate = routes
+                    .iter()
+                    .find(|(v, _)| *v == version)
+                    .map_or(1.0, |(_, rate)| *rate);
+                let failed = rate > 0.0 && self.rng.random_bool(rate);
                 self.traffic
                     .record_at(second, GREEN_ALIAS, &version, failed);
             }
