@@ -16,6 +16,7 @@ use tokio::{sync::Notify, time::Instant};
 use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
+    ledger,
     outcome::exit_of,
     pipeline::{Ctx, deploy, history, hold, provision, prune, rollback, statement, status, unpin},
     probe::Prober,
@@ -178,11 +179,12 @@ pub(crate) async fn run(
 ) -> Ending {
     let crashed = Arc::new(Notify::new());
     let ctx = context(world, actor, &role, config, crashed.clone());
+    let skew = ctx.cloud.world().skews.get(&actor).copied().unwrap_or(0);
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {
         biased;
         () = crashed.notified() => Ending::Crashed,
-        result = act(&ctx, &role, images) => Ending::Done(result),
+        result = ledger::skewed(skew, act(&ctx, &role, images)) => Ending::Done(result),
     };
     let line = match &ending {
         Ending::Crashed => format!("a{actor} crashed"),

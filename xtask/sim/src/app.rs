@@ -121,7 +121,8 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     let on_blue = stage_name == bgd_core::pipeline::BLUE;
     // Every invocation through an alias is in Lambda's metrics; the app's own answers are no
     // function errors.
-    world.traffic.record(&alias, &version, false);
+    let second = world.epoch_s();
+    world.traffic.record_at(second, &alias, &version, false);
     if token.is_some() && !with_token {
         world
             .oracle

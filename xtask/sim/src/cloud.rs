@@ -229,15 +229,16 @@ impl SimCloud {
 }
 
 /// The holder stalled past its TTL: the lock's expiry (wall-clock seconds, as `Lock` keeps it)
-/// moves into the past.
+/// moves into the past, as every actor's clock sees it.
 pub(super) fn expire_lock(w: &mut World) {
+    let expired = w.epoch_s().saturating_sub(1 + world::MAX_SKEW_S);
     let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
         return;
     };
     let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
         return;
     };
-    lock.expires = bgd_core::ledger::epoch_seconds().saturating_sub(1);
+    lock.expires = expired;
     blue.stage.description = lock.to_description();
     if let Some((holder, _)) = w.oracle.lock {
         w.oracle.lock = Some((holder, true));

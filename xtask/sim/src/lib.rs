@@ -10,7 +10,7 @@
 //! `tokio::time`), so this runs it unchanged, and on one thread a run's order of events
 //! depends only on its timers; every latency, delay, fault and app answer is drawn from the
 //! run's seed (`SmallRng`). The wall-clock seconds records and locks carry follow the same
-//! paused clock (`ledger::virtual_clock`): a second's tick between two runs once changed a
+//! paused clock (`ledger::virtual_clock`), each actor's off by its own drawn skew (`ledger::skewed`): a second's tick between two runs once changed a
 //! version's Description, and so the tags named after it. turmoil and madsim were weighed: turmoil simulates sockets (the
 //! world here is reached through the pipeline's traits, not the network) and builds on the same
 //! paused clock; madsim replaces tokio for the whole build (a second build of the AWS SDK tree).

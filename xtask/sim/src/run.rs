@@ -18,7 +18,7 @@ use super::{
     app::{App, Behaviour},
     fault::{FaultCounts, Rates},
     oracle::Holder,
-    world::World,
+    world::{EPOCH, MAX_SKEW_S, World},
 };
 use bgd_core::{
     config::Config,
@@ -66,9 +66,6 @@ min_requests = 5
 alarms = ["sim-green-errors"]
 "#,
 ];
-
-/// Where the simulation's wall clock starts: the builds' commit time.
-const EPOCH: u64 = 1_767_225_600;
 
 /// The builds actors ship: 0 is provision's; 3 fails verification; 4 answers errors to some
 /// requests; 5 passes every check and crashes under real traffic.
@@ -184,6 +181,9 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     lock(&world).faulty = true;
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
+        // Each actor is a machine of its own, its clock off by up to a minute and a half.
+        let skew = plan.random_range(-(MAX_SKEW_S as i64)..=MAX_SKEW_S as i64);
+        lock(&world).skews.insert(id, skew);
         // A prune comes when there may be versions to prune, during the other actors' runs.
         let later = if matches!(role, Role::Prune { .. }) {
             60_000

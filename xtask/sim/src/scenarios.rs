@@ -422,3 +422,33 @@ fn two_takeovers_of_one_expired_lock_leave_one_holder() {
         no_violation(&world);
     });
 }
+
+/// Each actor is a machine with a clock of its own: a lock's expiry is the taker's clock plus
+/// the TTL, judged by the next machine's clock (here one an hour ahead takes the lock of one
+/// that died, live by its own clock, as expired).
+#[test]
+fn a_lock_expires_by_the_clock_of_the_machine_that_judges_it() {
+    paused(async {
+        let fixtures = fixtures();
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let world = provisioned(1, fixtures).await;
+        crashed_holding_the_lock(&world, 1, 1).await;
+        {
+            let w = world.lock().unwrap();
+            let blue = &w.gateway.stages[BLUE].stage;
+            let lock = bgd_core::ledger::Lock::parse(&blue.description).unwrap();
+            let ttl = lock.expires.saturating_sub(w.epoch_s());
+            assert!(
+                (1_700..=1_800).contains(&ttl),
+                "the lock stands {ttl} s by the world's clock"
+            );
+        }
+        world.lock().unwrap().skews.insert(2, 3_600);
+        let ending = actor::run(&world, 2, Role::Deploy(Deploy::of(2)), config, images).await;
+        reached(&world, "a2 DeleteStage blue -> ok");
+        assert!(
+            matches!(ending, Ending::Done(Ok(_))),
+            "the machine an hour ahead took it over"
+        );
+    });
+}

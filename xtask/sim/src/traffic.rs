@@ -11,7 +11,6 @@ use super::{app, aws::not_found, cloud::SimCloud, world::World};
 use bgd_core::{
     cloud::Operation,
     health::{Counts, Reading, Traffic as TrafficSource},
-    ledger::epoch_seconds,
     pipeline::GREEN as GREEN_ALIAS,
 };
 
@@ -61,20 +60,15 @@ impl Traffic {
         }
     }
 
-    /// One invocation of `version` through `alias` now, failed (a function error) or not.
-    pub(crate) fn record(&mut self, alias: &str, version: &str, failed: bool) {
-        self.record_at(epoch_seconds(), alias, version, failed);
-    }
-
-    fn record_at(&mut self, second: u64, alias: &str, version: &str, failed: bool) {
+    pub(crate) fn record_at(&mut self, second: u64, alias: &str, version: &str, failed: bool) {
         let key = (alias.to_owned(), version.to_owned());
         let series = self.counts.entry(key).or_default();
         series.entry(second).or_default().add(failed);
     }
 
     /// The counts of `alias` by version that CloudWatch has now, from `since` on.
-    fn published(&self, alias: &str, since: u64) -> BTreeMap<String, Counts> {
-        let until = epoch_seconds().saturating_sub(self.lag_s);
+    fn published(&self, alias: &str, since: u64, now: u64) -> BTreeMap<String, Counts> {
+        let until = now.saturating_sub(self.lag_s);
         let mut by_version = BTreeMap::<String, Counts>::new();
         for ((a, version), series) in &self.counts {
             if a != alias {
@@ -90,15 +84,15 @@ impl Traffic {
     }
 
     /// Whether [`ALARM`] is in ALARM by what CloudWatch has now.
-    fn alarm_fires(&self) -> bool {
-        let since = epoch_seconds().saturating_sub(self.lag_s + ALARM_WINDOW_S);
-        let all =
-            self.published(GREEN_ALIAS, since)
-                .into_values()
-                .fold(Counts::default(), |a, c| Counts {
-                    invocations: a.invocations + c.invocations,
-                    errors: a.errors + c.errors,
-                });
+    fn alarm_fires(&self, now: u64) -> bool {
+        let since = now.saturating_sub(self.lag_s + ALARM_WINDOW_S);
+        let all = self.published(GREEN_ALIAS, since, now).into_values().fold(
+            Counts::default(),
+            |a, c| Counts {
+                invocations: a.invocations + c.invocations,
+                errors: a.errors + c.errors,
+            },
+        );
         all.errors >= ALARM_ERRORS && all.errors * 10 > all.invocations
     }
 
@@ -120,13 +114,19 @@ impl World {
         let routes: Vec<(String, f64)> = self
             .routes_of(GREEN_ALIAS)
             .into_iter()
-            .chain(self.lambda.aliases.get(GREEN_ALIAS).and_then(|a| a.previous.clone()).map(|(v, _)| v))
+            .chain(
+                self.lambda
+                    .aliases
+                    .get(GREEN_ALIAS)
+                    .and_then(|a| a.previous.clone())
+                    .map(|(v, _)| v),
+            )
             .map(|version| {
                 let fails = app::user_failure_rate(self, &version);
                 (version, fails)
             })
             .collect();
-        let epoch_now = epoch_seconds();
+        let epoch_now = self.epoch_s();
         while self.traffic.sent_until < now_s {
             self.traffic.sent_until += 1;
             let second = epoch_now - (now_s - self.traffic.sent_until);
@@ -164,7 +164,7 @@ impl TrafficSource for SimCloudWatch {
             let counts = self
                 .0
                 .cloud(Operation::GetMetricData, alias, move |w, _| {
-                    let published = w.traffic.published(alias, since);
+                    let published = w.traffic.published(alias, since, w.epoch_s());
                     Ok(versions
                         .iter()
                         .map(|v| (v.clone(), published.get(v).copied().unwrap_or_default()))
@@ -183,7 +183,7 @@ impl TrafficSource for SimCloudWatch {
                     let op = Operation::DescribeAlarms;
                     match names.iter().find(|n| *n != ALARM) {
                         Some(unknown) => Err(not_found(op, unknown)),
-                        None => Ok(w.traffic.alarm_fires()),
+                        None => Ok(w.traffic.alarm_fires(w.epoch_s())),
                     }
                 })
                 .await?;

@@ -19,6 +19,10 @@ use bgd_rules::{
 };
 
 pub(super) const ACCOUNT: &str = "123456789012";
+/// Where the simulation's wall clock starts: the builds' commit time.
+pub(crate) const EPOCH: u64 = 1_767_225_600;
+/// The most an actor's clock is off from the world's, either way (seconds).
+pub(super) const MAX_SKEW_S: u64 = 90;
 pub(super) const REGISTRY_HOST: &str = "sim.registry";
 /// The stages' base URL: `http://sim/restapis/API/STAGE/_user_request_/…`, as the local gateway.
 pub(super) const GATEWAY: &str = "http://sim";
@@ -92,6 +96,8 @@ pub(super) struct World {
     pub images: Images,
     /// When the function's role was created (Lambda may assume it `role_ms` later).
     pub role: Option<u64>,
+    /// Actor → how far its machine's clock is off (seconds).
+    pub skews: BTreeMap<usize, i64>,
     /// Actors whose process died.
     pub dead: BTreeSet<usize>,
     /// Digest → the app its image runs.
@@ -134,6 +140,7 @@ impl World {
             gateway: Gateway::default(),
             images: Images::default(),
             role: None,
+            skews: BTreeMap::new(),
             dead: BTreeSet::new(),
             apps: BTreeMap::new(),
             oracle: Oracle::default(),
@@ -144,6 +151,12 @@ impl World {
             traffic,
             start: tokio::time::Instant::now(),
         }
+    }
+
+    /// The world's own wall clock (epoch seconds): what AWS stamps and CloudWatch counts by,
+    /// whichever actor's call is at work (each actor's clock is skewed, `ledger::skewed`).
+    pub(super) fn epoch_s(&self) -> u64 {
+        EPOCH + self.now() / 1000
     }
 
     /// Virtual milliseconds since the run began.
