@@ -57,13 +57,25 @@ pub struct Batch {
 }
 
 /// Runs seeds `first..first + runs` with `actors` actors each (from a just-provisioned stack
-/// when `fresh`); `trace` prints every run's steps.
-pub fn batch(first: u64, runs: u64, actors: usize, fresh: bool, trace: bool) -> Result<Batch> {
+/// when `fresh`); `trace` prints every run's steps; `stop` ends the batch at the first run that
+/// breaks an invariant.
+pub fn batch(
+    first: u64,
+    runs: u64,
+    actors: usize,
+    fresh: bool,
+    (trace, stop): (bool, bool),
+) -> Result<Batch> {
     let fixtures = prepare()?;
     let started = Instant::now();
     let (mut steps, mut faults) = (0, fault::FaultCounts::default());
     let (mut schedules, mut failed) = (BTreeSet::new(), Vec::new());
+    let mut ran = 0;
     for seed in first..first + runs {
+        if stop && !failed.is_empty() {
+            break;
+        }
+        ran += 1;
         let outcome = run_one(seed, actors, fresh, &fixtures);
         steps += outcome.steps;
         faults.merge(&outcome.faults);
@@ -76,7 +88,7 @@ pub fn batch(first: u64, runs: u64, actors: usize, fresh: bool, trace: bool) -> 
         }
     }
     Ok(Batch {
-        runs,
+        runs: ran,
         steps,
         faults,
         interleavings: schedules.len(),
