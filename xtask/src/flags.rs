@@ -103,6 +103,13 @@ pub struct Sim {
     /// Print each run's step trace (every call, fault, phase and ending, on virtual time)
     #[arg(long)]
     pub trace: bool,
+    /// Stop at the first run that breaks an invariant
+    #[arg(long)]
+    pub first_failure: bool,
+    /// Plant each known bug in a copy of the workspace, build it and run the batch against it
+    /// (--runs at most, stopping at the first violation): every mutant must be caught
+    #[arg(long)]
+    pub mutants: bool,
 }
 
 #[derive(Debug, Args)]

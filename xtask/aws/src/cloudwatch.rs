@@ -19,10 +19,11 @@ use bgd_core::health::{Counts, Reading, Traffic};
 pub(crate) const PERIOD: Duration = Duration::from_secs(60);
 const METRICS: [&str; 2] = ["Invocations", "Errors"];
 
-/// How late Lambda's datapoints reach CloudWatch on AWS: about a minute after their period
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html>); the local cloud's
-/// front answers from its data plane's counts at once.
-pub(crate) const LAMBDA_METRICS_LAG: Duration = Duration::from_secs(120);
+/// How late the last of a window's invocations is counted on AWS: its minute's datapoint
+/// reaches CloudWatch about a minute after the period ([`bgd_core::health::METRICS_LAG`]); the local
+/// cloud's front answers from its data plane's counts at once.
+pub(crate) const LAMBDA_METRICS_LAG: Duration =
+    Duration::from_secs(PERIOD.as_secs() + bgd_core::health::METRICS_LAG.as_secs());
 
 /// CloudWatch through the SDK client `cloud/` built, and how late its counts come.
 pub struct CloudWatch {

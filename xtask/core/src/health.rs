@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::config::Rollout;
 
 /// Invocations and failed ones: the data plane's type, which CloudWatch's figures fill too.
-pub use bgd_rules::metrics::Counts;
+pub use bgd_rules::metrics::{Counts, LAG as METRICS_LAG};
 
 pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 

@@ -190,7 +190,10 @@ impl Functions for SimCloud {
 
     async fn get_alias(&self, function: &str, alias: &str) -> CloudResult<Alias> {
         let op = Operation::GetAlias;
-        self.cloud(op, &format!("{function}:{alias}"), |w, _| {
+        self.cloud(op, &format!("{function}:{alias}"), |w, actor| {
+            if alias == GREEN {
+                w.oracle.green_read(actor);
+            }
             alias_of(w, alias).ok_or_else(|| not_found(op, alias))
         })
         .await
@@ -234,13 +237,14 @@ impl Functions for SimCloud {
                     alias.to_owned(),
                     SimAlias {
                         target: target.version.clone(),
+                        weights: target.additional_weights.clone(),
                         description: description.to_owned(),
                         previous: None,
                     },
                 );
                 if alias == GREEN {
                     let role = self.role.clone();
-                    w.oracle.green_moved(actor, &role, "none", &target.version);
+                    w.oracle.green_moved(actor, &role, None, target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -257,6 +261,9 @@ impl Functions for SimCloud {
         revision_id: Option<&str>,
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
+        if alias == GREEN {
+            self.world().oracle.green_sent(self.actor);
+        }
         self.cloud(
             op,
             &format!("{function}:{alias}→{}", target.version),
@@ -283,12 +290,11 @@ impl Functions for SimCloud {
                 }
                 routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
-                let from = w.lambda.aliases.get(alias).map(|a| a.target.clone());
+                let from = alias_of(w, alias).map(|a| a.target);
                 w.set_alias(alias, target, description);
                 if alias == GREEN {
                     let role = self.role.clone();
-                    let from = from.unwrap_or_default();
-                    w.oracle.green_moved(actor, &role, &from, &target.version);
+                    w.oracle.green_moved(actor, &role, from.as_ref(), target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -380,7 +386,10 @@ fn alias_of(w: &World, alias: &str) -> Option<Alias> {
     let sim = w.lambda.aliases.get(alias)?;
     Some(Alias {
         name: alias.into(),
-        target: AliasTarget::version(sim.target.clone()),
+        target: AliasTarget {
+            version: sim.target.clone(),
+            additional_weights: sim.weights.clone(),
+        },
         description: sim.description.clone(),
         revision_id: function.aliases.get(alias).cloned(),
     })

@@ -21,6 +21,7 @@ pub mod prune;
 mod push;
 pub mod rollback;
 mod rollout;
+pub mod statement;
 pub mod status;
 pub mod unpin;
 mod update;

@@ -28,6 +28,7 @@ use crate::{
     outcome::{Exit, refuse},
     probe::Endpoint,
     progress::Progress,
+    secret::Secret,
 };
 
 /// How often green is probed and CloudWatch read (4 metrics and the alarms a second: about
@@ -78,6 +79,9 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// The lock a rollout runs under: its API and this run's token (`None` for a resumed bake).
+type Lock<'a> = Option<(&'a RestApi, &'a Secret)>;
+
 /// What a reverted rollout says (exit 7).
 fn rolled_back(breach: &Breach, old: &str, new: &str) -> String {
     format!(
@@ -91,6 +95,7 @@ impl<C: Cloud> Ctx<C> {
     pub(crate) async fn roll_out(
         &self,
         api: &RestApi,
+        token: &Secret,
         green: &Alias,
         candidate: Candidate<'_>,
         plan: Plan,
@@ -108,18 +113,25 @@ impl<C: Cloud> Ctx<C> {
         let mut watch = Watch::new(
             self.stage_url(api, GREEN),
             [old.clone(), new.clone()],
-            SystemTime::now(),
+            ledger::system_now(),
             &mut seen,
         );
-        let (mut current, mut breach) = self.shift(&mut watch, green, steps, [&old, &new]).await?;
+        let lock = Some((api, token));
+        let (mut current, mut breach) = self
+            .shift(&mut watch, green, steps, [&old, &new], lock)
+            .await?;
         if breach.is_none() {
             (current, breach) = self
-                .promote_and_bake(api, &mut watch, &current, candidate, bake)
+                .promote_and_bake((api, token), &mut watch, &current, candidate, bake)
                 .await?;
         }
         let first_error = watch.first_error;
         let started = watch.started;
         if let Some(breach) = breach {
+            // A revert is a write of green too: not under another run's lock.
+            self.still_rolling(lock)
+                .await
+                .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
             let green_before = (old.as_str(), green.description.as_str());
             self.revert(
                 &current,
@@ -166,6 +178,7 @@ impl<C: Cloud> Ctx<C> {
         green: &Alias,
         steps: Vec<(f64, Duration)>,
         [old, new]: [&str; 2],
+        lock: Lock<'_>,
     ) -> Result<(Alias, Option<Breach>)> {
         let mut current = green.clone();
         for (weight, hold) in steps {
@@ -173,6 +186,7 @@ impl<C: Cloud> Ctx<C> {
                 version: old.to_owned(),
                 additional_weights: BTreeMap::from([(new.to_owned(), weight)]),
             };
+            self.still_rolling(lock).await?;
             current = self
                 .progress
                 .phase(Phase::Shift, self.guarded_green(&current, &split, None))
@@ -193,7 +207,7 @@ impl<C: Cloud> Ctx<C> {
     /// and the bake's breach.
     async fn promote_and_bake(
         &self,
-        api: &RestApi,
+        (api, token): (&RestApi, &Secret),
         watch: &mut Watch<'_>,
         current: &Alias,
         candidate: Candidate<'_>,
@@ -208,11 +222,29 @@ impl<C: Cloud> Ctx<C> {
             candidate,
             baking,
         };
+        let lock = Some((api, token));
+        self.still_rolling(lock).await?;
         let promoted = self.promote(current, promote).await?;
         if baking.is_none() {
             return Ok((promoted, None));
         }
-        self.bake(watch, promoted, bake).await
+        self.bake(watch, promoted, bake, lock).await
+    }
+
+    /// Before each of a rollout's writes of green: the run still holds the lock it rolls out
+    /// under (`None`: a resumed bake, which holds none). A rollout that outlasted its lock (a
+    /// stall, or steps longer than its TTL) wrote green under the next holder's feet: found by
+    /// the simulation (a prune had taken the expired lock over when the promote landed).
+    async fn still_rolling(&self, lock: Lock<'_>) -> Result<()> {
+        let Some((api, token)) = lock else {
+            return Ok(());
+        };
+        self.still_holds(api, token.expose()).await.map_err(|_| {
+            refuse(
+                Exit::LockHeld,
+                "this run's lock expired and another run took it over mid-rollout: the rollout stops here, before its next write of green",
+            )
+        })
     }
 
     /// The bake phase: green on the candidate alone, watched for `span`; when no breach came,
@@ -223,12 +255,14 @@ impl<C: Cloud> Ctx<C> {
         watch: &mut Watch<'_>,
         green: Alias,
         span: Duration,
+        lock: Lock<'_>,
     ) -> Result<(Alias, Option<Breach>)> {
         let bake = async {
             let breach = self.watch_for(watch, span).await?;
             if breach.is_some() {
                 return Ok((green, breach));
             }
+            self.still_rolling(lock).await?;
             let promotion = Promotion::parse(&green.description)?;
             let done = Promotion {
                 baking: None,
