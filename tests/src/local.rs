@@ -357,14 +357,9 @@ pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32>
 /// Sets the delays of the local cloud whose front answers at `front_url` (tests lengthen or
 /// shorten Lambda's and API Gateway's asynchronous work).
 pub async fn set_delays(front_url: &str, delays: &bgd_local::front::Delays) {
-    let status = bgd_tls::client()
-        .post(format!("{front_url}{}", bgd_local::front::DELAYS_PATH))
-        .json(delays)
-        .send()
+    bgd_local::front::set_delays(front_url, delays)
         .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+        .unwrap();
 }
 
 /// Makes the local data plane fail `share` of the invocations of `version` through `alias`

@@ -68,6 +68,8 @@ pub enum Verb {
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
+    /// Replay AWS answers recorded from the real service against the local cloud and the simulation
+    Conformance(Conformance),
     /// Simulate: the real pipeline against an in-memory AWS, faults at every call; no AWS
     ///
     /// Several actors at once on virtual time, the invariants checked after every step; a
@@ -102,6 +104,12 @@ pub struct Sim {
     /// Print each run's step trace (every call, fault, phase and ending, on virtual time)
     #[arg(long)]
     pub trace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Conformance {
+    /// Only the cases whose name contains this
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ mod actor;
 mod app;
 mod aws;
 mod cloud;
+mod conformance;
 mod fault;
 mod lambda;
 mod oracle;
@@ -30,6 +31,7 @@ mod run;
 mod scenarios;
 mod world;
 
+pub use conformance::conformance;
 pub use fault::FaultCounts;
 
 use std::{collections::BTreeSet, time::Instant};

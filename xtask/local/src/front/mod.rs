@@ -84,7 +84,7 @@ pub async fn serve(options: Options) -> Result<()> {
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
-        .route(DELAYS_PATH, post(set_delays))
+        .route(DELAYS_PATH, post(delays_set))
         .route(
             &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
             post(lambda::invocation),
@@ -122,7 +122,24 @@ async fn stage_served(
     }
 }
 
-async fn set_delays(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
+/// Sets the delays of the running front at `front_url` (tests and the conformance suite
+/// lengthen or shorten Lambda's and API Gateway's asynchronous work).
+pub async fn set_delays(front_url: &str, delays: &Delays) -> Result<()> {
+    let status = bgd_tls::client()
+        .post(format!("{front_url}{DELAYS_PATH}"))
+        .json(delays)
+        .send()
+        .await
+        .context("setting the local cloud's delays")?
+        .status();
+    anyhow::ensure!(
+        status == StatusCode::NO_CONTENT,
+        "setting the local cloud's delays: {status}"
+    );
+    Ok(())
+}
+
+async fn delays_set(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
     *front.delays.lock().expect("lock") = delays;
     StatusCode::NO_CONTENT
 }

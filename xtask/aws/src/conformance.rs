@@ -1,0 +1,279 @@
+//! The conformance suite's model of AWS over the wire (`bgd_rules::conformance`): each call of a
+//! case sent by the real AWS SDK to an endpoint (the local cloud's front), the answer judged as
+//! the SDK received it (its status and raw body, read after the SDK parsed it: an answer the
+//! SDK cannot parse fails the case).
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Result;
+use aws_sdk_lambda::{
+    error::ProvideErrorMetadata,
+    types::{AliasRoutingConfiguration, Architecture, Environment, FunctionCode, PackageType},
+};
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::AfterDeserializationInterceptorContextRef},
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::Value;
+
+use super::SdkCloud;
+use bgd_core::cloud::{Account, Target};
+use bgd_rules::conformance::{Answer, Case, Model, function_of, vars};
+
+/// The last answer the SDK received: its status and body.
+#[derive(Debug, Clone, Default)]
+struct Received(Arc<Mutex<Option<(u16, Value)>>>);
+
+impl Intercept for Received {
+    fn name(&self) -> &'static str {
+        "Received"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let body = response
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        *self.0.lock().expect("lock") = Some((response.status().as_u16(), body));
+        Ok(())
+    }
+}
+
+/// Lambda over the SDK at the local cloud's front.
+pub struct WireModel {
+    lambda: aws_sdk_lambda::Client,
+    received: Received,
+    region: String,
+    account: String,
+    role: String,
+    settle: Duration,
+}
+
+impl WireModel {
+    /// Connects to `target` and creates the cases' execution role; `settle` is how long the
+    /// model's delays take to pass.
+    pub async fn connect(target: Target, settle: Duration) -> Result<Self> {
+        let cloud = SdkCloud::connect(target).await?;
+        let account = cloud.account_id().await?;
+        let policy = bgd_core::config::logs_policy(&cloud.region, &account, "c-*");
+        let role = cloud.ensure_function_role("conformance", &policy).await?;
+        let received = Received::default();
+        let config = cloud
+            .lambda
+            .config()
+            .to_builder()
+            .interceptor(received.clone())
+            .build();
+        Ok(Self {
+            lambda: aws_sdk_lambda::Client::from_conf(config),
+            received,
+            region: cloud.region,
+            account,
+            role,
+            settle,
+        })
+    }
+
+    async fn send(&self, call: &str, i: &Value) -> Option<Result<(), (u16, String)>> {
+        let s = |k: &str| i[k].as_str().map(str::to_owned);
+        let l = &self.lambda;
+        let name = s("FunctionName");
+        macro_rules! sent {
+            ($builder:expr) => {
+                Some($builder.send().await.map(|_| ()).map_err(|e| {
+                    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+                    let code = e.code().map_or_else(|| format!("{e:?}"), str::to_owned);
+                    (status, code)
+                }))
+            };
+        }
+        match call {
+            "CreateFunction" => sent!(
+                l.create_function()
+                    .set_function_name(name)
+                    .set_role(s("Role"))
+                    .package_type(PackageType::Image)
+                    .code(
+                        FunctionCode::builder()
+                            .set_image_uri(i["Code"]["ImageUri"].as_str().map(str::to_owned))
+                            .build()
+                    )
+                    .set_publish(i["Publish"].as_bool())
+                    .set_description(s("Description"))
+                    .set_architectures(architectures(i))
+                    .set_environment(environment(i))
+            ),
+            "GetFunction" => sent!(
+                l.get_function()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+            ),
+            "GetFunctionConfiguration" => sent!(
+                l.get_function_configuration()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+            ),
+            "UpdateFunctionCode" => sent!(
+                l.update_function_code()
+                    .set_function_name(name)
+                    .set_image_uri(s("ImageUri"))
+                    .set_publish(i["Publish"].as_bool())
+                    .set_revision_id(s("RevisionId"))
+                    .set_architectures(architectures(i))
+            ),
+            "UpdateFunctionConfiguration" => sent!(
+                l.update_function_configuration()
+                    .set_function_name(name)
+                    .set_description(s("Description"))
+                    .set_environment(environment(i))
+                    .set_memory_size(i["MemorySize"].as_i64().map(|m| m as i32))
+                    .set_revision_id(s("RevisionId"))
+            ),
+            "PublishVersion" => sent!(
+                l.publish_version()
+                    .set_function_name(name)
+                    .set_code_sha256(s("CodeSha256"))
+                    .set_description(s("Description"))
+                    .set_revision_id(s("RevisionId"))
+            ),
+            "CreateAlias" => sent!(
+                l.create_alias()
+                    .set_function_name(name)
+                    .set_name(s("Name"))
+                    .set_function_version(s("FunctionVersion"))
+                    .set_description(s("Description"))
+                    .set_routing_config(routing(i))
+            ),
+            "UpdateAlias" => sent!(
+                l.update_alias()
+                    .set_function_name(name)
+                    .set_name(s("Name"))
+                    .set_function_version(s("FunctionVersion"))
+                    .set_description(s("Description"))
+                    .set_routing_config(routing(i))
+                    .set_revision_id(s("RevisionId"))
+            ),
+            "GetAlias" => sent!(l.get_alias().set_function_name(name).set_name(s("Name"))),
+            "DeleteAlias" => sent!(l.delete_alias().set_function_name(name).set_name(s("Name"))),
+            "ListVersionsByFunction" => {
+                sent!(l.list_versions_by_function().set_function_name(name))
+            }
+            "DeleteFunction" => sent!(
+                l.delete_function()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+            ),
+            "AddPermission" => sent!(
+                l.add_permission()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+                    .set_statement_id(s("StatementId"))
+                    .set_action(s("Action"))
+                    .set_principal(s("Principal"))
+                    .set_source_arn(s("SourceArn"))
+            ),
+            "GetPolicy" => sent!(
+                l.get_policy()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn architectures(i: &Value) -> Option<Vec<Architecture>> {
+    let names = i["Architectures"].as_array()?;
+    Some(
+        names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(Architecture::from)
+            .collect(),
+    )
+}
+
+fn environment(i: &Value) -> Option<Environment> {
+    let vars = i["Environment"]["Variables"].as_object()?;
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    Some(Environment::builder().set_variables(Some(vars)).build())
+}
+
+fn routing(i: &Value) -> Option<AliasRoutingConfiguration> {
+    let weights = i["RoutingConfig"]["AdditionalVersionWeights"].as_object()?;
+    let weights: HashMap<String, f64> = weights
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or_default()))
+        .collect();
+    Some(
+        AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(weights))
+            .build(),
+    )
+}
+
+impl Model for WireModel {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    fn begin(&mut self, case: &Case) -> BTreeMap<String, String> {
+        let function = function_of(case);
+        let other_region = if self.region == "us-west-2" {
+            "eu-west-1"
+        } else {
+            "us-west-2"
+        };
+        vars(
+            &function,
+            &self.region,
+            other_region,
+            &self.account,
+            &self.role,
+        )
+    }
+
+    async fn call(&mut self, call: &str, input: &Value) -> Option<Answer> {
+        *self.received.0.lock().expect("lock") = None;
+        let result = self.send(call, input).await?;
+        let received = self.received.0.lock().expect("lock").take();
+        Some(match (result, received) {
+            (Ok(()), Some((status, body))) => Answer {
+                status,
+                error: None,
+                body,
+            },
+            (Ok(()), None) => Answer {
+                status: 0,
+                error: Some("the SDK received no answer".into()),
+                body: Value::Null,
+            },
+            (Err((status, code)), received) => Answer {
+                status,
+                error: Some(code),
+                body: received.map_or(Value::Null, |(_, body)| body),
+            },
+        })
+    }
+
+    async fn settle(&mut self) {
+        tokio::time::sleep(self.settle).await;
+    }
+}
