@@ -40,6 +40,10 @@ pub struct Function {
     pub versions: BTreeMap<String, Published>,
     /// Alias name → its RevisionId.
     pub aliases: BTreeMap<String, String>,
+    /// Qualifier (a version or an alias; `""` for the unqualified function) → its resource
+    /// policy: statement id → statement (see [`add_permission`]).
+    #[serde(default)]
+    pub policies: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -338,6 +342,67 @@ pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
         }
     }
     status
+}
+
+/// Why Lambda refuses AddPermission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permission {
+    /// InvalidParameterValueException (400): no policy for `$LATEST` by qualifier.
+    Latest,
+    /// ResourceNotFoundException (404): the qualifier names no version or alias.
+    NoQualifier(String),
+    /// ResourceConflictException (409): the qualifier's policy has this statement id.
+    Duplicate(String),
+}
+
+impl Permission {
+    pub fn message(&self, function: &str) -> String {
+        match self {
+            Self::Latest => "We currently do not support adding policies for $LATEST.".into(),
+            Self::NoQualifier(q) => format!("Function not found: {function}:{q}"),
+            Self::Duplicate(sid) => format!(
+                "The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+            ),
+        }
+    }
+}
+
+/// AddPermission: Lambda keeps one resource policy per qualifier (the unqualified function's
+/// is `""`), so a statement added to an alias is in that alias's policy alone, and a statement
+/// id already in it is a conflict (so `ensure_permission`'s conflict branch is what AWS runs).
+/// `$LATEST` is refused, a qualifier that is neither a published version nor an alias is not
+/// found. Recorded: LocalStack's AWS-validated `test_permission_exceptions` and
+/// `test_lambda_permission_fn_versioning` (tests/aws/services/lambda_/test_lambda_api.py).
+pub fn add_permission(
+    function: &mut Function,
+    qualifier: &str,
+    statement_id: &str,
+    statement: serde_json::Value,
+) -> Result<(), Permission> {
+    if qualifier == "$LATEST" {
+        return Err(Permission::Latest);
+    }
+    let known = qualifier.is_empty()
+        || function.versions.contains_key(qualifier)
+        || function.aliases.contains_key(qualifier);
+    if !known {
+        return Err(Permission::NoQualifier(qualifier.to_owned()));
+    }
+    let policy = function.policies.entry(qualifier.to_owned()).or_default();
+    if policy.contains_key(statement_id) {
+        return Err(Permission::Duplicate(statement_id.to_owned()));
+    }
+    policy.insert(statement_id.to_owned(), statement);
+    Ok(())
+}
+
+/// GetPolicy: the statements of that qualifier's own policy; `None` (ResourceNotFoundException)
+/// when it has none.
+pub fn policy<'f>(
+    function: &'f Function,
+    qualifier: &str,
+) -> Option<&'f BTreeMap<String, serde_json::Value>> {
+    function.policies.get(qualifier).filter(|p| !p.is_empty())
 }
 
 /// Why Lambda refuses an alias's routing configuration (CreateAlias, UpdateAlias).

@@ -51,8 +51,6 @@ pub(super) struct Lambda {
     pub versions: BTreeMap<u64, VersionFacts>,
     pub next_version: u64,
     pub aliases: BTreeMap<String, SimAlias>,
-    /// Alias → statement ids of its resource policy.
-    pub permissions: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -34,7 +34,10 @@ use super::{
 };
 use bgd_rules::{
     self,
-    lambda::{Deletion, Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
+    lambda::{
+        Deletion, Permission, Refusal, RunsAs, busy_or_moved, code_sha256_moved,
+        default_architecture,
+    },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -112,6 +115,26 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         (&Method::PUT, [name, "aliases", alias]) => {
             alias_write(front, call, &key(name), alias).await
         }
+        (&Method::DELETE, [name, "aliases", alias]) => {
+            let answer = front.forward(&call).await;
+            if !answer.status.is_success() {
+                return answer;
+            }
+            let mut books = front.books.lock().await;
+            if let Some(function) = books.functions.get_mut(&key(name)) {
+                function.aliases.remove(*alias);
+                function.policies.remove(*alias);
+                front.save(&books).await;
+            }
+            // Lambda answers 204, also for an alias that does not exist (moto: 201).
+            no_content()
+        }
+        (&Method::POST, [name, "policy"]) => {
+            permission(front, &call, &key(name), qualifier.as_deref()).await
+        }
+        (&Method::GET, [name, "policy"]) => {
+            policy(front, &call, &key(name), qualifier.as_deref()).await
+        }
         (&Method::GET, [name, "aliases", alias]) => {
             let mut answer = front.forward(&call).await;
             // moto answers 201; the SDK would take any 2xx, but AWS says 200.
@@ -174,13 +197,93 @@ async fn delete_version(
         Err(refusal) => conflict(refusal.message()),
         Ok(()) => {
             front.save(&books).await;
+            no_content()
+        }
+    }
+}
+
+fn no_content() -> Answer {
+    Answer {
+        status: StatusCode::NO_CONTENT,
+        headers: Default::default(),
+        body: Bytes::new(),
+    }
+}
+
+/// AddPermission, kept per qualifier as Lambda keeps it ([`bgd_rules::lambda::add_permission`];
+/// moto keeps one policy per function); a function the front never saw goes to moto.
+async fn permission(front: &Front, call: &Call, key: &str, qualifier: Option<&str>) -> Answer {
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get_mut(key) else {
+        return front.forward(call).await;
+    };
+    let body = call.json();
+    let qualifier = qualifier.unwrap_or_default();
+    let (region, name) = key.split_once('/').unwrap_or(("", key));
+    // moto's one account.
+    let account = "123456789012";
+    let resource = match qualifier {
+        "" => format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+        q => format!("arn:aws:lambda:{region}:{account}:function:{name}:{q}"),
+    };
+    let sid = body["StatementId"].as_str().unwrap_or_default();
+    let mut statement = serde_json::json!({
+        "Sid": sid, "Effect": "Allow", "Action": body["Action"],
+        "Principal": {"Service": body["Principal"]}, "Resource": resource,
+    });
+    if let Some(source) = body["SourceArn"].as_str() {
+        statement["Condition"] = serde_json::json!({"ArnLike": {"AWS:SourceArn": source}});
+    }
+    match bgd_rules::lambda::add_permission(function, qualifier, sid, statement.clone()) {
+        Err(refusal @ Permission::Latest) => invalid(&refusal.message(name)),
+        Err(refusal @ Permission::NoQualifier(_)) => refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &refusal.message(name),
+        ),
+        Err(refusal) => conflict(refusal.message(name)),
+        Ok(()) => {
+            front.save(&books).await;
+            let body = serde_json::json!({"Statement": statement.to_string()});
             Answer {
-                status: StatusCode::NO_CONTENT,
-                headers: Default::default(),
-                body: Bytes::new(),
+                status: StatusCode::CREATED,
+                headers: json_headers(),
+                body: Bytes::from(body.to_string()),
             }
         }
     }
+}
+
+/// GetPolicy of one qualifier's own policy.
+async fn policy(front: &Front, call: &Call, key: &str, qualifier: Option<&str>) -> Answer {
+    let books = front.books.lock().await;
+    let Some(function) = books.functions.get(key) else {
+        return front.forward(call).await;
+    };
+    let name = key.split_once('/').map_or(key, |(_, name)| name);
+    let Some(statements) = bgd_rules::lambda::policy(function, qualifier.unwrap_or_default())
+    else {
+        let message = format!("The resource you requested does not exist. ({name})");
+        return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    };
+    let statements: Vec<&Value> = statements.values().collect();
+    let document =
+        serde_json::json!({"Version": "2012-10-17", "Id": "default", "Statement": statements});
+    let body = serde_json::json!({"Policy": document.to_string(), "RevisionId": function.revision});
+    Answer {
+        status: StatusCode::OK,
+        headers: json_headers(),
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+fn json_headers() -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    headers
 }
 
 /// Lambda's answer for a version of a function the front knows that is not (or no longer)
@@ -274,12 +377,13 @@ async fn create(front: &Front, call: Call) -> Answer {
     if !answer.status.is_success() {
         return answer;
     }
+    // Pending from Lambda's answer on (however long moto took to give it).
     let function = Function {
         image: body["Code"]["ImageUri"]
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        active_at: now + front.delays().pending_ms,
+        active_at: now_ms() + front.delays().pending_ms,
         updated_at: None,
         idle_when_updated: false,
         revision: revision(),
@@ -293,6 +397,7 @@ async fn create(front: &Front, call: Call) -> Answer {
         },
         versions: Default::default(),
         aliases: Default::default(),
+        policies: Default::default(),
     };
     let answer = described(front, &function, answer);
     books

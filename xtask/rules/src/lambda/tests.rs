@@ -32,6 +32,7 @@ fn function(versions: BTreeMap<String, Published>) -> Function {
         runs_as: RunsAs::default(),
         versions,
         aliases: BTreeMap::new(),
+        policies: BTreeMap::new(),
     }
 }
 
