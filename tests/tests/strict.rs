@@ -78,13 +78,15 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
         .publish_version(&name, image.digest_hex(), "v1")
         .await
         .unwrap();
+    // Published from a settled `$LATEST`: Active at once, as recorded against AWS
+    // (tests/conformance/cases/lambda.json, a_version_published_from_a_settled_latest_…).
     assert_eq!(
         cloud
             .get_version(&name, &published.version)
             .await
             .unwrap()
             .state,
-        VersionState::Pending
+        VersionState::Active
     );
     ready(cloud, &name, &published.version).await;
 }

@@ -28,7 +28,12 @@ pub struct Function {
     /// the update ends (see [`Function::begin_update`]).
     #[serde(default)]
     pub idle_when_updated: bool,
+    /// `$LATEST`'s RevisionId as the last write left it, while it is Pending or updating.
     pub revision: String,
+    /// The RevisionId it has once that write settled: Lambda gives `$LATEST` a new one when it
+    /// turns Active and when an update completes (see [`Function::revision_at`]).
+    #[serde(default)]
+    pub settled_revision: String,
     /// `$LATEST`'s `Architectures` (one name), which UpdateFunctionCode may switch (moto
     /// ignores that; the front keeps it).
     #[serde(default = "default_architecture")]
@@ -58,6 +63,9 @@ pub struct Published {
     /// `$LATEST`'s RevisionId it was cut from (see [`unpublished_since`]).
     #[serde(default)]
     pub cut_from: String,
+    /// The version's own RevisionId (published versions carry one).
+    #[serde(default)]
+    pub revision: String,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
@@ -144,16 +152,38 @@ impl Function {
         self.updated_at.is_some_and(|end| now < end)
     }
 
-    /// `$LATEST`'s LastUpdateStatus: none before the first update, then InProgress until the
-    /// update ends, then Successful.
+    /// `$LATEST`'s LastUpdateStatus: none while a new function is Pending (its CreateFunction
+    /// answer has none), Successful once it is Active, InProgress while an update runs.
+    /// Recorded: LocalStack's AWS-validated `test_lambda_image_versions` (create_image_response,
+    /// get_function_result, first_update_response).
     pub fn last_update_status(&self, now: u64) -> Option<&'static str> {
-        self.updated_at.map(|_| {
-            if self.updating(now) {
-                "InProgress"
-            } else {
-                "Successful"
-            }
-        })
+        if self.updating(now) {
+            Some("InProgress")
+        } else if self.updated_at.is_none() && now < self.active_at {
+            None
+        } else {
+            Some("Successful")
+        }
+    }
+
+    /// `$LATEST`'s RevisionId at `now`: the last write's while it is Pending or updating, a new
+    /// one once it settled (recorded: `test_lambda_image_versions` create_image_response →
+    /// get_function_result and first_update_response → first_update_get_function each answer
+    /// another RevisionId; `test_function_revisions_version_and_alias` one more after
+    /// PublishVersion).
+    pub fn revision_at(&self, now: u64) -> &str {
+        let settling = now < self.active_at || self.updating(now);
+        if settling || self.settled_revision.is_empty() {
+            &self.revision
+        } else {
+            &self.settled_revision
+        }
+    }
+
+    /// A write gives `$LATEST` `revision` now and `settled` once the write has settled.
+    pub fn revise(&mut self, revision: String, settled: String) {
+        self.revision = revision;
+        self.settled_revision = settled;
     }
 
     /// CodeSha256 of `$LATEST`: the image digest's hex (what Lambda reports for an image).
@@ -165,6 +195,22 @@ impl Function {
 /// The hex of an ImageUri's `@sha256:` digest (empty when it has none).
 pub fn digest_hex(image: &str) -> &str {
     image.rsplit_once("@sha256:").map_or("", |(_, hex)| hex)
+}
+
+/// Lambda's `StateReason` and `StateReasonCode` for a `State` other than Active (recorded:
+/// create_image_response's "The function is being created." / Creating).
+pub fn state_reason(state: &str) -> Option<(&'static str, &'static str)> {
+    match state {
+        "Pending" => Some(("The function is being created.", "Creating")),
+        "Inactive" => Some(("The function is inactive.", "Idle")),
+        _ => None,
+    }
+}
+
+/// Lambda's `LastUpdateStatusReason` and `LastUpdateStatusReasonCode` while an update is
+/// InProgress (recorded: first_update_response).
+pub fn update_reason(last_update_status: &str) -> Option<(&'static str, &'static str)> {
+    (last_update_status == "InProgress").then_some(("The function is being created.", "Creating"))
 }
 
 /// Why Lambda refuses a write.
@@ -224,7 +270,7 @@ pub fn busy_or_moved(function: &Function, now: u64, revision_id: Option<&str>) -
         return Some(Refusal::Updating);
     }
     revision_id
-        .filter(|given| *given != function.revision)
+        .filter(|given| *given != function.revision_at(now))
         .map(|_| Refusal::RevisionMoved)
 }
 
@@ -261,11 +307,21 @@ pub fn unpublished_since(function: &Function) -> Option<&str> {
 }
 
 /// PublishVersion: records version `number` (as Lambda numbered it) running `$LATEST`'s image,
-/// Pending for `delays.pending_ms`.
-pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
-    let active_at = now + delays.pending_ms;
+/// with its own RevisionId `version_revision`, and gives `$LATEST` the RevisionId `revision`.
+/// Publishing needs a settled `$LATEST` ([`busy_or_moved`]), and a version published from one
+/// is Active at once, with LastUpdateStatus Successful (recorded: `test_lambda_image_versions`
+/// first_publish_response, `test_alias_lifecycle` publish_v1; only `Publish=true` on
+/// CreateFunction or UpdateFunctionCode gives a Pending version, which no model offers).
+pub fn publish(
+    function: &mut Function,
+    number: String,
+    now: u64,
+    revision: String,
+    version_revision: String,
+) {
+    function.revise(revision.clone(), revision.clone());
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
-    let (runs_as, cut_from) = (function.runs_as.clone(), function.revision.clone());
+    let runs_as = function.runs_as.clone();
     function
         .versions
         .entry(number)
@@ -273,9 +329,10 @@ pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delay
             image,
             architecture,
             runs_as,
-            cut_from,
-            active_at,
-            used_at: active_at,
+            cut_from: revision,
+            revision: version_revision,
+            active_at: now,
+            used_at: now,
         });
 }
 

@@ -27,6 +27,7 @@ use bgd_core::cloud::{
 use bgd_rules::{
     Delays,
     conformance::{Answer, Case, Model, Verdict, function_of, run, vars},
+    lambda::{state_reason, update_reason},
 };
 
 /// The sim's region: every ARN it answers names it.
@@ -281,8 +282,17 @@ fn configuration(v: &Version) -> Value {
         "State": v.state.to_string(), "Architectures": [v.architecture],
         "MemorySize": v.settings.memory_mb, "Timeout": v.settings.timeout.as_secs(),
     });
+    // The reasons follow from the state by Lambda's rule: the boundary reads only the state.
+    if let Some((reason, code)) = state_reason(&v.state.to_string()) {
+        c["StateReason"] = json!(reason);
+        c["StateReasonCode"] = json!(code);
+    }
     if let Some(status) = &v.last_update_status {
         c["LastUpdateStatus"] = json!(status);
+        if let Some((reason, code)) = update_reason(status) {
+            c["LastUpdateStatusReason"] = json!(reason);
+            c["LastUpdateStatusReasonCode"] = json!(code);
+        }
     }
     if let Some(revision) = &v.revision_id {
         c["RevisionId"] = json!(revision);

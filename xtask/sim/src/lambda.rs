@@ -49,11 +49,12 @@ fn updated(
     name: &str,
     change: impl FnOnce(&mut Function, &mut Settings),
 ) -> CloudResult<Version> {
-    let (now, delays, revision) = (w.now(), w.delays, w.revision());
+    let (now, delays) = (w.now(), w.delays);
+    let (revision, settled) = (w.revision(), w.revision());
     let (f, current) = guarded(w, operation, name)?;
     change(f, current);
     f.begin_update(now, &delays);
-    f.revision = revision;
+    f.revise(revision, settled);
     latest(w, operation, name)
 }
 
@@ -94,6 +95,7 @@ impl Functions for SimCloud {
                 updated_at: None,
                 idle_when_updated: false,
                 revision: w.revision(),
+                settled_revision: w.revision(),
                 architecture: spec.architecture.clone(),
                 runs_as: RunsAs {
                     role: spec.role_arn.clone(),
@@ -151,7 +153,8 @@ impl Functions for SimCloud {
             if let Some(why) = bgd_rules::description_error(description) {
                 return Err(invalid(op, function, why));
             }
-            let (now, delays, number) = (w.now(), w.delays, w.lambda.next_version);
+            let (now, number) = (w.now(), w.lambda.next_version);
+            let (revision, version_revision) = (w.revision(), w.revision());
             let (f, settings) = guarded(w, op, function)?;
             if let Some(refusal) = code_sha256_moved(f, Some(code_sha256)) {
                 return Err(refused(&refusal, op, function));
@@ -161,7 +164,7 @@ impl Functions for SimCloud {
                     .version(function, &last)
                     .ok_or_else(|| not_found(op, function));
             }
-            bgd_rules::lambda::publish(f, number.to_string(), now, &delays);
+            bgd_rules::lambda::publish(f, number.to_string(), now, revision, version_revision);
             let settings = settings.clone();
             w.lambda.versions.insert(
                 number,

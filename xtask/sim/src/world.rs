@@ -170,7 +170,7 @@ impl World {
                 function.last_update_status(now),
                 String::new(),
                 settings.clone(),
-                Some(function.revision.clone()),
+                Some(function.revision_at(now).to_owned()),
             )
         } else {
             let published = function.versions.get(qualifier)?;
@@ -181,7 +181,7 @@ impl World {
                 Some("Successful"),
                 facts.description.clone(),
                 facts.settings.clone(),
-                None,
+                Some(published.revision.clone()),
             )
         };
         let architecture = match qualifier {

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Front, refuse,
-    state::{Books, Function, Status, now_ms},
+    state::{Books, Function, now_ms},
 };
-use bgd_rules::lambda::{Answered, Refusal, digest_hex};
+use bgd_rules::lambda::{Answered, Refusal, digest_hex, state_reason, update_reason};
 
 /// Rewrites one function configuration with what the front knows of that version; returns
 /// the image that version runs.
@@ -39,36 +39,31 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
     let object = config
         .as_object_mut()
         .expect("a configuration is an object");
-    match status {
-        Status::Active => {
-            object.remove("StateReason");
-            object.remove("StateReasonCode");
-        }
-        Status::Pending => {
-            object.insert(
-                "StateReason".into(),
-                json!("The function is being created."),
-            );
-            object.insert("StateReasonCode".into(), json!("Creating"));
-        }
-        Status::Inactive => {
-            object.insert("StateReason".into(), json!("The function is inactive."));
-            object.insert("StateReasonCode".into(), json!("Idle"));
+    object.remove("StateReason");
+    object.remove("StateReasonCode");
+    if let Some((reason, code)) = state_reason(status.as_str()) {
+        object.insert("StateReason".into(), json!(reason));
+        object.insert("StateReasonCode".into(), json!(code));
+    }
+    for field in [
+        "LastUpdateStatus",
+        "LastUpdateStatusReason",
+        "LastUpdateStatusReasonCode",
+    ] {
+        object.remove(field);
+    }
+    if let Some(update) = update {
+        object.insert("LastUpdateStatus".into(), json!(update));
+        if let Some((reason, code)) = update_reason(update) {
+            object.insert("LastUpdateStatusReason".into(), json!(reason));
+            object.insert("LastUpdateStatusReasonCode".into(), json!(code));
         }
     }
-    match update {
-        Some(update) => {
-            object.insert("LastUpdateStatus".into(), json!(update));
-        }
-        None => {
-            object.remove("LastUpdateStatus");
-            object.remove("LastUpdateStatusReason");
-            object.remove("LastUpdateStatusReasonCode");
-        }
-    }
-    if version == "$LATEST" {
-        object.insert("RevisionId".into(), json!(function.revision));
-    }
+    let revision = match function.versions.get(&version) {
+        Some(published) => &published.revision,
+        None => function.revision_at(now),
+    };
+    object.insert("RevisionId".into(), json!(revision));
     Some(image)
 }
 

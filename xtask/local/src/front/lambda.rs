@@ -42,6 +42,16 @@ use bgd_rules::{
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
 
+/// What ListVersionsByFunction leaves out of each configuration.
+const LISTED_WITHOUT: &[&str] = &[
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode",
+];
+
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
     let Some(rest) = path.strip_prefix(FUNCTIONS) else {
@@ -104,6 +114,13 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
                 });
                 for config in versions {
                     describe(config, function, front);
+                    // A listed configuration has no state (recorded: LocalStack's
+                    // test_lambda_image_versions list_versions_result; API_ListFunctions).
+                    if let Some(config) = config.as_object_mut() {
+                        for field in LISTED_WITHOUT {
+                            config.remove(*field);
+                        }
+                    }
                 }
             }
             answer.with_json(&body)
@@ -269,7 +286,7 @@ async fn policy(front: &Front, call: &Call, key: &str, qualifier: Option<&str>) 
     let statements: Vec<&Value> = statements.values().collect();
     let document =
         serde_json::json!({"Version": "2012-10-17", "Id": "default", "Statement": statements});
-    let body = serde_json::json!({"Policy": document.to_string(), "RevisionId": function.revision});
+    let body = serde_json::json!({"Policy": document.to_string(), "RevisionId": function.revision_at(now_ms())});
     Answer {
         status: StatusCode::OK,
         headers: json_headers(),
@@ -387,6 +404,7 @@ async fn create(front: &Front, call: Call) -> Answer {
         updated_at: None,
         idle_when_updated: false,
         revision: revision(),
+        settled_revision: revision(),
         // moto checked the name (one of Lambda's two) before answering.
         architecture: body["Architectures"][0]
             .as_str()
@@ -454,7 +472,7 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     }
     let function = books.functions.get_mut(key).expect("read above");
     function.begin_update(now_ms(), &front.delays());
-    function.revision = revision();
+    function.revise(revision(), revision());
     if code && let Some(image) = body["ImageUri"].as_str() {
         function.image = image.to_owned();
     }
@@ -494,7 +512,7 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         .unwrap_or_default()
         .to_owned();
     let function = books.functions.get_mut(key).expect("read above");
-    bgd_rules::lambda::publish(function, version, now_ms(), &front.delays());
+    bgd_rules::lambda::publish(function, version, now_ms(), revision(), revision());
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)

@@ -15,6 +15,7 @@ fn version(role: &str, dead_letter: Option<&str>) -> Published {
             dead_letter: dead_letter.map(str::to_owned),
         },
         cut_from: "r".into(),
+        revision: "v".into(),
         active_at: 0,
         used_at: 0,
     }
@@ -28,6 +29,7 @@ fn function(versions: BTreeMap<String, Published>) -> Function {
         updated_at: None,
         idle_when_updated: false,
         revision: "r".into(),
+        settled_revision: "r".into(),
         architecture: "x86_64".into(),
         runs_as: RunsAs::default(),
         versions,
@@ -79,8 +81,13 @@ fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
 fn a_publish_answers_the_last_version_until_latest_is_updated() {
     let mut function = function(BTreeMap::new());
     assert_eq!(unpublished_since(&function), None, "nothing published yet");
-    super::publish(&mut function, "9".into(), 0, &crate::Delays::default());
-    function.versions.insert("10".into(), version("role", None));
+    super::publish(&mut function, "9".into(), 0, "p".into(), "v9".into());
+    let cut_from = function.revision.clone();
+    let ten = Published {
+        cut_from,
+        ..version("role", None)
+    };
+    function.versions.insert("10".into(), ten);
     assert_eq!(
         unpublished_since(&function),
         Some("10"),
