@@ -336,6 +336,68 @@ pub fn publish(
         });
 }
 
+/// Why Lambda refuses a FunctionName given as an ARN (or `NAME:QUALIFIER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// ResourceNotFoundException (404): the ARN names another region; nothing there is
+    /// reachable from this one (nor changed: the local cloud once deleted the function of its
+    /// own region).
+    OtherRegion { named: String, here: String },
+    /// InvalidParameterValueException (400): the ARN's qualifier is not the `Qualifier` given.
+    QualifierMismatch,
+}
+
+impl Address {
+    pub fn message(&self) -> String {
+        match self {
+            Self::OtherRegion { named, here } => {
+                format!("Functions from '{named}' are not reachable in this region ('{here}')")
+            }
+            Self::QualifierMismatch => {
+                "The derived qualifier from the function name does not match the specified qualifier.".into()
+            }
+        }
+    }
+}
+
+/// The function name and qualifier a FunctionName means in `region`: a name, `NAME:QUALIFIER`,
+/// or an ARN `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`; the qualifier of
+/// the name and `qualifier` (the request's `Qualifier`) must agree. Recorded: LocalStack's
+/// AWS-validated `test_get_function_wrong_region[delete_function]` and
+/// `test_ops_with_arn_qualifier_mismatch[delete_function]` (test_lambda_api.py).
+pub fn addressed(
+    function_name: &str,
+    region: &str,
+    qualifier: Option<&str>,
+) -> Result<(String, Option<String>), Address> {
+    let (name, derived) = match function_name.split(':').collect::<Vec<_>>()[..] {
+        [
+            "arn",
+            _,
+            "lambda",
+            named,
+            _,
+            "function",
+            name,
+            ref rest @ ..,
+        ] => {
+            if named != region {
+                return Err(Address::OtherRegion {
+                    named: named.to_owned(),
+                    here: region.to_owned(),
+                });
+            }
+            (name, rest.first().copied())
+        }
+        [name, derived] => (name, Some(derived)),
+        _ => (function_name, None),
+    };
+    match (derived, qualifier) {
+        (Some(d), Some(q)) if d != q => Err(Address::QualifierMismatch),
+        _ => Ok((name.to_owned(), derived.or(qualifier).map(str::to_owned))),
+    }
+}
+
 /// Why Lambda refuses DeleteFunction of a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {

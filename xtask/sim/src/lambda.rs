@@ -239,6 +239,7 @@ impl Functions for SimCloud {
                     alias.to_owned(),
                     SimAlias {
                         target: target.version.clone(),
+                        weights: target.additional_weights.clone(),
                         description: description.to_owned(),
                         previous: None,
                     },
@@ -397,7 +398,10 @@ fn alias_of(w: &World, alias: &str) -> Option<Alias> {
     let sim = w.lambda.aliases.get(alias)?;
     Some(Alias {
         name: alias.into(),
-        target: AliasTarget::version(sim.target.clone()),
+        target: AliasTarget {
+            version: sim.target.clone(),
+            additional_weights: sim.weights.clone(),
+        },
         description: sim.description.clone(),
         revision_id: function.aliases.get(alias).cloned(),
     })

@@ -32,6 +32,8 @@ pub(super) struct VersionFacts {
 #[derive(Debug, Clone)]
 pub(super) struct SimAlias {
     pub target: String,
+    /// Its routing weights, as GetAlias answers them (the data plane routes by `target`).
+    pub weights: BTreeMap<String, f64>,
     pub description: String,
     /// The target before the last move and when it moved: the data plane may still route to
     /// it while the move propagates.
@@ -246,9 +248,11 @@ impl World {
             .entry(alias.to_owned())
             .or_insert_with(|| SimAlias {
                 target: target.version.clone(),
+                weights: BTreeMap::new(),
                 description: String::new(),
                 previous: None,
             });
+        entry.weights = target.additional_weights.clone();
         if entry.target != target.version {
             entry.previous = Some((entry.target.clone(), now));
             entry.target = target.version.clone();

@@ -35,7 +35,7 @@ use super::{
 use bgd_rules::{
     self,
     lambda::{
-        Deletion, Permission, Refusal, RunsAs, busy_or_moved, code_sha256_moved,
+        Address, Deletion, Permission, Refusal, RunsAs, busy_or_moved, code_sha256_moved,
         default_architecture,
     },
 };
@@ -66,7 +66,22 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         .into_iter()
         .find(|(k, _)| k == "Qualifier")
         .map(|(_, v)| v);
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    // The function as Lambda resolves a name or an ARN (moto took an ARN of another region
+    // for the function of this one, and ignored a qualifier the ARN contradicted).
+    let (mut segments, qualifier) = match segments.split_first() {
+        Some((given, rest)) => {
+            match bgd_rules::lambda::addressed(given, &call.region, qualifier.as_deref()) {
+                Ok((name, qualifier)) => ([vec![name], rest.to_vec()].concat(), qualifier),
+                Err(refusal @ Address::QualifierMismatch) => return invalid(&refusal.message()),
+                Err(refusal) => {
+                    let message = refusal.message();
+                    return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+                }
+            }
+        }
+        None => (segments, qualifier),
+    };
+    let segments: Vec<&str> = segments.iter_mut().map(|s| s.as_str()).collect();
     let region = call.region.clone();
     let key = |name: &str| format!("{region}/{name}");
     match (&call.method, segments.as_slice()) {

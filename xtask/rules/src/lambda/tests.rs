@@ -2,8 +2,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Deletion, Function, Published, Routing, RunsAs, delete_version, routing_refusal,
-    unpublished_since,
+    Address, Deletion, Function, Published, Routing, RunsAs, addressed, delete_version,
+    routing_refusal, unpublished_since,
 };
 
 fn version(role: &str, dead_letter: Option<&str>) -> Published {
@@ -145,4 +145,30 @@ fn latest_goes_idle_and_an_update_of_an_idle_function_keeps_it_inactive_until_it
     assert_eq!(latest.status(6_101, &delays), Status::Inactive);
     latest.begin_update(5_200, &delays);
     assert_eq!(latest.status(5_250, &delays), Status::Active);
+}
+
+#[test]
+fn a_function_addressed_by_arn_is_found_in_its_own_region_only_and_its_qualifiers_must_agree() {
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:bgd";
+    assert_eq!(
+        addressed("bgd", "us-east-1", Some("3")),
+        Ok(("bgd".into(), Some("3".into())))
+    );
+    assert_eq!(addressed(arn, "us-east-1", None), Ok(("bgd".into(), None)));
+    assert_eq!(
+        addressed(&format!("{arn}:3"), "us-east-1", Some("3")),
+        Ok(("bgd".into(), Some("3".into())))
+    );
+    assert_eq!(
+        addressed("bgd:green", "us-east-1", None),
+        Ok(("bgd".into(), Some("green".into())))
+    );
+    assert_eq!(
+        addressed(&format!("{arn}:1"), "us-east-1", Some("2")),
+        Err(Address::QualifierMismatch)
+    );
+    assert!(matches!(
+        addressed(arn, "eu-west-1", None),
+        Err(Address::OtherRegion { .. })
+    ));
 }
