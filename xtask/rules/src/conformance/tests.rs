@@ -1,3 +1,4 @@
+//! The conformance suite's judge: fields, pointers and saved values against hand-built answers.
 use std::collections::BTreeMap;
 
 use serde_json::json;
