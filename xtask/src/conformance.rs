@@ -32,7 +32,10 @@ impl flags::Conformance {
         let dir = setup::workspace_root().join("tests/conformance/cases");
         let cases: Vec<(String, Case)> = load(&dir)?
             .into_iter()
-            .filter(|(_, case)| self.filter.as_ref().is_none_or(|f| case.name.contains(f)))
+            .filter(|(service, case)| {
+                let named = format!("{service}/{}", case.name);
+                self.filter.as_ref().is_none_or(|f| named.contains(f))
+            })
             .collect();
         let only: Vec<Case> = cases.iter().map(|(_, case)| case.clone()).collect();
         // The simulation keeps a runtime of its own, on virtual time.

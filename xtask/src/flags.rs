@@ -108,7 +108,7 @@ pub struct Sim {
 
 #[derive(Debug, Args)]
 pub struct Conformance {
-    /// Only the cases whose name contains this
+    /// Only the cases whose `SERVICE/NAME` contains this
     pub filter: Option<String>,
 }
 

@@ -56,6 +56,7 @@ impl Intercept for Received {
 /// Lambda over the SDK at the local cloud's front.
 pub struct WireModel {
     lambda: aws_sdk_lambda::Client,
+    apigateway: aws_sdk_apigateway::Client,
     received: Received,
     region: String,
     account: String,
@@ -72,14 +73,13 @@ impl WireModel {
         let policy = bgd_core::config::logs_policy(&cloud.region, &account, "c-*");
         let role = cloud.ensure_function_role("conformance", &policy).await?;
         let received = Received::default();
-        let config = cloud
-            .lambda
-            .config()
-            .to_builder()
-            .interceptor(received.clone())
-            .build();
+        let lambda = cloud.lambda.config().to_builder();
+        let apigateway = cloud.apigateway.config().to_builder();
         Ok(Self {
-            lambda: aws_sdk_lambda::Client::from_conf(config),
+            lambda: aws_sdk_lambda::Client::from_conf(lambda.interceptor(received.clone()).build()),
+            apigateway: aws_sdk_apigateway::Client::from_conf(
+                apigateway.interceptor(received.clone()).build(),
+            ),
             received,
             region: cloud.region,
             account,
@@ -190,6 +190,90 @@ impl WireModel {
                 l.get_policy()
                     .set_function_name(name)
                     .set_qualifier(s("Qualifier"))
+            ),
+            _ => return self.send_apigateway(call, i).await,
+        }
+    }
+
+    async fn send_apigateway(&self, call: &str, i: &Value) -> Option<Result<(), (u16, String)>> {
+        let s = |k: &str| i[k].as_str().map(str::to_owned);
+        let g = &self.apigateway;
+        let api = s("restApiId");
+        macro_rules! sent {
+            ($builder:expr) => {
+                Some($builder.send().await.map(|_| ()).map_err(|e| {
+                    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+                    let code = e.code().map_or_else(|| format!("{e:?}"), str::to_owned);
+                    (status, code)
+                }))
+            };
+        }
+        match call {
+            "CreateRestApi" => sent!(g.create_rest_api().set_name(s("name"))),
+            "CreateDeployment" => sent!(
+                g.create_deployment()
+                    .set_rest_api_id(api)
+                    .set_description(s("description"))
+            ),
+            "DeleteDeployment" => sent!(
+                g.delete_deployment()
+                    .set_rest_api_id(api)
+                    .set_deployment_id(s("deploymentId"))
+            ),
+            "CreateStage" => sent!(
+                g.create_stage()
+                    .set_rest_api_id(api)
+                    .set_stage_name(s("stageName"))
+                    .set_deployment_id(s("deploymentId"))
+                    .set_description(s("description"))
+                    .set_variables(i["variables"].as_object().map(|vars| {
+                        vars.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                            .collect()
+                    }))
+            ),
+            "GetStage" => sent!(
+                g.get_stage()
+                    .set_rest_api_id(api)
+                    .set_stage_name(s("stageName"))
+            ),
+            "UpdateStage" => {
+                let operations = i["patchOperations"].as_array().map(|ops| {
+                    ops.iter()
+                        .map(|op| {
+                            aws_sdk_apigateway::types::PatchOperation::builder()
+                                .set_op(op["op"].as_str().map(Into::into))
+                                .set_path(op["path"].as_str().map(str::to_owned))
+                                .set_value(op["value"].as_str().map(str::to_owned))
+                                .build()
+                        })
+                        .collect()
+                });
+                sent!(
+                    g.update_stage()
+                        .set_rest_api_id(api)
+                        .set_stage_name(s("stageName"))
+                        .set_patch_operations(operations)
+                )
+            }
+            "PutMethod" => sent!(
+                g.put_method()
+                    .set_rest_api_id(api)
+                    .set_resource_id(s("resourceId"))
+                    .set_http_method(s("httpMethod"))
+                    .set_authorization_type(s("authorizationType"))
+            ),
+            "PutIntegration" => sent!(
+                g.put_integration()
+                    .set_rest_api_id(api)
+                    .set_resource_id(s("resourceId"))
+                    .set_http_method(s("httpMethod"))
+                    .set_type(s("type").map(|t| t.as_str().into()))
+            ),
+            "DeleteStage" => sent!(
+                g.delete_stage()
+                    .set_rest_api_id(api)
+                    .set_stage_name(s("stageName"))
             ),
             _ => None,
         }

@@ -7,7 +7,7 @@
 //!
 //! A case: `name`, `source` (where the recorded answer comes from: a LocalStack snapshot key, an
 //! AWS documentation page), what exists before it (`given`: an Active image function, a new one
-//! still Pending, or nothing), its `steps`, and `skip` (model → why it cannot express the case;
+//! still Pending, a REST API, or nothing), its `steps`, and `skip` (model → why it cannot express the case;
 //! counted and printed as skipped, never as passed). A step is a call with its input in AWS's
 //! API shape (`${fn}`, `${image}`, `${arn}`… and saved values substituted) and the recorded
 //! answer: the HTTP status, the error code, and fields by JSON pointer (`/Configuration/State`;
@@ -44,6 +44,8 @@ pub enum Given {
     New,
     /// No function by that name.
     Nothing,
+    /// A REST API named `${fn}`, its id saved as `${api}`, and no function.
+    RestApi,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,7 +109,42 @@ pub async fn run<M: Model>(model: &mut M, case: &Case) -> Verdict {
         return Verdict::Skipped(why.clone());
     }
     let mut saved = model.begin(case);
-    if case.given != Given::Nothing {
+    if case.given == Given::RestApi {
+        // A deployment needs a method with an integration ("The REST API doesn't contain any
+        // methods"): `GET /`, a MOCK, as LocalStack's fixture makes it. A model that has no
+        // such calls needs none.
+        let saved_as = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                .collect()
+        };
+        let on_root = serde_json::json!({
+            "restApiId": "${api}", "resourceId": "${root}", "httpMethod": "GET",
+            "authorizationType": "NONE", "type": "MOCK",
+        });
+        let given = [
+            (
+                "CreateRestApi",
+                serde_json::json!({"name": "${fn}"}),
+                saved_as(&[("/id", "<save:api>"), ("/rootResourceId", "<save:root>")]),
+            ),
+            ("PutMethod", on_root.clone(), BTreeMap::new()),
+            ("PutIntegration", on_root, BTreeMap::new()),
+        ];
+        for (call, input, body) in given {
+            let expect = Expect {
+                status: 201,
+                error: None,
+                body,
+            };
+            match step(model, call, &input, &expect, &mut saved).await {
+                Err(Verdict::Skipped(_)) if call != "CreateRestApi" => {}
+                Err(verdict) => return verdict,
+                Ok(()) => {}
+            }
+        }
+    } else if case.given != Given::Nothing {
         let create = serde_json::json!({
             "FunctionName": "${fn}", "Role": "${role}", "PackageType": "Image",
             "Code": {"ImageUri": "${image}"},

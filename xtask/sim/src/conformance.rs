@@ -21,14 +21,23 @@ use super::{
     world::{ACCOUNT, World},
 };
 use bgd_core::cloud::{
-    Account, AliasTarget, CloudError, ErrorKind, FunctionSpec, Functions, ImageRef, Settings,
-    Version,
+    Account, AliasTarget, Apis, CloudError, ErrorKind, FunctionSpec, Functions, ImageRef, Settings,
+    Stage, Version,
 };
 use bgd_rules::{
     Delays,
     conformance::{Answer, Case, Model, Verdict, function_of, run, vars},
     lambda::{state_reason, update_reason},
 };
+
+/// The calls of API Gateway (the others are Lambda's).
+const APIGATEWAY: &[&str] = &[
+    "CreateRestApi",
+    "CreateDeployment",
+    "CreateStage",
+    "GetStage",
+    "DeleteStage",
+];
 
 /// The sim's region: every ARN it answers names it.
 const REGION: &str = "us-east-1";
@@ -183,9 +192,55 @@ impl SimModel {
                     Err(e) => Err(e),
                 }
             }
+            "CreateRestApi" => c
+                .create_rest_api(s("name").unwrap_or_default())
+                .await
+                .map(|api| {
+                    let answer =
+                        json!({"id": api.id, "name": api.name, "rootResourceId": api.root_resource_id});
+                    (201, answer)
+                }),
+            "CreateDeployment" => {
+                let (api, description) = (s("restApiId")?, s("description").unwrap_or_default());
+                c.create_deployment(api, description)
+                    .await
+                    .map(|id| (201, json!({"id": id})))
+            }
+            "CreateStage" => {
+                let stage = Stage {
+                    name: s("stageName").unwrap_or_default().to_owned(),
+                    deployment_id: s("deploymentId").unwrap_or_default().to_owned(),
+                    variables: i["variables"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect(),
+                    description: s("description").unwrap_or_default().to_owned(),
+                };
+                c.create_stage(s("restApiId")?, &stage)
+                    .await
+                    .map(|stage| (201, stage_answer(&stage)))
+            }
+            "GetStage" => c
+                .get_stage(s("restApiId")?, s("stageName")?)
+                .await
+                .map(|stage| (200, stage_answer(&stage))),
+            "DeleteStage" => c
+                .delete_stage(s("restApiId")?, s("stageName")?)
+                .await
+                .map(|()| (202, Value::Null)),
             _ => return None,
         })
     }
+}
+
+/// A stage as API Gateway writes it, from what the boundary reads of one.
+fn stage_answer(stage: &Stage) -> Value {
+    json!({
+        "stageName": stage.name, "deploymentId": stage.deployment_id,
+        "description": stage.description, "variables": stage.variables,
+    })
 }
 
 impl Model for SimModel {
@@ -212,7 +267,11 @@ impl Model for SimModel {
                 body,
             },
             Err(e) => {
+                // API Gateway names its errors without Lambda's `Resource` prefix.
+                let gateway = APIGATEWAY.contains(&call);
                 let (status, code) = match e.kind {
+                    ErrorKind::NotFound if gateway => (404, Some("NotFoundException")),
+                    ErrorKind::Conflict if gateway => (409, Some("ConflictException")),
                     ErrorKind::NotFound => (404, Some("ResourceNotFoundException")),
                     ErrorKind::Conflict => (409, Some("ResourceConflictException")),
                     ErrorKind::PreconditionFailed => (412, Some("PreconditionFailedException")),
