@@ -186,6 +186,12 @@ impl WireModel {
                     .set_principal(s("Principal"))
                     .set_source_arn(s("SourceArn"))
             ),
+            "RemovePermission" => sent!(
+                l.remove_permission()
+                    .set_function_name(name)
+                    .set_qualifier(s("Qualifier"))
+                    .set_statement_id(s("StatementId"))
+            ),
             "GetPolicy" => sent!(
                 l.get_policy()
                     .set_function_name(name)

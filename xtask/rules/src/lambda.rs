@@ -515,6 +515,15 @@ pub fn add_permission(
     Ok(())
 }
 
+/// RemovePermission: the statement leaves that qualifier's policy; `false`
+/// (ResourceNotFoundException) when the policy holds no such statement.
+pub fn remove_permission(function: &mut Function, qualifier: &str, statement_id: &str) -> bool {
+    function
+        .policies
+        .get_mut(qualifier)
+        .is_some_and(|policy| policy.remove(statement_id).is_some())
+}
+
 /// GetPolicy: the statements of that qualifier's own policy; `None` (ResourceNotFoundException)
 /// when it has none.
 pub fn policy<'f>(

@@ -164,6 +164,19 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         (&Method::POST, [name, "policy"]) => {
             permission(front, &call, &key(name), qualifier.as_deref()).await
         }
+        (&Method::DELETE, [name, "policy", statement]) => {
+            let mut books = front.books.lock().await;
+            let Some(function) = books.functions.get_mut(&key(name)) else {
+                return front.forward(&call).await;
+            };
+            let qualifier = qualifier.as_deref().unwrap_or_default();
+            if !bgd_rules::lambda::remove_permission(function, qualifier, statement) {
+                let message = format!("Statement {statement} is not found in resource policy.");
+                return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+            }
+            front.save(&books).await;
+            no_content()
+        }
         (&Method::GET, [name, "policy"]) => {
             policy(front, &call, &key(name), qualifier.as_deref()).await
         }
