@@ -192,10 +192,18 @@ async fn step<M: Model>(
     let Some(answer) = model.call(call, &input).await else {
         return Err(Verdict::Skipped(format!("{} has no {call}", model.name())));
     };
-    let mut expect = expect.clone();
-    for want in expect.body.values_mut() {
-        *want = substituted(want, saved);
-    }
+    let text = |s: &str| match substituted(&Value::from(s), saved) {
+        Value::String(s) => s,
+        _ => unreachable!("a string stays a string"),
+    };
+    let expect = Expect {
+        body: expect
+            .body
+            .iter()
+            .map(|(pointer, want)| (text(pointer), substituted(want, saved)))
+            .collect(),
+        ..expect.clone()
+    };
     judge(&expect, &answer, saved).map_err(Verdict::Failed)
 }
 

@@ -20,6 +20,9 @@ use crate::lifecycle::LocalCloud;
 pub(crate) struct Alarm {
     pub state: String,
     pub reason: String,
+    /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
+    #[serde(default)]
+    pub definition: Value,
 }
 
 const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
@@ -197,10 +200,12 @@ impl Front {
                 let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
                     return error("ValidationError", "AlarmName is required");
                 };
-                books.alarms.entry(key(name)).or_insert_with(|| Alarm {
+                let alarm = books.alarms.entry(key(name)).or_insert_with(|| Alarm {
                     state: "INSUFFICIENT_DATA".into(),
                     reason: "Unchecked: Initial alarm creation".into(),
+                    definition: Value::Null,
                 });
+                alarm.definition = input.clone();
                 json!({})
             }
             "SetAlarmState" => {
@@ -233,9 +238,7 @@ impl Front {
                     .iter()
                     .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
                     .filter(|(name, _)| wanted(name))
-                    .map(|(name, alarm)| {
-                        json!({"AlarmName": name, "StateValue": alarm.state, "StateReason": alarm.reason})
-                    })
+                    .map(|(name, alarm)| described(region, name, alarm))
                     .collect();
                 return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
             }
@@ -243,6 +246,29 @@ impl Front {
         self.save(&books).await;
         answer(&out)
     }
+}
+
+/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, and the lists
+/// CloudWatch always writes (recorded: LocalStack's AWS-validated
+/// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
+/// name and state only).
+fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
+    let mut answer = json!({
+        "ActionsEnabled": true, "AlarmActions": [], "OKActions": [],
+        "InsufficientDataActions": [], "Dimensions": [],
+    });
+    if let (Some(answer), Some(definition)) = (answer.as_object_mut(), alarm.definition.as_object())
+    {
+        answer.extend(definition.clone());
+    }
+    answer["AlarmName"] = json!(name);
+    // moto's one account.
+    answer["AlarmArn"] = json!(format!(
+        "arn:aws:cloudwatch:{region}:123456789012:alarm:{name}"
+    ));
+    answer["StateValue"] = json!(alarm.state);
+    answer["StateReason"] = json!(alarm.reason);
+    answer
 }
 
 fn headers() -> HeaderMap {
