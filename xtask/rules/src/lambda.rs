@@ -105,6 +105,12 @@ impl Status {
 }
 
 impl Published {
+    /// A version's LastUpdateStatus: none while it is Pending, then Successful (recorded:
+    /// `test_publish_with_update` get_function_version_result).
+    pub fn last_update_status(&self, now: u64) -> Option<&'static str> {
+        (now >= self.active_at).then_some("Successful")
+    }
+
     pub fn status(&self, now: u64, delays: &Delays) -> Status {
         if now < self.active_at {
             Status::Pending
@@ -306,22 +312,18 @@ pub fn unpublished_since(function: &Function) -> Option<&str> {
     (last.cut_from == function.revision).then_some(number.as_str())
 }
 
-/// PublishVersion: records version `number` (as Lambda numbered it) running `$LATEST`'s image,
-/// with its own RevisionId `version_revision`, and gives `$LATEST` the RevisionId `revision`.
-/// Publishing needs a settled `$LATEST` ([`busy_or_moved`]), and a version published from one
-/// is Active at once, with LastUpdateStatus Successful (recorded: `test_lambda_image_versions`
-/// first_publish_response, `test_alias_lifecycle` publish_v1; only `Publish=true` on
-/// CreateFunction or UpdateFunctionCode gives a Pending version, which no model offers).
-pub fn publish(
-    function: &mut Function,
-    number: String,
-    now: u64,
-    revision: String,
-    version_revision: String,
-) {
-    function.revise(revision.clone(), revision.clone());
+/// Records version `number` (as Lambda numbered it) running `$LATEST`'s image, with its own
+/// RevisionId `version_revision`, Active from `active_at`. PublishVersion needs a settled
+/// `$LATEST` ([`busy_or_moved`]) and gives it a new RevisionId first ([`Function::revise`]);
+/// a version published from it is Active at once (`active_at` is now), with LastUpdateStatus
+/// Successful (recorded: `test_lambda_image_versions` first_publish_response,
+/// `test_alias_lifecycle` publish_v1, `test_function_revisions_version_and_alias`
+/// get_function_latest_rev3); `Publish=true` on CreateFunction or UpdateFunctionCode cuts a
+/// version Pending until that write settles (`test_publish_version_on_create`,
+/// `test_publish_with_update`).
+pub fn publish(function: &mut Function, number: String, active_at: u64, version_revision: String) {
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
-    let runs_as = function.runs_as.clone();
+    let (runs_as, cut_from) = (function.runs_as.clone(), function.revision.clone());
     function
         .versions
         .entry(number)
@@ -329,10 +331,10 @@ pub fn publish(
             image,
             architecture,
             runs_as,
-            cut_from: revision,
+            cut_from,
             revision: version_revision,
-            active_at: now,
-            used_at: now,
+            active_at,
+            used_at: active_at,
         });
 }
 

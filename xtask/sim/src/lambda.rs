@@ -164,7 +164,8 @@ impl Functions for SimCloud {
                     .version(function, &last)
                     .ok_or_else(|| not_found(op, function));
             }
-            bgd_rules::lambda::publish(f, number.to_string(), now, revision, version_revision);
+            f.revise(revision.clone(), revision);
+            bgd_rules::lambda::publish(f, number.to_string(), now, version_revision);
             let settings = settings.clone();
             w.lambda.versions.insert(
                 number,

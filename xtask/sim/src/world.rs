@@ -180,7 +180,7 @@ impl World {
             (
                 published.image.clone(),
                 published.status(now, &self.delays),
-                Some("Successful"),
+                published.last_update_status(now),
                 facts.description.clone(),
                 facts.settings.clone(),
                 Some(published.revision.clone()),

@@ -29,7 +29,7 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
             &published.image,
             &published.architecture,
             status,
-            Some("Successful"),
+            published.last_update_status(now),
         )
     };
     let image = image.clone();

@@ -445,6 +445,9 @@ async fn create(front: &Front, call: Call) -> Answer {
         aliases: Default::default(),
         policies: Default::default(),
     };
+    let mut function = function;
+    let pending_until = function.active_at;
+    published_with(&mut function, &body, &answer, pending_until);
     let answer = described(front, &function, answer);
     books
         .functions
@@ -507,6 +510,10 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     if let Some([architecture]) = architectures.as_deref() {
         function.architecture = (*architecture).to_owned();
     }
+    if code {
+        let settled = function.updated_at.unwrap_or_default();
+        published_with(function, &body, &answer, settled);
+    }
     if !code {
         if let Some(role) = body["Role"].as_str() {
             function.runs_as.role = role.to_owned();
@@ -540,10 +547,23 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         .unwrap_or_default()
         .to_owned();
     let function = books.functions.get_mut(key).expect("read above");
-    bgd_rules::lambda::publish(function, version, now_ms(), revision(), revision());
+    let latest = revision();
+    function.revise(latest.clone(), latest);
+    bgd_rules::lambda::publish(function, version, now_ms(), revision());
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
+}
+
+/// A write with `Publish=true` (CreateFunction, UpdateFunctionCode): moto published the version
+/// its answer names; it is Pending until the write settles at `settled`.
+fn published_with(function: &mut Function, body: &Value, answer: &Answer, settled: u64) {
+    let version = answer.json()["Version"].as_str().map(str::to_owned);
+    if let (Some(true), Some(version)) = (body["Publish"].as_bool(), version)
+        && version != "$LATEST"
+    {
+        bgd_rules::lambda::publish(function, version, settled, revision());
+    }
 }
 
 /// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version

@@ -81,7 +81,8 @@ fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
 fn a_publish_answers_the_last_version_until_latest_is_updated() {
     let mut function = function(BTreeMap::new());
     assert_eq!(unpublished_since(&function), None, "nothing published yet");
-    super::publish(&mut function, "9".into(), 0, "p".into(), "v9".into());
+    function.revise("p".into(), "p".into());
+    super::publish(&mut function, "9".into(), 0, "v9".into());
     let cut_from = function.revision.clone();
     let ten = Published {
         cut_from,
