@@ -136,6 +136,7 @@ impl WireModel {
                 l.update_function_code()
                     .set_function_name(name)
                     .set_image_uri(s("ImageUri"))
+                    .set_zip_file(s("ZipFile").map(aws_smithy_types::Blob::new))
                     .set_publish(i["Publish"].as_bool())
                     .set_revision_id(s("RevisionId"))
                     .set_architectures(architectures(i))

@@ -465,6 +465,12 @@ pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
     status
 }
 
+/// UpdateFunctionCode of an image function without an ImageUri (a zip, an S3 object): Lambda
+/// refuses it with InvalidParameterValueException (recorded: LocalStack's AWS-validated
+/// `test_lambda_image_crud`, image-to-zipfile-error).
+pub const IMAGE_UPDATE_WITHOUT_IMAGE: &str =
+    "Please provide ImageUri when updating a function with packageType Image.";
+
 /// Why Lambda refuses AddPermission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {

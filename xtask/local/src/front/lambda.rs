@@ -497,6 +497,10 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
         Ok(checked) => checked,
         Err(answer) => return answer,
     };
+    // Every function the front keeps is an image function.
+    if code && body["ImageUri"].as_str().is_none() {
+        return invalid(bgd_rules::lambda::IMAGE_UPDATE_WITHOUT_IMAGE);
+    }
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
         return answer;
