@@ -21,8 +21,8 @@ use super::{
     world::{ACCOUNT, World},
 };
 use bgd_core::cloud::{
-    Account, AliasTarget, Apis, CloudError, ErrorKind, FunctionSpec, Functions, ImageRef, Settings,
-    Stage, Version,
+    Account, AliasTarget, Apis, CloudError, ErrorKind, FunctionSpec, Functions, ImageRef, Pruning,
+    Settings, Stage, Version,
 };
 use bgd_rules::{
     Delays,
@@ -167,9 +167,11 @@ impl SimModel {
                 let listed: Vec<Value> = versions.iter().map(listed).collect();
                 (200, json!({"Versions": listed}))
             }),
-            "DeleteFunction" if i.get("Qualifier").is_none() => {
-                c.delete_function(f).await.map(|()| (204, Value::Null))
+            "DeleteFunction" => match s("Qualifier") {
+                Some(version) => c.delete_version(f, version).await,
+                None => c.delete_function(f).await,
             }
+            .map(|()| (204, Value::Null)),
             "AddPermission" => {
                 let qualifier = s("Qualifier")?;
                 let (sid, source) = (s("StatementId").unwrap_or_default(), s("SourceArn"));

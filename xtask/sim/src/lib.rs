@@ -26,6 +26,7 @@ mod conformance;
 mod fault;
 mod lambda;
 mod oracle;
+mod pruning;
 mod run;
 #[cfg(test)]
 mod scenarios;

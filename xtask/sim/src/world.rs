@@ -70,6 +70,8 @@ pub(super) struct Images {
     pub manifests: BTreeSet<String>,
     /// Tag → digest.
     pub tags: BTreeMap<String, String>,
+    /// The repository's lifecycle policy.
+    pub lifecycle: Option<String>,
 }
 
 /// Everything the simulated cloud holds, and the run's bookkeeping.
