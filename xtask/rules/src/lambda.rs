@@ -17,8 +17,13 @@ use super::Delays;
 /// One function as Lambda keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Function {
-    /// `$LATEST`'s ImageUri (`REPO@sha256:…`).
+    /// The image `$LATEST` runs (`REPO@sha256:…`: what `Code.ResolvedImageUri` answers).
     pub image: String,
+    /// The ImageUri as given, when it named a tag Lambda resolved to `image`: what
+    /// `Code.ImageUri` answers (recorded: LocalStack's AWS-validated `test_lambda_image_crud`,
+    /// `ImageUri: REPO:latest` beside `ResolvedImageUri: REPO@sha256:…`).
+    #[serde(default)]
+    pub given_image: Option<String>,
     /// Pending until then (a new function, while Lambda optimises its image).
     pub active_at: u64,
     /// LastUpdateStatus InProgress until then; `None` before the first update (a new
@@ -54,6 +59,9 @@ pub struct Function {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub image: String,
+    /// `$LATEST`'s `given_image` when this version was published.
+    #[serde(default)]
+    pub given_image: Option<String>,
     /// What `$LATEST` ran on when this version was published: a version keeps it.
     #[serde(default = "default_architecture")]
     pub architecture: String,
@@ -323,12 +331,14 @@ pub fn unpublished_since(function: &Function) -> Option<&str> {
 /// `test_publish_with_update`).
 pub fn publish(function: &mut Function, number: String, active_at: u64, version_revision: String) {
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
+    let given_image = function.given_image.clone();
     let (runs_as, cut_from) = (function.runs_as.clone(), function.revision.clone());
     function
         .versions
         .entry(number)
         .or_insert_with(|| Published {
             image,
+            given_image,
             architecture,
             runs_as,
             cut_from,

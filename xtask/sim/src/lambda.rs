@@ -91,6 +91,7 @@ impl Functions for SimCloud {
             }
             let function = Function {
                 image: spec.image.uri(),
+                given_image: None,
                 active_at: now + w.delays.pending_ms,
                 updated_at: None,
                 idle_when_updated: false,

@@ -11,13 +11,18 @@ use super::{
 use bgd_rules::lambda::{Answered, Refusal, digest_hex, state_reason, update_reason};
 
 /// Rewrites one function configuration with what the front knows of that version; returns
-/// the image that version runs.
-pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
+/// the image that version runs and its ImageUri as given (a tag, or the same).
+pub(super) fn describe(
+    config: &mut Value,
+    function: &Function,
+    front: &Front,
+) -> Option<(String, String)> {
     let now = now_ms();
     let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
-    let (image, architecture, status, update) = if version == "$LATEST" {
+    let (image, given, architecture, status, update) = if version == "$LATEST" {
         (
             &function.image,
+            &function.given_image,
             &function.architecture,
             function.status(now, &front.delays()),
             function.last_update_status(now),
@@ -27,12 +32,16 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
         let status = published.status(now, &front.delays());
         (
             &published.image,
+            &published.given_image,
             &published.architecture,
             status,
             published.last_update_status(now),
         )
     };
-    let image = image.clone();
+    let (image, given) = (
+        image.clone(),
+        given.clone().unwrap_or_else(|| image.clone()),
+    );
     config["CodeSha256"] = json!(digest_hex(&image));
     config["Architectures"] = json!([architecture]);
     config["State"] = json!(status.as_str());
@@ -64,7 +73,7 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
         None => function.revision_at(now),
     };
     object.insert("RevisionId".into(), json!(revision));
-    Some(image)
+    Some((image, given))
 }
 
 /// A configuration answer (or GetFunction's `{Configuration, Code}`) rewritten.
@@ -83,9 +92,8 @@ pub(super) fn describe_answer(front: &Front, books: &Books, key: &str, answer: A
         &mut body
     };
     let image = describe(config, function, front);
-    if let Some(image) = image.filter(|_| body.get("Code").is_some()) {
-        // Deployed by digest, so the resolved URI is the URI.
-        body["Code"]["ImageUri"] = json!(image);
+    if let Some((image, given)) = image.filter(|_| body.get("Code").is_some()) {
+        body["Code"]["ImageUri"] = json!(given);
         body["Code"]["ResolvedImageUri"] = json!(image);
     }
     answer.with_json(&body)

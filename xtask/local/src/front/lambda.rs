@@ -418,16 +418,19 @@ async fn create(front: &Front, call: Call) -> Answer {
     {
         return invalid("The role defined for the function cannot be assumed by Lambda.");
     }
+    let given = body["Code"]["ImageUri"].as_str().unwrap_or_default();
+    let resolved = match front.resolved(given).await {
+        Ok(resolved) => resolved,
+        Err(refused) => return refused,
+    };
     let answer = front.forward(&call).await;
     if !answer.status.is_success() {
         return answer;
     }
     // Pending from Lambda's answer on (however long moto took to give it).
-    let function = Function {
-        image: body["Code"]["ImageUri"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+    let mut function = Function {
+        image: resolved.clone().unwrap_or_else(|| given.to_owned()),
+        given_image: resolved.map(|_| given.to_owned()),
         active_at: now_ms() + front.delays().pending_ms,
         updated_at: None,
         idle_when_updated: false,
@@ -445,7 +448,6 @@ async fn create(front: &Front, call: Call) -> Answer {
         aliases: Default::default(),
         policies: Default::default(),
     };
-    let mut function = function;
     let pending_until = function.active_at;
     published_with(&mut function, &body, &answer, pending_until);
     let answer = described(front, &function, answer);
@@ -498,9 +500,14 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
         Err(answer) => return answer,
     };
     // Every function the front keeps is an image function.
-    if code && body["ImageUri"].as_str().is_none() {
-        return invalid(bgd_rules::lambda::IMAGE_UPDATE_WITHOUT_IMAGE);
-    }
+    let image = match (code, body["ImageUri"].as_str()) {
+        (false, _) => None,
+        (true, None) => return invalid(bgd_rules::lambda::IMAGE_UPDATE_WITHOUT_IMAGE),
+        (true, Some(given)) => match front.resolved(given).await {
+            Ok(resolved) => Some((given.to_owned(), resolved)),
+            Err(refused) => return refused,
+        },
+    };
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
         return answer;
@@ -508,8 +515,9 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
     let function = books.functions.get_mut(key).expect("read above");
     function.begin_update(now_ms(), &front.delays());
     function.revise(revision(), revision());
-    if code && let Some(image) = body["ImageUri"].as_str() {
-        function.image = image.to_owned();
+    if let Some((given, resolved)) = image {
+        function.image = resolved.clone().unwrap_or_else(|| given.clone());
+        function.given_image = resolved.map(|_| given);
     }
     if let Some([architecture]) = architectures.as_deref() {
         function.architecture = (*architecture).to_owned();
@@ -557,6 +565,44 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
+}
+
+impl Front {
+    /// The image an ImageUri naming a tag runs, as Lambda resolves a tag to the digest it then
+    /// runs; `None` for a digest, or a host that is neither ECR's (whose repositories the local
+    /// registry holds) nor the local registry's. A tag the registry does not hold is Lambda's
+    /// refusal.
+    async fn resolved(&self, image: &str) -> Result<Option<String>, Answer> {
+        let registry = self.registry_url.trim_end_matches('/');
+        let local = registry.split("://").last().unwrap_or(registry);
+        let Some((host, (repository, tag))) = image
+            .split_once('/')
+            .filter(|(host, _)| *host == local || host.contains(".dkr.ecr."))
+            .filter(|_| !image.contains('@'))
+            .and_then(|(host, rest)| Some((host, rest.rsplit_once(':')?)))
+        else {
+            return Ok(None);
+        };
+        let head = self
+            .http
+            .head(format!("{registry}/v2/{repository}/manifests/{tag}"))
+            .header(
+                "accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            )
+            .send()
+            .await;
+        let digest = head.ok().filter(|r| r.status().is_success()).and_then(|r| {
+            let digest = r.headers().get("docker-content-digest")?;
+            Some(digest.to_str().ok()?.to_owned())
+        });
+        match digest {
+            Some(digest) => Ok(Some(format!("{host}/{repository}@{digest}"))),
+            None => Err(invalid(&format!(
+                "Source image {image} does not exist. Provide a valid source image."
+            ))),
+        }
+    }
 }
 
 /// A write with `Publish=true` (CreateFunction, UpdateFunctionCode): moto published the version

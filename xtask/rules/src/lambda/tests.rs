@@ -9,6 +9,7 @@ use super::{
 fn version(role: &str, dead_letter: Option<&str>) -> Published {
     Published {
         image: "repo@sha256:ab".into(),
+        given_image: None,
         architecture: "x86_64".into(),
         runs_as: RunsAs {
             role: role.into(),
@@ -25,6 +26,7 @@ fn version(role: &str, dead_letter: Option<&str>) -> Published {
 fn function(versions: BTreeMap<String, Published>) -> Function {
     Function {
         image: "repo@sha256:ab".into(),
+        given_image: None,
         active_at: 0,
         updated_at: None,
         idle_when_updated: false,
