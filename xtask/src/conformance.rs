@@ -3,34 +3,21 @@
 //! `bgd_rules::conformance`'s) replayed against both models of AWS: the local cloud, one of its
 //! own, through the AWS SDK over HTTP, and the simulation's in-memory AWS. `cargo xtask test`
 //! runs it first.
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context, Result};
 
 use crate::flags;
 use bgd_core::setup;
 use bgd_local::LocalCloud;
-use bgd_rules::{
-    Delays,
-    conformance::{Case, Verdict, run},
-};
-
-/// The models' delays: short, and the same for both (a case's `settle` waits them out).
-const DELAYS: Delays = Delays {
-    pending_ms: 150,
-    update_ms: 150,
-    role_ms: 0,
-    idle_ms: 15 * 60 * 1000,
-    stage_ms: 0,
-};
+use bgd_rules::conformance::{Case, DELAYS, Verdict, run};
 
 /// Passed, failed, skipped.
 type Counts = [usize; 3];
 
 impl flags::Conformance {
     pub async fn run(self) -> Result<()> {
-        let dir = setup::workspace_root().join("tests/conformance/cases");
-        let cases: Vec<(String, Case)> = load(&dir)?
+        let cases: Vec<(String, Case)> = setup::conformance_cases()?
             .into_iter()
             .filter(|(service, case)| {
                 let named = format!("{service}/{}", case.name);
@@ -73,31 +60,6 @@ impl flags::Conformance {
         );
         Ok(())
     }
-}
-
-/// Every case of every `SERVICE.json` in `dir`, with its service.
-fn load(dir: &Path) -> Result<Vec<(String, Case)>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    files.sort();
-    let mut cases = Vec::new();
-    for file in files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "json"))
-    {
-        let service = file
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let text = std::fs::read_to_string(file)?;
-        let listed: Vec<Case> = serde_json::from_str(&text)
-            .with_context(|| format!("reading the cases of {}", file.display()))?;
-        cases.extend(listed.into_iter().map(|case| (service.clone(), case)));
-    }
-    Ok(cases)
 }
 
 /// The cases against a local cloud of their own, brought down again whatever happens.

@@ -20,6 +20,18 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Delays;
+
+/// The models' delays while the suite runs: short, and the same for both (a case's `settle`
+/// waits them out).
+pub const DELAYS: Delays = Delays {
+    pending_ms: 150,
+    update_ms: 150,
+    role_ms: 0,
+    idle_ms: 15 * 60 * 1000,
+    stage_ms: 0,
+};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {

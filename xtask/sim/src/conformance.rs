@@ -393,3 +393,6 @@ fn alias(a: &bgd_core::cloud::Alias, function: &str) -> Value {
     }
     answer
 }
+
+#[cfg(test)]
+mod tests;
