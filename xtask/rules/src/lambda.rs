@@ -484,6 +484,11 @@ pub const IMAGE_UPDATE_WITHOUT_IMAGE: &str =
 /// Why Lambda refuses AddPermission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {
+    /// ValidationException (400): a statement id is `[a-zA-Z0-9-_]{1,100}`.
+    StatementId(String),
+    /// InvalidParameterValueException (400): a principal is `*`, an account, an ARN or a
+    /// service (`….amazonaws.com`, `….amazon.com`).
+    Principal,
     /// InvalidParameterValueException (400): no policy for `$LATEST` by qualifier.
     Latest,
     /// ResourceNotFoundException (404): the qualifier names no version or alias.
@@ -495,6 +500,13 @@ pub enum Permission {
 impl Permission {
     pub fn message(&self, function: &str) -> String {
         match self {
+            Self::StatementId(sid) => format!(
+                "1 validation error detected: Value '{sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)"
+            ),
+            Self::Principal => {
+                "The provided principal was invalid. Please check the principal and try again."
+                    .into()
+            }
             Self::Latest => "We currently do not support adding policies for $LATEST.".into(),
             Self::NoQualifier(q) => format!("Function not found: {function}:{q}"),
             Self::Duplicate(sid) => format!(
@@ -508,14 +520,27 @@ impl Permission {
 /// is `""`), so a statement added to an alias is in that alias's policy alone, and a statement
 /// id already in it is a conflict (so `ensure_permission`'s conflict branch is what AWS runs).
 /// `$LATEST` is refused, a qualifier that is neither a published version nor an alias is not
-/// found. Recorded: LocalStack's AWS-validated `test_permission_exceptions` and
+/// found, and so are an invalid statement id and principal. Recorded: LocalStack's AWS-validated `test_permission_exceptions` and
 /// `test_lambda_permission_fn_versioning` (tests/aws/services/lambda_/test_lambda_api.py).
 pub fn add_permission(
     function: &mut Function,
     qualifier: &str,
     statement_id: &str,
+    principal: &str,
     statement: serde_json::Value,
 ) -> Result<(), Permission> {
+    let sid_ok = (1..=100).contains(&statement_id.len())
+        && statement_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !sid_ok {
+        return Err(Permission::StatementId(statement_id.to_owned()));
+    }
+    let account = principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit());
+    let service = principal.ends_with(".amazonaws.com") || principal.ends_with(".amazon.com");
+    if !(principal == "*" || account || service || principal.starts_with("arn:")) {
+        return Err(Permission::Principal);
+    }
     if qualifier == "$LATEST" {
         return Err(Permission::Latest);
     }

@@ -338,10 +338,14 @@ impl Functions for SimCloud {
                 .as_mut()
                 .ok_or_else(|| not_found(op, function))?;
             let statement = serde_json::json!({"Sid": statement_id});
-            bgd_rules::lambda::add_permission(f, alias, statement_id, statement).map_err(
+            // The pipeline's one principal: API Gateway.
+            let principal = "apigateway.amazonaws.com";
+            bgd_rules::lambda::add_permission(f, alias, statement_id, principal, statement).map_err(
                 |refusal| {
                     let kind = match refusal {
-                        Permission::Latest => ErrorKind::Other,
+                        Permission::Latest | Permission::StatementId(_) | Permission::Principal => {
+                            ErrorKind::Other
+                        }
                         Permission::NoQualifier(_) => ErrorKind::NotFound,
                         Permission::Duplicate(_) => ErrorKind::Conflict,
                     };

@@ -279,8 +279,17 @@ async fn permission(front: &Front, call: &Call, key: &str, qualifier: Option<&st
     if let Some(source) = body["SourceArn"].as_str() {
         statement["Condition"] = serde_json::json!({"ArnLike": {"AWS:SourceArn": source}});
     }
-    match bgd_rules::lambda::add_permission(function, qualifier, sid, statement.clone()) {
-        Err(refusal @ Permission::Latest) => invalid(&refusal.message(name)),
+    let principal = body["Principal"].as_str().unwrap_or_default();
+    match bgd_rules::lambda::add_permission(function, qualifier, sid, principal, statement.clone())
+    {
+        Err(refusal @ Permission::StatementId(_)) => refuse(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &refusal.message(name),
+        ),
+        Err(refusal @ (Permission::Latest | Permission::Principal)) => {
+            invalid(&refusal.message(name))
+        }
         Err(refusal @ Permission::NoQualifier(_)) => refuse(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
