@@ -78,13 +78,15 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
         .publish_version(&name, image.digest_hex(), "v1")
         .await
         .unwrap();
+    // Published from a settled `$LATEST`: Active at once, as recorded against AWS
+    // (tests/conformance/cases/lambda.json, a_version_published_from_a_settled_latest_…).
     assert_eq!(
         cloud
             .get_version(&name, &published.version)
             .await
             .unwrap()
             .state,
-        VersionState::Pending
+        VersionState::Active
     );
     ready(cloud, &name, &published.version).await;
 }
@@ -411,4 +413,63 @@ async fn each_blob_is_uploaded_once_in_one_put() {
         (2, 2, 0),
         "{log}"
     );
+}
+
+/// docs/aws-behaviours.md row 53: an image named by tag runs the digest Lambda resolved it to
+/// (recorded: LocalStack's AWS-validated test_lambda_image_crud, `ImageUri: REPO:latest`
+/// beside `ResolvedImageUri: REPO@sha256:…` and CodeSha256 the digest's hex); a tag the
+/// registry does not hold is refused.
+#[tokio::test]
+async fn a_function_named_by_tag_runs_the_digest_lambda_resolved_it_to() {
+    let local = Running::up().await;
+    delays(&local, 0, 0, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let name = unique("bytag");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let first = local.push_app_image(&repository, "first").await;
+    let second = local.push_app_image(&repository, "second").await;
+    let role = cloud
+        .ensure_function_role(
+            &format!("{name}-role"),
+            &bgd_core::config::logs_policy("us-east-1", "123456789012", &name),
+        )
+        .await
+        .unwrap();
+    let tagged = |tag: &str| format!("{}/{}:{tag}", first.registry, first.repository);
+    let post = reqwest::Method::POST;
+    let missing = serde_json::json!({"FunctionName": name, "Role": role, "PackageType": "Image",
+        "Code": {"ImageUri": tagged("nope")}});
+    let refused = local.lambda_call(post.clone(), "", missing).await;
+    assert_eq!(refused.status(), 400, "{}", refused.text().await.unwrap());
+    let create = serde_json::json!({"FunctionName": name, "Role": role, "PackageType": "Image",
+        "Code": {"ImageUri": tagged("first")}});
+    let created = local.lambda_call(post, "", create).await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+
+    ready(cloud, &name, "$LATEST").await;
+    let latest = cloud.get_version(&name, "$LATEST").await.unwrap();
+    assert_eq!(latest.image.as_ref(), Some(&first));
+    assert_eq!(latest.code_sha256, first.digest_hex());
+    let raw: serde_json::Value = local
+        .lambda_call(reqwest::Method::GET, &name, serde_json::Value::Null)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["Code"]["ImageUri"], tagged("first"), "{raw}");
+
+    let update = serde_json::json!({"ImageUri": tagged("second")});
+    let updated = local
+        .lambda_call(reqwest::Method::PUT, &format!("{name}/code"), update)
+        .await;
+    assert_eq!(updated.status(), 200, "{}", updated.text().await.unwrap());
+    ready(cloud, &name, "$LATEST").await;
+    let latest = cloud.get_version(&name, "$LATEST").await.unwrap();
+    assert_eq!(latest.image.as_ref(), Some(&second));
+    let published = cloud
+        .publish_version(&name, second.digest_hex(), "by tag")
+        .await
+        .unwrap();
+    let version = cloud.get_version(&name, &published.version).await.unwrap();
+    assert_eq!(version.image.as_ref(), Some(&second));
 }

@@ -69,6 +69,8 @@ pub enum Verb {
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
+    /// Replay AWS answers recorded from the real service against the local cloud and the simulation
+    Conformance(Conformance),
     /// Simulate: the real pipeline against an in-memory AWS, faults at every call; no AWS
     ///
     /// Several actors at once on virtual time, the invariants checked after every step; a
@@ -110,6 +112,12 @@ pub struct Sim {
     /// (--runs at most, stopping at the first violation): every mutant must be caught
     #[arg(long)]
     pub mutants: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Conformance {
+    /// Only the cases whose `SERVICE/NAME` contains this
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod account;
 mod apigateway;
 mod audit;
 mod cloudwatch;
+mod conformance;
 mod error;
 mod fail_operation;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use bgd_core::{
     pipeline::Cloud,
 };
 pub use cloudwatch::CloudWatch;
+pub use conformance::WireModel;
 pub use http::HttpClient;
 pub use metered::WriteMeter;
 pub use operator::Operator;

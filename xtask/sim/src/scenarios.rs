@@ -401,9 +401,9 @@ fn two_takeovers_of_one_expired_lock_leave_one_holder() {
     paused(async {
         let fixtures = fixtures();
         let (config, images) = (&fixtures.config, &fixtures.images);
-        // A world (seed 3) whose latencies interleave the two takeovers so: without the
+        // A world (seed 12) whose latencies interleave the two takeovers so: without the
         // re-reads of `replace_lock`, actor 2 deletes the lock actor 3 just created.
-        let world = provisioned(3, fixtures).await;
+        let world = provisioned(12, fixtures).await;
         crashed_holding_the_lock(&world, 1, 1).await;
         super::cloud::expire_lock(&mut world.lock().unwrap());
         let (second, third) = tokio::join!(
