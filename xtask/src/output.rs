@@ -58,7 +58,8 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
     let result = work.await;
     let writes = ctx.green_writes.lock().expect("green_writes").clone();
     let green = Green::judge(before, read_green(ctx).await, &writes);
-    eprintln!("{green}");
+    // Green's read error is AWS's text, which may quote a value (security-audit-3 #1).
+    eprintln!("{}", redact(&green.to_string()));
     match result {
         Ok(report) => print(
             &Stated {
