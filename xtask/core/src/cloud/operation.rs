@@ -140,7 +140,6 @@ impl Operation {
                 | Self::ListAttachedRolePolicies
                 | Self::GetManagedPolicy
                 | Self::GetPolicyVersion
-                | Self::GetRepositoryPolicy
         )
     }
 
@@ -155,7 +154,6 @@ impl Operation {
                 | Self::ListAttachedRolePolicies
                 | Self::GetManagedPolicy
                 | Self::GetPolicyVersion
-                | Self::GetRepositoryPolicy
         )
     }
 }
@@ -197,9 +195,6 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
     ("ecr:BatchGetImage", Scope::Repository, false),
     // CreateFunction hands the function its role.
     ("iam:PassRole", Scope::PassFunctionRole, true),
-    // CreateFunction with an image grants Lambda pull access through the repository policy
-    // when it has none (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
-    ("ecr:GetRepositoryPolicy", Scope::Repository, true),
 ];
 
 impl Operation {
@@ -272,6 +267,7 @@ impl Operation {
             Self::CreateRepository
                 | Self::CreateRole
                 | Self::GetRole
+                | Self::GetRepositoryPolicy
                 | Self::SetRepositoryPolicy
                 | Self::CreateFunction
                 | Self::CreateRestApi
