@@ -140,6 +140,7 @@ impl Operation {
                 | Self::ListAttachedRolePolicies
                 | Self::GetManagedPolicy
                 | Self::GetPolicyVersion
+                | Self::GetRepositoryPolicy
         )
     }
 
