@@ -25,7 +25,8 @@ pub struct Global {
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Bound the whole run; past it the run stops and cleanup still runs
+    /// Bound the run's work with the cloud (from after a build); past it the run stops and
+    /// cleanup still runs
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
 }
