@@ -103,13 +103,19 @@ fn event() -> impl Strategy<Value = Value> {
             option::of(btree_map("[a-z]{1,8}", text(), 0..3)),
             option::of(text()),
             vec(any::<bool>(), 8),
+            any::<bool>(),
         ),
     )
         .prop_map(
-            |((path, method, headers, body, base64), (query, stage_vars, token, keep))| {
+            |((path, method, headers, body, base64), (query, stage_vars, token, keep, sent))| {
                 let mut stage_variables = stage_vars.map(|m| json!(m)).unwrap_or(Value::Null);
-                if let (Some(token), Value::Object(vars)) = (token, &mut stage_variables) {
+                let mut headers = headers;
+                if let (Some(token), Value::Object(vars)) = (&token, &mut stage_variables) {
                     vars.insert("verify_token".into(), json!(token));
+                    // Half the time the caller sends it, as verification does.
+                    if let (true, Value::Object(headers)) = (sent, &mut headers) {
+                        headers.insert("x-verify-token".into(), json!(token));
+                    }
                 }
                 // API Gateway flags a body base64 only when it encoded it: a flagged body that
                 // does not decode panics inside aws_lambda_events 1.2 before any handler runs.
@@ -149,6 +155,8 @@ fn event() -> impl Strategy<Value = Value> {
 #[test]
 fn generated_events_never_panic_and_always_get_a_valid_response() {
     let answered = AtomicUsize::new(0);
+    // Events whose stage carries a token: refused (no or a wrong header), and let through.
+    let guarded = [AtomicUsize::new(0), AtomicUsize::new(0)];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -178,6 +186,19 @@ fn generated_events_never_panic_and_always_get_a_valid_response() {
                 return Ok(());
             };
             let app = apps[usize::from(!configured)].clone();
+            // Blue's guard: with `verify_token` set, a missing or wrong header is 403, and
+            // only then (security-audit-3 weak test 9: the 403 was never asserted).
+            let token = request
+                .stage_variables_ref()
+                .and_then(|vars| vars.first("verify_token"))
+                .map(str::to_owned);
+            let refused = token.as_ref().is_some_and(|token| {
+                request
+                    .headers()
+                    .get("x-verify-token")
+                    .map(|h| h.as_bytes())
+                    != Some(token.as_bytes())
+            });
             let path = request.raw_http_path().trim_end_matches('/').to_owned();
             let method = request.method().clone();
             let response = runtime.block_on(app.oneshot(request)).unwrap();
@@ -200,6 +221,10 @@ fn generated_events_never_panic_and_always_get_a_valid_response() {
                     || (status == 503 && unconfigured),
                 "status {status} for {path:?}"
             );
+            prop_assert_eq!(status == 403, refused, "status {} for {:?}", status, path);
+            if token.is_some() {
+                guarded[usize::from(!refused)].fetch_add(1, Ordering::Relaxed);
+            }
             prop_assert!(response.headers().contains_key(VERSION_HEADER));
             match response.body() {
                 Body::Empty => prop_assert_eq!(method.as_str(), "HEAD"),
@@ -211,6 +236,10 @@ fn generated_events_never_panic_and_always_get_a_valid_response() {
         })
         .unwrap();
     let answered = answered.into_inner();
-    eprintln!("fuzz: {CASES} generated events, {answered} answered by the handler, 0 panics");
+    let [refused, admitted] = guarded.map(AtomicUsize::into_inner);
+    eprintln!(
+        "fuzz: {CASES} generated events, {answered} answered by the handler, 0 panics; with a token: {refused} refused, {admitted} let through"
+    );
     assert!(answered >= MIN_ANSWERED, "only {answered} events parsed");
+    assert!(refused >= 20 && admitted >= 20, "{refused} and {admitted}");
 }

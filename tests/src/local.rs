@@ -50,7 +50,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub struct Running {
-    pub local: LocalCloud,
+    pub local: Stopping,
     pub endpoints: Endpoints,
     pub cloud: SdkCloud,
 }
@@ -68,7 +68,13 @@ impl Running {
 
     async fn up_with(unsandboxed: bool) -> Self {
         let dir = setup::target_dir().join("tmp").join(unique("local-cloud"));
-        let local = LocalCloud::at(&dir).unsandboxed(unsandboxed);
+        Self::up_in(dir, unsandboxed).await
+    }
+
+    /// `local up` in `dir`. What it starts is stopped when the test ends, also when this is
+    /// given up half-way or panics: the guard exists before the first process does.
+    pub async fn up_in(dir: PathBuf, unsandboxed: bool) -> Self {
+        let local = Stopping(LocalCloud::at(&dir).unsandboxed(unsandboxed));
         let endpoints = local
             .up(&xtask_binary())
             .await
@@ -178,14 +184,28 @@ pub async fn push_image(
     repository.image(&digest)
 }
 
-impl Drop for Running {
+/// A local cloud that is stopped (by pid) when this is dropped, passing or not. Held from
+/// before `local up` starts anything: a `Running` and its `Drop` existed only once up and the
+/// SDK's connection had succeeded, so a panic or a test given up in between left the processes
+/// running (security-audit-3 #27).
+pub struct Stopping(LocalCloud);
+
+impl std::ops::Deref for Stopping {
+    type Target = LocalCloud;
+
+    fn deref(&self) -> &LocalCloud {
+        &self.0
+    }
+}
+
+impl Drop for Stopping {
     fn drop(&mut self) {
-        if let Err(e) = self.local.down() {
-            eprintln!("local down in {}: {e:#}", self.local.dir().display());
+        if let Err(e) = self.down() {
+            eprintln!("local down in {}: {e:#}", self.dir().display());
         }
         // A failed test keeps its logs (moto, registry, gateway, functions) to read.
         if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(self.local.dir());
+            let _ = std::fs::remove_dir_all(self.dir());
         }
     }
 }

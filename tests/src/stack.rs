@@ -172,6 +172,17 @@ impl Stack {
         phase: &str,
         meanwhile: &[&str],
     ) -> (Output, Output) {
+        self.paused_while(args, phase, self.xtask(meanwhile)).await
+    }
+
+    /// A run of `args` paused as `phase` starts, resumed once `meanwhile` is done: the run's
+    /// output and what `meanwhile` returned.
+    pub async fn paused_while<T>(
+        &self,
+        args: &[&str],
+        phase: &str,
+        meanwhile: impl std::future::Future<Output = T>,
+    ) -> (Output, T) {
         let resume = self.dir.join(format!("resume-{phase}"));
         let paused = self.dir.join(format!("resume-{phase}.paused"));
         let _ = std::fs::remove_file(&resume);
@@ -188,7 +199,7 @@ impl Stack {
                 assert!(Instant::now() < deadline, "{args:?} never reached {phase}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let output = self.xtask(meanwhile).await;
+            let output = meanwhile.await;
             std::fs::write(&resume, "").unwrap();
             output
         };

@@ -106,7 +106,17 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
         .remove_permission("e2e-doctor", "green", "e2e-doctor-apigateway-green")
         .await
         .unwrap();
-    cloud.delete_repository_policy("e2e-doctor").await.unwrap();
+    // A policy by hand that lets anyone pull, and Lambda no longer.
+    let public = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Public",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+    }]});
+    cloud
+        .set_repository_policy("e2e-doctor", &public)
+        .await
+        .unwrap();
 
     let (report, code) = doctor(&stack, "eu-west-1").await;
     assert_eq!(code, 8);
@@ -136,12 +146,23 @@ async fn doctor_names_each_broken_piece_of_the_setup_with_its_fix_and_writes_not
     );
     assert!(!missing.contains("lambda:GetAlias"), "{missing}");
 
-    // What doctor says to run for the stack's findings mends them.
+    // What doctor says to run for the stack's findings mends them. Provision puts Lambda's pull
+    // back beside the statement written by hand (which it keeps), and doctor still names that
+    // one: it lets anyone pull (security-audit-3 N11; it passed as "ok" beside Lambda's).
     stack.ok(&["provision"]).await;
     let (report, _) = doctor(&stack, "us-east-1").await;
     assert_eq!(
         findings(&report),
-        ["deploy role trust", "deploy role policy"],
+        [
+            "deploy role trust",
+            "deploy role policy",
+            "repository policy"
+        ],
         "{report}"
+    );
+    let public = detail(&report, "repository policy");
+    assert!(
+        public.contains(r#"["Public"]"#) && public.contains("anyone pull"),
+        "{public}"
     );
 }

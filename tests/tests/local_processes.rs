@@ -35,6 +35,37 @@ fn logging_under(dir: &Path) -> Vec<u32> {
     found
 }
 
+/// Waits until no process logs under `dir`, or fails naming those that still run.
+async fn none_left_under(dir: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = logging_under(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: still running {left:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A test's local cloud given up while it starts (a timeout, a panic beside it) stops what it
+/// had started: the tests' guard held nothing until up had finished (security-audit-3 #27).
+#[tokio::test]
+async fn a_test_cloud_given_up_while_starting_leaves_no_process() {
+    let dir = setup::target_dir().join("tmp").join(unique("given-up"));
+    let up = Running::up_in(dir.clone(), true);
+    let first_process = async {
+        while logging_under(&dir).is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        _ = up => panic!("up finished before its first process was seen"),
+        () = first_process => {}
+    }
+    none_left_under(&dir, "the processes of an up given up").await;
+}
+
 #[tokio::test]
 async fn a_failed_up_stops_what_it_started_and_leaves_no_process() {
     let dir = setup::target_dir().join("tmp").join(unique("failed-up"));
@@ -49,18 +80,7 @@ async fn a_failed_up_stops_what_it_started_and_leaves_no_process() {
         text.contains("stopped what it had started") && text.contains("registry (pid"),
         "{text}"
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = logging_under(&dir);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes of the failed up still run: {left:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    none_left_under(&dir, "the processes of the failed up").await;
 }
 
 #[tokio::test]

@@ -25,8 +25,9 @@ pub struct Global {
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Bound the whole run; past it the run stops and cleanup still runs. A rollout must fit in
-    /// it (and in the credentials' life, AWS_CREDENTIAL_EXPIRATION), or it is refused up front
+    /// Bound the run's work with the cloud (from after a build); past it the run stops and
+    /// cleanup still runs. A rollout must fit in it (and in the credentials' life,
+    /// AWS_CREDENTIAL_EXPIRATION), or it is refused up front
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
 }

@@ -83,10 +83,6 @@ fn resources(config: &Config, account: &str, scope: Scope, api: &str) -> Vec<Str
         Scope::Stages => vec![format!("{restapis}/{api}/stages")],
         Scope::Stage => vec![format!("{restapis}/{api}/stages/*")],
         Scope::BlueStage => vec![format!("{restapis}/{api}/stages/{BLUE}")],
-        Scope::Alarms => vec![format!(
-            "arn:aws:cloudwatch:{}:{account}:alarm:*",
-            config.project.region
-        )],
     }
 }
 

@@ -35,7 +35,8 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<()> {
     let (result, green) = statement::stating_green(ctx, work).await;
-    eprintln!("{green}");
+    // Green's read error is AWS's text, which may quote a value (security-audit-3 #1).
+    eprintln!("{}", redact(&green.to_string()));
     match result {
         Ok(report) => print(
             &Stated {

@@ -17,6 +17,7 @@ use bgd_core::{
     cloud::{Account, Apis, Functions, Target},
     config::Config,
     health::Traffic,
+    phase::Phase,
     pipeline::{self, Ctx, deploy},
     probe::Prober,
     progress::Progress,
@@ -115,6 +116,23 @@ fn credentials_expire() -> Result<Option<SystemTime>> {
     Ok(Some(SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)))
 }
 
+/// Builds this commit's image when `--image` names none, and starts `--timeout` after it: the
+/// deadline bounds the work with the cloud, which a local build (minutes, the first time) ate
+/// into (aws-audit-3 #17; CI builds in a step of its own and passes `--image`). After the
+/// connection, so missing credentials stop the run before the build.
+async fn build_then_start_deadline(
+    ctx: &mut Ctx<SdkCloud>,
+    options: &mut deploy::Options,
+    global: &flags::Global,
+) -> Result<()> {
+    if options.image.is_none() {
+        ctx.progress.phase(Phase::Build, ctx.image(options)).await?;
+        options.image = Some(bgd_core::image::default_image_dir());
+        ctx.deadline = deadline(global.timeout, ctx.credentials_expire);
+    }
+    Ok(())
+}
+
 /// Whether provision finished: the REST API with stage green, and alias green.
 async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
     let Some(api) = ctx.find_api().await? else {
@@ -128,15 +146,16 @@ async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
 
 impl flags::Provision {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+        let mut ctx = connect(global).await?;
         // An unset `${VAR}` stops the run before the build, not after it.
         ctx.config.settings()?;
-        let options = deploy::Options {
+        let mut options = deploy::Options {
             image: self.image,
             build_id: self.build_id,
             dry_run: self.dry_run,
             ..Default::default()
         };
+        build_then_start_deadline(&mut ctx, &mut options, global).await?;
         print(&provision(&ctx, &options).await?, global.json)
     }
 }
@@ -160,7 +179,7 @@ async fn provision(
 
 impl flags::Deploy {
     pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+        let mut ctx = connect(global).await?;
         ctx.config.settings()?;
         let mut options = deploy::Options {
             image: self.image,
@@ -179,6 +198,7 @@ impl flags::Deploy {
             }),
             force: self.force,
         };
+        build_then_start_deadline(&mut ctx, &mut options, global).await?;
         let work = async {
             // On the local cloud a deploy sets up what is missing (also what a provision that
             // failed verification left unfinished); against AWS that is an explicit
@@ -186,10 +206,6 @@ impl flags::Deploy {
             if global.local && !self.dry_run && !provisioned(&ctx).await? {
                 eprintln!("local: the stack is not (fully) provisioned: provisioning first");
                 provision(&ctx, &options).await?;
-                // Provision built (or read) the image; the deploy ships that one, not a rebuild.
-                options
-                    .image
-                    .get_or_insert_with(bgd_core::image::default_image_dir);
             }
             let mut report = deploy::run(&ctx, &options).await?;
             report.write_calls = ctx.cloud.write_calls();

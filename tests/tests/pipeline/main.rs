@@ -1,6 +1,7 @@
 //! The blue/green pipeline end to end, each test on a local cloud of its own: the real
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
 mod architecture;
+mod deadline;
 mod prune;
 mod read_only;
 

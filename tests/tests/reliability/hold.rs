@@ -48,7 +48,7 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
 
     // Plans that cannot finish before the run ends are refused before anything is written:
     // 9 steps of 2 minutes for promote (the hold stays), 30 minutes and the deploy's own
-    // phases for a deploy (before its build and its lock).
+    // phases for a deploy (before its lock).
     let long = ["promote", "--strategy", "linear:10:2m", "--timeout", "900"];
     let refused = stack.xtask(&long).await;
     let why = String::from_utf8_lossy(&refused.stderr);

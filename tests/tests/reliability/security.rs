@@ -260,8 +260,16 @@ async fn no_secret_shows_on_failure_paths_either() {
         stderr.contains("[redacted]"),
         "the body is shown, redacted: {stderr}"
     );
-    // An environment over Lambda's 4 KB: refused before any call, naming no value.
-    let big = format!("planted-big-{}", "x".repeat(5000));
+    // A PEM-like key whose names and values add up to less than Lambda's 4 KB but whose JSON,
+    // where Lambda measures it, is over: each `"`, `\` and newline takes two bytes there, and
+    // Lambda's error quotes every value escaped (security-audit-3 #1). Refused before any call,
+    // measured as Lambda does, naming no value.
+    let big = format!(
+        "-----BEGIN PLANTED KEY-----\n{}\n-----END PLANTED KEY-----",
+        "\"k\\".repeat(1100)
+    );
+    let raw = "GREETING".len() + "hello".len() + "BIG".len() + big.len();
+    assert!(raw < 4096, "names and values: {raw} bytes");
     stack.configure(
         "GREETING = \"hello\"\nBIG = \"${BGD_E2E_PLANTED_BIG}\"",
         "hello",
@@ -274,18 +282,28 @@ async fn no_secret_shows_on_failure_paths_either() {
         .await;
     assert_eq!(oversized.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&oversized.stderr);
-    assert!(stderr.contains("BIG (5012 bytes)"), "{stderr}");
+    assert!(
+        stderr.contains("measured as Lambda does")
+            && stderr.contains(&format!("BIG ({} bytes)", big.len())),
+        "{stderr}"
+    );
+    // The key as it is, JSON-escaped, and its lines.
+    let key_forms = ["PLANTED KEY", "\"k\\\"k", "\\\"k\\\\"];
     for output in [&failed, &oversized] {
         for text in [&output.stdout, &output.stderr] {
             let text = String::from_utf8_lossy(text);
-            assert!(
-                !text.contains(secret) && !text.contains("planted-big"),
-                "{text}"
-            );
+            assert!(!text.contains(secret), "{text}");
+            for form in key_forms {
+                assert!(!text.contains(form), "{form} in {text}");
+            }
         }
     }
+    // The key was refused before any call: no file holds it, not even the local cloud's.
     let mut found = Vec::new();
+    files_holding(&stack.dir, "PLANTED KEY", &mut found);
+    assert!(found.is_empty(), "the key is in {found:?}");
+    // Nor the greeting's secret: the local cloud keeps functions' configurations in memory, as
+    // its logs show no value (the scan left out `/local/` before, with no reason given).
     files_holding(&stack.dir, secret, &mut found);
-    found.retain(|f| !f.contains("/local/"));
     assert!(found.is_empty(), "the secret is in {found:?}");
 }

@@ -135,6 +135,7 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
     let cloud = stack.cloud().await;
     let mut outcomes = Vec::new();
+    let mut interruptions = 0;
     let mut next = image_b;
     // Two rounds, the interrupt a little later in the second, so both outcomes can occur.
     for (round, delay) in [0, 20].into_iter().enumerate() {
@@ -154,6 +155,15 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
         let report = json(&output.stdout);
         let moved = after != before;
         assert_eq!(report["green"]["version"], after, "round {round}");
+        // A failure here is the interrupt's, nothing else's.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let interrupted = stderr.contains("interrupted (SIGINT)");
+        assert_eq!(
+            interrupted,
+            output.status.code() != Some(0),
+            "round {round}: {stderr}"
+        );
+        interruptions += usize::from(interrupted);
         match output.status.code() {
             Some(0) => assert!(moved, "round {round}: a success moved green"),
             Some(3) => {
@@ -179,5 +189,10 @@ async fn ctrl_c_during_promote_states_truly_whether_green_moved() {
         }
     }
     assert!(first["version"].is_u64());
-    eprintln!("ctrl-c during promote: green moved in rounds {outcomes:?}");
+    // A SIGINT that lands after the run's work is ignored and both rounds exit 0: then the
+    // test saw no interrupt at all (security-audit-3 weak test 5).
+    assert!(interruptions > 0, "no round was interrupted: {outcomes:?}");
+    eprintln!(
+        "ctrl-c during promote: green moved in rounds {outcomes:?}, {interruptions} interrupted"
+    );
 }

@@ -232,3 +232,52 @@ fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_e
         "{run}"
     );
 }
+
+/// Promote runs the commit the deploy run shipped: deploy.yml names it in its run's title, and
+/// promote checks out what its first step reads there. It checked out the deploy run's own
+/// head_sha, main's head when deploy was triggered, maybe a newer commit (aws-audit-3 N14).
+#[test]
+fn promote_checks_out_the_commit_the_deploy_run_shipped() {
+    assert_eq!(
+        workflow("deploy.yml")["run-name"],
+        "deploy ${{ github.event.workflow_run.head_sha }}"
+    );
+    let promote = workflow("promote.yml");
+    let job = only_job(&promote);
+    let deployed = steps(job).iter().find(|s| s["id"] == "deployed").unwrap();
+    assert_eq!(
+        deployed["env"]["TITLE"],
+        "${{ github.event.workflow_run.display_title }}"
+    );
+    let checkout = steps(job)
+        .iter()
+        .find(|s| uses(s, "actions/checkout"))
+        .unwrap();
+    assert_eq!(checkout["with"]["ref"], "${{ steps.deployed.outputs.sha }}");
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let dir = scratch("deployed-commit");
+    let outputs = dir.join("outputs");
+    let read = |title: &str| {
+        let _ = std::fs::remove_file(&outputs);
+        let ran = run_step(
+            deployed,
+            &[
+                ("TITLE", title),
+                ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ],
+            None,
+        );
+        ran.status
+            .success()
+            .then(|| std::fs::read_to_string(&outputs).unwrap())
+    };
+    assert_eq!(read(&format!("deploy {sha}")), Some(format!("sha={sha}\n")));
+    for title in [
+        "deploy",
+        "deploy main",
+        &format!("deploy {sha}\nx=y"),
+        "Merge pull request #7",
+    ] {
+        assert_eq!(read(title), None, "{title:?}");
+    }
+}

@@ -7,10 +7,49 @@ use super::{
     error::{OrCloud, missing},
 };
 use bgd_core::secret::Secret;
+use serde_json::{Value, json};
+
+use crate::Audit;
 
 /// Lets Lambda assume the function's role
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
 const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The Sid of the statement that lets Lambda pull the function's images.
+const LAMBDA_PULL: &str = "LambdaECRImageRetrievalPolicy";
+
+/// The repository's `policy` (if any) with our statement put in by its Sid, every other
+/// statement kept: SetRepositoryPolicy replaces the whole policy
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html>),
+/// so a provision removed what an administrator had added, a cross-account pull say
+/// (aws-audit-3 N7).
+fn with_lambda_pull(policy: Option<Value>, function_arn: &str) -> Value {
+    let ours = json!({
+        "Sid": LAMBDA_PULL,
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        // The function and its versions and aliases, no other function: `NAME*` also let
+        // `NAME-other` pull (security-audit-3 N15).
+        "Condition": {"ArnLike": {"aws:sourceArn": [function_arn, format!("{function_arn}:*")]}},
+    });
+    let mut policy = policy
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
+    // IAM's grammar allows one statement as an object, or a list of them.
+    let others = match policy["Statement"].take() {
+        Value::Array(statements) => statements,
+        Value::Null => Vec::new(),
+        one => vec![one],
+    };
+    let statements: Vec<Value> = others
+        .into_iter()
+        .filter(|statement| statement["Sid"] != LAMBDA_PULL)
+        .chain([ours])
+        .collect();
+    policy["Statement"] = Value::Array(statements);
+    policy
+}
 
 impl Account for SdkCloud {
     async fn account_id(&self) -> CloudResult<String> {
@@ -49,27 +88,18 @@ impl Account for SdkCloud {
     }
 
     async fn allow_lambda_pull(&self, repository: &str, function_arn: &str) -> CloudResult<()> {
-        let op = Operation::SetRepositoryPolicy;
-        let subject = format!("repository {repository}");
-        let policy = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "LambdaECRImageRetrievalPolicy",
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                // The function and its versions and aliases, no other function: `NAME*` also
-                // let `NAME-other` pull (security-audit-3 N15).
-                "Condition": {"ArnLike": {"aws:sourceArn": [function_arn, format!("{function_arn}:*")]}},
-            }],
-        });
+        let existing = Audit::repository_policy(self, repository).await?;
+        let policy = with_lambda_pull(existing, function_arn);
         self.ecr
             .set_repository_policy()
             .repository_name(repository)
             .policy_text(policy.to_string())
             .send()
             .await
-            .or_cloud(op, &subject)?;
+            .or_cloud(
+                Operation::SetRepositoryPolicy,
+                &format!("repository {repository}"),
+            )?;
         Ok(())
     }
 
@@ -218,5 +248,74 @@ impl Account for SdkCloud {
             .await
             .or_cloud(op, &subject)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_ecr::{
+        Client,
+        operation::{
+            get_repository_policy::GetRepositoryPolicyOutput,
+            set_repository_policy::SetRepositoryPolicyOutput,
+        },
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::{Value, json};
+
+    use super::{Account, LAMBDA_PULL, SdkCloud};
+
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:bgd";
+
+    /// ECR as it answers a repository whose policy an administrator extended, and the policy
+    /// provision then sets: SetRepositoryPolicy replaces the whole policy (aws-audit-3 N7), so
+    /// only our statement may change, by its Sid.
+    #[tokio::test]
+    async fn lambdas_pull_replaces_only_its_own_statement_of_the_repository_policy_smithy_mock() {
+        let cross_account = json!({
+            "Sid": "CrossAccountPull",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": "ecr:BatchGetImage",
+        });
+        let stale = json!({
+            "Sid": LAMBDA_PULL,
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "ecr:BatchGetImage",
+            "Condition": {"StringLike": {"aws:sourceArn": format!("{FUNCTION}*")}},
+        });
+        let current = json!({"Version": "2012-10-17", "Statement": [cross_account, stale]});
+        let get = mock!(Client::get_repository_policy).then_output(move || {
+            GetRepositoryPolicyOutput::builder()
+                .policy_text(current.to_string())
+                .build()
+        });
+        let sent = Arc::new(Mutex::new(None));
+        let set = {
+            let sent = sent.clone();
+            mock!(Client::set_repository_policy)
+                .match_requests(move |request| {
+                    *sent.lock().unwrap() = request.policy_text().map(str::to_owned);
+                    true
+                })
+                .then_output(|| SetRepositoryPolicyOutput::builder().build())
+        };
+        let cloud = SdkCloud {
+            ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&get, &set]),
+            ..crate::unconnected()
+        };
+        cloud.allow_lambda_pull("bgd", FUNCTION).await.unwrap();
+        let sent: Value = serde_json::from_str(&sent.lock().unwrap().take().unwrap()).unwrap();
+        let statements = sent["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2, "{sent}");
+        assert_eq!(statements[0], cross_account, "{sent}");
+        assert_eq!(
+            statements[1]["Condition"]["ArnLike"]["aws:sourceArn"],
+            json!([FUNCTION, format!("{FUNCTION}:*")]),
+            "{sent}"
+        );
     }
 }

@@ -22,10 +22,11 @@ impl Apis for SdkCloud {
             .into_paginator()
             .items()
             .send();
+        let mut named = Vec::new();
         while let Some(api) = pages.next().await {
             let api = api.or_cloud(op, &subject)?;
             if api.name() == Some(name) {
-                return Ok(RestApi {
+                named.push(RestApi {
                     id: api
                         .id()
                         .ok_or_else(|| missing(op, &subject, "id"))?
@@ -35,12 +36,30 @@ impl Apis for SdkCloud {
                 });
             }
         }
-        Err(super::CloudError::new(
-            super::ErrorKind::NotFound,
-            op,
-            &subject,
-            String::new(),
-        ))
+        // API Gateway does not keep names unique: with two, the first listed is not surely the
+        // stack's, and a deploy or destroy would act on whichever came first (aws-audit-3 #14).
+        match <[RestApi; 1]>::try_from(named) {
+            Ok([api]) => Ok(api),
+            Err(named) if named.is_empty() => Err(super::CloudError::new(
+                super::ErrorKind::NotFound,
+                op,
+                &subject,
+                String::new(),
+            )),
+            Err(named) => {
+                let ids: Vec<&str> = named.iter().map(|api| api.id.as_str()).collect();
+                Err(super::CloudError::new(
+                    super::ErrorKind::Other,
+                    op,
+                    &subject,
+                    format!(
+                        "{} REST APIs are named {name} (ids {}): delete or rename the one that is not this stack's (aws apigateway delete-rest-api --rest-api-id ID)",
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                ))
+            }
+        }
     }
 
     async fn create_rest_api(&self, name: &str) -> CloudResult<RestApi> {
@@ -263,4 +282,37 @@ fn variables(vars: Option<&std::collections::HashMap<String, String>>) -> BTreeM
         .flatten()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_apigateway::{Client, operation::get_rest_apis::GetRestApisOutput, types::RestApi};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::{Apis, SdkCloud};
+
+    /// API Gateway as it answers an account holding two REST APIs of one name: it keeps names
+    /// unique nowhere (aws-audit-3 #14).
+    #[tokio::test]
+    async fn two_rest_apis_of_the_stacks_name_are_refused_naming_both_ids_smithy_mock() {
+        let api = |id: &str, name: &str| RestApi::builder().id(id).name(name).build();
+        let listed = mock!(Client::get_rest_apis).then_output(move || {
+            GetRestApisOutput::builder()
+                .items(api("a1b2c3", "bgd"))
+                .items(api("other1", "bgd-staging"))
+                .items(api("d4e5f6", "bgd"))
+                .build()
+        });
+        let cloud = SdkCloud {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, [&listed]),
+            ..crate::unconnected()
+        };
+        let err = cloud.find_rest_api("bgd").await.unwrap_err().to_string();
+        assert!(
+            err.contains("2 REST APIs are named bgd (ids a1b2c3, d4e5f6)"),
+            "{err}"
+        );
+        let found = cloud.find_rest_api("bgd-staging").await.unwrap();
+        assert_eq!(found.id, "other1");
+    }
 }

@@ -1,7 +1,6 @@
 //! The guards (RevisionId on UpdateAlias, CodeSha256 on PublishVersion) as Lambda documents
 //! its answers, replayed by aws-smithy-mocks: the real SDK, the real error types, no network.
 //! The local cloud's front enforces the same guards (tests/tests/strict.rs).
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::{
     Client,
     error::ErrorMetadata,
@@ -14,20 +13,9 @@ use super::{AliasTarget, Functions, SdkCloud};
 
 /// A SdkCloud on AWS whose Lambda client is `lambda`; the other clients are never called.
 fn with_lambda(lambda: Client) -> SdkCloud {
-    let sdk = SdkConfig::builder()
-        .region(Region::new("us-east-1"))
-        .behavior_version(BehaviorVersion::latest())
-        .build();
     SdkCloud {
         lambda,
-        apigateway: aws_sdk_apigateway::Client::new(&sdk),
-        ecr: aws_sdk_ecr::Client::new(&sdk),
-        iam: aws_sdk_iam::Client::new(&sdk),
-        sts: aws_sdk_sts::Client::new(&sdk),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
-        region: "us-east-1".into(),
-        metrics_lag: crate::cloudwatch::LAMBDA_METRICS_LAG,
-        writes: Default::default(),
+        ..super::unconnected()
     }
 }
 

@@ -172,6 +172,27 @@ impl Cloud for SdkCloud {
 #[cfg(test)]
 mod tls_tests;
 
+/// A SdkCloud on AWS whose clients are never called: a test puts in the mocked client it
+/// drives (`SdkCloud { ecr, ..unconnected() }`).
+#[cfg(test)]
+fn unconnected() -> SdkCloud {
+    let sdk = aws_config::SdkConfig::builder()
+        .region(Region::new("us-east-1"))
+        .behavior_version(BehaviorVersion::latest())
+        .build();
+    SdkCloud {
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        apigateway: aws_sdk_apigateway::Client::new(&sdk),
+        ecr: aws_sdk_ecr::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
+        sts: aws_sdk_sts::Client::new(&sdk),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+        region: "us-east-1".into(),
+        metrics_lag: cloudwatch::LAMBDA_METRICS_LAG,
+        writes: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, OPERATION_TIMEOUT, SdkCloud, Target};

@@ -38,9 +38,12 @@ pub trait Operator: Send + Sync {
         qualifier: &str,
         statement_id: &str,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// DeleteRepositoryPolicy of `repository`.
-    fn delete_repository_policy(&self, repository: &str)
-    -> impl Future<Output = Result<()>> + Send;
+    /// SetRepositoryPolicy of `repository`: a policy written by hand.
+    fn set_repository_policy(
+        &self,
+        repository: &str,
+        policy: &Value,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// PutMetricAlarm `name` on green's errors unless it exists, then SetAlarmState `state`
     /// (`OK`, `ALARM`): an operator's alarm, for the tests that watch a rollout answer it.
     fn set_alarm(
@@ -119,13 +122,14 @@ impl Operator for SdkCloud {
         Ok(())
     }
 
-    async fn delete_repository_policy(&self, repository: &str) -> Result<()> {
+    async fn set_repository_policy(&self, repository: &str, policy: &Value) -> Result<()> {
         self.ecr
-            .delete_repository_policy()
+            .set_repository_policy()
             .repository_name(repository)
+            .policy_text(policy.to_string())
             .send()
             .await
-            .map_err(|e| failed("DeleteRepositoryPolicy", e))
+            .map_err(|e| failed("SetRepositoryPolicy", e))
             .with_context(|| format!("repository {repository}"))?;
         Ok(())
     }

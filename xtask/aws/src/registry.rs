@@ -65,7 +65,15 @@ impl OciRegistry {
         Self { writes, ..self }
     }
 
+    /// Puts `manifest` under `tag`, unless the tag already names it: a repository whose tags
+    /// are IMMUTABLE refuses a tag that exists (ImageTagAlreadyExistsException,
+    /// <https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html>), so
+    /// a re-run that pushes the same image under the same tag writes nothing and works there
+    /// too (aws-audit-3 #21).
     async fn put_manifest(&self, repository: &str, manifest: &[u8], tag: &str) -> Result<()> {
+        if self.digest_of(repository, tag).await?.as_deref() == Some(&sha256_digest(manifest)) {
+            return Ok(());
+        }
         let reference = Reference::with_tag(self.host.clone(), repository.into(), tag.into());
         self.writes.add();
         self.client

@@ -127,7 +127,23 @@ const RESERVED_ENV: [&str; 18] = [
     "LAMBDA_RUNTIME_DIR",
 ];
 
-/// A region name as AWS spells them (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
+/// The partitions other than `aws`, by the prefix of their regions' names, as the SDK's
+/// endpoint rules list them (aws-sdk-lambda 1.156's `endpoint_lib.rs`, each partition's
+/// `regionRegex`). Their ARNs begin `arn:aws-us-gov:`, `arn:aws-cn:` and so on, and China's
+/// endpoints end `amazonaws.com.cn`
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>): every ARN, policy
+/// and URL here is the `aws` partition's, so a region of these is refused (aws-audit-3 N12).
+const OTHER_PARTITIONS: &[(&str, &str)] = &[
+    ("us-gov-", "aws-us-gov"),
+    ("cn-", "aws-cn"),
+    ("us-iso-", "aws-iso"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+];
+
+/// A region name as AWS spells them (`us-east-1`, `ap-southeast-2`, `il-central-1`).
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     let letters = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
@@ -217,11 +233,17 @@ impl Config {
                 "[project] name {name:?}: use 1-40 lowercase letters, digits and '-', starting with a letter (it names the function, repository, API and role)"
             );
         }
-        if !is_region(&config.project.region) {
+        let region = &config.project.region;
+        if let Some((_, partition)) = OTHER_PARTITIONS
+            .iter()
+            .find(|(prefix, _)| region.starts_with(prefix))
+        {
             bail!(
-                "[project] region = {:?}: not an AWS region name (like \"us-east-1\")",
-                config.project.region
+                "[project] region = {region:?} is in AWS partition {partition}: bgd writes the ARNs, policies and URLs of the aws partition only (arn:aws:…, amazonaws.com), so it cannot deploy there"
             );
+        }
+        if !is_region(region) {
+            bail!("[project] region = {region:?}: not an AWS region name (like \"us-east-1\")");
         }
         setup::musl_target(&config.function.architecture)?;
         for name in config.function.environment.keys() {

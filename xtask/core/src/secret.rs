@@ -50,30 +50,36 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Remembers `value` as secret for the rest of the run: as it is, as JSON quotes it (an app's
-/// JSON answer and Lambda's error text escape `"`, `\\` and newlines: adversarial-3 m4,
-/// security-audit-3 #1), and each line of a multi-line value (a PEM key printed line by line).
+/// Remembers `value` as secret for the rest of the run, in every form a message can quote it:
+/// as it is, as JSON quotes it (an app's JSON answer and Lambda's error text escape `"`, `\\`
+/// and newlines: adversarial-3 m4, security-audit-3 #1), and each line of a multi-line value,
+/// as it is and JSON-quoted (a PEM key or JSON credentials logged line by line, each line in
+/// a JSON log record).
 pub(crate) fn register(value: &str) {
     if value.len() < SHORTEST {
         return;
     }
-    // A string always serializes, between two quotes.
-    let quoted = serde_json::to_string(value).unwrap_or_default();
-    let escaped = quoted[1..quoted.len() - 1].to_owned();
-    let lines = value
-        .lines()
-        .filter(|line| line.len() >= SHORTEST && *line != value);
+    let lines = value.lines().filter(|line| *line != value);
+    let forms: Vec<String> = std::iter::once(value)
+        .chain(lines)
+        .filter(|part| part.len() >= SHORTEST)
+        .flat_map(|part| [part.to_owned(), json_quoted(part)])
+        .collect();
     let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-    for form in [value.to_owned(), escaped]
-        .into_iter()
-        .chain(lines.map(str::to_owned))
-    {
+    for form in forms {
         if !known.contains(&form) {
             known.push(form);
         }
     }
     // Longest first, so a secret that contains another is replaced whole.
     known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+}
+
+/// `text` as it stands between the quotes of a JSON string.
+fn json_quoted(text: &str) -> String {
+    // A string always serializes, between two quotes.
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 /// Forgets every secret: the simulation runs thousands of pipelines in one process, each with
@@ -120,6 +126,39 @@ mod tests {
         let shown =
             redact("line 2 of the key: MIIEpAIBAAKCAQEA7v, escaped: -----BEGIN KEY-----\\nMIIE");
         assert!(!shown.contains("MIIEpAIBAAKCAQEA7v"), "{shown}");
+    }
+
+    /// JSON credentials logged line by line: each line reaches the function's log tail
+    /// inside a JSON record, its quotes escaped (security-audit-3 #1: only the raw lines and
+    /// the whole value escaped were known).
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_redacted_json_quoted_too() {
+        register("{\n  \"private_key\": \"MIIEvQIBADANBgkq\"\n}");
+        let record =
+            r#"{"level":"INFO","fields":{"message":"  \"private_key\": \"MIIEvQIBADANBgkq\""}}"#;
+        let shown = redact(record);
+        assert!(!shown.contains("MIIEvQIBADANBgkq"), "{shown}");
+    }
+
+    /// Lambda's refusal of an environment over 4 KB, as the one rule writes it: the variables
+    /// as JSON, each value escaped, at the limit's boundary (security-audit-3 #1).
+    #[test]
+    fn lambdas_environment_error_at_the_boundary_shows_no_secret() {
+        let key = format!("-----BEGIN KEY-----\n{}\n\"end\"", "k\"".repeat(1300));
+        register(&key);
+        let mut variables = std::collections::BTreeMap::from([("KEY".to_owned(), key.clone())]);
+        for i in 0..25 {
+            variables.insert(format!("PLAIN_{i:02}"), "p".repeat(20));
+        }
+        let plain: usize = variables.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(plain < bgd_rules::ENVIRONMENT_LIMIT, "{plain}");
+        let message = bgd_rules::environment_error(&variables).expect("over the limit as JSON");
+        let shown = redact(&message);
+        assert!(
+            !shown.contains("BEGIN KEY") && !shown.contains(r#"k\""#),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!(r#""KEY":"{REDACTED}""#)), "{shown}");
     }
 
     #[test]

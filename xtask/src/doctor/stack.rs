@@ -229,7 +229,48 @@ async fn permission<C: Cloud + Audit>(ctx: &Ctx<C>, api: &RestApi, alias: &str) 
             ),
         );
     }
-    Check::ok(name, format!("{sid}: {source}"))
+    let (public, others) = extra_statements(&policy, |st| st["Sid"] == sid.as_str());
+    if let Some(open) = public.first() {
+        return Check::finding(
+            name,
+            format!("statements {public:?} let anyone invoke {function}:{alias}"),
+            format!(
+                "aws lambda remove-permission --function-name {function} --qualifier {alias} --statement-id {open}"
+            ),
+        );
+    }
+    Check::ok(name, format!("{sid}: {source}{}", also(&others)))
+}
+
+/// The statements of `policy` that are not `ours`, by Sid (or place): those that let anyone
+/// in (a `*` principal, or NotPrincipal) and the others. doctor reported only whether ours was
+/// there, so a public pull or a `*` invoke beside it passed (security-audit-3 N11); statements
+/// an administrator added for a reason (a cross-account pull) are named, not judged.
+fn extra_statements(policy: &Value, ours: impl Fn(&Value) -> bool) -> (Vec<String>, Vec<String>) {
+    let (mut public, mut others) = (Vec::new(), Vec::new());
+    for (place, statement) in grants::statements(policy).into_iter().enumerate() {
+        if ours(statement) || statement["Effect"] != "Allow" {
+            continue;
+        }
+        let name = statement["Sid"]
+            .as_str()
+            .map_or_else(|| format!("#{place}"), str::to_owned);
+        let principal = &statement["Principal"];
+        let anyone = principal == "*"
+            || grants::strings(&principal["AWS"]).contains(&"*")
+            || statement.get("NotPrincipal").is_some();
+        if anyone { &mut public } else { &mut others }.push(name);
+    }
+    (public, others)
+}
+
+/// The other statements of a policy, named after an ok check's detail.
+fn also(others: &[String]) -> String {
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!("; also statements {others:?}, added by hand")
+    }
 }
 
 /// Lambda pulls the function's images through the repository policy provision sets.
@@ -248,7 +289,7 @@ async fn repository_policy<C: Cloud + Audit>(ctx: &Ctx<C>) -> Check {
         Ok(Some(policy)) => policy.unwrap_or(Value::Null),
     };
     let function_arn = ctx.config.function_arn(&ctx.account);
-    let pulls = grants::statements(&policy).into_iter().any(|st| {
+    let lambda_pull = |st: &Value| {
         let actions = grants::strings(&st["Action"]);
         st["Effect"] == "Allow"
             && grants::strings(&st["Principal"]["Service"]).contains(&"lambda.amazonaws.com")
@@ -263,11 +304,26 @@ async fn repository_policy<C: Cloud + Audit>(ctx: &Ctx<C>) -> Check {
                 .filter(|(key, _)| key.eq_ignore_ascii_case("aws:sourceArn"))
                 .flat_map(|(_, value)| grants::strings(value))
                 .any(|pattern| matches(pattern, &function_arn))
-    });
-    if pulls {
+    };
+    let pulls = grants::statements(&policy).into_iter().any(lambda_pull);
+    let (public, others) = extra_statements(&policy, lambda_pull);
+    if !public.is_empty() {
+        Check::finding(
+            NAME,
+            format!(
+                "statements {public:?} of repository {repository}'s policy let anyone pull its images"
+            ),
+            format!(
+                "remove them: aws ecr get-repository-policy --repository-name {repository}, then aws ecr set-repository-policy without them"
+            ),
+        )
+    } else if pulls {
         Check::ok(
             NAME,
-            format!("lambda.amazonaws.com may pull for {function_arn}"),
+            format!(
+                "lambda.amazonaws.com may pull for {function_arn}{}",
+                also(&others)
+            ),
         )
     } else {
         Check::finding(
@@ -277,5 +333,27 @@ async fn repository_policy<C: Cloud + Audit>(ctx: &Ctx<C>) -> Check {
             ),
             PROVISION.into(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::extra_statements;
+
+    /// security-audit-3 N11: a public pull or a `*` invoke beside our statement passed.
+    #[test]
+    fn statements_beside_ours_are_named_and_public_ones_told_apart() {
+        let policy = json!({"Statement": [
+            {"Sid": "ours", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}},
+            {"Sid": "CrossAccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}},
+            {"Sid": "Public", "Effect": "Allow", "Principal": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": ["*"]}},
+            {"Sid": "Guard", "Effect": "Deny", "Principal": "*"},
+        ]});
+        let (public, others) = extra_statements(&policy, |st| st["Sid"] == "ours");
+        assert_eq!(public, ["Public", "#3"]);
+        assert_eq!(others, ["CrossAccount"]);
     }
 }

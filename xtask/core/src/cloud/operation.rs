@@ -155,7 +155,6 @@ impl Operation {
                 | Self::ListAttachedRolePolicies
                 | Self::GetManagedPolicy
                 | Self::GetPolicyVersion
-                | Self::GetRepositoryPolicy
         )
     }
 }
@@ -182,8 +181,6 @@ pub enum Scope {
     Stage,
     /// The blue stage only: deleting it releases the deploy lock; green is never deleted.
     BlueStage,
-    /// The account's CloudWatch alarms in the region: a rollout reads their states.
-    Alarms,
 }
 
 /// Actions the tooling needs that no SDK call above declares: the image push goes over the OCI
@@ -199,9 +196,6 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
     ("ecr:BatchGetImage", Scope::Repository, false),
     // CreateFunction hands the function its role.
     ("iam:PassRole", Scope::PassFunctionRole, true),
-    // CreateFunction with an image grants Lambda pull access through the repository policy
-    // when it has none (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
-    ("ecr:GetRepositoryPolicy", Scope::Repository, true),
 ];
 
 impl Operation {
@@ -209,11 +203,16 @@ impl Operation {
     pub const fn scope(self) -> Scope {
         match self {
             // GetMetricData authorises no resource
-            // (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>).
-            Self::GetCallerIdentity | Self::GetAuthorizationToken | Self::GetMetricData => {
-                Scope::Any
-            }
-            Self::DescribeAlarms => Scope::Alarms,
+            // (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>);
+            // DescribeAlarms, which asks for composite alarms too, answers those only to a
+            // grant on `*`: "You can't return information about composite alarms if your
+            // permission has a narrower scope"
+            // (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html>;
+            // aws-audit-3 N3).
+            Self::GetCallerIdentity
+            | Self::GetAuthorizationToken
+            | Self::GetMetricData
+            | Self::DescribeAlarms => Scope::Any,
             Self::DescribeRepositories
             | Self::CreateRepository
             | Self::SetRepositoryPolicy
@@ -269,6 +268,7 @@ impl Operation {
             Self::CreateRepository
                 | Self::CreateRole
                 | Self::GetRole
+                | Self::GetRepositoryPolicy
                 | Self::SetRepositoryPolicy
                 | Self::CreateFunction
                 | Self::CreateRestApi

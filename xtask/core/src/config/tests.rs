@@ -50,6 +50,25 @@ fn parse_err(text: &str) -> String {
     format!("{:#}", Config::parse(text).unwrap_err())
 }
 
+/// Every ARN, policy and URL is the `aws` partition's: GovCloud's and China's regions passed the
+/// region check and then got `arn:aws:` policies and `amazonaws.com` URLs (aws-audit-3 N12).
+#[test]
+fn a_region_outside_the_aws_partition_is_refused_naming_its_partition() {
+    for (region, partition) in [
+        ("us-gov-west-1", "aws-us-gov"),
+        ("cn-northwest-1", "aws-cn"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ] {
+        let err = parse_err(&format!(
+            "[project]\nname = \"x\"\nregion = \"{region}\"\n[function]\n"
+        ));
+        assert!(
+            err.contains(region) && err.contains(&format!("partition {partition}:")),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn values_lambda_or_aws_would_refuse_are_refused_naming_the_key() {
     let base = "[project]\nname = \"x\"\nregion = \"us-east-1\"\n[function]\n";
@@ -58,8 +77,8 @@ fn values_lambda_or_aws_would_refuse_are_refused_naming_the_key() {
     for region in [
         "us-east-1",
         "ap-southeast-2",
-        "us-gov-west-1",
         "il-central-1",
+        "mx-central-1",
     ] {
         let text = format!("[project]\nname = \"x\"\nregion = \"{region}\"\n[function]\n");
         assert!(Config::parse(&text).is_ok(), "{region}");

@@ -40,7 +40,7 @@ pub enum Binary<'a> {
     Hello,
 }
 
-/// `cargo zigbuild --release` of the function for its architecture, with the facts baked
+/// `cargo zigbuild --locked --release` of the function for its architecture, with the facts baked
 /// in and paths remapped, so the binary depends neither on where the checkout lives nor on the
 /// host's toolchain beyond rustc (zig, pinned, links both architectures).
 pub fn build_bootstrap(
@@ -112,9 +112,11 @@ pub fn build_release(
         selector[1]
     );
     // Linked by zig for both architectures: arm64 from any host, and the same linker everywhere.
+    // From the committed lock: the image is built from what was reviewed, never re-resolved
+    // (security-audit-3 #7).
     cmd!(
         sh,
-        "cargo zigbuild --release --package {package} {selector...} --target {triple}"
+        "cargo zigbuild --locked --release --package {package} {selector...} --target {triple}"
     )
     .run()
     .with_context(|| {

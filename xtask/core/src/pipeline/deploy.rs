@@ -73,7 +73,7 @@ pub enum Outcome {
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
     let pre = p.phase(Phase::Preflight, preflight(ctx, options)).await?;
-    // Before minutes of building: a held deploy rolls out at `promote`, which checks it there.
+    // Before anything is written: a held deploy rolls out at `promote`, which checks it there.
     if options.hold.is_none() {
         ctx.check_plan_fits(plan_of(ctx, options), super::rollout::BEFORE_ROLLOUT)?;
     }
