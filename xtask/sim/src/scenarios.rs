@@ -252,10 +252,9 @@ fn a_rollout_whose_lock_was_taken_over_writes_green_no_more() {
     });
 }
 
-/// Was seeds 112 and 20956 ("actor 3 removed the live lock of Actor(1)"; "actor 2 (deploy b2)
-/// moved green 1 → 2 without holding the lock"): a deploy stalled past its lock's TTL while
-/// verifying, another took the lock over; the first must then neither promote nor, in its
-/// cleanup, remove the lock that is now the other's.
+/// Was seed 112 ("actor 3 removed the live lock of Actor(1)"): a deploy stalled past its
+/// lock's TTL while verifying, another took the lock over; the first must then neither
+/// promote nor, in its cleanup, remove the lock that is now the other's.
 #[test]
 fn a_deploy_whose_lock_was_taken_over_neither_promotes_nor_removes_the_new_lock() {
     paused(async {
@@ -450,5 +449,47 @@ fn a_lock_expires_by_the_clock_of_the_machine_that_judges_it() {
             matches!(ending, Ending::Done(Ok(_))),
             "the machine an hour ahead took it over"
         );
+    });
+}
+
+/// Was seed 20956 ("actor 2 (deploy b2) moved green 1 → 2 without holding the lock"): a deploy
+/// verified, then stalled past its lock's TTL as it recorded the verification; a prune took
+/// the lock over (and left green as it was, so no RevisionId guard stops the first). Right
+/// before green moves the first must find the lock no longer its own.
+#[test]
+fn a_deploy_taken_over_after_it_verified_does_not_promote() {
+    paused(async {
+        let fixtures = fixtures();
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().script = Script::new([
+            Scripted {
+                actor: 1,
+                call: "GET /health",
+                nth: 1,
+                fault: Fault::LockExpiry,
+            },
+            Scripted {
+                actor: 1,
+                call: "PUT sim:verified-",
+                nth: 1,
+                fault: Fault::Stall,
+            },
+        ]);
+        let first = actor::run(&world, 1, Role::Deploy(Deploy::of(1)), config, images);
+        let second = async {
+            while !matches!(world.lock().unwrap().oracle.lock, Some((_, true))) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            actor::run(&world, 2, Role::Prune { keep: 3 }, config, images).await
+        };
+        let (first, _) = tokio::join!(first, second);
+        reached(&world, "a2 DeleteStage blue -> ok");
+        reached(&world, "a1 PUT sim:verified-2 !! stall");
+        let Ending::Done(Err(e)) = first else {
+            panic!("the deploy whose lock was taken over promoted");
+        };
+        assert_eq!(exit_of(&e), Exit::LockHeld, "{e:#}");
+        no_violation(&world);
     });
 }
