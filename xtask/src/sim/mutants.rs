@@ -192,7 +192,8 @@ fn scenarios(sh: &Shell, copy: &Path, target: &Path) -> Result<Option<String>> {
     let failed = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("scenarios::"))
-        .map(|name| name.trim_end_matches(" ... FAILED").to_owned());
+        .and_then(|name| name.split_whitespace().next())
+        .map(str::to_owned);
     match failed {
         Some(name) => Ok(Some(name)),
         None => bail!(
