@@ -107,6 +107,31 @@ impl Running {
         push_image(&self.endpoints, repository, bootstrap, tag).await
     }
 
+    /// A Lambda call the SDK's `Functions` trait has no call for (a role or dead-letter
+    /// change, an image by tag), sent to the front as the SDK would: a REST-JSON request whose
+    /// SigV4 scope names region and service.
+    pub async fn lambda_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        let scope = format!(
+            "AWS4-HMAC-SHA256 Credential=local/20260101/{}/lambda/aws4_request, SignedHeaders=host, Signature=0",
+            self.cloud.region()
+        );
+        bgd_tls::client()
+            .request(
+                method,
+                format!("{}/2015-03-31/functions/{path}", self.endpoints.front_url),
+            )
+            .header("authorization", scope)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// GET on the gateway, as a client of the API would.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.endpoints.gateway_url)
@@ -357,14 +382,9 @@ pub async fn idle_instances(http: &reqwest::Client, local: &Running) -> Vec<u32>
 /// Sets the delays of the local cloud whose front answers at `front_url` (tests lengthen or
 /// shorten Lambda's and API Gateway's asynchronous work).
 pub async fn set_delays(front_url: &str, delays: &bgd_local::front::Delays) {
-    let status = bgd_tls::client()
-        .post(format!("{front_url}{}", bgd_local::front::DELAYS_PATH))
-        .json(delays)
-        .send()
+    bgd_local::front::set_delays(front_url, delays)
         .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+        .unwrap();
 }
 
 /// Makes the local data plane fail `share` of the invocations of `version` through `alias`

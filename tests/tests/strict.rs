@@ -78,13 +78,15 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
         .publish_version(&name, image.digest_hex(), "v1")
         .await
         .unwrap();
+    // Published from a settled `$LATEST`: Active at once, as recorded against AWS
+    // (tests/conformance/cases/lambda.json, a_version_published_from_a_settled_latest_…).
     assert_eq!(
         cloud
             .get_version(&name, &published.version)
             .await
             .unwrap()
             .state,
-        VersionState::Pending
+        VersionState::Active
     );
     ready(cloud, &name, &published.version).await;
 }
@@ -352,6 +354,47 @@ async fn provision_publishes_version_1_of_a_function_left_without_versions() {
     assert_eq!(report["build"]["id"], "a");
 }
 
+/// A stack left unfinished after blue verified its version (here: alias green gone) is
+/// resumed with that version, whatever image the resuming run brings. Before, the check read
+/// the version from ListVersionsByFunction, which names no image (on AWS too): nothing was
+/// ever verified, and the resume published version 2 of image b.
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_resumes_an_unfinished_stack_with_the_version_blue_verified() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("e2e-strict-reuse");
+    stack.ok(&["provision", "--image", path(image_a)]).await;
+    let cloud = stack.cloud().await;
+    // DeleteAlias, which no verb sends: the front reads region and service from the
+    // signature's scope and checks no signature, as moto.
+    let front = LocalCloud::at(stack.local_dir())
+        .endpoints()
+        .unwrap()
+        .front_url;
+    let scope = "AWS4-HMAC-SHA256 Credential=local/20261207/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+    let deleted = bgd_tls::client()
+        .delete(format!(
+            "{front}/2015-03-31/functions/{}/aliases/green",
+            stack.name
+        ))
+        .header("authorization", scope)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    let resumed = stack.ok(&["provision", "--image", path(image_b)]).await;
+    let versions: Vec<String> = cloud
+        .list_versions(&stack.name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(versions, ["1"], "{resumed}");
+    let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+    assert_eq!(green.target.version, "1");
+}
+
 #[tokio::test]
 async fn each_blob_is_uploaded_once_in_one_put() {
     let local = Running::up().await;
@@ -370,4 +413,63 @@ async fn each_blob_is_uploaded_once_in_one_put() {
         (2, 2, 0),
         "{log}"
     );
+}
+
+/// docs/aws-behaviours.md row 53: an image named by tag runs the digest Lambda resolved it to
+/// (recorded: LocalStack's AWS-validated test_lambda_image_crud, `ImageUri: REPO:latest`
+/// beside `ResolvedImageUri: REPO@sha256:…` and CodeSha256 the digest's hex); a tag the
+/// registry does not hold is refused.
+#[tokio::test]
+async fn a_function_named_by_tag_runs_the_digest_lambda_resolved_it_to() {
+    let local = Running::up().await;
+    delays(&local, 0, 0, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let name = unique("bytag");
+    let repository = cloud.ensure_repository(&name).await.unwrap();
+    let first = local.push_app_image(&repository, "first").await;
+    let second = local.push_app_image(&repository, "second").await;
+    let role = cloud
+        .ensure_function_role(
+            &format!("{name}-role"),
+            &bgd_core::config::logs_policy("us-east-1", "123456789012", &name),
+        )
+        .await
+        .unwrap();
+    let tagged = |tag: &str| format!("{}/{}:{tag}", first.registry, first.repository);
+    let post = reqwest::Method::POST;
+    let missing = serde_json::json!({"FunctionName": name, "Role": role, "PackageType": "Image",
+        "Code": {"ImageUri": tagged("nope")}});
+    let refused = local.lambda_call(post.clone(), "", missing).await;
+    assert_eq!(refused.status(), 400, "{}", refused.text().await.unwrap());
+    let create = serde_json::json!({"FunctionName": name, "Role": role, "PackageType": "Image",
+        "Code": {"ImageUri": tagged("first")}});
+    let created = local.lambda_call(post, "", create).await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+
+    ready(cloud, &name, "$LATEST").await;
+    let latest = cloud.get_version(&name, "$LATEST").await.unwrap();
+    assert_eq!(latest.image.as_ref(), Some(&first));
+    assert_eq!(latest.code_sha256, first.digest_hex());
+    let raw: serde_json::Value = local
+        .lambda_call(reqwest::Method::GET, &name, serde_json::Value::Null)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["Code"]["ImageUri"], tagged("first"), "{raw}");
+
+    let update = serde_json::json!({"ImageUri": tagged("second")});
+    let updated = local
+        .lambda_call(reqwest::Method::PUT, &format!("{name}/code"), update)
+        .await;
+    assert_eq!(updated.status(), 200, "{}", updated.text().await.unwrap());
+    ready(cloud, &name, "$LATEST").await;
+    let latest = cloud.get_version(&name, "$LATEST").await.unwrap();
+    assert_eq!(latest.image.as_ref(), Some(&second));
+    let published = cloud
+        .publish_version(&name, second.digest_hex(), "by tag")
+        .await
+        .unwrap();
+    let version = cloud.get_version(&name, &published.version).await.unwrap();
+    assert_eq!(version.image.as_ref(), Some(&second));
 }

@@ -58,7 +58,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
         Verb::Build(verb) => verb.run(global.json),
         Verb::Bench(verb) => verb.run(&runtime, global.json),
-        Verb::Test(verb) => verb.run(),
+        Verb::Test(verb) => verb.run(&runtime),
+        Verb::Conformance(verb) => runtime.block_on(verb.run()),
         Verb::Sim(verb) => verb.run(),
         Verb::IamPolicy(verb) => verb.run(),
     }

@@ -25,7 +25,8 @@ pub struct Global {
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Bound the whole run; past it the run stops and cleanup still runs
+    /// Bound the whole run; past it the run stops and cleanup still runs. A rollout must fit in
+    /// it (and in the credentials' life, AWS_CREDENTIAL_EXPIRATION), or it is refused up front
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
 }
@@ -68,6 +69,8 @@ pub enum Verb {
     Bench(Bench),
     /// Install what the tests need, build the release bootstrap, run every test of the workspace
     Test(Test),
+    /// Replay AWS answers recorded from the real service against the local cloud and the simulation
+    Conformance(Conformance),
     /// Simulate: the real pipeline against an in-memory AWS, faults at every call; no AWS
     ///
     /// Several actors at once on virtual time, the invariants checked after every step; a
@@ -109,6 +112,12 @@ pub struct Sim {
     /// (--runs at most, stopping at the first violation): every mutant must be caught
     #[arg(long)]
     pub mutants: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Conformance {
+    /// Only the cases whose `SERVICE/NAME` contains this
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod bench;
 mod build;
 pub mod cli;
+mod conformance;
 mod doctor;
 pub mod driver;
 pub mod flags;

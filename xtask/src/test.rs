@@ -8,7 +8,7 @@ use crate::flags;
 use bgd_core::{config::Config, facts::BuildFacts, image, setup};
 
 impl flags::Test {
-    pub fn run(self) -> Result<()> {
+    pub fn run(self, runtime: &tokio::runtime::Runtime) -> Result<()> {
         let sh = Shell::new()?;
         sh.change_dir(setup::workspace_root());
         // Before the tests, which start local clouds in parallel, would each wait for it.
@@ -27,11 +27,14 @@ impl flags::Test {
                 .with_context(|| format!("building the sandbox fixtures for {target}"))?;
         }
 
+        // Seconds on one local cloud of its own; its failures are named beside the tests'.
+        let conformance = runtime.block_on(flags::Conformance { filter: None }.run());
         let args = self.cargo_args;
         // Every test binary runs even after one fails: one run names every failure.
         eprintln!("test: running cargo test --workspace --no-fail-fast");
         cmd!(sh, "cargo test --workspace --no-fail-fast -- {args...}")
             .run()
-            .context("cargo test failed (the lines above name the failing tests)")
+            .context("cargo test failed (the lines above name the failing tests)")?;
+        conformance
     }
 }

@@ -7,39 +7,15 @@ use bgd_core::cloud::{Account, AliasTarget, Functions};
 use e2e::local::{Running, ready};
 use serde_json::{Value, json};
 
-/// A write the SDK's `Functions` trait has no call for (a role or dead-letter change), sent to
-/// the front as the SDK would: a REST-JSON request whose SigV4 scope names region and service.
-async fn lambda_call(
-    local: &Running,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> reqwest::Response {
-    let scope = format!(
-        "AWS4-HMAC-SHA256 Credential=local/20260101/{}/lambda/aws4_request, SignedHeaders=host, Signature=0",
-        local.cloud.region()
-    );
-    bgd_tls::client()
-        .request(
-            method,
-            format!("{}/2015-03-31/functions/{path}", local.endpoints.front_url),
-        )
-        .header("authorization", scope)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// `$LATEST`'s configuration changed, then published as a new version.
 async fn publish_with(local: &Running, function: &str, digest_hex: &str, change: Value) -> String {
-    let changed = lambda_call(
-        local,
-        reqwest::Method::PUT,
-        &format!("{function}/configuration"),
-        change,
-    )
-    .await;
+    let changed = local
+        .lambda_call(
+            reqwest::Method::PUT,
+            &format!("{function}/configuration"),
+            change,
+        )
+        .await;
     assert!(changed.status().is_success(), "{:?}", changed.text().await);
     ready(&local.cloud, function, "$LATEST").await;
     let published = local
@@ -63,7 +39,8 @@ async fn an_alias_routing_configuration_aws_refuses_is_refused_and_leaves_the_al
     let cloud = &local.cloud;
     let (function, image) = local.function_with_app_image("routing").await;
     let configuration = format!("{function}/configuration");
-    let latest: Value = lambda_call(&local, reqwest::Method::GET, &configuration, Value::Null)
+    let latest: Value = local
+        .lambda_call(reqwest::Method::GET, &configuration, Value::Null)
         .await
         .json()
         .await
@@ -186,13 +163,13 @@ async fn an_alias_routing_configuration_aws_refuses_is_refused_and_leaves_the_al
     }
     // Over HTTP: 400 with Lambda's error type, and an UpdateAlias that names no FunctionVersion
     // is judged against the alias's own.
-    let raw = lambda_call(
-        &local,
-        reqwest::Method::PUT,
-        &format!("{function}/aliases/live"),
-        json!({"RoutingConfig": {"AdditionalVersionWeights": {v1.clone(): 0.5}}}),
-    )
-    .await;
+    let raw = local
+        .lambda_call(
+            reqwest::Method::PUT,
+            &format!("{function}/aliases/live"),
+            json!({"RoutingConfig": {"AdditionalVersionWeights": {v1.clone(): 0.5}}}),
+        )
+        .await;
     assert_eq!(raw.status(), 400);
     assert_eq!(
         raw.headers()["x-amzn-errortype"],

@@ -22,6 +22,31 @@ pub fn workspace_root() -> &'static Path {
         .expect("xtask/core sits in the workspace")
 }
 
+/// The conformance suite's cases (`tests/conformance/cases/SERVICE.json`, the format
+/// `bgd_rules::conformance` reads), each with its service, in file order.
+pub fn conformance_cases() -> Result<Vec<(String, bgd_rules::conformance::Case)>> {
+    let dir = workspace_root().join("tests/conformance/cases");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|f| f.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        let service = file
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let listed: Vec<bgd_rules::conformance::Case> =
+            serde_json::from_str(&std::fs::read_to_string(&file)?)
+                .with_context(|| format!("reading the cases of {}", file.display()))?;
+        cases.extend(listed.into_iter().map(|case| (service.clone(), case)));
+    }
+    Ok(cases)
+}
+
 /// The shared target dir, honouring `CARGO_TARGET_DIR`.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

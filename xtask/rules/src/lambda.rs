@@ -17,8 +17,13 @@ use super::Delays;
 /// One function as Lambda keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Function {
-    /// `$LATEST`'s ImageUri (`REPO@sha256:…`).
+    /// The image `$LATEST` runs (`REPO@sha256:…`: what `Code.ResolvedImageUri` answers).
     pub image: String,
+    /// The ImageUri as given, when it named a tag Lambda resolved to `image`: what
+    /// `Code.ImageUri` answers (recorded: LocalStack's AWS-validated `test_lambda_image_crud`,
+    /// `ImageUri: REPO:latest` beside `ResolvedImageUri: REPO@sha256:…`).
+    #[serde(default)]
+    pub given_image: Option<String>,
     /// Pending until then (a new function, while Lambda optimises its image).
     pub active_at: u64,
     /// LastUpdateStatus InProgress until then; `None` before the first update (a new
@@ -28,7 +33,12 @@ pub struct Function {
     /// the update ends (see [`Function::begin_update`]).
     #[serde(default)]
     pub idle_when_updated: bool,
+    /// `$LATEST`'s RevisionId as the last write left it, while it is Pending or updating.
     pub revision: String,
+    /// The RevisionId it has once that write settled: Lambda gives `$LATEST` a new one when it
+    /// turns Active and when an update completes (see [`Function::revision_at`]).
+    #[serde(default)]
+    pub settled_revision: String,
     /// `$LATEST`'s `Architectures` (one name), which UpdateFunctionCode may switch (moto
     /// ignores that; the front keeps it).
     #[serde(default = "default_architecture")]
@@ -40,11 +50,18 @@ pub struct Function {
     pub versions: BTreeMap<String, Published>,
     /// Alias name → its RevisionId.
     pub aliases: BTreeMap<String, String>,
+    /// Qualifier (a version or an alias; `""` for the unqualified function) → its resource
+    /// policy: statement id → statement (see [`add_permission`]).
+    #[serde(default)]
+    pub policies: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub image: String,
+    /// `$LATEST`'s `given_image` when this version was published.
+    #[serde(default)]
+    pub given_image: Option<String>,
     /// What `$LATEST` ran on when this version was published: a version keeps it.
     #[serde(default = "default_architecture")]
     pub architecture: String,
@@ -54,6 +71,9 @@ pub struct Published {
     /// `$LATEST`'s RevisionId it was cut from (see [`unpublished_since`]).
     #[serde(default)]
     pub cut_from: String,
+    /// The version's own RevisionId (published versions carry one).
+    #[serde(default)]
+    pub revision: String,
     /// Pending until then.
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
@@ -93,6 +113,12 @@ impl Status {
 }
 
 impl Published {
+    /// A version's LastUpdateStatus: none while it is Pending, then Successful (recorded:
+    /// `test_publish_with_update` get_function_version_result).
+    pub fn last_update_status(&self, now: u64) -> Option<&'static str> {
+        (now >= self.active_at).then_some("Successful")
+    }
+
     pub fn status(&self, now: u64, delays: &Delays) -> Status {
         if now < self.active_at {
             Status::Pending
@@ -140,16 +166,38 @@ impl Function {
         self.updated_at.is_some_and(|end| now < end)
     }
 
-    /// `$LATEST`'s LastUpdateStatus: none before the first update, then InProgress until the
-    /// update ends, then Successful.
+    /// `$LATEST`'s LastUpdateStatus: none while a new function is Pending (its CreateFunction
+    /// answer has none), Successful once it is Active, InProgress while an update runs.
+    /// Recorded: LocalStack's AWS-validated `test_lambda_image_versions` (create_image_response,
+    /// get_function_result, first_update_response).
     pub fn last_update_status(&self, now: u64) -> Option<&'static str> {
-        self.updated_at.map(|_| {
-            if self.updating(now) {
-                "InProgress"
-            } else {
-                "Successful"
-            }
-        })
+        if self.updating(now) {
+            Some("InProgress")
+        } else if self.updated_at.is_none() && now < self.active_at {
+            None
+        } else {
+            Some("Successful")
+        }
+    }
+
+    /// `$LATEST`'s RevisionId at `now`: the last write's while it is Pending or updating, a new
+    /// one once it settled (recorded: `test_lambda_image_versions` create_image_response →
+    /// get_function_result and first_update_response → first_update_get_function each answer
+    /// another RevisionId; `test_function_revisions_version_and_alias` one more after
+    /// PublishVersion).
+    pub fn revision_at(&self, now: u64) -> &str {
+        let settling = now < self.active_at || self.updating(now);
+        if settling || self.settled_revision.is_empty() {
+            &self.revision
+        } else {
+            &self.settled_revision
+        }
+    }
+
+    /// A write gives `$LATEST` `revision` now and `settled` once the write has settled.
+    pub fn revise(&mut self, revision: String, settled: String) {
+        self.revision = revision;
+        self.settled_revision = settled;
     }
 
     /// CodeSha256 of `$LATEST`: the image digest's hex (what Lambda reports for an image).
@@ -161,6 +209,22 @@ impl Function {
 /// The hex of an ImageUri's `@sha256:` digest (empty when it has none).
 pub fn digest_hex(image: &str) -> &str {
     image.rsplit_once("@sha256:").map_or("", |(_, hex)| hex)
+}
+
+/// Lambda's `StateReason` and `StateReasonCode` for a `State` other than Active (recorded:
+/// create_image_response's "The function is being created." / Creating).
+pub fn state_reason(state: &str) -> Option<(&'static str, &'static str)> {
+    match state {
+        "Pending" => Some(("The function is being created.", "Creating")),
+        "Inactive" => Some(("The function is inactive.", "Idle")),
+        _ => None,
+    }
+}
+
+/// Lambda's `LastUpdateStatusReason` and `LastUpdateStatusReasonCode` while an update is
+/// InProgress (recorded: first_update_response).
+pub fn update_reason(last_update_status: &str) -> Option<(&'static str, &'static str)> {
+    (last_update_status == "InProgress").then_some(("The function is being created.", "Creating"))
 }
 
 /// Why Lambda refuses a write.
@@ -220,7 +284,7 @@ pub fn busy_or_moved(function: &Function, now: u64, revision_id: Option<&str>) -
         return Some(Refusal::Updating);
     }
     revision_id
-        .filter(|given| *given != function.revision)
+        .filter(|given| *given != function.revision_at(now))
         .map(|_| Refusal::RevisionMoved)
 }
 
@@ -256,23 +320,94 @@ pub fn unpublished_since(function: &Function) -> Option<&str> {
     (last.cut_from == function.revision).then_some(number.as_str())
 }
 
-/// PublishVersion: records version `number` (as Lambda numbered it) running `$LATEST`'s image,
-/// Pending for `delays.pending_ms`.
-pub fn publish(function: &mut Function, number: String, now: u64, delays: &Delays) {
-    let active_at = now + delays.pending_ms;
+/// Records version `number` (as Lambda numbered it) running `$LATEST`'s image, with its own
+/// RevisionId `version_revision`, Active from `active_at`. PublishVersion needs a settled
+/// `$LATEST` ([`busy_or_moved`]) and gives it a new RevisionId first ([`Function::revise`]);
+/// a version published from it is Active at once (`active_at` is now), with LastUpdateStatus
+/// Successful (recorded: `test_lambda_image_versions` first_publish_response,
+/// `test_alias_lifecycle` publish_v1, `test_function_revisions_version_and_alias`
+/// get_function_latest_rev3); `Publish=true` on CreateFunction or UpdateFunctionCode cuts a
+/// version Pending until that write settles (`test_publish_version_on_create`,
+/// `test_publish_with_update`).
+pub fn publish(function: &mut Function, number: String, active_at: u64, version_revision: String) {
     let (image, architecture) = (function.image.clone(), function.architecture.clone());
+    let given_image = function.given_image.clone();
     let (runs_as, cut_from) = (function.runs_as.clone(), function.revision.clone());
     function
         .versions
         .entry(number)
         .or_insert_with(|| Published {
             image,
+            given_image,
             architecture,
             runs_as,
             cut_from,
+            revision: version_revision,
             active_at,
             used_at: active_at,
         });
+}
+
+/// Why Lambda refuses a FunctionName given as an ARN (or `NAME:QUALIFIER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// ResourceNotFoundException (404): the ARN names another region; nothing there is
+    /// reachable from this one (nor changed: the local cloud once deleted the function of its
+    /// own region).
+    OtherRegion { named: String, here: String },
+    /// InvalidParameterValueException (400): the ARN's qualifier is not the `Qualifier` given.
+    QualifierMismatch,
+}
+
+impl Address {
+    pub fn message(&self) -> String {
+        match self {
+            Self::OtherRegion { named, here } => {
+                format!("Functions from '{named}' are not reachable in this region ('{here}')")
+            }
+            Self::QualifierMismatch => {
+                "The derived qualifier from the function name does not match the specified qualifier.".into()
+            }
+        }
+    }
+}
+
+/// The function name and qualifier a FunctionName means in `region`: a name, `NAME:QUALIFIER`,
+/// or an ARN `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`; the qualifier of
+/// the name and `qualifier` (the request's `Qualifier`) must agree. Recorded: LocalStack's
+/// AWS-validated `test_get_function_wrong_region[delete_function]` and
+/// `test_ops_with_arn_qualifier_mismatch[delete_function]` (test_lambda_api.py).
+pub fn addressed(
+    function_name: &str,
+    region: &str,
+    qualifier: Option<&str>,
+) -> Result<(String, Option<String>), Address> {
+    let (name, derived) = match function_name.split(':').collect::<Vec<_>>()[..] {
+        [
+            "arn",
+            _,
+            "lambda",
+            named,
+            _,
+            "function",
+            name,
+            ref rest @ ..,
+        ] => {
+            if named != region {
+                return Err(Address::OtherRegion {
+                    named: named.to_owned(),
+                    here: region.to_owned(),
+                });
+            }
+            (name, rest.first().copied())
+        }
+        [name, derived] => (name, Some(derived)),
+        _ => (function_name, None),
+    };
+    match (derived, qualifier) {
+        (Some(d), Some(q)) if d != q => Err(Address::QualifierMismatch),
+        _ => Ok((name.to_owned(), derived.or(qualifier).map(str::to_owned))),
+    }
 }
 
 /// Why Lambda refuses DeleteFunction of a version.
@@ -338,6 +473,107 @@ pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
         }
     }
     status
+}
+
+/// UpdateFunctionCode of an image function without an ImageUri (a zip, an S3 object): Lambda
+/// refuses it with InvalidParameterValueException (recorded: LocalStack's AWS-validated
+/// `test_lambda_image_crud`, image-to-zipfile-error).
+pub const IMAGE_UPDATE_WITHOUT_IMAGE: &str =
+    "Please provide ImageUri when updating a function with packageType Image.";
+
+/// Why Lambda refuses AddPermission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permission {
+    /// ValidationException (400): a statement id is `[a-zA-Z0-9-_]{1,100}`.
+    StatementId(String),
+    /// InvalidParameterValueException (400): a principal is `*`, an account, an ARN or a
+    /// service (`….amazonaws.com`, `….amazon.com`).
+    Principal,
+    /// InvalidParameterValueException (400): no policy for `$LATEST` by qualifier.
+    Latest,
+    /// ResourceNotFoundException (404): the qualifier names no version or alias.
+    NoQualifier(String),
+    /// ResourceConflictException (409): the qualifier's policy has this statement id.
+    Duplicate(String),
+}
+
+impl Permission {
+    pub fn message(&self, function: &str) -> String {
+        match self {
+            Self::StatementId(sid) => format!(
+                "1 validation error detected: Value '{sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)"
+            ),
+            Self::Principal => {
+                "The provided principal was invalid. Please check the principal and try again."
+                    .into()
+            }
+            Self::Latest => "We currently do not support adding policies for $LATEST.".into(),
+            Self::NoQualifier(q) => format!("Function not found: {function}:{q}"),
+            Self::Duplicate(sid) => format!(
+                "The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+            ),
+        }
+    }
+}
+
+/// AddPermission: Lambda keeps one resource policy per qualifier (the unqualified function's
+/// is `""`), so a statement added to an alias is in that alias's policy alone, and a statement
+/// id already in it is a conflict (so `ensure_permission`'s conflict branch is what AWS runs).
+/// `$LATEST` is refused, a qualifier that is neither a published version nor an alias is not
+/// found, and so are an invalid statement id and principal. Recorded: LocalStack's AWS-validated `test_permission_exceptions` and
+/// `test_lambda_permission_fn_versioning` (tests/aws/services/lambda_/test_lambda_api.py).
+pub fn add_permission(
+    function: &mut Function,
+    qualifier: &str,
+    statement_id: &str,
+    principal: &str,
+    statement: serde_json::Value,
+) -> Result<(), Permission> {
+    let sid_ok = (1..=100).contains(&statement_id.len())
+        && statement_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !sid_ok {
+        return Err(Permission::StatementId(statement_id.to_owned()));
+    }
+    let account = principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit());
+    let service = principal.ends_with(".amazonaws.com") || principal.ends_with(".amazon.com");
+    if !(principal == "*" || account || service || principal.starts_with("arn:")) {
+        return Err(Permission::Principal);
+    }
+    if qualifier == "$LATEST" {
+        return Err(Permission::Latest);
+    }
+    let known = qualifier.is_empty()
+        || function.versions.contains_key(qualifier)
+        || function.aliases.contains_key(qualifier);
+    if !known {
+        return Err(Permission::NoQualifier(qualifier.to_owned()));
+    }
+    let policy = function.policies.entry(qualifier.to_owned()).or_default();
+    if policy.contains_key(statement_id) {
+        return Err(Permission::Duplicate(statement_id.to_owned()));
+    }
+    policy.insert(statement_id.to_owned(), statement);
+    Ok(())
+}
+
+/// RemovePermission: the statement leaves that qualifier's policy; `false`
+/// (ResourceNotFoundException) when the policy holds no such statement.
+pub fn remove_permission(function: &mut Function, qualifier: &str, statement_id: &str) -> bool {
+    function
+        .policies
+        .get_mut(qualifier)
+        .is_some_and(|policy| policy.remove(statement_id).is_some())
+}
+
+/// GetPolicy: the statements of that qualifier's own policy; `None` (ResourceNotFoundException)
+/// when it has none.
+pub fn policy<'f>(
+    function: &'f Function,
+    qualifier: &str,
+) -> Option<&'f BTreeMap<String, serde_json::Value>> {
+    function.policies.get(qualifier).filter(|p| !p.is_empty())
 }
 
 /// Why Lambda refuses an alias's routing configuration (CreateAlias, UpdateAlias).

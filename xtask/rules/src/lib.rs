@@ -4,6 +4,7 @@
 //! defaults short enough for tests, lengthened or shortened per local cloud (`BGD_LOCAL_*_MS`
 //! when it starts, or `POST /_local/delays` while it runs); the simulation draws its own.
 pub mod clock;
+pub mod conformance;
 pub mod lambda;
 pub mod metrics;
 
@@ -166,6 +167,80 @@ pub fn stage_variable_error(name: &str, value: &str) -> Option<String> {
     })
 }
 
+/// UpdateStage's patch paths: what API Gateway lets a stage change. Anything else is
+/// BadRequestException, with this message (recorded: LocalStack's AWS-validated
+/// `TestStages::test_create_update_stages`, error-update-doc-version and error-update-tags,
+/// tests/aws/services/apigateway/test_apigateway_common.snapshot.json). The canary's own paths
+/// (`/canarySettings/…`) are accepted too (`TestStageCrudCanary`).
+pub fn stage_patch_error(path: &str) -> Option<String> {
+    const SETTINGS: &[&str] = &[
+        "metrics/enabled",
+        "logging/dataTrace",
+        "logging/loglevel",
+        "throttling/burstLimit",
+        "throttling/rateLimit",
+        "caching/ttlInSeconds",
+        "caching/enabled",
+        "caching/dataEncrypted",
+        "caching/requireAuthorizationForCacheControl",
+        "caching/unauthorizedCacheControlHeaderStrategy",
+    ];
+    let stage_fields = [
+        "/deploymentId",
+        "/description",
+        "/cacheClusterEnabled",
+        "/cacheClusterSize",
+        "/clientCertificateId",
+        "/accessLogSettings",
+        "/accessLogSettings/destinationArn",
+        "/accessLogSettings/format",
+        "/tracingEnabled",
+    ];
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method_setting = segments.len() >= 4
+        && SETTINGS.contains(&segments[segments.len() - 2..].join("/").as_str());
+    let valid = stage_fields.contains(&path)
+        || method_setting
+        || path
+            .strip_prefix("/variables/")
+            .is_some_and(|name| !name.is_empty())
+        || path.starts_with("/canarySettings");
+    (!valid).then(|| {
+        format!(
+            "Invalid method setting path: {path}. Must be one of: [/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, /accessLogSettings/destinationArn, /accessLogSettings/format, /{{resourcePath}}/{{httpMethod}}/metrics/enabled, /{{resourcePath}}/{{httpMethod}}/logging/dataTrace, /{{resourcePath}}/{{httpMethod}}/logging/loglevel, /{{resourcePath}}/{{httpMethod}}/throttling/burstLimit/{{resourcePath}}/{{httpMethod}}/throttling/rateLimit/{{resourcePath}}/{{httpMethod}}/caching/ttlInSeconds, /{{resourcePath}}/{{httpMethod}}/caching/enabled, /{{resourcePath}}/{{httpMethod}}/caching/dataEncrypted, /{{resourcePath}}/{{httpMethod}}/caching/requireAuthorizationForCacheControl, /{{resourcePath}}/{{httpMethod}}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, /*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit /*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, /*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, /variables/{{variable_name}}, /tracingEnabled]"
+        )
+    })
+}
+
+/// A stage as API Gateway answers it: the fields it always writes, filled in where a model
+/// leaves them out (recorded: create-stage and get-stages of LocalStack's AWS-validated
+/// `test_apigateway_common`: `cacheClusterEnabled: false`, `cacheClusterStatus:
+/// NOT_AVAILABLE`, `tracingEnabled: false`, `methodSettings: {}`).
+pub fn stage_defaults(stage: &mut serde_json::Value) {
+    let Some(object) = stage.as_object_mut() else {
+        return;
+    };
+    let enabled = object
+        .get("cacheClusterEnabled")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let status = if enabled {
+        "AVAILABLE"
+    } else {
+        "NOT_AVAILABLE"
+    };
+    for (field, value) in [
+        ("cacheClusterEnabled", serde_json::json!(enabled)),
+        ("cacheClusterStatus", serde_json::json!(status)),
+        ("tracingEnabled", serde_json::json!(false)),
+        ("methodSettings", serde_json::json!({})),
+    ] {
+        if object.get(field).is_none_or(serde_json::Value::is_null) {
+            object.insert(field.to_owned(), value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -201,5 +276,11 @@ mod tests {
         assert!(stage_variable_error("verify-token", "x").is_some());
         assert!(stage_variable_error("token", "a b").is_some());
         assert!(stage_variable_error("token", &"t".repeat(513)).is_some());
+        assert!(stage_patch_error("/variables/alias").is_none());
+        assert!(stage_patch_error("/*/*/throttling/burstLimit").is_none());
+        assert!(stage_patch_error("/test/GET/caching/enabled").is_none());
+        assert!(stage_patch_error("/tracingEnabled").is_none());
+        assert!(stage_patch_error("/documentation_version").is_some());
+        assert!(stage_patch_error("/tags/tag1").is_some());
     }
 }

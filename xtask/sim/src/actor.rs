@@ -235,6 +235,7 @@ pub(crate) fn context(
         function_log: None,
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
+        credentials_expire: None,
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }

@@ -18,7 +18,8 @@ use bgd_core::{
 use bgd_rules::{
     self,
     lambda::{
-        Function, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved, routing_refusal,
+        Function, Permission, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved,
+        routing_refusal,
     },
 };
 
@@ -48,11 +49,12 @@ fn updated(
     name: &str,
     change: impl FnOnce(&mut Function, &mut Settings),
 ) -> CloudResult<Version> {
-    let (now, delays, revision) = (w.now(), w.delays, w.revision());
+    let (now, delays) = (w.now(), w.delays);
+    let (revision, settled) = (w.revision(), w.revision());
     let (f, current) = guarded(w, operation, name)?;
     change(f, current);
     f.begin_update(now, &delays);
-    f.revision = revision;
+    f.revise(revision, settled);
     latest(w, operation, name)
 }
 
@@ -89,10 +91,12 @@ impl Functions for SimCloud {
             }
             let function = Function {
                 image: spec.image.uri(),
+                given_image: None,
                 active_at: now + w.delays.pending_ms,
                 updated_at: None,
                 idle_when_updated: false,
                 revision: w.revision(),
+                settled_revision: w.revision(),
                 architecture: spec.architecture.clone(),
                 runs_as: RunsAs {
                     role: spec.role_arn.clone(),
@@ -100,6 +104,7 @@ impl Functions for SimCloud {
                 },
                 versions: BTreeMap::new(),
                 aliases: BTreeMap::new(),
+                policies: BTreeMap::new(),
             };
             w.lambda.function = Some((function, spec.settings.clone()));
             latest(w, op, &spec.name)
@@ -149,7 +154,8 @@ impl Functions for SimCloud {
             if let Some(why) = bgd_rules::description_error(description) {
                 return Err(invalid(op, function, why));
             }
-            let (now, delays, number) = (w.now(), w.delays, w.lambda.next_version);
+            let (now, number) = (w.now(), w.lambda.next_version);
+            let (revision, version_revision) = (w.revision(), w.revision());
             let (f, settings) = guarded(w, op, function)?;
             if let Some(refusal) = code_sha256_moved(f, Some(code_sha256)) {
                 return Err(refused(&refusal, op, function));
@@ -159,7 +165,8 @@ impl Functions for SimCloud {
                     .version(function, &last)
                     .ok_or_else(|| not_found(op, function));
             }
-            bgd_rules::lambda::publish(f, number.to_string(), now, &delays);
+            f.revise(revision.clone(), revision);
+            bgd_rules::lambda::publish(f, number.to_string(), now, version_revision);
             let settings = settings.clone();
             w.lambda.versions.insert(
                 number,
@@ -228,7 +235,7 @@ impl Functions for SimCloud {
                     .function
                     .as_mut()
                     .ok_or_else(|| not_found(op, function))?;
-                if !f.versions.contains_key(&target.version) {
+                if target.version != "$LATEST" && !f.versions.contains_key(&target.version) {
                     return Err(not_found(op, &target.version));
                 }
                 routed(f, op, function, alias, target)?;
@@ -309,9 +316,13 @@ impl Functions for SimCloud {
                 return Err(not_found(op, function));
             }
             let numbers: Vec<u64> = w.lambda.versions.keys().copied().collect();
+            // ListVersionsByFunction answers configurations, which name no image: only
+            // GetFunction's `Code` does (aws-audit-3 N1, N11: prune once read "verified" from
+            // this list, which AWS never fills).
             Ok(numbers
                 .into_iter()
                 .filter_map(|n| w.version(function, &n.to_string()))
+                .map(|v| Version { image: None, ..v })
                 .collect())
         })
         .await
@@ -326,17 +337,26 @@ impl Functions for SimCloud {
     ) -> CloudResult<()> {
         let op = Operation::AddPermission;
         self.cloud(op, &format!("{function}:{alias}"), |w, _| {
-            let statements = w.lambda.permissions.entry(alias.to_owned()).or_default();
-            if statements.insert(statement_id.to_owned()) {
-                Ok(())
-            } else {
-                Err(error(
-                    ErrorKind::Conflict,
-                    op,
-                    alias,
-                    "The statement id provided already exists",
-                ))
-            }
+            let (f, _) = w
+                .lambda
+                .function
+                .as_mut()
+                .ok_or_else(|| not_found(op, function))?;
+            let statement = serde_json::json!({"Sid": statement_id});
+            // The pipeline's one principal: API Gateway.
+            let principal = "apigateway.amazonaws.com";
+            bgd_rules::lambda::add_permission(f, alias, statement_id, principal, statement).map_err(
+                |refusal| {
+                    let kind = match refusal {
+                        Permission::Latest | Permission::StatementId(_) | Permission::Principal => {
+                            ErrorKind::Other
+                        }
+                        Permission::NoQualifier(_) => ErrorKind::NotFound,
+                        Permission::Duplicate(_) => ErrorKind::Conflict,
+                    };
+                    error(kind, op, alias, &refusal.message(function))
+                },
+            )
         })
         .await
     }
@@ -356,10 +376,13 @@ impl Functions for SimCloud {
     async fn permission_statements(&self, function: &str, alias: &str) -> CloudResult<Vec<String>> {
         let op = Operation::GetPolicy;
         self.cloud(op, &format!("{function}:{alias}"), |w, _| {
-            Ok(w.lambda
-                .permissions
-                .get(alias)
-                .map(|s| s.iter().cloned().collect())
+            let (f, _) = w
+                .lambda
+                .function
+                .as_ref()
+                .ok_or_else(|| not_found(op, function))?;
+            Ok(bgd_rules::lambda::policy(f, alias)
+                .map(|statements| statements.keys().cloned().collect())
                 .unwrap_or_default())
         })
         .await

@@ -24,6 +24,7 @@ mod actor;
 mod app;
 mod aws;
 mod cloud;
+mod conformance;
 mod fault;
 mod lambda;
 mod oracle;
@@ -34,6 +35,7 @@ mod scenarios;
 mod traffic;
 mod world;
 
+pub use conformance::conformance;
 pub use fault::FaultCounts;
 
 use std::{collections::BTreeSet, time::Instant};

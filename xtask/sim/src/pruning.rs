@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{
     actor::Role,
-    aws::{error, not_found},
+    aws::{error, invalid, not_found},
     cloud::SimCloud,
     world::World,
 };
@@ -32,12 +32,9 @@ impl Pruning for SimCloud {
                 .function
                 .as_mut()
                 .ok_or_else(|| not_found(op, function))?;
-            delete_version(f, version, &aliases).map_err(|refusal| {
-                let kind = match refusal {
-                    Deletion::Latest => ErrorKind::Other,
-                    Deletion::Aliased(_) => ErrorKind::Conflict,
-                };
-                error(kind, op, version, &refusal.message())
+            delete_version(f, version, &aliases).map_err(|refusal| match refusal {
+                Deletion::Latest => invalid(op, version, refusal.message()),
+                Deletion::Aliased(_) => error(ErrorKind::Conflict, op, version, &refusal.message()),
             })?;
             if let Ok(number) = version.parse() {
                 w.lambda.versions.remove(&number);

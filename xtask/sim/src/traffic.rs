@@ -3,7 +3,10 @@
 //! `bgd_rules::metrics` counts them), CloudWatch's view of those metrics, which arrives late
 //! as on AWS, and the one alarm the simulation's deploy.toml may name. [`SimCloudWatch`] is the
 //! pipeline's `Traffic`, its calls faulted like every other.
-use std::{collections::BTreeMap, time::SystemTime};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
 
 use rand::{Rng, rngs::SmallRng};
 
@@ -24,6 +27,10 @@ const ALARM_ERRORS: u64 = 5;
 /// Who was invoked: the alias the integration named and the version that ran.
 type Key = (String, String);
 
+/// The longest lag drawn: AWS's about a minute ([`bgd_rules::metrics::LAG`]) scaled down, so
+/// that rollouts of seconds meet both sides of it.
+const MAX_LAG: Duration = Duration::from_secs(bgd_rules::metrics::LAG.as_secs() / 6);
+
 /// The users and the metrics of a run.
 pub(crate) struct Traffic {
     /// Users' requests through green per virtual second.
@@ -42,7 +49,7 @@ impl Traffic {
     pub(crate) fn draw(rng: &mut SmallRng) -> Self {
         Self {
             users_per_s: rng.random_range(2..12),
-            lag_s: rng.random_range(0..=bgd_rules::metrics::LAG.as_secs() / 6),
+            lag_s: rng.random_range(0..=MAX_LAG.as_secs()),
             sent_until: 0,
             counts: BTreeMap::new(),
         }
@@ -189,5 +196,10 @@ impl TrafficSource for SimCloudWatch {
                 .await?;
             Ok(if firing { names.to_vec() } else { Vec::new() })
         })
+    }
+
+    /// As on AWS, the pipeline knows how late the datapoints may come, not this world's draw.
+    fn lag(&self) -> Duration {
+        MAX_LAG
     }
 }

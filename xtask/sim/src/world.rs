@@ -58,8 +58,6 @@ pub(super) struct Lambda {
     pub versions: BTreeMap<u64, VersionFacts>,
     pub next_version: u64,
     pub aliases: BTreeMap<String, SimAlias>,
-    /// Alias → statement ids of its resource policy.
-    pub permissions: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -77,6 +75,7 @@ pub(super) struct Images {
     pub manifests: BTreeSet<String>,
     /// Tag → digest.
     pub tags: BTreeMap<String, String>,
+    /// The repository's lifecycle policy.
     pub lifecycle: Option<String>,
 }
 
@@ -205,7 +204,7 @@ impl World {
                 function.last_update_status(now),
                 String::new(),
                 settings.clone(),
-                Some(function.revision.clone()),
+                Some(function.revision_at(now).to_owned()),
             )
         } else {
             let published = function.versions.get(qualifier)?;
@@ -213,10 +212,10 @@ impl World {
             (
                 published.image.clone(),
                 published.status(now, &self.delays),
-                Some("Successful"),
+                published.last_update_status(now),
                 facts.description.clone(),
                 facts.settings.clone(),
-                None,
+                Some(published.revision.clone()),
             )
         };
         let architecture = match qualifier {
@@ -303,6 +302,7 @@ impl World {
                 description: String::new(),
                 previous: None,
             });
+        entry.weights = target.additional_weights.clone();
         if entry.target != target.version {
             entry.previous = Some((entry.target.clone(), now));
             entry.target = target.version.clone();

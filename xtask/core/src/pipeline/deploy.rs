@@ -73,6 +73,10 @@ pub enum Outcome {
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
     let pre = p.phase(Phase::Preflight, preflight(ctx, options)).await?;
+    // Before minutes of building: a held deploy rolls out at `promote`, which checks it there.
+    if options.hold.is_none() {
+        ctx.check_plan_fits(plan_of(ctx, options), super::rollout::BEFORE_ROLLOUT)?;
+    }
     let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
     let mut report = report(ctx, &pre, &built);
     if no_op_check(ctx, &pre, &built).await? {

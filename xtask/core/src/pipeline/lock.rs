@@ -15,8 +15,9 @@ use crate::{
     secret::Secret,
 };
 
-/// How long a deploy's lock stands before another deploy may take it over.
-const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long a lock stands past its run's deadline: the cleanup after the deadline (bounded at
+/// 30 s) and a revert's guarded write fit well inside.
+const LOCK_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// How long a takeover waits before confirming its new lock is still its own: DeleteStage is
 /// not conditional, so two runs taking over one expired lock at once can each delete what the
 /// other created; the later one's lock stands, and this is when the other finds out.
@@ -37,7 +38,7 @@ impl<C: Cloud> Ctx<C> {
         // A hold is recorded only once blue verified ([`Self::begin_hold`]): until then this is
         // a deploy's lock, which `abort` and `promote` leave alone.
         let taken = LockOptions { hold: None, ..lock };
-        let (token, stage) = lock_stage(deployment_id, git_sha, taken, green_revision);
+        let (token, stage) = self.lock_stage(deployment_id, git_sha, taken, green_revision);
         match self.cloud.create_stage(&api.id, &stage).await {
             Ok(_) => return Ok(token),
             Err(e) if e.is_conflict() => {}
@@ -134,7 +135,7 @@ impl<C: Cloud> Ctx<C> {
                 "this run's lock expired and another run took it over: nothing is held; deploy again",
             ));
         };
-        let (_, mut stage) = lock_stage(deployment_id, git_sha, lock, green_revision);
+        let (_, mut stage) = self.lock_stage(deployment_id, git_sha, lock, green_revision);
         stage
             .variables
             .insert(TOKEN_VARIABLE.into(), token.expose().to_owned());
@@ -223,38 +224,48 @@ impl<C: Cloud> Ctx<C> {
     }
 }
 
-/// A lock stage for `git_sha` as `lock` says, from the deployment `deployment_id`, and its
-/// fresh token.
-pub(super) fn lock_stage(
-    deployment_id: &str,
-    git_sha: &str,
-    lock: LockOptions,
-    green_revision: Option<&str>,
-) -> (Secret, Stage) {
-    let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
-    let hold = lock.hold.map(|_| Hold {
-        green_revision: green_revision.unwrap_or("none").to_owned(),
-        strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
-        bake: lock.rollout.map(|plan| show_duration(plan.bake)),
-    });
-    let description = Lock {
-        task: lock.task,
-        ..Lock::new(git_sha, lock.hold.unwrap_or(LOCK_TTL), lock.keep, hold)
-    };
-    let stage = Stage {
-        name: BLUE.into(),
-        deployment_id: deployment_id.into(),
-        variables: BTreeMap::from([
-            (ALIAS_VARIABLE.into(), BLUE.into()),
-            (TOKEN_VARIABLE.into(), token.expose().to_owned()),
-        ]),
-        description: description.to_description(),
-    };
-    (token, stage)
+impl<C: Cloud> Ctx<C> {
+    /// A lock stage for `git_sha` as `lock` says, from the deployment `deployment_id`, and its
+    /// fresh token. It stands until the run's deadline and [`LOCK_MARGIN`] (a fixed 30 minutes
+    /// before: a run with a longer --timeout lost its lock mid-rollout to the next deploy,
+    /// security-audit-3 N4); a hold, which begins as its deploy ends, its `--hold-minutes`.
+    pub(super) fn lock_stage(
+        &self,
+        deployment_id: &str,
+        git_sha: &str,
+        lock: LockOptions,
+        green_revision: Option<&str>,
+    ) -> (Secret, Stage) {
+        let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
+        let hold = lock.hold.map(|_| Hold {
+            green_revision: green_revision.unwrap_or("none").to_owned(),
+            strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
+            bake: lock.rollout.map(|plan| show_duration(plan.bake)),
+        });
+        let run = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            + LOCK_MARGIN;
+        let ttl = lock.hold.unwrap_or(run);
+        let description = Lock {
+            task: lock.task,
+            ..Lock::new(git_sha, ttl, lock.keep, hold)
+        };
+        let stage = Stage {
+            name: BLUE.into(),
+            deployment_id: deployment_id.into(),
+            variables: BTreeMap::from([
+                (ALIAS_VARIABLE.into(), BLUE.into()),
+                (TOKEN_VARIABLE.into(), token.expose().to_owned()),
+            ]),
+            description: description.to_description(),
+        };
+        (token, stage)
+    }
 }
 
 /// Runs `work`, a panic in it becoming an error, so that the lock held around it is still
-/// released (a bug must not strand the lock for 30 minutes).
+/// released (a bug must not strand the lock until it expires).
 async fn catching_panics<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     // On the heap: a verb's whole work (with the SDK's futures, large in debug builds) would
     // otherwise sit in every frame that polls it, and overflow the main thread's stack.
@@ -285,7 +296,7 @@ pub struct LockOptions {
     pub break_lock: bool,
     /// Keep stage blue after the run (`--keep-blue`, `--hold`).
     pub keep: bool,
-    /// `deploy --hold`: how long the held lock stands (instead of a deploy's 30 minutes).
+    /// `deploy --hold`: how long the held lock stands once blue verified.
     pub hold: Option<Duration>,
     /// `deploy --hold`: how the deploy would have rolled out, kept in the hold for `promote`.
     pub rollout: Option<Plan>,

@@ -16,6 +16,7 @@ use std::{
 use anyhow::{Result, bail};
 use tokio::time::Instant;
 
+pub(crate) use self::plan::BEFORE_ROLLOUT;
 pub use self::plan::{Plan, Watched};
 use super::{Candidate, Cloud, Ctx, GREEN, Phase, Promote};
 use crate::{
@@ -36,9 +37,6 @@ use crate::{
 const TICK: Duration = Duration::from_secs(1);
 /// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
 const PROBES_PER_TICK: usize = 10;
-/// How long a step or bake must last for AWS's real-traffic figures to reach CloudWatch and
-/// count: Lambda's datapoints arrive about a minute after their period.
-const METRICS_LAG: Duration = Duration::from_secs(120);
 /// How long CloudWatch may stay unreadable during a rollout before green goes back.
 const BLIND_LIMIT: Duration = Duration::from_secs(10);
 
@@ -107,7 +105,9 @@ impl<C: Cloud> Ctx<C> {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
         };
-        self.note_signals(plan);
+        let lag = self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag());
+        self.note_signals(lag);
+        let (steps, bake) = plan.watched(lag);
         let old = green.target.version.clone();
         let new = candidate.version.to_string();
         let mut watch = Watch::new(
@@ -118,11 +118,11 @@ impl<C: Cloud> Ctx<C> {
         );
         let lock = Some((api, token));
         let (mut current, mut breach) = self
-            .shift(&mut watch, green, plan, [&old, &new], lock)
+            .shift(&mut watch, green, steps, [&old, &new], lock)
             .await?;
         if breach.is_none() {
             (current, breach) = self
-                .promote_and_bake((api, token), &mut watch, &current, candidate, plan.bake)
+                .promote_and_bake((api, token), &mut watch, &current, candidate, bake)
                 .await?;
         }
         let first_error = watch.first_error;
@@ -154,40 +154,34 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Says what this rollout cannot judge by: no real traffic or alarms on a cloud without
-    /// CloudWatch, hardly any real traffic in a step or bake shorter than CloudWatch's lag.
-    fn note_signals(&self, plan: Plan) {
+    /// CloudWatch; real traffic only `lag` late where its metrics come late.
+    fn note_signals(&self, lag: Duration) {
         if self.traffic.is_none() {
             self.progress.note(
                 "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
             );
-        } else if plan
-            .strategy
-            .steps()
-            .iter()
-            .map(|(_, hold)| *hold)
-            .chain([plan.bake])
-            .any(|hold| !hold.is_zero() && hold < METRICS_LAG)
-        {
+        } else if !lag.is_zero() {
             self.progress.note(format_args!(
-                "on AWS, Lambda's metrics reach CloudWatch about a minute late: a step or bake shorter than {} is judged by the probes and alarms, hardly by real traffic",
-                show_duration(METRICS_LAG)
+                "Lambda's metrics reach CloudWatch about {} late: each step's real traffic is judged as it arrives, in the steps after it, and the last step (or the bake) is watched {} longer for its own",
+                show_duration(lag),
+                show_duration(lag)
             ));
         }
     }
 
-    /// The shift phases: green split between `old` and `new`, each step of `plan` one write
-    /// guarded by the RevisionId the last one returned, then watched for the step's hold; the
-    /// first breach ends the shift. Returns green as last written and the breach.
+    /// The shift phases: green split between `old` and `new`, each of `steps` (its weight and
+    /// how long it is watched) one write guarded by the RevisionId the last one returned, then
+    /// watched; the first breach ends the shift. Returns green as last written and the breach.
     async fn shift(
         &self,
         watch: &mut Watch<'_>,
         green: &Alias,
-        plan: Plan,
+        steps: Vec<(f64, Duration)>,
         [old, new]: [&str; 2],
         lock: Lock<'_>,
     ) -> Result<(Alias, Option<Breach>)> {
         let mut current = green.clone();
-        for (weight, hold) in plan.strategy.steps() {
+        for (weight, hold) in steps {
             let split = AliasTarget {
                 version: old.to_owned(),
                 additional_weights: BTreeMap::from([(new.to_owned(), weight)]),

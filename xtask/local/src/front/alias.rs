@@ -25,6 +25,7 @@ use bgd_rules::{
 /// answered.
 pub(super) async fn alias_write(front: &Front, call: Call, key: &str, alias: &str) -> Answer {
     let body = call.json();
+    let update = call.method == Method::PUT;
     if let Some(error) = bgd_rules::alias_name_error(alias) {
         return refuse(StatusCode::BAD_REQUEST, "ValidationException", &error);
     }
@@ -59,9 +60,21 @@ pub(super) async fn alias_write(front: &Front, call: Call, key: &str, alias: &st
             Routing::Invalid(m) => invalid(&m),
         };
     }
-    let answer = front.forward(&without(&call, &["RevisionId"])).await;
+    let mut answer = front.forward(&without(&call, &["RevisionId"])).await;
+    if answer.status == StatusCode::CONFLICT {
+        // moto's code is ConflictException; Lambda's, ResourceConflictException.
+        let message = answer.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        return refuse(StatusCode::CONFLICT, "ResourceConflictException", &message);
+    }
     if !answer.status.is_success() {
         return answer;
+    }
+    if update {
+        // moto answers UpdateAlias with 201; Lambda with 200.
+        answer.status = StatusCode::OK;
     }
     if let Some(function) = books.functions.get_mut(key) {
         function.aliases.insert(alias.to_owned(), revision());
@@ -129,5 +142,12 @@ pub(super) async fn with_alias_revision(
     }
     let mut body = answer.json();
     body["RevisionId"] = json!(revision);
+    // No weights is no RoutingConfig in Lambda's answers (moto answers `{}` or null).
+    let weights = &body["RoutingConfig"]["AdditionalVersionWeights"];
+    if weights.as_object().is_none_or(|w| w.is_empty())
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("RoutingConfig");
+    }
     answer.with_json(&body)
 }

@@ -20,20 +20,62 @@ use crate::lifecycle::LocalCloud;
 pub(crate) struct Alarm {
     pub state: String,
     pub reason: String,
+    /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
+    #[serde(default)]
+    pub definition: Value,
 }
 
 const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
 
+/// The Rust SDK speaks Smithy RPC v2 CBOR (`/service/…/operation/OP`); boto3 and the aws CLI
+/// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
+/// prefers among CloudWatch's protocols (its model lists `smithy-rpc-v2-cbor`, `json`, `query`;
+/// `PRIORITY_ORDERED_SUPPORTED_PROTOCOLS` puts `json` first). Both carry the same shapes, with
+/// timestamps as epoch seconds: a JSON 1.0 call is answered by the CBOR path, transcoded.
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
-    let path = call.target.split('?').next().unwrap_or_default();
-    let operation = path.rsplit_once("/operation/").map_or("", |(_, op)| op);
-    let Ok(input) = cbor::decode(&call.body) else {
-        return error("SerializationException", "the body is not CBOR");
+    let json_operation = call
+        .headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
+        .map(str::to_owned);
+    let Some(operation) = json_operation else {
+        let path = call.target.split('?').next().unwrap_or_default();
+        let operation = path.rsplit_once("/operation/").map_or("", |(_, op)| op);
+        let Ok(input) = cbor::decode(&call.body) else {
+            return error("SerializationException", "the body is not CBOR");
+        };
+        return serve(front, &call, operation, &input).await;
     };
+    let input = if call.body.is_empty() {
+        Ok(json!({}))
+    } else {
+        serde_json::from_slice(&call.body)
+    };
+    let answer = match input {
+        Ok(input) => serve(front, &call, &operation, &input).await,
+        Err(_) => error("SerializationException", "the body is not JSON"),
+    };
+    as_json(answer)
+}
+
+/// A CBOR answer as AWS JSON 1.0 writes it.
+fn as_json(mut answer: Answer) -> Answer {
+    let body = cbor::decode(&answer.body).unwrap_or(Value::Null);
+    answer.headers.remove("smithy-protocol");
+    answer.headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    answer.body = Bytes::from(body.to_string());
+    answer
+}
+
+async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> Answer {
     match operation {
-        "GetMetricData" => front.metric_data(&input).await,
+        "GetMetricData" => front.metric_data(input).await,
         "PutMetricAlarm" | "SetAlarmState" | "DeleteAlarms" | "DescribeAlarms" => {
-            front.alarms(&call.region, operation, &input).await
+            front.alarms(&call.region, operation, input).await
         }
         other => error(
             "UnknownOperationException",
@@ -158,10 +200,12 @@ impl Front {
                 let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
                     return error("ValidationError", "AlarmName is required");
                 };
-                books.alarms.entry(key(name)).or_insert_with(|| Alarm {
+                let alarm = books.alarms.entry(key(name)).or_insert_with(|| Alarm {
                     state: "INSUFFICIENT_DATA".into(),
                     reason: "Unchecked: Initial alarm creation".into(),
+                    definition: Value::Null,
                 });
+                alarm.definition = input.clone();
                 json!({})
             }
             "SetAlarmState" => {
@@ -194,9 +238,7 @@ impl Front {
                     .iter()
                     .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
                     .filter(|(name, _)| wanted(name))
-                    .map(|(name, alarm)| {
-                        json!({"AlarmName": name, "StateValue": alarm.state, "StateReason": alarm.reason})
-                    })
+                    .map(|(name, alarm)| described(region, name, alarm))
                     .collect();
                 return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
             }
@@ -204,6 +246,29 @@ impl Front {
         self.save(&books).await;
         answer(&out)
     }
+}
+
+/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, and the lists
+/// CloudWatch always writes (recorded: LocalStack's AWS-validated
+/// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
+/// name and state only).
+fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
+    let mut answer = json!({
+        "ActionsEnabled": true, "AlarmActions": [], "OKActions": [],
+        "InsufficientDataActions": [], "Dimensions": [],
+    });
+    if let (Some(answer), Some(definition)) = (answer.as_object_mut(), alarm.definition.as_object())
+    {
+        answer.extend(definition.clone());
+    }
+    answer["AlarmName"] = json!(name);
+    // moto's one account.
+    answer["AlarmArn"] = json!(format!(
+        "arn:aws:cloudwatch:{region}:123456789012:alarm:{name}"
+    ));
+    answer["StateValue"] = json!(alarm.state);
+    answer["StateReason"] = json!(alarm.reason);
+    answer
 }
 
 fn headers() -> HeaderMap {
@@ -228,10 +293,12 @@ fn error(code: &str, message: &str) -> Answer {
     if let Ok(value) = HeaderValue::from_str(&format!("{code};Sender")) {
         headers.insert("x-amzn-query-error", value);
     }
-    let status = if code == "InternalServiceError" {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::BAD_REQUEST
+    // SetAlarmState and DeleteAlarms of an unknown alarm: HTTP 404
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html).
+    let status = match code {
+        "InternalServiceError" => StatusCode::INTERNAL_SERVER_ERROR,
+        "ResourceNotFound" => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
     };
     Answer {
         status,

@@ -6,18 +6,23 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Front, refuse,
-    state::{Books, Function, Status, now_ms},
+    state::{Books, Function, now_ms},
 };
-use bgd_rules::lambda::{Answered, Refusal, digest_hex};
+use bgd_rules::lambda::{Answered, Refusal, digest_hex, state_reason, update_reason};
 
 /// Rewrites one function configuration with what the front knows of that version; returns
-/// the image that version runs.
-pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -> Option<String> {
+/// the image that version runs and its ImageUri as given (a tag, or the same).
+pub(super) fn describe(
+    config: &mut Value,
+    function: &Function,
+    front: &Front,
+) -> Option<(String, String)> {
     let now = now_ms();
     let version = config["Version"].as_str().unwrap_or("$LATEST").to_owned();
-    let (image, architecture, status, update) = if version == "$LATEST" {
+    let (image, given, architecture, status, update) = if version == "$LATEST" {
         (
             &function.image,
+            &function.given_image,
             &function.architecture,
             function.status(now, &front.delays()),
             function.last_update_status(now),
@@ -27,49 +32,48 @@ pub(super) fn describe(config: &mut Value, function: &Function, front: &Front) -
         let status = published.status(now, &front.delays());
         (
             &published.image,
+            &published.given_image,
             &published.architecture,
             status,
-            Some("Successful"),
+            published.last_update_status(now),
         )
     };
-    let image = image.clone();
+    let (image, given) = (
+        image.clone(),
+        given.clone().unwrap_or_else(|| image.clone()),
+    );
     config["CodeSha256"] = json!(digest_hex(&image));
     config["Architectures"] = json!([architecture]);
     config["State"] = json!(status.as_str());
     let object = config
         .as_object_mut()
         .expect("a configuration is an object");
-    match status {
-        Status::Active => {
-            object.remove("StateReason");
-            object.remove("StateReasonCode");
-        }
-        Status::Pending => {
-            object.insert(
-                "StateReason".into(),
-                json!("The function is being created."),
-            );
-            object.insert("StateReasonCode".into(), json!("Creating"));
-        }
-        Status::Inactive => {
-            object.insert("StateReason".into(), json!("The function is inactive."));
-            object.insert("StateReasonCode".into(), json!("Idle"));
+    object.remove("StateReason");
+    object.remove("StateReasonCode");
+    if let Some((reason, code)) = state_reason(status.as_str()) {
+        object.insert("StateReason".into(), json!(reason));
+        object.insert("StateReasonCode".into(), json!(code));
+    }
+    for field in [
+        "LastUpdateStatus",
+        "LastUpdateStatusReason",
+        "LastUpdateStatusReasonCode",
+    ] {
+        object.remove(field);
+    }
+    if let Some(update) = update {
+        object.insert("LastUpdateStatus".into(), json!(update));
+        if let Some((reason, code)) = update_reason(update) {
+            object.insert("LastUpdateStatusReason".into(), json!(reason));
+            object.insert("LastUpdateStatusReasonCode".into(), json!(code));
         }
     }
-    match update {
-        Some(update) => {
-            object.insert("LastUpdateStatus".into(), json!(update));
-        }
-        None => {
-            object.remove("LastUpdateStatus");
-            object.remove("LastUpdateStatusReason");
-            object.remove("LastUpdateStatusReasonCode");
-        }
-    }
-    if version == "$LATEST" {
-        object.insert("RevisionId".into(), json!(function.revision));
-    }
-    Some(image)
+    let revision = match function.versions.get(&version) {
+        Some(published) => &published.revision,
+        None => function.revision_at(now),
+    };
+    object.insert("RevisionId".into(), json!(revision));
+    Some((image, given))
 }
 
 /// A configuration answer (or GetFunction's `{Configuration, Code}`) rewritten.
@@ -88,9 +92,8 @@ pub(super) fn describe_answer(front: &Front, books: &Books, key: &str, answer: A
         &mut body
     };
     let image = describe(config, function, front);
-    if let Some(image) = image.filter(|_| body.get("Code").is_some()) {
-        // Deployed by digest, so the resolved URI is the URI.
-        body["Code"]["ImageUri"] = json!(image);
+    if let Some((image, given)) = image.filter(|_| body.get("Code").is_some()) {
+        body["Code"]["ImageUri"] = json!(given);
         body["Code"]["ResolvedImageUri"] = json!(image);
     }
     answer.with_json(&body)

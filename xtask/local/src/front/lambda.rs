@@ -34,10 +34,23 @@ use super::{
 };
 use bgd_rules::{
     self,
-    lambda::{Deletion, Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture},
+    lambda::{
+        Address, Deletion, Permission, Refusal, RunsAs, busy_or_moved, code_sha256_moved,
+        default_architecture,
+    },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
+
+/// What ListVersionsByFunction leaves out of each configuration.
+const LISTED_WITHOUT: &[&str] = &[
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode",
+];
 
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
@@ -53,7 +66,22 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         .into_iter()
         .find(|(k, _)| k == "Qualifier")
         .map(|(_, v)| v);
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    // The function as Lambda resolves a name or an ARN (moto took an ARN of another region
+    // for the function of this one, and ignored a qualifier the ARN contradicted).
+    let (mut segments, qualifier) = match segments.split_first() {
+        Some((given, rest)) => {
+            match bgd_rules::lambda::addressed(given, &call.region, qualifier.as_deref()) {
+                Ok((name, qualifier)) => ([vec![name], rest.to_vec()].concat(), qualifier),
+                Err(refusal @ Address::QualifierMismatch) => return invalid(&refusal.message()),
+                Err(refusal) => {
+                    let message = refusal.message();
+                    return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+                }
+            }
+        }
+        None => (segments, qualifier),
+    };
+    let segments: Vec<&str> = segments.iter_mut().map(|s| s.as_str()).collect();
     let region = call.region.clone();
     let key = |name: &str| format!("{region}/{name}");
     match (&call.method, segments.as_slice()) {
@@ -101,6 +129,13 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
                 });
                 for config in versions {
                     describe(config, function, front);
+                    // A listed configuration has no state (recorded: LocalStack's
+                    // test_lambda_image_versions list_versions_result; API_ListFunctions).
+                    if let Some(config) = config.as_object_mut() {
+                        for field in LISTED_WITHOUT {
+                            config.remove(*field);
+                        }
+                    }
                 }
             }
             answer.with_json(&body)
@@ -111,6 +146,39 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         }
         (&Method::PUT, [name, "aliases", alias]) => {
             alias_write(front, call, &key(name), alias).await
+        }
+        (&Method::DELETE, [name, "aliases", alias]) => {
+            let answer = front.forward(&call).await;
+            if !answer.status.is_success() {
+                return answer;
+            }
+            let mut books = front.books.lock().await;
+            if let Some(function) = books.functions.get_mut(&key(name)) {
+                function.aliases.remove(*alias);
+                function.policies.remove(*alias);
+                front.save(&books).await;
+            }
+            // Lambda answers 204, also for an alias that does not exist (moto: 201).
+            no_content()
+        }
+        (&Method::POST, [name, "policy"]) => {
+            permission(front, &call, &key(name), qualifier.as_deref()).await
+        }
+        (&Method::DELETE, [name, "policy", statement]) => {
+            let mut books = front.books.lock().await;
+            let Some(function) = books.functions.get_mut(&key(name)) else {
+                return front.forward(&call).await;
+            };
+            let qualifier = qualifier.as_deref().unwrap_or_default();
+            if !bgd_rules::lambda::remove_permission(function, qualifier, statement) {
+                let message = format!("Statement {statement} is not found in resource policy.");
+                return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+            }
+            front.save(&books).await;
+            no_content()
+        }
+        (&Method::GET, [name, "policy"]) => {
+            policy(front, &call, &key(name), qualifier.as_deref()).await
         }
         (&Method::GET, [name, "aliases", alias]) => {
             let mut answer = front.forward(&call).await;
@@ -174,13 +242,102 @@ async fn delete_version(
         Err(refusal) => conflict(refusal.message()),
         Ok(()) => {
             front.save(&books).await;
+            no_content()
+        }
+    }
+}
+
+fn no_content() -> Answer {
+    Answer {
+        status: StatusCode::NO_CONTENT,
+        headers: Default::default(),
+        body: Bytes::new(),
+    }
+}
+
+/// AddPermission, kept per qualifier as Lambda keeps it ([`bgd_rules::lambda::add_permission`];
+/// moto keeps one policy per function); a function the front never saw goes to moto.
+async fn permission(front: &Front, call: &Call, key: &str, qualifier: Option<&str>) -> Answer {
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get_mut(key) else {
+        return front.forward(call).await;
+    };
+    let body = call.json();
+    let qualifier = qualifier.unwrap_or_default();
+    let (region, name) = key.split_once('/').unwrap_or(("", key));
+    // moto's one account.
+    let account = "123456789012";
+    let resource = match qualifier {
+        "" => format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+        q => format!("arn:aws:lambda:{region}:{account}:function:{name}:{q}"),
+    };
+    let sid = body["StatementId"].as_str().unwrap_or_default();
+    let mut statement = serde_json::json!({
+        "Sid": sid, "Effect": "Allow", "Action": body["Action"],
+        "Principal": {"Service": body["Principal"]}, "Resource": resource,
+    });
+    if let Some(source) = body["SourceArn"].as_str() {
+        statement["Condition"] = serde_json::json!({"ArnLike": {"AWS:SourceArn": source}});
+    }
+    let principal = body["Principal"].as_str().unwrap_or_default();
+    match bgd_rules::lambda::add_permission(function, qualifier, sid, principal, statement.clone())
+    {
+        Err(refusal @ Permission::StatementId(_)) => refuse(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &refusal.message(name),
+        ),
+        Err(refusal @ (Permission::Latest | Permission::Principal)) => {
+            invalid(&refusal.message(name))
+        }
+        Err(refusal @ Permission::NoQualifier(_)) => refuse(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &refusal.message(name),
+        ),
+        Err(refusal) => conflict(refusal.message(name)),
+        Ok(()) => {
+            front.save(&books).await;
+            let body = serde_json::json!({"Statement": statement.to_string()});
             Answer {
-                status: StatusCode::NO_CONTENT,
-                headers: Default::default(),
-                body: Bytes::new(),
+                status: StatusCode::CREATED,
+                headers: json_headers(),
+                body: Bytes::from(body.to_string()),
             }
         }
     }
+}
+
+/// GetPolicy of one qualifier's own policy.
+async fn policy(front: &Front, call: &Call, key: &str, qualifier: Option<&str>) -> Answer {
+    let books = front.books.lock().await;
+    let Some(function) = books.functions.get(key) else {
+        return front.forward(call).await;
+    };
+    let name = key.split_once('/').map_or(key, |(_, name)| name);
+    let Some(statements) = bgd_rules::lambda::policy(function, qualifier.unwrap_or_default())
+    else {
+        let message = format!("The resource you requested does not exist. ({name})");
+        return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    };
+    let statements: Vec<&Value> = statements.values().collect();
+    let document =
+        serde_json::json!({"Version": "2012-10-17", "Id": "default", "Statement": statements});
+    let body = serde_json::json!({"Policy": document.to_string(), "RevisionId": function.revision_at(now_ms())});
+    Answer {
+        status: StatusCode::OK,
+        headers: json_headers(),
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+fn json_headers() -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    headers
 }
 
 /// Lambda's answer for a version of a function the front knows that is not (or no longer)
@@ -270,19 +427,24 @@ async fn create(front: &Front, call: Call) -> Answer {
     {
         return invalid("The role defined for the function cannot be assumed by Lambda.");
     }
+    let given = body["Code"]["ImageUri"].as_str().unwrap_or_default();
+    let resolved = match front.resolved(given).await {
+        Ok(resolved) => resolved,
+        Err(refused) => return refused,
+    };
     let answer = front.forward(&call).await;
     if !answer.status.is_success() {
         return answer;
     }
-    let function = Function {
-        image: body["Code"]["ImageUri"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        active_at: now + front.delays().pending_ms,
+    // Pending from Lambda's answer on (however long moto took to give it).
+    let mut function = Function {
+        image: resolved.clone().unwrap_or_else(|| given.to_owned()),
+        given_image: resolved.map(|_| given.to_owned()),
+        active_at: now_ms() + front.delays().pending_ms,
         updated_at: None,
         idle_when_updated: false,
         revision: revision(),
+        settled_revision: revision(),
         // moto checked the name (one of Lambda's two) before answering.
         architecture: body["Architectures"][0]
             .as_str()
@@ -293,7 +455,10 @@ async fn create(front: &Front, call: Call) -> Answer {
         },
         versions: Default::default(),
         aliases: Default::default(),
+        policies: Default::default(),
     };
+    let pending_until = function.active_at;
+    published_with(&mut function, &body, &answer, pending_until);
     let answer = described(front, &function, answer);
     books
         .functions
@@ -343,18 +508,32 @@ async fn update(front: &Front, call: Call, key: &str, code: bool) -> Answer {
         Ok(checked) => checked,
         Err(answer) => return answer,
     };
+    // Every function the front keeps is an image function.
+    let image = match (code, body["ImageUri"].as_str()) {
+        (false, _) => None,
+        (true, None) => return invalid(bgd_rules::lambda::IMAGE_UPDATE_WITHOUT_IMAGE),
+        (true, Some(given)) => match front.resolved(given).await {
+            Ok(resolved) => Some((given.to_owned(), resolved)),
+            Err(refused) => return refused,
+        },
+    };
     let answer = front.forward(&without(&call, &["RevisionId"])).await;
     if !answer.status.is_success() {
         return answer;
     }
     let function = books.functions.get_mut(key).expect("read above");
     function.begin_update(now_ms(), &front.delays());
-    function.revision = revision();
-    if code && let Some(image) = body["ImageUri"].as_str() {
-        function.image = image.to_owned();
+    function.revise(revision(), revision());
+    if let Some((given, resolved)) = image {
+        function.image = resolved.clone().unwrap_or_else(|| given.clone());
+        function.given_image = resolved.map(|_| given);
     }
     if let Some([architecture]) = architectures.as_deref() {
         function.architecture = (*architecture).to_owned();
+    }
+    if code {
+        let settled = function.updated_at.unwrap_or_default();
+        published_with(function, &body, &answer, settled);
     }
     if !code {
         if let Some(role) = body["Role"].as_str() {
@@ -389,10 +568,61 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
         .unwrap_or_default()
         .to_owned();
     let function = books.functions.get_mut(key).expect("read above");
-    bgd_rules::lambda::publish(function, version, now_ms(), &front.delays());
+    let latest = revision();
+    function.revise(latest.clone(), latest);
+    bgd_rules::lambda::publish(function, version, now_ms(), revision());
     let function = function.clone();
     front.save(&books).await;
     described(front, &function, answer)
+}
+
+impl Front {
+    /// The image an ImageUri naming a tag runs, as Lambda resolves a tag to the digest it then
+    /// runs; `None` for a digest, or a host that is neither ECR's (whose repositories the local
+    /// registry holds) nor the local registry's. A tag the registry does not hold is Lambda's
+    /// refusal.
+    async fn resolved(&self, image: &str) -> Result<Option<String>, Answer> {
+        let registry = self.registry_url.trim_end_matches('/');
+        let local = registry.split("://").last().unwrap_or(registry);
+        let Some((host, (repository, tag))) = image
+            .split_once('/')
+            .filter(|(host, _)| *host == local || host.contains(".dkr.ecr."))
+            .filter(|_| !image.contains('@'))
+            .and_then(|(host, rest)| Some((host, rest.rsplit_once(':')?)))
+        else {
+            return Ok(None);
+        };
+        let head = self
+            .http
+            .head(format!("{registry}/v2/{repository}/manifests/{tag}"))
+            .header(
+                "accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            )
+            .send()
+            .await;
+        let digest = head.ok().filter(|r| r.status().is_success()).and_then(|r| {
+            let digest = r.headers().get("docker-content-digest")?;
+            Some(digest.to_str().ok()?.to_owned())
+        });
+        match digest {
+            Some(digest) => Ok(Some(format!("{host}/{repository}@{digest}"))),
+            None => Err(invalid(&format!(
+                "Source image {image} does not exist. Provide a valid source image."
+            ))),
+        }
+    }
+}
+
+/// A write with `Publish=true` (CreateFunction, UpdateFunctionCode): moto published the version
+/// its answer names; it is Pending until the write settles at `settled`.
+fn published_with(function: &mut Function, body: &Value, answer: &Answer, settled: u64) {
+    let version = answer.json()["Version"].as_str().map(str::to_owned);
+    if let (Some(true), Some(version)) = (body["Publish"].as_bool(), version)
+        && version != "$LATEST"
+    {
+        bgd_rules::lambda::publish(function, version, settled, revision());
+    }
 }
 
 /// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version

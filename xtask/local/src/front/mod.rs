@@ -84,7 +84,7 @@ pub async fn serve(options: Options) -> Result<()> {
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
-        .route(DELAYS_PATH, post(set_delays))
+        .route(DELAYS_PATH, post(delays_set))
         .route(
             &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
             post(lambda::invocation),
@@ -122,7 +122,24 @@ async fn stage_served(
     }
 }
 
-async fn set_delays(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
+/// Sets the delays of the running front at `front_url` (tests and the conformance suite
+/// lengthen or shorten Lambda's and API Gateway's asynchronous work).
+pub async fn set_delays(front_url: &str, delays: &Delays) -> Result<()> {
+    let status = bgd_tls::client()
+        .post(format!("{front_url}{DELAYS_PATH}"))
+        .json(delays)
+        .send()
+        .await
+        .context("setting the local cloud's delays")?
+        .status();
+    anyhow::ensure!(
+        status == StatusCode::NO_CONTENT,
+        "setting the local cloud's delays: {status}"
+    );
+    Ok(())
+}
+
+async fn delays_set(State(front): State<Arc<Front>>, Json(delays): Json<Delays>) -> StatusCode {
     *front.delays.lock().expect("lock") = delays;
     StatusCode::NO_CONTENT
 }
@@ -328,14 +345,35 @@ impl Front {
                 return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
             }
         }
+        let paths = body["patchOperations"].as_array().into_iter().flatten();
+        let stage_patch = call.method == Method::PATCH && call.target.contains("/stages/");
+        if let Some(error) = paths
+            .filter(|_| stage_patch)
+            .find_map(|op| bgd_rules::stage_patch_error(op["path"].as_str().unwrap_or_default()))
+        {
+            return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
+        }
+        if let Some(refused) = self.deployment_in_use(&call).await {
+            return refused;
+        }
         if let Some(error) = body["description"].as_str().and_then(|d| {
             (d.chars().count() > 1024).then_some("description: at most 1024 characters")
         }) {
             return refuse(StatusCode::BAD_REQUEST, "BadRequestException", error);
         }
-        let answer = self.forward(&call).await;
-        // CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start propagating.
+        let mut answer = self.forward(&call).await;
         let path = call.target.split('?').next().unwrap_or_default();
+        answer.status = gateway_status(&call.method, path, answer.status);
+        let stages = path.rsplit_once("/stages").is_some();
+        if stages && answer.status.is_success() && !answer.body.is_empty() {
+            let mut body = answer.json();
+            match body["item"].as_array_mut() {
+                Some(items) => items.iter_mut().for_each(bgd_rules::stage_defaults),
+                None => bgd_rules::stage_defaults(&mut body),
+            }
+            answer = answer.with_json(&body);
+        }
+        // CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start propagating.
         let stage = match (&call.method, path.rsplit_once("/stages")) {
             (&Method::POST, Some((_, ""))) => body["stageName"].as_str().map(str::to_owned),
             (&Method::PATCH, Some((_, name))) => Some(name.trim_start_matches('/').to_owned()),
@@ -353,6 +391,60 @@ impl Front {
             );
         }
         answer
+    }
+}
+
+impl Front {
+    /// DeleteDeployment of a deployment a stage serves: API Gateway refuses it (recorded:
+    /// LocalStack's AWS-validated `test_create_update_deployments`, delete-deployment-error);
+    /// moto deletes it.
+    async fn deployment_in_use(&self, call: &Call) -> Option<Answer> {
+        let path = call.target.split('?').next().unwrap_or_default();
+        let (api_path, deployment) = path.rsplit_once("/deployments/")?;
+        if call.method != Method::DELETE {
+            return None;
+        }
+        let list = Call {
+            method: Method::GET,
+            target: format!("{api_path}/stages"),
+            headers: call.headers.clone(),
+            body: Bytes::new(),
+            region: call.region.clone(),
+            service: call.service.clone(),
+        };
+        let stages = self.forward(&list).await.json();
+        let used = stages["item"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|stage| stage["deploymentId"].as_str() == Some(deployment));
+        used.then(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                "Active stages pointing to this deployment must be moved or deleted",
+            )
+        })
+    }
+}
+
+/// API Gateway's status for a success moto answers 200: 201 for a create (CreateRestApi,
+/// CreateDeployment, CreateStage, CreateResource), 202 for a delete (DeleteRestApi,
+/// DeleteStage, DeleteDeployment), as its API reference gives them and LocalStack's
+/// AWS-validated snapshots recorded (test_apigateway_common: create-stage 201,
+/// delete-deployment-1 202).
+fn gateway_status(method: &Method, path: &str, status: StatusCode) -> StatusCode {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let collection = |names: &[&str]| segments.last().is_some_and(|last| names.contains(last));
+    let item =
+        |names: &[&str]| segments.len() >= 2 && names.contains(&segments[segments.len() - 2]);
+    match *method {
+        _ if status != StatusCode::OK => status,
+        Method::POST if collection(&["restapis", "deployments", "stages", "resources"]) => {
+            StatusCode::CREATED
+        }
+        Method::DELETE if item(&["restapis", "deployments", "stages"]) => StatusCode::ACCEPTED,
+        _ => status,
     }
 }
 

@@ -2,19 +2,21 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Deletion, Function, Published, Routing, RunsAs, delete_version, routing_refusal,
-    unpublished_since,
+    Address, Deletion, Function, Published, Routing, RunsAs, addressed, delete_version,
+    routing_refusal, unpublished_since,
 };
 
 fn version(role: &str, dead_letter: Option<&str>) -> Published {
     Published {
         image: "repo@sha256:ab".into(),
+        given_image: None,
         architecture: "x86_64".into(),
         runs_as: RunsAs {
             role: role.into(),
             dead_letter: dead_letter.map(str::to_owned),
         },
         cut_from: "r".into(),
+        revision: "v".into(),
         active_at: 0,
         used_at: 0,
     }
@@ -24,14 +26,17 @@ fn version(role: &str, dead_letter: Option<&str>) -> Published {
 fn function(versions: BTreeMap<String, Published>) -> Function {
     Function {
         image: "repo@sha256:ab".into(),
+        given_image: None,
         active_at: 0,
         updated_at: None,
         idle_when_updated: false,
         revision: "r".into(),
+        settled_revision: "r".into(),
         architecture: "x86_64".into(),
         runs_as: RunsAs::default(),
         versions,
         aliases: BTreeMap::new(),
+        policies: BTreeMap::new(),
     }
 }
 
@@ -78,8 +83,14 @@ fn an_alias_routes_to_one_other_published_version_that_runs_as_its_main_one() {
 fn a_publish_answers_the_last_version_until_latest_is_updated() {
     let mut function = function(BTreeMap::new());
     assert_eq!(unpublished_since(&function), None, "nothing published yet");
-    super::publish(&mut function, "9".into(), 0, &crate::Delays::default());
-    function.versions.insert("10".into(), version("role", None));
+    function.revise("p".into(), "p".into());
+    super::publish(&mut function, "9".into(), 0, "v9".into());
+    let cut_from = function.revision.clone();
+    let ten = Published {
+        cut_from,
+        ..version("role", None)
+    };
+    function.versions.insert("10".into(), ten);
     assert_eq!(
         unpublished_since(&function),
         Some("10"),
@@ -137,4 +148,30 @@ fn latest_goes_idle_and_an_update_of_an_idle_function_keeps_it_inactive_until_it
     assert_eq!(latest.status(6_101, &delays), Status::Inactive);
     latest.begin_update(5_200, &delays);
     assert_eq!(latest.status(5_250, &delays), Status::Active);
+}
+
+#[test]
+fn a_function_addressed_by_arn_is_found_in_its_own_region_only_and_its_qualifiers_must_agree() {
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:bgd";
+    assert_eq!(
+        addressed("bgd", "us-east-1", Some("3")),
+        Ok(("bgd".into(), Some("3".into())))
+    );
+    assert_eq!(addressed(arn, "us-east-1", None), Ok(("bgd".into(), None)));
+    assert_eq!(
+        addressed(&format!("{arn}:3"), "us-east-1", Some("3")),
+        Ok(("bgd".into(), Some("3".into())))
+    );
+    assert_eq!(
+        addressed("bgd:green", "us-east-1", None),
+        Ok(("bgd".into(), Some("green".into())))
+    );
+    assert_eq!(
+        addressed(&format!("{arn}:1"), "us-east-1", Some("2")),
+        Err(Address::QualifierMismatch)
+    );
+    assert!(matches!(
+        addressed(arn, "eu-west-1", None),
+        Err(Address::OtherRegion { .. })
+    ));
 }

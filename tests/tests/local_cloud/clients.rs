@@ -1,0 +1,57 @@
+//! The local cloud through clients other than the Rust SDK, as a new user would reach it: boto3
+//! (from the moto venv every local cloud has), which speaks AWS JSON 1.0 to CloudWatch where
+//! the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there).
+use serde_json::Value;
+
+use e2e::local::Running;
+
+/// Runs `script` under the moto venv's python, with a CloudWatch client `cw` at the local
+/// cloud; its stdout is one JSON document.
+fn boto3(local: &Running, script: &str) -> Value {
+    let sh = xshell::Shell::new().unwrap();
+    let bin = bgd_core::setup::ensure_moto(&sh).unwrap();
+    let prelude = format!(
+        "import boto3, json\nfrom botocore.exceptions import ClientError\ncw = boto3.client('cloudwatch', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='local', aws_secret_access_key='local')\n",
+        local.endpoints.front_url
+    );
+    let out = std::process::Command::new(bin.join("python3"))
+        .arg("-c")
+        .arg(format!("{prelude}{script}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "boto3 failed: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+}
+
+#[tokio::test]
+async fn boto3_speaks_json_to_the_local_cloudwatch_and_reads_its_answers_and_refusals() {
+    let local = Running::up().await;
+    let seen = boto3(
+        &local,
+        r#"
+cw.put_metric_alarm(AlarmName='errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum',
+    Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold')
+cw.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='a test')
+alarms = cw.describe_alarms(AlarmNames=['errors', 'missing'])['MetricAlarms']
+try:
+    cw.set_alarm_state(AlarmName='missing', StateValue='OK', StateReason='none')
+    refused = None
+except ClientError as e:
+    refused = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+print(json.dumps({'protocol': cw.meta.service_model.resolved_protocol,
+    'alarms': [[a['AlarmName'], a['StateValue']] for a in alarms], 'refused': refused}))
+"#,
+    );
+    assert_eq!(seen["protocol"], "json", "{seen}");
+    assert_eq!(
+        seen["alarms"],
+        serde_json::json!([["errors", "ALARM"]]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["refused"],
+        serde_json::json!(["ResourceNotFound", 404]),
+        "{seen}"
+    );
+}

@@ -1,0 +1,389 @@
+//! Conformance: answers recorded from the real AWS service, each case with its source, replayed
+//! against every model of AWS the project has (the local cloud through the AWS SDK over HTTP,
+//! the simulation's in-memory AWS through the pipeline's traits), so neither can drift from AWS
+//! or from the other. The cases are data (`tests/conformance/cases/*.json`, read by `cargo
+//! xtask conformance`); a model only says how it answers one call ([`Model`]); judging the
+//! answer against the recording is here, once.
+//!
+//! A case: `name`, `source` (where the recorded answer comes from: a LocalStack snapshot key, an
+//! AWS documentation page), what exists before it (`given`: an Active image function, a new one
+//! still Pending, a REST API, or nothing), its `steps`, and `skip` (model → why it cannot express the case;
+//! counted and printed as skipped, never as passed). A step is a call with its input in AWS's
+//! API shape (`${fn}`, `${image}`, `${arn}`… and saved values substituted) and the recorded
+//! answer: the HTTP status, the error code, and fields by JSON pointer (`/Configuration/State`;
+//! `[Key=Value]` picks an array element; a pointer goes on into a string that holds JSON, as
+//! GetPolicy's `Policy`). An expected field is a value, `null` (absent), `"<any>"` (present),
+//! `"<save:N>"` (present, remembered as N), `"<same:N>"` or `"<new:N>"` (equal to, or present
+//! and other than, N). `{"settle": true}` waits until what the model's delays started is over.
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Delays;
+
+/// The models' delays while the suite runs: short, and the same for both (a case's `settle`
+/// waits them out).
+pub const DELAYS: Delays = Delays {
+    pending_ms: 150,
+    update_ms: 150,
+    role_ms: 0,
+    idle_ms: 15 * 60 * 1000,
+    stage_ms: 0,
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    pub source: String,
+    #[serde(default)]
+    pub given: Given,
+    pub steps: Vec<Step>,
+    /// Model name → why it cannot run this case.
+    #[serde(default)]
+    pub skip: BTreeMap<String, String>,
+}
+
+/// What exists when a case begins.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Given {
+    /// An image function (`${fn}` running `${image}`), created and settled: Active.
+    #[default]
+    Active,
+    /// The same function just created: still Pending.
+    New,
+    /// No function by that name.
+    Nothing,
+    /// A REST API named `${fn}`, its id saved as `${api}`, and no function.
+    RestApi,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    Settle {
+        settle: bool,
+    },
+    Call {
+        call: String,
+        #[serde(default)]
+        input: Value,
+        expect: Expect,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub status: u16,
+    /// The error's code (`x-amzn-errortype`, `Error.Code` in the recording).
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub body: BTreeMap<String, Value>,
+}
+
+/// How a model answered one call.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    /// The error code; `None` on success, and where the model keeps only the kind of error
+    /// (then the status alone is judged).
+    pub error: Option<String>,
+    pub body: Value,
+}
+
+/// One model of AWS, as the runner drives it.
+pub trait Model {
+    /// Its name in reports and in a case's `skip`.
+    fn name(&self) -> &str;
+    /// The values a case's input may name (`fn`, `image`, `image2`, `role`, `region`,
+    /// `account`, `arn`…), for the case about to run (a fresh function name per case).
+    fn begin(&mut self, case: &Case) -> BTreeMap<String, String>;
+    /// The answer to `call` with `input`; `None` when the model has no such call.
+    fn call(&mut self, call: &str, input: &Value) -> impl Future<Output = Option<Answer>>;
+    /// Waits until every state the model's delays started has settled.
+    fn settle(&mut self) -> impl Future<Output = ()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+/// Runs `case` against `model`.
+pub async fn run<M: Model>(model: &mut M, case: &Case) -> Verdict {
+    if let Some(why) = case.skip.get(model.name()) {
+        return Verdict::Skipped(why.clone());
+    }
+    let mut saved = model.begin(case);
+    if case.given == Given::RestApi {
+        // A deployment needs a method with an integration ("The REST API doesn't contain any
+        // methods"): `GET /`, a MOCK, as LocalStack's fixture makes it. A model that has no
+        // such calls needs none.
+        let saved_as = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                .collect()
+        };
+        let on_root = serde_json::json!({
+            "restApiId": "${api}", "resourceId": "${root}", "httpMethod": "GET",
+            "authorizationType": "NONE", "type": "MOCK",
+        });
+        let given = [
+            (
+                "CreateRestApi",
+                serde_json::json!({"name": "${fn}"}),
+                saved_as(&[("/id", "<save:api>"), ("/rootResourceId", "<save:root>")]),
+            ),
+            ("PutMethod", on_root.clone(), BTreeMap::new()),
+            ("PutIntegration", on_root, BTreeMap::new()),
+        ];
+        for (call, input, body) in given {
+            let expect = Expect {
+                status: 201,
+                error: None,
+                body,
+            };
+            match step(model, call, &input, &expect, &mut saved).await {
+                Err(Verdict::Skipped(_)) if call != "CreateRestApi" => {}
+                Err(verdict) => return verdict,
+                Ok(()) => {}
+            }
+        }
+    } else if case.given != Given::Nothing {
+        let create = serde_json::json!({
+            "FunctionName": "${fn}", "Role": "${role}", "PackageType": "Image",
+            "Code": {"ImageUri": "${image}"},
+        });
+        let given = Expect {
+            status: 201,
+            error: None,
+            body: BTreeMap::new(),
+        };
+        if let Err(verdict) = step(model, "CreateFunction", &create, &given, &mut saved).await {
+            return verdict;
+        }
+        if case.given == Given::Active {
+            model.settle().await;
+        }
+    }
+    for (i, s) in case.steps.iter().enumerate() {
+        match s {
+            Step::Settle { .. } => model.settle().await,
+            Step::Call {
+                call,
+                input,
+                expect,
+            } => {
+                if let Err(verdict) = step(model, call, input, expect, &mut saved).await {
+                    return match verdict {
+                        Verdict::Failed(why) => Verdict::Failed(format!("step {i} {call}: {why}")),
+                        other => other,
+                    };
+                }
+            }
+        }
+    }
+    Verdict::Passed
+}
+
+async fn step<M: Model>(
+    model: &mut M,
+    call: &str,
+    input: &Value,
+    expect: &Expect,
+    saved: &mut BTreeMap<String, String>,
+) -> Result<(), Verdict> {
+    let input = substituted(input, saved);
+    let Some(answer) = model.call(call, &input).await else {
+        return Err(Verdict::Skipped(format!("{} has no {call}", model.name())));
+    };
+    let text = |s: &str| match substituted(&Value::from(s), saved) {
+        Value::String(s) => s,
+        _ => unreachable!("a string stays a string"),
+    };
+    let expect = Expect {
+        body: expect
+            .body
+            .iter()
+            .map(|(pointer, want)| (text(pointer), substituted(want, saved)))
+            .collect(),
+        ..expect.clone()
+    };
+    judge(&expect, &answer, saved).map_err(Verdict::Failed)
+}
+
+/// `${NAME}` in every string of `input` replaced by its value.
+fn substituted(input: &Value, vars: &BTreeMap<String, String>) -> Value {
+    match input {
+        Value::String(s) => {
+            let mut out = s.clone();
+            for (name, value) in vars {
+                out = out.replace(&format!("${{{name}}}"), value);
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| substituted(v, vars)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), substituted(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The answer against the recording; `Err` says what differs.
+pub fn judge(
+    expect: &Expect,
+    answer: &Answer,
+    saved: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let shown = || {
+        let body = answer.body.to_string();
+        let body: String = body.chars().take(300).collect();
+        format!(
+            "{} {} {body}",
+            answer.status,
+            answer.error.as_deref().unwrap_or("")
+        )
+    };
+    if answer.status != expect.status {
+        return Err(format!(
+            "status {} (want {}): {}",
+            answer.status,
+            expect.status,
+            shown()
+        ));
+    }
+    if let (Some(want), Some(got)) = (&expect.error, &answer.error)
+        && want != got
+    {
+        return Err(format!("error {got} (want {want})"));
+    }
+    for (pointer, want) in &expect.body {
+        let got = field(&answer.body, pointer);
+        matches(got.as_ref(), want, saved)
+            .map_err(|why| format!("{pointer}: {why} in {}", shown()))?;
+    }
+    Ok(())
+}
+
+fn matches(
+    got: Option<&Value>,
+    want: &Value,
+    saved: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let matcher = want
+        .as_str()
+        .and_then(|s| s.strip_prefix('<')?.strip_suffix('>'));
+    match (matcher.and_then(|m| m.split_once(':')), matcher, got) {
+        (_, _, None) if want.is_null() => Ok(()),
+        (_, _, Some(got)) if want.is_null() => Err(format!("{got} present (want absent)")),
+        (_, _, None) => Err(format!("absent (want {want})")),
+        (_, Some("any"), Some(_)) => Ok(()),
+        (Some(("save", name)), _, Some(got)) => {
+            saved.insert(name.to_owned(), text(got));
+            Ok(())
+        }
+        (Some(("same", name)), _, Some(got)) if saved.get(name) == Some(&text(got)) => Ok(()),
+        (Some(("same", name)), _, Some(got)) => {
+            Err(format!("{got} (want {name}: {:?})", saved.get(name)))
+        }
+        (Some(("new", name)), _, Some(got)) if saved.get(name) != Some(&text(got)) => Ok(()),
+        (Some(("new", name)), _, Some(got)) => {
+            Err(format!("{got} unchanged (want other than {name})"))
+        }
+        (_, _, Some(got))
+            if got == want || got.as_f64().is_some_and(|g| Some(g) == want.as_f64()) =>
+        {
+            Ok(())
+        }
+        (_, _, Some(got)) => Err(format!("{got} (want {want})")),
+    }
+}
+
+/// The value at `pointer`: `/A/B`, `[Key=Value]` picking the array element whose `Key` is
+/// `Value`, and a string holding JSON descended into.
+fn field(body: &Value, pointer: &str) -> Option<Value> {
+    let mut at = body.clone();
+    for segment in pointer.split('/').filter(|s| !s.is_empty()) {
+        if let Value::String(s) = &at
+            && let Ok(parsed) = serde_json::from_str::<Value>(s)
+        {
+            at = parsed;
+        }
+        let (key, pick) = match segment.split_once('[') {
+            Some((key, pick)) => (key, pick.strip_suffix(']')?.split_once('=')),
+            None => (segment, None),
+        };
+        at = match &at {
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?.clone(),
+            other => other.get(key)?.clone(),
+        };
+        if let Some((k, v)) = pick {
+            at = at
+                .as_array()?
+                .iter()
+                .find(|item| item.get(k).and_then(Value::as_str) == Some(v))?
+                .clone();
+        }
+    }
+    (!at.is_null()).then_some(at)
+}
+
+/// The function a case works on: its own, within Lambda's 64 characters.
+pub fn function_of(case: &Case) -> String {
+    // FNV-1a: the same name for the same case in every model and run.
+    let hash = case.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let short: String = case.name.chars().take(40).collect();
+    format!("c-{short}-{:08x}", hash as u32).replace('_', "-")
+}
+
+/// The values every case's input may name, for one model.
+pub fn vars(
+    function: &str,
+    region: &str,
+    other_region: &str,
+    account: &str,
+    role: &str,
+) -> BTreeMap<String, String> {
+    let repository = format!("{account}.dkr.ecr.{region}.amazonaws.com/conformance");
+    BTreeMap::from([
+        ("fn".into(), function.to_owned()),
+        ("region".into(), region.to_owned()),
+        ("other_region".into(), other_region.to_owned()),
+        ("account".into(), account.to_owned()),
+        ("role".into(), role.to_owned()),
+        (
+            "arn".into(),
+            format!("arn:aws:lambda:{region}:{account}:function:{function}"),
+        ),
+        (
+            "other_arn".into(),
+            format!("arn:aws:lambda:{other_region}:{account}:function:{function}"),
+        ),
+        (
+            "image".into(),
+            format!("{repository}@sha256:{}", "a".repeat(64)),
+        ),
+        (
+            "image2".into(),
+            format!("{repository}@sha256:{}", "b".repeat(64)),
+        ),
+        ("sha".into(), "a".repeat(64)),
+        ("sha2".into(), "b".repeat(64)),
+    ])
+}
+
+#[cfg(test)]
+mod tests;
