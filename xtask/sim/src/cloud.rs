@@ -168,6 +168,7 @@ impl SimCloud {
             Some(Fault::Timeout { applied: true }) => {
                 Step::Late(Err(refused("dispatch failure: timeout")))
             }
+            Some(Fault::Stall) => Step::Late(result),
             _ => Step::Answer(result),
         }
     }

@@ -15,6 +15,9 @@ pub(crate) enum Fault {
     Throttle,
     /// ResourceConflictException (Lambda writes): another update is in progress.
     Conflict,
+    /// AWS applied the request and answered, late: the caller stalled as long as a timeout
+    /// (a pause of the deploying machine, a slow network).
+    Stall,
     /// The lock's holder stalled past its TTL: the lock expires under it.
     LockExpiry,
     /// Someone outside bgd (an operator, an older tool) created stage blue with a description
@@ -30,6 +33,7 @@ impl Fault {
             Self::Timeout { .. } => "timeout",
             Self::Throttle => "throttle",
             Self::Conflict => "conflict",
+            Self::Stall => "stall",
             Self::LockExpiry => "lock-expiry",
             Self::ForeignLock => "foreign-lock",
         }
@@ -111,6 +115,7 @@ impl Rates {
         ];
         let applied = write && rng.random_bool(0.5);
         bands.push((self.timeout, Fault::Timeout { applied }));
+        bands.push((self.timeout / 4, Fault::Stall));
         if lambda_write {
             bands.push((self.conflict, Fault::Conflict));
         }
