@@ -354,6 +354,47 @@ async fn provision_publishes_version_1_of_a_function_left_without_versions() {
     assert_eq!(report["build"]["id"], "a");
 }
 
+/// A stack left unfinished after blue verified its version (here: alias green gone) is
+/// resumed with that version, whatever image the resuming run brings. Before, the check read
+/// the version from ListVersionsByFunction, which names no image (on AWS too): nothing was
+/// ever verified, and the resume published version 2 of image b.
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_resumes_an_unfinished_stack_with_the_version_blue_verified() {
+    let (image_a, image_b) = images();
+    let stack = Stack::new("e2e-strict-reuse");
+    stack.ok(&["provision", "--image", path(image_a)]).await;
+    let cloud = stack.cloud().await;
+    // DeleteAlias, which no verb sends: the front reads region and service from the
+    // signature's scope and checks no signature, as moto.
+    let front = LocalCloud::at(stack.local_dir())
+        .endpoints()
+        .unwrap()
+        .front_url;
+    let scope = "AWS4-HMAC-SHA256 Credential=local/20261207/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+    let deleted = bgd_tls::client()
+        .delete(format!(
+            "{front}/2015-03-31/functions/{}/aliases/green",
+            stack.name
+        ))
+        .header("authorization", scope)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    let resumed = stack.ok(&["provision", "--image", path(image_b)]).await;
+    let versions: Vec<String> = cloud
+        .list_versions(&stack.name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(versions, ["1"], "{resumed}");
+    let green = cloud.get_alias(&stack.name, "green").await.unwrap();
+    assert_eq!(green.target.version, "1");
+}
+
 #[tokio::test]
 async fn each_blob_is_uploaded_once_in_one_put() {
     let local = Running::up().await;

@@ -25,7 +25,8 @@ pub struct Global {
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Bound the whole run; past it the run stops and cleanup still runs
+    /// Bound the whole run; past it the run stops and cleanup still runs. A rollout must fit in
+    /// it (and in the credentials' life, AWS_CREDENTIAL_EXPIRATION), or it is refused up front
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
 }
@@ -104,6 +105,13 @@ pub struct Sim {
     /// Print each run's step trace (every call, fault, phase and ending, on virtual time)
     #[arg(long)]
     pub trace: bool,
+    /// Stop at the first run that breaks an invariant
+    #[arg(long)]
+    pub first_failure: bool,
+    /// Plant each known bug in a copy of the workspace, build it and run the batch against it
+    /// (--runs at most, stopping at the first violation): every mutant must be caught
+    #[arg(long)]
+    pub mutants: bool,
 }
 
 #[derive(Debug, Args)]

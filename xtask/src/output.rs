@@ -6,30 +6,10 @@ use serde::Serialize;
 
 use bgd_aws::SdkCloud;
 use bgd_core::{
-    cloud::Functions,
-    ledger::VersionRecord,
-    outcome::{Exit, Green, Served, exit_of, refuse},
-    pipeline::{self, Ctx},
+    outcome::{Green, exit_of},
+    pipeline::{Ctx, statement},
     secret::redact,
 };
-
-/// What green serves now: where it routes and its main version's build record.
-async fn read_green(ctx: &Ctx<SdkCloud>) -> Result<Option<Served>, String> {
-    let function = ctx.function();
-    let alias = match ctx.cloud.get_alias(function, pipeline::GREEN).await {
-        Err(e) if e.is_not_found() => return Ok(None),
-        other => other.map_err(|e| format!("{e}"))?,
-    };
-    let record = match ctx.cloud.get_version(function, &alias.target.version).await {
-        Ok(v) => VersionRecord::parse(&v.description).ok(),
-        Err(e) => return Err(format!("{e}")),
-    };
-    Ok(Some(Served {
-        target: alias.target,
-        git_sha: record.as_ref().map(|r| r.git_sha.clone()),
-        build_id: record.and_then(|r| r.build_id),
-    }))
-}
 
 /// A report and, beside it, what green serves after the run.
 #[derive(Serialize)]
@@ -46,18 +26,15 @@ impl<T: std::fmt::Display> std::fmt::Display for Stated<'_, T> {
     }
 }
 
-/// Runs a verb that may move green, then reads green and states what it serves and whether
-/// this run moved it: on stderr, and as `green` in the result (`--json` prints a result on
-/// failure too). A failure after this run moved green exits 3 and names the way back.
+/// Runs a verb that may move green, then states what green serves and whether this run moved
+/// it (`pipeline::statement`): on stderr, and as `green` in the result (`--json` prints a
+/// result on failure too). A failure after this run moved green exits 3 and names the way back.
 pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
     ctx: &Ctx<SdkCloud>,
     json: bool,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<()> {
-    let before = read_green(ctx).await.ok().flatten().map(|s| s.target);
-    let result = work.await;
-    let writes = ctx.green_writes.lock().expect("green_writes").clone();
-    let green = Green::judge(before, read_green(ctx).await, &writes);
+    let (result, green) = statement::stating_green(ctx, work).await;
     eprintln!("{green}");
     match result {
         Ok(report) => print(
@@ -68,20 +45,6 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
             json,
         ),
         Err(error) => {
-            let error = match green.put_back() {
-                // A revert put green back on the old version alone, as exit 7 says, even when
-                // the run first settled a split another run left (green then differs from
-                // how the run found it): `rollback --to` that version would change nothing.
-                _ if exit_of(&error) == Exit::RolledBack => error,
-                Some(back) => refuse(
-                    Exit::GreenMoved,
-                    format!("{green}; `{back}` puts it back: {error:#}"),
-                ),
-                None if green.maybe_moved_by_this_run() => {
-                    refuse(Exit::GreenMoved, format!("{green}: {error:#}"))
-                }
-                None => error,
-            };
             if json {
                 print_json(&serde_json::json!({
                     "outcome": "failed",

@@ -1,11 +1,23 @@
-//! `cargo xtask sim`: a batch of seeded simulation runs (`bgd-sim`), and what they found.
+//! `cargo xtask sim`: a batch of seeded simulation runs (`bgd-sim`), and what they found;
+//! with `--mutants`, the batch against builds with known bugs planted (`sim/mutants.rs`).
+mod mutants;
+
 use anyhow::Result;
 
 use crate::flags;
 
 impl flags::Sim {
     pub fn run(self) -> Result<()> {
-        let batch = bgd_sim::batch(self.seed, self.runs, self.actors, self.fresh, self.trace)?;
+        if self.mutants {
+            return mutants::run(self.runs);
+        }
+        let batch = bgd_sim::batch(
+            self.seed,
+            self.runs,
+            self.actors,
+            self.fresh,
+            (self.trace, self.first_failure),
+        )?;
         println!("runs          {}", batch.runs);
         println!("steps         {}", batch.steps);
         println!("faults        {}", batch.faults);

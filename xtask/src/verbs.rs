@@ -2,7 +2,7 @@
 //! the pipeline, print the result once on stdout (text or `--json`); progress went to stderr.
 use std::{
     io::{BufRead, IsTerminal, Write},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use anyhow::{Context, Result, bail};
@@ -27,11 +27,11 @@ use bgd_local::LocalCloud;
 /// Builds the context every cloud verb runs in.
 pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     let config = Config::load()?;
-    // A huge --timeout means no deadline, not an overflow.
-    let now = Instant::now();
-    let deadline = now
-        .checked_add(Duration::from_secs(global.timeout))
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+    let credentials_expire = (!global.local)
+        .then(credentials_expire)
+        .transpose()?
+        .flatten();
+    let deadline = deadline(global.timeout, credentials_expire);
     let (target, local_gateway, function_log) = if global.local {
         let local = LocalCloud::workspace();
         let exe = std::env::current_exe().context("finding the xtask binary")?;
@@ -67,9 +67,52 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         function_log,
         progress: Progress::default(),
         deadline,
+        credentials_expire,
         green_writes: Default::default(),
         traffic,
     })
+}
+
+/// How long before its credentials expire a run ends: its cleanup (bounded at 30 s) and a
+/// rollout's revert still need them (past the expiry, the revert itself failed on ExpiredToken:
+/// aws-audit-3 N2).
+const CREDENTIALS_RESERVE: Duration = Duration::from_secs(2 * 60);
+
+/// When the run ends: `--timeout` from now, or [`CREDENTIALS_RESERVE`] before the credentials
+/// expire, whichever comes first.
+fn deadline(timeout_s: u64, credentials_expire: Option<SystemTime>) -> Instant {
+    let now = Instant::now();
+    // A huge --timeout means no deadline, not an overflow.
+    let timeout = now
+        .checked_add(Duration::from_secs(timeout_s))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+    let Some(expire) = credentials_expire else {
+        return timeout;
+    };
+    let usable = expire
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(CREDENTIALS_RESERVE);
+    timeout.min(now + usable)
+}
+
+/// When session credentials from the environment expire: the SDK refreshes every other kind
+/// (profiles, SSO, web identity, instance roles), but not keys in the environment, whose expiry
+/// only `AWS_CREDENTIAL_EXPIRATION` tells (the aws CLI's `configure export-credentials`,
+/// aws-vault and others set it).
+fn credentials_expire() -> Result<Option<SystemTime>> {
+    let from_environment = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_SESSION_TOKEN").is_some();
+    let Some(at) = std::env::var("AWS_CREDENTIAL_EXPIRATION")
+        .ok()
+        .filter(|_| from_environment)
+    else {
+        return Ok(None);
+    };
+    let epoch = bgd_core::ledger::epoch_of(&at).with_context(|| {
+        format!("AWS_CREDENTIAL_EXPIRATION {at:?} is no RFC 3339 time (e.g. 2026-12-07T15:04:05Z)")
+    })?;
+    Ok(Some(SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)))
 }
 
 /// Whether provision finished: the REST API with stage green, and alias green.

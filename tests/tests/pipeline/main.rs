@@ -6,7 +6,7 @@ mod read_only;
 
 use bgd_core::{
     cloud::{Apis, Stage},
-    ledger::Lock,
+    ledger::{self, Lock},
     pipeline::Phase,
 };
 use e2e::stack::{Stack, alias_version, head_sha, images, path, stage, version_at};
@@ -162,9 +162,22 @@ async fn a_held_lock_refuses_a_second_deploy_naming_its_holder() {
     let stack = Stack::new("e2e-lock");
     stack.ok(&["deploy", "--image", path(image_a)]).await;
     let kept = stack
-        .ok(&["deploy", "--image", path(image_b), "--keep-blue"])
+        .ok(&[
+            "deploy",
+            "--image",
+            path(image_b),
+            "--keep-blue",
+            "--timeout",
+            "7200",
+        ])
         .await;
     let blue_url = kept["blue_url"].as_str().unwrap().to_owned();
+    // The lock stands as long as its run may: a fixed 30 minutes let the next deploy take
+    // over the lock of a run with a longer --timeout mid-rollout (security-audit-3 N4).
+    let status = stack.status().await;
+    let lock = &stage(&status, "blue").unwrap()["lock"];
+    let expires = lock["expires"].as_u64().unwrap();
+    assert!(expires > ledger::epoch_seconds() + 7000, "{lock}");
 
     let why = stack.refused(&["deploy", "--image", path(image_a)]).await;
     assert!(

@@ -46,6 +46,41 @@ async fn prune_deletes_only_versions_and_images_nothing_still_needs() {
         "--dry-run deleted"
     );
 
+    // A deploy that failed on blue leaves $LATEST on an image no kept version runs: deleted,
+    // the function would go Failed (and the next deploy with it). Before, prune planned it.
+    let latest_on = |version: &'static str| {
+        let cloud = &cloud;
+        async move {
+            let image = cloud.get_version("prune", version).await.unwrap();
+            let arch = image.architecture.clone();
+            cloud
+                .update_function_code("prune", &image.image.unwrap(), &arch)
+                .await
+                .unwrap();
+            while cloud
+                .get_version("prune", "$LATEST")
+                .await
+                .unwrap()
+                .last_update_status
+                != Some("Successful".into())
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    };
+    latest_on("2").await;
+    let planned = stack.ok(&["prune", "--keep", "1", "--dry-run"]).await;
+    assert_eq!(
+        planned["deleted_images"],
+        serde_json::json!([]),
+        "{planned}"
+    );
+    let why = planned["kept_images"][&image_b_digest]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.starts_with("$LATEST runs it"), "{planned}");
+    latest_on("4").await;
+
     let pruned = stack.ok(&["prune", "--keep", "1"]).await;
     assert_eq!(pruned["kept"]["4"], "alias green", "{pruned}");
     assert_eq!(

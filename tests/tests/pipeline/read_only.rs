@@ -31,6 +31,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
         progress: Progress::default(),
         prober: Prober::new(bgd_aws::HttpClient::default()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(120),
+        credentials_expire: None,
         green_writes: Default::default(),
         traffic: None,
     };

@@ -46,6 +46,36 @@ async fn a_held_deploy_is_promoted_exactly_or_aborted_and_refusals_say_why() {
     assert_eq!(refused.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("promote or abort it first"));
 
+    // Plans that cannot finish before the run ends are refused before anything is written:
+    // 9 steps of 2 minutes for promote (the hold stays), 30 minutes and the deploy's own
+    // phases for a deploy (before its build and its lock).
+    let long = ["promote", "--strategy", "linear:10:2m", "--timeout", "900"];
+    let refused = stack.xtask(&long).await;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("watches for 18m") && why.contains("--timeout 1080 or more"),
+        "{why}"
+    );
+    assert!(
+        stage(&stack.status().await, "blue").is_some(),
+        "the hold stays"
+    );
+    let long = [
+        "deploy",
+        "--image",
+        path(image_a),
+        "--strategy",
+        "canary:10:30m",
+    ];
+    let refused = stack.xtask(&long).await;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("--timeout 1980 or more") && why.contains("nothing was changed"),
+        "{why}"
+    );
+
     let started = Instant::now();
     let promoted = stack.ok(&["promote"]).await;
     let promote_wall = started.elapsed();

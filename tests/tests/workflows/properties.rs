@@ -210,6 +210,16 @@ fn aws_steps_run_xtask_as_the_steps_own_process_within_bounds() {
             step_minutes * 60 > xtask_timeout_s,
             "{name}: the step's {step_minutes} min must cover xtask's own --timeout ({xtask_timeout_s} s) and its cleanup"
         );
+        // The OIDC session (configure-aws-credentials' role-duration-seconds, 1 hour unless
+        // set) must outlast the step: past it a rollout's revert fails on ExpiredToken.
+        let credentials = &steps(job)[credentials_step(name, job)];
+        let session_s = credentials["with"]["role-duration-seconds"]
+            .as_u64()
+            .unwrap_or(3600);
+        assert!(
+            session_s > step_minutes * 60,
+            "{name}: the role's session ({session_s} s) must outlast the xtask step ({step_minutes} min)"
+        );
         let bounded: u64 = steps(job)
             .iter()
             .filter_map(|s| s["timeout-minutes"].as_u64())

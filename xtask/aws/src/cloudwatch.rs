@@ -19,8 +19,17 @@ use bgd_core::health::{Counts, Reading, Traffic};
 pub(crate) const PERIOD: Duration = Duration::from_secs(60);
 const METRICS: [&str; 2] = ["Invocations", "Errors"];
 
-/// CloudWatch through the SDK client `cloud/` built.
-pub struct CloudWatch(pub(super) aws_sdk_cloudwatch::Client);
+/// How late the last of a window's invocations is counted on AWS: its minute's datapoint
+/// reaches CloudWatch about a minute after the period ([`bgd_core::health::METRICS_LAG`]); the local
+/// cloud's front answers from its data plane's counts at once.
+pub(crate) const LAMBDA_METRICS_LAG: Duration =
+    Duration::from_secs(PERIOD.as_secs() + bgd_core::health::METRICS_LAG.as_secs());
+
+/// CloudWatch through the SDK client `cloud/` built, and how late its counts come.
+pub struct CloudWatch {
+    pub(super) client: aws_sdk_cloudwatch::Client,
+    pub(super) lag: Duration,
+}
 
 impl Traffic for CloudWatch {
     fn by_version<'a>(
@@ -32,7 +41,7 @@ impl Traffic for CloudWatch {
     ) -> Reading<'a, BTreeMap<String, Counts>> {
         Box::pin(async move {
             let resource = format!("{function}:{alias}");
-            let mut request = self.0.get_metric_data();
+            let mut request = self.client.get_metric_data();
             // Query ids start with a lower-case letter: `m{metric}v{version's index}`.
             for (v, version) in versions.iter().enumerate() {
                 for (m, name) in METRICS.iter().enumerate() {
@@ -97,7 +106,7 @@ impl Traffic for CloudWatch {
     fn alarming<'a>(&'a self, names: &'a [String]) -> Reading<'a, Vec<String>> {
         Box::pin(async move {
             let out = self
-                .0
+                .client
                 .describe_alarms()
                 .set_alarm_names(Some(names.to_vec()))
                 .alarm_types(AlarmType::MetricAlarm)
@@ -128,6 +137,10 @@ impl Traffic for CloudWatch {
                 .cloned()
                 .collect())
         })
+    }
+
+    fn lag(&self) -> Duration {
+        self.lag
     }
 }
 

@@ -26,6 +26,7 @@ fn with_lambda(lambda: Client) -> SdkCloud {
         sts: aws_sdk_sts::Client::new(&sdk),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
         region: "us-east-1".into(),
+        metrics_lag: crate::cloudwatch::LAMBDA_METRICS_LAG,
         writes: Default::default(),
     }
 }

@@ -48,6 +48,8 @@ pub struct SdkCloud {
     sts: aws_sdk_sts::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     region: String,
+    /// How late Lambda's metrics reach this target's CloudWatch.
+    metrics_lag: std::time::Duration,
     writes: WriteMeter,
 }
 
@@ -70,6 +72,10 @@ impl SdkCloud {
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(tls::sdk_http_client())
             .timeout_config(timeouts);
+        let metrics_lag = match target {
+            Target::Aws { .. } => cloudwatch::LAMBDA_METRICS_LAG,
+            Target::Local { .. } => std::time::Duration::ZERO,
+        };
         let sdk = match target {
             Target::Aws { region } => {
                 let elsewhere = audit::environment_region()
@@ -124,6 +130,7 @@ impl SdkCloud {
             sts: client!(aws_sdk_sts),
             cloudwatch: client!(aws_sdk_cloudwatch),
             region,
+            metrics_lag,
             writes,
         })
     }
@@ -144,7 +151,10 @@ impl SdkCloud {
 
     /// What a rollout watches: CloudWatch, through these clients' configuration.
     pub fn traffic(&self) -> CloudWatch {
-        CloudWatch(self.cloudwatch.clone())
+        CloudWatch {
+            client: self.cloudwatch.clone(),
+            lag: self.metrics_lag,
+        }
     }
 }
 

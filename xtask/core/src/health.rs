@@ -3,7 +3,13 @@
 //! (Lambda's invocations and errors by executed version, behind [`Traffic`]); and the one
 //! rule that judges them against deploy.toml's `[rollout]` thresholds. Pure but for the
 //! trait: the rollout phase does the I/O.
-use std::{collections::BTreeMap, fmt, future::Future, pin::Pin, time::SystemTime};
+use std::{
+    collections::BTreeMap,
+    fmt,
+    future::Future,
+    pin::Pin,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -11,7 +17,7 @@ use serde::Serialize;
 use crate::config::Rollout;
 
 /// Invocations and failed ones: the data plane's type, which CloudWatch's figures fill too.
-pub use bgd_rules::metrics::Counts;
+pub use bgd_rules::metrics::{Counts, LAG as METRICS_LAG};
 
 pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
@@ -30,6 +36,9 @@ pub trait Traffic: Send + Sync {
     ) -> Reading<'a, BTreeMap<String, Counts>>;
     /// Which of the alarms `names` are in state ALARM; an error names one that does not exist.
     fn alarming<'a>(&'a self, names: &'a [String]) -> Reading<'a, Vec<String>>;
+    /// How late counts reach this source after their period: a rollout's last window is
+    /// watched this much longer, so its real traffic is judged before the rollout ends.
+    fn lag(&self) -> Duration;
 }
 
 /// A signal over its threshold: which, for which version, and its counts (or the alarm).

@@ -1,9 +1,15 @@
 //! Lambda's per-version metrics as CloudWatch publishes them (`Invocations` and `Errors` of
 //! `function:alias` by `ExecutedVersion`): what the local data plane counts and what a rollout
 //! judges, one type for both.
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use serde::{Deserialize, Serialize};
+
+/// How late Lambda's datapoints reach CloudWatch: about a minute after their period ("Lambda
+/// sends metric data to CloudWatch in 1-minute intervals",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html>). The simulation's
+/// CloudWatch is late by a drawn share of it; the local cloud's front is not late.
+pub const LAG: Duration = Duration::from_secs(60);
 
 /// Invocations and function errors (errors are invocations too, as in CloudWatch): as
 /// CloudWatch counts them.

@@ -3,6 +3,7 @@
 //! own handle on the world, as one process would; a crash drops its run where it stood.
 use std::{
     fmt,
+    future::Future,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -12,10 +13,12 @@ use anyhow::Result;
 use rand::{Rng, rngs::SmallRng};
 use tokio::{sync::Notify, time::Instant};
 
-use super::{cloud::SimCloud, world::World};
+use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
-    pipeline::{Ctx, deploy, history, provision, rollback, status, unpin},
+    ledger,
+    outcome::exit_of,
+    pipeline::{Ctx, deploy, history, hold, provision, prune, rollback, statement, status, unpin},
     probe::Prober,
     progress::Progress,
 };
@@ -24,15 +27,19 @@ use bgd_core::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Role {
     Provision,
-    Deploy {
-        build: usize,
-        unpin: bool,
-        break_lock: bool,
-    },
+    Deploy(Deploy),
     Rollback {
         to: Option<u64>,
     },
     Unpin,
+    /// `promote` of a held deploy.
+    Promote,
+    /// `abort` of a held deploy.
+    Abort,
+    /// `prune --keep N`.
+    Prune {
+        keep: usize,
+    },
     Status,
     History,
     VerifyGreen,
@@ -58,28 +65,32 @@ impl Role {
     pub(crate) fn break_lock(&self) -> bool {
         matches!(
             self,
-            Self::Deploy {
+            Self::Deploy(Deploy {
                 break_lock: true,
                 ..
-            }
+            })
         )
     }
 
-    /// A concurrent actor's role, drawn: mostly deploys of the builds, with rollbacks, unpins
-    /// and read-only verbs among them.
+    /// A concurrent actor's role, drawn: mostly deploys of the builds (some held), with
+    /// rollbacks, unpins, promotes and aborts of holds, and read-only verbs among them.
     pub(crate) fn draw(rng: &mut SmallRng, builds: usize) -> Self {
         let build = rng.random_range(1..builds);
-        match rng.random_range(0..20) {
-            0..=8 => Self::Deploy {
-                build,
-                unpin: false,
-                break_lock: false,
+        match rng.random_range(0..27) {
+            25 | 26 => Self::Prune {
+                keep: rng.random_range(1..3),
             },
-            9 => Self::Deploy {
-                build,
+            20 | 21 => Self::Deploy(Deploy {
+                hold: true,
+                ..Deploy::of(build)
+            }),
+            22 | 23 => Self::Promote,
+            24 => Self::Abort,
+            0..=8 => Self::Deploy(Deploy::of(build)),
+            9 => Self::Deploy(Deploy {
                 unpin: true,
-                break_lock: false,
-            },
+                ..Deploy::of(build)
+            }),
             10..=12 => Self::Rollback {
                 to: rng.random_bool(0.5).then(|| rng.random_range(1..4)),
             },
@@ -89,11 +100,7 @@ impl Role {
             16 => Self::VerifyGreen,
             17 => Self::DeployDryRun { build },
             18 => Self::RollbackDryRun,
-            _ => Self::Deploy {
-                build,
-                unpin: false,
-                break_lock: false,
-            },
+            _ => Self::Deploy(Deploy::of(build)),
         }
     }
 }
@@ -102,28 +109,55 @@ impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Provision => write!(f, "provision"),
-            Self::Deploy {
-                build,
-                unpin,
-                break_lock,
-            } => {
-                write!(f, "deploy b{build}")?;
-                if *unpin {
-                    write!(f, " --unpin")?;
-                }
-                if *break_lock {
-                    write!(f, " --break-lock")?;
+            Self::Deploy(deploy) => {
+                write!(f, "deploy b{}", deploy.build)?;
+                for (set, flag) in [
+                    (deploy.hold, " --hold"),
+                    (deploy.unpin, " --unpin"),
+                    (deploy.break_lock, " --break-lock"),
+                    (deploy.force, " --force"),
+                ] {
+                    if set {
+                        write!(f, "{flag}")?;
+                    }
                 }
                 Ok(())
             }
             Self::Rollback { to: Some(to) } => write!(f, "rollback --to {to}"),
             Self::Rollback { to: None } => write!(f, "rollback"),
             Self::Unpin => write!(f, "unpin"),
+            Self::Promote => write!(f, "promote"),
+            Self::Abort => write!(f, "abort"),
+            Self::Prune { keep } => write!(f, "prune --keep {keep}"),
             Self::Status => write!(f, "status"),
             Self::History => write!(f, "history"),
             Self::VerifyGreen => write!(f, "verify --stage green"),
             Self::DeployDryRun { build } => write!(f, "deploy b{build} --dry-run"),
             Self::RollbackDryRun => write!(f, "rollback --dry-run"),
+        }
+    }
+}
+
+/// A deploy of build `build` with its flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Deploy {
+    pub build: usize,
+    pub unpin: bool,
+    pub break_lock: bool,
+    pub force: bool,
+    /// `--hold`: verified on blue, then waiting for `promote` or `abort`.
+    pub hold: bool,
+}
+
+impl Deploy {
+    /// A plain deploy of build `build`.
+    pub(crate) fn of(build: usize) -> Self {
+        Self {
+            build,
+            unpin: false,
+            break_lock: false,
+            force: false,
+            hold: false,
         }
     }
 }
@@ -145,11 +179,12 @@ pub(crate) async fn run(
 ) -> Ending {
     let crashed = Arc::new(Notify::new());
     let ctx = context(world, actor, &role, config, crashed.clone());
+    let skew = ctx.cloud.world().skews.get(&actor).copied().unwrap_or(0);
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {
         biased;
         () = crashed.notified() => Ending::Crashed,
-        result = act(&ctx, &role, images) => Ending::Done(result),
+        result = ledger::skewed(skew, act(&ctx, &role, images)) => Ending::Done(result),
     };
     let line = match &ending {
         Ending::Crashed => format!("a{actor} crashed"),
@@ -179,6 +214,7 @@ pub(crate) fn context(
         role: role.clone(),
         crashed,
     };
+    let cloud_watch = cloud.clone();
     let traced = world.clone();
     let progress = Progress::traced(Arc::new(move |phase, ended| {
         let mut w = traced.lock().unwrap_or_else(|e| e.into_inner());
@@ -199,10 +235,28 @@ pub(crate) fn context(
         function_log: None,
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
+        credentials_expire: None,
         green_writes: Default::default(),
-        // The simulation's actors deploy all at once: no rollout watches traffic.
-        traffic: None,
+        traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }
+}
+
+/// How long `deploy --hold` holds (the flag's default, in the simulation's minutes).
+const HOLD: Duration = Duration::from_secs(10 * 60);
+
+/// Runs a verb that may move green as `xtask` runs it (`statement::stating_green`): its
+/// closing statement and exit code go to the oracle, and the statement into the trace.
+async fn stated(
+    ctx: &Ctx<SimCloud>,
+    role: &Role,
+    work: impl Future<Output = Result<String>>,
+) -> Result<String> {
+    // On the heap: a verb's future is large in debug builds, and moved by each layer.
+    let (result, green) = statement::stating_green(ctx, Box::pin(work)).await;
+    let exit = result.as_ref().err().map(exit_of);
+    let actor = ctx.cloud.actor;
+    ctx.cloud.world().oracle.stated(actor, role, &green, exit);
+    result.map(|said| format!("{said}; {green}"))
 }
 
 async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
@@ -215,41 +269,72 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             let report = provision::run(ctx, &options(0)).await?;
             format!("provisioned, green serves {:?}", report.version)
         }
-        Role::Deploy {
-            build,
-            unpin,
-            break_lock,
-        } => {
+        Role::Deploy(flags) => {
             let options = deploy::Options {
-                unpin: *unpin,
-                break_lock: *break_lock,
-                ..options(*build)
+                unpin: flags.unpin,
+                break_lock: flags.break_lock,
+                force: flags.force,
+                hold: flags.hold.then_some(HOLD),
+                ..options(flags.build)
             };
-            let report = deploy::run(ctx, &options).await?;
-            format!("{:?} version {:?}", report.outcome, report.version)
+            stated(ctx, role, async {
+                let report = deploy::run(ctx, &options).await?;
+                let version = report.held.or(report.version);
+                Ok(format!("{:?} version {version:?}", report.outcome))
+            })
+            .await?
         }
         Role::DeployDryRun { build } => {
             let options = deploy::Options {
                 dry_run: true,
                 ..options(*build)
             };
-            format!("{:?}", deploy::run(ctx, &options).await?.outcome)
+            stated(ctx, role, async {
+                Ok(format!("{:?}", deploy::run(ctx, &options).await?.outcome))
+            })
+            .await?
+        }
+        Role::Promote => {
+            stated(ctx, role, async {
+                let report = hold::promote_held(ctx, hold::Options::default()).await?;
+                Ok(format!("promoted version {:?}", report.version))
+            })
+            .await?
+        }
+        Role::Abort => hold::abort(ctx, false).await?,
+        Role::Prune { keep } => {
+            let options = prune::Options {
+                keep: *keep,
+                dry_run: false,
+            };
+            let report = prune::run(ctx, &options).await?;
+            format!(
+                "pruned versions {:?}, images {}",
+                report.deleted_versions,
+                report.deleted_images.len()
+            )
         }
         Role::Rollback { to } => {
             let options = rollback::Options {
                 to: *to,
                 ..Default::default()
             };
-            let report = rollback::run(ctx, options).await?;
-            format!("rolled back {} → {}", report.from, report.to)
+            stated(ctx, role, async {
+                let report = rollback::run(ctx, options).await?;
+                Ok(format!("rolled back {} → {}", report.from, report.to))
+            })
+            .await?
         }
         Role::RollbackDryRun => {
             let options = rollback::Options {
                 dry_run: true,
                 ..Default::default()
             };
-            let report = rollback::run(ctx, options).await?;
-            format!("would roll back {} → {}", report.from, report.to)
+            stated(ctx, role, async {
+                let report = rollback::run(ctx, options).await?;
+                Ok(format!("would roll back {} → {}", report.from, report.to))
+            })
+            .await?
         }
         Role::Unpin => unpin::unpin(ctx, false, false).await?,
         Role::Status => {

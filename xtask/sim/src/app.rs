@@ -20,6 +20,31 @@ pub(crate) enum Behaviour {
     BrokenHealth,
     /// Healthy checks, but about one `GET /` in three fails: broken only under some traffic.
     Flaky,
+    /// Passes every check, but its function crashes on about two in five of the users' own
+    /// requests (a Lambda function error): only real traffic, or the alarm, can tell.
+    Crashing,
+}
+
+/// The share of users' requests to `version` that fail as Lambda counts them now: all when no
+/// Active version runs them, two in five on the build that crashes, else none (an HTTP error
+/// the app answers itself is no function error).
+pub(super) fn user_failure_rate(world: &World, version: &str) -> f64 {
+    let now = world.now();
+    let active = world
+        .lambda
+        .function
+        .as_ref()
+        .and_then(|(f, _)| f.versions.get(version))
+        .is_some_and(|p| p.status(now, &world.delays) == bgd_rules::lambda::Status::Active);
+    let crashing = world
+        .image_of(version)
+        .and_then(|digest| world.apps.get(&digest))
+        .is_some_and(|app| app.behaviour == Behaviour::Crashing);
+    match (active, crashing) {
+        (false, _) => 1.0,
+        (true, true) => 0.4,
+        (true, false) => 0.0,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -94,10 +119,14 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         app_version: Some(version.clone()),
     };
     let on_blue = stage_name == bgd_core::pipeline::BLUE;
+    // Every invocation through an alias is in Lambda's metrics; the app's own answers are no
+    // function errors.
+    let second = world.epoch_s();
+    world.traffic.record_at(second, &alias, &version, false);
     if token.is_some() && !with_token {
         world
             .oracle
-            .blue_check(&digest, on_blue, BlueCheck::Refused);
+            .blue_check((&digest, &version), on_blue, BlueCheck::Refused);
         return Ok(answer(403, "{\"error\":\"forbidden\"}".into()));
     }
     let result = match (request.method.as_str(), path) {
@@ -117,7 +146,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
             };
             world
                 .oracle
-                .blue_check(&digest, on_blue, BlueCheck::Reported);
+                .blue_check((&digest, &version), on_blue, BlueCheck::Reported);
             answer(
                 200,
                 serde_json::to_string(&report).expect("a report serialises"),
@@ -129,14 +158,16 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         ("GET", "/health") => {
             world
                 .oracle
-                .blue_check(&digest, on_blue, BlueCheck::Healthy);
+                .blue_check((&digest, &version), on_blue, BlueCheck::Healthy);
             answer(200, "{\"ok\":true}".into())
         }
         ("GET", "/") if app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) => {
             answer(500, "{\"error\":\"flaky\"}".into())
         }
         ("GET", "/") => {
-            world.oracle.blue_check(&digest, on_blue, BlueCheck::Smoke);
+            world
+                .oracle
+                .blue_check((&digest, &version), on_blue, BlueCheck::Smoke);
             answer(200, "hello from sim".into())
         }
         _ => answer(404, "{\"error\":\"not found\"}".into()),

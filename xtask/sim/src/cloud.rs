@@ -85,7 +85,8 @@ impl SimCloud {
             let mut w = self.world();
             (!w.dead.contains(&self.actor)).then(|| {
                 let latency = Duration::from_millis(w.rng.random_range(1..80));
-                (latency, w.draw_fault(call.write, call.lambda_write))
+                let kind = (call.write, call.lambda_write);
+                (latency, w.fault(self.actor, &call.name, kind))
             })
         };
         let Some((latency, fault)) = drawn else {
@@ -112,6 +113,7 @@ impl SimCloud {
     ) -> Step<Result<T, E>> {
         let mut w = self.world();
         let known = w.oracle.violations.len();
+        w.users_until_now();
         w.steps += 1;
         w.schedule.push((self.actor, call.name.clone()));
         if call.write && self.role.read_only() {
@@ -227,15 +229,16 @@ impl SimCloud {
 }
 
 /// The holder stalled past its TTL: the lock's expiry (wall-clock seconds, as `Lock` keeps it)
-/// moves into the past.
+/// moves into the past, as every actor's clock sees it.
 pub(super) fn expire_lock(w: &mut World) {
+    let expired = w.epoch_s().saturating_sub(1 + world::MAX_SKEW_S);
     let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
         return;
     };
     let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
         return;
     };
-    lock.expires = bgd_core::ledger::epoch_seconds().saturating_sub(1);
+    lock.expires = expired;
     blue.stage.description = lock.to_description();
     if let Some((holder, _)) = w.oracle.lock {
         w.oracle.lock = Some((holder, true));
@@ -268,18 +271,18 @@ fn foreign_lock(w: &mut World) {
     w.oracle.lock_taken(Holder::Foreign);
 }
 
-/// The oracle's look at the world after a call: what green serves.
+/// The oracle's look at the world after a call: what green serves, every version it routes to.
 fn check(w: &mut World) {
-    let Some(target) = w
-        .lambda
-        .aliases
-        .get(bgd_core::pipeline::GREEN)
-        .map(|a| a.target.clone())
-    else {
-        return;
-    };
-    let digest = w.image_of(&target);
-    w.oracle.green_serves(&target, digest.as_deref());
+    for version in w.routes_of(bgd_core::pipeline::GREEN) {
+        let digest = w.image_of(&version);
+        w.oracle.green_serves(&version, digest.as_deref());
+        if let Some(digest) = digest.filter(|d| !w.images.manifests.contains(d)) {
+            w.oracle.fail(format!(
+                "green serves version {version}, whose image {} is gone from the repository",
+                &digest[..digest.len().min(19)]
+            ));
+        }
+    }
 }
 
 impl Http for SimCloud {

@@ -36,6 +36,42 @@ impl Fault {
     }
 }
 
+/// A fault a scenario sets: on the `nth` call (from 1) of actor `actor` whose name (as the
+/// trace shows it) starts with `call`: "fail call k of operation X".
+#[derive(Debug, Clone)]
+pub(crate) struct Scripted {
+    pub actor: usize,
+    pub call: &'static str,
+    pub nth: usize,
+    pub fault: Fault,
+}
+
+/// The scripted faults of a world and how many matching calls each has met.
+#[derive(Debug, Default)]
+pub(crate) struct Script(Vec<(Scripted, usize)>);
+
+impl Script {
+    /// The named scenarios script their faults; a batch draws its own.
+    #[cfg(test)]
+    pub(crate) fn new(faults: impl IntoIterator<Item = Scripted>) -> Self {
+        Self(faults.into_iter().map(|f| (f, 0)).collect())
+    }
+
+    /// The fault scripted for this call of `actor`'s, if any.
+    pub(crate) fn fault(&mut self, actor: usize, call: &str) -> Option<Fault> {
+        let mut fault = None;
+        for (scripted, seen) in &mut self.0 {
+            if scripted.actor == actor && call.starts_with(scripted.call) {
+                *seen += 1;
+                if *seen == scripted.nth {
+                    fault = Some(scripted.fault);
+                }
+            }
+        }
+        fault
+    }
+}
+
 /// How often each fault is drawn: per call, out of 10,000.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rates {

@@ -197,7 +197,10 @@ impl Functions for SimCloud {
 
     async fn get_alias(&self, function: &str, alias: &str) -> CloudResult<Alias> {
         let op = Operation::GetAlias;
-        self.cloud(op, &format!("{function}:{alias}"), |w, _| {
+        self.cloud(op, &format!("{function}:{alias}"), |w, actor| {
+            if alias == GREEN {
+                w.oracle.green_read(actor);
+            }
             alias_of(w, alias).ok_or_else(|| not_found(op, alias))
         })
         .await
@@ -248,7 +251,7 @@ impl Functions for SimCloud {
                 );
                 if alias == GREEN {
                     let role = self.role.clone();
-                    w.oracle.green_moved(actor, &role, "none", &target.version);
+                    w.oracle.green_moved(actor, &role, None, target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },
@@ -265,6 +268,9 @@ impl Functions for SimCloud {
         revision_id: Option<&str>,
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
+        if alias == GREEN {
+            self.world().oracle.green_sent(self.actor);
+        }
         self.cloud(
             op,
             &format!("{function}:{alias}→{}", target.version),
@@ -291,12 +297,11 @@ impl Functions for SimCloud {
                 }
                 routed(f, op, function, alias, target)?;
                 f.aliases.insert(alias.to_owned(), revision);
-                let from = w.lambda.aliases.get(alias).map(|a| a.target.clone());
+                let from = alias_of(w, alias).map(|a| a.target);
                 w.set_alias(alias, target, description);
                 if alias == GREEN {
                     let role = self.role.clone();
-                    let from = from.unwrap_or_default();
-                    w.oracle.green_moved(actor, &role, &from, &target.version);
+                    w.oracle.green_moved(actor, &role, from.as_ref(), target);
                 }
                 alias_of(w, alias).ok_or_else(|| not_found(op, alias))
             },

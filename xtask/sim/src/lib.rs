@@ -1,5 +1,6 @@
-//! Deterministic simulation: the real pipeline (provision, deploy, rollback, unpin, status,
-//! history, verify and the dry runs, as several actors at once) against an in-memory AWS on
+//! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
+//! with rollouts, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
+//! several actors at once, each verb that may move green through its closing statement) against an in-memory AWS on
 //! virtual time, with faults at every cloud, registry and stage call, and an oracle that checks
 //! the world after every call. Same seed, same run, byte for byte; a failing run prints its
 //! seed and the command that replays it with its step trace.
@@ -9,7 +10,7 @@
 //! `tokio::time`), so this runs it unchanged, and on one thread a run's order of events
 //! depends only on its timers; every latency, delay, fault and app answer is drawn from the
 //! run's seed (`SmallRng`). The wall-clock seconds records and locks carry follow the same
-//! paused clock (`ledger::virtual_clock`): a second's tick between two runs once changed a
+//! paused clock (`ledger::virtual_clock`), each actor's off by its own drawn skew (`ledger::skewed`): a second's tick between two runs once changed a
 //! version's Description, and so the tags named after it. turmoil and madsim were weighed: turmoil simulates sockets (the
 //! world here is reached through the pipeline's traits, not the network) and builds on the same
 //! paused clock; madsim replaces tokio for the whole build (a second build of the AWS SDK tree).
@@ -17,7 +18,8 @@
 //!
 //! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
 //! Gateway, ECR, IAM, the registry), by `bgd_rules`; `app.rs` (the data plane and the app),
-//! `fault.rs` (faults), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
+//! `pruning.rs` (prune's deletions), `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
+//! `fault.rs` (faults, drawn or scripted), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
 mod app;
 mod aws;
@@ -30,6 +32,7 @@ mod pruning;
 mod run;
 #[cfg(test)]
 mod scenarios;
+mod traffic;
 mod world;
 
 pub use conformance::conformance;
@@ -56,13 +59,25 @@ pub struct Batch {
 }
 
 /// Runs seeds `first..first + runs` with `actors` actors each (from a just-provisioned stack
-/// when `fresh`); `trace` prints every run's steps.
-pub fn batch(first: u64, runs: u64, actors: usize, fresh: bool, trace: bool) -> Result<Batch> {
+/// when `fresh`); `trace` prints every run's steps; `stop` ends the batch at the first run that
+/// breaks an invariant.
+pub fn batch(
+    first: u64,
+    runs: u64,
+    actors: usize,
+    fresh: bool,
+    (trace, stop): (bool, bool),
+) -> Result<Batch> {
     let fixtures = prepare()?;
     let started = Instant::now();
     let (mut steps, mut faults) = (0, fault::FaultCounts::default());
     let (mut schedules, mut failed) = (BTreeSet::new(), Vec::new());
+    let mut ran = 0;
     for seed in first..first + runs {
+        if stop && !failed.is_empty() {
+            break;
+        }
+        ran += 1;
         let outcome = run_one(seed, actors, fresh, &fixtures);
         steps += outcome.steps;
         faults.merge(&outcome.faults);
@@ -75,7 +90,7 @@ pub fn batch(first: u64, runs: u64, actors: usize, fresh: bool, trace: bool) -> 
         }
     }
     Ok(Batch {
-        runs,
+        runs: ran,
         steps,
         faults,
         interleavings: schedules.len(),

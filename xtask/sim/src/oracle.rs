@@ -3,6 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::actor::Role;
+use bgd_core::{
+    cloud::AliasTarget,
+    outcome::{Exit, Green, Moved},
+};
 
 /// A check blue passed for an image, as the data plane answered it.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +33,9 @@ pub(super) struct Oracle {
     blue: BTreeMap<String, u8>,
     /// Images blue verified in this world (or the set-up's provision did, on its blue).
     pub verified: BTreeSet<String>,
+    /// Version → the checks blue passed answered by it, and the versions that passed all.
+    blue_versions: BTreeMap<String, u8>,
+    pub verified_versions: BTreeSet<String>,
     /// A rollback moved green last (and no unpin since).
     pub pinned: bool,
     /// The current stage blue: its holder and whether its TTL passed.
@@ -36,11 +43,25 @@ pub(super) struct Oracle {
     /// Actors whose live lock another run removed (without --break-lock): from then on a write
     /// of theirs is a second holder at work.
     robbed: BTreeMap<usize, usize>,
+    /// The last write of green that landed: its actor.
+    green_writer: Option<usize>,
+    /// Actor → who had written green last when the actor last read it.
+    green_read: BTreeMap<usize, Option<usize>>,
+    /// Actors that sent a write of green (landed or not), and those one of whose landed.
+    sent_green: BTreeSet<usize>,
+    moved_green: BTreeSet<usize>,
+    /// Version → the `promote` that brought it to green.
+    promoted: BTreeMap<String, usize>,
     pub violations: Vec<String>,
 }
 
 impl Oracle {
-    pub(super) fn blue_check(&mut self, digest: &str, on_blue: bool, check: BlueCheck) {
+    pub(super) fn blue_check(
+        &mut self,
+        (digest, version): (&str, &str),
+        on_blue: bool,
+        check: BlueCheck,
+    ) {
         if !on_blue {
             return;
         }
@@ -48,6 +69,11 @@ impl Oracle {
         *bits |= 1 << check as u8;
         if *bits == 0b1111 {
             self.verified.insert(digest.to_owned());
+        }
+        let bits = self.blue_versions.entry(version.to_owned()).or_default();
+        *bits |= 1 << check as u8;
+        if *bits == 0b1111 {
+            self.verified_versions.insert(version.to_owned());
         }
     }
 
@@ -68,24 +94,91 @@ impl Oracle {
         }
     }
 
-    /// Alias `green` moved from `from` to `to` by `actor` in role `role`. A deploy moves it
-    /// only holding the lock (a rollback of a verified version needs none).
-    pub(super) fn green_moved(&mut self, actor: usize, role: &Role, from: &str, to: &str) {
-        let moves = from != to;
+    /// Alias `green` moved from `from` to `to` by `actor` in role `role` (the write landed). A
+    /// deploy or promote moves it only holding the lock (a rollback of a verified version
+    /// needs none); a `promote` brings a version to green at most once.
+    pub(super) fn green_moved(
+        &mut self,
+        actor: usize,
+        role: &Role,
+        from: Option<&AliasTarget>,
+        to: &AliasTarget,
+    ) {
+        self.green_writer = Some(actor);
+        self.moved_green.insert(actor);
+        let moves = from != Some(to);
         let holds = matches!(self.lock, Some((Holder::Actor(holder), _)) if holder == actor);
-        if moves && matches!(role, Role::Deploy { .. }) && !holds {
+        let (from_s, to_s) = (from.map_or("none".into(), routing), routing(to));
+        if moves && matches!(role, Role::Deploy(_) | Role::Promote) && !holds {
             self.violation(format!(
-                "actor {actor} ({role}) moved green {from} → {to} without holding the lock"
+                "actor {actor} ({role}) moved green {from_s} → {to_s} without holding the lock"
             ));
+        }
+        if *role == Role::Promote {
+            for version in
+                versions(to).filter(|v| !from.is_some_and(|f| versions(f).any(|w| w == *v)))
+            {
+                match self.promoted.insert(version.to_owned(), actor) {
+                    Some(first) if first != actor => self.violation(format!(
+                        "version {version} of one hold brought to green twice: by actor {first}, then by actor {actor}"
+                    )),
+                    _ => {}
+                }
+            }
         }
         match role {
             Role::Rollback { .. } => self.pinned = true,
             Role::Unpin => self.pinned = false,
-            Role::Deploy { unpin: true, .. } => self.pinned = false,
+            Role::Deploy(deploy) if deploy.unpin => self.pinned = false,
             _ if self.pinned && moves => self.violation(format!(
-                "actor {actor} ({role}) moved green {from} → {to} while a rollback pinned it"
+                "actor {actor} ({role}) moved green {from_s} → {to_s} while a rollback pinned it"
             )),
             _ => {}
+        }
+    }
+
+    /// `actor` sends a write of green.
+    pub(super) fn green_sent(&mut self, actor: usize) {
+        self.sent_green.insert(actor);
+    }
+
+    /// `actor` read green (GetAlias).
+    pub(super) fn green_read(&mut self, actor: usize) {
+        self.green_read.insert(actor, self.green_writer);
+    }
+
+    /// The statement `actor` closed with (`green`, read by its last read of green) and how it
+    /// ended (`exit`, `None` when it succeeded): it moved green only if a write of its own
+    /// landed; where its own write is the last that landed and green differs from how it
+    /// found it, it says so; exit 3 only after it sent a write of green.
+    pub(super) fn stated(&mut self, actor: usize, role: &Role, green: &Green, exit: Option<Exit>) {
+        let who = format!("actor {actor} ({role})");
+        if exit == Some(Exit::GreenMoved) && !self.sent_green.contains(&actor) {
+            self.violation(format!(
+                "{who} exited 3 (green moved) without sending a write of green: {green}"
+            ));
+        }
+        if green.read_error.is_some() {
+            return;
+        }
+        if green.moved == Moved::ByThisRun && !self.moved_green.contains(&actor) {
+            self.violation(format!(
+                "{who} stated it moved green, but no write of its landed: {green}"
+            ));
+        }
+        let last_is_own = self.green_read.get(&actor) == Some(&Some(actor));
+        let differs = green.weights != green.before_weights;
+        let honest = matches!(green.moved, Moved::ByThisRun | Moved::Unknown);
+        if last_is_own && differs && !honest {
+            self.violation(format!(
+                "{who} stated \"{green}\", but green is where its own write put it"
+            ));
+        }
+        let owned = matches!(exit, None | Some(Exit::GreenMoved | Exit::RolledBack));
+        if last_is_own && differs && !owned {
+            self.violation(format!(
+                "{who} failed with {exit:?}, not exit 3, though it moved green: {green}"
+            ));
         }
     }
 
@@ -129,5 +222,70 @@ impl Oracle {
 
     pub(super) fn fail(&mut self, what: String) {
         self.violation(what);
+    }
+}
+
+/// Every version `target` routes to.
+fn versions(target: &AliasTarget) -> impl Iterator<Item = &str> {
+    std::iter::once(target.version.as_str())
+        .chain(target.additional_weights.keys().map(String::as_str))
+}
+
+/// An alias's routing as the trace shows it: `3`, or `3 + 4 at 10%` for a split.
+pub(super) fn routing(target: &AliasTarget) -> String {
+    target
+        .additional_weights
+        .iter()
+        .fold(target.version.clone(), |shown, (version, share)| {
+            format!("{shown} + {version} at {}%", (share * 100.0).round())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Oracle, Role};
+    use bgd_core::{
+        cloud::AliasTarget,
+        outcome::{Exit, Green, GreenWrites},
+    };
+
+    /// The loser of two rollbacks to one version (adversarial-3, critical 1): its write was
+    /// refused, yet green serves its target. Had the statement judged it moved by this run,
+    /// with exit 3, the oracle must say so.
+    #[test]
+    fn a_statement_that_claims_a_move_no_landed_write_made_is_a_violation() {
+        let mut oracle = Oracle::default();
+        let (winner, loser) = (1, 2);
+        let (from, to) = (AliasTarget::version("3"), AliasTarget::version("2"));
+        oracle.green_sent(winner);
+        oracle.green_sent(loser);
+        oracle.green_moved(winner, &Role::Status, Some(&from), &to);
+        oracle.green_read(loser);
+        let mut writes = GreenWrites::default();
+        writes.sent(&to);
+        writes.answered(&to, true);
+        let lie = Green::judge(Some(from), Ok(Some(served(to))), &writes);
+        oracle.stated(
+            loser,
+            &Role::Rollback { to: Some(2) },
+            &lie,
+            Some(Exit::GreenMoved),
+        );
+        assert!(
+            oracle
+                .violations
+                .iter()
+                .any(|v| v.contains("no write of its landed")),
+            "{:?}",
+            oracle.violations
+        );
+    }
+
+    fn served(target: AliasTarget) -> bgd_core::outcome::Served {
+        bgd_core::outcome::Served {
+            target,
+            git_sha: None,
+            build_id: None,
+        }
     }
 }

@@ -14,17 +14,17 @@ use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::{
-    actor::{self, Ending, Role},
+    actor::{self, Deploy, Ending, Role},
     app::{App, Behaviour},
     fault::{FaultCounts, Rates},
     oracle::Holder,
-    world::World,
+    world::{EPOCH, MAX_SKEW_S, World},
 };
 use bgd_core::{
     config::Config,
     facts::BuildFacts,
     image::{Built, Contents, Image},
-    ledger::VersionRecord,
+    ledger::{Lock, VersionRecord},
     outcome::{Exit, exit_of},
     pipeline::{BLUE, GREEN},
 };
@@ -49,28 +49,52 @@ status = 200
 contains = "hello"
 "#;
 
-/// Where the simulation's wall clock starts: the builds' commit time.
-const EPOCH: u64 = 1_767_225_600;
+/// The rollouts a run's deploy.toml may add to [`DEPLOY_TOML`] (none on half the runs): a
+/// canary, and linear steps with a bake watched by the alarm too. Steps of seconds: the
+/// simulated CloudWatch's lag is drawn around them (`traffic.rs`).
+const ROLLOUTS: [&str; 2] = [
+    r#"
+[rollout]
+strategy = "canary:10:10s"
+min_requests = 5
+"#,
+    r#"
+[rollout]
+strategy = "linear:50:5s"
+bake = "10s"
+min_requests = 5
+alarms = ["sim-green-errors"]
+"#,
+];
 
-/// The builds actors ship: 0 is provision's; 3 fails verification; 4 is broken under traffic.
-const BEHAVIOURS: [Behaviour; 5] = [
+/// The builds actors ship: 0 is provision's; 3 fails verification; 4 answers errors to some
+/// requests; 5 passes every check and crashes under real traffic.
+const BEHAVIOURS: [Behaviour; 6] = [
     Behaviour::Healthy,
     Behaviour::Healthy,
     Behaviour::Healthy,
     Behaviour::BrokenHealth,
     Behaviour::Flaky,
+    Behaviour::Crashing,
 ];
 
 /// What every run shares: the configuration and the prebuilt images (no build in a run).
 pub(crate) struct Fixtures {
+    /// deploy.toml without a rollout.
     pub config: Config,
-    images: Vec<PathBuf>,
+    /// deploy.toml with each of [`ROLLOUTS`].
+    pub rolling: Vec<Config>,
+    pub images: Vec<PathBuf>,
     apps: BTreeMap<String, App>,
 }
 
 /// Writes the builds' OCI layouts (tiny layers, real manifests) under target/sim once.
 pub(crate) fn prepare() -> Result<Fixtures> {
     let config = Config::parse(DEPLOY_TOML)?;
+    let rolling = ROLLOUTS
+        .iter()
+        .map(|rollout| Config::parse(&format!("{DEPLOY_TOML}{rollout}")))
+        .collect::<Result<_>>()?;
     let root = bgd_core::setup::target_dir().join("sim");
     let mut images = Vec::new();
     let mut apps = BTreeMap::new();
@@ -97,6 +121,7 @@ pub(crate) fn prepare() -> Result<Fixtures> {
     }
     Ok(Fixtures {
         config,
+        rolling,
         images,
         apps,
     })
@@ -131,17 +156,17 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     let mut plan = SmallRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed);
     let world = Arc::new(Mutex::new(World::new(seed, Rates::draw(&mut plan))));
     lock(&world).apps = fixtures.apps.clone();
-    let (config, images) = (&fixtures.config, fixtures.images.as_slice());
+    let config = match plan.random_range(0..2 * ROLLOUTS.len()) {
+        n if n < ROLLOUTS.len() => &fixtures.rolling[n],
+        _ => &fixtures.config,
+    };
+    let images = fixtures.images.as_slice();
 
     // Provisioned with build 0; unless fresh, then build 2 deployed, so a plain rollback has
     // a promotion to undo from the first moment.
     let mut setup = vec![Role::Provision];
     if !fresh {
-        setup.push(Role::Deploy {
-            build: 2,
-            unpin: false,
-            break_lock: false,
-        });
+        setup.push(Role::Deploy(Deploy::of(2)));
     }
     let first = setup.len();
     for (id, role) in setup.into_iter().enumerate() {
@@ -156,10 +181,36 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     lock(&world).faulty = true;
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
-        let start = Duration::from_millis(plan.random_range(0..3_000));
+        // Each actor is a machine of its own, its clock off by up to a minute and a half.
+        let skew = plan.random_range(-(MAX_SKEW_S as i64)..=MAX_SKEW_S as i64);
+        lock(&world).skews.insert(id, skew);
+        // A prune comes when there may be versions to prune, during the other actors' runs.
+        let later = if matches!(role, Role::Prune { .. }) {
+            60_000
+        } else {
+            0
+        };
+        let start = Duration::from_millis(plan.random_range(0..3_000 + later));
+        // Most promotes and aborts come from the person who held the deploy; the others race
+        // them, as a second person would.
+        let gate = matches!(role, Role::Promote | Role::Abort);
+        let held_first = (gate && plan.random_bool(0.7)).then(|| {
+            Role::Deploy(Deploy {
+                hold: true,
+                ..Deploy::of(plan.random_range(1..images.len()))
+            })
+        });
         let world = world.clone();
         async move {
             tokio::time::sleep(start).await;
+            if let Some(hold) = held_first
+                && let Ending::Crashed = actor::run(&world, id, hold, config, images).await
+            {
+                return Ending::Crashed;
+            }
+            if gate {
+                until_held(&world).await;
+            }
             actor::run(&world, id, role, config, images).await
         }
     });
@@ -168,6 +219,17 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
     lock(&world).faulty = false;
 
     converge(&world, first + actors, crashed, config, images).await;
+    // Settled, with many versions published: prune must keep all that green, a rollback and
+    // `--keep` need (the oracle judges each deletion), and fail only on a reason.
+    if lock(&world).oracle.violations.is_empty() {
+        let prune = Role::Prune { keep: 3 };
+        let id = first + actors + 10;
+        if let Ending::Done(Err(e)) = actor::run(&world, id, prune, config, images).await {
+            lock(&world)
+                .oracle
+                .fail(format!("prune --keep 3 after the storm failed: {e:#}"));
+        }
+    }
 
     let w = lock(&world);
     let mut hasher = DefaultHasher::new();
@@ -179,6 +241,25 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
         trace: w.trace.clone(),
         violations: w.oracle.violations.clone(),
     }
+}
+
+/// As a person does before `promote` or `abort`: waits until `status` would show a hold
+/// (at most two minutes), then the drawn moments it takes to decide.
+async fn until_held(world: &Mutex<World>) {
+    for _ in 0..120 {
+        let held = lock(world)
+            .gateway
+            .stages
+            .get(BLUE)
+            .and_then(|blue| Lock::parse(&blue.stage.description).ok())
+            .is_some_and(|l| l.hold.is_some());
+        if held {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let decide = lock(world).rng.random_range(0..2_000);
+    tokio::time::sleep(Duration::from_millis(decide)).await;
 }
 
 /// A world of seed `seed` just provisioned with build 0 (green on version 1), its faults off:
@@ -207,9 +288,12 @@ fn lock(world: &Mutex<World>) -> std::sync::MutexGuard<'_, World> {
 }
 
 /// The next plain run after the storm: a deploy of build 1 must finish, or refuse with a
-/// reason whose documented remedy (--break-lock, --unpin) then finishes it. A dead run's lock
-/// stays until its TTL passes: then a plain run removes it (an operator's, which never expires,
-/// takes --break-lock).
+/// reason whose documented remedy then finishes it: the lock (--break-lock), the pin
+/// (--unpin), build 1 recorded as failed by a rollout the storm's faults reverted (--force),
+/// an alarm still firing (deploy once it is OK again; when green's own version keeps it
+/// firing, as an operator would: rollback, then deploy --unpin), a bake left unfinished that
+/// reverts (exit 7: deploy again). A dead run's lock stays until its TTL passes: then a plain run
+/// removes it (an operator's, which never expires, takes --break-lock).
 async fn converge(
     world: &Arc<Mutex<World>>,
     first: usize,
@@ -217,18 +301,17 @@ async fn converge(
     config: &Config,
     images: &[PathBuf],
 ) {
-    let (mut unpin, mut break_lock, mut waited) = (false, false, false);
-    for id in first..first + 5 {
-        let role = Role::Deploy {
-            build: 1,
-            unpin,
-            break_lock,
-        };
+    let mut deploy = Deploy::of(1);
+    let (mut waited, mut alarm_waited, mut reverted) = (false, false, false);
+    let mut id = first;
+    while id < first + 8 {
+        id += 1;
+        let role = Role::Deploy(deploy.clone());
         match actor::run(world, id, role.clone(), config, images).await {
             Ending::Done(Ok(_)) => {
                 let mut w = lock(world);
                 match w.oracle.lock {
-                    Some((Holder::Foreign, _)) if !break_lock => break_lock = true,
+                    Some((Holder::Foreign, _)) if !deploy.break_lock => deploy.break_lock = true,
                     Some(_) if !waited => {
                         w.note("the lock's TTL passes".into());
                         super::cloud::expire_lock(&mut w);
@@ -237,22 +320,48 @@ async fn converge(
                     _ => return quiescent(&mut w),
                 }
             }
-            Ending::Done(Err(e)) => match exit_of(&e) {
-                Exit::LockHeld if !break_lock => break_lock = true,
-                Exit::Pinned if !unpin => unpin = true,
-                _ => {
-                    let after = if crashed { "after a crash, " } else { "" };
-                    return lock(world).oracle.fail(format!(
-                        "{after}the next plain run did not converge ({role}): {e:#}"
-                    ));
+            Ending::Done(Err(e)) => {
+                let said = format!("{e:#}");
+                match exit_of(&e) {
+                    Exit::LockHeld if !deploy.break_lock => deploy.break_lock = true,
+                    Exit::Pinned if !deploy.unpin => deploy.unpin = true,
+                    Exit::RolledBack if !reverted => reverted = true,
+                    Exit::Failed if said.contains("--force") && !deploy.force => {
+                        deploy.force = true;
+                    }
+                    Exit::Failed if said.contains("in ALARM already") && !alarm_waited => {
+                        let memory = lock(world).traffic.alarm_memory_s();
+                        tokio::time::sleep(Duration::from_secs(memory)).await;
+                        alarm_waited = true;
+                    }
+                    Exit::Failed if said.contains("in ALARM already") && !deploy.unpin => {
+                        let rollback = Role::Rollback { to: None };
+                        if let Ending::Done(Err(e)) =
+                            actor::run(world, id, rollback, config, images).await
+                        {
+                            return lock(world).oracle.fail(format!(
+                                "green's own version kept the alarm firing, and the rollback failed: {e:#}"
+                            ));
+                        }
+                        id += 1;
+                        let memory = lock(world).traffic.alarm_memory_s();
+                        tokio::time::sleep(Duration::from_secs(memory)).await;
+                        deploy.unpin = true;
+                    }
+                    _ => {
+                        let after = if crashed { "after a crash, " } else { "" };
+                        return lock(world).oracle.fail(format!(
+                            "{after}the next plain run did not converge ({role}): {said}"
+                        ));
+                    }
                 }
-            },
+            }
             Ending::Crashed => unreachable!("no faults while converging"),
         }
     }
     lock(world)
         .oracle
-        .fail("the plain runs after the storm never settled (5 runs)".into());
+        .fail("the plain runs after the storm never settled (8 runs)".into());
 }
 
 /// At quiescence: no blue stage; every published version has its ledger record; green serves
@@ -272,6 +381,12 @@ fn quiescent(w: &mut World) {
     if !unrecorded.is_empty() {
         w.oracle.fail(format!(
             "published versions without their ledger record: {unrecorded:?}"
+        ));
+    }
+    if w.routes_of(GREEN).len() > 1 {
+        w.oracle.fail(format!(
+            "at quiescence green is still split: {:?}",
+            w.routes_of(GREEN)
         ));
     }
     let green = w.lambda.aliases.get(GREEN).map(|a| a.target.clone());

@@ -8,8 +8,9 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::{
     app::App,
-    fault::{Fault, FaultCounts, Rates},
+    fault::{Fault, FaultCounts, Rates, Script},
     oracle::Oracle,
+    traffic::Traffic,
 };
 use bgd_core::cloud::{AliasTarget, Integration, Route, Settings, Stage, Version, VersionState};
 use bgd_rules::{
@@ -18,6 +19,10 @@ use bgd_rules::{
 };
 
 pub(super) const ACCOUNT: &str = "123456789012";
+/// Where the simulation's wall clock starts: the builds' commit time.
+pub(crate) const EPOCH: u64 = 1_767_225_600;
+/// The most an actor's clock is off from the world's, either way (seconds).
+pub(super) const MAX_SKEW_S: u64 = 90;
 pub(super) const REGISTRY_HOST: &str = "sim.registry";
 /// The stages' base URL: `http://sim/restapis/API/STAGE/_user_request_/…`, as the local gateway.
 pub(super) const GATEWAY: &str = "http://sim";
@@ -32,7 +37,7 @@ pub(super) struct VersionFacts {
 #[derive(Debug, Clone)]
 pub(super) struct SimAlias {
     pub target: String,
-    /// Its routing weights, as GetAlias answers them (the data plane routes by `target`).
+    /// The routing configuration: other versions and their shares (a rollout's split).
     pub weights: BTreeMap<String, f64>,
     pub description: String,
     /// The target before the last move and when it moved: the data plane may still route to
@@ -83,11 +88,15 @@ pub(super) struct World {
     pub rates: Rates,
     /// Faults are drawn only while this holds (set-up and the convergence runs have none).
     pub faulty: bool,
+    /// A scenario's faults, met whether or not faults are drawn.
+    pub script: Script,
     pub lambda: Lambda,
     pub gateway: Gateway,
     pub images: Images,
     /// When the function's role was created (Lambda may assume it `role_ms` later).
     pub role: Option<u64>,
+    /// Actor → how far its machine's clock is off (seconds).
+    pub skews: BTreeMap<usize, i64>,
     /// Actors whose process died.
     pub dead: BTreeSet<usize>,
     /// Digest → the app its image runs.
@@ -98,6 +107,8 @@ pub(super) struct World {
     /// The (actor, operation) sequence: two runs with the same one interleaved alike.
     pub schedule: Vec<(usize, String)>,
     pub steps: u64,
+    /// The world's users and Lambda's metrics of every invocation, as CloudWatch has them.
+    pub traffic: Traffic,
     pub start: tokio::time::Instant,
 }
 
@@ -113,12 +124,14 @@ impl World {
             stage_ms: rng.random_range(0..3_000),
         };
         let alias_ms = rng.random_range(0..3_000);
+        let traffic = Traffic::draw(&mut rng);
         Self {
             rng,
             delays,
             alias_ms,
             rates,
             faulty: false,
+            script: Script::default(),
             lambda: Lambda {
                 next_version: 1,
                 ..Default::default()
@@ -126,6 +139,7 @@ impl World {
             gateway: Gateway::default(),
             images: Images::default(),
             role: None,
+            skews: BTreeMap::new(),
             dead: BTreeSet::new(),
             apps: BTreeMap::new(),
             oracle: Oracle::default(),
@@ -133,8 +147,15 @@ impl World {
             trace: Vec::new(),
             schedule: Vec::new(),
             steps: 0,
+            traffic,
             start: tokio::time::Instant::now(),
         }
+    }
+
+    /// The world's own wall clock (epoch seconds): what AWS stamps and CloudWatch counts by,
+    /// whichever actor's call is at work (each actor's clock is skewed, `ledger::skewed`).
+    pub(super) fn epoch_s(&self) -> u64 {
+        EPOCH + self.now() / 1000
     }
 
     /// Virtual milliseconds since the run began.
@@ -142,7 +163,16 @@ impl World {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub(super) fn draw_fault(&mut self, write: bool, lambda_write: bool) -> Option<Fault> {
+    /// The fault `actor`'s call `name` meets: a scripted one, else one drawn while faulty.
+    pub(super) fn fault(
+        &mut self,
+        actor: usize,
+        name: &str,
+        (write, lambda_write): (bool, bool),
+    ) -> Option<Fault> {
+        if let Some(fault) = self.script.fault(actor, name) {
+            return Some(fault);
+        }
         if !self.faulty {
             return None;
         }
@@ -211,19 +241,37 @@ impl World {
         })
     }
 
-    /// The version a data-plane node routes `alias` to now: during propagation of a move,
-    /// some nodes still route to the previous target.
+    /// The version a data-plane node routes a request through `alias` to now: by the alias's
+    /// weights, and during propagation of a move some nodes still route to the previous
+    /// target.
     pub(super) fn routed(&mut self, alias: &str) -> Option<String> {
         let now = self.now();
         let alias_ms = self.alias_ms;
-        let flip = self.rng.random_bool(0.5);
+        let (flip, roll) = (self.rng.random_bool(0.5), self.rng.random::<f64>());
         let alias = self.lambda.aliases.get(alias)?;
-        match &alias.previous {
-            Some((previous, moved_at)) if now < moved_at + alias_ms && flip => {
-                Some(previous.clone())
-            }
-            _ => Some(alias.target.clone()),
+        if let Some((previous, moved_at)) = &alias.previous
+            && now < moved_at + alias_ms
+            && flip
+        {
+            return Some(previous.clone());
         }
+        let mut edge = 0.0;
+        for (version, share) in &alias.weights {
+            edge += share;
+            if roll < edge {
+                return Some(version.clone());
+            }
+        }
+        Some(alias.target.clone())
+    }
+
+    /// Every version alias `alias` routes to (its target, then its weighted others).
+    pub(super) fn routes_of(&self, alias: &str) -> Vec<String> {
+        self.lambda.aliases.get(alias).map_or_else(Vec::new, |a| {
+            std::iter::once(a.target.clone())
+                .chain(a.weights.keys().cloned())
+                .collect()
+        })
     }
 
     /// The image a published version runs.
@@ -259,6 +307,7 @@ impl World {
             entry.previous = Some((entry.target.clone(), now));
             entry.target = target.version.clone();
         }
+        entry.weights = target.additional_weights.clone();
         if let Some(description) = description {
             entry.description = description.to_owned();
         }

@@ -80,7 +80,7 @@ struct SimFigures {
 
 impl SimFigures {
     fn measure(runs: u64) -> Result<Self> {
-        let batch = bgd_sim::batch(1, runs, 3, false, false)?;
+        let batch = bgd_sim::batch(1, runs, 3, false, (false, false))?;
         Ok(Self {
             runs,
             seconds: batch.seconds,

@@ -73,6 +73,10 @@ pub enum Outcome {
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
     let p = &ctx.progress;
     let pre = p.phase(Phase::Preflight, preflight(ctx, options)).await?;
+    // Before minutes of building: a held deploy rolls out at `promote`, which checks it there.
+    if options.hold.is_none() {
+        ctx.check_plan_fits(plan_of(ctx, options), super::rollout::BEFORE_ROLLOUT)?;
+    }
     let (built, image) = p.phase(Phase::Build, ctx.image(options)).await?;
     let mut report = report(ctx, &pre, &built);
     if no_op_check(ctx, &pre, &built).await? {
@@ -178,13 +182,7 @@ async fn lock_and_ship<C: Cloud>(
             "green is split by a rollout that did not finish: a hold taken now could never be promoted; `cargo xtask deploy` without --hold settles the split first (or `cargo xtask rollback` ends it), then hold"
         );
     }
-    let lock = LockOptions {
-        break_lock: options.break_lock,
-        keep: options.keep_blue || options.hold.is_some(),
-        hold: options.hold,
-        rollout: Some(plan_of(ctx, options)),
-        ..LockOptions::default()
-    };
+    let lock = lock_options(ctx, options);
     ctx.locked(
         &pre.api,
         &pre.green_stage.deployment_id,
@@ -194,6 +192,18 @@ async fn lock_and_ship<C: Cloud>(
         move |token| async move { ship(ctx, pre, built, image, &token, options).await },
     )
     .await
+}
+
+/// How a deploy takes the lock: kept after `--keep-blue` and `--hold`, the hold's span and
+/// rollout recorded for `promote`.
+fn lock_options<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> LockOptions {
+    LockOptions {
+        break_lock: options.break_lock,
+        keep: options.keep_blue || options.hold.is_some(),
+        hold: options.hold,
+        rollout: Some(plan_of(ctx, options)),
+        ..LockOptions::default()
+    }
 }
 
 /// The phases between lock and cleanup; returns the promoted version and what its rollout
@@ -231,6 +241,13 @@ async fn ship<C: Cloud>(
     if options.hold.is_some() {
         // A hold stops with the candidate verified on blue: `promote` takes it to green.
         ctx.verify_on_blue(&pre.api, token, candidate, registry)
+            .await?;
+        let stack = (
+            pre.green_stage.deployment_id.as_str(),
+            built.facts.git_sha.as_str(),
+        );
+        let revision = pre.green.revision_id.as_deref();
+        ctx.begin_hold(&pre.api, stack, lock_options(ctx, options), revision, token)
             .await?;
         return Ok((version, None));
     }

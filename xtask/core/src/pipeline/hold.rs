@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{
     BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, TOKEN_VARIABLE, Watched,
-    absent_as_none, deploy, lock::lock_stage,
+    absent_as_none, deploy,
 };
 use crate::{
     cloud::{Alias, Repository, RestApi, Stage, Version},
@@ -110,6 +110,8 @@ pub async fn promote_held<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<de
     let p = &ctx.progress;
     let checked = p.phase(Phase::CheckHold, check_hold(ctx)).await?;
     let plan = plan(ctx, &checked.held.hold, &options)?;
+    // The promote's lock stands until its own deadline, whatever the hold had left.
+    ctx.check_plan_fits(plan, std::time::Duration::ZERO)?;
     let mut report = report(
         ctx,
         &checked.held.api,
@@ -235,7 +237,7 @@ async fn hold_then_green<C: Cloud>(
         task: Task::Promote,
         ..LockOptions::default()
     };
-    let (token, stage) = lock_stage(&held.blue.deployment_id, &record.git_sha, lock, None);
+    let (token, stage) = ctx.lock_stage(&held.blue.deployment_id, &record.git_sha, lock, None);
     let shutdown = crate::signal::shutdown_signal()?;
     let token = ctx
         .progress

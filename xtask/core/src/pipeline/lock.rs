@@ -15,8 +15,9 @@ use crate::{
     secret::Secret,
 };
 
-/// How long a deploy's lock stands before another deploy may take it over.
-const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long a lock stands past its run's deadline: the cleanup after the deadline (bounded at
+/// 30 s) and a revert's guarded write fit well inside.
+const LOCK_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// How long a takeover waits before confirming its new lock is still its own: DeleteStage is
 /// not conditional, so two runs taking over one expired lock at once can each delete what the
 /// other created; the later one's lock stands, and this is when the other finds out.
@@ -34,7 +35,10 @@ impl<C: Cloud> Ctx<C> {
         lock: LockOptions,
         green_revision: Option<&str>,
     ) -> Result<Secret> {
-        let (token, stage) = lock_stage(deployment_id, git_sha, lock, green_revision);
+        // A hold is recorded only once blue verified ([`Self::begin_hold`]): until then this is
+        // a deploy's lock, which `abort` and `promote` leave alone.
+        let taken = LockOptions { hold: None, ..lock };
+        let (token, stage) = self.lock_stage(deployment_id, git_sha, taken, green_revision);
         match self.cloud.create_stage(&api.id, &stage).await {
             Ok(_) => return Ok(token),
             Err(e) if e.is_conflict() => {}
@@ -110,6 +114,36 @@ impl<C: Cloud> Ctx<C> {
         Ok(token)
     }
 
+    /// `deploy --hold`, once blue verified the held version: this run's lock (`token`)
+    /// becomes the hold that `promote` and `abort` act on, with the same token (what blue was
+    /// verified with). Recorded when the lock was taken, the hold let an `abort` remove the
+    /// lock under a deploy still verifying, which went on writing without it, and say it
+    /// ended the hold of the version blue pointed at before (found by the simulation).
+    pub(crate) async fn begin_hold(
+        &self,
+        api: &RestApi,
+        (deployment_id, git_sha): (&str, &str),
+        lock: LockOptions,
+        green_revision: Option<&str>,
+        token: &Secret,
+    ) -> Result<()> {
+        let Some(ours) = absent_as_none(self.cloud.get_stage(&api.id, BLUE).await)?.filter(|b| {
+            b.variables.get(TOKEN_VARIABLE).map(String::as_str) == Some(token.expose())
+        }) else {
+            return Err(refuse(
+                Exit::LockHeld,
+                "this run's lock expired and another run took it over: nothing is held; deploy again",
+            ));
+        };
+        let (_, mut stage) = self.lock_stage(deployment_id, git_sha, lock, green_revision);
+        stage
+            .variables
+            .insert(TOKEN_VARIABLE.into(), token.expose().to_owned());
+        self.replace_lock(api, &ours, &stage, token.clone(), true)
+            .await?;
+        Ok(())
+    }
+
     /// For a run that needs no lock (already deployed): removes a lock a killed run left
     /// behind once it expired or `--break-lock` says its holder died; a live one is reported.
     pub(crate) async fn release_left_lock(&self, api: &RestApi, break_lock: bool) -> Result<()> {
@@ -176,7 +210,7 @@ impl<C: Cloud> Ctx<C> {
         // Prune never writes green, so it leaves a split it finds to the runs that do; provision
         // writes green only as its last step, never a split (and green may not exist yet).
         if outcome.is_err() && !matches!(lock.task, Task::Prune | Task::Provision) {
-            self.settle_after_failure().await;
+            self.settle_after_failure(api, token.expose()).await;
         }
         if lock.hold.is_some() && outcome.is_ok() {
             return outcome;
@@ -190,38 +224,48 @@ impl<C: Cloud> Ctx<C> {
     }
 }
 
-/// A lock stage for `git_sha` as `lock` says, from the deployment `deployment_id`, and its
-/// fresh token.
-pub(super) fn lock_stage(
-    deployment_id: &str,
-    git_sha: &str,
-    lock: LockOptions,
-    green_revision: Option<&str>,
-) -> (Secret, Stage) {
-    let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
-    let hold = lock.hold.map(|_| Hold {
-        green_revision: green_revision.unwrap_or("none").to_owned(),
-        strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
-        bake: lock.rollout.map(|plan| show_duration(plan.bake)),
-    });
-    let description = Lock {
-        task: lock.task,
-        ..Lock::new(git_sha, lock.hold.unwrap_or(LOCK_TTL), lock.keep, hold)
-    };
-    let stage = Stage {
-        name: BLUE.into(),
-        deployment_id: deployment_id.into(),
-        variables: BTreeMap::from([
-            (ALIAS_VARIABLE.into(), BLUE.into()),
-            (TOKEN_VARIABLE.into(), token.expose().to_owned()),
-        ]),
-        description: description.to_description(),
-    };
-    (token, stage)
+impl<C: Cloud> Ctx<C> {
+    /// A lock stage for `git_sha` as `lock` says, from the deployment `deployment_id`, and its
+    /// fresh token. It stands until the run's deadline and [`LOCK_MARGIN`] (a fixed 30 minutes
+    /// before: a run with a longer --timeout lost its lock mid-rollout to the next deploy,
+    /// security-audit-3 N4); a hold, which begins as its deploy ends, its `--hold-minutes`.
+    pub(super) fn lock_stage(
+        &self,
+        deployment_id: &str,
+        git_sha: &str,
+        lock: LockOptions,
+        green_revision: Option<&str>,
+    ) -> (Secret, Stage) {
+        let token = Secret::registered(hex::encode(rand::random::<[u8; 32]>()));
+        let hold = lock.hold.map(|_| Hold {
+            green_revision: green_revision.unwrap_or("none").to_owned(),
+            strategy: lock.rollout.map(|plan| plan.strategy.to_string()),
+            bake: lock.rollout.map(|plan| show_duration(plan.bake)),
+        });
+        let run = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            + LOCK_MARGIN;
+        let ttl = lock.hold.unwrap_or(run);
+        let description = Lock {
+            task: lock.task,
+            ..Lock::new(git_sha, ttl, lock.keep, hold)
+        };
+        let stage = Stage {
+            name: BLUE.into(),
+            deployment_id: deployment_id.into(),
+            variables: BTreeMap::from([
+                (ALIAS_VARIABLE.into(), BLUE.into()),
+                (TOKEN_VARIABLE.into(), token.expose().to_owned()),
+            ]),
+            description: description.to_description(),
+        };
+        (token, stage)
+    }
 }
 
 /// Runs `work`, a panic in it becoming an error, so that the lock held around it is still
-/// released (a bug must not strand the lock for 30 minutes).
+/// released (a bug must not strand the lock until it expires).
 async fn catching_panics<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     // On the heap: a verb's whole work (with the SDK's futures, large in debug builds) would
     // otherwise sit in every frame that polls it, and overflow the main thread's stack.
@@ -252,7 +296,7 @@ pub struct LockOptions {
     pub break_lock: bool,
     /// Keep stage blue after the run (`--keep-blue`, `--hold`).
     pub keep: bool,
-    /// `deploy --hold`: how long the held lock stands (instead of a deploy's 30 minutes).
+    /// `deploy --hold`: how long the held lock stands once blue verified.
     pub hold: Option<Duration>,
     /// `deploy --hold`: how the deploy would have rolled out, kept in the hold for `promote`.
     pub rollout: Option<Plan>,

@@ -21,6 +21,7 @@ pub mod prune;
 mod push;
 pub mod rollback;
 mod rollout;
+pub mod statement;
 pub mod status;
 pub mod unpin;
 mod update;
@@ -35,7 +36,7 @@ pub use verify::expect;
 
 pub use crate::cloud::absent_as_none;
 
-use std::{path::PathBuf, sync::Mutex};
+use std::{path::PathBuf, sync::Mutex, time::SystemTime};
 
 use anyhow::{Context, Result};
 use tokio::time::Instant;
@@ -80,8 +81,12 @@ pub struct Ctx<C: Cloud> {
     pub function_log: Option<PathBuf>,
     pub progress: Progress,
     pub prober: Prober<C::Http>,
-    /// `--timeout`: past it, waits stop and the run ends (cleanup still runs).
+    /// `--timeout`, or a little before the credentials expire: past it, waits stop and the
+    /// run ends (cleanup still runs, with credentials that still work).
     pub deadline: Instant,
+    /// When this run's credentials expire, where that is known (`AWS_CREDENTIAL_EXPIRATION`
+    /// beside session credentials): said when a plan does not fit the run.
+    pub credentials_expire: Option<SystemTime>,
     /// The writes this run sent green (only [`Ctx::write_green`] sends them): what the run's
     /// closing statement weighs against green as read afterwards.
     pub green_writes: Mutex<GreenWrites>,

@@ -52,7 +52,9 @@ impl<C: Cloud> Ctx<C> {
             self.promote(green, phase).await?;
             return Ok(None);
         }
-        let watched = self.roll_out(api, green, candidate, plan, registry).await?;
+        let watched = self
+            .roll_out(api, token, green, candidate, plan, registry)
+            .await?;
         self.progress.note(format_args!("{watched}"));
         Ok(Some(watched))
     }

@@ -1,7 +1,8 @@
 //! `prune`: deletes old published versions and their images, never one that an alias points at
 //! (weights included), the one a rollback pinned or would go back to, or one of the last N
-//! verified; an image goes only when no kept version runs it and no revert marked it failed
-//! (its `failed-image` tag is what refuses it again, and goes with the image). It holds the
+//! verified; an image goes only when no kept version runs it, `$LATEST` does not run it, and
+//! no revert marked it failed (its `failed-image` tag is what refuses it again, and goes with
+//! the image). It holds the
 //! lock while it plans and deletes, so no deploy or rollback moves green onto what it deletes.
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -95,7 +96,12 @@ async fn prune<C: Cloud + Pruning>(ctx: &Ctx<C>, options: &Options) -> Result<Re
         .filter(|n| !kept.contains_key(n))
         .collect();
     let mut images = unused_images(&doomed, &kept, &digests);
-    let kept_images = failed_images(&registry, &repository.name, &images).await?;
+    let mut kept_images = failed_images(&registry, &repository.name, &images).await?;
+    if let Some(latest) = latest_image(ctx).await?
+        && images.contains(&latest)
+    {
+        kept_images.insert(latest, LATEST_RUNS_IT.into());
+    }
     images.retain(|digest| !kept_images.contains_key(digest));
     let images_before = digests.values().collect::<BTreeSet<_>>().len();
     let report = Report {
@@ -219,6 +225,16 @@ fn unused_images(
     images.sort();
     images.dedup();
     images
+}
+
+/// Why the image `$LATEST` runs stays, though no kept version runs it (a deploy that failed
+/// verification updated `$LATEST` to it).
+const LATEST_RUNS_IT: &str = "$LATEST runs it: Lambda fails a function whose image is gone (State Failed), and the next deploy's update with it";
+
+/// The image `$LATEST` runs: never one of a version's, after a deploy that failed on blue.
+async fn latest_image<C: Cloud>(ctx: &Ctx<C>) -> Result<Option<String>> {
+    let latest = ctx.cloud.get_version(ctx.function(), "$LATEST").await?;
+    Ok(latest.image.map(|image| image.digest))
 }
 
 /// Of `images`, those a revert marked failed, and why they stay: their `failed-image` tag is

@@ -16,6 +16,7 @@ use std::{
 use anyhow::{Result, bail};
 use tokio::time::Instant;
 
+pub(crate) use self::plan::BEFORE_ROLLOUT;
 pub use self::plan::{Plan, Watched};
 use super::{Candidate, Cloud, Ctx, GREEN, Phase, Promote};
 use crate::{
@@ -27,6 +28,7 @@ use crate::{
     outcome::{Exit, refuse},
     probe::Endpoint,
     progress::Progress,
+    secret::Secret,
 };
 
 /// How often green is probed and CloudWatch read (4 metrics and the alarms a second: about
@@ -35,9 +37,6 @@ use crate::{
 const TICK: Duration = Duration::from_secs(1);
 /// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
 const PROBES_PER_TICK: usize = 10;
-/// How long a step or bake must last for AWS's real-traffic figures to reach CloudWatch and
-/// count: Lambda's datapoints arrive about a minute after their period.
-const METRICS_LAG: Duration = Duration::from_secs(120);
 /// How long CloudWatch may stay unreadable during a rollout before green goes back.
 const BLIND_LIMIT: Duration = Duration::from_secs(10);
 
@@ -80,6 +79,9 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// The lock a rollout runs under: its API and this run's token (`None` for a resumed bake).
+type Lock<'a> = Option<(&'a RestApi, &'a Secret)>;
+
 /// What a reverted rollout says (exit 7).
 fn rolled_back(breach: &Breach, old: &str, new: &str) -> String {
     format!(
@@ -93,6 +95,7 @@ impl<C: Cloud> Ctx<C> {
     pub(crate) async fn roll_out(
         &self,
         api: &RestApi,
+        token: &Secret,
         green: &Alias,
         candidate: Candidate<'_>,
         plan: Plan,
@@ -102,24 +105,33 @@ impl<C: Cloud> Ctx<C> {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
         };
-        self.note_signals(plan);
+        let lag = self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag());
+        self.note_signals(lag);
+        let (steps, bake) = plan.watched(lag);
         let old = green.target.version.clone();
         let new = candidate.version.to_string();
         let mut watch = Watch::new(
             self.stage_url(api, GREEN),
             [old.clone(), new.clone()],
-            SystemTime::now(),
+            ledger::system_now(),
             &mut seen,
         );
-        let (mut current, mut breach) = self.shift(&mut watch, green, plan, [&old, &new]).await?;
+        let lock = Some((api, token));
+        let (mut current, mut breach) = self
+            .shift(&mut watch, green, steps, [&old, &new], lock)
+            .await?;
         if breach.is_none() {
             (current, breach) = self
-                .promote_and_bake(api, &mut watch, &current, candidate, plan.bake)
+                .promote_and_bake((api, token), &mut watch, &current, candidate, bake)
                 .await?;
         }
         let first_error = watch.first_error;
         let started = watch.started;
         if let Some(breach) = breach {
+            // A revert is a write of green too: not under another run's lock.
+            self.still_rolling(lock)
+                .await
+                .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
             let green_before = (old.as_str(), green.description.as_str());
             self.revert(
                 &current,
@@ -142,43 +154,39 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Says what this rollout cannot judge by: no real traffic or alarms on a cloud without
-    /// CloudWatch, hardly any real traffic in a step or bake shorter than CloudWatch's lag.
-    fn note_signals(&self, plan: Plan) {
+    /// CloudWatch; real traffic only `lag` late where its metrics come late.
+    fn note_signals(&self, lag: Duration) {
         if self.traffic.is_none() {
             self.progress.note(
                 "real traffic and alarms are not watched on this cloud (it has no CloudWatch): synthetic probes only",
             );
-        } else if plan
-            .strategy
-            .steps()
-            .iter()
-            .map(|(_, hold)| *hold)
-            .chain([plan.bake])
-            .any(|hold| !hold.is_zero() && hold < METRICS_LAG)
-        {
+        } else if !lag.is_zero() {
             self.progress.note(format_args!(
-                "on AWS, Lambda's metrics reach CloudWatch about a minute late: a step or bake shorter than {} is judged by the probes and alarms, hardly by real traffic",
-                show_duration(METRICS_LAG)
+                "Lambda's metrics reach CloudWatch about {} late: each step's real traffic is judged as it arrives, in the steps after it, and the last step (or the bake) is watched {} longer for its own",
+                show_duration(lag),
+                show_duration(lag)
             ));
         }
     }
 
-    /// The shift phases: green split between `old` and `new`, each step of `plan` one write
-    /// guarded by the RevisionId the last one returned, then watched for the step's hold; the
-    /// first breach ends the shift. Returns green as last written and the breach.
+    /// The shift phases: green split between `old` and `new`, each of `steps` (its weight and
+    /// how long it is watched) one write guarded by the RevisionId the last one returned, then
+    /// watched; the first breach ends the shift. Returns green as last written and the breach.
     async fn shift(
         &self,
         watch: &mut Watch<'_>,
         green: &Alias,
-        plan: Plan,
+        steps: Vec<(f64, Duration)>,
         [old, new]: [&str; 2],
+        lock: Lock<'_>,
     ) -> Result<(Alias, Option<Breach>)> {
         let mut current = green.clone();
-        for (weight, hold) in plan.strategy.steps() {
+        for (weight, hold) in steps {
             let split = AliasTarget {
                 version: old.to_owned(),
                 additional_weights: BTreeMap::from([(new.to_owned(), weight)]),
             };
+            self.still_rolling(lock).await?;
             current = self
                 .progress
                 .phase(Phase::Shift, self.guarded_green(&current, &split, None))
@@ -199,7 +207,7 @@ impl<C: Cloud> Ctx<C> {
     /// and the bake's breach.
     async fn promote_and_bake(
         &self,
-        api: &RestApi,
+        (api, token): (&RestApi, &Secret),
         watch: &mut Watch<'_>,
         current: &Alias,
         candidate: Candidate<'_>,
@@ -214,11 +222,29 @@ impl<C: Cloud> Ctx<C> {
             candidate,
             baking,
         };
+        let lock = Some((api, token));
+        self.still_rolling(lock).await?;
         let promoted = self.promote(current, promote).await?;
         if baking.is_none() {
             return Ok((promoted, None));
         }
-        self.bake(watch, promoted, bake).await
+        self.bake(watch, promoted, bake, lock).await
+    }
+
+    /// Before each of a rollout's writes of green: the run still holds the lock it rolls out
+    /// under (`None`: a resumed bake, which holds none). A rollout that outlasted its lock (a
+    /// stall, or steps longer than its TTL) wrote green under the next holder's feet: found by
+    /// the simulation (a prune had taken the expired lock over when the promote landed).
+    async fn still_rolling(&self, lock: Lock<'_>) -> Result<()> {
+        let Some((api, token)) = lock else {
+            return Ok(());
+        };
+        self.still_holds(api, token.expose()).await.map_err(|_| {
+            refuse(
+                Exit::LockHeld,
+                "this run's lock expired and another run took it over mid-rollout: the rollout stops here, before its next write of green",
+            )
+        })
     }
 
     /// The bake phase: green on the candidate alone, watched for `span`; when no breach came,
@@ -229,12 +255,14 @@ impl<C: Cloud> Ctx<C> {
         watch: &mut Watch<'_>,
         green: Alias,
         span: Duration,
+        lock: Lock<'_>,
     ) -> Result<(Alias, Option<Breach>)> {
         let bake = async {
             let breach = self.watch_for(watch, span).await?;
             if breach.is_some() {
                 return Ok((green, breach));
             }
+            self.still_rolling(lock).await?;
             let promotion = Promotion::parse(&green.description)?;
             let done = Promotion {
                 baking: None,

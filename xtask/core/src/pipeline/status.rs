@@ -257,7 +257,7 @@ async fn green_traffic<C: Cloud>(
     let (Some(traffic), Some(green)) = (&ctx.traffic, green) else {
         return Ok(None);
     };
-    let since = std::time::SystemTime::now() - TRAFFIC_WINDOW;
+    let since = crate::ledger::system_now() - TRAFFIC_WINDOW;
     let versions: Vec<String> = std::iter::once(green.version.clone())
         .chain(green.weights.keys().cloned())
         .collect();

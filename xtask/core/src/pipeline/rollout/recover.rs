@@ -51,7 +51,7 @@ impl<C: Cloud> Ctx<C> {
         // Real traffic is judged from the bake's start (the promotion), not from now: a run
         // killed as it judged a breach leaves only the counts it judged, and the next run may
         // come after the bake's end while nobody uses green (it passed a failing version).
-        let since = ledger::epoch_of(&promotion.at).map_or_else(SystemTime::now, |at| {
+        let since = ledger::epoch_of(&promotion.at).map_or_else(ledger::system_now, |at| {
             SystemTime::UNIX_EPOCH + Duration::from_secs(at)
         });
         let mut watch = Watch::new(
@@ -60,7 +60,7 @@ impl<C: Cloud> Ctx<C> {
             since,
             &mut seen,
         );
-        let (green, breach) = self.bake(&mut watch, green.clone(), left).await?;
+        let (green, breach) = self.bake(&mut watch, green.clone(), left, None).await?;
         if let Some(breach) = breach {
             self.revert_resumed(&green, old, candidate, &breach).await?;
             return Err(refuse(
@@ -129,9 +129,12 @@ impl<C: Cloud> Ctx<C> {
     /// lock over, a rollout this run never started) is theirs: settling any split would abort
     /// the current holder's rollout. A failure here is a warning: the run's
     /// own error is what it reports, and the next run settles it.
-    pub(crate) async fn settle_after_failure(&self) {
+    pub(crate) async fn settle_after_failure(&self, api: &RestApi, token: &str) {
         let writes = self.green_writes.lock().expect("green_writes").clone();
         let settled = async {
+            // A run whose lock was taken over leaves green to the new holder (security-audit-3
+            // N5): its settle would land under the holder's feet.
+            self.still_holds(api, token).await?;
             let green = self.cloud.get_alias(self.function(), GREEN).await?;
             if !writes.put_there(&green.target) {
                 return anyhow::Ok(green);
