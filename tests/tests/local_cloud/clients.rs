@@ -3,7 +3,7 @@
 //! the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there).
 use serde_json::Value;
 
-use e2e::local::Running;
+use e2e::local::{Running, deploy_two_versions, stage_url, unique};
 
 /// Runs `script` under the moto venv's python, with a CloudWatch client `cw` at the local
 /// cloud; its stdout is one JSON document.
@@ -54,4 +54,42 @@ print(json.dumps({'protocol': cw.meta.service_model.resolved_protocol,
         serde_json::json!(["ResourceNotFound", 404]),
         "{seen}"
     );
+}
+
+/// Lambda publishes `Invocations` by `FunctionName` alone and with `Resource` as well as with
+/// `ExecutedVersion` (docs/aws-behaviours.md row 42): a script asking for the function's or an
+/// alias's total reads what the data plane served (the front answered only the three together).
+#[tokio::test]
+async fn boto3_reads_a_functions_invocations_by_function_name_alone_and_by_alias() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local, &unique("metrics")).await;
+    let http = bgd_tls::client();
+    for _ in 0..5 {
+        let url = stage_url(&local, &deployed.api, "green", "/version");
+        assert_eq!(http.get(url).send().await.unwrap().status(), 200);
+    }
+    let function = &deployed.function;
+    let seen = boto3(
+        &local,
+        &format!(
+            r#"
+import datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+def query(id, dimensions):
+    metric = {{'Namespace': 'AWS/Lambda', 'MetricName': 'Invocations', 'Dimensions': dimensions}}
+    return {{'Id': id, 'MetricStat': {{'Metric': metric, 'Period': 60, 'Stat': 'Sum'}}}}
+function = [{{'Name': 'FunctionName', 'Value': '{function}'}}]
+green = function + [{{'Name': 'Resource', 'Value': '{function}:green'}}]
+answer = cw.get_metric_data(MetricDataQueries=[query('all', function), query('green', green)],
+    StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=1))
+print(json.dumps({{r['Id']: sum(r['Values']) for r in answer['MetricDataResults']}}))
+"#
+        ),
+    );
+    let (all, green) = (
+        seen["all"].as_f64().unwrap(),
+        seen["green"].as_f64().unwrap(),
+    );
+    assert!(green >= 5.0, "{seen}");
+    assert!(all >= green, "{seen}");
 }

@@ -37,11 +37,14 @@ pub struct Fault {
     pub share: f64,
 }
 
-/// `GET /.local/metrics?function=F&qualifier=A&since=EPOCH_SECONDS`: per version.
+/// `GET /.local/metrics?function=F[&qualifier=A]&since=EPOCH_SECONDS`: per version, of one
+/// qualifier's invocations or (without one) of all the function's, as Lambda publishes them by
+/// `FunctionName` alone too.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Query {
     pub function: String,
-    pub qualifier: String,
+    #[serde(default)]
+    pub qualifier: Option<String>,
     pub since: u64,
 }
 
@@ -70,19 +73,18 @@ impl Metrics {
     /// Sums per version of the seconds at or after `since`.
     pub(crate) fn since(&self, query: &Query) -> BTreeMap<String, Counts> {
         let counts = self.counts.lock().expect("lock");
-        counts
-            .iter()
-            .filter(|((f, q, _), _)| *f == query.function && *q == query.qualifier)
-            .map(|((_, _, version), series)| {
-                let total = series
-                    .range(query.since..)
-                    .fold(Counts::default(), |a, (_, c)| Counts {
-                        invocations: a.invocations + c.invocations,
-                        errors: a.errors + c.errors,
-                    });
-                (version.clone(), total)
-            })
-            .collect()
+        let mut totals: BTreeMap<String, Counts> = BTreeMap::new();
+        let wanted = |f: &str, q: &str| {
+            f == query.function && query.qualifier.as_deref().is_none_or(|wanted| wanted == q)
+        };
+        for ((_, _, version), series) in counts.iter().filter(|((f, q, _), _)| wanted(f, q)) {
+            let total = totals.entry(version.clone()).or_default();
+            for (_, c) in series.range(query.since..) {
+                total.invocations += c.invocations;
+                total.errors += c.errors;
+            }
+        }
+        totals
     }
 
     pub(crate) fn set_fault(&self, fault: Fault) {
@@ -129,12 +131,18 @@ mod tests {
         metrics.record("f", "blue", "2", true);
         let query = Query {
             function: "f".into(),
-            qualifier: "green".into(),
+            qualifier: Some("green".into()),
             since: 0,
         };
         let counts = metrics.since(&query);
         assert_eq!((counts["1"].invocations, counts["1"].errors), (1, 0));
         assert_eq!((counts["2"].invocations, counts["2"].errors), (2, 1));
+        // By function alone: every alias's invocations of a version, summed.
+        let all = metrics.since(&Query {
+            qualifier: None,
+            ..query.clone()
+        });
+        assert_eq!((all["2"].invocations, all["2"].errors), (3, 2));
         let later = Query {
             since: u64::MAX,
             ..query

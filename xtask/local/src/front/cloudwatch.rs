@@ -1,6 +1,7 @@
 //! CloudWatch on the local cloud, served by the front itself: the SDK speaks Smithy RPC v2 CBOR
-//! to it, which moto does not. GetMetricData answers Lambda's `Invocations` and `Errors` of
-//! `function:alias` by `ExecutedVersion` from the data plane's counts (what Lambda publishes
+//! to it, which moto does not. GetMetricData answers Lambda's `Invocations` and `Errors` by
+//! `FunctionName`, with `Resource` (`function:alias`) and with `ExecutedVersion`, from the data
+//! plane's counts (what Lambda publishes
 //! to CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms) keep
 //! their states in the front's books. Other operations are refused by name.
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ impl Front {
         if queries.is_empty() || queries.len() > 500 {
             return error("ValidationError", "MetricDataQueries: 1 to 500 queries");
         }
-        let mut read: BTreeMap<(String, String), BTreeMap<String, local_gateway::Counts>> =
+        let mut read: BTreeMap<(String, Option<String>), BTreeMap<String, local_gateway::Counts>> =
             BTreeMap::new();
         let mut results = Vec::new();
         for query in &queries {
@@ -132,29 +133,39 @@ impl Front {
             let mut result = json!({
                 "Id": id, "Label": name, "Timestamps": [], "Values": [], "StatusCode": "Complete"
             });
-            if let (
-                "AWS/Lambda",
-                "Invocations" | "Errors",
-                Some(function),
-                Some(resource),
-                Some(version),
-            ) = (
+            let series = match (
                 metric["Namespace"].as_str().unwrap_or_default(),
                 name,
                 dimension("FunctionName"),
-                dimension("Resource"),
-                dimension("ExecutedVersion"),
-            ) && let Some(qualifier) = resource.strip_prefix(&format!("{function}:"))
-            {
-                let key = (function.to_owned(), qualifier.to_owned());
+            ) {
+                ("AWS/Lambda", "Invocations" | "Errors", Some(function)) => {
+                    // Lambda publishes by FunctionName alone, with Resource (`function:alias`),
+                    // and with Resource and ExecutedVersion.
+                    let qualifier = dimension("Resource")
+                        .map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
+                    Some((function, qualifier, dimension("ExecutedVersion")))
+                }
+                _ => None,
+            };
+            if let Some((function, qualifier, version)) = series {
+                let key = (function.to_owned(), qualifier.map(str::to_owned));
                 if !read.contains_key(&key) {
                     match self.counts(function, qualifier, start as u64).await {
                         Ok(counts) => read.insert(key.clone(), counts),
                         Err(e) => return error("InternalServiceError", &format!("{e:#}")),
                     };
                 }
+                let counts = read[&key]
+                    .iter()
+                    .filter(|(v, _)| version.is_none_or(|wanted| wanted == v.as_str()))
+                    .fold(local_gateway::Counts::default(), |a, (_, c)| {
+                        local_gateway::Counts {
+                            invocations: a.invocations + c.invocations,
+                            errors: a.errors + c.errors,
+                        }
+                    });
                 // Lambda publishes no datapoint for a minute without invocations.
-                if let Some(counts) = read[&key].get(version).filter(|c| c.invocations > 0) {
+                if counts.invocations > 0 {
                     let value = if name == "Errors" {
                         counts.errors
                     } else {
@@ -169,17 +180,19 @@ impl Front {
         answer(&json!({ "MetricDataResults": results, "Messages": [] }))
     }
 
-    /// The data plane's per-version counts of `function:qualifier` from `since` on.
+    /// The data plane's per-version counts of `function:qualifier` (of all the function's
+    /// invocations without one) from `since` on.
     async fn counts(
         &self,
         function: &str,
-        qualifier: &str,
+        qualifier: Option<&str>,
         since: u64,
     ) -> anyhow::Result<BTreeMap<String, local_gateway::Counts>> {
         // The gateway starts after the front, on a port `up` records in the state dir.
         let gateway = LocalCloud::at(&self.state_dir).endpoints()?.gateway_url;
+        let qualifier = qualifier.map_or(String::new(), |q| format!("&qualifier={q}"));
         let url = format!(
-            "{gateway}{}?function={function}&qualifier={qualifier}&since={since}",
+            "{gateway}{}?function={function}{qualifier}&since={since}",
             local_gateway::METRICS_PATH
         );
         let answer = self.http.get(&url).send().await?.error_for_status()?;
