@@ -199,8 +199,24 @@ async fn killed_at_every_rollback_phase_a_rerun_converges_and_green_serves_only_
             before,
             "a failed deploy moved green"
         );
+        let log = stack.local_dir().join("gateway.log");
+        let since = std::fs::metadata(&log).unwrap().len();
         let after = kill_then_rerun(&stack, &["rollback", "--to", &to], at, &before).await;
         assert_eq!(after.version, to, "killed at {at}");
+        // The failed deploy's own checks had blue answer with this version already: the
+        // rollback's verification must have blue answer it again before green does
+        // (security-audit-3 weak test 8: the whole log's oracle took the failed checks).
+        let bytes = std::fs::read(&log).unwrap();
+        let lines = String::from_utf8_lossy(&bytes[since as usize..]).into_owned();
+        let first = |alias: &str| {
+            lines
+                .lines()
+                .position(|l| l.contains(&format!(" alias {alias} version {to} ")))
+        };
+        assert!(
+            matches!((first("blue"), first("green")), (Some(b), g) if g.is_none_or(|g| b < g)),
+            "killed at {at}: green served version {to} with no verification on blue since its failed deploy"
+        );
         before = after;
     }
     only_verified_served(&stack, prober).await;
