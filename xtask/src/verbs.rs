@@ -155,7 +155,10 @@ impl flags::Provision {
             dry_run: self.dry_run,
             ..Default::default()
         };
-        build_then_start_deadline(&mut ctx, &mut options, global).await?;
+        // A finished stack needs no image: provision then builds nothing.
+        if !provisioned(&ctx).await? {
+            build_then_start_deadline(&mut ctx, &mut options, global).await?;
+        }
         print(&provision(&ctx, &options).await?, global.json)
     }
 }
