@@ -316,8 +316,10 @@ pub fn lock_holder(blue: &Stage) -> (String, bool) {
 mod tests {
     use super::catching_panics;
 
+    /// That the lock is then still released: the simulation's
+    /// `a_panic_under_the_lock_is_an_error_and_the_lock_is_still_released`.
     #[tokio::test]
-    async fn a_panic_in_the_locked_work_is_an_error_so_cleanup_still_runs() {
+    async fn a_panic_in_the_locked_work_is_an_error_naming_it() {
         let err = catching_panics(async {
             let body = "é".repeat(3);
             let _ = &body[..1]; // a byte slice inside a character, as a truncation bug would

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use bgd_core::{
+    cloud::Apis,
     outcome::{Exit, exit_of},
-    pipeline::BLUE,
+    pipeline::{BLUE, GREEN, LockOptions, absent_as_none},
 };
 
-use super::{crashed_holding_the_lock, no_violation, paused, reached};
+use super::{crashed_holding_the_lock, no_violation, on_provisioned, paused, reached};
 use crate::{
     actor::{self, Deploy, Ending, Role},
     fault::{Fault, Script, Scripted},
@@ -270,5 +271,27 @@ fn a_deploy_taken_over_after_it_verified_does_not_promote() {
         };
         assert_eq!(exit_of(&e), Exit::LockHeld, "{e:#}");
         no_violation(&world);
+    });
+}
+
+/// The work under the lock panics: the run fails naming the panic, and the lock is released as
+/// after any failure. The unit test before called `catching_panics` alone, and passed whether
+/// or not `holding` cleaned up after a panic (security-audit-3, tests that cannot fail: 1).
+#[test]
+fn a_panic_under_the_lock_is_an_error_and_the_lock_is_still_released() {
+    fn planted() -> anyhow::Result<()> {
+        panic!("planted")
+    }
+    on_provisioned(|ctx| async move {
+        let api = ctx.find_api().await.unwrap().unwrap();
+        let green = ctx.cloud.get_stage(&api.id, GREEN).await.unwrap();
+        let lock = LockOptions::default();
+        let failed = ctx.locked(&api, &green.deployment_id, "", lock, None, |_| async {
+            planted()
+        });
+        let err = failed.await.unwrap_err();
+        assert!(err.to_string().contains("panicked (planted)"), "{err:#}");
+        let blue = absent_as_none(ctx.cloud.get_stage(&api.id, BLUE).await).unwrap();
+        assert!(blue.is_none(), "the lock stayed: {blue:?}");
     });
 }

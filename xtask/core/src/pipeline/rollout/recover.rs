@@ -127,8 +127,8 @@ impl<C: Cloud> Ctx<C> {
     /// behind: green read while the lock is still held and, if it is still the split this run
     /// last wrote, settled in one guarded write. Someone else's split (a run that took the
     /// lock over, a rollout this run never started) is theirs: settling any split would abort
-    /// the current holder's rollout. A failure here is a warning: the run's
-    /// own error is what it reports, and the next run settles it.
+    /// the current holder's rollout. Bounded as cleanup is, and a failure here is a warning:
+    /// the run's own error is what it reports, and the next run settles it.
     pub(crate) async fn settle_after_failure(&self, api: &RestApi, token: &str) {
         let writes = self.green_writes.lock().expect("green_writes").clone();
         let settled = async {
@@ -141,7 +141,7 @@ impl<C: Cloud> Ctx<C> {
             }
             self.settle_split(green).await
         };
-        if let Err(e) = settled.await {
+        if let Err(e) = crate::pipeline::cleanup::after_the_run(settled).await {
             self.progress.note(format_args!(
                 "warning: green may still be split between two versions ({e:#}): the next deploy puts it back, or run `cargo xtask rollback`"
             ));
