@@ -161,15 +161,18 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
         let killed = stack.xtask_with(&args, &[(KILL_AT, "revert")]).await;
         assert_eq!(killed.status.signal(), Some(9), "{how:?}: {killed:?}");
         let (main, weights) = green_target(&stack, &cloud).await;
-        if how[0] == "--strategy" {
+        // The version the killed run was reverting: the split's other half, or the one baking.
+        let killed_version = if how[0] == "--strategy" {
             assert_eq!(main, old, "{how:?}: killed before the revert's write");
             assert_eq!(weights.len(), 1, "{how:?}: a split is left");
+            weights.into_keys().next().unwrap()
         } else {
             assert_ne!(
                 main, old,
                 "{how:?}: the candidate was promoted before its bake"
             );
-        }
+            main
+        };
         assert!(blue_left().await, "{how:?}: the lock is left");
         let mut clients = Some(clients);
         if how[0] == "--bake" {
@@ -178,7 +181,22 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
         tokio::time::sleep(Duration::from_secs(bake + 1)).await;
 
         args.push("--break-lock");
-        let output = stack.xtask(&args).await;
+        let output = if how[0] == "--strategy" {
+            // Its own canary overwrites green's routing and reverts with exit 7 whether or not
+            // it settled the split first (security-audit-3, test 4): green is read as that
+            // canary starts, before its first write.
+            let (output, green) = stack
+                .paused_while(&args, "shift", green_target(&stack, &cloud))
+                .await;
+            assert_eq!(
+                green,
+                (old.clone(), BTreeMap::new()),
+                "{how:?}: the next run settles the split left before it ships"
+            );
+            output
+        } else {
+            stack.xtask(&args).await
+        };
         if let Some(clients) = clients {
             tally(clients.stop().await);
         }
@@ -188,14 +206,6 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
             Some(7),
             "{how:?}: the next run rolls back: {stderr}"
         );
-        // Its own canary would overwrite the split anyway: the settle is asserted by its line
-        // (security-audit-3, test 4: this half passed whether or not the split was settled).
-        if how[0] == "--strategy" {
-            assert!(
-                stderr.contains("green was left split") && stderr.contains("putting it back"),
-                "{how:?}: the next run settles the split first: {stderr}"
-            );
-        }
         assert_eq!(
             green_target(&stack, &cloud).await,
             (old.clone(), BTreeMap::new()),
@@ -208,11 +218,16 @@ async fn a_rollout_killed_as_it_reverts_is_rolled_back_by_the_next_run() {
         );
         assert!(!blue_left().await, "{how:?}: no lock stays");
         // The version rolled back is recorded as failed: not gone back to without --force.
+        // After a bake killed as it reverted, that is the version killed: the next run
+        // reverts it before it ships its own.
         let failed = stderr
             .split(" is recorded as failed")
             .next()
             .and_then(|s| s.rsplit("version ").next())
             .unwrap_or_default();
+        if how[0] == "--bake" {
+            assert_eq!(failed, killed_version, "{how:?}: {stderr}");
+        }
         let refused = stack.refused(&["rollback", "--to", failed]).await;
         assert!(refused.contains("--force"), "{how:?}: {failed}: {refused}");
         eprintln!(

@@ -31,11 +31,19 @@ fn workflow(name: &str) -> Value {
     serde_yaml_ng::from_str(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The single job of a workflow that holds AWS credentials.
-fn only_job(workflow: &Value) -> &Value {
+/// The job of a workflow that holds AWS credentials, the one given an OIDC token. Any other
+/// job (promote's look at the deploy run) gets no token, no environment and no concurrency of
+/// its own: the workflow's group covers them all.
+fn aws_job(workflow: &Value) -> &Value {
     let jobs = workflow["jobs"].as_mapping().unwrap();
-    assert_eq!(jobs.len(), 1, "one job, so its concurrency covers it all");
-    jobs.values().next().unwrap()
+    let (aws, others): (Vec<&Value>, Vec<&Value>) = jobs
+        .values()
+        .partition(|job| job["permissions"]["id-token"] == "write");
+    assert_eq!(aws.len(), 1, "one job holds the deploy role");
+    for job in others {
+        assert!(job["environment"].is_null() && job["concurrency"].is_null());
+    }
+    aws[0]
 }
 
 fn steps(job: &Value) -> &[Value] {

@@ -14,7 +14,7 @@ fn aws_jobs_assume_the_role_through_oidc_in_the_production_environment() {
             workflow["permissions"]["id-token"].is_null(),
             "{name}: id-token only on the job"
         );
-        let job = only_job(&workflow);
+        let job = aws_job(&workflow);
         let permissions = job["permissions"].as_mapping().unwrap();
         for (scope, access) in permissions {
             let wanted = if scope == "id-token" { "write" } else { "read" };
@@ -63,7 +63,7 @@ fn no_push_can_replace_a_queued_rollback_and_no_aws_run_is_cancelled() {
             workflow["concurrency"]["cancel-in-progress"], false,
             "{name}"
         );
-        assert!(only_job(&workflow)["concurrency"].is_null(), "{name}");
+        assert!(aws_job(&workflow)["concurrency"].is_null(), "{name}");
         assert!(
             !groups.contains(&group),
             "{name} shares the group {group}: a pending run there replaces the other's"
@@ -85,7 +85,7 @@ fn deploy_ships_only_a_push_to_main_whose_ci_passed() {
     assert_eq!(on["workflow_run"]["workflows"][0], ci_name);
     assert_eq!(on["workflow_run"]["types"][0], "completed");
     assert_eq!(on["workflow_run"]["branches"][0], "main");
-    let job = only_job(&deploy);
+    let job = aws_job(&deploy);
     let condition = job["if"].as_str().unwrap();
     assert!(condition.contains("github.event.workflow_run.conclusion == 'success'"));
     assert!(condition.contains("github.event.workflow_run.event == 'push'"));
@@ -144,7 +144,7 @@ fn every_cargo_command_uses_the_committed_lock() {
 fn aws_jobs_compile_before_credentials_exist_and_restore_no_cache() {
     for name in AWS_WORKFLOWS {
         let workflow = workflow(name);
-        let job = only_job(&workflow);
+        let job = aws_job(&workflow);
         let credentials = credentials_step(name, job);
         let (before, after) = steps(job).split_at(credentials);
         let built: Vec<&str> = before
@@ -179,7 +179,7 @@ fn aws_jobs_compile_before_credentials_exist_and_restore_no_cache() {
         }
     }
     let deploy = workflow("deploy.yml");
-    let job = only_job(&deploy);
+    let job = aws_job(&deploy);
     let (before, _) = steps(job).split_at(credentials_step("deploy.yml", job));
     assert!(
         before
@@ -204,7 +204,7 @@ fn aws_steps_run_xtask_as_the_steps_own_process_within_bounds() {
         .timeout;
     for name in AWS_WORKFLOWS {
         let workflow = workflow(name);
-        let job = only_job(&workflow);
+        let job = aws_job(&workflow);
         let step = xtask_step(name, job);
         let script = step["run"].as_str().unwrap();
         let last = commands(script).pop().unwrap();
@@ -280,7 +280,7 @@ fn actions_are_node24_majors_pinned_by_commit_with_their_version() {
 fn dispatched_aws_workflows_run_only_on_main() {
     for name in ["rollback.yml", "unpin.yml"] {
         let workflow = workflow(name);
-        let job = only_job(&workflow);
+        let job = aws_job(&workflow);
         assert_eq!(
             job["if"].as_str(),
             Some("github.ref == 'refs/heads/main'"),

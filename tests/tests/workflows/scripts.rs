@@ -33,7 +33,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 #[test]
 fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
     let deploy = workflow("deploy.yml");
-    let job = only_job(&deploy);
+    let job = aws_job(&deploy);
     let output = "${{ steps.green.outputs.green_url }}";
     assert_eq!(job["environment"]["url"], output);
     assert_eq!(job["outputs"]["green_url"], output);
@@ -76,7 +76,7 @@ fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
     assert!(ran.status.success(), "{ran:?}");
     assert_eq!(
         std::fs::read_to_string(outputs).unwrap(),
-        format!("green_url={url}\n")
+        format!("green_url={url}\nheld=\n")
     );
 }
 
@@ -94,7 +94,7 @@ fn no_expression_reaches_a_run_script() {
     let inputs = &rollback["on"]["workflow_dispatch"]["inputs"];
     assert_eq!(inputs["version"]["required"], true);
     assert_eq!(inputs["break_lock"]["type"], "boolean");
-    let job = only_job(&rollback);
+    let job = aws_job(&rollback);
     let uses_inputs: Vec<&Value> = steps(job)
         .iter()
         .filter(|s| serde_yaml_ng::to_string(s).unwrap().contains("inputs."))
@@ -109,7 +109,7 @@ fn no_expression_reaches_a_run_script() {
 /// Runs the rollback's check step with the two inputs.
 fn inputs_check_accepts(version: &str, break_lock: &str) -> bool {
     let rollback = workflow("rollback.yml");
-    let check = &steps(only_job(&rollback))[0];
+    let check = &steps(aws_job(&rollback))[0];
     assert!(
         check["uses"].is_null(),
         "the check runs before anything else"
@@ -167,7 +167,7 @@ fn cargo_args_of(step: &Value, env: &[(&str, &str)], name: &str) -> Vec<String> 
 #[test]
 fn the_rollback_passes_break_lock_only_when_asked() {
     let rollback = workflow("rollback.yml");
-    let step = xtask_step("rollback.yml", only_job(&rollback));
+    let step = xtask_step("rollback.yml", aws_job(&rollback));
     let plain = cargo_args_of(step, &[("VERSION", "7"), ("BREAK_LOCK", "false")], "plain");
     assert_eq!(plain, ["--locked", "xtask", "rollback", "--to", "7"]);
     let broken = cargo_args_of(step, &[("VERSION", "7"), ("BREAK_LOCK", "true")], "broken");
@@ -186,7 +186,7 @@ fn unpin_is_a_dispatch_of_its_own() {
             .unwrap()
             .contains_key("workflow_dispatch")
     );
-    let step = xtask_step("unpin.yml", only_job(&unpin));
+    let step = xtask_step("unpin.yml", aws_job(&unpin));
     assert_eq!(
         cargo_args_of(step, &[], "unpin"),
         ["--locked", "xtask", "unpin"]
@@ -196,7 +196,7 @@ fn unpin_is_a_dispatch_of_its_own() {
 #[test]
 fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_environment() {
     let deploy = workflow("deploy.yml");
-    let step = xtask_step("deploy.yml", only_job(&deploy));
+    let step = xtask_step("deploy.yml", aws_job(&deploy));
     assert_eq!(
         step["env"]["BGD_HOLD"], "${{ vars.BGD_APPROVAL_GATE == 'true' }}",
         "the gate is a repository variable"
@@ -220,13 +220,14 @@ fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_e
         promote["on"]["workflow_run"]["workflows"][0],
         deploy["name"]
     );
-    let job = only_job(&promote);
-    let condition = job["if"].as_str().unwrap();
+    let condition = promote["jobs"]["held"]["if"].as_str().unwrap();
     assert!(
         condition.contains("conclusion == 'success'")
             && condition.contains("vars.BGD_APPROVAL_GATE == 'true'")
     );
-    let run = xtask_step("promote.yml", job)["run"].as_str().unwrap();
+    let run = xtask_step("promote.yml", aws_job(&promote))["run"]
+        .as_str()
+        .unwrap();
     assert!(
         run.starts_with("exec cargo --locked xtask promote --json"),
         "{run}"
@@ -243,7 +244,7 @@ fn promote_checks_out_the_commit_the_deploy_run_shipped() {
         "deploy ${{ github.event.workflow_run.head_sha }}"
     );
     let promote = workflow("promote.yml");
-    let job = only_job(&promote);
+    let job = aws_job(&promote);
     let deployed = steps(job).iter().find(|s| s["id"] == "deployed").unwrap();
     assert_eq!(
         deployed["env"]["TITLE"],
@@ -280,4 +281,76 @@ fn promote_checks_out_the_commit_the_deploy_run_shipped() {
     ] {
         assert_eq!(read(title), None, "{title:?}");
     }
+}
+
+/// Promote asks for a reviewer only after a deploy that held: deploy.yml's `Held` step runs
+/// when its report names a held version, and promote's first job reads that step's conclusion
+/// from the deploy run. A deploy that found its build already deployed holds nothing, and
+/// promote went on to ask for an approval and fail with "no deploy is held" (aws-audit-3 N14).
+#[test]
+fn promote_does_nothing_after_a_deploy_that_held_nothing() {
+    let deploy = workflow("deploy.yml");
+    let job = aws_job(&deploy);
+    let green = steps(job).iter().find(|s| s["id"] == "green").unwrap();
+    let dir = scratch("held");
+    let outputs = dir.join("outputs");
+    let held_of = |report: serde_json::Value| {
+        std::fs::write(dir.join("deploy.json"), report.to_string()).unwrap();
+        let _ = std::fs::remove_file(&outputs);
+        let env = [
+            ("RUNNER_TEMP", dir.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ];
+        assert!(run_step(green, &env, None).status.success());
+        let written = std::fs::read_to_string(&outputs).unwrap();
+        written
+            .lines()
+            .find_map(|l| l.strip_prefix("held="))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(held_of(serde_json::json!({ "held": 7 })), "7");
+    assert_eq!(held_of(serde_json::json!({ "held": null })), "");
+    let held_step = steps(job).iter().find(|s| s["name"] == "Held").unwrap();
+    assert_eq!(held_step["if"], "steps.green.outputs.held != ''");
+
+    let promote = workflow("promote.yml");
+    let promote_job = aws_job(&promote);
+    assert_eq!(promote_job["needs"], "held");
+    assert_eq!(promote_job["if"], "needs.held.outputs.held == 'true'");
+    let read = &steps(&promote["jobs"]["held"])[0];
+    // `gh api RUN --jq FILTER`, answered from the deploy run's jobs as GitHub lists them.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        "#!/bin/bash\n[[ $1 == api && $3 == --jq ]] && jq -r \"$4\" \"$JOBS\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let summary = dir.join("summary");
+    let promoted = |held_conclusion: &str| {
+        let jobs = serde_json::json!({ "jobs": [{ "name": "deploy", "steps": [
+            { "name": "Deploy", "conclusion": "success" },
+            { "name": "Held", "conclusion": held_conclusion },
+        ]}]});
+        std::fs::write(dir.join("jobs.json"), jobs.to_string()).unwrap();
+        let _ = std::fs::remove_file(&outputs);
+        let _ = std::fs::remove_file(&summary);
+        let env = [
+            ("JOBS", dir.join("jobs.json").to_str().unwrap().to_owned()),
+            ("RUN", "repos/o/r/actions/runs/1/jobs".to_owned()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap().to_owned()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap().to_owned()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let ran = run_step(read, &env, Some(&bin));
+        assert!(ran.status.success(), "{ran:?}");
+        std::fs::read_to_string(&outputs).unwrap()
+    };
+    assert_eq!(promoted("success"), "held=true\n");
+    assert_eq!(promoted("skipped"), "held=false\n");
+    let said = std::fs::read_to_string(&summary).unwrap();
+    assert!(said.contains("nothing to promote"), "{said}");
 }

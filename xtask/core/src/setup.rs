@@ -7,11 +7,8 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
-
-/// The moto the local cloud runs; the strict front is tested against this version.
-pub(crate) const MOTO: &str = "moto[server]==5.2.5";
-pub(crate) const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
 /// The workspace root (the folder holding deploy.toml).
 pub fn workspace_root() -> &'static Path {
@@ -98,119 +95,93 @@ fn tools_dir_in(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
         .unwrap_or_else(|| target_dir().join("local/tools"))
 }
 
-/// A requirement pip installs: `name==version`, and the sha256 of each wheel it may take
-/// (none: pip resolves it and its dependencies unchecked).
-type Pin<'a> = (&'a str, &'a [&'a str]);
+/// moto's server, for the local cloud's control plane; the strict front is tested against
+/// the moto these pins name.
+const MOTO: &str = include_str!("../tools/moto.txt");
+/// cargo-lambda (`cargo lambda watch`), for the bench's gateway comparison and for running the
+/// app on its own.
+const CARGO_LAMBDA: &str = include_str!("../tools/cargo-lambda.txt");
+/// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
+/// zig's `cc`, so an x86_64 host builds arm64 too, and the bytes depend on these pins rather
+/// than on the host's gcc and binutils (or their absence on macOS).
+const ZIG: &str = include_str!("../tools/zig.txt");
 
-/// A venv named after its pins under [`tools_dir`], created on first use (another pin is
-/// another venv, so two checkouts at different commits never rewrite each other's). A lock
-/// file serialises two runs installing it at once; returns its `bin` directory. Pins with
-/// hashes install with `--require-hashes`: only those very wheels, nothing else.
-fn ensure_pinned_venv(sh: &Shell, name: &str, pins: &[Pin<'_>]) -> Result<PathBuf> {
-    let tools = tools_dir();
-    let venv = tools.join(name);
-    let marker = venv.join(".installed");
-    let packages: Vec<&str> = pins.iter().map(|(package, _)| *package).collect();
-    let requirements: String = pins
-        .iter()
-        .map(|(package, hashes)| {
-            let hashes: String = hashes
-                .iter()
-                .map(|h| format!(" --hash=sha256:{h}"))
-                .collect();
-            format!("{package}{hashes}\n")
-        })
+/// The venv a requirements file installs into: `LABEL-HASH`, the hash of the file's text. A
+/// changed pin is another venv, so a checkout at another commit never reinstalls one a run of
+/// this one is using (moto serving, zig linking). Refuses a requirement with no hash: pip would
+/// take whatever the index serves for it, and with `--require-hashes` pip checks every line.
+fn venv_name(label: &str, requirements: &str) -> Result<String> {
+    // A requirement and its `--hash` options are one logical line, continued by `\`.
+    let joined = requirements.replace("\\\n", " ");
+    let unhashed: Vec<&str> = joined
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter(|line| !line.is_empty() && !line.contains("--hash=sha256:"))
         .collect();
-    let hashed = pins.iter().all(|(_, hashes)| !hashes.is_empty());
-    let installed =
-        || std::fs::read_to_string(&marker).ok().as_deref() == Some(requirements.as_str());
-    if installed() {
+    if !unhashed.is_empty() {
+        bail!(
+            "the requirements of {label} pin {} by no hash: regenerate them with `pip-compile --generate-hashes`",
+            unhashed.join(", ")
+        );
+    }
+    let digest = hex::encode(Sha256::digest(requirements.as_bytes()));
+    Ok(format!("{label}-{}", &digest[..12]))
+}
+
+/// A venv of a requirements file under [`tools_dir`], named by [`venv_name`], created on first
+/// use and never changed after; a lock file serialises two runs installing it at once. pip
+/// installs with `--require-hashes`: only the very wheels the file names, nothing else, and
+/// no dependency it leaves out. Returns the venv's `bin` directory.
+fn ensure_pinned_venv(sh: &Shell, label: &str, requirements: &str) -> Result<PathBuf> {
+    let tools = tools_dir();
+    let name = venv_name(label, requirements)?;
+    let venv = tools.join(&name);
+    let marker = venv.join(".installed");
+    if marker.exists() {
         return Ok(venv.join("bin"));
     }
     std::fs::create_dir_all(&tools).with_context(|| format!("creating {}", tools.display()))?;
     let lock = std::fs::File::create(tools.join(format!("{name}.lock")))?;
     lock.lock()
         .with_context(|| format!("locking the install of {name}"))?;
-    if !installed() {
+    if !marker.exists() {
         if !venv.join("bin/python").exists() {
             eprintln!("setup: creating a Python venv at {}", venv.display());
             cmd!(sh, "python3 -m venv {venv}")
                 .run()
                 .context("python3 -m venv (install python3 and python3-venv)")?;
         }
-        eprintln!(
-            "setup: installing {} into it (pip, once per machine)",
-            packages.join(" ")
-        );
+        eprintln!("setup: installing {label} into it (pip, once per machine)");
         let pip = venv.join("bin/pip");
         let file = venv.join("requirements.txt");
-        std::fs::write(&file, &requirements)?;
-        let checked: &[&str] = if hashed {
-            &["--require-hashes", "--no-deps", "--only-binary", ":all:"]
-        } else {
-            &[]
-        };
+        std::fs::write(&file, requirements)?;
         cmd!(
             sh,
-            "{pip} install --quiet --disable-pip-version-check {checked...} -r {file}"
+            "{pip} install --quiet --disable-pip-version-check --require-hashes --only-binary :all: -r {file}"
         )
         .run()
-        .with_context(|| format!("pip install {} into {}", packages.join(" "), venv.display()))?;
-        std::fs::write(&marker, &requirements)?;
+        .with_context(|| format!("pip install {label} into {}", venv.display()))?;
+        std::fs::write(&marker, "")?;
     }
     Ok(venv.join("bin"))
 }
 
 /// moto's server, for the local cloud's control plane; returns the venv's `bin` directory.
 pub fn ensure_moto(sh: &Shell) -> Result<PathBuf> {
-    ensure_pinned_venv(sh, &format!("moto-{}", version_of(MOTO)), &[(MOTO, &[])])
+    ensure_pinned_venv(sh, "moto", MOTO)
 }
 
-/// cargo-lambda (`cargo lambda watch`), for the bench's gateway comparison and for running the
-/// app on its own; returns the venv's `bin` directory.
+/// cargo-lambda, for the bench and for running the app on its own; returns the venv's `bin`
+/// directory.
 pub fn ensure_cargo_lambda(sh: &Shell) -> Result<PathBuf> {
-    let name = format!("cargo-lambda-{}", version_of(CARGO_LAMBDA));
-    ensure_pinned_venv(sh, &name, &[(CARGO_LAMBDA, &[])])
+    ensure_pinned_venv(sh, "cargo-lambda", CARGO_LAMBDA)
 }
-
-/// The linker for both architectures, pinned: cargo-zigbuild links the musl `bootstrap` with
-/// zig's `cc`, so an x86_64 host builds arm64 too, and the bytes depend on these pins rather
-/// than on the host's gcc and binutils (or their absence on macOS).
-pub(crate) const ZIG: &str = "ziglang==0.17.1";
-pub(crate) const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
-/// Every wheel PyPI has of them for Linux (x86_64, aarch64) and macOS, by sha256 (read with
-/// `pip download --no-deps --only-binary :all: --platform P`, 2026-12-07): zig links the
-/// shipped `bootstrap`, so only these very wheels install (security-audit-3 #21).
-const ZIG_WHEELS: [&str; 4] = [
-    "ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54",
-    "b7c5f02fccd40f89b999ee16a1f5ddced56e6182370f8affe494bcf8a28cf07e",
-    "09953b6af7f64168b915180a42774f520f92d86ef6331b28e33915c7e1f0bb23",
-    "4e0b4b9c02b8d0d220e9948010f860b62ff11d96abb39762eca5fa2ef3f7bc97",
-];
-const CARGO_ZIGBUILD_WHEELS: [&str; 3] = [
-    "484412e39e4c6039474535ce97ee75a22bab22d58233056f8ec8a8f9034bb957",
-    "6942e4320f7b05d8fb29e0a8ce5670bcbb3d254275100b85b5b7c86552f9a744",
-    "b576e8b95ff199eedee0e57afcdbaff7579744916261483280d350b9a35711fd",
-];
 
 /// zig and cargo-zigbuild in a venv of their own (a build needs neither moto nor
 /// cargo-lambda); returns its `bin` directory, which holds `cargo-zigbuild` and the `python3`
 /// it finds zig through.
 pub(crate) fn ensure_zig(sh: &Shell) -> Result<PathBuf> {
-    let name = format!(
-        "zig-{}-cargo-zigbuild-{}",
-        version_of(ZIG),
-        version_of(CARGO_ZIGBUILD)
-    );
-    let pins: [Pin<'_>; 2] = [(ZIG, &ZIG_WHEELS), (CARGO_ZIGBUILD, &CARGO_ZIGBUILD_WHEELS)];
-    ensure_pinned_venv(sh, &name, &pins)
-}
-
-/// `1.2.3` of a pip requirement `name==1.2.3`.
-fn version_of(requirement: &str) -> &str {
-    requirement
-        .split_once("==")
-        .map_or(requirement, |(_, version)| version)
+    ensure_pinned_venv(sh, "zig", ZIG)
 }
 
 /// How often `apt-get update` is tried, 10 s apart, while another apt run holds its lock.
@@ -256,6 +227,43 @@ pub fn ensure_debian_package(sh: &Shell, package: &str, binary: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Before: moto was the one line `moto[server]==5.2.5`, no hash, so pip took whatever
+    // the index served for it and for each of its 59 dependencies.
+    #[test]
+    fn every_python_tool_pins_every_package_by_hash() {
+        for (label, requirements) in [("moto", MOTO), ("cargo-lambda", CARGO_LAMBDA), ("zig", ZIG)]
+        {
+            venv_name(label, requirements).unwrap();
+        }
+        assert!(
+            MOTO.contains("\nmoto==5.2.5 \\\n"),
+            "the moto the front is tested against"
+        );
+    }
+
+    #[test]
+    fn a_requirement_without_a_hash_is_refused_before_pip_runs() {
+        let hashed = "six==1.17.0 \\\n    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274\n";
+        venv_name("t", hashed).unwrap();
+        let error = venv_name("t", &format!("{hashed}# a comment\nidna==3.21\n")).unwrap_err();
+        assert!(
+            error.to_string().contains("pin idna==3.21 by no hash"),
+            "{error}"
+        );
+    }
+
+    // A checkout at another commit, whose pins differ, installs beside this one's venv rather
+    // than into it while this one's moto serves (the venv was named `moto-5.2.5`, whatever
+    // the pins of its dependencies).
+    #[test]
+    fn a_changed_pin_is_another_venv() {
+        let one = venv_name("moto", MOTO).unwrap();
+        let other = venv_name("moto", &MOTO.replacen("sha256:", "sha256:0", 1)).unwrap();
+        assert!(one.starts_with("moto-") && other.starts_with("moto-"));
+        assert_ne!(one, other);
+        assert_eq!(one, venv_name("moto", MOTO).unwrap());
+    }
 
     // Before: zig lived in `target/local/zig` of each checkout, so this failed on its first
     // assert, and every fresh clone compiled zig's musl libc again (zig keys that cache by its
