@@ -49,10 +49,7 @@ impl Front {
             let head = self
                 .http
                 .head(format!("{base}/manifests/{tag}"))
-                .header(
-                    "accept",
-                    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-                )
+                .header("accept", super::MANIFEST_TYPES)
                 .send()
                 .await?
                 .error_for_status()?;

@@ -31,6 +31,9 @@ pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
 
+/// The manifests the front asks the local registry for (what the pushed images are).
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// Answers 200 once the front serves.
 pub const HEALTH_PATH: &str = "/_local/health";
 /// `POST` a [`Delays`] to change them while the front runs (tests).
