@@ -1,5 +1,5 @@
 //! CloudWatch on the local cloud, served by the front itself: the SDK speaks Smithy RPC v2 CBOR
-//! to it, which moto does not. GetMetricData answers Lambda's `Invocations` and `Errors` by
+//! to it, which moto does not (and other clients AWS JSON 1.0 or query). GetMetricData answers Lambda's `Invocations` and `Errors` by
 //! `FunctionName`, with `Resource` (`function:alias`) and with `ExecutedVersion`, from the data
 //! plane's counts (what Lambda publishes
 //! to CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms) keep
@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Answer, Call, Front, cbor};
+use super::{Answer, Call, Front, cbor, query};
 use crate::lifecycle::LocalCloud;
 
 /// An alarm as the front keeps it.
@@ -32,7 +32,8 @@ const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
 /// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
 /// prefers among CloudWatch's protocols (its model lists `smithy-rpc-v2-cbor`, `json`, `query`;
 /// `PRIORITY_ORDERED_SUPPORTED_PROTOCOLS` puts `json` first). Both carry the same shapes, with
-/// timestamps as epoch seconds: a JSON 1.0 call is answered by the CBOR path, transcoded.
+/// timestamps as epoch seconds: a JSON 1.0 call is answered by the CBOR path, transcoded. A
+/// form is the query protocol (`query.rs`), answered by the same path in XML.
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     let json_operation = call
         .headers
@@ -40,6 +41,18 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         .and_then(|t| t.to_str().ok())
         .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
         .map(str::to_owned);
+    let form = call
+        .headers
+        .get("content-type")
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if form && json_operation.is_none() {
+        let Some((operation, input)) = query::input(&call.body) else {
+            return query::answered("", error("MissingAction", "the form names no Action"));
+        };
+        let answer = serve(front, &call, &operation, &input).await;
+        return query::answered(&operation, answer);
+    }
     let Some(operation) = json_operation else {
         let path = call.target.split('?').next().unwrap_or_default();
         let operation = path.rsplit_once("/operation/").map_or("", |(_, op)| op);

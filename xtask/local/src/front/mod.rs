@@ -11,6 +11,7 @@ mod cloudwatch;
 mod describe;
 mod ecr;
 mod lambda;
+mod query;
 mod state;
 
 use std::{path::PathBuf, sync::Arc};
