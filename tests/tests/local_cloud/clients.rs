@@ -91,14 +91,14 @@ data = q.get_metric_data(StartTime=end - datetime.timedelta(minutes=5), EndTime=
     'MetricName': 'Invocations', 'Dimensions': [{'Name': 'FunctionName', 'Value': 'none'}]},
     'Period': 60, 'Stat': 'Sum'}}])
 print(json.dumps({'protocol': q.meta.service_model.resolved_protocol,
-    'alarms': [[a['AlarmName'], a['StateValue'], a['Threshold']] for a in alarms],
+    'alarms': [[a['AlarmName'], a['StateValue'], a['Threshold'], a['StateUpdatedTimestamp'].year > 2000] for a in alarms],
     'refused': refused, 'results': [r['Id'] for r in data['MetricDataResults']]}))
 "#,
     );
     assert_eq!(seen["protocol"], "query", "{seen}");
     assert_eq!(
         seen["alarms"],
-        serde_json::json!([["errors", "ALARM", 1.0]]),
+        serde_json::json!([["errors", "ALARM", 1.0, true]]),
         "{seen}"
     );
     assert_eq!(

@@ -378,6 +378,9 @@ impl WireModel {
                                 "Threshold": a.threshold(),
                                 "ComparisonOperator": a.comparison_operator().map(|v| v.as_str()),
                                 "ActionsEnabled": a.actions_enabled(),
+                                "AlarmConfigurationUpdatedTimestamp": a.alarm_configuration_updated_timestamp().map(|t| t.secs()),
+                                "StateTransitionedTimestamp": a.state_transitioned_timestamp().map(|t| t.secs()),
+                                "StateUpdatedTimestamp": a.state_updated_timestamp().map(|t| t.secs()),
                             })
                         })
                         .collect();

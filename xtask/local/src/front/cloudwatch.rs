@@ -24,6 +24,13 @@ pub(crate) struct Alarm {
     /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
     #[serde(default)]
     pub definition: Value,
+    /// When (epoch seconds) it was last put, and its state last set and last changed.
+    #[serde(default)]
+    pub configured_at: u64,
+    #[serde(default)]
+    pub state_updated_at: u64,
+    #[serde(default)]
+    pub state_changed_at: u64,
 }
 
 const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
@@ -220,6 +227,7 @@ impl Front {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
+        let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
         let out = match operation {
             "PutMetricAlarm" => {
@@ -230,8 +238,12 @@ impl Front {
                     state: "INSUFFICIENT_DATA".into(),
                     reason: "Unchecked: Initial alarm creation".into(),
                     definition: Value::Null,
+                    configured_at: now,
+                    state_updated_at: now,
+                    state_changed_at: now,
                 });
                 alarm.definition = input.clone();
+                alarm.configured_at = now;
                 json!({})
             }
             "SetAlarmState" => {
@@ -243,7 +255,11 @@ impl Front {
                 let Some(alarm) = books.alarms.get_mut(&key(name)) else {
                     return error("ResourceNotFound", &format!("alarm {name} does not exist"));
                 };
+                if alarm.state != state {
+                    alarm.state_changed_at = now;
+                }
                 alarm.state = state.into();
+                alarm.state_updated_at = now;
                 alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
                 json!({})
             }
@@ -274,8 +290,8 @@ impl Front {
     }
 }
 
-/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, and the lists
-/// CloudWatch always writes (recorded: LocalStack's AWS-validated
+/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, when each last
+/// changed, and the lists CloudWatch always writes (recorded: LocalStack's AWS-validated
 /// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
 /// name and state only).
 fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
@@ -294,6 +310,9 @@ fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
     ));
     answer["StateValue"] = json!(alarm.state);
     answer["StateReason"] = json!(alarm.reason);
+    answer["AlarmConfigurationUpdatedTimestamp"] = json!(alarm.configured_at);
+    answer["StateUpdatedTimestamp"] = json!(alarm.state_updated_at);
+    answer["StateTransitionedTimestamp"] = json!(alarm.state_changed_at);
     answer
 }
 
