@@ -661,7 +661,9 @@ pub(super) async fn invocation(
             &format!("Function not found: {name}:{version}"),
         );
     };
-    let image_held = front.image_held(&published.image).await;
+    // Lambda fetches the image only to restore an idle version: no registry call otherwise.
+    let image_held = published.status(now, &delays) != Status::Inactive
+        || front.image_held(&published.image).await;
     let answer = match bgd_rules::lambda::invoke(published, now, &delays, image_held) {
         Status::Active => {
             return Answer {
