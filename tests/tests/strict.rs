@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use bgd_aws::{Audit, SdkCloud};
 use bgd_core::cloud::{
-    Account, AliasTarget, Apis, FunctionSpec, Functions, Stage, Target, VersionState,
+    Account, AliasTarget, Apis, FunctionSpec, Functions, Pruning, Stage, Target, VersionState,
 };
 use bgd_local::{Endpoints, LocalCloud, front};
 use e2e::{
@@ -124,6 +124,39 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
     delays(&local, 300, 0, 0, 600_000).await;
     ready(cloud, &function, &v1.version).await;
     assert_eq!(http.post(&invoke).send().await.unwrap().status(), 200);
+}
+
+/// aws-behaviours row 50 (aws-audit-3 N4): an idle version whose image was deleted from ECR
+/// cannot be restored: its first invocation fails, as any idle version's, and it is Failed for
+/// good, not Pending and then Active on an image that no longer exists.
+#[tokio::test]
+async fn an_idle_version_whose_image_was_deleted_fails_for_good() {
+    let local = Running::up().await;
+    delays(&local, 300, 0, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let (function, image) = local.function_with_app_image("gone").await;
+    let v1 = cloud
+        .publish_version(&function, image.digest_hex(), "v1")
+        .await
+        .unwrap();
+    ready(cloud, &function, &v1.version).await;
+    delays(&local, 300, 0, 0, 200).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    cloud.delete_image(&function, &image.digest).await.unwrap();
+
+    let invoke = format!(
+        "{}{}/us-east-1/{function}/{}",
+        local.endpoints.front_url,
+        front::INVOCATIONS_PATH,
+        v1.version
+    );
+    let http = bgd_tls::client();
+    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 502);
+    delays(&local, 300, 0, 0, 600_000).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let failed = cloud.get_version(&function, &v1.version).await.unwrap();
+    assert_eq!(failed.state, VersionState::Failed);
+    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 502);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The local cloud through clients other than the Rust SDK, as a new user would reach it: boto3
-//! (from the moto venv every local cloud has), which speaks AWS JSON 1.0 to CloudWatch where
-//! the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there).
+//! (from the moto venv every local cloud has), which speaks AWS JSON 1.0 (or query) to
+//! CloudWatch where the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there).
 use serde_json::Value;
 
 use e2e::local::{Running, deploy_two_versions, stage_url, unique};
@@ -54,6 +54,59 @@ print(json.dumps({'protocol': cw.meta.service_model.resolved_protocol,
         serde_json::json!(["ResourceNotFound", 404]),
         "{seen}"
     );
+}
+
+/// The query protocol, which the aws CLI and boto3 spoke to CloudWatch before AWS JSON 1.0
+/// (botocore's model is made to list it alone): the front answered it with CBOR, which no
+/// query client parses.
+#[tokio::test]
+async fn boto3_speaks_query_to_the_local_cloudwatch_and_reads_its_xml_answers_and_refusals() {
+    let local = Running::up().await;
+    let seen = boto3(
+        &local,
+        r#"
+import os, tempfile, datetime, botocore.loaders
+model = botocore.loaders.Loader().load_service_model('cloudwatch', 'service-2')
+model['metadata']['protocol'] = 'query'
+model['metadata'].pop('protocols', None)
+data = tempfile.mkdtemp()
+folder = os.path.join(data, 'cloudwatch', model['metadata']['apiVersion'])
+os.makedirs(folder)
+json.dump(model, open(os.path.join(folder, 'service-2.json'), 'w'))
+os.environ['AWS_DATA_PATH'] = data
+q = boto3.session.Session().client('cloudwatch', endpoint_url=cw.meta.endpoint_url,
+    region_name='us-east-1', aws_access_key_id='local', aws_secret_access_key='local')
+q.put_metric_alarm(AlarmName='errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum',
+    Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold')
+q.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='a test')
+alarms = q.describe_alarms(AlarmNames=['errors', 'missing'])['MetricAlarms']
+try:
+    q.set_alarm_state(AlarmName='missing', StateValue='OK', StateReason='none')
+    refused = None
+except ClientError as e:
+    refused = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+end = datetime.datetime.now(datetime.timezone.utc)
+data = q.get_metric_data(StartTime=end - datetime.timedelta(minutes=5), EndTime=end,
+    MetricDataQueries=[{'Id': 'n', 'MetricStat': {'Metric': {'Namespace': 'AWS/Lambda',
+    'MetricName': 'Invocations', 'Dimensions': [{'Name': 'FunctionName', 'Value': 'none'}]},
+    'Period': 60, 'Stat': 'Sum'}}])
+print(json.dumps({'protocol': q.meta.service_model.resolved_protocol,
+    'alarms': [[a['AlarmName'], a['StateValue'], a['Threshold'], a['StateUpdatedTimestamp'].year > 2000] for a in alarms],
+    'refused': refused, 'results': [r['Id'] for r in data['MetricDataResults']]}))
+"#,
+    );
+    assert_eq!(seen["protocol"], "query", "{seen}");
+    assert_eq!(
+        seen["alarms"],
+        serde_json::json!([["errors", "ALARM", 1.0, true]]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["refused"],
+        serde_json::json!(["ResourceNotFound", 404]),
+        "{seen}"
+    );
+    assert_eq!(seen["results"], serde_json::json!(["n"]), "{seen}");
 }
 
 /// Lambda publishes `Invocations` by `FunctionName` alone and with `Resource` as well as with

@@ -27,6 +27,45 @@ use super::SdkCloud;
 use bgd_core::cloud::{Account, Target};
 use bgd_rules::conformance::{Answer, Case, Model, function_of, vars};
 
+/// A call's result as the runner reads it: `Err` holds the status and error code received.
+macro_rules! sent {
+    ($builder:expr) => {
+        Some($builder.send().await.map(|_| ()).map_err(|e| {
+            let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+            let code = e.code().map_or_else(|| format!("{e:?}"), str::to_owned);
+            (status, code)
+        }))
+    };
+}
+
+/// As [`sent!`], for the protocols whose body is not JSON (CloudWatch's CBOR, IAM's and STS's
+/// XML): what the SDK parsed is written back by `$body` as the JSON the case judges (the fields
+/// the pipeline and a user read), beside the status received.
+macro_rules! parsed {
+    ($model:ident, $builder:expr, $body:expr) => {{
+        let result = $builder.send().await;
+        let status = $model
+            .received
+            .0
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .map_or(0, |r| r.0);
+        Some(match result {
+            Ok(out) => {
+                *$model.received.0.lock().expect("lock") = Some((status, $body(out)));
+                Ok(())
+            }
+            Err(e) => Err((
+                e.raw_response().map_or(status, |r| r.status().as_u16()),
+                e.code().unwrap_or("unknown").to_owned(),
+            )),
+        })
+    }};
+}
+
+mod account;
+
 /// The last answer the SDK received: its status and body.
 #[derive(Debug, Clone, Default)]
 struct Received(Arc<Mutex<Option<(u16, Value)>>>);
@@ -53,11 +92,14 @@ impl Intercept for Received {
     }
 }
 
-/// Lambda over the SDK at the local cloud's front.
+/// Every service xtask calls, over the SDK at the local cloud's front.
 pub struct WireModel {
     lambda: aws_sdk_lambda::Client,
     apigateway: aws_sdk_apigateway::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    ecr: aws_sdk_ecr::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
     received: Received,
     region: String,
     account: String,
@@ -77,6 +119,9 @@ impl WireModel {
         let lambda = cloud.lambda.config().to_builder();
         let apigateway = cloud.apigateway.config().to_builder();
         let cloudwatch = cloud.cloudwatch.config().to_builder();
+        let ecr = cloud.ecr.config().to_builder();
+        let iam = cloud.iam.config().to_builder();
+        let sts = cloud.sts.config().to_builder();
         Ok(Self {
             lambda: aws_sdk_lambda::Client::from_conf(lambda.interceptor(received.clone()).build()),
             apigateway: aws_sdk_apigateway::Client::from_conf(
@@ -85,6 +130,9 @@ impl WireModel {
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 cloudwatch.interceptor(received.clone()).build(),
             ),
+            ecr: aws_sdk_ecr::Client::from_conf(ecr.interceptor(received.clone()).build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.interceptor(received.clone()).build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.interceptor(received.clone()).build()),
             received,
             region: cloud.region,
             account,
@@ -97,15 +145,6 @@ impl WireModel {
         let s = |k: &str| i[k].as_str().map(str::to_owned);
         let l = &self.lambda;
         let name = s("FunctionName");
-        macro_rules! sent {
-            ($builder:expr) => {
-                Some($builder.send().await.map(|_| ()).map_err(|e| {
-                    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
-                    let code = e.code().map_or_else(|| format!("{e:?}"), str::to_owned);
-                    (status, code)
-                }))
-            };
-        }
         match call {
             "CreateFunction" => sent!(
                 l.create_function()
@@ -211,15 +250,6 @@ impl WireModel {
         let s = |k: &str| i[k].as_str().map(str::to_owned);
         let g = &self.apigateway;
         let api = s("restApiId");
-        macro_rules! sent {
-            ($builder:expr) => {
-                Some($builder.send().await.map(|_| ()).map_err(|e| {
-                    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
-                    let code = e.code().map_or_else(|| format!("{e:?}"), str::to_owned);
-                    (status, code)
-                }))
-            };
-        }
         match call {
             "CreateRestApi" => sent!(g.create_rest_api().set_name(s("name"))),
             "CreateDeployment" => sent!(
@@ -291,37 +321,11 @@ impl WireModel {
         }
     }
 
-    /// CloudWatch answers in CBOR: what the SDK parsed is written back as the JSON the case
-    /// judges (the fields the pipeline and a user read), beside the status it received.
+    /// CloudWatch answers in CBOR (see [`parsed!`]).
     async fn send_cloudwatch(&self, call: &str, i: &Value) -> Option<Result<(), (u16, String)>> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
         let s = |k: &str| i[k].as_str().map(str::to_owned);
         let w = &self.cloudwatch;
-        let failed = |e: &dyn ProvideErrorMetadata, status: u16| {
-            (status, e.code().unwrap_or("unknown").to_owned())
-        };
-        macro_rules! sent {
-            ($builder:expr, $body:expr) => {{
-                let result = $builder.send().await;
-                let status = self
-                    .received
-                    .0
-                    .lock()
-                    .expect("lock")
-                    .as_ref()
-                    .map_or(0, |r| r.0);
-                Some(match result {
-                    Ok(out) => {
-                        *self.received.0.lock().expect("lock") = Some((status, $body(out)));
-                        Ok(())
-                    }
-                    Err(e) => Err(failed(
-                        &e,
-                        e.raw_response().map_or(status, |r| r.status().as_u16()),
-                    )),
-                })
-            }};
-        }
         let names = || {
             i["AlarmNames"].as_array().map(|names| {
                 names
@@ -331,7 +335,8 @@ impl WireModel {
             })
         };
         match call {
-            "PutMetricAlarm" => sent!(
+            "PutMetricAlarm" => parsed!(
+                self,
                 w.put_metric_alarm()
                     .set_alarm_name(s("AlarmName"))
                     .set_namespace(s("Namespace"))
@@ -345,15 +350,19 @@ impl WireModel {
                     ),
                 |_| Value::Null
             ),
-            "SetAlarmState" => sent!(
+            "SetAlarmState" => parsed!(
+                self,
                 w.set_alarm_state()
                     .set_alarm_name(s("AlarmName"))
                     .set_state_value(s("StateValue").map(|v| StateValue::from(v.as_str())))
                     .set_state_reason(s("StateReason")),
                 |_| Value::Null
             ),
-            "DeleteAlarms" => sent!(w.delete_alarms().set_alarm_names(names()), |_| Value::Null),
-            "DescribeAlarms" => sent!(
+            "DeleteAlarms" => parsed!(self, w.delete_alarms().set_alarm_names(names()), |_| {
+                Value::Null
+            }),
+            "DescribeAlarms" => parsed!(
+                self,
                 w.describe_alarms().set_alarm_names(names()),
                 |out: aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput| {
                     let alarms: Vec<Value> = out
@@ -369,13 +378,16 @@ impl WireModel {
                                 "Threshold": a.threshold(),
                                 "ComparisonOperator": a.comparison_operator().map(|v| v.as_str()),
                                 "ActionsEnabled": a.actions_enabled(),
+                                "AlarmConfigurationUpdatedTimestamp": a.alarm_configuration_updated_timestamp().map(|t| t.secs()),
+                                "StateTransitionedTimestamp": a.state_transitioned_timestamp().map(|t| t.secs()),
+                                "StateUpdatedTimestamp": a.state_updated_timestamp().map(|t| t.secs()),
                             })
                         })
                         .collect();
                     serde_json::json!({"MetricAlarms": alarms})
                 }
             ),
-            _ => None,
+            _ => self.send_account(call, i).await,
         }
     }
 }

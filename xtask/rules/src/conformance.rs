@@ -339,14 +339,17 @@ fn field(body: &Value, pointer: &str) -> Option<Value> {
     (!at.is_null()).then_some(at)
 }
 
-/// The function a case works on: its own, within Lambda's 64 characters.
+/// The function (and repository, and role) a case works on: its own, within Lambda's 64
+/// characters and ECR's repository name pattern.
 pub fn function_of(case: &Case) -> String {
     // FNV-1a: the same name for the same case in every model and run.
     let hash = case.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
     let short: String = case.name.chars().take(40).collect();
-    format!("c-{short}-{:08x}", hash as u32).replace('_', "-")
+    // One hyphen between words: ECR's repository names allow no `--`.
+    let short = short.replace('_', "-");
+    format!("c-{}-{:08x}", short.trim_end_matches('-'), hash as u32)
 }
 
 /// The values every case's input may name, for one model.

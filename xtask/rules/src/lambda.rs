@@ -78,6 +78,10 @@ pub struct Published {
     pub active_at: u64,
     /// The last invocation (or activation): idle since then.
     pub used_at: u64,
+    /// Lambda found the image gone from ECR when it fetched it: Failed for good (see
+    /// [`invoke`]).
+    #[serde(default)]
+    pub image_gone: bool,
 }
 
 /// What an alias's two versions must share: the execution role and the dead-letter target
@@ -100,6 +104,7 @@ pub enum Status {
     Pending,
     Active,
     Inactive,
+    Failed,
 }
 
 impl Status {
@@ -108,6 +113,7 @@ impl Status {
             Self::Pending => "Pending",
             Self::Active => "Active",
             Self::Inactive => "Inactive",
+            Self::Failed => "Failed",
         }
     }
 }
@@ -120,7 +126,9 @@ impl Published {
     }
 
     pub fn status(&self, now: u64, delays: &Delays) -> Status {
-        if now < self.active_at {
+        if self.image_gone {
+            Status::Failed
+        } else if now < self.active_at {
             Status::Pending
         } else if now.saturating_sub(self.used_at.max(self.active_at)) > delays.idle_ms {
             Status::Inactive
@@ -217,6 +225,8 @@ pub fn state_reason(state: &str) -> Option<(&'static str, &'static str)> {
     match state {
         "Pending" => Some(("The function is being created.", "Creating")),
         "Inactive" => Some(("The function is inactive.", "Idle")),
+        // The code is API_FunctionConfiguration's StateReasonCode; the words are ours (unrecorded).
+        "Failed" => Some(("The function's image was deleted from ECR.", "ImageDeleted")),
         _ => None,
     }
 }
@@ -345,6 +355,7 @@ pub fn publish(function: &mut Function, number: String, active_at: u64, version_
             revision: version_revision,
             active_at,
             used_at: active_at,
+            image_gone: false,
         });
 }
 
@@ -460,13 +471,22 @@ pub fn delete_version(
     Ok(())
 }
 
-/// An invocation of a published version at `now`: Active runs (and counts as use); Pending is
-/// refused; Inactive fails and starts warming up (Pending for `delays.pending_ms`).
-pub fn invoke(published: &mut Published, now: u64, delays: &Delays) -> Status {
+/// An invocation of a published version at `now`: Active runs (and counts as use); Pending and
+/// Failed are refused; Inactive fails and starts warming up (Pending for `delays.pending_ms`),
+/// for which Lambda fetches the image from ECR again: when it is gone (`image_held` false) the
+/// version is Failed for good (Lambda's container image lifecycle: an image gone from ECR, or
+/// whose pull permission is revoked, leaves the function Failed,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/invocation-images.html>; aws-audit-3 N4).
+/// Lambda also fetches it periodically, when is not said: a model sees the loss at the warm-up.
+pub fn invoke(published: &mut Published, now: u64, delays: &Delays, image_held: bool) -> Status {
     let status = published.status(now, delays);
     match status {
         Status::Active => published.used_at = now,
-        Status::Pending => {}
+        Status::Pending | Status::Failed => {}
+        Status::Inactive if !image_held => {
+            published.image_gone = true;
+            return Status::Failed;
+        }
         Status::Inactive => {
             published.active_at = now + delays.pending_ms;
             published.used_at = published.active_at;

@@ -96,6 +96,9 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         return Ok(gateway_answer(502, "Internal server error"));
     };
     let delays = world.delays;
+    // What Lambda fetches from ECR when it restores an idle version.
+    let digest = world.image_of(&version).unwrap_or_default();
+    let image_held = world.images.manifests.contains(&digest);
     let Some(published) = world
         .lambda
         .function
@@ -104,10 +107,11 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     else {
         return Ok(gateway_answer(502, "Internal server error"));
     };
-    if bgd_rules::lambda::invoke(published, now, &delays) != bgd_rules::lambda::Status::Active {
+    if bgd_rules::lambda::invoke(published, now, &delays, image_held)
+        != bgd_rules::lambda::Status::Active
+    {
         return Ok(gateway_answer(502, "Internal server error"));
     }
-    let digest = world.image_of(&version).unwrap_or_default();
     let Some(app) = world.apps.get(&digest).cloned() else {
         return Ok(gateway_answer(502, "Internal server error"));
     };

@@ -39,6 +39,15 @@ const APIGATEWAY: &[&str] = &[
     "DeleteStage",
 ];
 
+/// The calls of ECR.
+const ECR: &[&str] = &[
+    "CreateRepository",
+    "DescribeRepositories",
+    "GetAuthorizationToken",
+    "GetLifecyclePolicy",
+    "PutLifecyclePolicy",
+];
+
 /// The sim's region: every ARN it answers names it.
 const REGION: &str = "us-east-1";
 
@@ -182,7 +191,8 @@ impl SimModel {
             "GetPolicy" => {
                 let statements = c.permission_statements(f, s("Qualifier")?).await;
                 match statements {
-                    Ok(ids) if ids.is_empty() => return Some(Ok((404, Value::Null))),
+                    // What the boundary reads as none.
+                    Ok(ids) if ids.is_empty() => Ok(refusal(404, "ResourceNotFoundException")),
                     Ok(ids) => {
                         let statement: Vec<Value> =
                             ids.iter().map(|id| json!({"Sid": id})).collect();
@@ -232,9 +242,15 @@ impl SimModel {
                 .delete_stage(s("restApiId")?, s("stageName")?)
                 .await
                 .map(|()| (202, Value::Null)),
-            _ => return None,
+            _ => return self.answer_account(call, i).await,
         })
     }
+}
+
+/// A refusal the traits read as an answer (none, nothing to do), as the model writes it:
+/// the code in `__type`, as AWS JSON 1.1 carries it.
+fn refusal(status: u16, code: &str) -> (u16, Value) {
+    (status, json!({ "__type": code }))
 }
 
 /// A stage as API Gateway writes it, from what the boundary reads of one.
@@ -257,11 +273,10 @@ impl Model for SimModel {
 
     async fn call(&mut self, call: &str, input: &Value) -> Option<Answer> {
         Some(match self.answer(call, input).await? {
-            // GetPolicy of a qualifier without statements: what the boundary reads as none.
-            Ok((404, _)) => Answer {
-                status: 404,
-                error: Some("ResourceNotFoundException".into()),
-                body: Value::Null,
+            Ok((status, body)) if status >= 400 => Answer {
+                status,
+                error: body["__type"].as_str().map(str::to_owned),
+                body,
             },
             Ok((status, body)) => Answer {
                 status,
@@ -271,8 +286,11 @@ impl Model for SimModel {
             Err(e) => {
                 // API Gateway names its errors without Lambda's `Resource` prefix.
                 let gateway = APIGATEWAY.contains(&call);
+                let ecr = ECR.contains(&call);
                 let (status, code) = match e.kind {
                     ErrorKind::NotFound if gateway => (404, Some("NotFoundException")),
+                    // ECR refuses a missing repository as a client error.
+                    ErrorKind::NotFound if ecr => (400, Some("RepositoryNotFoundException")),
                     ErrorKind::Conflict if gateway => (409, Some("ConflictException")),
                     ErrorKind::NotFound => (404, Some("ResourceNotFoundException")),
                     ErrorKind::Conflict => (409, Some("ResourceConflictException")),
@@ -394,5 +412,6 @@ fn alias(a: &bgd_core::cloud::Alias, function: &str) -> Value {
     answer
 }
 
+mod account;
 #[cfg(test)]
 mod tests;

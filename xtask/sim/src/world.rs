@@ -234,6 +234,7 @@ impl World {
                 Status::Pending => VersionState::Pending,
                 Status::Active => VersionState::Active,
                 Status::Inactive => VersionState::Inactive,
+                Status::Failed => VersionState::Failed,
             },
             architecture: architecture.clone(),
             last_update_status: update.map(str::to_owned),

@@ -6,7 +6,12 @@ use aws_smithy_types::DateTime;
 use serde_json::{Map, Number, Value};
 
 /// The fields of CloudWatch's answers the front writes that are timestamps (lists of them).
-const TIMESTAMP_KEYS: &[&str] = &["Timestamps"];
+const TIMESTAMP_KEYS: &[&str] = &[
+    "Timestamps",
+    "AlarmConfigurationUpdatedTimestamp",
+    "StateUpdatedTimestamp",
+    "StateTransitionedTimestamp",
+];
 
 /// A request body as a JSON value; an empty body is an empty structure.
 pub(super) fn decode(body: &[u8]) -> Result<Value, DeserializeError> {

@@ -1,5 +1,5 @@
 //! CloudWatch on the local cloud, served by the front itself: the SDK speaks Smithy RPC v2 CBOR
-//! to it, which moto does not. GetMetricData answers Lambda's `Invocations` and `Errors` by
+//! to it, which moto does not (and other clients AWS JSON 1.0 or query). GetMetricData answers Lambda's `Invocations` and `Errors` by
 //! `FunctionName`, with `Resource` (`function:alias`) and with `ExecutedVersion`, from the data
 //! plane's counts (what Lambda publishes
 //! to CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms) keep
@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Answer, Call, Front, cbor};
+use super::{Answer, Call, Front, cbor, query};
 use crate::lifecycle::LocalCloud;
 
 /// An alarm as the front keeps it.
@@ -24,6 +24,13 @@ pub(crate) struct Alarm {
     /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
     #[serde(default)]
     pub definition: Value,
+    /// When (epoch seconds) it was last put, and its state last set and last changed.
+    #[serde(default)]
+    pub configured_at: u64,
+    #[serde(default)]
+    pub state_updated_at: u64,
+    #[serde(default)]
+    pub state_changed_at: u64,
 }
 
 const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
@@ -32,7 +39,8 @@ const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
 /// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
 /// prefers among CloudWatch's protocols (its model lists `smithy-rpc-v2-cbor`, `json`, `query`;
 /// `PRIORITY_ORDERED_SUPPORTED_PROTOCOLS` puts `json` first). Both carry the same shapes, with
-/// timestamps as epoch seconds: a JSON 1.0 call is answered by the CBOR path, transcoded.
+/// timestamps as epoch seconds: a JSON 1.0 call is answered by the CBOR path, transcoded. A
+/// form is the query protocol (`query.rs`), answered by the same path in XML.
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     let json_operation = call
         .headers
@@ -40,6 +48,18 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         .and_then(|t| t.to_str().ok())
         .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
         .map(str::to_owned);
+    let form = call
+        .headers
+        .get("content-type")
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if form && json_operation.is_none() {
+        let Some((operation, input)) = query::input(&call.body) else {
+            return query::answered("", error("MissingAction", "the form names no Action"));
+        };
+        let answer = serve(front, &call, &operation, &input).await;
+        return query::answered(&operation, answer);
+    }
     let Some(operation) = json_operation else {
         let path = call.target.split('?').next().unwrap_or_default();
         let operation = path.rsplit_once("/operation/").map_or("", |(_, op)| op);
@@ -207,6 +227,7 @@ impl Front {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
+        let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
         let out = match operation {
             "PutMetricAlarm" => {
@@ -217,8 +238,12 @@ impl Front {
                     state: "INSUFFICIENT_DATA".into(),
                     reason: "Unchecked: Initial alarm creation".into(),
                     definition: Value::Null,
+                    configured_at: now,
+                    state_updated_at: now,
+                    state_changed_at: now,
                 });
                 alarm.definition = input.clone();
+                alarm.configured_at = now;
                 json!({})
             }
             "SetAlarmState" => {
@@ -230,7 +255,11 @@ impl Front {
                 let Some(alarm) = books.alarms.get_mut(&key(name)) else {
                     return error("ResourceNotFound", &format!("alarm {name} does not exist"));
                 };
+                if alarm.state != state {
+                    alarm.state_changed_at = now;
+                }
                 alarm.state = state.into();
+                alarm.state_updated_at = now;
                 alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
                 json!({})
             }
@@ -261,8 +290,8 @@ impl Front {
     }
 }
 
-/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, and the lists
-/// CloudWatch always writes (recorded: LocalStack's AWS-validated
+/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, when each last
+/// changed, and the lists CloudWatch always writes (recorded: LocalStack's AWS-validated
 /// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
 /// name and state only).
 fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
@@ -281,6 +310,9 @@ fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
     ));
     answer["StateValue"] = json!(alarm.state);
     answer["StateReason"] = json!(alarm.reason);
+    answer["AlarmConfigurationUpdatedTimestamp"] = json!(alarm.configured_at);
+    answer["StateUpdatedTimestamp"] = json!(alarm.state_updated_at);
+    answer["StateTransitionedTimestamp"] = json!(alarm.state_changed_at);
     answer
 }
 

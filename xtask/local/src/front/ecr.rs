@@ -49,10 +49,7 @@ impl Front {
             let head = self
                 .http
                 .head(format!("{base}/manifests/{tag}"))
-                .header(
-                    "accept",
-                    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-                )
+                .header("accept", super::MANIFEST_TYPES)
                 .send()
                 .await?
                 .error_for_status()?;
@@ -66,41 +63,49 @@ impl Front {
         Ok(())
     }
 
-    /// Deletes one manifest (and every tag naming it) from the local registry; already gone
-    /// is fine.
-    async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<()> {
+    /// Deletes one manifest (and every tag naming it) from the local registry; `false` when
+    /// it was already gone.
+    async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<bool> {
         let url = format!(
             "{}/v2/{repository}/manifests/{digest}",
             self.registry_url.trim_end_matches('/')
         );
         let deleted = self.http.delete(url).send().await?;
-        if deleted.status() != StatusCode::NOT_FOUND {
-            deleted.error_for_status()?;
+        if deleted.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
         }
-        Ok(())
+        deleted.error_for_status()?;
+        Ok(true)
     }
 
     /// ECR's BatchDeleteImage by digest: the images live in the local registry, not in
-    /// moto, so the front deletes them there and answers as ECR does (`imageIds` deleted,
-    /// `failures` none).
+    /// moto, so the front deletes them there and answers as ECR does: `imageIds` deleted, and
+    /// an image already gone a failure (`ImageNotFound`, API_ImageFailure), not a deletion.
     pub(super) async fn batch_delete_image(&self, call: &Call) -> Answer {
         let body: Value = serde_json::from_slice(&call.body).unwrap_or_default();
         let repository = body["repositoryName"].as_str().unwrap_or_default();
-        let mut deleted = Vec::new();
+        let (mut deleted, mut failures) = (Vec::new(), Vec::new());
         for id in body["imageIds"].as_array().into_iter().flatten() {
             let Some(digest) = id["imageDigest"].as_str() else {
                 continue;
             };
-            if let Err(e) = self.delete_manifest(repository, digest).await {
-                return refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServerException",
-                    &format!("deleting {digest} from the local registry: {e:#}"),
-                );
+            match self.delete_manifest(repository, digest).await {
+                Ok(true) => deleted.push(json!({ "imageDigest": digest })),
+                Ok(false) => failures.push(json!({
+                    "imageId": { "imageDigest": digest },
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "Requested image not found",
+                })),
+                Err(e) => {
+                    return refuse(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "ServerException",
+                        &format!("deleting {digest} from the local registry: {e:#}"),
+                    );
+                }
             }
-            deleted.push(json!({ "imageDigest": digest }));
         }
-        ecr_answer(&json!({ "imageIds": deleted, "failures": [] }))
+        ecr_answer(&json!({ "imageIds": deleted, "failures": failures }))
     }
 
     /// ECR's GetAuthorizationToken names the registry the repositories live in: here, the

@@ -577,6 +577,25 @@ async fn publish(front: &Front, call: Call, key: &str) -> Answer {
 }
 
 impl Front {
+    /// Whether the local registry still holds `image` (`HOST/REPO@sha256:…`), as Lambda finds
+    /// out when it fetches it from ECR; an image it cannot ask about counts as held.
+    async fn image_held(&self, image: &str) -> bool {
+        let registry = self.registry_url.trim_end_matches('/');
+        let Some((repository, digest)) = image
+            .split_once('/')
+            .and_then(|(_, rest)| rest.rsplit_once('@'))
+        else {
+            return true;
+        };
+        let head = self
+            .http
+            .head(format!("{registry}/v2/{repository}/manifests/{digest}"))
+            .header("accept", super::MANIFEST_TYPES)
+            .send()
+            .await;
+        !head.is_ok_and(|r| r.status() == StatusCode::NOT_FOUND)
+    }
+
     /// The image an ImageUri naming a tag runs, as Lambda resolves a tag to the digest it then
     /// runs; `None` for a digest, or a host that is neither ECR's (whose repositories the local
     /// registry holds) nor the local registry's. A tag the registry does not hold is Lambda's
@@ -595,10 +614,7 @@ impl Front {
         let head = self
             .http
             .head(format!("{registry}/v2/{repository}/manifests/{tag}"))
-            .header(
-                "accept",
-                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-            )
+            .header("accept", super::MANIFEST_TYPES)
             .send()
             .await;
         let digest = head.ok().filter(|r| r.status().is_success()).and_then(|r| {
@@ -645,7 +661,10 @@ pub(super) async fn invocation(
             &format!("Function not found: {name}:{version}"),
         );
     };
-    let answer = match bgd_rules::lambda::invoke(published, now, &delays) {
+    // Lambda fetches the image only to restore an idle version: no registry call otherwise.
+    let image_held = published.status(now, &delays) != Status::Inactive
+        || front.image_held(&published.image).await;
+    let answer = match bgd_rules::lambda::invoke(published, now, &delays, image_held) {
         Status::Active => {
             return Answer {
                 status: StatusCode::OK,
@@ -658,6 +677,11 @@ pub(super) async fn invocation(
             StatusCode::BAD_GATEWAY,
             "ResourceNotReadyException",
             "The function is inactive: Lambda is restoring its resources. Try again later.",
+        ),
+        Status::Failed => refuse(
+            StatusCode::BAD_GATEWAY,
+            "ResourceNotReadyException",
+            "The function is failed: its image was deleted from ECR.",
         ),
     };
     front.save(&books).await;

@@ -11,6 +11,7 @@ mod cloudwatch;
 mod describe;
 mod ecr;
 mod lambda;
+mod query;
 mod state;
 
 use std::{path::PathBuf, sync::Arc};
@@ -30,6 +31,9 @@ use tokio::sync::Mutex;
 pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
+
+/// The manifests the front asks the local registry for (what the pushed images are).
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// Answers 200 once the front serves.
 pub const HEALTH_PATH: &str = "/_local/health";
@@ -302,12 +306,13 @@ impl Front {
     async fn iam(&self, call: Call) -> Answer {
         let action = call.form("Action");
         let role = call.form("RoleName");
-        let answer = self.forward(&call).await;
+        let mut answer = self.forward(&call).await;
         if let (Some(action), Some(role), true) = (action, role, answer.status.is_success()) {
             let mut books = self.books.lock().await;
             match action.as_str() {
                 "CreateRole" => {
                     books.roles.insert(role, state::now_ms());
+                    answer.body = created_role(&answer.body);
                 }
                 "DeleteRole" => {
                     books.roles.remove(&role);
@@ -425,6 +430,19 @@ impl Front {
                 "Active stages pointing to this deployment must be moved or deleted",
             )
         })
+    }
+}
+
+/// CreateRole's answer names no `MaxSessionDuration` (GetRole's does), as recorded:
+/// LocalStack's AWS-validated test_create_describe_role, create_role_result; moto's names it.
+fn created_role(body: &[u8]) -> Bytes {
+    let text = String::from_utf8_lossy(body);
+    let (open, close) = ("<MaxSessionDuration>", "</MaxSessionDuration>");
+    match (text.find(open), text.find(close)) {
+        (Some(start), Some(end)) if start < end => {
+            Bytes::from(format!("{}{}", &text[..start], &text[end + close.len()..]))
+        }
+        _ => Bytes::copy_from_slice(body),
     }
 }
 

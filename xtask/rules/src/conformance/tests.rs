@@ -81,3 +81,16 @@ fn inputs_name_the_case_s_values() {
         json!({"FunctionName": "c-1", "Qualifier": ["c-1:1"], "MemorySize": 128})
     );
 }
+
+/// A case's name cut at a word's end left `--` before the hash: ECR refused it as a
+/// repository name (`(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*…`).
+#[test]
+fn a_case_s_name_is_a_valid_repository_name_wherever_it_is_cut() {
+    let case: Case = serde_json::from_value(json!({
+        "name": "get_lifecycle_policy_without_one_is_not_found", "source": "s", "steps": []
+    }))
+    .unwrap();
+    let name = function_of(&case);
+    assert!(name.len() <= 64 && !name.contains("--"), "{name}");
+    assert!(name.starts_with("c-get-lifecycle-policy-without-one-is-not-"));
+}

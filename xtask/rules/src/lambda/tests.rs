@@ -19,6 +19,7 @@ fn version(role: &str, dead_letter: Option<&str>) -> Published {
         revision: "v".into(),
         active_at: 0,
         used_at: 0,
+        image_gone: false,
     }
 }
 
@@ -174,4 +175,32 @@ fn a_function_addressed_by_arn_is_found_in_its_own_region_only_and_its_qualifier
         addressed(arn, "eu-west-1", None),
         Err(Address::OtherRegion { .. })
     ));
+}
+
+/// aws-audit-3 N4: an idle version whose image was deleted from ECR does not warm up again
+/// when invoked (Lambda fetches the image to restore it): it is Failed, for good, and says why.
+#[test]
+fn an_inactive_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_held_warms_up() {
+    use super::{Status, invoke, state_reason};
+    let delays = crate::Delays {
+        idle_ms: 1_000,
+        pending_ms: 100,
+        ..crate::Delays::default()
+    };
+    let (mut held, mut gone) = (version("r", None), version("r", None));
+    assert_eq!(
+        invoke(&mut held, 500, &delays, false),
+        Status::Active,
+        "not fetched while warm"
+    );
+    assert_eq!(invoke(&mut held, 2_000, &delays, true), Status::Inactive);
+    assert_eq!(held.status(2_050, &delays), Status::Pending);
+    assert_eq!(held.status(2_100, &delays), Status::Active);
+    assert_eq!(invoke(&mut gone, 2_000, &delays, false), Status::Failed);
+    assert_eq!(gone.status(2_100, &delays), Status::Failed);
+    assert_eq!(invoke(&mut gone, 9_000, &delays, true), Status::Failed);
+    assert_eq!(
+        state_reason(Status::Failed.as_str()).map(|r| r.1),
+        Some("ImageDeleted")
+    );
 }

@@ -18,7 +18,7 @@ fn the_simulations_aws_answers_every_recorded_case_it_can_express_as_recorded() 
     let passed = verdicts.iter().filter(|v| **v == Verdict::Passed).count();
     assert!(failed.is_empty(), "{failed:#?}");
     // As many as ran on 2026-12-07: a case that stops running here must be skipped by name.
-    assert!(passed >= 27, "only {passed} cases ran in the simulation");
+    assert!(passed >= 33, "only {passed} cases ran in the simulation");
 }
 
 /// AWS's ListVersionsByFunction names no State (recorded: test_lambda_image_versions
@@ -59,5 +59,80 @@ fn a_listed_version_reads_as_the_boundary_reads_awss_list_active_and_without_ima
         let first = &listed.body["Versions"][0];
         assert_eq!(first["State"], "Active", "{}", listed.body);
         assert!(first.get("Code").is_none() && first.get("LastUpdateStatus").is_none());
+    });
+}
+
+/// aws-behaviours row 50 in the simulation, by the same rule as the local cloud
+/// (`bgd_rules::lambda::invoke`): the first request to an idle version fails either way; then
+/// it warms up (Pending) when ECR still holds its image, and is Failed for good when not.
+#[test]
+fn an_idle_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_held_warms_up() {
+    use bgd_core::{
+        cloud::{AliasTarget, Apis, Functions, Stage, VersionState},
+        pipeline::ALIAS_VARIABLE,
+        probe::Request,
+    };
+    use std::{collections::BTreeMap, time::Duration};
+
+    async fn after_a_request_to_it_idle(seed: u64, held: bool) -> VersionState {
+        use bgd_rules::conformance::Model;
+        let mut model = super::SimModel::new(seed, DELAYS);
+        let image = format!("sim.registry/r@sha256:{}", "a".repeat(64));
+        let create =
+            serde_json::json!({"FunctionName": "f", "Role": "r", "Code": {"ImageUri": image}});
+        assert_eq!(
+            model.call("CreateFunction", &create).await.unwrap().status,
+            201
+        );
+        let (c, function) = (&model.cloud, "f");
+        tokio::time::sleep(Duration::from_millis(DELAYS.pending_ms + 1)).await;
+        let v1 = c
+            .publish_version(function, &"a".repeat(64), "")
+            .await
+            .unwrap();
+        c.create_alias(function, "green", &AliasTarget::version(&v1.version), "")
+            .await
+            .unwrap();
+        let api = c.create_rest_api("api").await.unwrap();
+        let deployment = c.create_deployment(&api.id, "d").await.unwrap();
+        let stage = Stage {
+            name: "green".into(),
+            deployment_id: deployment,
+            variables: BTreeMap::from([(ALIAS_VARIABLE.into(), "green".into())]),
+            description: String::new(),
+        };
+        c.create_stage(&api.id, &stage).await.unwrap();
+        if held {
+            c.world()
+                .images
+                .manifests
+                .insert(format!("sha256:{}", "a".repeat(64)));
+        }
+        tokio::time::sleep(Duration::from_millis(DELAYS.idle_ms + 1_000)).await;
+        let request = Request {
+            method: "GET".into(),
+            url: format!("{}/restapis/{}/green/", crate::world::GATEWAY, api.id),
+            headers: Vec::new(),
+            body: None,
+        };
+        let answer = crate::app::answer(&mut c.world(), &request).unwrap();
+        assert_eq!(answer.status, 502, "an idle version's first request fails");
+        c.get_version(function, &v1.version).await.unwrap().state
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(
+            after_a_request_to_it_idle(1, true).await,
+            VersionState::Pending
+        );
+        assert_eq!(
+            after_a_request_to_it_idle(2, false).await,
+            VersionState::Failed
+        );
     });
 }

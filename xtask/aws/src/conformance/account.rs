@@ -1,0 +1,117 @@
+//! The account's services over the wire: ECR (AWS JSON 1.1, judged as received), IAM and STS
+//! (XML, judged as the SDK parsed them).
+use aws_sdk_ecr::{error::ProvideErrorMetadata, types::ImageIdentifier};
+use serde_json::{Value, json};
+
+use super::WireModel;
+
+impl WireModel {
+    pub(super) async fn send_account(
+        &self,
+        call: &str,
+        i: &Value,
+    ) -> Option<Result<(), (u16, String)>> {
+        let s = |k: &str| i[k].as_str().map(str::to_owned);
+        let (e, repository) = (&self.ecr, s("repositoryName"));
+        let images = || {
+            i["imageIds"].as_array().map(|ids| {
+                ids.iter()
+                    .map(|id| {
+                        ImageIdentifier::builder()
+                            .set_image_digest(id["imageDigest"].as_str().map(str::to_owned))
+                            .set_image_tag(id["imageTag"].as_str().map(str::to_owned))
+                            .build()
+                    })
+                    .collect()
+            })
+        };
+        let role = |r: Option<&aws_sdk_iam::types::Role>| {
+            r.map_or(Value::Null, |r| {
+                json!({"Role": {
+                    "RoleName": r.role_name(), "Arn": r.arn(), "Path": r.path(),
+                    "RoleId": r.role_id(), "CreateDate": r.create_date().to_string(),
+                    "AssumeRolePolicyDocument": r.assume_role_policy_document(),
+                    "MaxSessionDuration": r.max_session_duration(),
+                }})
+            })
+        };
+        match call {
+            "DescribeRepositories" => {
+                let names = i["repositoryNames"].as_array().map(|names| {
+                    names
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                });
+                sent!(e.describe_repositories().set_repository_names(names))
+            }
+            "CreateRepository" => sent!(e.create_repository().set_repository_name(repository)),
+            "GetAuthorizationToken" => sent!(e.get_authorization_token()),
+            "GetRepositoryPolicy" => {
+                sent!(e.get_repository_policy().set_repository_name(repository))
+            }
+            "SetRepositoryPolicy" => sent!(
+                e.set_repository_policy()
+                    .set_repository_name(repository)
+                    .set_policy_text(s("policyText"))
+            ),
+            "GetLifecyclePolicy" => sent!(e.get_lifecycle_policy().set_repository_name(repository)),
+            "PutLifecyclePolicy" => sent!(
+                e.put_lifecycle_policy()
+                    .set_repository_name(repository)
+                    .set_lifecycle_policy_text(s("lifecyclePolicyText"))
+            ),
+            "BatchDeleteImage" => sent!(
+                e.batch_delete_image()
+                    .set_repository_name(repository)
+                    .set_image_ids(images())
+            ),
+            "DescribeImages" => sent!(
+                e.describe_images()
+                    .set_repository_name(repository)
+                    .set_image_ids(images())
+            ),
+            "GetCallerIdentity" => parsed!(
+                self,
+                self.sts.get_caller_identity(),
+                |out: aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput| {
+                    json!({"Account": out.account(), "Arn": out.arn(), "UserId": out.user_id()})
+                }
+            ),
+            "CreateRole" => parsed!(
+                self,
+                self.iam
+                    .create_role()
+                    .set_role_name(s("RoleName"))
+                    .set_assume_role_policy_document(s("AssumeRolePolicyDocument")),
+                |out: aws_sdk_iam::operation::create_role::CreateRoleOutput| role(out.role())
+            ),
+            "GetRole" => parsed!(
+                self,
+                self.iam.get_role().set_role_name(s("RoleName")),
+                |out: aws_sdk_iam::operation::get_role::GetRoleOutput| role(out.role())
+            ),
+            "PutRolePolicy" => parsed!(
+                self,
+                self.iam
+                    .put_role_policy()
+                    .set_role_name(s("RoleName"))
+                    .set_policy_name(s("PolicyName"))
+                    .set_policy_document(s("PolicyDocument")),
+                |_| Value::Null
+            ),
+            "GetRolePolicy" => parsed!(
+                self,
+                self.iam
+                    .get_role_policy()
+                    .set_role_name(s("RoleName"))
+                    .set_policy_name(s("PolicyName")),
+                |out: aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput| {
+                    json!({"RoleName": out.role_name(), "PolicyName": out.policy_name(),
+                        "PolicyDocument": out.policy_document()})
+                }
+            ),
+            _ => None,
+        }
+    }
+}
