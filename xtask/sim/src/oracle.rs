@@ -43,6 +43,11 @@ pub(super) struct Oracle {
     /// Actors whose live lock another run removed (without --break-lock): from then on a write
     /// of theirs is a second holder at work.
     robbed: BTreeMap<usize, usize>,
+    /// Actors whose expired lock another run took over, until their next write of green: the
+    /// check each write makes first (one GetStage of blue) may have found the lock theirs just
+    /// before the takeover deleted it. DeleteStage is not conditional, so that one write is
+    /// the residual the pipeline can narrow but not close; a second one would have checked.
+    expired_under: BTreeSet<usize>,
     /// The last write of green that landed: its actor.
     green_writer: Option<usize>,
     /// Actor → who had written green last when the actor last read it.
@@ -107,7 +112,8 @@ impl Oracle {
         self.green_writer = Some(actor);
         self.moved_green.insert(actor);
         let moves = from != Some(to);
-        let holds = matches!(self.lock, Some((Holder::Actor(holder), _)) if holder == actor);
+        let holds = matches!(self.lock, Some((Holder::Actor(holder), _)) if holder == actor)
+            || self.expired_under.remove(&actor);
         let (from_s, to_s) = (from.map_or("none".into(), routing), routing(to));
         if moves && matches!(role, Role::Deploy(_) | Role::Promote) && !holds {
             self.violation(format!(
@@ -192,6 +198,11 @@ impl Oracle {
         let Some((holder, expired)) = self.lock.take() else {
             return;
         };
+        if let (Holder::Actor(holder), true) = (holder, expired)
+            && holder != actor
+        {
+            self.expired_under.insert(holder);
+        }
         if holder == Holder::Actor(actor) || expired || break_lock {
             return;
         }
