@@ -180,13 +180,16 @@ pub(crate) async fn run(
     let crashed = Arc::new(Notify::new());
     let ctx = context(world, actor, &role, config, crashed.clone());
     let skew = ctx.cloud.world().skews.get(&actor).copied().unwrap_or(0);
+    // On the heap: a verb's future is about 120 KB in debug builds, and each layer that held
+    // it (the select, the runs joined, `converge`) copied it whole.
+    let work = Box::pin(ledger::skewed(skew, act(&ctx, &role, images)));
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {
         biased;
         () = crashed.notified() => Ending::Crashed,
-        result = ledger::skewed(skew, act(&ctx, &role, images)) => Ending::Done(result),
+        result = work => Ending::Done(result),
     };
-    let line = match &ending {
+    let line = || match &ending {
         Ending::Crashed => format!("a{actor} crashed"),
         Ending::Done(Ok(said)) => format!("a{actor} ends: {said}"),
         Ending::Done(Err(e)) => format!(
@@ -218,14 +221,13 @@ pub(crate) fn context(
     let traced = world.clone();
     let progress = Progress::traced(Arc::new(move |phase, ended| {
         let mut w = traced.lock().unwrap_or_else(|e| e.into_inner());
-        let line = match ended {
+        w.note(|| match ended {
             None => format!("a{actor} == {}", phase.name()),
             Some(true) => format!("a{actor} == {} ok", phase.name()),
             Some(false) => format!("a{actor} == {} FAILED", phase.name()),
-        };
-        w.note(line);
+        });
     }));
-    cloud.world().note(format!("a{actor} starts {role}"));
+    cloud.world().note(|| format!("a{actor} starts {role}"));
     Ctx {
         prober: Prober::new(cloud.clone()),
         cloud,

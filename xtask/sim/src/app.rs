@@ -80,16 +80,18 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     let path = if path.is_empty() { "/" } else { path };
     let now = world.now();
     let served = world.gateway.api.as_ref().is_some_and(|(id, _)| id == api);
-    let Some(stage) = world
+    // The two variables the data plane reads, not the whole stage, cloned per request.
+    let Some(variables) = world
         .gateway
         .stages
         .get(stage_name)
         .filter(|s| served && now >= s.served_at)
-        .map(|s| s.stage.clone())
+        .map(|s| &s.stage.variables)
     else {
         return Ok(gateway_answer(403, "Forbidden"));
     };
-    let Some(alias) = stage.variables.get(ALIAS_VARIABLE).cloned() else {
+    let token = variables.get(TOKEN_VARIABLE).cloned();
+    let Some(alias) = variables.get(ALIAS_VARIABLE).cloned() else {
         return Ok(gateway_answer(500, "Internal server error"));
     };
     let Some(version) = world.routed(&alias) else {
@@ -115,8 +117,9 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     let Some(app) = world.apps.get(&digest).cloned() else {
         return Ok(gateway_answer(502, "Internal server error"));
     };
-    let token = stage.variables.get(TOKEN_VARIABLE);
-    let with_token = token.is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
+    let with_token = token
+        .as_ref()
+        .is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
     let answer = |status: u16, body: String| Answer {
         status,
         body,

@@ -6,6 +6,7 @@ use std::{
     convert::Infallible,
     fmt::Debug,
     future::Future,
+    hash::Hash,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
@@ -115,7 +116,7 @@ impl SimCloud {
         let known = w.oracle.violations.len();
         w.users_until_now();
         w.steps += 1;
-        w.schedule.push((self.actor, call.name.clone()));
+        (self.actor, &call.name).hash(&mut w.schedule);
         if call.write && self.role.read_only() {
             w.oracle.read_only_wrote(self.actor, &self.role, &call.name);
         }
@@ -124,7 +125,7 @@ impl SimCloud {
         }
         if let Some(fault) = fault {
             w.faults.add(fault);
-            w.note(format!("a{} {} !! {}", self.actor, call.name, fault.kind()));
+            w.note(|| format!("a{} {} !! {}", self.actor, call.name, fault.kind()));
         }
         match fault {
             Some(Fault::CrashBefore) => {
@@ -147,18 +148,17 @@ impl SimCloud {
             _ => {}
         }
         let result = apply(&mut w, self.actor);
-        let outcome = match &result {
-            Ok(answer) => (call.shown)(answer),
-            Err(e) => format!("{e:?}").chars().take(120).collect(),
-        };
-        w.note(format!("a{} {} -> {outcome}", self.actor, call.name));
+        w.note(|| {
+            let outcome = match &result {
+                Ok(answer) => (call.shown)(answer),
+                Err(e) => format!("{e:?}").chars().take(120).collect(),
+            };
+            format!("a{} {} -> {outcome}", self.actor, call.name)
+        });
         check(&mut w);
-        let found: Vec<String> = w.oracle.violations[known..]
-            .iter()
-            .map(|v| format!("VIOLATION {v}"))
-            .collect();
-        for line in found {
-            w.note(line);
+        for found in known..w.oracle.violations.len() {
+            let line = format!("VIOLATION {}", w.oracle.violations[found]);
+            w.note(|| line);
         }
         match fault {
             Some(Fault::CrashAfter) => {

@@ -78,7 +78,7 @@ pub fn batch(
             break;
         }
         ran += 1;
-        let outcome = run_one(seed, actors, fresh, &fixtures);
+        let outcome = run_one(seed, (actors, fresh, trace), &fixtures);
         steps += outcome.steps;
         faults.merge(&outcome.faults);
         schedules.insert(outcome.schedule);

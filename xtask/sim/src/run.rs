@@ -4,7 +4,7 @@
 //! then no stage blue is left and every published version carries its ledger record.
 use std::{
     collections::BTreeMap,
-    hash::{DefaultHasher, Hash, Hasher},
+    hash::Hasher,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -138,24 +138,36 @@ pub(crate) struct Outcome {
 }
 
 /// Runs seed `seed`: `fresh` starts from a just-provisioned stack, else from one with a deploy
-/// after provision.
-pub(crate) fn run_one(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
+/// after provision; `traced` keeps its steps' lines.
+pub(crate) fn run_one(
+    seed: u64,
+    (actors, fresh, traced): (usize, bool, bool),
+    fixtures: &Fixtures,
+) -> Outcome {
     bgd_core::secret::forget_all();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("a current-thread runtime builds");
-    runtime.block_on(simulate(seed, actors, fresh, fixtures))
+    runtime.block_on(simulate(seed, (actors, fresh, traced), fixtures))
 }
 
-async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) -> Outcome {
+async fn simulate(
+    seed: u64,
+    (actors, fresh, traced): (usize, bool, bool),
+    fixtures: &Fixtures,
+) -> Outcome {
     // Records' times and lock expiries from virtual time, or a second's tick would change a
     // Description, and the tags named after it, between two runs of one seed.
     let _clock = bgd_core::ledger::virtual_clock(EPOCH);
     let mut plan = SmallRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed);
     let world = Arc::new(Mutex::new(World::new(seed, Rates::draw(&mut plan))));
-    lock(&world).apps = fixtures.apps.clone();
+    {
+        let mut w = lock(&world);
+        w.apps = fixtures.apps.clone();
+        w.trace = traced.then(Vec::new);
+    }
     let config = match plan.random_range(0..2 * ROLLOUTS.len()) {
         n if n < ROLLOUTS.len() => &fixtures.rolling[n],
         _ => &fixtures.config,
@@ -231,15 +243,13 @@ async fn simulate(seed: u64, actors: usize, fresh: bool, fixtures: &Fixtures) ->
         }
     }
 
-    let w = lock(&world);
-    let mut hasher = DefaultHasher::new();
-    w.schedule.hash(&mut hasher);
+    let mut w = lock(&world);
     Outcome {
         steps: w.steps,
         faults: w.faults.clone(),
-        schedule: hasher.finish(),
-        trace: w.trace.clone(),
-        violations: w.oracle.violations.clone(),
+        schedule: w.schedule.finish(),
+        trace: w.trace.take().unwrap_or_default(),
+        violations: std::mem::take(&mut w.oracle.violations),
     }
 }
 
@@ -313,7 +323,7 @@ async fn converge(
                 match w.oracle.lock {
                     Some((Holder::Foreign, _)) if !deploy.break_lock => deploy.break_lock = true,
                     Some(_) if !waited => {
-                        w.note("the lock's TTL passes".into());
+                        w.note(|| "the lock's TTL passes".into());
                         super::cloud::expire_lock(&mut w);
                         waited = true;
                     }

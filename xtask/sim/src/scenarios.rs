@@ -27,10 +27,11 @@ use super::{
 /// The trace line a scenario must have reached, or the trace to see why it did not.
 fn reached(world: &std::sync::Mutex<World>, line: &str) {
     let w = world.lock().unwrap();
+    let trace = w.trace.as_deref().unwrap_or_default();
     assert!(
-        w.trace.iter().any(|l| l.contains(line)),
+        trace.iter().any(|l| l.contains(line)),
         "the scenario never reached \"{line}\":\n{}",
-        w.trace.join("\n")
+        trace.join("\n")
     );
 }
 
@@ -41,7 +42,7 @@ fn no_violation(world: &std::sync::Mutex<World>) {
         w.oracle.violations.is_empty(),
         "{:?}\n{}",
         w.oracle.violations,
-        w.trace.join("\n")
+        w.trace.as_deref().unwrap_or_default().join("\n")
     );
 }
 

@@ -15,16 +15,16 @@ pub(crate) fn fixtures() -> &'static Fixtures {
 fn the_same_seed_replays_the_same_run_byte_for_byte() {
     let fixtures = fixtures();
     for seed in [3, 42, 11_994] {
-        let first = run_one(seed, 4, false, fixtures);
+        let first = run_one(seed, (4, false, true), fixtures);
         // The wall clock moves on a second: nothing a run records may follow it.
         std::thread::sleep(std::time::Duration::from_millis(1_001));
-        let again = run_one(seed, 4, false, fixtures);
+        let again = run_one(seed, (4, false, true), fixtures);
         assert!(first.steps > 50, "seed {seed}: {} steps", first.steps);
         assert_eq!(first.trace, again.trace, "seed {seed}");
         assert_eq!(first.schedule, again.schedule);
     }
-    let other = run_one(4, 4, false, fixtures);
-    assert_ne!(run_one(3, 4, false, fixtures).trace, other.trace);
+    let other = run_one(4, (4, false, true), fixtures);
+    assert_ne!(run_one(3, (4, false, true), fixtures).trace, other.trace);
 }
 
 #[test]
@@ -32,7 +32,7 @@ fn a_batch_of_runs_breaks_no_invariant() {
     let fixtures = fixtures();
     let (mut faults, mut failed) = (0, Vec::new());
     for seed in 500..700 {
-        let outcome = run_one(seed, 3, seed % 2 == 0, fixtures);
+        let outcome = run_one(seed, (3, seed % 2 == 0, false), fixtures);
         faults += outcome.faults.0.values().sum::<u64>();
         if !outcome.violations.is_empty() {
             failed.push((seed, outcome.violations));

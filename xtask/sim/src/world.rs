@@ -2,7 +2,10 @@
 //! Lambda's rules from `crate::rules`), one REST API with its stages, one image repository, the
 //! apps those images run, and what the oracle saw. Mutated only under the world's lock, one
 //! call at a time, so every call is atomic as AWS's are.
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    hash::DefaultHasher,
+};
 
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
@@ -103,9 +106,12 @@ pub(super) struct World {
     pub apps: BTreeMap<String, App>,
     pub oracle: Oracle,
     pub faults: FaultCounts,
-    pub trace: Vec<String>,
-    /// The (actor, operation) sequence: two runs with the same one interleaved alike.
-    pub schedule: Vec<(usize, String)>,
+    /// The run's steps as lines, when traced (a scenario, a test or `--trace`); formatting
+    /// every step's line took a tenth of a batch's time that no one reads.
+    pub trace: Option<Vec<String>>,
+    /// The (actor, operation) sequence, hashed as it goes: two runs with the same one
+    /// interleaved alike.
+    pub schedule: DefaultHasher,
     pub steps: u64,
     /// The world's users and Lambda's metrics of every invocation, as CloudWatch has them.
     pub traffic: Traffic,
@@ -144,8 +150,8 @@ impl World {
             apps: BTreeMap::new(),
             oracle: Oracle::default(),
             faults: FaultCounts::default(),
-            trace: Vec::new(),
-            schedule: Vec::new(),
+            trace: Some(Vec::new()),
+            schedule: DefaultHasher::new(),
             steps: 0,
             traffic,
             start: tokio::time::Instant::now(),
@@ -179,9 +185,12 @@ impl World {
         self.rates.fault(&mut self.rng, write, lambda_write)
     }
 
-    pub(super) fn note(&mut self, line: String) {
+    /// A line in the trace, formatted only when the run is traced.
+    pub(super) fn note(&mut self, line: impl FnOnce() -> String) {
         let at = self.now();
-        self.trace.push(format!("{at:>8}ms {line}"));
+        if let Some(trace) = &mut self.trace {
+            trace.push(format!("{at:>8}ms {}", line()));
+        }
     }
 
     /// A fresh RevisionId, from the run's seed (Lambda's are random UUIDs).
