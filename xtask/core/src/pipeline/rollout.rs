@@ -105,7 +105,7 @@ impl<C: Cloud> Ctx<C> {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
         };
-        let lag = self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag());
+        let lag = self.metrics_lag();
         self.note_signals(lag);
         let (steps, bake) = plan.watched(lag);
         let old = green.target.version.clone();
@@ -151,6 +151,11 @@ impl<C: Cloud> Ctx<C> {
         }
         seen.seconds = started.elapsed().as_secs_f64();
         Ok(seen)
+    }
+
+    /// How late real traffic reaches this cloud's CloudWatch; none without one.
+    pub(crate) fn metrics_lag(&self) -> Duration {
+        self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag())
     }
 
     /// Says what this rollout cannot judge by: no real traffic or alarms on a cloud without

@@ -82,8 +82,7 @@ impl<C: Cloud> Ctx<C> {
         if !plan.watches() {
             return Ok(());
         }
-        let lag = self.traffic.as_ref().map_or(Duration::ZERO, |t| t.lag());
-        let length = plan.length(lag);
+        let length = plan.length(self.metrics_lag());
         let need = before + length;
         let left = self.deadline.saturating_duration_since(Instant::now());
         if need <= left {
