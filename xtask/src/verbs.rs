@@ -69,6 +69,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         progress: Progress::default(),
         deadline,
         credentials_expire,
+        hand_off: global.hand_off,
         green_writes: Default::default(),
         traffic,
     })
@@ -236,6 +237,20 @@ impl flags::Promote {
                 bake: self.bake,
             };
             let mut report = pipeline::hold::promote_held(&ctx, options).await?;
+            report.write_calls = ctx.cloud.write_calls();
+            anyhow::Ok(report)
+        };
+        stating_green(&ctx, global.json, work).await
+    }
+}
+
+impl flags::Resume {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let mut ctx = connect(global).await?;
+        // Carrying a rollout on is what resume is for: its own time running out hands off again.
+        ctx.hand_off = true;
+        let work = async {
+            let mut report = pipeline::resume::run(&ctx, self.break_lock).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };
