@@ -52,7 +52,7 @@ async fn a_rollout_run_in_killed_processes_decides_as_one_run_does() {
     assert_eq!(rolling.step, 0, "{rolling:?}");
     let candidate = rolling.to.to_string();
     let resume = ["resume", "--break-lock"];
-    let mut stops = vec![format!("step {}", rolling.step + 1)];
+    let mut stops = vec!["deploy at shift:end (step 1)".to_owned()];
     for (at, expect) in [("shift:end", Some(1)), ("promote:end", None)] {
         let killed = stack.xtask_with(&resume, &[(KILL_AT, at)]).await;
         assert_eq!(killed.status.signal(), Some(9), "{at}: {killed:?}");
@@ -66,7 +66,7 @@ async fn a_rollout_run_in_killed_processes_decides_as_one_run_does() {
             assert_eq!(left.version.to_string(), candidate, "{at}: promoted");
             assert!(left.baking.is_some(), "{at}: killed in the bake: {left:?}");
         }
-        stops.push(at.to_owned());
+        stops.push(format!("resume at {at}"));
     }
     let last = stack.ok(&resume).await;
     assert_eq!(last["outcome"], "finished", "{last}");

@@ -72,12 +72,7 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         report.held = Some(version);
         report.plan = super::hold::instructions(ctx, &pre.api, version);
     } else {
-        let handed_off = watched.as_ref().is_some_and(|w| w.handed_off.is_some());
-        report.outcome = if handed_off {
-            Outcome::HandedOff
-        } else {
-            Outcome::Deployed
-        };
+        report.outcome = Outcome::of(watched.as_ref());
         report.previous = report.version;
         report.version = Some(version);
         report.rollout = watched;

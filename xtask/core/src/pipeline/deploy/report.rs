@@ -65,6 +65,17 @@ pub(super) fn report<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> 
     }
 }
 
+impl Outcome {
+    /// How a run that reached green ended: deployed, or its rollout handed off (`--hand-off`).
+    pub(crate) fn of(rollout: Option<&Watched>) -> Self {
+        if rollout.is_some_and(|w| w.handed_off.is_some()) {
+            Self::HandedOff
+        } else {
+            Self::Deployed
+        }
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outcome = match self.outcome {
