@@ -172,9 +172,9 @@ async fn provision(
 ) -> Result<pipeline::provision::Report> {
     // Boxed: provision's future, on the SDK, is large in debug builds (see `catching_panics`).
     let mut report = Box::pin(pipeline::provision::run(ctx, options)).await?;
-    if !options.dry_run && pipeline::prune::keep_verified_images(ctx).await? {
+    if !options.dry_run && pipeline::lifecycle::keep_verified_images(ctx).await? {
         report.created.push(
-            "the repository's lifecycle policy: verified-* images kept, others expire 30 days after their push"
+            "the repository's lifecycle policy: verified-* images kept, and the 3 newest others pushed (one of them $LATEST's); others expire 30 days after their push"
                 .into(),
         );
     }

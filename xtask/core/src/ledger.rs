@@ -15,7 +15,9 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 mod verification;
-pub use verification::{failed_image_tag, failed_tag, verification, verified_tag};
+pub use verification::{
+    LATEST_IMAGE_PREFIX, failed_image_tag, failed_tag, latest_image_tag, verification, verified_tag,
+};
 
 /// Lambda's limit on version and alias descriptions.
 pub const DESCRIPTION_LIMIT: usize = 256;

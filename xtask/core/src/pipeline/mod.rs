@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod history;
 pub mod hold;
+pub mod lifecycle;
 mod lock;
 
 mod preflight;
