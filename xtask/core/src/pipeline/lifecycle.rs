@@ -75,7 +75,7 @@ pub async fn keep_verified_images<C: Cloud + Pruning>(ctx: &Ctx<C>) -> Result<bo
 
 #[cfg(test)]
 mod tests {
-    use bgd_rules::ecr::{Image, lifecycle_expired};
+    use bgd_rules::lifecycle::{Image, expired};
 
     use super::{KEPT_LATEST, lifecycle_policy};
 
@@ -100,18 +100,15 @@ mod tests {
             pushed("stray", &["git-s"], 0),
             pushed("latest", &["git-b", "latest-b"], 1),
         ];
-        let expired = lifecycle_expired(&lifecycle_policy(), &images, 90 * DAY);
-        assert_eq!(expired.into_iter().collect::<Vec<_>>(), ["stray"]);
+        let gone = expired(&lifecycle_policy(), &images, 90 * DAY);
+        assert_eq!(gone.into_iter().collect::<Vec<_>>(), ["stray"]);
         for n in 0..KEPT_LATEST {
             let tags = [format!("git-{n}"), format!("latest-{n}")];
             let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
             images.push(pushed(&format!("later-{n}"), &tags, 2 + u64::from(n)));
         }
-        let expired = lifecycle_expired(&lifecycle_policy(), &images, 90 * DAY);
-        assert!(
-            expired.contains("latest"),
-            "past {KEPT_LATEST} newer pushes"
-        );
-        assert!(!expired.contains("verified"));
+        let gone = expired(&lifecycle_policy(), &images, 90 * DAY);
+        assert!(gone.contains("latest"), "past {KEPT_LATEST} newer pushes");
+        assert!(!gone.contains("verified"));
     }
 }

@@ -22,7 +22,7 @@ pub struct Image {
 
 /// The digests `policy` (a lifecycle policy's JSON) expires among `images` at `now` (epoch
 /// seconds).
-pub fn lifecycle_expired(policy: &Value, images: &[Image], now: u64) -> BTreeSet<String> {
+pub fn expired(policy: &Value, images: &[Image], now: u64) -> BTreeSet<String> {
     let mut rules: Vec<&Value> = policy["rules"].as_array().into_iter().flatten().collect();
     rules.sort_by_key(|rule| rule["rulePriority"].as_u64());
     let mut unclaimed: Vec<&Image> = images.iter().collect();
@@ -98,7 +98,7 @@ fn wildcard(pattern: &str, tag: &str) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::{Image, lifecycle_expired, wildcard};
+    use super::{Image, expired, wildcard};
 
     fn image(digest: &str, tags: &[&str], pushed_at: u64) -> Image {
         Image {
@@ -123,9 +123,9 @@ mod tests {
             image("old", &["git-a"], 0),
             image("young", &[], 40 * day),
         ];
-        let expired = lifecycle_expired(&policy, &images, 45 * day);
+        let gone = expired(&policy, &images, 45 * day);
         // The older keep-* image goes by rule 1's count; the old untagged-by-keep one by rule 2.
-        assert_eq!(expired.into_iter().collect::<Vec<_>>(), ["old", "old-kept"]);
+        assert_eq!(gone.into_iter().collect::<Vec<_>>(), ["old", "old-kept"]);
         assert!(wildcard("latest-*", "latest-ab") && !wildcard("latest-*", "git-latest-ab"));
         assert!(wildcard("a*b*c", "axxbyyc") && !wildcard("a*b", "ab-"));
     }
