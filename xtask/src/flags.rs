@@ -315,6 +315,9 @@ pub struct Resume {
     /// Take over a lock whose run died before it expired
     #[arg(long)]
     pub break_lock: bool,
+    /// Say what is under way and what would be judged next; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -250,7 +250,7 @@ impl flags::Resume {
         // Carrying a rollout on is what resume is for: its own time running out hands off again.
         ctx.hand_off = true;
         let work = async {
-            let mut report = pipeline::resume::run(&ctx, self.break_lock).await?;
+            let mut report = pipeline::resume::run(&ctx, self.break_lock, self.dry_run).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };

@@ -144,6 +144,9 @@ async fn a_rollout_longer_than_its_run_is_handed_off_and_finished_by_resume() {
         cloud.get_stage(&api.id, "blue").await.is_err(),
         "a handed-off run releases its lock"
     );
+    let planned = stack.ok(&["resume", "--dry-run"]).await;
+    assert_eq!(planned["outcome"], "planned", "{planned}");
+    assert_eq!(planned["version"].to_string(), version, "{planned}");
     // Each resume watches until a minute before its own deadline, then hands off again.
     let mut runs = 0;
     let finished = loop {

@@ -19,6 +19,8 @@ use crate::{
 pub enum Outcome {
     /// No rollout was under way (or another run finished it meanwhile).
     Nothing,
+    /// `--dry-run`: what is under way, nothing written.
+    Planned,
     /// The rollout finished: green on the new version alone, its bake passed.
     Finished,
     /// This run's time ran out first: the rollout goes on at the next `resume`.
@@ -49,7 +51,7 @@ fn left_to_do(green: &Alias) -> Option<(u64, Option<u64>)> {
     record.baking.map(|_| (record.version, record.from))
 }
 
-pub async fn run<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<Report> {
+pub async fn run<C: Cloud>(ctx: &Ctx<C>, break_lock: bool, dry_run: bool) -> Result<Report> {
     let api = ctx.find_api().await?.with_context(|| {
         format!(
             "there is no REST API {}: nothing to resume",
@@ -74,6 +76,14 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, break_lock: bool) -> Result<Report> {
         return Ok(report);
     };
     (report.version, report.from) = (Some(version), from);
+    if dry_run {
+        ctx.progress.note(format_args!(
+            "would carry on the rollout of version {version} (green's record: {})",
+            green.description
+        ));
+        report.outcome = Outcome::Planned;
+        return Ok(report);
+    }
     let (_, record) = ctx.version_record(&version.to_string()).await?;
     let green_stage = ctx.cloud.get_stage(&api.id, GREEN).await?;
     let lock = LockOptions {
@@ -119,6 +129,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outcome = match self.outcome {
             Outcome::Nothing => "nothing to resume (no rollout under way)",
+            Outcome::Planned => "planned (--dry-run: nothing written)",
             Outcome::Finished => "finished the rollout",
             Outcome::HandedOff => "rolling out: handed off again to the next `cargo xtask resume`",
         };
