@@ -289,16 +289,17 @@ pub async fn ready(cloud: &SdkCloud, function: &str, qualifier: &str) {
     }
 }
 
+/// The role a test function named `name` runs as (`NAME-role`, with its logs policy).
+pub async fn function_role(cloud: &SdkCloud, name: &str) -> String {
+    let policy = bgd_core::config::logs_policy("us-east-1", "123456789012", name);
+    let role = format!("{name}-role");
+    cloud.ensure_function_role(&role, &policy).await.unwrap()
+}
+
 /// A new image function, Active (CreateFunction retried while its new role cannot be
 /// assumed yet, as on AWS).
 pub async fn create_function(cloud: &SdkCloud, name: &str, image: &ImageRef) -> String {
-    let role_arn = cloud
-        .ensure_function_role(
-            &format!("{name}-role"),
-            &bgd_core::config::logs_policy("us-east-1", "123456789012", name),
-        )
-        .await
-        .unwrap();
+    let role_arn = function_role(cloud, name).await;
     let spec = FunctionSpec {
         name: name.to_owned(),
         role_arn,
