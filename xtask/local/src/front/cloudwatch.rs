@@ -243,6 +243,10 @@ impl Front {
                     state_changed_at: now,
                 });
                 alarm.definition = input.clone();
+                // A Double in CloudWatch's model: a JSON client's `1` is answered `1.0`.
+                if let Some(threshold) = input["Threshold"].as_f64() {
+                    alarm.definition["Threshold"] = json!(threshold);
+                }
                 alarm.configured_at = now;
                 json!({})
             }
