@@ -20,7 +20,6 @@ const LEFT_OVER: &[&str] = &[
     // Its tests' names are cited as `strict::NAME` by docs/aws-behaviours.md: a split renames them.
     "tests/tests/strict.rs",
     // Not yet split.
-    "xtask/local/src/front/mod.rs",
     "tests/src/local.rs",
 ];
 
