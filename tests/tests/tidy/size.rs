@@ -19,8 +19,6 @@ const LEFT_OVER: &[&str] = &[
     "xtask/aws/src/conformance.rs",
     // Its tests' names are cited as `strict::NAME` by docs/aws-behaviours.md: a split renames them.
     "tests/tests/strict.rs",
-    // Not yet split.
-    "tests/src/local.rs",
 ];
 
 #[test]
