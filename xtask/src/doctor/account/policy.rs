@@ -7,14 +7,8 @@ use crate::iam;
 /// Every action on every resource of the generated deploy policy must be allowed.
 pub(super) fn permissions(role: &Role) -> Check {
     const NAME: &str = "deploy role policy";
-    let Role {
-        grants,
-        config,
-        account,
-        api_id,
-        ..
-    } = *role;
-    let required = iam::permissions_policy(config, account, false, api_id);
+    let (grants, account) = (role.grants, role.account);
+    let required = iam::permissions_policy(role.config, account, false, role.api_id);
     let mut missing = Vec::new();
     let mut checked = 0;
     for statement in grants::statements(&required) {
@@ -52,13 +46,7 @@ pub(super) fn permissions(role: &Role) -> Check {
 /// reported "ok" (security-audit-3 N11).
 pub(super) fn reach(role: &Role) -> Check {
     const NAME: &str = "deploy role reach";
-    let Role {
-        grants,
-        config,
-        account,
-        api_id,
-        ..
-    } = *role;
+    let (grants, config, account) = (role.grants, role.config, role.account);
     const PROBE: &str = "bgd-doctor-probe";
     let region = &config.project.region;
     let mut beyond = vec![
@@ -80,7 +68,7 @@ pub(super) fn reach(role: &Role) -> Check {
             format!("arn:aws:ecr:{region}:{account}:repository/{PROBE}"),
         ),
     ];
-    if api_id.is_some() {
+    if role.api_id.is_some() {
         beyond.push((
             "apigateway:GET",
             format!("arn:aws:apigateway:{region}::/restapis/{PROBE}/stages/green"),
