@@ -169,6 +169,20 @@ async fn delete_alias(front: &Front, call: &Call, key: &str, alias: &str) -> Ans
     no_content()
 }
 
+impl Front {
+    /// The local registry's answer to a HEAD of a manifest of `repository` by tag or digest,
+    /// as Lambda asks ECR for an image; `None` when it did not answer.
+    async fn head_manifest(&self, repository: &str, reference: &str) -> Option<reqwest::Response> {
+        let registry = self.registry_url.trim_end_matches('/');
+        self.http
+            .head(format!("{registry}/v2/{repository}/manifests/{reference}"))
+            .header("accept", super::MANIFEST_TYPES)
+            .send()
+            .await
+            .ok()
+    }
+}
+
 /// Lambda's answer for a version of a function the front knows that is not (or no longer)
 /// published: moto still holds the versions the front deleted.
 async fn deleted(front: &Front, key: &str, qualifier: Option<&str>) -> Option<Answer> {

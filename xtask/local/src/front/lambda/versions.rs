@@ -115,20 +115,14 @@ impl Front {
     /// Whether the local registry still holds `image` (`HOST/REPO@sha256:…`), as Lambda finds
     /// out when it fetches it from ECR; an image it cannot ask about counts as held.
     async fn image_held(&self, image: &str) -> bool {
-        let registry = self.registry_url.trim_end_matches('/');
         let Some((repository, digest)) = image
             .split_once('/')
             .and_then(|(_, rest)| rest.rsplit_once('@'))
         else {
             return true;
         };
-        let head = self
-            .http
-            .head(format!("{registry}/v2/{repository}/manifests/{digest}"))
-            .header("accept", crate::front::MANIFEST_TYPES)
-            .send()
-            .await;
-        !head.is_ok_and(|r| r.status() == StatusCode::NOT_FOUND)
+        let head = self.head_manifest(repository, digest).await;
+        head.is_none_or(|r| r.status() != StatusCode::NOT_FOUND)
     }
 }
 

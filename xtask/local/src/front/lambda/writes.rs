@@ -225,13 +225,8 @@ impl Front {
         else {
             return Ok(None);
         };
-        let head = self
-            .http
-            .head(format!("{registry}/v2/{repository}/manifests/{tag}"))
-            .header("accept", crate::front::MANIFEST_TYPES)
-            .send()
-            .await;
-        let digest = head.ok().filter(|r| r.status().is_success()).and_then(|r| {
+        let head = self.head_manifest(repository, tag).await;
+        let digest = head.filter(|r| r.status().is_success()).and_then(|r| {
             let digest = r.headers().get("docker-content-digest")?;
             Some(digest.to_str().ok()?.to_owned())
         });
