@@ -75,21 +75,7 @@ pub(super) fn trust(role: &Role) -> Check {
         .into_iter()
         .filter(|st| st["Effect"] == "Allow")
         .partition(|st| is_github(st, &provider));
-    // Any other way in: another account, `*`, a service, `sts:*` (security-audit-3 N11).
-    let mut problems: Vec<String> = others
-        .iter()
-        .map(|st| {
-            format!(
-                "it also lets {} {} it",
-                st.get("Principal")
-                    .or(st.get("NotPrincipal"))
-                    .unwrap_or(&Value::Null),
-                st.get("Action")
-                    .or(st.get("NotAction"))
-                    .unwrap_or(&Value::Null)
-            )
-        })
-        .collect();
+    let mut problems: Vec<String> = others.into_iter().map(other_way_in).collect();
     if github.is_empty() {
         problems.insert(
             0,
@@ -102,51 +88,13 @@ pub(super) fn trust(role: &Role) -> Check {
     }
     let mut trusted = Vec::new();
     for statement in github {
-        let aud = format!("{GITHUB_OIDC}:aud");
-        let sub = format!("{GITHUB_OIDC}:sub");
-        let (audiences, _, loose_aud) = condition_values(statement, &aud);
-        let (subjects, pattern, loose_sub) = condition_values(statement, &sub);
-        if audiences != [AUDIENCE] {
-            problems.push(format!(
-                "the audience condition is {audiences:?}, not exactly [\"{AUDIENCE}\"]"
-            ));
-        }
-        for (key, operator) in loose_aud
-            .into_iter()
-            .map(|o| (&aud, o))
-            .chain(loose_sub.into_iter().map(|o| (&sub, o)))
-        {
-            problems.push(format!(
-                "{key} is conditioned with {operator}, which does not keep it to the values named"
-            ));
-        }
-        if subjects.is_empty() {
-            problems.push("no `sub` condition: every repository on GitHub may assume it".into());
-        } else if pattern {
-            problems.push(format!(
-                "the `sub` condition {subjects:?} is a pattern: it trusts more than one environment's jobs"
-            ));
-        }
-        trusted.extend(subjects);
+        trusted.extend(github_subjects(statement, &mut problems));
     }
     if let Some(repo) = &options.repo {
-        let expected = iam::subjects(repo, &options.environments);
-        let missing: Vec<&String> = expected
-            .iter()
-            .filter(|s| !trusted.contains(&s.as_str()))
-            .collect();
-        let extra: Vec<&&str> = trusted
-            .iter()
-            .filter(|s| !expected.iter().any(|e| e == **s))
-            .collect();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "the job's token (sub {missing:?}) is not trusted; the role trusts {trusted:?}"
-            ));
-        }
-        if !extra.is_empty() {
-            problems.push(format!("it also trusts {extra:?}"));
-        }
+        problems.extend(subject_problems(
+            &iam::subjects(repo, &options.environments),
+            &trusted,
+        ));
     }
     match (problems.is_empty(), &options.repo) {
         (false, _) => Check::finding(NAME, problems.join("; "), fix),
@@ -158,4 +106,74 @@ pub(super) fn trust(role: &Role) -> Check {
             ),
         ),
     }
+}
+
+/// A statement that lets someone other than GitHub's provider in: another account, `*`, a
+/// service, `sts:*` (security-audit-3 N11).
+fn other_way_in(statement: &Value) -> String {
+    format!(
+        "it also lets {} {} it",
+        statement
+            .get("Principal")
+            .or(statement.get("NotPrincipal"))
+            .unwrap_or(&Value::Null),
+        statement
+            .get("Action")
+            .or(statement.get("NotAction"))
+            .unwrap_or(&Value::Null)
+    )
+}
+
+/// The subjects a statement for GitHub's provider trusts, with a problem for each way its
+/// conditions let more in: an audience other than exactly STS's, an operator that does not keep
+/// a key to its values, no subject, or a pattern.
+fn github_subjects<'a>(statement: &'a Value, problems: &mut Vec<String>) -> Vec<&'a str> {
+    let aud = format!("{GITHUB_OIDC}:aud");
+    let sub = format!("{GITHUB_OIDC}:sub");
+    let (audiences, _, loose_aud) = condition_values(statement, &aud);
+    let (subjects, pattern, loose_sub) = condition_values(statement, &sub);
+    if audiences != [AUDIENCE] {
+        problems.push(format!(
+            "the audience condition is {audiences:?}, not exactly [\"{AUDIENCE}\"]"
+        ));
+    }
+    for (key, operator) in loose_aud
+        .into_iter()
+        .map(|o| (&aud, o))
+        .chain(loose_sub.into_iter().map(|o| (&sub, o)))
+    {
+        problems.push(format!(
+            "{key} is conditioned with {operator}, which does not keep it to the values named"
+        ));
+    }
+    if subjects.is_empty() {
+        problems.push("no `sub` condition: every repository on GitHub may assume it".into());
+    } else if pattern {
+        problems.push(format!(
+            "the `sub` condition {subjects:?} is a pattern: it trusts more than one environment's jobs"
+        ));
+    }
+    subjects
+}
+
+/// The deploy job's subjects the role does not trust, and those it trusts beyond them.
+fn subject_problems(expected: &[String], trusted: &[&str]) -> Vec<String> {
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|s| !trusted.contains(&s.as_str()))
+        .collect();
+    let extra: Vec<&&str> = trusted
+        .iter()
+        .filter(|s| !expected.iter().any(|e| e == **s))
+        .collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "the job's token (sub {missing:?}) is not trusted; the role trusts {trusted:?}"
+        ));
+    }
+    if !extra.is_empty() {
+        problems.push(format!("it also trusts {extra:?}"));
+    }
+    problems
 }
