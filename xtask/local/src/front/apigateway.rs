@@ -6,50 +6,19 @@ use axum::{
     http::{Method, StatusCode},
 };
 
+use serde_json::Value;
+
 use super::{Answer, Call, Front, refuse};
 
 impl Front {
-    /// API Gateway: stage variables as AWS restricts them (moto stores anything).
+    /// API Gateway: the call refused as AWS refuses it, else moto's answer as AWS gives it.
     pub(super) async fn apigateway(&self, call: Call) -> Answer {
         let body = call.json();
-        let mut variables: Vec<(String, String)> = body["variables"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-            .collect();
-        // UpdateStage: `replace /variables/NAME` operations.
-        for op in body["patchOperations"].as_array().into_iter().flatten() {
-            if let Some(name) = op["path"]
-                .as_str()
-                .and_then(|p| p.strip_prefix("/variables/"))
-            {
-                variables.push((
-                    name.to_owned(),
-                    op["value"].as_str().unwrap_or_default().into(),
-                ));
-            }
-        }
-        for (name, value) in variables {
-            if let Some(error) = bgd_rules::stage_variable_error(&name, &value) {
-                return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
-            }
-        }
-        let paths = body["patchOperations"].as_array().into_iter().flatten();
-        let stage_patch = call.method == Method::PATCH && call.target.contains("/stages/");
-        if let Some(error) = paths
-            .filter(|_| stage_patch)
-            .find_map(|op| bgd_rules::stage_patch_error(op["path"].as_str().unwrap_or_default()))
-        {
+        if let Some(error) = invalid_input(&call, &body) {
             return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
         }
         if let Some(refused) = self.deployment_in_use(&call).await {
             return refused;
-        }
-        if let Some(error) = body["description"].as_str().and_then(|d| {
-            (d.chars().count() > 1024).then_some("description: at most 1024 characters")
-        }) {
-            return refuse(StatusCode::BAD_REQUEST, "BadRequestException", error);
         }
         let mut answer = self.forward(&call).await;
         let path = call.target.split('?').next().unwrap_or_default();
@@ -63,7 +32,15 @@ impl Front {
             }
             answer = answer.with_json(&body);
         }
-        // CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start propagating.
+        if answer.status.is_success() {
+            self.stage_changed(&call, path, &body);
+        }
+        answer
+    }
+
+    /// CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start the stage's
+    /// propagation.
+    fn stage_changed(&self, call: &Call, path: &str, body: &Value) {
         let stage = match (&call.method, path.rsplit_once("/stages")) {
             (&Method::POST, Some((_, ""))) => body["stageName"].as_str().map(str::to_owned),
             (&Method::PATCH, Some((_, name))) => Some(name.trim_start_matches('/').to_owned()),
@@ -72,15 +49,12 @@ impl Front {
         let api = path
             .strip_prefix("/restapis/")
             .and_then(|rest| rest.split('/').next());
-        if answer.status.is_success()
-            && let (Some(stage), Some(api)) = (stage, api)
-        {
+        if let (Some(stage), Some(api)) = (stage, api) {
             self.stages_changed.lock().expect("lock").insert(
                 format!("{}/{api}/{stage}", call.region),
                 std::time::Instant::now(),
             );
         }
-        answer
     }
 
     /// DeleteDeployment of a deployment a stage serves: API Gateway refuses it (recorded:
@@ -114,6 +88,34 @@ impl Front {
             )
         })
     }
+}
+
+/// What AWS refuses of a call's input and moto stores: stage variables (given, or patched with
+/// `replace /variables/NAME`) outside AWS's characters, a stage patch of a path AWS does not
+/// patch, a description over 1024 characters.
+fn invalid_input(call: &Call, body: &Value) -> Option<String> {
+    let patches = || body["patchOperations"].as_array().into_iter().flatten();
+    let given = body["variables"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (name.as_str(), value));
+    let patched = patches().filter_map(|op| {
+        let name = op["path"].as_str()?.strip_prefix("/variables/")?;
+        Some((name, &op["value"]))
+    });
+    let variable = given.chain(patched).find_map(|(name, value)| {
+        bgd_rules::stage_variable_error(name, value.as_str().unwrap_or_default())
+    });
+    let stage_patch = call.method == Method::PATCH && call.target.contains("/stages/");
+    let patch = patches()
+        .filter(|_| stage_patch)
+        .find_map(|op| bgd_rules::stage_patch_error(op["path"].as_str().unwrap_or_default()));
+    let description = body["description"]
+        .as_str()
+        .filter(|d| d.chars().count() > 1024)
+        .map(|_| "description: at most 1024 characters".to_owned());
+    variable.or(patch).or(description)
 }
 
 /// API Gateway's status for a success moto answers 200: 201 for a create (CreateRestApi,
