@@ -219,78 +219,118 @@ impl Front {
         Ok(answer.json().await?)
     }
 
+    /// The alarms' operations, on the front's books of them (moto's are not asked).
     async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
-        let key = |name: &str| format!("{region}/{name}");
         let names: Vec<&str> = input["AlarmNames"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
-        let out = match operation {
-            "PutMetricAlarm" => {
-                let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
-                    return error("ValidationError", "AlarmName is required");
-                };
-                let alarm = books.alarms.entry(key(name)).or_insert_with(|| Alarm {
-                    state: "INSUFFICIENT_DATA".into(),
-                    reason: "Unchecked: Initial alarm creation".into(),
-                    definition: Value::Null,
-                    configured_at: now,
-                    state_updated_at: now,
-                    state_changed_at: now,
-                });
-                alarm.definition = input.clone();
-                // A Double in CloudWatch's model: a JSON client's `1` is answered `1.0`.
-                if let Some(threshold) = input["Threshold"].as_f64() {
-                    alarm.definition["Threshold"] = json!(threshold);
-                }
-                alarm.configured_at = now;
-                json!({})
-            }
-            "SetAlarmState" => {
-                let name = input["AlarmName"].as_str().unwrap_or_default();
-                let state = input["StateValue"].as_str().unwrap_or_default();
-                if !STATES.contains(&state) {
-                    return error("ValidationError", &format!("StateValue {state:?}"));
-                }
-                let Some(alarm) = books.alarms.get_mut(&key(name)) else {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                };
-                if alarm.state != state {
-                    alarm.state_changed_at = now;
-                }
-                alarm.state = state.into();
-                alarm.state_updated_at = now;
-                alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
-                json!({})
-            }
-            "DeleteAlarms" => {
-                if let Some(name) = names.iter().find(|n| !books.alarms.contains_key(&key(n))) {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                }
-                for name in &names {
-                    books.alarms.remove(&key(name));
-                }
-                json!({})
-            }
-            _ => {
-                // DescribeAlarms: names it does not know are left out, not refused.
-                let wanted = |name: &str| names.is_empty() || names.contains(&name);
-                let metric_alarms: Vec<Value> = books
-                    .alarms
-                    .iter()
-                    .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
-                    .filter(|(name, _)| wanted(name))
-                    .map(|(name, alarm)| described(region, name, alarm))
-                    .collect();
-                return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
-            }
+        let mut alarms = Alarms {
+            books: &mut books.alarms,
+            region,
+            now: super::state::now_ms() / 1000,
         };
-        self.save(&books).await;
-        answer(&out)
+        let written = match operation {
+            "PutMetricAlarm" => alarms.put(input),
+            "SetAlarmState" => alarms.set_state(input),
+            "DeleteAlarms" => alarms.delete(&names),
+            _ => return answer(&alarms.describe(&names)),
+        };
+        match written {
+            Ok(()) => {
+                self.save(&books).await;
+                answer(&json!({}))
+            }
+            Err((code, message)) => error(code, &message),
+        }
+    }
+}
+
+/// One region's alarms in the front's books, as one call finds them at `now` (epoch seconds).
+struct Alarms<'a> {
+    books: &'a mut BTreeMap<String, Alarm>,
+    region: &'a str,
+    now: u64,
+}
+
+/// A refusal: CloudWatch's error code and message.
+type Refused = (&'static str, String);
+
+impl Alarms<'_> {
+    fn key(&self, name: &str) -> String {
+        format!("{}/{name}", self.region)
+    }
+
+    fn put(&mut self, input: &Value) -> Result<(), Refused> {
+        let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
+            return Err(("ValidationError", "AlarmName is required".into()));
+        };
+        let now = self.now;
+        let alarm = self.books.entry(self.key(name)).or_insert_with(|| Alarm {
+            state: "INSUFFICIENT_DATA".into(),
+            reason: "Unchecked: Initial alarm creation".into(),
+            definition: Value::Null,
+            configured_at: now,
+            state_updated_at: now,
+            state_changed_at: now,
+        });
+        alarm.definition = input.clone();
+        // A Double in CloudWatch's model: a JSON client's `1` is answered `1.0`.
+        if let Some(threshold) = input["Threshold"].as_f64() {
+            alarm.definition["Threshold"] = json!(threshold);
+        }
+        alarm.configured_at = now;
+        Ok(())
+    }
+
+    fn set_state(&mut self, input: &Value) -> Result<(), Refused> {
+        let name = input["AlarmName"].as_str().unwrap_or_default();
+        let state = input["StateValue"].as_str().unwrap_or_default();
+        if !STATES.contains(&state) {
+            return Err(("ValidationError", format!("StateValue {state:?}")));
+        }
+        let now = self.now;
+        let key = self.key(name);
+        let Some(alarm) = self.books.get_mut(&key) else {
+            return Err(("ResourceNotFound", format!("alarm {name} does not exist")));
+        };
+        if alarm.state != state {
+            alarm.state_changed_at = now;
+        }
+        alarm.state = state.into();
+        alarm.state_updated_at = now;
+        alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
+        Ok(())
+    }
+
+    fn delete(&mut self, names: &[&str]) -> Result<(), Refused> {
+        if let Some(name) = names
+            .iter()
+            .find(|n| !self.books.contains_key(&self.key(n)))
+        {
+            return Err(("ResourceNotFound", format!("alarm {name} does not exist")));
+        }
+        for name in names {
+            self.books.remove(&self.key(name));
+        }
+        Ok(())
+    }
+
+    /// DescribeAlarms: names it does not know are left out, not refused.
+    fn describe(&self, names: &[&str]) -> Value {
+        let wanted = |name: &str| names.is_empty() || names.contains(&name);
+        let prefix = self.key("");
+        let metric_alarms: Vec<Value> = self
+            .books
+            .iter()
+            .filter_map(|(k, alarm)| Some((k.strip_prefix(&prefix)?, alarm)))
+            .filter(|(name, _)| wanted(name))
+            .map(|(name, alarm)| described(self.region, name, alarm))
+            .collect();
+        json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] })
     }
 }
 
