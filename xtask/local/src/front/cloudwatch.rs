@@ -106,68 +106,24 @@ async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> An
 }
 
 impl Front {
+    /// GetMetricData of Lambda's `Invocations` and `Errors`, from the data plane's counts: one
+    /// datapoint for the window, none for a window without invocations.
     async fn metric_data(&self, input: &Value) -> Answer {
-        let (Some(start), Some(end)) = (input["StartTime"].as_f64(), input["EndTime"].as_f64())
-        else {
-            return error("ValidationError", "StartTime and EndTime are required");
+        let (start, queries) = match metric_queries(input) {
+            Ok(checked) => checked,
+            Err((code, message)) => return error(code, &message),
         };
-        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
-        if start >= end {
-            return error(
-                "ValidationError",
-                "The parameter StartTime must be less than the parameter EndTime.",
-            );
-        }
-        let queries = input["MetricDataQueries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if queries.is_empty() || queries.len() > 500 {
-            return error("ValidationError", "MetricDataQueries: 1 to 500 queries");
-        }
         let mut read: BTreeMap<(String, Option<String>), BTreeMap<String, local_gateway::Counts>> =
             BTreeMap::new();
         let mut results = Vec::new();
-        for query in &queries {
-            let id = query["Id"].as_str().unwrap_or_default();
-            // MetricDataQuery.Id: "The first character must be a lowercase letter."
-            if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
-                return error(
-                    "ValidationError",
-                    &format!("Id {id:?} must start with a lowercase letter"),
-                );
-            }
+        for query in queries {
             let metric = &query["MetricStat"]["Metric"];
             let name = metric["MetricName"].as_str().unwrap_or_default();
-            let dimension = |wanted: &str| {
-                metric["Dimensions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find_map(|d| {
-                        (d["Name"].as_str() == Some(wanted))
-                            .then(|| d["Value"].as_str())
-                            .flatten()
-                    })
-            };
             let mut result = json!({
-                "Id": id, "Label": name, "Timestamps": [], "Values": [], "StatusCode": "Complete"
+                "Id": query["Id"], "Label": name, "Timestamps": [], "Values": [],
+                "StatusCode": "Complete"
             });
-            let series = match (
-                metric["Namespace"].as_str().unwrap_or_default(),
-                name,
-                dimension("FunctionName"),
-            ) {
-                ("AWS/Lambda", "Invocations" | "Errors", Some(function)) => {
-                    // Lambda publishes by FunctionName alone, with Resource (`function:alias`),
-                    // and with Resource and ExecutedVersion.
-                    let qualifier = dimension("Resource")
-                        .map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
-                    Some((function, qualifier, dimension("ExecutedVersion")))
-                }
-                _ => None,
-            };
-            if let Some((function, qualifier, version)) = series {
+            if let Some((function, qualifier, version)) = lambda_series(metric) {
                 let key = (function.to_owned(), qualifier.map(str::to_owned));
                 if !read.contains_key(&key) {
                     match self.counts(function, qualifier, start as u64).await {
@@ -332,6 +288,69 @@ impl Alarms<'_> {
             .collect();
         json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] })
     }
+}
+
+/// A GetMetricData call's window start and queries, as CloudWatch checks them
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html>):
+/// StartTime before EndTime, 1 to 500 queries, each Id starting with a lowercase letter.
+fn metric_queries(input: &Value) -> Result<(f64, &Vec<Value>), Refused> {
+    let (Some(start), Some(end)) = (input["StartTime"].as_f64(), input["EndTime"].as_f64()) else {
+        return Err((
+            "ValidationError",
+            "StartTime and EndTime are required".into(),
+        ));
+    };
+    if start >= end {
+        return Err((
+            "ValidationError",
+            "The parameter StartTime must be less than the parameter EndTime.".into(),
+        ));
+    }
+    let queries = match input["MetricDataQueries"].as_array() {
+        Some(queries) if (1..=500).contains(&queries.len()) => queries,
+        _ => {
+            return Err((
+                "ValidationError",
+                "MetricDataQueries: 1 to 500 queries".into(),
+            ));
+        }
+    };
+    for query in queries {
+        let id = query["Id"].as_str().unwrap_or_default();
+        if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err((
+                "ValidationError",
+                format!("Id {id:?} must start with a lowercase letter"),
+            ));
+        }
+    }
+    Ok((start, queries))
+}
+
+/// The function, alias and version whose counts a metric names, when it is one Lambda
+/// publishes: `Invocations` and `Errors` by FunctionName alone, with Resource
+/// (`function:alias`), and with Resource and ExecutedVersion.
+fn lambda_series(metric: &Value) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let dimension = |wanted: &str| {
+        metric["Dimensions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|d| {
+                (d["Name"].as_str() == Some(wanted))
+                    .then(|| d["Value"].as_str())
+                    .flatten()
+            })
+    };
+    let name = metric["MetricName"].as_str().unwrap_or_default();
+    let namespace = metric["Namespace"].as_str().unwrap_or_default();
+    if namespace != "AWS/Lambda" || !matches!(name, "Invocations" | "Errors") {
+        return None;
+    }
+    let function = dimension("FunctionName")?;
+    let qualifier =
+        dimension("Resource").map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
+    Some((function, qualifier, dimension("ExecutedVersion")))
 }
 
 /// An alarm as DescribeAlarms answers it: its definition, its ARN and state, when each last
