@@ -22,7 +22,7 @@ fn ci_scripts() -> Vec<(String, String)> {
 }
 
 /// Installers that fetch a tool by name or address and check no hash the repository pins.
-/// Debian's apt-get and rustup check what they fetch against their signed archives, by version.
+/// (Debian's apt-get and rustup check what they fetch against their own signed indexes.)
 const UNPINNED: [&[&str]; 7] = [
     &["npm", "install"],
     &["npm", "i"],
