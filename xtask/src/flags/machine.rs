@@ -69,17 +69,26 @@ pub enum LocalCommand {
     Front(LocalFront),
 }
 
+/// What each of the local cloud's servers is started with.
 #[derive(Debug, Args)]
-pub struct LocalFront {
+pub struct LocalServer {
     /// Loopback port to serve on
     #[arg(long)]
     pub port: u16,
-    /// The local cloud's state dir (the front keeps its books there)
+    /// The local cloud's state dir (the front's books; the gateway's function logs and
+    /// extracted images)
     #[arg(long)]
-    pub state_dir: std::path::PathBuf,
-    /// moto's URL: where calls go on
+    pub state_dir: PathBuf,
+    /// The control plane's URL: moto, where the front sends calls on; the strict front before
+    /// moto for the gateway (it names the registry)
     #[arg(long)]
     pub moto_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalFront {
+    #[command(flatten)]
+    pub server: LocalServer,
     /// The local registry's URL: what ECR's GetAuthorizationToken names
     #[arg(long)]
     pub registry_url: String,
@@ -96,15 +105,8 @@ pub struct LocalUp {
 
 #[derive(Debug, Args)]
 pub struct LocalGateway {
-    /// Loopback port to serve on
-    #[arg(long)]
-    pub port: u16,
-    /// The local cloud's state dir (function logs, extracted images)
-    #[arg(long)]
-    pub state_dir: std::path::PathBuf,
-    /// The control plane's URL (the strict front before moto; it names the registry)
-    #[arg(long)]
-    pub moto_url: String,
+    #[command(flatten)]
+    pub server: LocalServer,
     /// The region the local cloud answers for
     #[arg(long)]
     pub region: String,
