@@ -20,12 +20,15 @@ ENV APP_GIT_SHA=${APP_GIT_SHA} APP_GIT_DIRTY=${APP_GIT_DIRTY} APP_BUILT_AT=${APP
     CARGO_ENCODED_RUSTFLAGS=--remap-path-prefix=/usr/local/cargo=/cargo
 WORKDIR /build
 RUN rustup target add "${TARGET}"
-# zig and cargo-zigbuild pinned as in xtask/src/setup.rs (the Debian release is pinned by the tag).
+# zig and cargo-zigbuild from the pins setup installs natively, by hash (the Debian release is
+# pinned by the tag).
+COPY xtask/core/tools/zig.txt xtask/core/tools/
 # hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /zig \
-    && /zig/bin/pip install --no-cache-dir --disable-pip-version-check ziglang==0.17.1 cargo-zigbuild==0.24.0
+    && /zig/bin/pip install --no-cache-dir --disable-pip-version-check \
+       --require-hashes --only-binary :all: -r xtask/core/tools/zig.txt
 ENV PATH=/zig/bin:$PATH
 COPY . .
 # One folder holds the whole image, so the final stage copies it as one layer.

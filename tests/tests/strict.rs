@@ -6,11 +6,15 @@ use std::{collections::BTreeMap, time::Duration};
 
 use bgd_aws::{Audit, SdkCloud};
 use bgd_core::cloud::{
-    Account, AliasTarget, Apis, FunctionSpec, Functions, Pruning, Stage, Target, VersionState,
+    Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, Pruning, Stage, Target,
+    VersionState,
 };
 use bgd_local::{Endpoints, LocalCloud, front};
 use e2e::{
-    local::{Running, create_function, push_app_image, ready, settings, unique, xtask_binary},
+    local::{
+        Running, create_function, function_role, push_app_image, ready, set_delays, settings,
+        unique, xtask_binary,
+    },
     stack::{Stack, images, path, version_at},
 };
 
@@ -23,7 +27,41 @@ async fn delays(local: &Running, pending_ms: u64, update_ms: u64, role_ms: u64, 
         idle_ms,
         stage_ms: 300,
     };
-    e2e::local::set_delays(&local.endpoints.front_url, &delays).await;
+    set_delays(&local.endpoints.front_url, &delays).await;
+}
+
+/// Version 1 of a new function, gone idle: the front's idle delay set to 200 ms and passed.
+struct Idle {
+    function: String,
+    image: ImageRef,
+    version: String,
+    /// Where the data plane asks whether Lambda would run it now.
+    invocation: String,
+}
+
+async fn idle_version(local: &Running, prefix: &str) -> Idle {
+    delays(local, 300, 0, 0, 600_000).await;
+    let cloud = &local.cloud;
+    let (function, image) = local.function_with_app_image(prefix).await;
+    let v1 = cloud
+        .publish_version(&function, image.digest_hex(), "v1")
+        .await
+        .unwrap();
+    ready(cloud, &function, &v1.version).await;
+    delays(local, 300, 0, 0, 200).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let invocation = format!(
+        "{}{}/us-east-1/{function}/{}",
+        local.endpoints.front_url,
+        front::INVOCATIONS_PATH,
+        v1.version
+    );
+    Idle {
+        function,
+        image,
+        version: v1.version,
+        invocation,
+    }
 }
 
 #[tokio::test]
@@ -34,13 +72,7 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
     let name = unique("pending");
     let repository = cloud.ensure_repository(&name).await.unwrap();
     let image = local.push_app_image(&repository, "pending").await;
-    let role_arn = cloud
-        .ensure_function_role(
-            &format!("{name}-role"),
-            &bgd_core::config::logs_policy("us-east-1", "123456789012", &name),
-        )
-        .await
-        .unwrap();
+    let role_arn = function_role(cloud, &name).await;
     let created = cloud
         .create_image_function(&FunctionSpec {
             name: name.clone(),
@@ -94,36 +126,27 @@ async fn a_new_function_is_pending_without_last_update_status_and_refuses_publis
 #[tokio::test]
 async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_recovers() {
     let local = Running::up().await;
-    delays(&local, 300, 0, 0, 600_000).await;
     let cloud = &local.cloud;
-    let (function, image) = local.function_with_app_image("idle").await;
-    let v1 = cloud
-        .publish_version(&function, image.digest_hex(), "v1")
-        .await
-        .unwrap();
-    ready(cloud, &function, &v1.version).await;
-    delays(&local, 300, 0, 0, 200).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let idle = cloud.get_version(&function, &v1.version).await.unwrap();
+    let Idle {
+        function,
+        version,
+        invocation,
+        ..
+    } = idle_version(&local, "idle").await;
+    let idle = cloud.get_version(&function, &version).await.unwrap();
     assert_eq!(idle.state, VersionState::Inactive);
 
-    let invoke = format!(
-        "{}{}/us-east-1/{function}/{}",
-        local.endpoints.front_url,
-        front::INVOCATIONS_PATH,
-        v1.version
-    );
     let http = bgd_tls::client();
-    let first = http.post(&invoke).send().await.unwrap().status();
+    let first = http.post(&invocation).send().await.unwrap().status();
     assert_eq!(
         first, 502,
         "the first invocation of an Inactive version fails"
     );
-    let waking = cloud.get_version(&function, &v1.version).await.unwrap();
+    let waking = cloud.get_version(&function, &version).await.unwrap();
     assert_eq!(waking.state, VersionState::Pending);
     delays(&local, 300, 0, 0, 600_000).await;
-    ready(cloud, &function, &v1.version).await;
-    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 200);
+    ready(cloud, &function, &version).await;
+    assert_eq!(http.post(&invocation).send().await.unwrap().status(), 200);
 }
 
 /// aws-behaviours row 50 (aws-audit-3 N4): an idle version whose image was deleted from ECR
@@ -132,31 +155,27 @@ async fn an_idle_version_goes_inactive_and_its_first_invocation_fails_then_it_re
 #[tokio::test]
 async fn an_idle_version_whose_image_was_deleted_fails_for_good() {
     let local = Running::up().await;
-    delays(&local, 300, 0, 0, 600_000).await;
     let cloud = &local.cloud;
-    let (function, image) = local.function_with_app_image("gone").await;
-    let v1 = cloud
-        .publish_version(&function, image.digest_hex(), "v1")
+    let idle = idle_version(&local, "gone").await;
+    let function = &idle.function;
+    cloud
+        .delete_image(function, &idle.image.digest)
         .await
         .unwrap();
-    ready(cloud, &function, &v1.version).await;
-    delays(&local, 300, 0, 0, 200).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    cloud.delete_image(&function, &image.digest).await.unwrap();
 
-    let invoke = format!(
-        "{}{}/us-east-1/{function}/{}",
-        local.endpoints.front_url,
-        front::INVOCATIONS_PATH,
-        v1.version
-    );
     let http = bgd_tls::client();
-    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 502);
+    assert_eq!(
+        http.post(&idle.invocation).send().await.unwrap().status(),
+        502
+    );
     delays(&local, 300, 0, 0, 600_000).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let failed = cloud.get_version(&function, &v1.version).await.unwrap();
+    let failed = cloud.get_version(function, &idle.version).await.unwrap();
     assert_eq!(failed.state, VersionState::Failed);
-    assert_eq!(http.post(&invoke).send().await.unwrap().status(), 502);
+    assert_eq!(
+        http.post(&idle.invocation).send().await.unwrap().status(),
+        502
+    );
 }
 
 #[tokio::test]
@@ -307,14 +326,7 @@ async fn stack_with_delays(name: &str, delays: front::Delays) -> (Stack, Endpoin
         .up(&xtask_binary())
         .await
         .unwrap();
-    let status = bgd_tls::client()
-        .post(format!("{}{}", endpoints.front_url, front::DELAYS_PATH))
-        .json(&delays)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+    set_delays(&endpoints.front_url, &delays).await;
     (stack, endpoints)
 }
 
@@ -461,13 +473,7 @@ async fn a_function_named_by_tag_runs_the_digest_lambda_resolved_it_to() {
     let repository = cloud.ensure_repository(&name).await.unwrap();
     let first = local.push_app_image(&repository, "first").await;
     let second = local.push_app_image(&repository, "second").await;
-    let role = cloud
-        .ensure_function_role(
-            &format!("{name}-role"),
-            &bgd_core::config::logs_policy("us-east-1", "123456789012", &name),
-        )
-        .await
-        .unwrap();
+    let role = function_role(cloud, &name).await;
     let tagged = |tag: &str| format!("{}/{}:{tag}", first.registry, first.repository);
     let post = reqwest::Method::POST;
     let missing = serde_json::json!({"FunctionName": name, "Role": role, "PackageType": "Image",

@@ -76,7 +76,7 @@ fn resources(config: &Config, account: &str, scope: Scope, api: &str) -> Vec<Str
     match scope {
         Scope::Any => vec!["*".into()],
         Scope::Repository => vec![config.repository_arn(account)],
-        Scope::Function => config.function_arns(account),
+        Scope::Function | Scope::InvokedByApiGateway => config.function_arns(account),
         Scope::FunctionRole | Scope::PassFunctionRole => vec![config.role_arn(account)],
         Scope::RestApis => vec![restapis],
         Scope::RestApi => vec![format!("{restapis}/{api}"), format!("{restapis}/{api}/*")],
@@ -88,9 +88,20 @@ fn resources(config: &Config, account: &str, scope: Scope, api: &str) -> Vec<Str
 
 /// PassRole names the role, not who receives it: the condition keeps it to Lambda
 /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService>).
+/// AddPermission names the function, not whom it lets invoke it: the condition keeps it to
+/// API Gateway, so the role cannot open the function to another account or service
+/// (`lambda:Principal`, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html>;
+/// security-audit-3 #22).
 fn condition(scope: Scope) -> Option<Value> {
-    (scope == Scope::PassFunctionRole)
-        .then(|| json!({ "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } }))
+    match scope {
+        Scope::PassFunctionRole => {
+            Some(json!({ "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } }))
+        }
+        Scope::InvokedByApiGateway => {
+            Some(json!({ "StringEquals": { "lambda:Principal": "apigateway.amazonaws.com" } }))
+        }
+        _ => None,
+    }
 }
 
 /// One statement per scope, listing every action needed on it. `provision` adds the actions

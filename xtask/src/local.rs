@@ -57,9 +57,9 @@ impl flags::Local {
             }
             LocalCommand::Front(args) => {
                 front::serve(front::Options {
-                    port: args.port,
-                    state_dir: args.state_dir,
-                    moto_url: args.moto_url,
+                    port: args.server.port,
+                    state_dir: args.server.state_dir,
+                    moto_url: args.server.moto_url,
                     registry_url: args.registry_url,
                 })
                 .await?;
@@ -67,9 +67,9 @@ impl flags::Local {
             LocalCommand::Gateway(args) => {
                 gateway::serve(
                     gateway::Options {
-                        port: args.port,
-                        state_dir: args.state_dir,
-                        moto_url: args.moto_url,
+                        port: args.server.port,
+                        state_dir: args.server.state_dir,
+                        moto_url: args.server.moto_url,
                         region: args.region,
                         unsandboxed: args.unsandboxed,
                     },

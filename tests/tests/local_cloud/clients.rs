@@ -24,78 +24,24 @@ fn boto3(local: &Running, script: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
 }
 
-#[tokio::test]
-async fn boto3_speaks_json_to_the_local_cloudwatch_and_reads_its_answers_and_refusals() {
-    let local = Running::up().await;
-    let seen = boto3(
-        &local,
-        r#"
-cw.put_metric_alarm(AlarmName='errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum',
+/// Through the client `c`: an alarm set to ALARM and read back beside one that does not exist,
+/// and a state refused for the missing one; leaves `alarms` and `refused` for the JSON printed.
+const ALARM_ROUND_TRIP: &str = r#"
+c.put_metric_alarm(AlarmName='errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum',
     Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold')
-cw.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='a test')
-alarms = cw.describe_alarms(AlarmNames=['errors', 'missing'])['MetricAlarms']
+c.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='a test')
+alarms = [[a['AlarmName'], a['StateValue'], a['Threshold'], a['StateUpdatedTimestamp'].year > 2000]
+    for a in c.describe_alarms(AlarmNames=['errors', 'missing'])['MetricAlarms']]
 try:
-    cw.set_alarm_state(AlarmName='missing', StateValue='OK', StateReason='none')
+    c.set_alarm_state(AlarmName='missing', StateValue='OK', StateReason='none')
     refused = None
 except ClientError as e:
     refused = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
-print(json.dumps({'protocol': cw.meta.service_model.resolved_protocol,
-    'alarms': [[a['AlarmName'], a['StateValue']] for a in alarms], 'refused': refused}))
-"#,
-    );
-    assert_eq!(seen["protocol"], "json", "{seen}");
-    assert_eq!(
-        seen["alarms"],
-        serde_json::json!([["errors", "ALARM"]]),
-        "{seen}"
-    );
-    assert_eq!(
-        seen["refused"],
-        serde_json::json!(["ResourceNotFound", 404]),
-        "{seen}"
-    );
-}
+"#;
 
-/// The query protocol, which the aws CLI and boto3 spoke to CloudWatch before AWS JSON 1.0
-/// (botocore's model is made to list it alone): the front answered it with CBOR, which no
-/// query client parses.
-#[tokio::test]
-async fn boto3_speaks_query_to_the_local_cloudwatch_and_reads_its_xml_answers_and_refusals() {
-    let local = Running::up().await;
-    let seen = boto3(
-        &local,
-        r#"
-import os, tempfile, datetime, botocore.loaders
-model = botocore.loaders.Loader().load_service_model('cloudwatch', 'service-2')
-model['metadata']['protocol'] = 'query'
-model['metadata'].pop('protocols', None)
-data = tempfile.mkdtemp()
-folder = os.path.join(data, 'cloudwatch', model['metadata']['apiVersion'])
-os.makedirs(folder)
-json.dump(model, open(os.path.join(folder, 'service-2.json'), 'w'))
-os.environ['AWS_DATA_PATH'] = data
-q = boto3.session.Session().client('cloudwatch', endpoint_url=cw.meta.endpoint_url,
-    region_name='us-east-1', aws_access_key_id='local', aws_secret_access_key='local')
-q.put_metric_alarm(AlarmName='errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum',
-    Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold')
-q.set_alarm_state(AlarmName='errors', StateValue='ALARM', StateReason='a test')
-alarms = q.describe_alarms(AlarmNames=['errors', 'missing'])['MetricAlarms']
-try:
-    q.set_alarm_state(AlarmName='missing', StateValue='OK', StateReason='none')
-    refused = None
-except ClientError as e:
-    refused = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
-end = datetime.datetime.now(datetime.timezone.utc)
-data = q.get_metric_data(StartTime=end - datetime.timedelta(minutes=5), EndTime=end,
-    MetricDataQueries=[{'Id': 'n', 'MetricStat': {'Metric': {'Namespace': 'AWS/Lambda',
-    'MetricName': 'Invocations', 'Dimensions': [{'Name': 'FunctionName', 'Value': 'none'}]},
-    'Period': 60, 'Stat': 'Sum'}}])
-print(json.dumps({'protocol': q.meta.service_model.resolved_protocol,
-    'alarms': [[a['AlarmName'], a['StateValue'], a['Threshold'], a['StateUpdatedTimestamp'].year > 2000] for a in alarms],
-    'refused': refused, 'results': [r['Id'] for r in data['MetricDataResults']]}))
-"#,
-    );
-    assert_eq!(seen["protocol"], "query", "{seen}");
+/// What [`ALARM_ROUND_TRIP`] must see, as CloudWatch answers: the alarm in its state, with its
+/// threshold and when its state was set, and the missing one's refusal.
+fn assert_alarm_round_trip(seen: &Value) {
     assert_eq!(
         seen["alarms"],
         serde_json::json!([["errors", "ALARM", 1.0, true]]),
@@ -106,6 +52,55 @@ print(json.dumps({'protocol': q.meta.service_model.resolved_protocol,
         serde_json::json!(["ResourceNotFound", 404]),
         "{seen}"
     );
+}
+
+#[tokio::test]
+async fn boto3_speaks_json_to_the_local_cloudwatch_and_reads_its_answers_and_refusals() {
+    let local = Running::up().await;
+    let seen = boto3(
+        &local,
+        &format!(
+            "c = cw\n{ALARM_ROUND_TRIP}\nprint(json.dumps({{'protocol': c.meta.service_model.resolved_protocol, 'alarms': alarms, 'refused': refused}}))"
+        ),
+    );
+    assert_eq!(seen["protocol"], "json", "{seen}");
+    assert_alarm_round_trip(&seen);
+}
+
+/// The query protocol, which the aws CLI and boto3 spoke to CloudWatch before AWS JSON 1.0
+/// (botocore's model is made to list it alone): the front answered it with CBOR, which no
+/// query client parses.
+#[tokio::test]
+async fn boto3_speaks_query_to_the_local_cloudwatch_and_reads_its_xml_answers_and_refusals() {
+    let local = Running::up().await;
+    let query_client = r#"
+import os, tempfile, datetime, botocore.loaders
+model = botocore.loaders.Loader().load_service_model('cloudwatch', 'service-2')
+model['metadata']['protocol'] = 'query'
+model['metadata'].pop('protocols', None)
+data = tempfile.mkdtemp()
+folder = os.path.join(data, 'cloudwatch', model['metadata']['apiVersion'])
+os.makedirs(folder)
+json.dump(model, open(os.path.join(folder, 'service-2.json'), 'w'))
+os.environ['AWS_DATA_PATH'] = data
+c = boto3.session.Session().client('cloudwatch', endpoint_url=cw.meta.endpoint_url,
+    region_name='us-east-1', aws_access_key_id='local', aws_secret_access_key='local')
+"#;
+    let metric_data = r#"
+end = datetime.datetime.now(datetime.timezone.utc)
+data = c.get_metric_data(StartTime=end - datetime.timedelta(minutes=5), EndTime=end,
+    MetricDataQueries=[{'Id': 'n', 'MetricStat': {'Metric': {'Namespace': 'AWS/Lambda',
+    'MetricName': 'Invocations', 'Dimensions': [{'Name': 'FunctionName', 'Value': 'none'}]},
+    'Period': 60, 'Stat': 'Sum'}}])
+print(json.dumps({'protocol': c.meta.service_model.resolved_protocol, 'alarms': alarms,
+    'refused': refused, 'results': [r['Id'] for r in data['MetricDataResults']]}))
+"#;
+    let seen = boto3(
+        &local,
+        &format!("{query_client}{ALARM_ROUND_TRIP}{metric_data}"),
+    );
+    assert_eq!(seen["protocol"], "query", "{seen}");
+    assert_alarm_round_trip(&seen);
     assert_eq!(seen["results"], serde_json::json!(["n"]), "{seen}");
 }
 

@@ -1,5 +1,6 @@
 //! The repository's own rules, checked like any test; each failure says how to fix it.
 mod house;
+mod size;
 
 use std::path::Path;
 
@@ -18,14 +19,19 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The workspace's Rust files, outside `allowed`, whose text contains `needle`.
-fn files_containing(needle: &str, allowed: &Path) -> Vec<std::path::PathBuf> {
+/// The workspace's Rust files.
+fn workspace_rust_files() -> Vec<std::path::PathBuf> {
     let root = setup::workspace_root();
     let mut files = Vec::new();
     for dir in ["app", "xtask", "tests"] {
         rust_files(&root.join(dir), &mut files);
     }
     files
+}
+
+/// The workspace's Rust files, outside `allowed`, whose text contains `needle`.
+fn files_containing(needle: &str, allowed: &Path) -> Vec<std::path::PathBuf> {
+    workspace_rust_files()
         .into_iter()
         .filter(|f| !f.starts_with(allowed))
         .filter(|f| std::fs::read_to_string(f).unwrap().contains(needle))
@@ -53,12 +59,7 @@ fn only_bgd_tls_builds_http_clients() {
 /// Every Rust file says what it is in its first line, so a reader opening any file is told.
 #[test]
 fn every_rust_file_opens_with_what_it_is() {
-    let root = setup::workspace_root();
-    let mut files = Vec::new();
-    for dir in ["app", "xtask", "tests"] {
-        rust_files(&root.join(dir), &mut files);
-    }
-    let bare: Vec<_> = files
+    let bare: Vec<_> = workspace_rust_files()
         .into_iter()
         .filter(|f| !std::fs::read_to_string(f).unwrap().starts_with("//!"))
         .collect();

@@ -2,10 +2,11 @@
 //! environment; concurrency that never cancels a running AWS job and never lets a push replace a
 //! queued rollback; deploy only for a commit whose ci passed; everything compiled (`--locked`)
 //! before credentials exist; xtask as the step's process, so a cancel reaches it; Node 24 actions
-//! pinned by commit; no input spliced into a shell script.
+//! pinned by commit; no input spliced into a shell script; CI's tools pinned by hash.
 mod properties;
 mod rollout;
 mod scripts;
+mod tools;
 
 use bgd_core::setup;
 use serde_yaml_ng::Value;

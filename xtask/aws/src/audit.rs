@@ -146,71 +146,8 @@ impl Audit for SdkCloud {
             .assume_role_policy_document()
             .ok_or_else(|| missing(Operation::GetRole, &subject, "AssumeRolePolicyDocument"))?;
         let trust_policy = policy_document(Operation::GetRole, &subject, trust)?;
-        let mut policies = Vec::new();
-
-        let op = Operation::ListRolePolicies;
-        let names = self
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .or_cloud(op, &subject)?;
-        for policy in names {
-            let op = Operation::GetRolePolicy;
-            let out = self
-                .iam
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(&policy)
-                .send()
-                .await
-                .or_cloud(op, &subject)?;
-            let document = policy_document(op, &subject, out.policy_document())?;
-            policies.push((format!("inline {policy}"), document));
-        }
-
-        let op = Operation::ListAttachedRolePolicies;
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .or_cloud(op, &subject)?;
-        for arn in attached.iter().filter_map(|p| p.policy_arn()) {
-            let policy = self
-                .iam
-                .get_policy()
-                .policy_arn(arn)
-                .send()
-                .await
-                .or_cloud(Operation::GetManagedPolicy, arn)?;
-            let version = policy
-                .policy()
-                .and_then(|p| p.default_version_id())
-                .ok_or_else(|| missing(Operation::GetManagedPolicy, arn, "DefaultVersionId"))?;
-            let op = Operation::GetPolicyVersion;
-            let out = self
-                .iam
-                .get_policy_version()
-                .policy_arn(arn)
-                .version_id(version)
-                .send()
-                .await
-                .or_cloud(op, arn)?;
-            let document = out
-                .policy_version()
-                .and_then(|v| v.document())
-                .ok_or_else(|| missing(op, arn, "Document"))?;
-            policies.push((arn.to_owned(), policy_document(op, arn, document)?));
-        }
+        let mut policies = self.inline_policies(name, &subject).await?;
+        policies.extend(self.attached_policies(name, &subject).await?);
         Ok(RoleGrants {
             arn: role.arn,
             trust_policy,
@@ -257,6 +194,91 @@ impl Audit for SdkCloud {
             Some(text) => Ok(Some(parse_json(op, &subject, text)?)),
             None => Ok(None),
         }
+    }
+}
+
+/// The policies a role holds, each with where it comes from, for [`Audit::role_grants`].
+impl SdkCloud {
+    /// Its inline policies, as `inline NAME`.
+    async fn inline_policies(
+        &self,
+        name: &str,
+        subject: &str,
+    ) -> CloudResult<Vec<(String, Value)>> {
+        let mut policies = Vec::new();
+        let op = Operation::ListRolePolicies;
+        let names = self
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .or_cloud(op, subject)?;
+        for policy in names {
+            let op = Operation::GetRolePolicy;
+            let out = self
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .or_cloud(op, subject)?;
+            let document = policy_document(op, subject, out.policy_document())?;
+            policies.push((format!("inline {policy}"), document));
+        }
+        Ok(policies)
+    }
+
+    /// The default versions of its attached managed policies, by ARN.
+    async fn attached_policies(
+        &self,
+        name: &str,
+        subject: &str,
+    ) -> CloudResult<Vec<(String, Value)>> {
+        let mut policies = Vec::new();
+        let op = Operation::ListAttachedRolePolicies;
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .or_cloud(op, subject)?;
+        for arn in attached.iter().filter_map(|p| p.policy_arn()) {
+            let policy = self
+                .iam
+                .get_policy()
+                .policy_arn(arn)
+                .send()
+                .await
+                .or_cloud(Operation::GetManagedPolicy, arn)?;
+            let version = policy
+                .policy()
+                .and_then(|p| p.default_version_id())
+                .ok_or_else(|| missing(Operation::GetManagedPolicy, arn, "DefaultVersionId"))?;
+            let op = Operation::GetPolicyVersion;
+            let out = self
+                .iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send()
+                .await
+                .or_cloud(op, arn)?;
+            let document = out
+                .policy_version()
+                .and_then(|v| v.document())
+                .ok_or_else(|| missing(op, arn, "Document"))?;
+            policies.push((arn.to_owned(), policy_document(op, arn, document)?));
+        }
+        Ok(policies)
     }
 }
 

@@ -100,3 +100,36 @@ async fn publish_version_of_other_code_is_an_invalid_parameter_not_a_preconditio
         "{err}"
     );
 }
+
+/// The guard's other side (security-audit-3 #29: only the refusal was tested): a CodeSha256
+/// that is `$LATEST`'s publishes, and the version Lambda answers is the one returned.
+#[tokio::test]
+async fn publish_version_of_latest_s_code_publishes_smithy_mock() {
+    let latest = "ab".repeat(32);
+    let matching = mock!(Client::publish_version)
+        .match_requests({
+            let latest = latest.clone();
+            move |request| request.code_sha256() == Some(latest.as_str())
+        })
+        .then_output({
+            let latest = latest.clone();
+            move || {
+                aws_sdk_lambda::operation::publish_version::PublishVersionOutput::builder()
+                    .function_name("bgd")
+                    .function_arn("arn:aws:lambda:us-east-1:123456789012:function:bgd:8")
+                    .version("8")
+                    .code_sha256(&latest)
+                    .description("bgd g=...")
+                    .build()
+            }
+        });
+    let cloud = with_lambda(mock_client!(aws_sdk_lambda, [&matching]));
+    let published = cloud
+        .publish_version("bgd", &latest, "bgd g=...")
+        .await
+        .unwrap();
+    assert_eq!(
+        (published.version.as_str(), published.code_sha256.as_str()),
+        ("8", latest.as_str())
+    );
+}

@@ -4,17 +4,19 @@
 //! Formats are `bgd key=value ...`: short enough for the limits, readable in the console.
 //! That blue verified a version is recorded by an image tag naming that very publication
 //! ([`verified_tag`]); [`verification`] is the one rule every verb reads it with.
-use std::{
-    cell::Cell,
-    collections::BTreeMap,
-    fmt,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::BTreeMap, fmt, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+mod clock;
+mod rolling;
 mod verification;
+pub(crate) use clock::now_rfc3339;
+pub use clock::{
+    VirtualClock, epoch_of, epoch_seconds, rfc3339, skewed, system_now, virtual_clock,
+};
+pub use rolling::Rolling;
 pub use verification::{
     LATEST_IMAGE_PREFIX, failed_image_tag, failed_tag, latest_image_tag, verification, verified_tag,
 };
@@ -52,24 +54,6 @@ pub struct Promotion {
     /// Set by each write of a rollout's shift: the rollout under way, which a later run
     /// carries on from where it stopped (`resume`, or the same deploy again).
     pub rolling: Option<Rolling>,
-}
-
-/// A rollout under way, in green's record while green is split: what is rolling out, by
-/// which plan, and how far it got. Everything a run needs to take the rollout's next step
-/// after the run that began it was killed or ran out of time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rolling {
-    /// The version rolling out: green's extra weight.
-    pub to: u64,
-    /// The plan: its strategy as `deploy --strategy` takes it, and its bake in seconds.
-    pub strategy: String,
-    pub bake: u64,
-    /// The step green is at (from 0) and when its write was sent (epoch seconds).
-    pub step: usize,
-    pub step_at: u64,
-    /// When the rollout began (epoch seconds): real traffic is judged from there, as one
-    /// uninterrupted run judges it.
-    pub since: u64,
 }
 
 /// The blue stage's description while a deploy holds it.
@@ -191,14 +175,7 @@ impl Promotion {
             fields.push(("bake", until.to_string()));
         }
         if let Some(rolling) = &self.rolling {
-            fields.extend([
-                ("to", rolling.to.to_string()),
-                ("plan", rolling.strategy.clone()),
-                ("bakes", rolling.bake.to_string()),
-                ("step", rolling.step.to_string()),
-                ("st", rolling.step_at.to_string()),
-                ("since", rolling.since.to_string()),
-            ]);
+            fields.extend(rolling.fields());
         }
         fields.push(("by", self.actor.clone()));
         encode(&fields)
@@ -245,34 +222,6 @@ impl Promotion {
             rolling: None,
             ..self.clone()
         }
-    }
-}
-
-impl Rolling {
-    /// `None` when no `to=` says a rollout is under way.
-    fn decode(fields: &BTreeMap<String, String>) -> Result<Option<Self>> {
-        if !fields.contains_key("to") {
-            return Ok(None);
-        }
-        let get = |key: &str| {
-            fields
-                .get(key)
-                .with_context(|| format!("a rollout's record without {key}="))
-        };
-        let number = |key: &str| -> Result<u64> {
-            let value = get(key)?;
-            value
-                .parse()
-                .with_context(|| format!("{key}={value} is not a number"))
-        };
-        Ok(Some(Self {
-            to: number("to")?,
-            strategy: get("plan")?.clone(),
-            bake: number("bakes")?,
-            step: usize::try_from(number("step")?)?,
-            step_at: number("st")?,
-            since: number("since")?,
-        }))
     }
 }
 
@@ -431,68 +380,6 @@ fn decode(description: &str) -> Result<BTreeMap<String, String>> {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect())
 }
-
-thread_local! {
-    /// The simulation's clock on its thread: the epoch second its run began at, and when.
-    static VIRTUAL_EPOCH: Cell<Option<(u64, tokio::time::Instant)>> = const { Cell::new(None) };
-}
-
-tokio::task_local! {
-    /// How far this machine's clock is off, in seconds, inside [`skewed`].
-    static SKEW: i64;
-}
-
-/// Seconds since the Unix epoch: the wall clock, except on a thread inside [`virtual_clock`],
-/// where publication times and lock expiries must replay alike for one seed; inside
-/// [`skewed`], as far off as that machine's clock is.
-pub fn epoch_seconds() -> u64 {
-    let now = match VIRTUAL_EPOCH.get() {
-        Some((epoch, start)) => epoch.saturating_add(start.elapsed().as_secs()),
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs(),
-    };
-    now.saturating_add_signed(SKEW.try_with(|s| *s).unwrap_or(0))
-}
-
-/// Runs `work` on a machine whose clock is `skew` seconds off: the simulation's actors are
-/// separate machines, and every time one writes (a lock's expiry, a bake's end, a record's
-/// time) or judges (expired? baked?) is its own clock's.
-pub async fn skewed<F: std::future::Future>(skew: i64, work: F) -> F::Output {
-    SKEW.scope(skew, work).await
-}
-
-/// Now by [`epoch_seconds`], as a `SystemTime`: where traffic is counted from, on the clock
-/// the run's records use (a rollout's start read from the wall clock counted no traffic in
-/// the simulation, whose CloudWatch follows the virtual one).
-pub fn system_now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(epoch_seconds())
-}
-
-/// Until the guard drops, [`epoch_seconds`] on this thread starts at `epoch` and follows
-/// tokio's clock (paused in the simulation), not the wall clock. Call it inside the runtime.
-pub fn virtual_clock(epoch: u64) -> VirtualClock {
-    VIRTUAL_EPOCH.set(Some((epoch, tokio::time::Instant::now())));
-    VirtualClock
-}
-
-/// Restores the wall clock on drop.
-pub struct VirtualClock;
-
-impl Drop for VirtualClock {
-    fn drop(&mut self) {
-        VIRTUAL_EPOCH.set(None);
-    }
-}
-
-/// RFC 3339 UTC of the current time.
-pub(crate) fn now_rfc3339() -> String {
-    rfc3339(epoch_seconds())
-}
-
-/// The one civil-date conversion (and its inverse), shared with the data plane's log lines.
-pub use bgd_rules::clock::{epoch_of, rfc3339};
 
 #[cfg(test)]
 mod tests;

@@ -88,6 +88,22 @@ pub fn forget_all() {
     KNOWN.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
+/// Name and value pairs as a Debug print may show them: the value of the one named `secret`
+/// as [`REDACTED`], whether or not it was registered (a stage read back from AWS holds a token
+/// no run of this process made).
+pub(crate) fn hiding<'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    secret: &str,
+) -> Vec<(&'a str, &'a str)> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| match name == secret {
+            true => (name.as_str(), REDACTED),
+            false => (name.as_str(), value.as_str()),
+        })
+        .collect()
+}
+
 /// `text` with every known secret replaced by [`REDACTED`].
 pub fn redact(text: &str) -> String {
     let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());

@@ -106,18 +106,25 @@ const CARGO_LAMBDA: &str = include_str!("../tools/cargo-lambda.txt");
 /// than on the host's gcc and binutils (or their absence on macOS).
 const ZIG: &str = include_str!("../tools/zig.txt");
 
-/// The venv a requirements file installs into: `LABEL-HASH`, the hash of the file's text. A
-/// changed pin is another venv, so a checkout at another commit never reinstalls one a run of
-/// this one is using (moto serving, zig linking). Refuses a requirement with no hash: pip would
-/// take whatever the index serves for it, and with `--require-hashes` pip checks every line.
-fn venv_name(label: &str, requirements: &str) -> Result<String> {
+/// The requirements of a pip requirements file that name no hash: pip would take whatever the
+/// index serves for them (with `--require-hashes` it refuses the whole file instead).
+pub fn unhashed_requirements(requirements: &str) -> Vec<String> {
     // A requirement and its `--hash` options are one logical line, continued by `\`.
-    let joined = requirements.replace("\\\n", " ");
-    let unhashed: Vec<&str> = joined
+    requirements
+        .replace("\\\n", " ")
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())
         .filter(|line| !line.is_empty() && !line.contains("--hash=sha256:"))
-        .collect();
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The venv a requirements file installs into: `LABEL-HASH`, the hash of the file's text. A
+/// changed pin is another venv, so a checkout at another commit never reinstalls one a run of
+/// this one is using (moto serving, zig linking). Refuses a requirement with no hash, before
+/// pip runs.
+fn venv_name(label: &str, requirements: &str) -> Result<String> {
+    let unhashed = unhashed_requirements(requirements);
     if !unhashed.is_empty() {
         bail!(
             "the requirements of {label} pin {} by no hash: regenerate them with `pip-compile --generate-hashes`",

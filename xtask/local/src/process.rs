@@ -141,7 +141,7 @@ fn descendants(pid: u32) -> Vec<u32> {
 }
 
 /// A loopback port nobody listens on right now.
-pub(crate) fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?.port())

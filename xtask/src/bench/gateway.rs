@@ -57,7 +57,7 @@ pub(super) fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figure
     eprintln!(
         "bench: starting cargo lambda watch --release (it compiles the app for the host on the first request: minutes)"
     );
-    let port = 9_000 + std::process::id() % 1_000;
+    let port = watch_port()?;
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -102,6 +102,12 @@ pub(super) fn measure(sh: &Shell, green_url: &str, quick: bool) -> Result<Figure
         cargo_lambda_watch,
         ratio_c16,
     })
+}
+
+/// The port `cargo lambda watch` serves on: one nobody holds, so the load measures it and not
+/// whatever else answered there (it was `9000 + pid % 1000`, held or not: security-audit-3 #26).
+fn watch_port() -> Result<u16> {
+    process::free_port()
 }
 
 fn loads(url: &str, requests: usize, repeats: usize) -> Result<Vec<Load>> {
@@ -210,4 +216,19 @@ pub(super) fn table(f: &Figures) -> String {
         f.ratio_c16
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cargo_lambda_watch_gets_a_port_nobody_holds() {
+        // The port the bench took before, held here as another process might hold it.
+        let old = 9_000 + u16::try_from(std::process::id() % 1_000).unwrap();
+        let _held = std::net::TcpListener::bind(("127.0.0.1", old));
+        let port = super::watch_port().unwrap();
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} is held"
+        );
+    }
 }

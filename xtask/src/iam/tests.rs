@@ -172,6 +172,23 @@ fn the_provision_policy_cannot_grant_itself_more() {
     }
 }
 
+/// security-audit-3 #22: AddPermission without a condition let the role grant any account or
+/// service the right to invoke the function.
+#[test]
+fn the_provision_policy_adds_to_the_functions_policy_for_api_gateway_alone() {
+    let provision = statements(true);
+    let function = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:bgd:green");
+    let grants = granting(&provision, "lambda:AddPermission", &function);
+    assert!(!grants.is_empty());
+    for statement in grants {
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["lambda:Principal"], "apigateway.amazonaws.com",
+            "AddPermission only for API Gateway: {statement}"
+        );
+        assert_eq!(actions(statement), ["lambda:AddPermission"], "{statement}");
+    }
+}
+
 #[test]
 fn trust_is_restricted_to_one_repository_environment() {
     let production = ["production".to_owned()];

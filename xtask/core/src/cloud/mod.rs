@@ -13,7 +13,7 @@ pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
-    Route, Settings, Stage, Version, VersionState,
+    Route, Settings, Stage, TOKEN_VARIABLE, Version, VersionState,
 };
 
 /// Lambda: image functions, their versions and aliases.

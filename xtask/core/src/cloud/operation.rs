@@ -167,6 +167,9 @@ pub enum Scope {
     Repository,
     /// The function, its versions and aliases.
     Function,
+    /// The function's resource policy, to which only API Gateway may be added (AddPermission,
+    /// conditioned on the principal it grants).
+    InvokedByApiGateway,
     /// The role the function runs as.
     FunctionRole,
     /// The function role, handed to Lambda only (PassRole, conditioned on the service).
@@ -243,9 +246,9 @@ impl Operation {
             | Self::CreateAlias
             | Self::UpdateAlias
             | Self::ListVersionsByFunction
-            | Self::AddPermission
             | Self::DeleteFunction
             | Self::GetPolicy => Scope::Function,
+            Self::AddPermission => Scope::InvokedByApiGateway,
             // API Gateway authorises by HTTP verb on the path the call addresses.
             Self::GetRestApis | Self::CreateRestApi => Scope::RestApis,
             Self::GetResources

@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, fmt, time::Duration};
 
 use serde::Serialize;
 
-use crate::secret::Secret;
+use crate::secret::{Secret, hiding};
 
 /// An image in a repository, always addressed by digest (Lambda pins what it resolved anyway).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -210,12 +210,28 @@ impl Integration {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The stage variable the app compares `x-verify-token` with (blue only).
+pub const TOKEN_VARIABLE: &str = "verify_token";
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct Stage {
     pub name: String,
     pub deployment_id: String,
     pub variables: BTreeMap<String, String>,
     pub description: String,
+}
+
+/// Without the verify token's value: a Debug print (a failed assert, a panic, a debug log) is
+/// no way to read blue's token (security-audit-3 #25).
+impl fmt::Debug for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stage")
+            .field("name", &self.name)
+            .field("deployment_id", &self.deployment_id)
+            .field("variables", &hiding(&self.variables, TOKEN_VARIABLE))
+            .field("description", &self.description)
+            .finish()
+    }
 }
 
 /// An ECR repository: Lambda pulls from `uri`.
@@ -260,7 +276,7 @@ impl RegistryAccess {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::{ImageRef, Integration, RegistryAccess, Secret};
+    use super::{ImageRef, Integration, RegistryAccess, Secret, Stage};
 
     #[test]
     fn the_registry_password_never_shows_in_debug_output() {
@@ -271,6 +287,22 @@ mod tests {
         };
         let shown = format!("{access:?}");
         assert!(!shown.contains("ecr-password-4d1c"), "{shown}");
+    }
+
+    #[test]
+    fn a_stages_verify_token_never_shows_in_debug_output() {
+        let blue = Stage {
+            name: "blue".into(),
+            deployment_id: "d1".into(),
+            variables: BTreeMap::from([
+                ("alias".to_owned(), "blue".to_owned()),
+                ("verify_token".to_owned(), "token-77c1".to_owned()),
+            ]),
+            description: String::new(),
+        };
+        let shown = format!("{blue:?}");
+        assert!(!shown.contains("token-77c1"), "{shown}");
+        assert!(shown.contains("\"alias\", \"blue\""), "{shown}");
     }
 
     #[test]

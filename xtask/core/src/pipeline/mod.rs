@@ -69,8 +69,7 @@ pub const BLUE: &str = "blue";
 pub const GREEN: &str = "green";
 /// The stage variable the integration URI's `${stageVariables.alias}` reads.
 pub const ALIAS_VARIABLE: &str = "alias";
-/// The stage variable the app compares `x-verify-token` with (blue only).
-pub const TOKEN_VARIABLE: &str = "verify_token";
+pub use crate::cloud::TOKEN_VARIABLE;
 
 /// What every verb works with: the cloud, deploy.toml, who we are, where stages answer.
 pub struct Ctx<C: Cloud> {

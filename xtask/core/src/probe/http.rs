@@ -1,9 +1,12 @@
 //! How the prober reaches a stage: one request, one answer, behind [`Http`] so the simulation
 //! can answer in memory; `bgd-aws`'s `HttpClient` is reqwest.
-use std::future::Future;
+use std::{fmt, future::Future};
+
+use super::VERIFY_TOKEN_HEADER;
+use crate::secret::hiding;
 
 /// One request to a stage, as the prober sends it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request {
     pub method: String,
     pub url: String,
@@ -20,6 +23,19 @@ impl Request {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Without the verify token's value (security-audit-3 #25), as [`crate::cloud::Stage`].
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers = self.headers.iter().map(|(name, value)| (name, value));
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &hiding(headers, VERIFY_TOKEN_HEADER))
+            .field("body", &self.body)
+            .finish()
     }
 }
 

@@ -216,3 +216,19 @@ async fn the_checks_ask_the_contract_where_deploy_toml_puts_it() {
     let failure = fixed.verify(&endpoint, &expect, &[], patience).await;
     assert!(failure.unwrap_err().url.ends_with("/version"));
 }
+
+#[test]
+fn a_requests_verify_token_never_shows_in_debug_output() {
+    let request = Request {
+        method: "GET".into(),
+        url: "https://api/blue/version".into(),
+        headers: vec![
+            (VERIFY_TOKEN_HEADER.into(), "token-9b2e".into()),
+            ("accept".into(), "application/json".into()),
+        ],
+        body: None,
+    };
+    let shown = format!("{request:?}");
+    assert!(!shown.contains("token-9b2e"), "{shown}");
+    assert!(shown.contains("application/json"), "{shown}");
+}

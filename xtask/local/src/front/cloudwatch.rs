@@ -1,39 +1,22 @@
 //! CloudWatch on the local cloud, served by the front itself: the SDK speaks Smithy RPC v2 CBOR
-//! to it, which moto does not (and other clients AWS JSON 1.0 or query). GetMetricData answers Lambda's `Invocations` and `Errors` by
-//! `FunctionName`, with `Resource` (`function:alias`) and with `ExecutedVersion`, from the data
-//! plane's counts (what Lambda publishes
-//! to CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms) keep
-//! their states in the front's books. Other operations are refused by name.
+//! to it, which moto does not (and other clients AWS JSON 1.0 or query). GetMetricData answers
+//! Lambda's `Invocations` and `Errors` by `FunctionName`, with `Resource` (`function:alias`)
+//! and with `ExecutedVersion`, from the data plane's counts (what Lambda publishes to
+//! CloudWatch); alarms (`cloudwatch/alarms.rs`: PutMetricAlarm, SetAlarmState, DescribeAlarms,
+//! DeleteAlarms) keep their states in the front's books. Other operations are refused by name.
+mod alarms;
+
 use std::collections::BTreeMap;
 
 use axum::{
     body::Bytes,
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Answer, Call, Front, cbor, query};
 use crate::lifecycle::LocalCloud;
-
-/// An alarm as the front keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Alarm {
-    pub state: String,
-    pub reason: String,
-    /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
-    #[serde(default)]
-    pub definition: Value,
-    /// When (epoch seconds) it was last put, and its state last set and last changed.
-    #[serde(default)]
-    pub configured_at: u64,
-    #[serde(default)]
-    pub state_updated_at: u64,
-    #[serde(default)]
-    pub state_changed_at: u64,
-}
-
-const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
+pub(crate) use alarms::Alarm;
 
 /// The Rust SDK speaks Smithy RPC v2 CBOR (`/service/…/operation/OP`); boto3 and the aws CLI
 /// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
@@ -106,68 +89,24 @@ async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> An
 }
 
 impl Front {
+    /// GetMetricData of Lambda's `Invocations` and `Errors`, from the data plane's counts: one
+    /// datapoint for the window, none for a window without invocations.
     async fn metric_data(&self, input: &Value) -> Answer {
-        let (Some(start), Some(end)) = (input["StartTime"].as_f64(), input["EndTime"].as_f64())
-        else {
-            return error("ValidationError", "StartTime and EndTime are required");
+        let (start, queries) = match metric_queries(input) {
+            Ok(checked) => checked,
+            Err((code, message)) => return error(code, &message),
         };
-        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
-        if start >= end {
-            return error(
-                "ValidationError",
-                "The parameter StartTime must be less than the parameter EndTime.",
-            );
-        }
-        let queries = input["MetricDataQueries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if queries.is_empty() || queries.len() > 500 {
-            return error("ValidationError", "MetricDataQueries: 1 to 500 queries");
-        }
         let mut read: BTreeMap<(String, Option<String>), BTreeMap<String, local_gateway::Counts>> =
             BTreeMap::new();
         let mut results = Vec::new();
-        for query in &queries {
-            let id = query["Id"].as_str().unwrap_or_default();
-            // MetricDataQuery.Id: "The first character must be a lowercase letter."
-            if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
-                return error(
-                    "ValidationError",
-                    &format!("Id {id:?} must start with a lowercase letter"),
-                );
-            }
+        for query in queries {
             let metric = &query["MetricStat"]["Metric"];
             let name = metric["MetricName"].as_str().unwrap_or_default();
-            let dimension = |wanted: &str| {
-                metric["Dimensions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find_map(|d| {
-                        (d["Name"].as_str() == Some(wanted))
-                            .then(|| d["Value"].as_str())
-                            .flatten()
-                    })
-            };
             let mut result = json!({
-                "Id": id, "Label": name, "Timestamps": [], "Values": [], "StatusCode": "Complete"
+                "Id": query["Id"], "Label": name, "Timestamps": [], "Values": [],
+                "StatusCode": "Complete"
             });
-            let series = match (
-                metric["Namespace"].as_str().unwrap_or_default(),
-                name,
-                dimension("FunctionName"),
-            ) {
-                ("AWS/Lambda", "Invocations" | "Errors", Some(function)) => {
-                    // Lambda publishes by FunctionName alone, with Resource (`function:alias`),
-                    // and with Resource and ExecutedVersion.
-                    let qualifier = dimension("Resource")
-                        .map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
-                    Some((function, qualifier, dimension("ExecutedVersion")))
-                }
-                _ => None,
-            };
-            if let Some((function, qualifier, version)) = series {
+            if let Some((function, qualifier, version)) = lambda_series(metric) {
                 let key = (function.to_owned(), qualifier.map(str::to_owned));
                 if !read.contains_key(&key) {
                     match self.counts(function, qualifier, start as u64).await {
@@ -218,102 +157,72 @@ impl Front {
         let answer = self.http.get(&url).send().await?.error_for_status()?;
         Ok(answer.json().await?)
     }
+}
 
-    async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
-        let key = |name: &str| format!("{region}/{name}");
-        let names: Vec<&str> = input["AlarmNames"]
+/// A refusal: CloudWatch's error code and message.
+type Refused = (&'static str, String);
+
+/// A GetMetricData call's window start and queries, as CloudWatch checks them
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html>):
+/// StartTime before EndTime, 1 to 500 queries, each Id starting with a lowercase letter.
+fn metric_queries(input: &Value) -> Result<(f64, &Vec<Value>), Refused> {
+    let (Some(start), Some(end)) = (input["StartTime"].as_f64(), input["EndTime"].as_f64()) else {
+        return Err((
+            "ValidationError",
+            "StartTime and EndTime are required".into(),
+        ));
+    };
+    if start >= end {
+        return Err((
+            "ValidationError",
+            "The parameter StartTime must be less than the parameter EndTime.".into(),
+        ));
+    }
+    let queries = match input["MetricDataQueries"].as_array() {
+        Some(queries) if (1..=500).contains(&queries.len()) => queries,
+        _ => {
+            return Err((
+                "ValidationError",
+                "MetricDataQueries: 1 to 500 queries".into(),
+            ));
+        }
+    };
+    for query in queries {
+        let id = query["Id"].as_str().unwrap_or_default();
+        if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err((
+                "ValidationError",
+                format!("Id {id:?} must start with a lowercase letter"),
+            ));
+        }
+    }
+    Ok((start, queries))
+}
+
+/// The function, alias and version whose counts a metric names, when it is one Lambda
+/// publishes: `Invocations` and `Errors` by FunctionName alone, with Resource
+/// (`function:alias`), and with Resource and ExecutedVersion.
+fn lambda_series(metric: &Value) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let dimension = |wanted: &str| {
+        metric["Dimensions"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let now = super::state::now_ms() / 1000;
-        let mut books = self.books.lock().await;
-        let out = match operation {
-            "PutMetricAlarm" => {
-                let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
-                    return error("ValidationError", "AlarmName is required");
-                };
-                let alarm = books.alarms.entry(key(name)).or_insert_with(|| Alarm {
-                    state: "INSUFFICIENT_DATA".into(),
-                    reason: "Unchecked: Initial alarm creation".into(),
-                    definition: Value::Null,
-                    configured_at: now,
-                    state_updated_at: now,
-                    state_changed_at: now,
-                });
-                alarm.definition = input.clone();
-                alarm.configured_at = now;
-                json!({})
-            }
-            "SetAlarmState" => {
-                let name = input["AlarmName"].as_str().unwrap_or_default();
-                let state = input["StateValue"].as_str().unwrap_or_default();
-                if !STATES.contains(&state) {
-                    return error("ValidationError", &format!("StateValue {state:?}"));
-                }
-                let Some(alarm) = books.alarms.get_mut(&key(name)) else {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                };
-                if alarm.state != state {
-                    alarm.state_changed_at = now;
-                }
-                alarm.state = state.into();
-                alarm.state_updated_at = now;
-                alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
-                json!({})
-            }
-            "DeleteAlarms" => {
-                if let Some(name) = names.iter().find(|n| !books.alarms.contains_key(&key(n))) {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                }
-                for name in &names {
-                    books.alarms.remove(&key(name));
-                }
-                json!({})
-            }
-            _ => {
-                // DescribeAlarms: names it does not know are left out, not refused.
-                let wanted = |name: &str| names.is_empty() || names.contains(&name);
-                let metric_alarms: Vec<Value> = books
-                    .alarms
-                    .iter()
-                    .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
-                    .filter(|(name, _)| wanted(name))
-                    .map(|(name, alarm)| described(region, name, alarm))
-                    .collect();
-                return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
-            }
-        };
-        self.save(&books).await;
-        answer(&out)
+            .find_map(|d| {
+                (d["Name"].as_str() == Some(wanted))
+                    .then(|| d["Value"].as_str())
+                    .flatten()
+            })
+    };
+    let name = metric["MetricName"].as_str().unwrap_or_default();
+    let namespace = metric["Namespace"].as_str().unwrap_or_default();
+    if namespace != "AWS/Lambda" || !matches!(name, "Invocations" | "Errors") {
+        return None;
     }
-}
-
-/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, when each last
-/// changed, and the lists CloudWatch always writes (recorded: LocalStack's AWS-validated
-/// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
-/// name and state only).
-fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
-    let mut answer = json!({
-        "ActionsEnabled": true, "AlarmActions": [], "OKActions": [],
-        "InsufficientDataActions": [], "Dimensions": [],
-    });
-    if let (Some(answer), Some(definition)) = (answer.as_object_mut(), alarm.definition.as_object())
-    {
-        answer.extend(definition.clone());
-    }
-    answer["AlarmName"] = json!(name);
-    // moto's one account.
-    answer["AlarmArn"] = json!(format!(
-        "arn:aws:cloudwatch:{region}:123456789012:alarm:{name}"
-    ));
-    answer["StateValue"] = json!(alarm.state);
-    answer["StateReason"] = json!(alarm.reason);
-    answer["AlarmConfigurationUpdatedTimestamp"] = json!(alarm.configured_at);
-    answer["StateUpdatedTimestamp"] = json!(alarm.state_updated_at);
-    answer["StateTransitionedTimestamp"] = json!(alarm.state_changed_at);
-    answer
+    let function = dimension("FunctionName")?;
+    let qualifier =
+        dimension("Resource").map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
+    Some((function, qualifier, dimension("ExecutedVersion")))
 }
 
 fn headers() -> HeaderMap {

@@ -6,10 +6,12 @@
 //! SDK (`cloudwatch.rs`). So `cloud/` talks to the local cloud exactly as to
 //! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
 mod alias;
+mod apigateway;
 mod cbor;
 mod cloudwatch;
 mod describe;
 mod ecr;
+mod iam;
 mod lambda;
 mod query;
 mod state;
@@ -300,169 +302,6 @@ impl Front {
         if let Err(e) = books.save(&self.books_file) {
             eprintln!("front: {e:#}");
         }
-    }
-
-    /// IAM: remembers when each role was created (Lambda cannot assume it at first).
-    async fn iam(&self, call: Call) -> Answer {
-        let action = call.form("Action");
-        let role = call.form("RoleName");
-        let mut answer = self.forward(&call).await;
-        if let (Some(action), Some(role), true) = (action, role, answer.status.is_success()) {
-            let mut books = self.books.lock().await;
-            match action.as_str() {
-                "CreateRole" => {
-                    books.roles.insert(role, state::now_ms());
-                    answer.body = created_role(&answer.body);
-                }
-                "DeleteRole" => {
-                    books.roles.remove(&role);
-                }
-                _ => return answer,
-            }
-            self.save(&books).await;
-        }
-        answer
-    }
-
-    /// API Gateway: stage variables as AWS restricts them (moto stores anything).
-    async fn apigateway(&self, call: Call) -> Answer {
-        let body = call.json();
-        let mut variables: Vec<(String, String)> = body["variables"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-            .collect();
-        // UpdateStage: `replace /variables/NAME` operations.
-        for op in body["patchOperations"].as_array().into_iter().flatten() {
-            if let Some(name) = op["path"]
-                .as_str()
-                .and_then(|p| p.strip_prefix("/variables/"))
-            {
-                variables.push((
-                    name.to_owned(),
-                    op["value"].as_str().unwrap_or_default().into(),
-                ));
-            }
-        }
-        for (name, value) in variables {
-            if let Some(error) = bgd_rules::stage_variable_error(&name, &value) {
-                return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
-            }
-        }
-        let paths = body["patchOperations"].as_array().into_iter().flatten();
-        let stage_patch = call.method == Method::PATCH && call.target.contains("/stages/");
-        if let Some(error) = paths
-            .filter(|_| stage_patch)
-            .find_map(|op| bgd_rules::stage_patch_error(op["path"].as_str().unwrap_or_default()))
-        {
-            return refuse(StatusCode::BAD_REQUEST, "BadRequestException", &error);
-        }
-        if let Some(refused) = self.deployment_in_use(&call).await {
-            return refused;
-        }
-        if let Some(error) = body["description"].as_str().and_then(|d| {
-            (d.chars().count() > 1024).then_some("description: at most 1024 characters")
-        }) {
-            return refuse(StatusCode::BAD_REQUEST, "BadRequestException", error);
-        }
-        let mut answer = self.forward(&call).await;
-        let path = call.target.split('?').next().unwrap_or_default();
-        answer.status = gateway_status(&call.method, path, answer.status);
-        let stages = path.rsplit_once("/stages").is_some();
-        if stages && answer.status.is_success() && !answer.body.is_empty() {
-            let mut body = answer.json();
-            match body["item"].as_array_mut() {
-                Some(items) => items.iter_mut().for_each(bgd_rules::stage_defaults),
-                None => bgd_rules::stage_defaults(&mut body),
-            }
-            answer = answer.with_json(&body);
-        }
-        // CreateStage (POST …/stages) and UpdateStage (PATCH …/stages/NAME) start propagating.
-        let stage = match (&call.method, path.rsplit_once("/stages")) {
-            (&Method::POST, Some((_, ""))) => body["stageName"].as_str().map(str::to_owned),
-            (&Method::PATCH, Some((_, name))) => Some(name.trim_start_matches('/').to_owned()),
-            _ => None,
-        };
-        let api = path
-            .strip_prefix("/restapis/")
-            .and_then(|rest| rest.split('/').next());
-        if answer.status.is_success()
-            && let (Some(stage), Some(api)) = (stage, api)
-        {
-            self.stages_changed.lock().expect("lock").insert(
-                format!("{}/{api}/{stage}", call.region),
-                std::time::Instant::now(),
-            );
-        }
-        answer
-    }
-}
-
-impl Front {
-    /// DeleteDeployment of a deployment a stage serves: API Gateway refuses it (recorded:
-    /// LocalStack's AWS-validated `test_create_update_deployments`, delete-deployment-error);
-    /// moto deletes it.
-    async fn deployment_in_use(&self, call: &Call) -> Option<Answer> {
-        let path = call.target.split('?').next().unwrap_or_default();
-        let (api_path, deployment) = path.rsplit_once("/deployments/")?;
-        if call.method != Method::DELETE {
-            return None;
-        }
-        let list = Call {
-            method: Method::GET,
-            target: format!("{api_path}/stages"),
-            headers: call.headers.clone(),
-            body: Bytes::new(),
-            region: call.region.clone(),
-            service: call.service.clone(),
-        };
-        let stages = self.forward(&list).await.json();
-        let used = stages["item"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|stage| stage["deploymentId"].as_str() == Some(deployment));
-        used.then(|| {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                "BadRequestException",
-                "Active stages pointing to this deployment must be moved or deleted",
-            )
-        })
-    }
-}
-
-/// CreateRole's answer names no `MaxSessionDuration` (GetRole's does), as recorded:
-/// LocalStack's AWS-validated test_create_describe_role, create_role_result; moto's names it.
-fn created_role(body: &[u8]) -> Bytes {
-    let text = String::from_utf8_lossy(body);
-    let (open, close) = ("<MaxSessionDuration>", "</MaxSessionDuration>");
-    match (text.find(open), text.find(close)) {
-        (Some(start), Some(end)) if start < end => {
-            Bytes::from(format!("{}{}", &text[..start], &text[end + close.len()..]))
-        }
-        _ => Bytes::copy_from_slice(body),
-    }
-}
-
-/// API Gateway's status for a success moto answers 200: 201 for a create (CreateRestApi,
-/// CreateDeployment, CreateStage, CreateResource), 202 for a delete (DeleteRestApi,
-/// DeleteStage, DeleteDeployment), as its API reference gives them and LocalStack's
-/// AWS-validated snapshots recorded (test_apigateway_common: create-stage 201,
-/// delete-deployment-1 202).
-fn gateway_status(method: &Method, path: &str, status: StatusCode) -> StatusCode {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let collection = |names: &[&str]| segments.last().is_some_and(|last| names.contains(last));
-    let item =
-        |names: &[&str]| segments.len() >= 2 && names.contains(&segments[segments.len() - 2]);
-    match *method {
-        _ if status != StatusCode::OK => status,
-        Method::POST if collection(&["restapis", "deployments", "stages", "resources"]) => {
-            StatusCode::CREATED
-        }
-        Method::DELETE if item(&["restapis", "deployments", "stages"]) => StatusCode::ACCEPTED,
-        _ => status,
     }
 }
 
