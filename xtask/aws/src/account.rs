@@ -6,14 +6,10 @@ use super::{
     Repository, SdkCloud, absent_as_none,
     error::{OrCloud, missing},
 };
-use bgd_core::secret::Secret;
+use bgd_core::{cloud::LAMBDA_TRUST_POLICY, secret::Secret};
 use serde_json::{Value, json};
 
 use crate::Audit;
-
-/// Lets Lambda assume the function's role
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
-const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// The Sid of the statement that lets Lambda pull the function's images.
 const LAMBDA_PULL: &str = "LambdaECRImageRetrievalPolicy";

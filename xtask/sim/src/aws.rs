@@ -11,8 +11,8 @@ use super::{
 };
 use bgd_core::{
     cloud::{
-        Account, Apis, CloudError, CloudResult, ErrorKind, Operation, RegistryAccess, Repository,
-        RestApi, Route, Stage,
+        Account, Apis, CloudError, CloudResult, ErrorKind, LAMBDA_TRUST_POLICY, Operation,
+        ROLE_POLICY, RegistryAccess, Repository, RestApi, Route, Stage,
     },
     image::{Image, Registry},
     pipeline::BLUE,
@@ -53,6 +53,25 @@ pub(super) fn refused(refusal: &Refusal, operation: Operation, subject: &str) ->
 
 pub(super) fn invalid(operation: Operation, subject: &str, why: String) -> CloudError {
     error(ErrorKind::Other, operation, subject, &why)
+}
+
+/// An AWS error as the wire carries it, from the operations the pipeline's traits do not name
+/// (the conformance suite's alone), whose errors need no `CloudError` kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refused {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refused {
+    pub(super) fn new(status: u16, code: &'static str, message: String) -> Self {
+        Self {
+            status,
+            code,
+            message,
+        }
+    }
 }
 
 fn rest_api(w: &World, operation: Operation, id: &str) -> CloudResult<RestApi> {
@@ -187,6 +206,67 @@ impl Apis for SimCloud {
     }
 }
 
+/// UpdateStage: each patch's path as API Gateway allows it (`bgd_rules::stage_patch_error`),
+/// `replace` of a variable, the description or the deployment; the stage is served as changed
+/// `stage_ms` later, as a new one.
+pub(super) fn update_stage(
+    w: &mut World,
+    name: &str,
+    patches: &[(&str, &str)],
+) -> Result<Stage, Refused> {
+    let bad = |why: String| Refused::new(400, "BadRequestException", why);
+    let served_at = w.now() + w.delays.stage_ms;
+    let Some(stage) = w.gateway.stages.get_mut(name) else {
+        let why = format!("Invalid Stage identifier specified: {name}");
+        return Err(Refused::new(404, "NotFoundException", why));
+    };
+    let mut changed = stage.stage.clone();
+    for (path, value) in patches {
+        if let Some(why) = bgd_rules::stage_patch_error(path) {
+            return Err(bad(why));
+        }
+        match path.strip_prefix("/variables/") {
+            Some(variable) => {
+                if let Some(why) = bgd_rules::stage_variable_error(variable, value) {
+                    return Err(bad(why));
+                }
+                changed
+                    .variables
+                    .insert(variable.to_owned(), (*value).to_owned());
+            }
+            None if *path == "/description" => changed.description = (*value).to_owned(),
+            None if *path == "/deploymentId" => changed.deployment_id = (*value).to_owned(),
+            // The settings the simulation keeps none of (cache, tracing, method settings).
+            None => {}
+        }
+    }
+    stage.stage = changed.clone();
+    stage.served_at = served_at;
+    Ok(changed)
+}
+
+/// DeleteDeployment: one a stage serves is refused (recorded: LocalStack's AWS-validated
+/// `test_create_update_deployments`, delete-deployment-error).
+pub(super) fn delete_deployment(w: &mut World, id: &str) -> Result<(), Refused> {
+    let number = id.strip_prefix("dep-").and_then(|n| n.parse::<u64>().ok());
+    let Some(number) = number.filter(|n| {
+        (1..=w.gateway.deployments).contains(n) && !w.gateway.deleted_deployments.contains(n)
+    }) else {
+        let why = format!("Invalid Deployment identifier specified: {id}");
+        return Err(Refused::new(404, "NotFoundException", why));
+    };
+    if w.gateway
+        .stages
+        .values()
+        .any(|s| s.stage.deployment_id == id)
+    {
+        let why = "Active stages pointing to this deployment must be moved or deleted".into();
+        return Err(Refused::new(400, "BadRequestException", why));
+    }
+    w.gateway.deleted_deployments.insert(number);
+    Ok(())
+}
+
 fn repository(w: &World, operation: Operation, name: &str) -> CloudResult<Repository> {
     if w.images.repository {
         Ok(Repository {
@@ -234,10 +314,18 @@ impl Account for SimCloud {
         .await
     }
 
-    async fn ensure_function_role(&self, name: &str, _policy: &str) -> CloudResult<String> {
+    async fn ensure_function_role(&self, name: &str, policy: &str) -> CloudResult<String> {
         self.cloud(Operation::CreateRole, name, |w, _| {
-            let now = w.now();
-            w.role.get_or_insert(now);
+            // GetRole, then CreateRole when missing (one that exists is kept as it is), then
+            // its policy when it has none.
+            w.create_role(name, LAMBDA_TRUST_POLICY).ok();
+            let role = w
+                .roles
+                .get_mut(name)
+                .ok_or_else(|| not_found(Operation::GetRole, name))?;
+            role.policies
+                .entry(ROLE_POLICY.to_owned())
+                .or_insert_with(|| policy.to_owned());
             Ok(format!("arn:aws:iam::{ACCOUNT}:role/{name}"))
         })
         .await
@@ -256,7 +344,10 @@ impl Account for SimCloud {
     async fn delete_function_role(&self, name: &str) -> CloudResult<()> {
         let op = Operation::DeleteRole;
         self.cloud(op, name, |w, _| {
-            w.role.take().map(|_| ()).ok_or_else(|| not_found(op, name))
+            w.roles
+                .remove(name)
+                .map(|_| ())
+                .ok_or_else(|| not_found(op, name))
         })
         .await
     }

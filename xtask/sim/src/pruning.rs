@@ -63,8 +63,7 @@ impl Pruning for SimCloud {
                     "actor {actor} deleted the image of version {v}, {why}"
                 ));
             }
-            w.images.manifests.remove(digest);
-            w.images.tags.retain(|_, d| d != digest);
+            w.images.delete(digest);
             Ok(())
         })
         .await

@@ -141,6 +141,10 @@ pub trait Apis: Send + Sync {
 /// The name of the function role's inline policy (what it may do: write its logs).
 pub const ROLE_POLICY: &str = "logs";
 
+/// Lets Lambda assume the function's role
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
+pub const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
 /// The account around them: identity, the image repository and the function's role.
 pub trait Account: Send + Sync {
     fn account_id(&self) -> impl Future<Output = CloudResult<String>> + Send;

@@ -10,30 +10,10 @@ use axum::{
     body::Bytes,
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Answer, Call, Front, cbor, query};
 use crate::lifecycle::LocalCloud;
-
-/// An alarm as the front keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Alarm {
-    pub state: String,
-    pub reason: String,
-    /// What PutMetricAlarm said (metric, statistic, threshold…), which DescribeAlarms answers.
-    #[serde(default)]
-    pub definition: Value,
-    /// When (epoch seconds) it was last put, and its state last set and last changed.
-    #[serde(default)]
-    pub configured_at: u64,
-    #[serde(default)]
-    pub state_updated_at: u64,
-    #[serde(default)]
-    pub state_changed_at: u64,
-}
-
-const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
 
 /// The Rust SDK speaks Smithy RPC v2 CBOR (`/service/…/operation/OP`); boto3 and the aws CLI
 /// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
@@ -219,101 +199,24 @@ impl Front {
         Ok(answer.json().await?)
     }
 
+    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per region.
     async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
-        let key = |name: &str| format!("{region}/{name}");
-        let names: Vec<&str> = input["AlarmNames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
         let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
-        let out = match operation {
-            "PutMetricAlarm" => {
-                let Some(name) = input["AlarmName"].as_str().filter(|n| !n.is_empty()) else {
-                    return error("ValidationError", "AlarmName is required");
-                };
-                let alarm = books.alarms.entry(key(name)).or_insert_with(|| Alarm {
-                    state: "INSUFFICIENT_DATA".into(),
-                    reason: "Unchecked: Initial alarm creation".into(),
-                    definition: Value::Null,
-                    configured_at: now,
-                    state_updated_at: now,
-                    state_changed_at: now,
-                });
-                alarm.definition = input.clone();
-                alarm.configured_at = now;
-                json!({})
-            }
-            "SetAlarmState" => {
-                let name = input["AlarmName"].as_str().unwrap_or_default();
-                let state = input["StateValue"].as_str().unwrap_or_default();
-                if !STATES.contains(&state) {
-                    return error("ValidationError", &format!("StateValue {state:?}"));
+        // moto's one account.
+        let arn = |name: &str| format!("arn:aws:cloudwatch:{region}:123456789012:alarm:{name}");
+        let prefix = format!("{region}/");
+        match bgd_rules::cloudwatch::alarms(&mut books.alarms, &prefix, operation, input, now, arn)
+        {
+            Ok(out) => {
+                if operation != "DescribeAlarms" {
+                    self.save(&books).await;
                 }
-                let Some(alarm) = books.alarms.get_mut(&key(name)) else {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                };
-                if alarm.state != state {
-                    alarm.state_changed_at = now;
-                }
-                alarm.state = state.into();
-                alarm.state_updated_at = now;
-                alarm.reason = input["StateReason"].as_str().unwrap_or_default().into();
-                json!({})
+                answer(&out)
             }
-            "DeleteAlarms" => {
-                if let Some(name) = names.iter().find(|n| !books.alarms.contains_key(&key(n))) {
-                    return error("ResourceNotFound", &format!("alarm {name} does not exist"));
-                }
-                for name in &names {
-                    books.alarms.remove(&key(name));
-                }
-                json!({})
-            }
-            _ => {
-                // DescribeAlarms: names it does not know are left out, not refused.
-                let wanted = |name: &str| names.is_empty() || names.contains(&name);
-                let metric_alarms: Vec<Value> = books
-                    .alarms
-                    .iter()
-                    .filter_map(|(k, alarm)| Some((k.strip_prefix(&key(""))?, alarm)))
-                    .filter(|(name, _)| wanted(name))
-                    .map(|(name, alarm)| described(region, name, alarm))
-                    .collect();
-                return answer(&json!({ "MetricAlarms": metric_alarms, "CompositeAlarms": [] }));
-            }
-        };
-        self.save(&books).await;
-        answer(&out)
+            Err(refused) => error(refused.code, &refused.message),
+        }
     }
-}
-
-/// An alarm as DescribeAlarms answers it: its definition, its ARN and state, when each last
-/// changed, and the lists CloudWatch always writes (recorded: LocalStack's AWS-validated
-/// `test_describe_alarms_converts_date_format_correctly`, describe-alarms; the front answered
-/// name and state only).
-fn described(region: &str, name: &str, alarm: &Alarm) -> Value {
-    let mut answer = json!({
-        "ActionsEnabled": true, "AlarmActions": [], "OKActions": [],
-        "InsufficientDataActions": [], "Dimensions": [],
-    });
-    if let (Some(answer), Some(definition)) = (answer.as_object_mut(), alarm.definition.as_object())
-    {
-        answer.extend(definition.clone());
-    }
-    answer["AlarmName"] = json!(name);
-    // moto's one account.
-    answer["AlarmArn"] = json!(format!(
-        "arn:aws:cloudwatch:{region}:123456789012:alarm:{name}"
-    ));
-    answer["StateValue"] = json!(alarm.state);
-    answer["StateReason"] = json!(alarm.reason);
-    answer["AlarmConfigurationUpdatedTimestamp"] = json!(alarm.configured_at);
-    answer["StateUpdatedTimestamp"] = json!(alarm.state_updated_at);
-    answer["StateTransitionedTimestamp"] = json!(alarm.state_changed_at);
-    answer
 }
 
 fn headers() -> HeaderMap {

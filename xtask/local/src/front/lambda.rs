@@ -35,22 +35,11 @@ use super::{
 use bgd_rules::{
     self,
     lambda::{
-        Address, Deletion, Permission, Refusal, RunsAs, busy_or_moved, code_sha256_moved,
-        default_architecture,
+        Address, Deletion, Refusal, RunsAs, busy_or_moved, code_sha256_moved, default_architecture,
     },
 };
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
-
-/// What ListVersionsByFunction leaves out of each configuration.
-const LISTED_WITHOUT: &[&str] = &[
-    "State",
-    "StateReason",
-    "StateReasonCode",
-    "LastUpdateStatus",
-    "LastUpdateStatusReason",
-    "LastUpdateStatusReasonCode",
-];
 
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
@@ -129,10 +118,8 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
                 });
                 for config in versions {
                     describe(config, function, front);
-                    // A listed configuration has no state (recorded: LocalStack's
-                    // test_lambda_image_versions list_versions_result; API_ListFunctions).
                     if let Some(config) = config.as_object_mut() {
-                        for field in LISTED_WITHOUT {
+                        for field in bgd_rules::lambda::LISTED_WITHOUT {
                             config.remove(*field);
                         }
                     }
@@ -266,36 +253,25 @@ async fn permission(front: &Front, call: &Call, key: &str, qualifier: Option<&st
     let qualifier = qualifier.unwrap_or_default();
     let (region, name) = key.split_once('/').unwrap_or(("", key));
     // moto's one account.
-    let account = "123456789012";
-    let resource = match qualifier {
-        "" => format!("arn:aws:lambda:{region}:{account}:function:{name}"),
-        q => format!("arn:aws:lambda:{region}:{account}:function:{name}:{q}"),
-    };
+    let function_arn = format!("arn:aws:lambda:{region}:123456789012:function:{name}");
     let sid = body["StatementId"].as_str().unwrap_or_default();
-    let mut statement = serde_json::json!({
-        "Sid": sid, "Effect": "Allow", "Action": body["Action"],
-        "Principal": {"Service": body["Principal"]}, "Resource": resource,
-    });
-    if let Some(source) = body["SourceArn"].as_str() {
-        statement["Condition"] = serde_json::json!({"ArnLike": {"AWS:SourceArn": source}});
-    }
     let principal = body["Principal"].as_str().unwrap_or_default();
+    let action = body["Action"].as_str().unwrap_or_default();
+    let statement = bgd_rules::lambda::statement(
+        &function_arn,
+        qualifier,
+        sid,
+        action,
+        principal,
+        body["SourceArn"].as_str(),
+    );
     match bgd_rules::lambda::add_permission(function, qualifier, sid, principal, statement.clone())
     {
-        Err(refusal @ Permission::StatementId(_)) => refuse(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            &refusal.message(name),
-        ),
-        Err(refusal @ (Permission::Latest | Permission::Principal)) => {
-            invalid(&refusal.message(name))
+        Err(refusal) => {
+            let (status, code) = refusal.answered();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            refuse(status, code, &refusal.message(name))
         }
-        Err(refusal @ Permission::NoQualifier(_)) => refuse(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            &refusal.message(name),
-        ),
-        Err(refusal) => conflict(refusal.message(name)),
         Ok(()) => {
             front.save(&books).await;
             let body = serde_json::json!({"Statement": statement.to_string()});
