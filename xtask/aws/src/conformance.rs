@@ -101,6 +101,8 @@ pub struct WireModel {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     received: Received,
+    /// The pipeline's own cloud on the same endpoint: its registry client pushes an image.
+    cloud: SdkCloud,
     region: String,
     account: String,
     role: String,
@@ -134,10 +136,11 @@ impl WireModel {
             iam: aws_sdk_iam::Client::from_conf(iam.interceptor(received.clone()).build()),
             sts: aws_sdk_sts::Client::from_conf(sts.interceptor(received.clone()).build()),
             received,
-            region: cloud.region,
+            region: cloud.region.clone(),
             account,
             role,
             settle,
+            cloud,
         })
     }
 

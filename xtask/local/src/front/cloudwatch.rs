@@ -203,8 +203,12 @@ impl Front {
     async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
         let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
-        // moto's one account.
-        let arn = |name: &str| format!("arn:aws:cloudwatch:{region}:123456789012:alarm:{name}");
+        let arn = |name: &str| {
+            format!(
+                "arn:aws:cloudwatch:{region}:{}:alarm:{name}",
+                super::ACCOUNT
+            )
+        };
         let prefix = format!("{region}/");
         match bgd_rules::cloudwatch::alarms(&mut books.alarms, &prefix, operation, input, now, arn)
         {

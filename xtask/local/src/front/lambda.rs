@@ -252,8 +252,7 @@ async fn permission(front: &Front, call: &Call, key: &str, qualifier: Option<&st
     let body = call.json();
     let qualifier = qualifier.unwrap_or_default();
     let (region, name) = key.split_once('/').unwrap_or(("", key));
-    // moto's one account.
-    let function_arn = format!("arn:aws:lambda:{region}:123456789012:function:{name}");
+    let function_arn = format!("arn:aws:lambda:{region}:{}:function:{name}", super::ACCOUNT);
     let sid = body["StatementId"].as_str().unwrap_or_default();
     let principal = body["Principal"].as_str().unwrap_or_default();
     let action = body["Action"].as_str().unwrap_or_default();

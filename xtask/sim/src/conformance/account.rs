@@ -9,7 +9,10 @@ use crate::{
     ecr,
     iam::{IamRole, no_such_role},
 };
-use bgd_core::cloud::{Account, Pruning, Repository};
+use bgd_core::{
+    cloud::{Account, Pruning, Repository},
+    image::Registry,
+};
 
 impl SimModel {
     pub(super) async fn answer_account(&self, call: &str, i: &Value) -> Option<Reply> {
@@ -49,6 +52,15 @@ impl SimModel {
                 Ok(None) => Ok(refusal(400, "LifecyclePolicyNotFoundException")),
                 Err(e) => Err(e),
             },
+            "PushImage" => {
+                let tag = i["imageTag"].as_str().unwrap_or_default();
+                let image = bgd_core::setup::conformance_image().ok()?;
+                let pushed = Registry::push(c, repository, &image, &[tag]).await;
+                Ok(match pushed {
+                    Ok(digest) => (200, json!({ "imageDigest": digest })),
+                    Err(_) => refusal(404, "NAME_UNKNOWN"),
+                })
+            }
             "PutLifecyclePolicy" => {
                 let text = i["lifecyclePolicyText"].as_str().unwrap_or_default();
                 c.put_lifecycle_policy(repository, text)
