@@ -44,17 +44,6 @@ pub fn conformance_cases() -> Result<Vec<(String, bgd_rules::conformance::Case)>
     Ok(cases)
 }
 
-/// The image a conformance case pushes where it needs one in a repository (`Given::Image`):
-/// the smallest one the build assembles, a `/bootstrap` that only names itself, the same bytes
-/// (and digest) in every model and run.
-pub fn conformance_image() -> Result<crate::image::Image> {
-    let contents = crate::image::Contents {
-        bootstrap: b"#!/bin/sh\necho conformance\n",
-        ca_bundle: b"",
-    };
-    crate::image::Image::assemble(&contents, "x86_64", "2026-01-01T00:00:00Z", 1_767_225_600)
-}
-
 /// The shared target dir, honouring `CARGO_TARGET_DIR`.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

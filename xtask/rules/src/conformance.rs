@@ -291,6 +291,29 @@ fn substituted(input: &Value, vars: &BTreeMap<String, String>) -> Value {
     }
 }
 
+/// A case's input as every model reads it: the object at `pointer` (`/Environment/Variables`,
+/// `/RoutingConfig/AdditionalVersionWeights`, `/variables`), each value as `read` reads it;
+/// `None` when the input has none.
+pub fn map_at<T>(
+    input: &Value,
+    pointer: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<BTreeMap<String, T>> {
+    let map = input.pointer(pointer)?.as_object()?;
+    Some(
+        map.iter()
+            .filter_map(|(k, v)| Some((k.clone(), read(v)?)))
+            .collect(),
+    )
+}
+
+/// UpdateStage's `patchOperations`: each one's `op`, `path` and `value`.
+pub fn patches(input: &Value) -> Vec<[Option<&str>; 3]> {
+    let ops = input["patchOperations"].as_array().into_iter().flatten();
+    ops.map(|op| ["op", "path", "value"].map(|k| op[k].as_str()))
+        .collect()
+}
+
 /// The function (and repository, and role) a case works on: its own, within Lambda's 64
 /// characters and ECR's repository name pattern.
 pub fn function_of(case: &Case) -> String {

@@ -54,7 +54,7 @@ impl SimModel {
             },
             "PushImage" => {
                 let tag = i["imageTag"].as_str().unwrap_or_default();
-                let image = bgd_core::setup::conformance_image().ok()?;
+                let image = bgd_core::image::Image::conformance().ok()?;
                 let pushed = Registry::push(c, repository, &image, &[tag]).await;
                 Ok(match pushed {
                     Ok(digest) => (200, json!({ "imageDigest": digest })),

@@ -6,8 +6,9 @@
 use serde_json::{Value, json};
 
 use super::{ACCOUNT, REGION, Reply, SimModel, wire};
-use crate::aws::{delete_deployment, update_stage};
+use crate::gateway::{delete_deployment, update_stage};
 use bgd_core::cloud::{Apis, Stage};
+use bgd_rules::conformance::{map_at, patches};
 
 impl SimModel {
     pub(super) async fn answer_gateway(&self, call: &str, i: &Value) -> Option<Reply> {
@@ -35,12 +36,8 @@ impl SimModel {
                 let stage = Stage {
                     name: s("stageName").unwrap_or_default().to_owned(),
                     deployment_id: s("deploymentId").unwrap_or_default().to_owned(),
-                    variables: i["variables"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect(),
+                    variables: map_at(i, "/variables", |v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
                     description: s("description").unwrap_or_default().to_owned(),
                 };
                 c.create_stage(api, &stage)
@@ -52,14 +49,9 @@ impl SimModel {
                 .await
                 .map(|stage| (200, stage_answer(&stage))),
             "UpdateStage" => {
-                let patches: Vec<(&str, &str)> = i["patchOperations"]
-                    .as_array()
+                let patches: Vec<(&str, &str)> = patches(i)
                     .into_iter()
-                    .flatten()
-                    .map(|op| {
-                        let path = op["path"].as_str().unwrap_or_default();
-                        (path, op["value"].as_str().unwrap_or_default())
-                    })
+                    .map(|[_, path, value]| (path.unwrap_or_default(), value.unwrap_or_default()))
                     .collect();
                 let updated = update_stage(&mut self.world(), s("stageName")?, &patches);
                 wire(updated.map(|stage| (200, stage_answer(&stage))))

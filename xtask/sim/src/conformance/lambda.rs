@@ -12,6 +12,7 @@ use crate::lambda::{self, alias, permission};
 use bgd_core::cloud::{
     Account, Alias, AliasTarget, FunctionSpec, Functions, ImageRef, Pruning, Settings, Version,
 };
+use bgd_rules::conformance::map_at;
 use bgd_rules::lambda::{Address, LISTED_WITHOUT, addressed, state_reason, update_reason};
 
 impl SimModel {
@@ -233,11 +234,11 @@ fn image(uri: Option<&str>) -> ImageRef {
 
 /// `current` with what the input's configuration sets.
 fn settings(mut current: Settings, i: &Value) -> Settings {
-    if let Some(vars) = i["Environment"]["Variables"].as_object() {
-        current.environment = vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned().into()))
-            .collect();
+    let vars = map_at(i, "/Environment/Variables", |v| {
+        v.as_str().map(str::to_owned)
+    });
+    if let Some(vars) = vars {
+        current.environment = vars.into_iter().map(|(k, v)| (k, v.into())).collect();
     }
     if let Some(memory) = i["MemorySize"].as_u64() {
         current.memory_mb = memory as u32;
@@ -246,14 +247,13 @@ fn settings(mut current: Settings, i: &Value) -> Settings {
 }
 
 fn target(i: &Value, version: &str) -> AliasTarget {
-    let weights = i["RoutingConfig"]["AdditionalVersionWeights"].as_object();
+    // A weight that is not a number is one Lambda refuses: NaN fails the routing rule too.
+    let weights = map_at(i, "/RoutingConfig/AdditionalVersionWeights", |w| {
+        Some(w.as_f64().unwrap_or(f64::NAN))
+    });
     AliasTarget {
         version: version.to_owned(),
-        additional_weights: weights
-            .into_iter()
-            .flatten()
-            .map(|(v, w)| (v.clone(), w.as_f64().unwrap_or(f64::NAN)))
-            .collect::<BTreeMap<_, _>>(),
+        additional_weights: weights.unwrap_or_default(),
     }
 }
 
