@@ -23,6 +23,18 @@ use bgd_rules::{
 pub(super) mod alias;
 pub(super) mod permission;
 
+/// The function, or ResourceNotFoundException.
+fn function<'w>(
+    w: &'w mut World,
+    operation: Operation,
+    name: &str,
+) -> CloudResult<&'w mut (Function, Settings)> {
+    w.lambda
+        .function
+        .as_mut()
+        .ok_or_else(|| not_found(operation, name))
+}
+
 /// The function, if it exists, after the busy-or-moved guard every write to it meets (moved:
 /// since `revision_id`, when the call names one).
 fn guarded<'w>(
@@ -32,11 +44,7 @@ fn guarded<'w>(
     revision_id: Option<&str>,
 ) -> CloudResult<&'w mut (Function, Settings)> {
     let now = w.now();
-    let entry = w
-        .lambda
-        .function
-        .as_mut()
-        .ok_or_else(|| not_found(operation, name))?;
+    let entry = function(w, operation, name)?;
     match busy_or_moved(&entry.0, now, revision_id) {
         Some(refusal) => Err(refused(&refusal, operation, name)),
         None => Ok(entry),
@@ -77,11 +85,7 @@ fn cut(
 ) -> CloudResult<Version> {
     let op = Operation::PublishVersion;
     let number = w.lambda.next_version;
-    let (f, settings) = w
-        .lambda
-        .function
-        .as_mut()
-        .ok_or_else(|| not_found(op, name))?;
+    let (f, settings) = function(w, op, name)?;
     bgd_rules::lambda::publish(f, number.to_string(), active_at, version_revision);
     let facts = VersionFacts {
         description: description.to_owned(),

@@ -47,11 +47,7 @@ pub(in super::super) fn create(
         ));
     }
     let revision = w.revision();
-    let (f, _) = w
-        .lambda
-        .function
-        .as_mut()
-        .ok_or_else(|| not_found(op, to.function))?;
+    let (f, _) = super::function(w, op, to.function)?;
     if target.version != "$LATEST" && !f.versions.contains_key(&target.version) {
         return Err(not_found(op, &target.version));
     }
@@ -82,11 +78,7 @@ pub(in super::super) fn update(
         return Err(invalid(op, alias, why));
     }
     let revision = w.revision();
-    let (f, _) = w
-        .lambda
-        .function
-        .as_mut()
-        .ok_or_else(|| not_found(op, to.function))?;
+    let (f, _) = super::function(w, op, to.function)?;
     let current = f
         .aliases
         .get(alias)
