@@ -50,26 +50,44 @@ pub(super) fn repository_policy(w: &World, name: &str) -> Result<String, Refused
     })
 }
 
-/// BatchDeleteImage by digest: what it deleted in `imageIds`, what it did not find as an
-/// `ImageNotFound` failure (API_ImageFailure), never an error for it.
+/// BatchDeleteImage: what it deleted in `imageIds`, what it did not find as an `ImageNotFound`
+/// failure (API_ImageFailure), never an error for it. By tag, the tag goes, and the image with
+/// its last tag (AWS's documented example batchdeleteimages-example-1470860541707).
 pub(super) fn batch_delete_image(
     w: &mut World,
     name: &str,
-    digests: &[&str],
+    ids: &[Value],
 ) -> Result<Value, Refused> {
     if !w.images.repository {
         return Err(no_repository(name));
     }
     let (mut deleted, mut failures) = (Vec::new(), Vec::new());
-    for digest in digests {
-        if w.images.delete(digest) {
-            deleted.push(json!({ "imageDigest": digest }));
-        } else {
-            failures.push(json!({
-                "imageId": { "imageDigest": digest },
+    for id in ids {
+        let tag = id["imageTag"].as_str();
+        let digest = match (id["imageDigest"].as_str(), tag) {
+            (Some(digest), _) => Some(digest.to_owned()),
+            (None, Some(tag)) => w.images.tags.remove(tag),
+            (None, None) => None,
+        };
+        let last = |w: &World, d: &str| !w.images.tags.values().any(|t| t == d);
+        let removed = match &digest {
+            Some(d) if tag.is_some() && !last(w, d) => true,
+            Some(d) => w.images.delete(d),
+            None => false,
+        };
+        match digest.filter(|_| removed) {
+            Some(digest) => {
+                let mut image = json!({ "imageDigest": digest });
+                if let Some(tag) = tag {
+                    image["imageTag"] = json!(tag);
+                }
+                deleted.push(image);
+            }
+            None => failures.push(json!({
+                "imageId": id,
                 "failureCode": "ImageNotFound",
                 "failureReason": "Requested image not found",
-            }));
+            })),
         }
     }
     Ok(json!({ "imageIds": deleted, "failures": failures }))

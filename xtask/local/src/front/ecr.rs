@@ -174,32 +174,58 @@ impl Front {
         Ok(true)
     }
 
-    /// ECR's BatchDeleteImage by digest: the images live in the local registry, not in
-    /// moto, so the front deletes them there and answers as ECR does: `imageIds` deleted, and
-    /// an image already gone a failure (`ImageNotFound`, API_ImageFailure), not a deletion.
+    /// ECR's BatchDeleteImage: the images live in the local registry, not in moto, so the
+    /// front deletes them there and answers as ECR does: `imageIds` deleted, and an image
+    /// already gone a failure (`ImageNotFound`, API_ImageFailure), not a deletion. By tag, ECR
+    /// removes the tag and the image with its last tag (AWS's documented example
+    /// batchdeleteimages-example-1470860541707 answers the digest beside the tag); the local
+    /// registry (distribution 2.8) removes no tag alone, so a tag of an image with others is
+    /// refused rather than deleting them all.
     pub(super) async fn batch_delete_image(&self, call: &Call) -> Answer {
         let body: Value = serde_json::from_slice(&call.body).unwrap_or_default();
         let repository = body["repositoryName"].as_str().unwrap_or_default();
+        let ids = body["imageIds"].as_array().cloned().unwrap_or_default();
         let (mut deleted, mut failures) = (Vec::new(), Vec::new());
-        for id in body["imageIds"].as_array().into_iter().flatten() {
-            let Some(digest) = id["imageDigest"].as_str() else {
-                continue;
-            };
-            match self.delete_manifest(repository, digest).await {
-                Ok(true) => deleted.push(json!({ "imageDigest": digest })),
-                Ok(false) => failures.push(json!({
-                    "imageId": { "imageDigest": digest },
-                    "failureCode": "ImageNotFound",
-                    "failureReason": "Requested image not found",
-                })),
-                Err(e) => {
-                    return refuse(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "ServerException",
-                        &format!("deleting {digest} from the local registry: {e:#}"),
+        let done = async {
+            let tagged = self.tagged(repository).await?;
+            for id in &ids {
+                let tag = id["imageTag"].as_str();
+                let digest = match (id["imageDigest"].as_str(), tag) {
+                    (Some(digest), _) => Some(digest.to_owned()),
+                    (None, Some(tag)) => tagged.get(tag).cloned(),
+                    (None, None) => continue,
+                };
+                let others = tagged
+                    .iter()
+                    .filter(|(t, d)| Some(*d) == digest.as_ref() && Some(t.as_str()) != tag);
+                if tag.is_some() && others.count() > 0 {
+                    anyhow::bail!(
+                        "the local registry cannot remove one tag of an image that has others"
                     );
                 }
+                match digest {
+                    Some(digest) if self.delete_manifest(repository, &digest).await? => {
+                        let mut image = json!({ "imageDigest": digest });
+                        if let Some(tag) = tag {
+                            image["imageTag"] = json!(tag);
+                        }
+                        deleted.push(image);
+                    }
+                    _ => failures.push(json!({
+                        "imageId": id,
+                        "failureCode": "ImageNotFound",
+                        "failureReason": "Requested image not found",
+                    })),
+                }
             }
+            anyhow::Ok(())
+        };
+        if let Err(e) = done.await {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerException",
+                &format!("deleting images of {repository} in the local registry: {e:#}"),
+            );
         }
         ecr_answer(&json!({ "imageIds": deleted, "failures": failures }))
     }

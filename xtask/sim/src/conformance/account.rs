@@ -90,11 +90,7 @@ impl SimModel {
                 ecr::repository_policy(&w, repository).map(|text| (200, policy(&text)))
             }
             "BatchDeleteImage" => {
-                let digests: Vec<&str> = ids
-                    .iter()
-                    .filter_map(|id| id["imageDigest"].as_str())
-                    .collect();
-                ecr::batch_delete_image(&mut w, repository, &digests).map(|out| (200, out))
+                ecr::batch_delete_image(&mut w, repository, &ids).map(|out| (200, out))
             }
             "DescribeImages" => ecr::describe_images(&w, repository, &ids).map(|out| (200, out)),
             _ => return None,
