@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod cloudwatch;
 pub mod conformance;
+pub mod ecr;
 pub mod lambda;
 pub mod metrics;
 

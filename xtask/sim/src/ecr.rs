@@ -50,9 +50,8 @@ pub(super) fn repository_policy(w: &World, name: &str) -> Result<String, Refused
     })
 }
 
-/// BatchDeleteImage: what it deleted in `imageIds`, what it did not find as an `ImageNotFound`
-/// failure (API_ImageFailure), never an error for it. By tag, the tag goes, and the image with
-/// its last tag (AWS's documented example batchdeleteimages-example-1470860541707).
+/// BatchDeleteImage, answered by `bgd_rules::ecr`. By tag, the tag goes, and the image with its
+/// last tag.
 pub(super) fn batch_delete_image(
     w: &mut World,
     name: &str,
@@ -69,25 +68,16 @@ pub(super) fn batch_delete_image(
             (None, Some(tag)) => w.images.tags.remove(tag),
             (None, None) => None,
         };
-        let last = |w: &World, d: &str| !w.images.tags.values().any(|t| t == d);
+        let by_tag = id["imageDigest"].is_null() && tag.is_some();
         let removed = match &digest {
-            Some(d) if tag.is_some() && !last(w, d) => true,
+            // The tag is gone; the image stays while another tag names it.
+            Some(d) if by_tag && w.images.tags.values().any(|t| t == d) => true,
             Some(d) => w.images.delete(d),
             None => false,
         };
         match digest.filter(|_| removed) {
-            Some(digest) => {
-                let mut image = json!({ "imageDigest": digest });
-                if let Some(tag) = tag {
-                    image["imageTag"] = json!(tag);
-                }
-                deleted.push(image);
-            }
-            None => failures.push(json!({
-                "imageId": id,
-                "failureCode": "ImageNotFound",
-                "failureReason": "Requested image not found",
-            })),
+            Some(digest) => deleted.push(bgd_rules::ecr::deleted(&digest, tag)),
+            None => failures.push(bgd_rules::ecr::not_found(id)),
         }
     }
     Ok(json!({ "imageIds": deleted, "failures": failures }))

@@ -205,17 +205,9 @@ impl Front {
                 }
                 match digest {
                     Some(digest) if self.delete_manifest(repository, &digest).await? => {
-                        let mut image = json!({ "imageDigest": digest });
-                        if let Some(tag) = tag {
-                            image["imageTag"] = json!(tag);
-                        }
-                        deleted.push(image);
+                        deleted.push(bgd_rules::ecr::deleted(&digest, tag));
                     }
-                    _ => failures.push(json!({
-                        "imageId": id,
-                        "failureCode": "ImageNotFound",
-                        "failureReason": "Requested image not found",
-                    })),
+                    _ => failures.push(bgd_rules::ecr::not_found(id)),
                 }
             }
             anyhow::Ok(())

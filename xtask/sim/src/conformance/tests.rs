@@ -140,3 +140,49 @@ fn an_idle_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_hel
         );
     });
 }
+
+/// ECR removes a tag named in BatchDeleteImage, and the image only with its last tag
+/// (API_BatchDeleteImage): the local registry cannot remove one tag of several (the front
+/// refuses it), so this half of the rule is the simulation's alone to show.
+#[test]
+fn a_tag_deleted_from_an_image_with_another_leaves_the_image_under_the_other() {
+    use bgd_rules::conformance::Model;
+    use serde_json::json;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut model = super::SimModel::new(1, DELAYS);
+        let repository = json!({"repositoryName": "r"});
+        assert_eq!(
+            model
+                .call("CreateRepository", &repository)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+        let mut digest = None;
+        for tag in ["v1", "v2"] {
+            let push = json!({"repositoryName": "r", "imageTag": tag});
+            let pushed = model.call("PushImage", &push).await.unwrap();
+            digest = pushed.body["imageDigest"].as_str().map(str::to_owned);
+        }
+        let delete = json!({"repositoryName": "r", "imageIds": [{"imageTag": "v1"}]});
+        let deleted = model.call("BatchDeleteImage", &delete).await.unwrap();
+        assert_eq!(
+            deleted.body["imageIds"][0]["imageTag"], "v1",
+            "{}",
+            deleted.body
+        );
+        let describe = json!({"repositoryName": "r", "imageIds": [{"imageDigest": digest}]});
+        let described = model.call("DescribeImages", &describe).await.unwrap();
+        assert_eq!(
+            described.body["imageDetails"][0]["imageTags"],
+            json!(["v2"])
+        );
+    });
+}
