@@ -67,7 +67,7 @@ impl Refused {
 }
 
 fn repository(w: &World, operation: Operation, name: &str) -> CloudResult<Repository> {
-    if w.images.repository {
+    if w.images.holds(name) {
         Ok(Repository {
             name: name.into(),
             uri: format!("{REGISTRY_HOST}/{name}"),
@@ -86,7 +86,7 @@ impl Account for SimCloud {
     async fn ensure_repository(&self, name: &str) -> CloudResult<Repository> {
         let op = Operation::CreateRepository;
         self.cloud(op, name, |w, _| {
-            w.images.repository = true;
+            w.images.repository.get_or_insert_with(|| name.to_owned());
             repository(w, op, name)
         })
         .await
@@ -169,7 +169,7 @@ impl Registry for SimCloud {
             format!("PUT {repository}@{}", &digest[..19]),
             true,
             |w, _| {
-                if !w.images.repository {
+                if !w.images.holds(repository) {
                     return Err(format!("repository {repository} does not exist"));
                 }
                 w.images.manifests.insert(digest.clone());

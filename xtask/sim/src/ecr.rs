@@ -19,21 +19,22 @@ fn no_repository(name: &str) -> Refused {
     refused("RepositoryNotFoundException", why)
 }
 
-/// CreateRepository: a name taken is RepositoryAlreadyExistsException.
+/// CreateRepository: a name taken is RepositoryAlreadyExistsException. (The simulated account
+/// holds one repository: the first name created is the one it keeps.)
 pub(super) fn create_repository(w: &mut World, name: &str) -> Result<(), Refused> {
-    if w.images.repository {
+    if w.images.holds(name) {
         let why = format!(
             "The repository with name '{name}' already exists in the registry with id '{ACCOUNT}'"
         );
         return Err(refused("RepositoryAlreadyExistsException", why));
     }
-    w.images.repository = true;
+    w.images.repository.get_or_insert_with(|| name.to_owned());
     Ok(())
 }
 
 /// SetRepositoryPolicy replaces the whole policy (aws-behaviours row 52).
 pub(super) fn set_repository_policy(w: &mut World, name: &str, text: &str) -> Result<(), Refused> {
-    if !w.images.repository {
+    if !w.images.holds(name) {
         return Err(no_repository(name));
     }
     w.images.policy = Some(text.to_owned());
@@ -41,7 +42,7 @@ pub(super) fn set_repository_policy(w: &mut World, name: &str, text: &str) -> Re
 }
 
 pub(super) fn repository_policy(w: &World, name: &str) -> Result<String, Refused> {
-    if !w.images.repository {
+    if !w.images.holds(name) {
         return Err(no_repository(name));
     }
     w.images.policy.clone().ok_or_else(|| {
@@ -57,7 +58,7 @@ pub(super) fn batch_delete_image(
     name: &str,
     ids: &[Value],
 ) -> Result<Value, Refused> {
-    if !w.images.repository {
+    if !w.images.holds(name) {
         return Err(no_repository(name));
     }
     let (mut deleted, mut failures) = (Vec::new(), Vec::new());
@@ -86,7 +87,7 @@ pub(super) fn batch_delete_image(
 /// DescribeImages of images named by digest or tag: each with its digest and tags; one it does
 /// not hold is ImageNotFoundException.
 pub(super) fn describe_images(w: &World, name: &str, ids: &[Value]) -> Result<Value, Refused> {
-    if !w.images.repository {
+    if !w.images.holds(name) {
         return Err(no_repository(name));
     }
     let mut details = Vec::new();

@@ -51,7 +51,7 @@ impl Pruning for SimCloud {
     async fn delete_image(&self, repository: &str, digest: &str) -> CloudResult<()> {
         let op = Operation::BatchDeleteImage;
         self.cloud(op, &digest[..digest.len().min(19)], |w, actor| {
-            if !w.images.repository {
+            if !w.images.holds(repository) {
                 return Err(not_found(op, repository));
             }
             let needed = w.needed(&self.role);

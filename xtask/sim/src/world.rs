@@ -76,7 +76,8 @@ pub(super) struct Gateway {
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct Images {
-    pub repository: bool,
+    /// The one repository's name, once created.
+    pub repository: Option<String>,
     /// Manifest digests stored.
     pub manifests: BTreeSet<String>,
     /// Tag → digest.
@@ -88,6 +89,11 @@ pub(super) struct Images {
 }
 
 impl Images {
+    /// Whether the repository `name` exists.
+    pub(super) fn holds(&self, name: &str) -> bool {
+        self.repository.as_deref() == Some(name)
+    }
+
     /// Deletes a manifest and every tag naming it; `false` when it was not there.
     pub(super) fn delete(&mut self, digest: &str) -> bool {
         self.tags.retain(|_, d| d != digest);
