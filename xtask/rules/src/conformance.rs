@@ -1,20 +1,21 @@
 //! Conformance: answers recorded from the real AWS service, each case with its source, replayed
 //! against every model of AWS the project has (the local cloud through the AWS SDK over HTTP,
-//! the simulation's in-memory AWS through the pipeline's traits), so neither can drift from AWS
-//! or from the other. The cases are data (`tests/conformance/cases/*.json`, read by `cargo
-//! xtask conformance`); a model only says how it answers one call ([`Model`]); judging the
-//! answer against the recording is here, once.
+//! the simulation's in-memory AWS through the pipeline's traits and its own operations), so
+//! neither can drift from AWS or from the other. The cases are data
+//! (`tests/conformance/cases/*.json`, read by `cargo xtask conformance`); a model only says how
+//! it answers one call ([`Model`]); judging the answer against the recording is here, once.
 //!
 //! A case: `name`, `source` (where the recorded answer comes from: a LocalStack snapshot key, an
 //! AWS documentation page), what exists before it (`given`: an Active image function, a new one
-//! still Pending, a REST API, or nothing), its `steps`, and `skip` (model → why it cannot express the case;
-//! counted and printed as skipped, never as passed). A step is a call with its input in AWS's
-//! API shape (`${fn}`, `${image}`, `${arn}`… and saved values substituted) and the recorded
-//! answer: the HTTP status, the error code, and fields by JSON pointer (`/Configuration/State`;
-//! `[Key=Value]` picks an array element; a pointer goes on into a string that holds JSON, as
-//! GetPolicy's `Policy`). An expected field is a value, `null` (absent), `"<any>"` (present),
-//! `"<save:N>"` (present, remembered as N), `"<same:N>"` or `"<new:N>"` (equal to, or present
-//! and other than, N). `{"settle": true}` waits until what the model's delays started is over.
+//! still Pending, a REST API, a repository holding an image, or nothing), its `steps`, and
+//! `skip` (model → why it cannot express the case; counted and printed as skipped, never as
+//! passed). A step is a call with its input in AWS's API shape (`${fn}`, `${image}`, `${arn}`…
+//! and saved values substituted) and the recorded answer: the HTTP status, the error code, and
+//! fields by JSON pointer (`/Configuration/State`; `[Key=Value]` picks an array element; a
+//! pointer goes on into a string that holds JSON, as GetPolicy's `Policy`). An expected field is
+//! a value, `null` (absent), `"<any>"` (present), `"<save:N>"` (present, remembered as N),
+//! `"<same:N>"` or `"<new:N>"` (equal to, or present and other than, N). `{"settle": true}` waits
+//! until what the model's delays started is over.
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
