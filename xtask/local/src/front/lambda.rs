@@ -42,33 +42,10 @@ use bgd_rules::{
 const FUNCTIONS: &str = "/2015-03-31/functions";
 
 pub(super) async fn handle(front: &Front, call: Call) -> Answer {
-    let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
-    let Some(rest) = path.strip_prefix(FUNCTIONS) else {
-        return front.forward(&call).await;
-    };
-    let segments: Vec<String> = rest
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decoded)
-        .collect();
-    let qualifier = super::url_decoded_pairs(query.as_bytes())
-        .into_iter()
-        .find(|(k, _)| k == "Qualifier")
-        .map(|(_, v)| v);
-    // The function as Lambda resolves a name or an ARN (moto took an ARN of another region
-    // for the function of this one, and ignored a qualifier the ARN contradicted).
-    let (mut segments, qualifier) = match segments.split_first() {
-        Some((given, rest)) => {
-            match bgd_rules::lambda::addressed(given, &call.region, qualifier.as_deref()) {
-                Ok((name, qualifier)) => ([vec![name], rest.to_vec()].concat(), qualifier),
-                Err(refusal @ Address::QualifierMismatch) => return invalid(&refusal.message()),
-                Err(refusal) => {
-                    let message = refusal.message();
-                    return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
-                }
-            }
-        }
-        None => (segments, qualifier),
+    let (mut segments, qualifier) = match addressed(&call) {
+        None => return front.forward(&call).await,
+        Some(Err(refused)) => return refused,
+        Some(Ok(addressed)) => addressed,
     };
     let segments: Vec<&str> = segments.iter_mut().map(|s| s.as_str()).collect();
     let region = call.region.clone();
@@ -102,31 +79,7 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
             update(front, call, &key(name), *part == "code").await
         }
         (&Method::POST, [name, "versions"]) => publish(front, call, &key(name)).await,
-        (&Method::GET, [name, "versions"]) => {
-            let key = key(name);
-            let answer = front.forward(&call).await;
-            let books = front.books.lock().await;
-            let Some(function) = books.functions.get(&key) else {
-                return answer;
-            };
-            let mut body = answer.json();
-            if let Some(versions) = body["Versions"].as_array_mut() {
-                // moto keeps what the front deleted (so it never numbers a version again).
-                versions.retain(|config| {
-                    let version = config["Version"].as_str().unwrap_or_default();
-                    version == "$LATEST" || function.versions.contains_key(version)
-                });
-                for config in versions {
-                    describe(config, function, front);
-                    if let Some(config) = config.as_object_mut() {
-                        for field in bgd_rules::lambda::LISTED_WITHOUT {
-                            config.remove(*field);
-                        }
-                    }
-                }
-            }
-            answer.with_json(&body)
-        }
+        (&Method::GET, [name, "versions"]) => list_versions(front, &call, &key(name)).await,
         (&Method::POST, [name, "aliases"]) => {
             let alias = call.json()["Name"].as_str().unwrap_or_default().to_owned();
             alias_write(front, call, &key(name), &alias).await
@@ -135,34 +88,14 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
             alias_write(front, call, &key(name), alias).await
         }
         (&Method::DELETE, [name, "aliases", alias]) => {
-            let answer = front.forward(&call).await;
-            if !answer.status.is_success() {
-                return answer;
-            }
-            let mut books = front.books.lock().await;
-            if let Some(function) = books.functions.get_mut(&key(name)) {
-                function.aliases.remove(*alias);
-                function.policies.remove(*alias);
-                front.save(&books).await;
-            }
-            // Lambda answers 204, also for an alias that does not exist (moto: 201).
-            no_content()
+            delete_alias(front, &call, &key(name), alias).await
         }
         (&Method::POST, [name, "policy"]) => {
             permission(front, &call, &key(name), qualifier.as_deref()).await
         }
         (&Method::DELETE, [name, "policy", statement]) => {
-            let mut books = front.books.lock().await;
-            let Some(function) = books.functions.get_mut(&key(name)) else {
-                return front.forward(&call).await;
-            };
             let qualifier = qualifier.as_deref().unwrap_or_default();
-            if !bgd_rules::lambda::remove_permission(function, qualifier, statement) {
-                let message = format!("Statement {statement} is not found in resource policy.");
-                return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
-            }
-            front.save(&books).await;
-            no_content()
+            remove_permission(front, &call, &key(name), qualifier, statement).await
         }
         (&Method::GET, [name, "policy"]) => {
             policy(front, &call, &key(name), qualifier.as_deref()).await
@@ -178,6 +111,106 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
         }
         _ => front.forward(&call).await,
     }
+}
+
+/// A path's segments and the qualifier, as [`addressed`] reads them.
+type Addressed = (Vec<String>, Option<String>);
+
+/// The path's segments after `/functions`, the first naming the function as Lambda resolves a
+/// name or an ARN (moto took an ARN of another region for the function of this one, and ignored
+/// a qualifier the ARN contradicted), and the qualifier; `None` for a path elsewhere, `Err` for
+/// Lambda's refusal of the name.
+fn addressed(call: &Call) -> Option<Result<Addressed, Answer>> {
+    let (path, query) = call.target.split_once('?').unwrap_or((&call.target, ""));
+    let rest = path.strip_prefix(FUNCTIONS)?;
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decoded)
+        .collect();
+    let qualifier = super::url_decoded_pairs(query.as_bytes())
+        .into_iter()
+        .find(|(k, _)| k == "Qualifier")
+        .map(|(_, v)| v);
+    let Some((given, rest)) = segments.split_first() else {
+        return Some(Ok((segments, qualifier)));
+    };
+    Some(
+        match bgd_rules::lambda::addressed(given, &call.region, qualifier.as_deref()) {
+            Ok((name, qualifier)) => Ok(([vec![name], rest.to_vec()].concat(), qualifier)),
+            Err(refusal @ Address::QualifierMismatch) => Err(invalid(&refusal.message())),
+            Err(refusal) => {
+                let message = refusal.message();
+                Err(refuse(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFoundException",
+                    &message,
+                ))
+            }
+        },
+    )
+}
+
+/// ListVersionsByFunction: moto's list, without the versions the front deleted (moto keeps
+/// them, so it never numbers a version again) and without what a listing leaves out.
+async fn list_versions(front: &Front, call: &Call, key: &str) -> Answer {
+    let answer = front.forward(call).await;
+    let books = front.books.lock().await;
+    let Some(function) = books.functions.get(key) else {
+        return answer;
+    };
+    let mut body = answer.json();
+    if let Some(versions) = body["Versions"].as_array_mut() {
+        versions.retain(|config| {
+            let version = config["Version"].as_str().unwrap_or_default();
+            version == "$LATEST" || function.versions.contains_key(version)
+        });
+        for config in versions {
+            describe(config, function, front);
+            if let Some(config) = config.as_object_mut() {
+                for field in bgd_rules::lambda::LISTED_WITHOUT {
+                    config.remove(*field);
+                }
+            }
+        }
+    }
+    answer.with_json(&body)
+}
+
+/// DeleteAlias: the alias and its resource policy go. Lambda answers 204, also for an alias
+/// that does not exist (moto: 201).
+async fn delete_alias(front: &Front, call: &Call, key: &str, alias: &str) -> Answer {
+    let answer = front.forward(call).await;
+    if !answer.status.is_success() {
+        return answer;
+    }
+    let mut books = front.books.lock().await;
+    if let Some(function) = books.functions.get_mut(key) {
+        function.aliases.remove(alias);
+        function.policies.remove(alias);
+        front.save(&books).await;
+    }
+    no_content()
+}
+
+/// RemovePermission from one qualifier's policy ([`bgd_rules::lambda::remove_permission`]).
+async fn remove_permission(
+    front: &Front,
+    call: &Call,
+    key: &str,
+    qualifier: &str,
+    statement: &str,
+) -> Answer {
+    let mut books = front.books.lock().await;
+    let Some(function) = books.functions.get_mut(key) else {
+        return front.forward(call).await;
+    };
+    if !bgd_rules::lambda::remove_permission(function, qualifier, statement) {
+        let message = format!("Statement {statement} is not found in resource policy.");
+        return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    }
+    front.save(&books).await;
+    no_content()
 }
 
 /// DeleteFunction of one version, as Lambda rules it ([`bgd_rules::lambda::delete_version`]):
