@@ -10,7 +10,7 @@ use super::{
 use bgd_core::{
     cloud::{
         Account, CloudError, CloudResult, ErrorKind, LAMBDA_TRUST_POLICY, Operation, ROLE_POLICY,
-        RegistryAccess, Repository,
+        RegistryAccess, Repository, with_lambda_pull,
     },
     image::{Image, Registry},
 };
@@ -97,9 +97,19 @@ impl Account for SimCloud {
         self.cloud(op, name, |w, _| repository(w, op, name)).await
     }
 
-    async fn allow_lambda_pull(&self, repository: &str, _function_arn: &str) -> CloudResult<()> {
-        self.cloud(Operation::SetRepositoryPolicy, repository, |_, _| Ok(()))
-            .await
+    async fn allow_lambda_pull(&self, repository: &str, function_arn: &str) -> CloudResult<()> {
+        let op = Operation::SetRepositoryPolicy;
+        self.cloud(op, repository, |w, _| {
+            self::repository(w, op, repository)?;
+            let existing = w
+                .images
+                .policy
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok());
+            w.images.policy = Some(with_lambda_pull(existing, function_arn).to_string());
+            Ok(())
+        })
+        .await
     }
 
     async fn registry_access(&self) -> CloudResult<RegistryAccess> {

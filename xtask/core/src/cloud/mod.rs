@@ -5,12 +5,14 @@
 //! `bgd-sim` in memory.
 mod error;
 mod operation;
+mod policy;
 mod types;
 
 use std::future::Future;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
+pub use policy::{LAMBDA_PULL, with_lambda_pull};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
     Route, Settings, Stage, Version, VersionState,
