@@ -195,3 +195,58 @@ fn a_tag_deleted_from_an_image_with_another_leaves_the_image_under_the_other() {
         );
     });
 }
+
+/// Provision's `allow_lambda_pull` leaves the repository policy as it leaves it on AWS
+/// (aws-audit-3 N7): an administrator's statement kept, Lambda's put in beside it, as
+/// GetRepositoryPolicy then answers it.
+#[test]
+fn provisions_pull_permission_joins_the_statements_a_repository_policy_already_has() {
+    use bgd_core::cloud::{Account, LAMBDA_PULL};
+    use bgd_rules::conformance::Model;
+    use serde_json::{Value, json};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut model = super::SimModel::new(1, DELAYS);
+        let repository = json!({"repositoryName": "r"});
+        assert_eq!(
+            model
+                .call("CreateRepository", &repository)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+        let admin = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Admin"}]});
+        let set = json!({"repositoryName": "r", "policyText": admin.to_string()});
+        assert_eq!(
+            model
+                .call("SetRepositoryPolicy", &set)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+        model
+            .cloud
+            .allow_lambda_pull("r", "arn:aws:lambda:us-east-1:1:function:f")
+            .await
+            .unwrap();
+        let got = model
+            .call("GetRepositoryPolicy", &repository)
+            .await
+            .unwrap();
+        let policy: Value = serde_json::from_str(got.body["policyText"].as_str().unwrap()).unwrap();
+        let sids: Vec<&str> = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        assert_eq!(sids, ["Admin", LAMBDA_PULL], "{policy}");
+    });
+}
