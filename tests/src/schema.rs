@@ -1,5 +1,5 @@
 //! The `--json` contract: every result an end-to-end test reads from `deploy`, `promote`,
-//! `rollback`, `status` or `history` is checked against `docs/output.schema.json`, whose objects
+//! `rollback`, `resume`, `status` or `history` is checked against `docs/output.schema.json`, whose objects
 //! allow no field they do not list, so a field added, removed or retyped without the schema
 //! (and, when it breaks readers, `schema_version`) fails the test that saw it.
 use std::sync::OnceLock;
@@ -9,11 +9,12 @@ use serde_json::Value;
 
 /// The schema's definition a verb's output must match, or `None` for verbs it does not cover.
 fn definition(verb: &str, succeeded: bool) -> Option<&'static str> {
-    let moves_green = matches!(verb, "deploy" | "promote" | "rollback");
+    let moves_green = matches!(verb, "deploy" | "promote" | "rollback" | "resume");
     match verb {
         _ if moves_green && !succeeded => Some("failure"),
         "deploy" | "promote" => Some("deploy"),
         "rollback" => Some("rollback"),
+        "resume" => Some("resume"),
         "status" => Some("status"),
         "history" => Some("history"),
         _ => None,

@@ -47,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Deploy(verb) => runtime.block_on(verb.run(global)),
         Verb::Promote(verb) => runtime.block_on(verb.run(global)),
         Verb::Abort(verb) => runtime.block_on(verb.run(global)),
+        Verb::Resume(verb) => runtime.block_on(verb.run(global)),
         Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
         Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
         Verb::Prune(verb) => runtime.block_on(verb.run(global)),

@@ -30,6 +30,12 @@ pub struct Global {
     /// AWS_CREDENTIAL_EXPIRATION), or it is refused up front
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
+    /// Let a rollout (deploy, promote) outlast the run: instead of refusing a plan longer
+    /// than --timeout, the run stops a minute before its end with green split (or baking) and
+    /// the rollout's progress in green's record; `cargo xtask resume` (the scheduled rollout
+    /// workflow) judges what happened meanwhile and carries it on
+    #[arg(long, global = true)]
+    pub hand_off: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +52,12 @@ pub enum Verb {
     Promote(Promote),
     /// End a `deploy --hold`: remove blue, leave green as it is
     Abort(Abort),
+    /// Carry on a rollout an earlier run began (ran out of time with --hand-off, or was killed)
+    ///
+    /// Judges green's real traffic since the rollout began (CloudWatch keeps it), then takes
+    /// the next step, promotes, finishes the bake, or rolls back (exit 7); hands off again
+    /// when its own time runs out. Nothing under way: says so, exit 0.
+    Resume(Resume),
     /// Move green back to a published version (default: the one before the last promotion) and pin it
     Rollback(Rollback),
     /// Clear the pin a rollback set, so deploys proceed again
@@ -296,6 +308,16 @@ pub struct Promote {
     /// [default: the held deploy's, else deploy.toml's [rollout] bake]
     #[arg(long, value_name = "DURATION", value_parser = bgd_core::config::parse_duration)]
     pub bake: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct Resume {
+    /// Take over a lock whose run died before it expired
+    #[arg(long)]
+    pub break_lock: bool,
+    /// Say what is under way and what would be judged next; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         progress: Progress::default(),
         deadline,
         credentials_expire,
+        hand_off: global.hand_off,
         green_writes: Default::default(),
         traffic,
     })
@@ -171,9 +172,9 @@ async fn provision(
 ) -> Result<pipeline::provision::Report> {
     // Boxed: provision's future, on the SDK, is large in debug builds (see `catching_panics`).
     let mut report = Box::pin(pipeline::provision::run(ctx, options)).await?;
-    if !options.dry_run && pipeline::prune::keep_verified_images(ctx).await? {
+    if !options.dry_run && pipeline::lifecycle::keep_verified_images(ctx).await? {
         report.created.push(
-            "the repository's lifecycle policy: verified-* images kept, others expire 30 days after their push"
+            "the repository's lifecycle policy: verified-* images kept, and the 3 newest others pushed (one of them $LATEST's); others expire 30 days after their push"
                 .into(),
         );
     }
@@ -236,6 +237,20 @@ impl flags::Promote {
                 bake: self.bake,
             };
             let mut report = pipeline::hold::promote_held(&ctx, options).await?;
+            report.write_calls = ctx.cloud.write_calls();
+            anyhow::Ok(report)
+        };
+        stating_green(&ctx, global.json, work).await
+    }
+}
+
+impl flags::Resume {
+    pub async fn run(self, global: &flags::Global) -> Result<()> {
+        let mut ctx = connect(global).await?;
+        // Carrying a rollout on is what resume is for: its own time running out hands off again.
+        ctx.hand_off = true;
+        let work = async {
+            let mut report = pipeline::resume::run(&ctx, self.break_lock, self.dry_run).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };

@@ -27,6 +27,10 @@ async fn prune_deletes_only_versions_and_images_nothing_still_needs() {
     };
     let image_b_digest = digest_of("2").await;
     assert_ne!(image_b_digest, digest_of("4").await);
+    // Each push tags its image as one `$LATEST` may run, which the lifecycle policy keeps.
+    let latest = ledger::latest_image_tag(&image_b_digest);
+    let tagged = registry(&stack).digest_of("prune", &latest).await.unwrap();
+    assert_eq!(tagged.as_deref(), Some(image_b_digest.as_str()));
 
     // --keep 3: versions 4, 3 and 2 are the newest verified. Judged on the list answer,
     // which names no image (on AWS too), none counted as verified and 2 was planned deleted.

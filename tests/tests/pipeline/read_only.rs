@@ -32,6 +32,7 @@ async fn read_only_verbs_and_dry_runs_make_zero_write_calls() {
         prober: Prober::new(bgd_aws::HttpClient::default()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(120),
         credentials_expire: None,
+        hand_off: false,
         green_writes: Default::default(),
         traffic: None,
     };

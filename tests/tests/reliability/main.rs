@@ -8,6 +8,7 @@ mod hold;
 mod kill;
 mod promise;
 mod races;
+mod resume;
 mod rollout;
 mod rollout_kills;
 mod security;

@@ -20,13 +20,19 @@ use e2e::{
 };
 use tokio::time::Instant;
 
-pub(super) const CLIENTS: usize = 4;
+const CLIENTS: usize = 4;
 
 pub(super) fn gateway_url(stack: &Stack) -> String {
     LocalCloud::at(stack.local_dir())
         .endpoints()
         .unwrap()
         .gateway_url
+}
+
+/// Clients on green, as `deploy` (its `--json` report) named it, each a request per 20 ms.
+pub(super) fn clients_on(deployed: &serde_json::Value) -> Prober {
+    let green = deployed["green_url"].as_str().unwrap();
+    Prober::start(green, CLIENTS, Duration::from_millis(20))
 }
 
 /// Makes `share` of `version`'s invocations through green fail on the local data plane (as
@@ -53,11 +59,7 @@ pub(super) async fn bad_next(stack: &Stack, image: &std::path::Path) -> BadNext 
     let old = first["version"].to_string();
     let new = (first["version"].as_u64().unwrap() + 1).to_string();
     fail_on_green(stack, &new, 0.5).await;
-    let clients = Prober::start(
-        first["green_url"].as_str().unwrap(),
-        CLIENTS,
-        Duration::from_millis(20),
-    );
+    let clients = clients_on(&first);
     BadNext { old, new, clients }
 }
 
@@ -93,11 +95,7 @@ async fn a_healthy_canary_completes_and_not_one_request_fails_during_the_shift_a
     let stack = Stack::new("canary-healthy");
     let first = stack.ok(&["deploy", "--image", path(image_a)]).await;
     let old = first["version"].to_string();
-    let clients = Prober::start(
-        first["green_url"].as_str().unwrap(),
-        CLIENTS,
-        Duration::from_millis(20),
-    );
+    let clients = clients_on(&first);
     let since = std::time::SystemTime::now();
     let started = Instant::now();
     let args = [

@@ -4,19 +4,27 @@
 //! before credentials exist; xtask as the step's process, so a cancel reaches it; Node 24 actions
 //! pinned by commit; no input spliced into a shell script.
 mod properties;
+mod rollout;
 mod scripts;
 
 use bgd_core::setup;
 use serde_yaml_ng::Value;
 
 /// The workflows that hold AWS credentials.
-const AWS_WORKFLOWS: [&str; 4] = ["deploy.yml", "rollback.yml", "unpin.yml", "promote.yml"];
-const ALL_WORKFLOWS: [&str; 5] = [
+const AWS_WORKFLOWS: [&str; 5] = [
+    "deploy.yml",
+    "rollback.yml",
+    "unpin.yml",
+    "promote.yml",
+    "rollout.yml",
+];
+const ALL_WORKFLOWS: [&str; 6] = [
     "ci.yml",
     "deploy.yml",
     "rollback.yml",
     "unpin.yml",
     "promote.yml",
+    "rollout.yml",
 ];
 
 fn workflows_dir() -> std::path::PathBuf {
@@ -31,19 +39,32 @@ fn workflow(name: &str) -> Value {
     serde_yaml_ng::from_str(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The job of a workflow that holds AWS credentials, the one given an OIDC token. Any other
-/// job (promote's look at the deploy run) gets no token, no environment and no concurrency of
-/// its own: the workflow's group covers them all.
+/// The job of a workflow that runs xtask with AWS credentials, given an OIDC token. Another
+/// job with a token (rollout's look at green's record) runs no cargo, only the AWS CLI, in the
+/// same environment; any other job (promote's look at the deploy run) gets no token, no
+/// environment and no concurrency of its own: the workflow's group covers them all.
 fn aws_job(workflow: &Value) -> &Value {
     let jobs = workflow["jobs"].as_mapping().unwrap();
     let (aws, others): (Vec<&Value>, Vec<&Value>) = jobs
         .values()
         .partition(|job| job["permissions"]["id-token"] == "write");
-    assert_eq!(aws.len(), 1, "one job holds the deploy role");
+    let runs_cargo = |job: &Value| {
+        steps(job)
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .any(|r| r.contains("cargo"))
+    };
+    let (xtask, readers): (Vec<&Value>, Vec<&Value>) =
+        aws.into_iter().partition(|job| runs_cargo(job));
+    assert_eq!(xtask.len(), 1, "one job runs xtask with the deploy role");
+    for job in readers {
+        assert_eq!(job["environment"], xtask[0]["environment"]);
+        assert!(job["concurrency"].is_null());
+    }
     for job in others {
         assert!(job["environment"].is_null() && job["concurrency"].is_null());
     }
-    aws[0]
+    xtask[0]
 }
 
 fn steps(job: &Value) -> &[Value] {

@@ -171,7 +171,7 @@ fn aws_jobs_compile_before_credentials_exist_and_restore_no_cache() {
                 .strip_prefix("exec cargo --locked xtask ")
                 .unwrap_or_else(|| panic!("{name}: `{command}` after the credentials"));
             assert!(
-                ["deploy ", "rollback ", "unpin", "promote "]
+                ["deploy ", "rollback ", "unpin", "promote ", "resume "]
                     .iter()
                     .any(|v| verb.starts_with(v)),
                 "{name}: {command}"

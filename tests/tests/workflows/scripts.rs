@@ -8,12 +8,17 @@ use xtask::flags::Cli;
 
 use super::*;
 
-/// Runs one step's script as GitHub would (bash -e) with `env` set.
-fn run_step(step: &Value, env: &[(&str, &str)], path: Option<&Path>) -> std::process::Output {
+/// Runs one step's script as GitHub would (bash -e, in the checkout) with `env` set.
+pub(super) fn run_step(
+    step: &Value,
+    env: &[(&str, &str)],
+    path: Option<&Path>,
+) -> std::process::Output {
     let mut command = Command::new("bash");
     command
         .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
         .arg(step["run"].as_str().unwrap())
+        .current_dir(setup::workspace_root())
         .envs(env.iter().copied());
     if let Some(dir) = path {
         let inherited = std::env::var("PATH").unwrap();
@@ -23,7 +28,7 @@ fn run_step(step: &Value, env: &[(&str, &str)], path: Option<&Path>) -> std::pro
 }
 
 /// A scratch directory under the target dir, fresh for `name`.
-fn scratch(name: &str) -> std::path::PathBuf {
+pub(super) fn scratch(name: &str) -> std::path::PathBuf {
     let dir = setup::target_dir().join("tests-workflows").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -143,18 +148,21 @@ fn the_rollback_inputs_are_a_positive_integer_and_a_boolean() {
     }
 }
 
+/// A scratch directory for `name` holding `tool`, a shell script running `body`: put first on
+/// a step's PATH, it stands in for the real tool.
+pub(super) fn fake_tool(name: &str, tool: &str, body: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let path = dir.join(tool);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let status = Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    assert!(status.success());
+    dir
+}
+
 /// Runs a step whose script ends in `exec cargo ...` with a `cargo` on PATH that prints its
 /// arguments, one a line.
 fn cargo_args_of(step: &Value, env: &[(&str, &str)], name: &str) -> Vec<String> {
-    let dir = scratch(name);
-    let cargo = dir.join("cargo");
-    std::fs::write(&cargo, "#!/bin/sh\nprintf '%s\\n' \"$@\"\n").unwrap();
-    let status = Command::new("chmod")
-        .arg("+x")
-        .arg(&cargo)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let dir = fake_tool(name, "cargo", "printf '%s\\n' \"$@\"");
     let ran = run_step(step, env, Some(&dir));
     assert!(ran.status.success(), "{ran:?}");
     String::from_utf8(ran.stdout)
@@ -229,7 +237,7 @@ fn the_approval_gate_holds_the_deploy_and_promotes_after_a_reviewer_in_its_own_e
         .as_str()
         .unwrap();
     assert!(
-        run.starts_with("exec cargo --locked xtask promote --json"),
+        run.starts_with("exec cargo --locked xtask promote --hand-off --json"),
         "{run}"
     );
 }

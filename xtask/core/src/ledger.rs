@@ -15,7 +15,9 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 mod verification;
-pub use verification::{failed_image_tag, failed_tag, verification, verified_tag};
+pub use verification::{
+    LATEST_IMAGE_PREFIX, failed_image_tag, failed_tag, latest_image_tag, verification, verified_tag,
+};
 
 /// Lambda's limit on version and alias descriptions.
 pub const DESCRIPTION_LIMIT: usize = 256;
@@ -47,6 +49,27 @@ pub struct Promotion {
     /// Set by a rollout's promote: green is baking on this version until then (epoch
     /// seconds); cleared once the bake passed. A run that finds it set resumes the bake.
     pub baking: Option<u64>,
+    /// Set by each write of a rollout's shift: the rollout under way, which a later run
+    /// carries on from where it stopped (`resume`, or the same deploy again).
+    pub rolling: Option<Rolling>,
+}
+
+/// A rollout under way, in green's record while green is split: what is rolling out, by
+/// which plan, and how far it got. Everything a run needs to take the rollout's next step
+/// after the run that began it was killed or ran out of time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rolling {
+    /// The version rolling out: green's extra weight.
+    pub to: u64,
+    /// The plan: its strategy as `deploy --strategy` takes it, and its bake in seconds.
+    pub strategy: String,
+    pub bake: u64,
+    /// The step green is at (from 0) and when its write was sent (epoch seconds).
+    pub step: usize,
+    pub step_at: u64,
+    /// When the rollout began (epoch seconds): real traffic is judged from there, as one
+    /// uninterrupted run judges it.
+    pub since: u64,
 }
 
 /// The blue stage's description while a deploy holds it.
@@ -77,6 +100,8 @@ pub enum Task {
     Prune,
     /// `provision` verifying on blue the version stage green will first serve.
     Provision,
+    /// `resume` carrying on a rollout an earlier run began (green's record says how far).
+    Resume,
 }
 
 impl fmt::Display for Task {
@@ -92,6 +117,7 @@ impl Task {
             Task::Promote => "promote",
             Task::Prune => "prune",
             Task::Provision => "provision",
+            Task::Resume => "resume",
         }
     }
 }
@@ -164,6 +190,16 @@ impl Promotion {
         if let Some(until) = self.baking {
             fields.push(("bake", until.to_string()));
         }
+        if let Some(rolling) = &self.rolling {
+            fields.extend([
+                ("to", rolling.to.to_string()),
+                ("plan", rolling.strategy.clone()),
+                ("bakes", rolling.bake.to_string()),
+                ("step", rolling.step.to_string()),
+                ("st", rolling.step_at.to_string()),
+                ("since", rolling.since.to_string()),
+            ]);
+        }
         fields.push(("by", self.actor.clone()));
         encode(&fields)
     }
@@ -186,7 +222,57 @@ impl Promotion {
             at: fields.get("t").cloned().unwrap_or_default(),
             pinned: fields.get("pinned").is_some_and(|v| v == "1"),
             baking: number("bake")?,
+            rolling: Rolling::decode(&fields)?,
         })
+    }
+
+    /// A record of `version` promoted now by this actor, with nothing to roll back to.
+    pub fn alone(version: u64) -> Self {
+        Self {
+            version,
+            from: None,
+            actor: actor(),
+            at: now_rfc3339(),
+            pinned: false,
+            baking: None,
+            rolling: None,
+        }
+    }
+
+    /// The record without a rollout under way: what green's record was before it began.
+    pub fn settled(&self) -> Self {
+        Self {
+            rolling: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl Rolling {
+    /// `None` when no `to=` says a rollout is under way.
+    fn decode(fields: &BTreeMap<String, String>) -> Result<Option<Self>> {
+        if !fields.contains_key("to") {
+            return Ok(None);
+        }
+        let get = |key: &str| {
+            fields
+                .get(key)
+                .with_context(|| format!("a rollout's record without {key}="))
+        };
+        let number = |key: &str| -> Result<u64> {
+            let value = get(key)?;
+            value
+                .parse()
+                .with_context(|| format!("{key}={value} is not a number"))
+        };
+        Ok(Some(Self {
+            to: number("to")?,
+            strategy: get("plan")?.clone(),
+            bake: number("bakes")?,
+            step: usize::try_from(number("step")?)?,
+            step_at: number("st")?,
+            since: number("since")?,
+        }))
     }
 }
 
@@ -254,6 +340,7 @@ impl Lock {
                 Some("promote") => Task::Promote,
                 Some("prune") => Task::Prune,
                 Some("provision") => Task::Provision,
+                Some("resume") => Task::Resume,
                 _ => Task::Deploy,
             },
         })
@@ -276,6 +363,7 @@ impl fmt::Display for Lock {
             let doing = match self.task {
                 Task::Promote => "promoting the hold of",
                 Task::Provision => "provisioning",
+                Task::Resume => "carrying on the rollout of",
                 _ => "deploying",
             };
             write!(

@@ -1,6 +1,6 @@
 //! AWS's rules, each defined once with its source, for every model of AWS the project has: the
 //! local cloud's front and the simulation's in-memory cloud (`bgd-sim`); and how AWS writes
-//! times (`clock`) and counts invocations (`metrics`). Pure: no I/O, no clock of its own. The delays have local
+//! times (`clock`), counts invocations (`metrics`) and expires images (`lifecycle`). Pure: no I/O, no clock of its own. The delays have local
 //! defaults short enough for tests, lengthened or shortened per local cloud (`BGD_LOCAL_*_MS`
 //! when it starts, or `POST /_local/delays` while it runs); the simulation draws its own.
 pub mod clock;
@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod conformance;
 pub mod ecr;
 pub mod lambda;
+pub mod lifecycle;
 pub mod metrics;
 
 use std::{collections::BTreeMap, time::Duration};

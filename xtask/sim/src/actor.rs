@@ -238,6 +238,7 @@ pub(crate) fn context(
         progress,
         deadline: Instant::now() + Duration::from_secs(30 * 60),
         credentials_expire: None,
+        hand_off: false,
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }

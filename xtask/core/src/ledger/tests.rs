@@ -38,11 +38,30 @@ fn promotion_and_lock_round_trip() {
         at: "t".into(),
         pinned: true,
         baking: Some(1_800_000_000),
+        rolling: None,
     };
     assert_eq!(
         Promotion::parse(&promotion.to_description()).unwrap(),
         promotion
     );
+    // The longest plan and epoch times still leave the record within Lambda's limit.
+    let rolling = Promotion {
+        rolling: Some(Rolling {
+            to: 123_456,
+            strategy: "linear:10:30m".into(),
+            bake: 86_400,
+            step: 9,
+            step_at: 1_800_000_000,
+            since: 1_799_999_000,
+        }),
+        actor: "github:a-rather-long-organisation-name".into(),
+        ..promotion.clone()
+    };
+    let description = rolling.to_description();
+    assert!(description.len() < DESCRIPTION_LIMIT, "{description}");
+    assert_eq!(Promotion::parse(&description).unwrap(), rolling);
+    let settled = rolling.settled().to_description();
+    assert!(!settled.contains(" to="), "{settled}");
     let lock = Lock {
         holder: "me@host".into(),
         git_sha: "abc".into(),
@@ -56,7 +75,7 @@ fn promotion_and_lock_round_trip() {
         task: Task::Deploy,
     };
     assert_eq!(Lock::parse(&lock.to_description()).unwrap(), lock);
-    for task in [Task::Promote, Task::Prune, Task::Provision] {
+    for task in [Task::Promote, Task::Prune, Task::Provision, Task::Resume] {
         let lock = Lock {
             task,
             ..lock.clone()

@@ -28,6 +28,16 @@ pub fn failed_image_tag(digest: &str) -> String {
     format!("failed-image-{}", crate::facts::hex_of(digest))
 }
 
+/// The image tag a deploy pushes beside its commit's: the repository's lifecycle policy keeps
+/// the newest images so tagged, so the image `$LATEST` runs after a deploy that failed on blue
+/// (never verified) does not expire under it while no deploy follows (aws-audit-3 N4, N8).
+pub fn latest_image_tag(digest: &str) -> String {
+    format!("{LATEST_IMAGE_PREFIX}{}", crate::facts::hex_of(digest))
+}
+
+/// What every [`latest_image_tag`] begins with.
+pub const LATEST_IMAGE_PREFIX: &str = "latest-";
+
 /// The first 16 hex of sha256(version, Description): names one publication of a version.
 fn fingerprint(version: u64, description: &str) -> String {
     let mut hash = Sha256::new();

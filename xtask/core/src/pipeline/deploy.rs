@@ -1,21 +1,26 @@
 //! `deploy`: preflight → build → no-op check → lock → push → update → blue → verify → promote
 //! → cleanup. Green (alias and stage) changes only in promote, after blue verified the very
 //! version green will serve; the blue stage (the lock) is removed whatever happens.
-use std::{fmt, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use serde::Serialize;
 
 use super::{
-    BLUE, Candidate, Cloud, Ctx, GREEN, LockOptions, Phase, Plan, Watched,
+    BLUE, Candidate, Cloud, Ctx, LockOptions, Phase, Plan, Watched,
     preflight::{Preflight, is_deployed, preflight},
+    rollout::under_way,
     update::Published,
 };
+
 use crate::{
     image::{Built, Image},
-    progress::PhaseTime,
+    ledger,
     secret::Secret,
 };
+
+mod report;
+use report::report;
+pub use report::{Outcome, Report};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -35,39 +40,6 @@ pub struct Options {
     pub rollout: Option<Plan>,
     /// `--force`: ship a version whose earlier rollout failed.
     pub force: bool,
-}
-
-/// The result, printed once on stdout as a table or JSON.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub outcome: Outcome,
-    pub function: String,
-    pub version: Option<u64>,
-    pub previous: Option<u64>,
-    pub git_sha: String,
-    pub digest: String,
-    pub green_url: Option<String>,
-    /// Only with `--keep-blue`: reach it with the token (`status --show-token`).
-    pub blue_url: Option<String>,
-    pub phases: Vec<PhaseTime>,
-    /// With `--dry-run`: what a real run would write; with `--hold`: what to do next.
-    pub plan: Vec<String>,
-    /// With `--hold`: the version verified on blue, waiting for `promote`.
-    pub held: Option<u64>,
-    /// AWS write calls this run sent (filled in by the caller, which owns the metered cloud).
-    pub write_calls: usize,
-    /// What a canary, linear or baked rollout watched.
-    pub rollout: Option<Watched>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Deployed,
-    AlreadyDeployed,
-    Planned,
-    /// `--hold`: verified on blue, waiting for `promote`.
-    Held,
 }
 
 pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
@@ -100,32 +72,13 @@ pub async fn run<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Result<Report> {
         report.held = Some(version);
         report.plan = super::hold::instructions(ctx, &pre.api, version);
     } else {
-        report.outcome = Outcome::Deployed;
+        report.outcome = Outcome::of(watched.as_ref());
         report.previous = report.version;
         report.version = Some(version);
         report.rollout = watched;
     }
     report.phases = p.times();
     Ok(report)
-}
-
-/// The report of a run that has changed nothing yet: green as preflight read it, the build.
-fn report<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Report {
-    Report {
-        outcome: Outcome::AlreadyDeployed,
-        function: ctx.function().into(),
-        version: pre.green.target.version.parse().ok(),
-        previous: None,
-        git_sha: built.facts.git_sha.clone(),
-        digest: built.digest.clone(),
-        green_url: Some(ctx.stage_url(&pre.api, GREEN)),
-        blue_url: None,
-        phases: Vec::new(),
-        plan: Vec::new(),
-        held: None,
-        write_calls: 0,
-        rollout: None,
-    }
 }
 
 /// The no-op check: whether green already runs this build with this configuration, alone.
@@ -163,7 +116,7 @@ async fn already_deployed<C: Cloud>(
         return Ok(None);
     }
     ctx.release_left_lock(&pre.api, options.break_lock).await?;
-    ctx.resume_bake(&pre.api, &pre.green).await
+    ctx.resume_bake(&pre.api, &pre.green, None).await
 }
 
 /// The lock (stage blue) around [`ship`], released whatever ends it unless `--keep-blue` or
@@ -216,9 +169,14 @@ async fn ship<C: Cloud>(
     token: &Secret,
     options: &Options,
 ) -> Result<(u64, Option<Watched>)> {
-    // Holding the lock now: a split a killed rollout left is this run's to settle.
-    let green = ctx.settle_split(pre.green.clone()).await?;
     let (registry, repository) = ctx.registry().await?;
+    // Holding the lock now: a rollout an earlier run began of this build is carried on;
+    // any other split is this run's to settle.
+    let registry_of = (&registry, repository.name.as_str());
+    if let Some(carried) = rollout_left(ctx, pre, built, token, registry_of).await? {
+        return Ok(carried);
+    }
+    let green = ctx.settle_split(pre.green.clone()).await?;
     ctx.refuse_failed_image((&registry, &repository.name), &built.digest, options.force)
         .await?;
     ctx.push_phase(&registry, &repository, built, image).await?;
@@ -258,6 +216,36 @@ async fn ship<C: Cloud>(
     Ok((version, watched))
 }
 
+/// A rollout an earlier run began and left under way (killed, or handed off): carried on when
+/// this deploy ships its build again (a re-run of that deploy). A deploy of another build
+/// supersedes it: `None`, and the split is settled before this build rolls out, as the newest
+/// build is what green is headed for (and a crashed rollout never blocks the next deploy).
+/// `None` too when green's record names no rollout under way.
+async fn rollout_left<C: Cloud>(
+    ctx: &Ctx<C>,
+    pre: &Preflight,
+    built: &Built,
+    token: &Secret,
+    registry: (&C::Registry, &str),
+) -> Result<Option<(u64, Option<Watched>)>> {
+    let Some(rolling) = under_way(&pre.green) else {
+        return Ok(None);
+    };
+    let (_, record) = ctx.version_record(&rolling.to.to_string()).await?;
+    if record.digest != built.digest {
+        ctx.progress.note(format_args!(
+            "green is mid-rollout of version {} (build {}), begun by an earlier run: this build supersedes it",
+            rolling.to,
+            ledger::short(&record.git_sha)
+        ));
+        return Ok(None);
+    }
+    let watched = ctx
+        .resume((&pre.api, token), &pre.green, &rolling, registry)
+        .await?;
+    Ok(Some((rolling.to, Some(watched))))
+}
+
 /// `--strategy`/`--bake`, else deploy.toml's `[rollout]`.
 fn plan_of<C: Cloud>(ctx: &Ctx<C>, options: &Options) -> Plan {
     options
@@ -292,77 +280,4 @@ fn plan<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> Vec<String> {
         ),
         "delete stage blue".into(),
     ]
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let outcome = match self.outcome {
-            Outcome::Deployed => "deployed",
-            Outcome::AlreadyDeployed => "already deployed (nothing written)",
-            Outcome::Planned => "planned (--dry-run: nothing written)",
-            Outcome::Held => "held: verified on blue, green unchanged",
-        };
-        writeln!(f, "{:<10} {outcome}", "outcome")?;
-        writeln!(f, "{:<10} {}", "function", self.function)?;
-        if let Some(version) = self.version {
-            let from = self
-                .previous
-                .map(|p| format!(" (was {p})"))
-                .unwrap_or_default();
-            writeln!(f, "{:<10} {version}{from}", "version")?;
-        }
-        writeln!(f, "{:<10} {}", "git sha", self.git_sha)?;
-        writeln!(f, "{:<10} {}", "digest", self.digest)?;
-        if let Some(url) = &self.green_url {
-            writeln!(f, "{:<10} {url}", "green")?;
-        }
-        if let Some(url) = &self.blue_url {
-            writeln!(f, "{:<10} {url} (kept; needs x-verify-token)", "blue")?;
-        }
-        if let Some(rollout) = &self.rollout {
-            writeln!(f, "{:<10} {rollout}", "rollout")?;
-        }
-        let label = if self.outcome == Outcome::Held {
-            "next"
-        } else {
-            "would"
-        };
-        for step in &self.plan {
-            writeln!(f, "{label:<10} {step}")?;
-        }
-        writeln!(f, "{:<10} {}", "writes", self.write_calls)?;
-        for phase in &self.phases {
-            writeln!(
-                f,
-                "{:<10} {:<12} {:>7.2}s{}",
-                "phase",
-                phase.phase,
-                phase.seconds,
-                if phase.ok { "" } else { "  FAILED" }
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl Report {
-    /// The Markdown for `$GITHUB_STEP_SUMMARY`.
-    pub fn markdown(&self) -> String {
-        let mut out = format!(
-            "### bgd deploy: {:?}\n\n| | |\n|---|---|\n| function | `{}` |\n| version | {} |\n| git sha | `{}` |\n| digest | `{}` |\n",
-            self.outcome,
-            self.function,
-            self.version.map_or("-".into(), |v| v.to_string()),
-            self.git_sha,
-            self.digest
-        );
-        if let Some(url) = &self.green_url {
-            out.push_str(&format!("| green | {url} |\n"));
-        }
-        out.push_str("\n| phase | seconds |\n|---|---|\n");
-        for phase in &self.phases {
-            out.push_str(&format!("| {} | {:.2} |\n", phase.phase, phase.seconds));
-        }
-        out
-    }
 }

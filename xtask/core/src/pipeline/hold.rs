@@ -131,7 +131,7 @@ pub async fn promote_held<C: Cloud>(ctx: &Ctx<C>, options: Options) -> Result<de
         return Ok(report);
     }
     report.rollout = hold_then_green(ctx, checked, plan).await?;
-    report.outcome = deploy::Outcome::Deployed;
+    report.outcome = deploy::Outcome::of(report.rollout.as_ref());
     report.phases = p.times();
     Ok(report)
 }

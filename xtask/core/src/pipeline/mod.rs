@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod history;
 pub mod hold;
+pub mod lifecycle;
 mod lock;
 
 mod preflight;
@@ -19,6 +20,7 @@ mod promote;
 pub mod provision;
 pub mod prune;
 mod push;
+pub mod resume;
 pub mod rollback;
 mod rollout;
 pub mod statement;
@@ -87,6 +89,10 @@ pub struct Ctx<C: Cloud> {
     /// When this run's credentials expire, where that is known (`AWS_CREDENTIAL_EXPIRATION`
     /// beside session credentials): said when a plan does not fit the run.
     pub credentials_expire: Option<SystemTime>,
+    /// `--hand-off`: a rollout that does not fit before the deadline stops short of it with
+    /// green split (or baking) and its progress in green's record, for a later run to carry
+    /// on (`resume`); without it, such a plan is refused up front.
+    pub hand_off: bool,
     /// The writes this run sent green (only [`Ctx::write_green`] sends them): what the run's
     /// closing statement weighs against green as read afterwards.
     pub green_writes: Mutex<GreenWrites>,

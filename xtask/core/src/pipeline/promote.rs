@@ -53,7 +53,7 @@ impl<C: Cloud> Ctx<C> {
             return Ok(None);
         }
         let watched = self
-            .roll_out(api, token, green, candidate, plan, registry)
+            .roll_out((api, token), green, candidate, (plan, None), registry)
             .await?;
         self.progress.note(format_args!("{watched}"));
         Ok(Some(watched))
@@ -94,6 +94,7 @@ impl<C: Cloud> Ctx<C> {
                 at: ledger::now_rfc3339(),
                 pinned,
                 baking,
+                rolling: None,
             };
             let description = promotion.to_description();
             let target = AliasTarget::version(version.to_string());

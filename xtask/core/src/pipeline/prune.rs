@@ -279,55 +279,6 @@ async fn delete_planned<C: Cloud + Pruning>(
     Ok(())
 }
 
-/// The repository's lifecycle policy: images tagged `verified-*` are matched first and so
-/// never expired by the rule after it (an image matched by a rule is not expired by a rule of
-/// lower priority); any other image goes 30 days after its push. Only past 1000 verified
-/// images would the oldest verified expire.
-/// (<https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html>)
-pub fn lifecycle_policy() -> serde_json::Value {
-    serde_json::json!({"rules": [
-        {
-            "rulePriority": 1,
-            "description": "keep images blue verified (verified-N-FINGERPRINT tags)",
-            "selection": {
-                "tagStatus": "tagged",
-                "tagPatternList": ["verified-*"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 1000
-            },
-            "action": {"type": "expire"}
-        },
-        {
-            "rulePriority": 2,
-            "description": "images never verified, 30 days after their push",
-            "selection": {
-                "tagStatus": "any",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 30
-            },
-            "action": {"type": "expire"}
-        }
-    ]})
-}
-
-/// Provision's image rule: sets [`lifecycle_policy`] on the repository unless it is already
-/// there (a second provision writes nothing). Returns whether it wrote.
-pub async fn keep_verified_images<C: Cloud + Pruning>(ctx: &Ctx<C>) -> Result<bool> {
-    let repository = ctx.config.repository_name();
-    let wanted = lifecycle_policy();
-    let current = ctx.cloud.lifecycle_policy(repository).await?;
-    let same = current
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|current| current == wanted);
-    if !same {
-        ctx.cloud
-            .put_lifecycle_policy(repository, &wanted.to_string())
-            .await?;
-    }
-    Ok(!same)
-}
-
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verb = if self.dry_run {

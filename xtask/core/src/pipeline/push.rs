@@ -1,4 +1,5 @@
-//! The push phase: the image into the function's repository, tagged with its commit. Also
+//! The push phase: the image into the function's repository, tagged with its commit and as an
+//! image `$LATEST` may run (the lifecycle policy keeps the newest of those). Also
 //! how the pipeline reaches the registry (read-only: the repository is provision's to create).
 use anyhow::{Context, Result};
 
@@ -7,11 +8,12 @@ use crate::{
     cloud::Repository,
     config::Config,
     image::{Built, Image, Registry},
+    ledger,
 };
 
 impl<C: Cloud> Ctx<C> {
-    /// Pushes `image` to `repository`, tagged with the build's commit (and build id); returns
-    /// the digest the registry stored.
+    /// Pushes `image` to `repository`, tagged with the build's commit (and build id) and
+    /// `latest-HEX` ([`ledger::latest_image_tag`]); returns the digest the registry stored.
     pub(crate) async fn push_phase(
         &self,
         registry: &C::Registry,
@@ -20,8 +22,10 @@ impl<C: Cloud> Ctx<C> {
         image: &Image,
     ) -> Result<String> {
         let tag = Config::image_tag(&built.facts.git_sha, built.facts.build_id.as_deref());
+        let latest = ledger::latest_image_tag(&built.digest);
+        let tags = [tag.as_str(), latest.as_str()];
         self.progress
-            .phase(Phase::Push, registry.push(&repository.name, image, &[&tag]))
+            .phase(Phase::Push, registry.push(&repository.name, image, &tags))
             .await
     }
 

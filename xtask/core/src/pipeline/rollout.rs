@@ -7,76 +7,57 @@
 //! unfinished (a bake, a split, a failed version) is settled in `recover.rs`.
 mod plan;
 mod recover;
+mod resume;
+mod watch;
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, SystemTime},
-};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Result, bail};
-use tokio::time::Instant;
 
-pub(crate) use self::plan::BEFORE_ROLLOUT;
 pub use self::plan::{Plan, Watched};
+use self::watch::{Ending, Watch};
+pub(crate) use self::{plan::BEFORE_ROLLOUT, resume::under_way};
 use super::{Candidate, Cloud, Ctx, GREEN, Phase, Promote};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     config::show_duration,
-    health::{self, Breach, Signal, Traffic},
+    health::Breach,
     image::Registry,
-    ledger::{self, Promotion},
+    ledger::{self, Promotion, Rolling},
     outcome::{Exit, refuse},
-    probe::Endpoint,
-    progress::Progress,
     secret::Secret,
 };
 
-/// How often green is probed and CloudWatch read (4 metrics and the alarms a second: about
-/// a cent of GetMetricData per 4 minutes of rollout; read every 5 s, a bad canary's failed
-/// requests on the local cloud went from 2 % to 7 % of all).
-const TICK: Duration = Duration::from_secs(1);
-/// Synthetic probes per tick: at a 10% canary, about one a second reaches the new version.
-const PROBES_PER_TICK: usize = 10;
-/// How long CloudWatch may stay unreadable during a rollout before green goes back.
-const BLIND_LIMIT: Duration = Duration::from_secs(10);
-
-/// The watch over one rollout: its start (traffic counts from there) and what it saw.
-struct Watch<'a> {
-    green: Endpoint,
-    /// The old version and the candidate: the versions whose traffic is read.
-    versions: [String; 2],
-    candidate: String,
-    since: SystemTime,
-    started: Instant,
-    first_error: Option<Instant>,
-    /// Since when CloudWatch could not be read, while it cannot.
-    blind_since: Option<Instant>,
-    seen: &'a mut Watched,
+/// Where a rollout begins: at its first step, or (resumed) at the step an earlier run
+/// stopped in, whose write landed at `step_at`.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    step: usize,
+    step_at: Option<u64>,
+    /// When the rollout began (epoch seconds): real traffic counts from there.
+    since: u64,
 }
 
-impl<'a> Watch<'a> {
-    /// A watch of green (at `green_url`) moving from `old` to `candidate`, its real traffic
-    /// counted from `since`.
-    fn new(
-        green_url: String,
-        [old, candidate]: [String; 2],
-        since: SystemTime,
-        seen: &'a mut Watched,
-    ) -> Self {
-        Self {
-            green: Endpoint {
-                url: green_url,
-                token: None,
-            },
-            candidate: candidate.clone(),
-            versions: [old, candidate],
-            since,
-            started: Instant::now(),
-            first_error: None,
-            blind_since: None,
-            seen,
-        }
-    }
+/// The shift's plan and progress: each step's weight and watch, where this run begins, the
+/// old version and the new, and green's record before the rollout with the rollout's own.
+struct Shift<'a> {
+    steps: &'a [(f64, Duration)],
+    start: Start,
+    versions: [&'a str; 2],
+    record: (&'a Promotion, Rolling),
+}
+
+/// Where a rollout that ran out of time stopped, for the report and the next run.
+fn handed_off(green: &Alias, new: &str) -> String {
+    let at = match green.target.additional_weights.get(new) {
+        Some(weight) => format!(
+            "green {}% on version {new}, the rest on {}",
+            (weight * 100.0).round(),
+            green.target.version
+        ),
+        None => format!("green baking version {new}"),
+    };
+    format!("{at}; `cargo xtask resume` carries the rollout on")
 }
 
 /// The lock a rollout runs under: its API and this run's token (`None` for a resumed bake).
@@ -91,16 +72,30 @@ fn rolled_back(breach: &Breach, old: &str, new: &str) -> String {
 
 impl<C: Cloud> Ctx<C> {
     /// Shifts green from its version to `candidate` as `plan` says, promotes, bakes; reverts
-    /// on a breach. Returns what it watched; a breach is an error with exit 7.
+    /// on a breach; with `--hand-off`, stops where its time runs out (green split or baking,
+    /// the rollout's progress in green's record). `resumed`: the rollout an earlier run began,
+    /// carried on from its step ([`Self::resume`]). Returns what it watched; a breach is an
+    /// error with exit 7.
     pub(crate) async fn roll_out(
         &self,
-        api: &RestApi,
-        token: &Secret,
+        (api, token): (&RestApi, &Secret),
         green: &Alias,
         candidate: Candidate<'_>,
-        plan: Plan,
-        (registry, repository): (&C::Registry, &str),
+        (plan, resumed): (Plan, Option<&Rolling>),
+        registry: (&C::Registry, &str),
     ) -> Result<Watched> {
+        let start = resumed.map_or_else(
+            || Start {
+                step: 0,
+                step_at: None,
+                since: ledger::epoch_seconds(),
+            },
+            |r| Start {
+                step: r.step,
+                step_at: Some(r.step_at),
+                since: r.since,
+            },
+        );
         let mut seen = Watched {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
@@ -110,47 +105,71 @@ impl<C: Cloud> Ctx<C> {
         let (steps, bake) = plan.watched(lag);
         let old = green.target.version.clone();
         let new = candidate.version.to_string();
+        // Green's record before the rollout: what each shift write carries beside the
+        // rollout's progress, and what a revert puts back.
+        let before = Promotion::parse(&green.description).map_or_else(
+            |_| Promotion::alone(old.parse().unwrap_or_default()),
+            |record| record.settled(),
+        );
+        let rolling = Rolling {
+            to: candidate.version,
+            strategy: plan.strategy.to_string(),
+            bake: plan.bake.as_secs(),
+            step: start.step,
+            step_at: 0,
+            since: start.since,
+        };
         let mut watch = Watch::new(
             self.stage_url(api, GREEN),
             [old.clone(), new.clone()],
-            ledger::system_now(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(start.since),
             &mut seen,
         );
         let lock = Some((api, token));
-        let (mut current, mut breach) = self
-            .shift(&mut watch, green, steps, [&old, &new], lock)
-            .await?;
-        if breach.is_none() {
-            (current, breach) = self
+        let steps = Shift {
+            steps: &steps,
+            start,
+            versions: [&old, &new],
+            record: (&before, rolling),
+        };
+        let (mut current, mut ending) = self.shift(&mut watch, green, steps, lock).await?;
+        if matches!(ending, Ending::Passed) {
+            (current, ending) = self
                 .promote_and_bake((api, token), &mut watch, &current, candidate, bake)
                 .await?;
         }
         let first_error = watch.first_error;
         let started = watch.started;
-        if let Some(breach) = breach {
-            // A revert is a write of green too: not under another run's lock.
-            self.still_rolling(lock)
-                .await
-                .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
-            let green_before = (old.as_str(), green.description.as_str());
-            self.revert(
-                &current,
-                green_before,
-                candidate,
-                &breach,
-                (registry, repository),
-            )
-            .await?;
-            seen.first_error_to_revert_s = first_error.map(|t| t.elapsed().as_secs_f64());
-            seen.seconds = started.elapsed().as_secs_f64();
-            seen.breach = Some(breach.clone());
-            return Err(refuse(
-                Exit::RolledBack,
-                format!("{}; {seen}", rolled_back(&breach, &old, &new)),
-            ));
-        }
         seen.seconds = started.elapsed().as_secs_f64();
-        Ok(seen)
+        match ending {
+            Ending::Passed => Ok(seen),
+            Ending::OutOfTime => {
+                seen.handed_off = Some(handed_off(&current, &new));
+                Ok(seen)
+            }
+            Ending::Breach(breach) => {
+                // A revert is a write of green too: not under another run's lock.
+                self.still_rolling(lock)
+                    .await
+                    .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
+                let green_before = (old.as_str(), before.to_description());
+                self.revert(
+                    &current,
+                    (green_before.0, &green_before.1),
+                    candidate,
+                    &breach,
+                    registry,
+                )
+                .await?;
+                seen.first_error_to_revert_s = first_error.map(|t| t.elapsed().as_secs_f64());
+                seen.seconds = started.elapsed().as_secs_f64();
+                seen.breach = Some(breach.clone());
+                Err(refuse(
+                    Exit::RolledBack,
+                    format!("{}; {seen}", rolled_back(&breach, &old, &new)),
+                ))
+            }
+        }
     }
 
     /// How late real traffic reaches this cloud's CloudWatch; none without one.
@@ -174,42 +193,63 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 
-    /// The shift phases: green split between `old` and `new`, each of `steps` (its weight and
-    /// how long it is watched) one write guarded by the RevisionId the last one returned, then
-    /// watched; the first breach ends the shift. Returns green as last written and the breach.
+    /// The shift phases: green split between the old version and the new, each step (its
+    /// weight and how long it is watched) one write guarded by the RevisionId the last one
+    /// returned, recording the step in green's record, then watched; a resumed step is only
+    /// watched, for what is left of it. The first breach, or the hand-off time, ends the shift.
+    /// Returns green as last written and how the shift ended.
     async fn shift(
         &self,
         watch: &mut Watch<'_>,
         green: &Alias,
-        steps: Vec<(f64, Duration)>,
-        [old, new]: [&str; 2],
+        shift: Shift<'_>,
         lock: Lock<'_>,
-    ) -> Result<(Alias, Option<Breach>)> {
+    ) -> Result<(Alias, Ending)> {
+        let [old, new] = shift.versions;
+        let (before, rolling) = shift.record;
         let mut current = green.clone();
-        for (weight, hold) in steps {
-            let split = AliasTarget {
-                version: old.to_owned(),
-                additional_weights: BTreeMap::from([(new.to_owned(), weight)]),
+        for (step, &(weight, hold)) in shift.steps.iter().enumerate().skip(shift.start.step) {
+            let resumed = shift.start.step_at.filter(|_| step == shift.start.step);
+            let span = if let Some(at) = resumed {
+                let end = at.saturating_add(hold.as_secs());
+                Duration::from_secs(end.saturating_sub(ledger::epoch_seconds()))
+            } else {
+                let split = AliasTarget {
+                    version: old.to_owned(),
+                    additional_weights: [(new.to_owned(), weight)].into(),
+                };
+                // The step and its start go with the write: a run killed or out of time after
+                // it leaves what a later run needs to take the next step.
+                let record = Promotion {
+                    baking: None,
+                    rolling: Some(Rolling {
+                        step,
+                        step_at: ledger::epoch_seconds(),
+                        ..rolling.clone()
+                    }),
+                    ..before.clone()
+                };
+                self.still_rolling(lock).await?;
+                let record = record.to_description();
+                let write = self.guarded_green(&current, &split, Some(&record));
+                current = self.progress.phase(Phase::Shift, write).await?;
+                hold
             };
-            self.still_rolling(lock).await?;
-            current = self
-                .progress
-                .phase(Phase::Shift, self.guarded_green(&current, &split, None))
-                .await?;
             self.progress.note(format_args!(
                 "green: {}% on version {new}, the rest on {old}; watching for {}",
                 (weight * 100.0).round(),
-                show_duration(hold)
+                show_duration(span)
             ));
-            if let Some(breach) = self.watch_for(watch, hold).await? {
-                return Ok((current, Some(breach)));
+            let ending = self.watch_for(watch, span).await?;
+            if !matches!(ending, Ending::Passed) {
+                return Ok((current, ending));
             }
         }
-        Ok((current, None))
+        Ok((current, Ending::Passed))
     }
 
     /// The promote phase, then the bake when `bake` is not zero. Returns green as last written
-    /// and the bake's breach.
+    /// and how the bake ended.
     async fn promote_and_bake(
         &self,
         (api, token): (&RestApi, &Secret),
@@ -217,7 +257,7 @@ impl<C: Cloud> Ctx<C> {
         current: &Alias,
         candidate: Candidate<'_>,
         bake: Duration,
-    ) -> Result<(Alias, Option<Breach>)> {
+    ) -> Result<(Alias, Ending)> {
         // The record says until when green bakes: a run killed meanwhile leaves that in AWS,
         // and the next run resumes the bake ([`Self::resume_bake`]).
         let baking =
@@ -231,7 +271,7 @@ impl<C: Cloud> Ctx<C> {
         self.still_rolling(lock).await?;
         let promoted = self.promote(current, promote).await?;
         if baking.is_none() {
-            return Ok((promoted, None));
+            return Ok((promoted, Ending::Passed));
         }
         self.bake(watch, promoted, bake, lock).await
     }
@@ -252,20 +292,20 @@ impl<C: Cloud> Ctx<C> {
         })
     }
 
-    /// The bake phase: green on the candidate alone, watched for `span`; when no breach came,
-    /// green's record no longer says it bakes (one guarded write). Returns green as last
-    /// written and the breach.
+    /// The bake phase: green on the candidate alone, watched for `span`; when it passed,
+    /// green's record no longer says it bakes (one guarded write); out of time, it still says
+    /// so for the next run. Returns green as last written and how the bake ended.
     async fn bake(
         &self,
         watch: &mut Watch<'_>,
         green: Alias,
         span: Duration,
         lock: Lock<'_>,
-    ) -> Result<(Alias, Option<Breach>)> {
+    ) -> Result<(Alias, Ending)> {
         let bake = async {
-            let breach = self.watch_for(watch, span).await?;
-            if breach.is_some() {
-                return Ok((green, breach));
+            let ending = self.watch_for(watch, span).await?;
+            if !matches!(ending, Ending::Passed) {
+                return Ok((green, ending));
             }
             self.still_rolling(lock).await?;
             let promotion = Promotion::parse(&green.description)?;
@@ -276,84 +316,17 @@ impl<C: Cloud> Ctx<C> {
             let baked = self
                 .guarded_green(&green, &green.target, Some(&done.to_description()))
                 .await?;
-            anyhow::Ok((baked, None))
+            anyhow::Ok((baked, Ending::Passed))
         };
         self.progress.phase(Phase::Bake, bake).await
     }
 
-    /// Probes and reads traffic every tick for `span`; the first breach ends the watch early.
-    async fn watch_for(&self, watch: &mut Watch<'_>, span: Duration) -> Result<Option<Breach>> {
-        let end = Instant::now() + span;
-        let rollout = &self.config.rollout;
-        loop {
-            for _ in 0..PROBES_PER_TICK {
-                let health = &self.prober.paths().health;
-                let (version, failed) = self.prober.probe(&watch.green, health).await;
-                let (version, failed) =
-                    health::attribute(version.as_deref(), failed, &watch.candidate);
-                watch.seen.probes.entry(version).or_default().add(failed);
-            }
-            let mut alarm = None;
-            let mut unreadable = None;
-            if let Some(traffic) = &self.traffic {
-                match self.read_cloudwatch(traffic.as_ref(), watch).await {
-                    Ok(alarming) => {
-                        alarm = alarming;
-                        watch.blind_since = None;
-                    }
-                    Err(e) => unreadable = watch.blind(&self.progress, e, Instant::now() >= end),
-                }
-            }
-            let candidate = &watch.candidate;
-            let probes = watch
-                .seen
-                .probes
-                .get(candidate)
-                .copied()
-                .unwrap_or_default();
-            let traffic = watch
-                .seen
-                .traffic
-                .as_ref()
-                .and_then(|t| t.get(candidate).copied())
-                .unwrap_or_default();
-            if watch.first_error.is_none() && probes.errors + traffic.errors > 0 {
-                watch.first_error = Some(Instant::now());
-            }
-            let breach = unreadable
-                .or_else(|| alarm.map(|name| Breach::alarm(&name, candidate)))
-                .or_else(|| health::judge(Signal::RealTraffic, candidate, traffic, rollout))
-                .or_else(|| health::judge(Signal::SyntheticProbes, candidate, probes, rollout));
-            if breach.is_some() || Instant::now() >= end {
-                return Ok(breach);
-            }
-            tokio::time::sleep(TICK.min(end.saturating_duration_since(Instant::now()))).await;
-        }
-    }
-
-    /// Real traffic by version into `watch`, and the first of deploy.toml's alarms in ALARM.
-    async fn read_cloudwatch(
-        &self,
-        traffic: &dyn Traffic,
-        watch: &mut Watch<'_>,
-    ) -> Result<Option<String>> {
-        let counts = traffic
-            .by_version(self.function(), GREEN, &watch.versions, watch.since)
-            .await?;
-        watch.seen.traffic = Some(counts);
-        let alarms = &self.config.rollout.alarms;
-        if alarms.is_empty() {
-            return Ok(None);
-        }
-        Ok(traffic.alarming(alarms).await?.into_iter().next())
-    }
-
     /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
     /// then the candidate's image is tagged `failed-image-HEX` and its publication
-    /// `failed-N-FP`. In the bake green's record names N, so the write puts back `record`,
-    /// green's record from before the rollout: a plain rollback then goes where it would have
-    /// before, not to the version that just failed. During the shift the record still names
-    /// `old` and stays.
+    /// `failed-N-FP`. The write puts back `record`, green's record from before the rollout: in
+    /// the bake green's record names N, and a plain rollback then goes where it would have
+    /// before, not to the version that just failed; in the shift it names the rollout under
+    /// way, which is over.
     async fn revert(
         &self,
         current: &Alias,
@@ -364,9 +337,8 @@ impl<C: Cloud> Ctx<C> {
     ) -> Result<()> {
         self.progress
             .phase(Phase::Revert, async {
-                let description = (current.target.version != old).then_some(record);
                 let target = AliasTarget::version(old);
-                self.guarded_green(current, &target, description).await?;
+                self.guarded_green(current, &target, Some(record)).await?;
                 let digest = &candidate.record.digest;
                 let tags = [
                     ledger::failed_image_tag(digest),
@@ -400,24 +372,3 @@ impl<C: Cloud> Ctx<C> {
         }
     }
 }
-
-impl Watch<'_> {
-    /// CloudWatch could not be read (after the SDK's own retries): a read that fails for
-    /// [`BLIND_LIMIT`], or still at the watch's end, is a breach, as green is not watched; one
-    /// failed read does not end the run, which would leave the candidate on green unwatched and
-    /// not reverted.
-    fn blind(&mut self, progress: &Progress, error: anyhow::Error, ending: bool) -> Option<Breach> {
-        let since = *self.blind_since.get_or_insert_with(|| {
-            progress.warn(format_args!(
-                "CloudWatch could not be read ({error:#}): trying again each second; green goes back if it stays unreadable for {}",
-                show_duration(BLIND_LIMIT)
-            ));
-            Instant::now()
-        });
-        (ending || since.elapsed() >= BLIND_LIMIT)
-            .then(|| Breach::unreadable(&error, &self.candidate))
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -111,10 +111,15 @@ async fn alias_status<C: Cloud>(
     }
     if let Some(until) = promotion.as_ref().and_then(|p| p.baking) {
         let left = until.saturating_sub(crate::ledger::epoch_seconds());
-        warnings.push(format!("green is baking version {version}: {left}s of its bake left (a run killed meanwhile leaves it to the next deploy to finish)"));
+        warnings.push(format!("green is baking version {version}: {left}s of its bake left (a run that was killed or handed off leaves it to `cargo xtask resume`)"));
     }
+    let rolling = promotion.as_ref().and_then(|p| p.rolling.as_ref());
     for (other, weight) in &found.target.additional_weights {
-        warnings.push(format!("alias {alias} is split: {:.0}% on version {other}, the rest on {version} (a rollout under way, or left by a killed one: the next deploy settles it, `cargo xtask rollback` aborts it)", weight * 100.0));
+        let rollout = rolling.filter(|r| r.to.to_string() == *other).map_or_else(
+            || "a rollout with no record: the next deploy settles it".to_owned(),
+            |r| format!("rollout {} at step {} since {}: `cargo xtask resume` carries it on, a deploy of another build supersedes it", r.strategy, r.step + 1, crate::ledger::rfc3339(r.step_at)),
+        );
+        warnings.push(format!("alias {alias} is split: {:.0}% on version {other}, the rest on {version} ({rollout}; `cargo xtask rollback` aborts it)", weight * 100.0));
     }
     Ok(Some(AliasStatus {
         alias: alias.into(),

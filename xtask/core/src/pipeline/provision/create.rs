@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::super::{ALIAS_VARIABLE, BLUE, Cloud, Ctx, GREEN, absent_as_none};
 use crate::{
     cloud::{Alias, AliasTarget, FunctionSpec, RestApi, Stage},
-    ledger::{self, Promotion},
+    ledger::Promotion,
 };
 
 /// Alias blue at `version` when it is missing; one that exists moves only under the lock
@@ -162,14 +162,7 @@ pub(super) async fn green_alias_at<C: Cloud>(
 ) -> Result<()> {
     match green_alias {
         None => {
-            let promotion = Promotion {
-                version,
-                from: None,
-                actor: ledger::actor(),
-                at: ledger::now_rfc3339(),
-                pinned: false,
-                baking: None,
-            };
+            let promotion = Promotion::alone(version);
             let target = AliasTarget::version(version.to_string());
             let writes = &ctx.green_writes;
             writes.lock().expect("green_writes").sent(&target);

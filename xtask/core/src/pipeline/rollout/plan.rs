@@ -79,7 +79,8 @@ impl<C: Cloud> Ctx<C> {
     /// README accepts never completed at the default 900 s). `before` is what the run does
     /// first (a deploy's push and verification; nothing for a promote).
     pub(crate) fn check_plan_fits(&self, plan: Plan, before: Duration) -> Result<()> {
-        if !plan.watches() {
+        // `--hand-off`: the run stops short of its deadline and a later one carries on.
+        if !plan.watches() || self.hand_off {
             return Ok(());
         }
         let length = plan.length(self.metrics_lag());
@@ -105,7 +106,7 @@ impl<C: Cloud> Ctx<C> {
             )
         };
         bail!(
-            "the rollout {} with bake {} watches for {}{first}, but this run ends in {}{bound}: run with --timeout {} or more and credentials that last as long (raise the CI step's timeout-minutes and the role's session, role-duration-seconds, with it), or choose a shorter plan (--strategy, --bake, deploy.toml's [rollout]); nothing was changed",
+            "the rollout {} with bake {} watches for {}{first}, but this run ends in {}{bound}: run with --timeout {} or more and credentials that last as long (raise the CI step's timeout-minutes and the role's session, role-duration-seconds, with it), or pass --hand-off to stop before the deadline and let `cargo xtask resume` carry the rollout on, or choose a shorter plan (--strategy, --bake, deploy.toml's [rollout]); nothing was changed",
             plan.strategy,
             show_duration(plan.bake),
             show_duration(length),
@@ -128,6 +129,9 @@ pub struct Watched {
     /// From the new version's first failure seen to green back on the old version alone.
     pub first_error_to_revert_s: Option<f64>,
     pub seconds: f64,
+    /// Where the rollout stopped when this run's time ran out (`--hand-off`): green split or
+    /// baking, for `resume` to carry on.
+    pub handed_off: Option<String>,
 }
 
 impl std::fmt::Display for Watched {
@@ -147,6 +151,9 @@ impl std::fmt::Display for Watched {
         }
         if let Some(seconds) = self.first_error_to_revert_s {
             write!(f, "; first failure seen to green reverted: {seconds:.1}s")?;
+        }
+        if let Some(at) = &self.handed_off {
+            write!(f, "; handed off, this run's time being up: {at}")?;
         }
         Ok(())
     }

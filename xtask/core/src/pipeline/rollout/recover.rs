@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use super::{Watch, Watched, rolled_back};
+use super::{Ending, Lock, Watch, Watched, handed_off, rolled_back};
 use crate::{
     cloud::{Alias, AliasTarget, RestApi},
     config::show_duration,
@@ -18,12 +18,14 @@ use crate::{
 impl<C: Cloud> Ctx<C> {
     /// A bake a killed run left unfinished (green's record still says it bakes): watched
     /// again until its end, its real traffic counted from the bake's start, then cleared, or
-    /// reverted on a breach as the rollout would have.
+    /// reverted on a breach as the rollout would have; handed off again when this run's time
+    /// runs out first (`--hand-off`). `lock`: the lock this run holds, if any.
     /// `None` when green is not baking.
     pub(crate) async fn resume_bake(
         &self,
         api: &RestApi,
         green: &Alias,
+        lock: Lock<'_>,
     ) -> Result<Option<Watched>> {
         let Ok(promotion) = Promotion::parse(&green.description) else {
             return Ok(None);
@@ -60,13 +62,19 @@ impl<C: Cloud> Ctx<C> {
             since,
             &mut seen,
         );
-        let (green, breach) = self.bake(&mut watch, green.clone(), left, None).await?;
-        if let Some(breach) = breach {
-            self.revert_resumed(&green, old, candidate, &breach).await?;
-            return Err(refuse(
-                Exit::RolledBack,
-                rolled_back(&breach, &old.to_string(), &promotion.version.to_string()),
-            ));
+        let (green, ending) = self.bake(&mut watch, green.clone(), left, lock).await?;
+        match ending {
+            Ending::Passed => {}
+            Ending::OutOfTime => {
+                seen.handed_off = Some(handed_off(&green, &promotion.version.to_string()));
+            }
+            Ending::Breach(breach) => {
+                self.revert_resumed(&green, old, candidate, &breach).await?;
+                return Err(refuse(
+                    Exit::RolledBack,
+                    rolled_back(&breach, &old.to_string(), &promotion.version.to_string()),
+                ));
+            }
         }
         Ok(Some(seen))
     }
@@ -83,14 +91,7 @@ impl<C: Cloud> Ctx<C> {
         let (registry, repository) = self.registry().await?;
         // Green's record from before the rollout is gone (the bake's replaced it): the
         // revert records none to go back to, rather than the version that just failed.
-        let record = Promotion {
-            version: old,
-            from: None,
-            actor: ledger::actor(),
-            at: ledger::now_rfc3339(),
-            pinned: false,
-            baking: None,
-        };
+        let record = Promotion::alone(old);
         self.revert(
             green,
             (&old.to_string(), &record.to_description()),
@@ -101,8 +102,9 @@ impl<C: Cloud> Ctx<C> {
         .await
     }
 
-    /// A split left behind (a run killed or interrupted mid-shift): green back on its main
-    /// version alone, in one guarded write. Returns green as it now is.
+    /// A split left behind (a run interrupted mid-shift, or one whose record names no rollout
+    /// a later run could carry on): green back on its main version alone, in one guarded write,
+    /// its record no longer saying a rollout is under way. Returns green as it now is.
     pub(crate) async fn settle_split(&self, green: Alias) -> Result<Alias> {
         if green.target.additional_weights.is_empty() {
             return Ok(green);
@@ -120,7 +122,11 @@ impl<C: Cloud> Ctx<C> {
             green.target.version
         ));
         let target = AliasTarget::version(green.target.version.clone());
-        self.guarded_green(&green, &target, None).await
+        let record = Promotion::parse(&green.description)
+            .ok()
+            .filter(|record| record.rolling.is_some())
+            .map(|record| record.settled().to_description());
+        self.guarded_green(&green, &target, record.as_deref()).await
     }
 
     /// Whatever ended a run early (an error, Ctrl-C, `--timeout`), no split of its own stays
