@@ -15,6 +15,10 @@ use bgd_rules::conformance::{Case, DELAYS, Verdict, run};
 /// Passed, failed, skipped.
 type Counts = [usize; 3];
 
+/// The issue's bar (32): at least this share of all recorded cases pass against each model; a
+/// skip is no pass.
+const BAR: f64 = 0.95;
+
 impl flags::Conformance {
     pub async fn run(self) -> Result<()> {
         let cases: Vec<(String, Case)> = setup::conformance_cases()?
@@ -58,8 +62,30 @@ impl flags::Conformance {
             f == 0,
             "{f} recorded AWS answers are not what a model answers (FAILED lines above)"
         );
+        let short = short_of_the_bar(&counts);
+        anyhow::ensure!(
+            self.filter.is_some() || short.is_empty(),
+            "fewer than {:.0} % of the recorded cases pass against {} (skipped lines above: model \
+             what they need, or say in the case why a model cannot run it)",
+            BAR * 100.0,
+            short.join(", ")
+        );
         Ok(())
     }
+}
+
+/// The models fewer than [`BAR`] of whose cases passed, each with its count.
+fn short_of_the_bar(counts: &BTreeMap<(String, &str), Counts>) -> Vec<String> {
+    let mut per_model: BTreeMap<&str, Counts> = BTreeMap::new();
+    for ((_, model), [p, f, s]) in counts {
+        let slot = per_model.entry(model).or_default();
+        *slot = [slot[0] + p, slot[1] + f, slot[2] + s];
+    }
+    per_model
+        .into_iter()
+        .filter(|(_, [p, f, s])| (*p as f64) < BAR * (p + f + s) as f64)
+        .map(|(model, [p, f, s])| format!("{model} ({p} of {})", p + f + s))
+        .collect()
 }
 
 /// The cases against a local cloud of their own, brought down again whatever happens.
@@ -83,4 +109,24 @@ async fn on_a_local_cloud(cases: &[Case]) -> Result<Vec<Verdict>> {
     let _ = std::fs::remove_dir_all(&dir);
     down?;
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_model_under_95_percent_of_the_cases_is_short_of_the_bar_and_a_skip_is_no_pass() {
+        let mut counts = BTreeMap::from([
+            (("lambda".to_owned(), "local"), [35, 0, 0]),
+            (("ecr".to_owned(), "local"), [13, 0, 0]),
+            (("lambda".to_owned(), "sim"), [35, 0, 0]),
+            // 3 of 13 skipped: 45 of 48 pass, 94 %.
+            (("ecr".to_owned(), "sim"), [10, 0, 3]),
+        ]);
+        assert_eq!(super::short_of_the_bar(&counts), ["sim (45 of 48)"]);
+        // One skipped: 47 of 48, 98 %.
+        counts.insert(("ecr".to_owned(), "sim"), [12, 0, 1]);
+        assert!(super::short_of_the_bar(&counts).is_empty());
+    }
 }

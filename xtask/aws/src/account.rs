@@ -6,50 +6,12 @@ use super::{
     Repository, SdkCloud, absent_as_none,
     error::{OrCloud, missing},
 };
-use bgd_core::secret::Secret;
-use serde_json::{Value, json};
+use bgd_core::{
+    cloud::{LAMBDA_TRUST_POLICY, with_lambda_pull},
+    secret::Secret,
+};
 
 use crate::Audit;
-
-/// Lets Lambda assume the function's role
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
-const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
-/// The Sid of the statement that lets Lambda pull the function's images.
-const LAMBDA_PULL: &str = "LambdaECRImageRetrievalPolicy";
-
-/// The repository's `policy` (if any) with our statement put in by its Sid, every other
-/// statement kept: SetRepositoryPolicy replaces the whole policy
-/// (<https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html>),
-/// so a provision removed what an administrator had added, a cross-account pull say
-/// (aws-audit-3 N7).
-fn with_lambda_pull(policy: Option<Value>, function_arn: &str) -> Value {
-    let ours = json!({
-        "Sid": LAMBDA_PULL,
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        // The function and its versions and aliases, no other function: `NAME*` also let
-        // `NAME-other` pull (security-audit-3 N15).
-        "Condition": {"ArnLike": {"aws:sourceArn": [function_arn, format!("{function_arn}:*")]}},
-    });
-    let mut policy = policy
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
-    // IAM's grammar allows one statement as an object, or a list of them.
-    let others = match policy["Statement"].take() {
-        Value::Array(statements) => statements,
-        Value::Null => Vec::new(),
-        one => vec![one],
-    };
-    let statements: Vec<Value> = others
-        .into_iter()
-        .filter(|statement| statement["Sid"] != LAMBDA_PULL)
-        .chain([ours])
-        .collect();
-    policy["Statement"] = Value::Array(statements);
-    policy
-}
 
 impl Account for SdkCloud {
     async fn account_id(&self) -> CloudResult<String> {
@@ -265,7 +227,8 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use serde_json::{Value, json};
 
-    use super::{Account, LAMBDA_PULL, SdkCloud};
+    use super::{Account, SdkCloud};
+    use bgd_core::cloud::LAMBDA_PULL;
 
     const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:bgd";
 

@@ -119,6 +119,17 @@ impl Image {
         })
     }
 
+    /// The image a conformance case pushes where it needs one in a repository
+    /// (`bgd_rules::conformance::Given::Image`): the smallest one `assemble` builds, a
+    /// `/bootstrap` that only names itself, the same bytes (and digest) in every model and run.
+    pub fn conformance() -> Result<Self> {
+        let contents = Contents {
+            bootstrap: b"#!/bin/sh\necho conformance\n",
+            ca_bundle: b"",
+        };
+        Self::assemble(&contents, "x86_64", "2026-01-01T00:00:00Z", 1_767_225_600)
+    }
+
     /// The Lambda architecture it was built for, from its config's platform.
     pub fn architecture(&self) -> Result<&'static str> {
         let config: Value = serde_json::from_slice(&self.config).context("parsing the config")?;

@@ -1,20 +1,21 @@
 //! Conformance: answers recorded from the real AWS service, each case with its source, replayed
 //! against every model of AWS the project has (the local cloud through the AWS SDK over HTTP,
-//! the simulation's in-memory AWS through the pipeline's traits), so neither can drift from AWS
-//! or from the other. The cases are data (`tests/conformance/cases/*.json`, read by `cargo
-//! xtask conformance`); a model only says how it answers one call ([`Model`]); judging the
-//! answer against the recording is here, once.
+//! the simulation's in-memory AWS through the pipeline's traits and its own operations), so
+//! neither can drift from AWS or from the other. The cases are data
+//! (`tests/conformance/cases/*.json`, read by `cargo xtask conformance`); a model only says how
+//! it answers one call ([`Model`]); judging the answer against the recording is here, once.
 //!
 //! A case: `name`, `source` (where the recorded answer comes from: a LocalStack snapshot key, an
 //! AWS documentation page), what exists before it (`given`: an Active image function, a new one
-//! still Pending, a REST API, or nothing), its `steps`, and `skip` (model → why it cannot express the case;
-//! counted and printed as skipped, never as passed). A step is a call with its input in AWS's
-//! API shape (`${fn}`, `${image}`, `${arn}`… and saved values substituted) and the recorded
-//! answer: the HTTP status, the error code, and fields by JSON pointer (`/Configuration/State`;
-//! `[Key=Value]` picks an array element; a pointer goes on into a string that holds JSON, as
-//! GetPolicy's `Policy`). An expected field is a value, `null` (absent), `"<any>"` (present),
-//! `"<save:N>"` (present, remembered as N), `"<same:N>"` or `"<new:N>"` (equal to, or present
-//! and other than, N). `{"settle": true}` waits until what the model's delays started is over.
+//! still Pending, a REST API, a repository holding an image, or nothing), its `steps`, and
+//! `skip` (model → why it cannot express the case; counted and printed as skipped, never as
+//! passed). A step is a call with its input in AWS's API shape (`${fn}`, `${image}`, `${arn}`…
+//! and saved values substituted) and the recorded answer: the HTTP status, the error code, and
+//! fields by JSON pointer (`/Configuration/State`; `[Key=Value]` picks an array element; a
+//! pointer goes on into a string that holds JSON, as GetPolicy's `Policy`). An expected field is
+//! a value, `null` (absent), `"<any>"` (present), `"<save:N>"` (present, remembered as N),
+//! `"<same:N>"` or `"<new:N>"` (equal to, or present and other than, N). `{"settle": true}` waits
+//! until what the model's delays started is over.
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -58,6 +59,10 @@ pub enum Given {
     Nothing,
     /// A REST API named `${fn}`, its id saved as `${api}`, and no function.
     RestApi,
+    /// A repository named `${fn}` holding one image tagged `v1`, pushed over the registry's
+    /// own API (what `docker push` does: the pseudo-call `PushImage`), its digest saved as
+    /// `${pushed}`; no function.
+    Image,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,57 +126,8 @@ pub async fn run<M: Model>(model: &mut M, case: &Case) -> Verdict {
         return Verdict::Skipped(why.clone());
     }
     let mut saved = model.begin(case);
-    if case.given == Given::RestApi {
-        // A deployment needs a method with an integration ("The REST API doesn't contain any
-        // methods"): `GET /`, a MOCK, as LocalStack's fixture makes it. A model that has no
-        // such calls needs none.
-        let saved_as = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-                .collect()
-        };
-        let on_root = serde_json::json!({
-            "restApiId": "${api}", "resourceId": "${root}", "httpMethod": "GET",
-            "authorizationType": "NONE", "type": "MOCK",
-        });
-        let given = [
-            (
-                "CreateRestApi",
-                serde_json::json!({"name": "${fn}"}),
-                saved_as(&[("/id", "<save:api>"), ("/rootResourceId", "<save:root>")]),
-            ),
-            ("PutMethod", on_root.clone(), BTreeMap::new()),
-            ("PutIntegration", on_root, BTreeMap::new()),
-        ];
-        for (call, input, body) in given {
-            let expect = Expect {
-                status: 201,
-                error: None,
-                body,
-            };
-            match step(model, call, &input, &expect, &mut saved).await {
-                Err(Verdict::Skipped(_)) if call != "CreateRestApi" => {}
-                Err(verdict) => return verdict,
-                Ok(()) => {}
-            }
-        }
-    } else if case.given != Given::Nothing {
-        let create = serde_json::json!({
-            "FunctionName": "${fn}", "Role": "${role}", "PackageType": "Image",
-            "Code": {"ImageUri": "${image}"},
-        });
-        let given = Expect {
-            status: 201,
-            error: None,
-            body: BTreeMap::new(),
-        };
-        if let Err(verdict) = step(model, "CreateFunction", &create, &given, &mut saved).await {
-            return verdict;
-        }
-        if case.given == Given::Active {
-            model.settle().await;
-        }
+    if let Err(verdict) = given(model, case.given, &mut saved).await {
+        return verdict;
     }
     for (i, s) in case.steps.iter().enumerate() {
         match s {
@@ -191,6 +147,103 @@ pub async fn run<M: Model>(model: &mut M, case: &Case) -> Verdict {
         }
     }
     Verdict::Passed
+}
+
+/// One call that makes what a case's `given` says exists.
+struct Setup {
+    call: &'static str,
+    input: Value,
+    status: u16,
+    body: BTreeMap<String, Value>,
+    /// A model without this call needs none.
+    optional: bool,
+}
+
+fn setup(call: &'static str, input: Value, status: u16, saving: &[(&str, &str)]) -> Setup {
+    let body = saving
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+        .collect();
+    Setup {
+        call,
+        input,
+        status,
+        body,
+        optional: false,
+    }
+}
+
+/// The calls that make what `given` says exists.
+fn setups(given: Given) -> Vec<Setup> {
+    use serde_json::json;
+    match given {
+        Given::Nothing => Vec::new(),
+        Given::RestApi => {
+            // A deployment needs a method with an integration ("The REST API doesn't contain
+            // any methods"): `GET /`, a MOCK, as LocalStack's fixture makes it.
+            let on_root = json!({
+                "restApiId": "${api}", "resourceId": "${root}", "httpMethod": "GET",
+                "authorizationType": "NONE", "type": "MOCK",
+            });
+            let saved = [("/id", "<save:api>"), ("/rootResourceId", "<save:root>")];
+            vec![
+                setup("CreateRestApi", json!({"name": "${fn}"}), 201, &saved),
+                Setup {
+                    optional: true,
+                    ..setup("PutMethod", on_root.clone(), 201, &[])
+                },
+                Setup {
+                    optional: true,
+                    ..setup("PutIntegration", on_root, 201, &[])
+                },
+            ]
+        }
+        Given::Image => vec![
+            setup(
+                "CreateRepository",
+                json!({"repositoryName": "${fn}"}),
+                200,
+                &[],
+            ),
+            setup(
+                "PushImage",
+                json!({"repositoryName": "${fn}", "imageTag": "v1"}),
+                200,
+                &[("/imageDigest", "<save:pushed>")],
+            ),
+        ],
+        Given::Active | Given::New => {
+            let create = json!({
+                "FunctionName": "${fn}", "Role": "${role}", "PackageType": "Image",
+                "Code": {"ImageUri": "${image}"},
+            });
+            vec![setup("CreateFunction", create, 201, &[])]
+        }
+    }
+}
+
+/// Makes what the case's `given` says exists.
+async fn given<M: Model>(
+    model: &mut M,
+    given: Given,
+    saved: &mut BTreeMap<String, String>,
+) -> Result<(), Verdict> {
+    for s in setups(given) {
+        let expect = Expect {
+            status: s.status,
+            error: None,
+            body: s.body,
+        };
+        match step(model, s.call, &s.input, &expect, saved).await {
+            Err(Verdict::Skipped(_)) if s.optional => {}
+            Err(verdict) => return Err(verdict),
+            Ok(()) => {}
+        }
+    }
+    if given == Given::Active {
+        model.settle().await;
+    }
+    Ok(())
 }
 
 async fn step<M: Model>(
@@ -239,104 +292,27 @@ fn substituted(input: &Value, vars: &BTreeMap<String, String>) -> Value {
     }
 }
 
-/// The answer against the recording; `Err` says what differs.
-pub fn judge(
-    expect: &Expect,
-    answer: &Answer,
-    saved: &mut BTreeMap<String, String>,
-) -> Result<(), String> {
-    let shown = || {
-        let body = answer.body.to_string();
-        let body: String = body.chars().take(300).collect();
-        format!(
-            "{} {} {body}",
-            answer.status,
-            answer.error.as_deref().unwrap_or("")
-        )
-    };
-    if answer.status != expect.status {
-        return Err(format!(
-            "status {} (want {}): {}",
-            answer.status,
-            expect.status,
-            shown()
-        ));
-    }
-    if let (Some(want), Some(got)) = (&expect.error, &answer.error)
-        && want != got
-    {
-        return Err(format!("error {got} (want {want})"));
-    }
-    for (pointer, want) in &expect.body {
-        let got = field(&answer.body, pointer);
-        matches(got.as_ref(), want, saved)
-            .map_err(|why| format!("{pointer}: {why} in {}", shown()))?;
-    }
-    Ok(())
+/// A case's input as every model reads it: the object at `pointer` (`/Environment/Variables`,
+/// `/RoutingConfig/AdditionalVersionWeights`, `/variables`), each value as `read` reads it;
+/// `None` when the input has none.
+pub fn map_at<T>(
+    input: &Value,
+    pointer: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<BTreeMap<String, T>> {
+    let map = input.pointer(pointer)?.as_object()?;
+    Some(
+        map.iter()
+            .filter_map(|(k, v)| Some((k.clone(), read(v)?)))
+            .collect(),
+    )
 }
 
-fn matches(
-    got: Option<&Value>,
-    want: &Value,
-    saved: &mut BTreeMap<String, String>,
-) -> Result<(), String> {
-    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-    let matcher = want
-        .as_str()
-        .and_then(|s| s.strip_prefix('<')?.strip_suffix('>'));
-    match (matcher.and_then(|m| m.split_once(':')), matcher, got) {
-        (_, _, None) if want.is_null() => Ok(()),
-        (_, _, Some(got)) if want.is_null() => Err(format!("{got} present (want absent)")),
-        (_, _, None) => Err(format!("absent (want {want})")),
-        (_, Some("any"), Some(_)) => Ok(()),
-        (Some(("save", name)), _, Some(got)) => {
-            saved.insert(name.to_owned(), text(got));
-            Ok(())
-        }
-        (Some(("same", name)), _, Some(got)) if saved.get(name) == Some(&text(got)) => Ok(()),
-        (Some(("same", name)), _, Some(got)) => {
-            Err(format!("{got} (want {name}: {:?})", saved.get(name)))
-        }
-        (Some(("new", name)), _, Some(got)) if saved.get(name) != Some(&text(got)) => Ok(()),
-        (Some(("new", name)), _, Some(got)) => {
-            Err(format!("{got} unchanged (want other than {name})"))
-        }
-        (_, _, Some(got))
-            if got == want || got.as_f64().is_some_and(|g| Some(g) == want.as_f64()) =>
-        {
-            Ok(())
-        }
-        (_, _, Some(got)) => Err(format!("{got} (want {want})")),
-    }
-}
-
-/// The value at `pointer`: `/A/B`, `[Key=Value]` picking the array element whose `Key` is
-/// `Value`, and a string holding JSON descended into.
-fn field(body: &Value, pointer: &str) -> Option<Value> {
-    let mut at = body.clone();
-    for segment in pointer.split('/').filter(|s| !s.is_empty()) {
-        if let Value::String(s) = &at
-            && let Ok(parsed) = serde_json::from_str::<Value>(s)
-        {
-            at = parsed;
-        }
-        let (key, pick) = match segment.split_once('[') {
-            Some((key, pick)) => (key, pick.strip_suffix(']')?.split_once('=')),
-            None => (segment, None),
-        };
-        at = match &at {
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?.clone(),
-            other => other.get(key)?.clone(),
-        };
-        if let Some((k, v)) = pick {
-            at = at
-                .as_array()?
-                .iter()
-                .find(|item| item.get(k).and_then(Value::as_str) == Some(v))?
-                .clone();
-        }
-    }
-    (!at.is_null()).then_some(at)
+/// UpdateStage's `patchOperations`: each one's `op`, `path` and `value`.
+pub fn patches(input: &Value) -> Vec<[Option<&str>; 3]> {
+    let ops = input["patchOperations"].as_array().into_iter().flatten();
+    ops.map(|op| ["op", "path", "value"].map(|k| op[k].as_str()))
+        .collect()
 }
 
 /// The function (and repository, and role) a case works on: its own, within Lambda's 64
@@ -388,5 +364,8 @@ pub fn vars(
     ])
 }
 
+mod judge;
 #[cfg(test)]
 mod tests;
+
+pub use judge::judge;

@@ -4,7 +4,9 @@
 //! defaults short enough for tests, lengthened or shortened per local cloud (`BGD_LOCAL_*_MS`
 //! when it starts, or `POST /_local/delays` while it runs); the simulation draws its own.
 pub mod clock;
+pub mod cloudwatch;
 pub mod conformance;
+pub mod ecr;
 pub mod lambda;
 pub mod lifecycle;
 pub mod metrics;

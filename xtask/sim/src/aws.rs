@@ -1,28 +1,20 @@
-//! The in-memory AWS: API Gateway, ECR and IAM as the pipeline's traits name them, each write
-//! checked by the same rules the local cloud's front applies (`crate::rules`), the image
-//! registry, and the errors every part answers with (Lambda is `lambda.rs`). The oracle hears
-//! of every take and removal of the lock here.
+//! The in-memory AWS: the account (STS, ECR, IAM) as the pipeline's `Account` names it, the
+//! image registry, and the errors every part answers with (Lambda is `lambda.rs`, API Gateway
+//! `gateway.rs`; ECR's and IAM's other calls `ecr.rs` and `iam.rs`).
 use anyhow::Result;
 
 use super::{
     cloud::SimCloud,
-    oracle::Holder,
-    world::{ACCOUNT, REGISTRY_HOST, SimStage, World},
+    world::{ACCOUNT, REGISTRY_HOST, World},
 };
 use bgd_core::{
     cloud::{
-        Account, Apis, CloudError, CloudResult, ErrorKind, Operation, RegistryAccess, Repository,
-        RestApi, Route, Stage,
+        Account, CloudError, CloudResult, ErrorKind, LAMBDA_TRUST_POLICY, Operation, ROLE_POLICY,
+        RegistryAccess, Repository, with_lambda_pull,
     },
     image::{Image, Registry},
-    pipeline::BLUE,
 };
-use bgd_rules::{
-    self,
-    lambda::{Answered, Refusal},
-};
-
-const API_ID: &str = "sim0api";
+use bgd_rules::lambda::{Answered, Refusal};
 
 pub(super) fn error(
     kind: ErrorKind,
@@ -55,140 +47,27 @@ pub(super) fn invalid(operation: Operation, subject: &str, why: String) -> Cloud
     error(ErrorKind::Other, operation, subject, &why)
 }
 
-fn rest_api(w: &World, operation: Operation, id: &str) -> CloudResult<RestApi> {
-    match &w.gateway.api {
-        Some((api_id, name)) if api_id == id => Ok(RestApi {
-            id: api_id.clone(),
-            name: name.clone(),
-            root_resource_id: "root".into(),
-        }),
-        _ => Err(not_found(operation, id)),
-    }
+/// An AWS error as the wire carries it, from the operations the pipeline's traits do not name
+/// (the conformance suite's alone), whose errors need no `CloudError` kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refused {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
 }
 
-impl Apis for SimCloud {
-    async fn find_rest_api(&self, name: &str) -> CloudResult<RestApi> {
-        let op = Operation::GetRestApis;
-        self.cloud(op, name, |w, _| match &w.gateway.api {
-            Some((id, found)) if found == name => rest_api(w, op, &id.clone()),
-            _ => Err(not_found(op, name)),
-        })
-        .await
-    }
-
-    async fn create_rest_api(&self, name: &str) -> CloudResult<RestApi> {
-        let op = Operation::CreateRestApi;
-        self.cloud(op, name, |w, _| {
-            w.gateway.api = Some((API_ID.into(), name.into()));
-            rest_api(w, op, API_ID)
-        })
-        .await
-    }
-
-    async fn get_routes(&self, api_id: &str) -> CloudResult<Vec<Route>> {
-        let op = Operation::GetResources;
-        self.cloud(op, api_id, |w, _| {
-            rest_api(w, op, api_id)?;
-            Ok(w.gateway.routes.clone())
-        })
-        .await
-    }
-
-    async fn put_lambda_proxy_routes(&self, api: &RestApi, function_arn: &str) -> CloudResult<()> {
-        let op = Operation::PutIntegration;
-        self.cloud(op, &api.id, |w, _| {
-            rest_api(w, op, &api.id)?;
-            w.proxy_routes(function_arn);
-            Ok(())
-        })
-        .await
-    }
-
-    async fn create_deployment(&self, api_id: &str, _description: &str) -> CloudResult<String> {
-        let op = Operation::CreateDeployment;
-        self.cloud(op, api_id, |w, _| {
-            rest_api(w, op, api_id)?;
-            w.gateway.deployments += 1;
-            Ok(format!("dep-{}", w.gateway.deployments))
-        })
-        .await
-    }
-
-    async fn create_stage(&self, api_id: &str, stage: &Stage) -> CloudResult<Stage> {
-        let op = Operation::CreateStage;
-        self.cloud(op, &stage.name, |w, actor| {
-            rest_api(w, op, api_id)?;
-            for (name, value) in &stage.variables {
-                if let Some(why) = bgd_rules::stage_variable_error(name, value) {
-                    return Err(invalid(op, &stage.name, why));
-                }
-            }
-            if w.gateway.stages.contains_key(&stage.name) {
-                return Err(error(
-                    ErrorKind::Conflict,
-                    op,
-                    &stage.name,
-                    "Stage already exists",
-                ));
-            }
-            let served_at = w.now() + w.delays.stage_ms;
-            w.gateway.stages.insert(
-                stage.name.clone(),
-                SimStage {
-                    stage: stage.clone(),
-                    served_at,
-                },
-            );
-            if stage.name == BLUE {
-                w.oracle.lock_taken(Holder::Actor(actor));
-            }
-            Ok(stage.clone())
-        })
-        .await
-    }
-
-    async fn get_stage(&self, api_id: &str, name: &str) -> CloudResult<Stage> {
-        let op = Operation::GetStage;
-        self.cloud(op, name, |w, _| {
-            rest_api(w, op, api_id)?;
-            w.gateway
-                .stages
-                .get(name)
-                .map(|s| s.stage.clone())
-                .ok_or_else(|| not_found(op, name))
-        })
-        .await
-    }
-
-    async fn delete_stage(&self, api_id: &str, name: &str) -> CloudResult<()> {
-        let op = Operation::DeleteStage;
-        self.cloud(op, name, |w, actor| {
-            rest_api(w, op, api_id)?;
-            w.gateway
-                .stages
-                .remove(name)
-                .ok_or_else(|| not_found(op, name))?;
-            if name == BLUE {
-                w.oracle.lock_removed(actor, self.role.break_lock());
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn delete_rest_api(&self, api_id: &str) -> CloudResult<()> {
-        let op = Operation::DeleteRestApi;
-        self.cloud(op, api_id, |w, _| {
-            rest_api(w, op, api_id)?;
-            w.gateway = Default::default();
-            Ok(())
-        })
-        .await
+impl Refused {
+    pub(super) fn new(status: u16, code: &'static str, message: String) -> Self {
+        Self {
+            status,
+            code,
+            message,
+        }
     }
 }
 
 fn repository(w: &World, operation: Operation, name: &str) -> CloudResult<Repository> {
-    if w.images.repository {
+    if w.images.holds(name) {
         Ok(Repository {
             name: name.into(),
             uri: format!("{REGISTRY_HOST}/{name}"),
@@ -207,7 +86,7 @@ impl Account for SimCloud {
     async fn ensure_repository(&self, name: &str) -> CloudResult<Repository> {
         let op = Operation::CreateRepository;
         self.cloud(op, name, |w, _| {
-            w.images.repository = true;
+            w.images.repository.get_or_insert_with(|| name.to_owned());
             repository(w, op, name)
         })
         .await
@@ -218,9 +97,19 @@ impl Account for SimCloud {
         self.cloud(op, name, |w, _| repository(w, op, name)).await
     }
 
-    async fn allow_lambda_pull(&self, repository: &str, _function_arn: &str) -> CloudResult<()> {
-        self.cloud(Operation::SetRepositoryPolicy, repository, |_, _| Ok(()))
-            .await
+    async fn allow_lambda_pull(&self, repository: &str, function_arn: &str) -> CloudResult<()> {
+        let op = Operation::SetRepositoryPolicy;
+        self.cloud(op, repository, |w, _| {
+            self::repository(w, op, repository)?;
+            let existing = w
+                .images
+                .policy
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok());
+            w.images.policy = Some(with_lambda_pull(existing, function_arn).to_string());
+            Ok(())
+        })
+        .await
     }
 
     async fn registry_access(&self) -> CloudResult<RegistryAccess> {
@@ -234,10 +123,18 @@ impl Account for SimCloud {
         .await
     }
 
-    async fn ensure_function_role(&self, name: &str, _policy: &str) -> CloudResult<String> {
+    async fn ensure_function_role(&self, name: &str, policy: &str) -> CloudResult<String> {
         self.cloud(Operation::CreateRole, name, |w, _| {
-            let now = w.now();
-            w.role.get_or_insert(now);
+            // GetRole, then CreateRole when missing (one that exists is kept as it is), then
+            // its policy when it has none.
+            w.create_role(name, LAMBDA_TRUST_POLICY).ok();
+            let role = w
+                .roles
+                .get_mut(name)
+                .ok_or_else(|| not_found(Operation::GetRole, name))?;
+            role.policies
+                .entry(ROLE_POLICY.to_owned())
+                .or_insert_with(|| policy.to_owned());
             Ok(format!("arn:aws:iam::{ACCOUNT}:role/{name}"))
         })
         .await
@@ -256,7 +153,10 @@ impl Account for SimCloud {
     async fn delete_function_role(&self, name: &str) -> CloudResult<()> {
         let op = Operation::DeleteRole;
         self.cloud(op, name, |w, _| {
-            w.role.take().map(|_| ()).ok_or_else(|| not_found(op, name))
+            w.roles
+                .remove(name)
+                .map(|_| ())
+                .ok_or_else(|| not_found(op, name))
         })
         .await
     }
@@ -279,7 +179,7 @@ impl Registry for SimCloud {
             format!("PUT {repository}@{}", &digest[..19]),
             true,
             |w, _| {
-                if !w.images.repository {
+                if !w.images.holds(repository) {
                     return Err(format!("repository {repository} does not exist"));
                 }
                 w.images.manifests.insert(digest.clone());

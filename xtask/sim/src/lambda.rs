@@ -1,58 +1,69 @@
-//! Lambda in the in-memory AWS: the function, its versions and aliases, each write checked by
-//! `bgd_rules::lambda` as the local cloud's front checks it. The oracle hears of every move
-//! of green here.
+//! Lambda in the in-memory AWS: the function, its versions (here), its aliases (`alias.rs`) and
+//! its resource policies (`permission.rs`), each write checked by `bgd_rules::lambda` as the
+//! local cloud's front checks it. Each operation is a function of the world, which the
+//! pipeline's `Functions` reach through a call of the simulation (latency, faults, the oracle)
+//! and the conformance suite directly, with the arguments only AWS's API has (`Publish`,
+//! `RevisionId`, a zip). The oracle hears of every move of green here.
 use std::collections::BTreeMap;
 
 use super::{
     aws::{error, invalid, not_found, refused},
     cloud::SimCloud,
-    world::{SimAlias, VersionFacts, World},
+    world::{VersionFacts, World},
 };
-use bgd_core::{
-    cloud::{
-        Alias, AliasTarget, CloudResult, ErrorKind, FunctionSpec, Functions, ImageRef, Operation,
-        Settings, Version, VersionState,
-    },
-    pipeline::GREEN,
+use bgd_core::cloud::{
+    Alias, AliasTarget, CloudResult, ErrorKind, FunctionSpec, Functions, ImageRef, Operation,
+    Settings, Version, VersionState,
 };
 use bgd_rules::{
     self,
-    lambda::{
-        Function, Permission, Routing, RunsAs, alias_moved, busy_or_moved, code_sha256_moved,
-        routing_refusal,
-    },
+    lambda::{Function, RunsAs, busy_or_moved, code_sha256_moved},
 };
 
-/// The function, if it exists, after the busy-or-moved guard every write to it meets.
-fn guarded<'w>(
+pub(super) mod alias;
+pub(super) mod permission;
+
+/// The function, or ResourceNotFoundException.
+fn function<'w>(
     w: &'w mut World,
     operation: Operation,
     name: &str,
 ) -> CloudResult<&'w mut (Function, Settings)> {
-    let now = w.now();
-    let entry = w
-        .lambda
+    w.lambda
         .function
         .as_mut()
-        .ok_or_else(|| not_found(operation, name))?;
-    match busy_or_moved(&entry.0, now, None) {
+        .ok_or_else(|| not_found(operation, name))
+}
+
+/// The function, if it exists, after the busy-or-moved guard every write to it meets (moved:
+/// since `revision_id`, when the call names one).
+fn guarded<'w>(
+    w: &'w mut World,
+    operation: Operation,
+    name: &str,
+    revision_id: Option<&str>,
+) -> CloudResult<&'w mut (Function, Settings)> {
+    let now = w.now();
+    let entry = function(w, operation, name)?;
+    match busy_or_moved(&entry.0, now, revision_id) {
         Some(refusal) => Err(refused(&refusal, operation, name)),
         None => Ok(entry),
     }
 }
 
-/// An update of `$LATEST` as Lambda runs it: guarded, `change` applied, then InProgress for the
-/// update delay under a new RevisionId.
+/// An update of `$LATEST` as Lambda runs it: guarded, `change` applied (or refused), then
+/// InProgress for the update delay under a new RevisionId.
 fn updated(
     w: &mut World,
     operation: Operation,
     name: &str,
-    change: impl FnOnce(&mut Function, &mut Settings),
+    revision_id: Option<&str>,
+    change: impl FnOnce(&mut Function, &mut Settings) -> CloudResult<()>,
 ) -> CloudResult<Version> {
     let (now, delays) = (w.now(), w.delays);
     let (revision, settled) = (w.revision(), w.revision());
-    let (f, current) = guarded(w, operation, name)?;
-    change(f, current);
+    let (f, current) = guarded(w, operation, name, revision_id)?;
+    change(f, current)?;
     f.begin_update(now, &delays);
     f.revise(revision, settled);
     latest(w, operation, name)
@@ -63,53 +74,147 @@ fn latest(w: &World, operation: Operation, name: &str) -> CloudResult<Version> {
         .ok_or_else(|| not_found(operation, name))
 }
 
+/// Cuts the next version from `$LATEST` (Pending until `active_at`), with its own RevisionId,
+/// and answers it.
+fn cut(
+    w: &mut World,
+    name: &str,
+    active_at: u64,
+    description: &str,
+    version_revision: String,
+) -> CloudResult<Version> {
+    let op = Operation::PublishVersion;
+    let number = w.lambda.next_version;
+    let (f, settings) = function(w, op, name)?;
+    bgd_rules::lambda::publish(f, number.to_string(), active_at, version_revision);
+    let facts = VersionFacts {
+        description: description.to_owned(),
+        settings: settings.clone(),
+    };
+    w.lambda.versions.insert(number, facts);
+    w.lambda.next_version += 1;
+    w.version(name, &number.to_string())
+        .ok_or_else(|| not_found(op, name))
+}
+
+/// CreateFunction of an image function; with `publish`, version 1 too, Pending as the function.
+pub(super) fn create(w: &mut World, spec: &FunctionSpec, publish: bool) -> CloudResult<Version> {
+    let op = Operation::CreateFunction;
+    if let Some(why) = bgd_rules::function_name_error(&spec.name) {
+        return Err(invalid(op, &spec.name, why));
+    }
+    if w.lambda.function.is_some() {
+        let why = "Function already exist";
+        return Err(error(ErrorKind::Conflict, op, &spec.name, why));
+    }
+    let now = w.now();
+    if !w.role_assumable(&spec.role_arn, now) {
+        let why = "The role defined for the function cannot be assumed by Lambda.";
+        return Err(error(ErrorKind::NotReady, op, &spec.name, why));
+    }
+    let function = Function {
+        image: spec.image.uri(),
+        given_image: None,
+        active_at: now + w.delays.pending_ms,
+        updated_at: None,
+        idle_when_updated: false,
+        revision: w.revision(),
+        settled_revision: w.revision(),
+        architecture: spec.architecture.clone(),
+        runs_as: RunsAs {
+            role: spec.role_arn.clone(),
+            dead_letter: None,
+        },
+        versions: BTreeMap::new(),
+        aliases: BTreeMap::new(),
+        policies: BTreeMap::new(),
+    };
+    let active_at = function.active_at;
+    w.lambda.function = Some((function, spec.settings.clone()));
+    if publish {
+        let revision = w.revision();
+        return cut(w, &spec.name, active_at, "", revision);
+    }
+    latest(w, op, &spec.name)
+}
+
+/// UpdateFunctionCode: an image function takes only an image (`None`: a zip, refused); with
+/// `publish`, the version cut from the update, Pending until the update ends.
+pub(super) fn update_code(
+    w: &mut World,
+    name: &str,
+    image: Option<&ImageRef>,
+    architecture: &str,
+    publish: bool,
+    revision_id: Option<&str>,
+) -> CloudResult<Version> {
+    let op = Operation::UpdateFunctionCode;
+    let latest = updated(w, op, name, revision_id, |f, _| {
+        let image = image.ok_or_else(|| {
+            let why = bgd_rules::lambda::IMAGE_UPDATE_WITHOUT_IMAGE;
+            invalid(op, name, why.to_owned())
+        })?;
+        f.image = image.uri();
+        f.architecture = architecture.to_owned();
+        Ok(())
+    })?;
+    let settled = w.lambda.function.as_ref().and_then(|(f, _)| f.updated_at);
+    match settled {
+        Some(settled) if publish => {
+            let revision = w.revision();
+            cut(w, name, settled, "", revision)
+        }
+        _ => Ok(latest),
+    }
+}
+
+pub(super) fn update_configuration(
+    w: &mut World,
+    name: &str,
+    settings: &Settings,
+    revision_id: Option<&str>,
+) -> CloudResult<Version> {
+    let op = Operation::UpdateFunctionConfiguration;
+    if let Some(why) = bgd_rules::environment_error(&settings.exposed_environment()) {
+        return Err(invalid(op, name, why));
+    }
+    updated(w, op, name, revision_id, |_, current| {
+        *current = settings.clone();
+        Ok(())
+    })
+}
+
+/// PublishVersion: guarded by `$LATEST`'s RevisionId and CodeSha256 when given; nothing new
+/// since the last version answers that version.
+pub(super) fn publish(
+    w: &mut World,
+    name: &str,
+    code_sha256: Option<&str>,
+    description: &str,
+    revision_id: Option<&str>,
+) -> CloudResult<Version> {
+    let op = Operation::PublishVersion;
+    if let Some(why) = bgd_rules::description_error(description) {
+        return Err(invalid(op, name, why));
+    }
+    // Both drawn before the guards, whatever they decide, as every run of the seed draws them.
+    let (now, revision, version_revision) = (w.now(), w.revision(), w.revision());
+    let (f, _) = guarded(w, op, name, revision_id)?;
+    if let Some(refusal) = code_sha256_moved(f, code_sha256) {
+        return Err(refused(&refusal, op, name));
+    }
+    if let Some(last) = bgd_rules::lambda::unpublished_since(f).map(str::to_owned) {
+        return w.version(name, &last).ok_or_else(|| not_found(op, name));
+    }
+    f.revise(revision.clone(), revision);
+    cut(w, name, now, description, version_revision)
+}
+
 impl Functions for SimCloud {
     async fn create_image_function(&self, spec: &FunctionSpec) -> CloudResult<Version> {
         let op = Operation::CreateFunction;
-        self.cloud(op, &spec.name, |w, _| {
-            if let Some(why) = bgd_rules::function_name_error(&spec.name) {
-                return Err(invalid(op, &spec.name, why));
-            }
-            if w.lambda.function.is_some() {
-                return Err(error(
-                    ErrorKind::Conflict,
-                    op,
-                    &spec.name,
-                    "Function already exist",
-                ));
-            }
-            let now = w.now();
-            if w.role
-                .is_none_or(|created| now < created + w.delays.role_ms)
-            {
-                return Err(error(
-                    ErrorKind::NotReady,
-                    op,
-                    &spec.name,
-                    "The role defined for the function cannot be assumed by Lambda.",
-                ));
-            }
-            let function = Function {
-                image: spec.image.uri(),
-                given_image: None,
-                active_at: now + w.delays.pending_ms,
-                updated_at: None,
-                idle_when_updated: false,
-                revision: w.revision(),
-                settled_revision: w.revision(),
-                architecture: spec.architecture.clone(),
-                runs_as: RunsAs {
-                    role: spec.role_arn.clone(),
-                    dead_letter: None,
-                },
-                versions: BTreeMap::new(),
-                aliases: BTreeMap::new(),
-                policies: BTreeMap::new(),
-            };
-            w.lambda.function = Some((function, spec.settings.clone()));
-            latest(w, op, &spec.name)
-        })
-        .await
+        self.cloud(op, &spec.name, |w, _| create(w, spec, false))
+            .await
     }
 
     async fn update_function_code(
@@ -120,10 +225,7 @@ impl Functions for SimCloud {
     ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionCode;
         self.cloud(op, function, |w, _| {
-            updated(w, op, function, |f, _| {
-                f.image = image.uri();
-                f.architecture = architecture.to_owned();
-            })
+            update_code(w, function, Some(image), architecture, false, None)
         })
         .await
     }
@@ -135,10 +237,7 @@ impl Functions for SimCloud {
     ) -> CloudResult<Version> {
         let op = Operation::UpdateFunctionConfiguration;
         self.cloud(op, function, |w, _| {
-            if let Some(why) = bgd_rules::environment_error(&settings.exposed_environment()) {
-                return Err(invalid(op, function, why));
-            }
-            updated(w, op, function, |_, current| *current = settings.clone())
+            update_configuration(w, function, settings, None)
         })
         .await
     }
@@ -151,33 +250,7 @@ impl Functions for SimCloud {
     ) -> CloudResult<Version> {
         let op = Operation::PublishVersion;
         self.cloud(op, function, |w, _| {
-            if let Some(why) = bgd_rules::description_error(description) {
-                return Err(invalid(op, function, why));
-            }
-            let (now, number) = (w.now(), w.lambda.next_version);
-            let (revision, version_revision) = (w.revision(), w.revision());
-            let (f, settings) = guarded(w, op, function)?;
-            if let Some(refusal) = code_sha256_moved(f, Some(code_sha256)) {
-                return Err(refused(&refusal, op, function));
-            }
-            if let Some(last) = bgd_rules::lambda::unpublished_since(f).map(str::to_owned) {
-                return w
-                    .version(function, &last)
-                    .ok_or_else(|| not_found(op, function));
-            }
-            f.revise(revision.clone(), revision);
-            bgd_rules::lambda::publish(f, number.to_string(), now, version_revision);
-            let settings = settings.clone();
-            w.lambda.versions.insert(
-                number,
-                VersionFacts {
-                    description: description.to_owned(),
-                    settings,
-                },
-            );
-            w.lambda.next_version += 1;
-            w.version(function, &number.to_string())
-                .ok_or_else(|| not_found(op, function))
+            publish(w, function, Some(code_sha256), description, None)
         })
         .await
     }
@@ -198,10 +271,7 @@ impl Functions for SimCloud {
     async fn get_alias(&self, function: &str, alias: &str) -> CloudResult<Alias> {
         let op = Operation::GetAlias;
         self.cloud(op, &format!("{function}:{alias}"), |w, actor| {
-            if alias == GREEN {
-                w.oracle.green_read(actor);
-            }
-            alias_of(w, alias).ok_or_else(|| not_found(op, alias))
+            alias::get(w, actor, alias)
         })
         .await
     }
@@ -214,48 +284,15 @@ impl Functions for SimCloud {
         description: &str,
     ) -> CloudResult<Alias> {
         let op = Operation::CreateAlias;
-        self.cloud(
-            op,
-            &format!("{function}:{alias}→{}", target.version),
-            |w, actor| {
-                if let Some(why) = bgd_rules::alias_name_error(alias) {
-                    return Err(invalid(op, alias, why));
-                }
-                if w.lambda.aliases.contains_key(alias) {
-                    return Err(error(
-                        ErrorKind::Conflict,
-                        op,
-                        alias,
-                        "Alias already exists",
-                    ));
-                }
-                let revision = w.revision();
-                let (f, _) = w
-                    .lambda
-                    .function
-                    .as_mut()
-                    .ok_or_else(|| not_found(op, function))?;
-                if target.version != "$LATEST" && !f.versions.contains_key(&target.version) {
-                    return Err(not_found(op, &target.version));
-                }
-                routed(f, op, function, alias, target)?;
-                f.aliases.insert(alias.to_owned(), revision);
-                w.lambda.aliases.insert(
-                    alias.to_owned(),
-                    SimAlias {
-                        target: target.version.clone(),
-                        weights: target.additional_weights.clone(),
-                        description: description.to_owned(),
-                        previous: None,
-                    },
-                );
-                if alias == GREEN {
-                    let role = self.role.clone();
-                    w.oracle.green_moved(actor, &role, None, target);
-                }
-                alias_of(w, alias).ok_or_else(|| not_found(op, alias))
-            },
-        )
+        let subject = format!("{function}:{alias}→{}", target.version);
+        self.cloud(op, &subject, |w, actor| {
+            let moved = alias::Move {
+                function,
+                alias,
+                target,
+            };
+            alias::create(w, (actor, &self.role), &moved, description)
+        })
         .await
     }
 
@@ -268,44 +305,18 @@ impl Functions for SimCloud {
         revision_id: Option<&str>,
     ) -> CloudResult<Alias> {
         let op = Operation::UpdateAlias;
-        if alias == GREEN {
+        if alias == bgd_core::pipeline::GREEN {
             self.world().oracle.green_sent(self.actor);
         }
-        self.cloud(
-            op,
-            &format!("{function}:{alias}→{}", target.version),
-            |w, actor| {
-                if let Some(why) = description.and_then(bgd_rules::description_error) {
-                    return Err(invalid(op, alias, why));
-                }
-                let revision = w.revision();
-                let (f, _) = w
-                    .lambda
-                    .function
-                    .as_mut()
-                    .ok_or_else(|| not_found(op, function))?;
-                let current = f
-                    .aliases
-                    .get(alias)
-                    .cloned()
-                    .ok_or_else(|| not_found(op, alias))?;
-                if let Some(refusal) = alias_moved(Some(&current), revision_id) {
-                    return Err(refused(&refusal, op, alias));
-                }
-                if !f.versions.contains_key(&target.version) {
-                    return Err(not_found(op, &target.version));
-                }
-                routed(f, op, function, alias, target)?;
-                f.aliases.insert(alias.to_owned(), revision);
-                let from = alias_of(w, alias).map(|a| a.target);
-                w.set_alias(alias, target, description);
-                if alias == GREEN {
-                    let role = self.role.clone();
-                    w.oracle.green_moved(actor, &role, from.as_ref(), target);
-                }
-                alias_of(w, alias).ok_or_else(|| not_found(op, alias))
-            },
-        )
+        let subject = format!("{function}:{alias}→{}", target.version);
+        self.cloud(op, &subject, |w, actor| {
+            let moved = alias::Move {
+                function,
+                alias,
+                target,
+            };
+            alias::update(w, (actor, &self.role), &moved, description, revision_id)
+        })
         .await
     }
 
@@ -318,9 +329,9 @@ impl Functions for SimCloud {
             let numbers: Vec<u64> = w.lambda.versions.keys().copied().collect();
             // ListVersionsByFunction answers configurations, which name no image (only
             // GetFunction's `Code` does: aws-audit-3 N1, N11, prune once read "verified" from
-            // this list) and no State or LastUpdateStatus (recorded: LocalStack's AWS-validated
-            // test_lambda_image_versions, list_versions_result). What the boundary reads from such
-            // an answer is what the pipeline sees: no image, Active, no update status.
+            // this list) and no State or LastUpdateStatus (`bgd_rules::lambda::LISTED_WITHOUT`).
+            // What the boundary reads from such an answer is what the pipeline sees: no image,
+            // Active, no update status.
             Ok(numbers
                 .into_iter()
                 .filter_map(|n| w.version(function, &n.to_string()))
@@ -340,30 +351,23 @@ impl Functions for SimCloud {
         function: &str,
         alias: &str,
         statement_id: &str,
-        _source_arn: &str,
+        source_arn: &str,
     ) -> CloudResult<()> {
         let op = Operation::AddPermission;
         self.cloud(op, &format!("{function}:{alias}"), |w, _| {
-            let (f, _) = w
-                .lambda
-                .function
-                .as_mut()
-                .ok_or_else(|| not_found(op, function))?;
-            let statement = serde_json::json!({"Sid": statement_id});
             // The pipeline's one principal: API Gateway.
             let principal = "apigateway.amazonaws.com";
-            bgd_rules::lambda::add_permission(f, alias, statement_id, principal, statement).map_err(
-                |refusal| {
-                    let kind = match refusal {
-                        Permission::Latest | Permission::StatementId(_) | Permission::Principal => {
-                            ErrorKind::Other
-                        }
-                        Permission::NoQualifier(_) => ErrorKind::NotFound,
-                        Permission::Duplicate(_) => ErrorKind::Conflict,
-                    };
-                    error(kind, op, alias, &refusal.message(function))
-                },
-            )
+            let statement = permission::Statement {
+                function,
+                qualifier: alias,
+                statement_id,
+                action: "lambda:InvokeFunction",
+                principal,
+                source_arn: Some(source_arn),
+            };
+            permission::add(w, &statement)
+                .map(|_| ())
+                .map_err(|refusal| refusal.error(op, function, alias))
         })
         .await
     }
@@ -383,44 +387,9 @@ impl Functions for SimCloud {
     async fn permission_statements(&self, function: &str, alias: &str) -> CloudResult<Vec<String>> {
         let op = Operation::GetPolicy;
         self.cloud(op, &format!("{function}:{alias}"), |w, _| {
-            let (f, _) = w
-                .lambda
-                .function
-                .as_ref()
-                .ok_or_else(|| not_found(op, function))?;
-            Ok(bgd_rules::lambda::policy(f, alias)
-                .map(|statements| statements.keys().cloned().collect())
-                .unwrap_or_default())
+            let statements = permission::policy(w, alias).ok_or_else(|| not_found(op, function))?;
+            Ok(statements.into_iter().map(|(sid, _)| sid).collect())
         })
         .await
     }
-}
-
-/// Lambda's rule on an alias's routing configuration, as the front applies it.
-fn routed(
-    f: &Function,
-    op: Operation,
-    function: &str,
-    alias: &str,
-    target: &AliasTarget,
-) -> CloudResult<()> {
-    match routing_refusal(f, function, &target.version, &target.additional_weights) {
-        None => Ok(()),
-        Some(Routing::NotFound(why)) => Err(error(ErrorKind::NotFound, op, alias, &why)),
-        Some(refusal) => Err(invalid(op, alias, refusal.message().to_owned())),
-    }
-}
-
-fn alias_of(w: &World, alias: &str) -> Option<Alias> {
-    let (function, _) = w.lambda.function.as_ref()?;
-    let sim = w.lambda.aliases.get(alias)?;
-    Some(Alias {
-        name: alias.into(),
-        target: AliasTarget {
-            version: sim.target.clone(),
-            additional_weights: sim.weights.clone(),
-        },
-        description: sim.description.clone(),
-        revision_id: function.aliases.get(alias).cloned(),
-    })
 }

@@ -16,8 +16,10 @@
 //! paused clock; madsim replaces tokio for the whole build (a second build of the AWS SDK tree).
 //! Neither would add determinism this lacks, and both add compile time on a 2-core machine.
 //!
-//! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda) and `aws.rs` (API
-//! Gateway, ECR, IAM, the registry), by `bgd_rules`; `app.rs` (the data plane and the app),
+//! What the world models, and where: `world.rs` (state), `lambda.rs` (Lambda: versions, and
+//! `lambda/` its aliases and resource policies), `gateway.rs` (API Gateway), `aws.rs` (the
+//! account, the registry), `ecr.rs` and `iam.rs` (the calls of theirs the traits do not make
+//! one at a time), by `bgd_rules`; `app.rs` (the data plane and the app),
 //! `pruning.rs` (prune's deletions), `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
 //! `fault.rs` (faults, drawn or scripted), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
 mod actor;
@@ -25,7 +27,10 @@ mod app;
 mod aws;
 mod cloud;
 mod conformance;
+mod ecr;
 mod fault;
+mod gateway;
+mod iam;
 mod lambda;
 mod oracle;
 mod pruning;

@@ -51,7 +51,7 @@ impl Pruning for SimCloud {
     async fn delete_image(&self, repository: &str, digest: &str) -> CloudResult<()> {
         let op = Operation::BatchDeleteImage;
         self.cloud(op, &digest[..digest.len().min(19)], |w, actor| {
-            if !w.images.repository {
+            if !w.images.holds(repository) {
                 return Err(not_found(op, repository));
             }
             let needed = w.needed(&self.role);
@@ -63,8 +63,7 @@ impl Pruning for SimCloud {
                     "actor {actor} deleted the image of version {v}, {why}"
                 ));
             }
-            w.images.manifests.remove(digest);
-            w.images.tags.retain(|_, d| d != digest);
+            w.images.delete(digest);
             Ok(())
         })
         .await

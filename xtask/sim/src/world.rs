@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 use super::{
     app::App,
     fault::{Fault, FaultCounts, Rates, Script},
+    iam::IamRole,
     oracle::Oracle,
     traffic::Traffic,
 };
@@ -68,18 +69,36 @@ pub(super) struct Gateway {
     pub api: Option<(String, String)>,
     pub routes: Vec<Route>,
     pub stages: BTreeMap<String, SimStage>,
+    /// Deployments created (`dep-1`…), and those deleted since.
     pub deployments: u64,
+    pub deleted_deployments: BTreeSet<u64>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct Images {
-    pub repository: bool,
+    /// The one repository's name, once created.
+    pub repository: Option<String>,
     /// Manifest digests stored.
     pub manifests: BTreeSet<String>,
     /// Tag → digest.
     pub tags: BTreeMap<String, String>,
     /// The repository's lifecycle policy.
     pub lifecycle: Option<String>,
+    /// The repository's policy (SetRepositoryPolicy replaces it whole).
+    pub policy: Option<String>,
+}
+
+impl Images {
+    /// Whether the repository `name` exists.
+    pub(super) fn holds(&self, name: &str) -> bool {
+        self.repository.as_deref() == Some(name)
+    }
+
+    /// Deletes a manifest and every tag naming it; `false` when it was not there.
+    pub(super) fn delete(&mut self, digest: &str) -> bool {
+        self.tags.retain(|_, d| d != digest);
+        self.manifests.remove(digest)
+    }
 }
 
 /// Everything the simulated cloud holds, and the run's bookkeeping.
@@ -96,8 +115,11 @@ pub(super) struct World {
     pub lambda: Lambda,
     pub gateway: Gateway,
     pub images: Images,
-    /// When the function's role was created (Lambda may assume it `role_ms` later).
-    pub role: Option<u64>,
+    /// IAM's roles by name (Lambda may assume one `role_ms` after its creation).
+    pub roles: BTreeMap<String, IamRole>,
+    /// CloudWatch's alarms as put (the alarm the simulation's deploy.toml names is judged from
+    /// the traffic instead: `traffic.rs`).
+    pub alarms: BTreeMap<String, bgd_rules::cloudwatch::Alarm>,
     /// Actor → how far its machine's clock is off (seconds).
     pub skews: BTreeMap<usize, i64>,
     /// Actors whose process died.
@@ -144,7 +166,8 @@ impl World {
             },
             gateway: Gateway::default(),
             images: Images::default(),
-            role: None,
+            roles: BTreeMap::new(),
+            alarms: BTreeMap::new(),
             skews: BTreeMap::new(),
             dead: BTreeSet::new(),
             apps: BTreeMap::new(),

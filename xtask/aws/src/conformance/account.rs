@@ -1,9 +1,10 @@
-//! The account's services over the wire: ECR (AWS JSON 1.1, judged as received), IAM and STS
-//! (XML, judged as the SDK parsed them).
-use aws_sdk_ecr::{error::ProvideErrorMetadata, types::ImageIdentifier};
+//! The account's services over the wire: ECR (AWS JSON 1.1, judged as received), the image
+//! pushed over the registry's own API, IAM and STS (XML, judged as the SDK parsed them).
+use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{Value, json};
 
 use super::WireModel;
+use bgd_core::{cloud::Account, image::Registry, pipeline::Cloud};
 
 impl WireModel {
     pub(super) async fn send_account(
@@ -23,16 +24,6 @@ impl WireModel {
                             .build()
                     })
                     .collect()
-            })
-        };
-        let role = |r: Option<&aws_sdk_iam::types::Role>| {
-            r.map_or(Value::Null, |r| {
-                json!({"Role": {
-                    "RoleName": r.role_name(), "Arn": r.arn(), "Path": r.path(),
-                    "RoleId": r.role_id(), "CreateDate": r.create_date().to_string(),
-                    "AssumeRolePolicyDocument": r.assume_role_policy_document(),
-                    "MaxSessionDuration": r.max_session_duration(),
-                }})
             })
         };
         match call {
@@ -71,6 +62,45 @@ impl WireModel {
                     .set_repository_name(repository)
                     .set_image_ids(images())
             ),
+            "PushImage" => self.push_image(i).await,
+            _ => self.send_iam(call, i).await,
+        }
+    }
+
+    /// The conformance image pushed as the pipeline pushes (`Given::Image`): its digest is the
+    /// answer.
+    async fn push_image(&self, i: &Value) -> Option<Result<(), (u16, String)>> {
+        let (repository, tag) = (i["repositoryName"].as_str()?, i["imageTag"].as_str()?);
+        let pushed = async {
+            let access = self.cloud.registry_access().await?;
+            let registry = self.cloud.registry_client(access)?;
+            let image = bgd_core::image::Image::conformance()?;
+            registry.push(repository, &image, &[tag]).await
+        };
+        Some(match pushed.await {
+            Ok(digest) => {
+                let answer = (200, json!({ "imageDigest": digest }));
+                *self.received.0.lock().expect("lock") = Some(answer);
+                Ok(())
+            }
+            Err(e) => Err((0, format!("{e:#}"))),
+        })
+    }
+
+    /// IAM's calls, and STS's one.
+    async fn send_iam(&self, call: &str, i: &Value) -> Option<Result<(), (u16, String)>> {
+        let s = |k: &str| i[k].as_str().map(str::to_owned);
+        let role = |r: Option<&aws_sdk_iam::types::Role>| {
+            r.map_or(Value::Null, |r| {
+                json!({"Role": {
+                    "RoleName": r.role_name(), "Arn": r.arn(), "Path": r.path(),
+                    "RoleId": r.role_id(), "CreateDate": r.create_date().to_string(),
+                    "AssumeRolePolicyDocument": r.assume_role_policy_document(),
+                    "MaxSessionDuration": r.max_session_duration(),
+                }})
+            })
+        };
+        match call {
             "GetCallerIdentity" => parsed!(
                 self,
                 self.sts.get_caller_identity(),

@@ -5,12 +5,14 @@
 //! `bgd-sim` in memory.
 mod error;
 mod operation;
+mod policy;
 mod types;
 
 use std::future::Future;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
 pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
+pub use policy::{LAMBDA_PULL, with_lambda_pull};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,
     Route, Settings, Stage, TOKEN_VARIABLE, Version, VersionState,
@@ -140,6 +142,10 @@ pub trait Apis: Send + Sync {
 
 /// The name of the function role's inline policy (what it may do: write its logs).
 pub const ROLE_POLICY: &str = "logs";
+
+/// Lets Lambda assume the function's role
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
+pub const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// The account around them: identity, the image repository and the function's role.
 pub trait Account: Send + Sync {

@@ -2,9 +2,9 @@
 //! to it, which moto does not (and other clients AWS JSON 1.0 or query). GetMetricData answers
 //! Lambda's `Invocations` and `Errors` by `FunctionName`, with `Resource` (`function:alias`)
 //! and with `ExecutedVersion`, from the data plane's counts (what Lambda publishes to
-//! CloudWatch); alarms (`cloudwatch/alarms.rs`: PutMetricAlarm, SetAlarmState, DescribeAlarms,
-//! DeleteAlarms) keep their states in the front's books. Other operations are refused by name.
-mod alarms;
+//! CloudWatch); alarms (PutMetricAlarm, SetAlarmState, DescribeAlarms, DeleteAlarms, by
+//! `bgd_rules::cloudwatch`) keep their states in the front's books. Other operations are
+//! refused by name.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 
 use super::{Answer, Call, Front, cbor, query};
 use crate::lifecycle::LocalCloud;
-pub(crate) use alarms::Alarm;
 
 /// The Rust SDK speaks Smithy RPC v2 CBOR (`/service/…/operation/OP`); boto3 and the aws CLI
 /// speak AWS JSON 1.0 (`x-amz-target: GraniteServiceVersion20100801.OP`), which botocore
@@ -223,6 +222,31 @@ fn lambda_series(metric: &Value) -> Option<(&str, Option<&str>, Option<&str>)> {
     let qualifier =
         dimension("Resource").map(|r| r.strip_prefix(&format!("{function}:")).unwrap_or(""));
     Some((function, qualifier, dimension("ExecutedVersion")))
+}
+
+impl Front {
+    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per region.
+    async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
+        let now = super::state::now_ms() / 1000;
+        let mut books = self.books.lock().await;
+        let arn = |name: &str| {
+            format!(
+                "arn:aws:cloudwatch:{region}:{}:alarm:{name}",
+                super::ACCOUNT
+            )
+        };
+        let prefix = format!("{region}/");
+        match bgd_rules::cloudwatch::alarms(&mut books.alarms, &prefix, operation, input, now, arn)
+        {
+            Ok(out) => {
+                if operation != "DescribeAlarms" {
+                    self.save(&books).await;
+                }
+                answer(&out)
+            }
+            Err(refused) => error(refused.code, &refused.message),
+        }
+    }
 }
 
 fn headers() -> HeaderMap {

@@ -34,6 +34,9 @@ pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
 
+/// moto's one account, which every ARN the front writes names.
+const ACCOUNT: &str = "123456789012";
+
 /// The manifests the front asks the local registry for (what the pushed images are).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -243,6 +246,7 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         "ecr" if ecr_action(&call) == Some("BatchDeleteImage") => {
             front.batch_delete_image(&call).await
         }
+        "ecr" if ecr_action(&call) == Some("DescribeImages") => front.describe_images(&call).await,
         "iam" => front.iam(call).await,
         "apigateway" => front.apigateway(call).await,
         "monitoring" => cloudwatch::handle(&front, call).await,

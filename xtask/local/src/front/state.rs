@@ -17,7 +17,7 @@ pub(crate) struct Books {
     pub roles: BTreeMap<String, u64>,
     /// `REGION/NAME` → CloudWatch alarm.
     #[serde(default)]
-    pub alarms: BTreeMap<String, super::cloudwatch::Alarm>,
+    pub alarms: BTreeMap<String, bgd_rules::cloudwatch::Alarm>,
 }
 
 /// A fresh RevisionId: a random UUID, as Lambda's.

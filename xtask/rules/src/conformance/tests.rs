@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::*;
+use super::{judge::field, *};
 
 fn expect(status: u16, body: Value) -> Expect {
     serde_json::from_value(json!({"status": status, "body": body})).unwrap()

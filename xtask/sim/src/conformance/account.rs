@@ -1,17 +1,21 @@
-//! The account's calls (STS, ECR) as the simulation answers them through the `Account` and
-//! `Pruning` traits; IAM's are made in one call there (`ensure_function_role`) and answered
-//! by none alone.
+//! The account's calls in the in-memory model: STS and ECR's calls through the `Account` and
+//! `Pruning` traits where the pipeline makes them so; ECR's others (`ecr.rs`) and IAM's one call
+//! at a time (`iam.rs`; the trait makes the role in one, `ensure_function_role`) by the model's
+//! own operations.
 use serde_json::{Value, json};
 
-use super::{ACCOUNT, REGION, SimModel, refusal};
-use bgd_core::cloud::{Account, CloudError, Pruning, Repository};
+use super::{ACCOUNT, REGION, Reply, SimModel, refusal, wire};
+use crate::{
+    ecr,
+    iam::{IamRole, no_such_role},
+};
+use bgd_core::{
+    cloud::{Account, Pruning, Repository},
+    image::Registry,
+};
 
 impl SimModel {
-    pub(super) async fn answer_account(
-        &self,
-        call: &str,
-        i: &Value,
-    ) -> Option<Result<(u16, Value), CloudError>> {
+    pub(super) async fn answer_account(&self, call: &str, i: &Value) -> Option<Reply> {
         let c = &self.cloud;
         let repository = i["repositoryName"].as_str().unwrap_or_default();
         let first = i["repositoryNames"][0].as_str().unwrap_or_default();
@@ -23,10 +27,15 @@ impl SimModel {
                     json!({"Account": account, "Arn": arn, "UserId": "AIDASIM"}),
                 )
             }),
-            "CreateRepository" => c
-                .ensure_repository(repository)
-                .await
-                .map(|r| (200, json!({ "repository": described(&r) }))),
+            "CreateRepository" => {
+                let created = ecr::create_repository(&mut self.world(), repository);
+                if let Err(refused) = created {
+                    return Some(wire(Err(refused)));
+                }
+                c.repository(repository)
+                    .await
+                    .map(|r| (200, json!({ "repository": described(&r) })))
+            }
             "DescribeRepositories" => c
                 .repository(first)
                 .await
@@ -43,15 +52,93 @@ impl SimModel {
                 Ok(None) => Ok(refusal(400, "LifecyclePolicyNotFoundException")),
                 Err(e) => Err(e),
             },
+            "PushImage" => {
+                let tag = i["imageTag"].as_str().unwrap_or_default();
+                let image = bgd_core::image::Image::conformance().ok()?;
+                let pushed = Registry::push(c, repository, &image, &[tag]).await;
+                Ok(match pushed {
+                    Ok(digest) => (200, json!({ "imageDigest": digest })),
+                    Err(_) => refusal(404, "NAME_UNKNOWN"),
+                })
+            }
             "PutLifecyclePolicy" => {
                 let text = i["lifecyclePolicyText"].as_str().unwrap_or_default();
                 c.put_lifecycle_policy(repository, text)
                     .await
                     .map(|()| (200, lifecycle(repository, text)))
             }
-            _ => return None,
+            _ => {
+                return self
+                    .answer_images(call, i)
+                    .or_else(|| self.answer_iam(call, i));
+            }
         })
     }
+
+    /// ECR's calls the traits do not make one at a time.
+    fn answer_images(&self, call: &str, i: &Value) -> Option<Reply> {
+        let repository = i["repositoryName"].as_str().unwrap_or_default();
+        let policy = |text: &str| json!({"registryId": ACCOUNT, "repositoryName": repository, "policyText": text});
+        let ids: Vec<Value> = i["imageIds"].as_array().cloned().unwrap_or_default();
+        let mut w = self.world();
+        Some(wire(match call {
+            "SetRepositoryPolicy" => {
+                let text = i["policyText"].as_str().unwrap_or_default();
+                ecr::set_repository_policy(&mut w, repository, text).map(|()| (200, policy(text)))
+            }
+            "GetRepositoryPolicy" => {
+                ecr::repository_policy(&w, repository).map(|text| (200, policy(&text)))
+            }
+            "BatchDeleteImage" => {
+                ecr::batch_delete_image(&mut w, repository, &ids).map(|out| (200, out))
+            }
+            "DescribeImages" => ecr::describe_images(&w, repository, &ids).map(|out| (200, out)),
+            _ => return None,
+        }))
+    }
+
+    /// IAM's calls one at a time, answered as the SDK parses IAM's XML (as the wire model
+    /// judges them).
+    fn answer_iam(&self, call: &str, i: &Value) -> Option<Reply> {
+        let s = |k: &str| i[k].as_str().unwrap_or_default();
+        let (name, policy) = (s("RoleName"), s("PolicyName"));
+        let mut w = self.world();
+        Some(wire(match call {
+            "CreateRole" => w
+                .create_role(name, s("AssumeRolePolicyDocument"))
+                // CreateRole's answer names no MaxSessionDuration (recorded: LocalStack's
+                // AWS-validated test_create_describe_role, create_role_result).
+                .map(|role| (200, role_answer(name, role, None))),
+            "GetRole" => w
+                .roles
+                .get(name)
+                .ok_or_else(|| no_such_role(name))
+                // IAM's default session duration, one hour (API_Role).
+                .map(|role| (200, role_answer(name, role, Some(3600)))),
+            "PutRolePolicy" => w
+                .put_role_policy(name, policy, s("PolicyDocument"))
+                .map(|()| (200, Value::Null)),
+            "GetRolePolicy" => w
+                .roles
+                .get(name)
+                .and_then(|role| role.policies.get(policy))
+                .ok_or_else(|| no_such_role(name))
+                .map(|document| {
+                    let answer =
+                        json!({"RoleName": name, "PolicyName": policy, "PolicyDocument": document});
+                    (200, answer)
+                }),
+            _ => return None,
+        }))
+    }
+}
+
+fn role_answer(name: &str, role: &IamRole, max_session: Option<u32>) -> Value {
+    json!({"Role": {
+        "RoleName": name, "Arn": format!("arn:aws:iam::{ACCOUNT}:role/{name}"), "Path": "/",
+        "RoleId": role.id, "CreateDate": role.created_ms, "AssumeRolePolicyDocument": role.trust,
+        "MaxSessionDuration": max_session,
+    }})
 }
 
 /// A repository as ECR describes it.

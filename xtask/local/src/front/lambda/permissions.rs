@@ -4,13 +4,7 @@ use axum::{body::Bytes, http::StatusCode};
 use serde_json::Value;
 
 use super::{json_headers, no_content};
-use crate::front::{
-    Answer, Call, Front,
-    describe::{conflict, invalid},
-    refuse,
-    state::now_ms,
-};
-use bgd_rules::lambda::Permission;
+use crate::front::{ACCOUNT, Answer, Call, Front, refuse, state::now_ms};
 
 /// AddPermission, kept per qualifier as Lambda keeps it ([`bgd_rules::lambda::add_permission`];
 /// moto keeps one policy per function); a function the front never saw goes to moto.
@@ -22,37 +16,25 @@ pub(super) async fn add(front: &Front, call: &Call, key: &str, qualifier: Option
     let body = call.json();
     let qualifier = qualifier.unwrap_or_default();
     let (region, name) = key.split_once('/').unwrap_or(("", key));
-    // moto's one account.
-    let account = "123456789012";
-    let resource = match qualifier {
-        "" => format!("arn:aws:lambda:{region}:{account}:function:{name}"),
-        q => format!("arn:aws:lambda:{region}:{account}:function:{name}:{q}"),
-    };
+    let function_arn = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{name}");
     let sid = body["StatementId"].as_str().unwrap_or_default();
-    let mut statement = serde_json::json!({
-        "Sid": sid, "Effect": "Allow", "Action": body["Action"],
-        "Principal": {"Service": body["Principal"]}, "Resource": resource,
-    });
-    if let Some(source) = body["SourceArn"].as_str() {
-        statement["Condition"] = serde_json::json!({"ArnLike": {"AWS:SourceArn": source}});
-    }
     let principal = body["Principal"].as_str().unwrap_or_default();
+    let action = body["Action"].as_str().unwrap_or_default();
+    let statement = bgd_rules::lambda::statement(
+        &function_arn,
+        qualifier,
+        sid,
+        action,
+        principal,
+        body["SourceArn"].as_str(),
+    );
     match bgd_rules::lambda::add_permission(function, qualifier, sid, principal, statement.clone())
     {
-        Err(refusal @ Permission::StatementId(_)) => refuse(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            &refusal.message(name),
-        ),
-        Err(refusal @ (Permission::Latest | Permission::Principal)) => {
-            invalid(&refusal.message(name))
+        Err(refusal) => {
+            let (status, code) = refusal.answered();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            refuse(status, code, &refusal.message(name))
         }
-        Err(refusal @ Permission::NoQualifier(_)) => refuse(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            &refusal.message(name),
-        ),
-        Err(refusal) => conflict(refusal.message(name)),
         Ok(()) => {
             front.save(&books).await;
             let body = serde_json::json!({"Statement": statement.to_string()});

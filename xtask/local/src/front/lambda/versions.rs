@@ -18,15 +18,6 @@ use crate::front::{
 };
 use bgd_rules::lambda::{Deletion, Refusal};
 
-/// What ListVersionsByFunction leaves out of each configuration.
-const LISTED_WITHOUT: &[&str] = &[
-    "State",
-    "StateReason",
-    "StateReasonCode",
-    "LastUpdateStatus",
-    "LastUpdateStatusReason",
-    "LastUpdateStatusReasonCode",
-];
 
 /// ListVersionsByFunction: moto's list less the versions the front deleted, each described as
 /// Lambda lists it.
@@ -48,7 +39,7 @@ pub(super) async fn list(front: &Front, call: &Call, key: &str) -> Answer {
             // A listed configuration has no state (recorded: LocalStack's
             // test_lambda_image_versions list_versions_result; API_ListFunctions).
             if let Some(config) = config.as_object_mut() {
-                for field in LISTED_WITHOUT {
+                for field in bgd_rules::lambda::LISTED_WITHOUT {
                     config.remove(*field);
                 }
             }
