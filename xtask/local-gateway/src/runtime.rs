@@ -271,8 +271,13 @@ impl Instance {
             reply,
         };
         let spec = &self.api.spec;
-        let outcome = if self.queue.send(invocation).await.is_err() {
-            Outcome::Crashed(exit_reason(spec, self.child.try_wait().ok().flatten()))
+        // A process that already exited (killed while idle) takes no event: the runtime in its
+        // sandbox can outlive it by a moment and still answer one (a killed instance then
+        // answered 200 now and then on a loaded machine, where Lambda answers 502).
+        let exited = self.child.try_wait().ok().flatten();
+        let outcome = if exited.is_some() || self.queue.send(invocation).await.is_err() {
+            let status = exited.or_else(|| self.child.try_wait().ok().flatten());
+            Outcome::Crashed(exit_reason(spec, status))
         } else {
             tokio::select! {
                 outcome = outcome => outcome.unwrap_or(Outcome::Crashed(exit_reason(spec, None))),

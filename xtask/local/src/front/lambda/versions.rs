@@ -18,7 +18,6 @@ use crate::front::{
 };
 use bgd_rules::lambda::{Deletion, Refusal};
 
-
 /// ListVersionsByFunction: moto's list less the versions the front deleted, each described as
 /// Lambda lists it.
 pub(super) async fn list(front: &Front, call: &Call, key: &str) -> Answer {
