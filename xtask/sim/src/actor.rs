@@ -180,9 +180,10 @@ pub(crate) async fn run(
     let crashed = Arc::new(Notify::new());
     let ctx = context(world, actor, &role, config, crashed.clone());
     let skew = ctx.cloud.world().skews.get(&actor).copied().unwrap_or(0);
-    // On the heap: a verb's future is about 120 KB in debug builds, and each layer that held
-    // it (the select, the runs joined, `converge`) copied it whole.
-    let work = Box::pin(ledger::skewed(skew, act(&ctx, &role, images)));
+    // On the heap from the start: a verb's future is about 120 KB in debug builds, and each
+    // layer that held it (the clock's skew, the select, the runs joined, `converge`) copied
+    // it whole.
+    let work = ledger::skewed(skew, Box::pin(act(&ctx, &role, images)));
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {
         biased;
