@@ -149,8 +149,11 @@ impl Apis for SimCloud {
 
     async fn get_stage(&self, api_id: &str, name: &str) -> CloudResult<Stage> {
         let op = Operation::GetStage;
-        self.cloud(op, name, |w, _| {
+        self.cloud(op, name, |w, actor| {
             rest_api(w, op, api_id)?;
+            if name == BLUE {
+                w.oracle.lock_read(actor);
+            }
             w.gateway
                 .stages
                 .get(name)

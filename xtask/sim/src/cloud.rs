@@ -116,6 +116,7 @@ impl SimCloud {
         let known = w.oracle.violations.len();
         w.users_until_now();
         w.steps += 1;
+        w.oracle.calls(self.actor);
         (self.actor, &call.name).hash(&mut w.schedule);
         if call.write && self.role.read_only() {
             w.oracle.read_only_wrote(self.actor, &self.role, &call.name);

@@ -43,11 +43,16 @@ pub(super) struct Oracle {
     /// Actors whose live lock another run removed (without --break-lock): from then on a write
     /// of theirs is a second holder at work.
     robbed: BTreeMap<usize, usize>,
-    /// Actors whose expired lock another run took over, until their next write of green: the
-    /// check each write makes first (one GetStage of blue) may have found the lock theirs just
-    /// before the takeover deleted it. DeleteStage is not conditional, so that one write is
-    /// the residual the pipeline can narrow but not close; a second one would have checked.
+    /// Actors whose last call read stage blue while the lock was theirs: the check a run
+    /// makes right before each write of green.
+    checked: BTreeSet<usize>,
+    /// Actors whose expired lock another run took over right after they checked it, until
+    /// their next call: the write of green that follows the check may land. DeleteStage is
+    /// not conditional, so that one write is the residual the pipeline can narrow but not
+    /// close; a write with no check right before it, or a second one, is a second holder.
     expired_under: BTreeSet<usize>,
+    /// Actors whose next call is a write of green (sent, not yet arrived).
+    sending_green: BTreeSet<usize>,
     /// The last write of green that landed: its actor.
     green_writer: Option<usize>,
     /// Actor → who had written green last when the actor last read it.
@@ -148,6 +153,26 @@ impl Oracle {
     /// `actor` sends a write of green.
     pub(super) fn green_sent(&mut self, actor: usize) {
         self.sent_green.insert(actor);
+        self.sending_green.insert(actor);
+    }
+
+    /// A call of `actor`'s arrives: a check of the lock counts for the call right after it
+    /// only, and the allowance of a write racing the takeover for a write of green only.
+    pub(super) fn calls(&mut self, actor: usize) {
+        self.checked.remove(&actor);
+        if !self.sending_green.remove(&actor) {
+            self.expired_under.remove(&actor);
+        }
+    }
+
+    /// `actor` read stage blue: while the lock is its own, that is the check before a write.
+    pub(super) fn lock_read(&mut self, actor: usize) {
+        if self
+            .lock
+            .is_some_and(|(holder, _)| holder == Holder::Actor(actor))
+        {
+            self.checked.insert(actor);
+        }
     }
 
     /// `actor` read green (GetAlias).
@@ -202,6 +227,7 @@ impl Oracle {
         };
         if let (Holder::Actor(holder), true) = (holder, expired)
             && holder != actor
+            && self.checked.contains(&holder)
         {
             self.expired_under.insert(holder);
         }
