@@ -282,7 +282,7 @@ pub(super) fn routing(target: &AliasTarget) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Oracle, Role};
+    use super::{Holder, Oracle, Role};
     use bgd_core::{
         cloud::AliasTarget,
         outcome::{Exit, Green, GreenWrites},
@@ -317,6 +317,42 @@ mod tests {
                 .any(|v| v.contains("no write of its landed")),
             "{:?}",
             oracle.violations
+        );
+    }
+
+    /// Actor 1's expired lock is taken over by actor 2; then actor 1's write of green lands.
+    /// Allowed only as the write right after actor 1's check of its lock (seed 593's race):
+    /// `checks` says whether that check came right before.
+    fn write_after_takeover(checks: bool) -> Vec<String> {
+        let mut oracle = Oracle::default();
+        let (holder, taker) = (1, 2);
+        let deploy = Role::Deploy(crate::actor::Deploy::of(1));
+        oracle.lock_taken(Holder::Actor(holder));
+        oracle.calls(holder);
+        oracle.lock_read(holder);
+        if !checks {
+            oracle.calls(holder);
+        }
+        oracle.lock = Some((Holder::Actor(holder), true));
+        oracle.calls(taker);
+        oracle.lock_removed(taker, false);
+        oracle.lock_taken(Holder::Actor(taker));
+        oracle.green_sent(holder);
+        oracle.calls(holder);
+        let (from, to) = (AliasTarget::version("1"), AliasTarget::version("2"));
+        oracle.green_moved(holder, &deploy, Some(&from), &to);
+        oracle.violations
+    }
+
+    #[test]
+    fn a_write_racing_the_takeover_of_its_lock_is_allowed_only_right_after_its_check() {
+        assert_eq!(write_after_takeover(true), Vec::<String>::new());
+        let violations = write_after_takeover(false);
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.contains("without holding the lock")),
+            "{violations:?}"
         );
     }
 

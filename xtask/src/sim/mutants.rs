@@ -211,6 +211,18 @@ fn planted(root: &Path) -> Result<BTreeMap<String, String>> {
     let lib = "xtask/core/src/lib.rs";
     let text = fs::read_to_string(root.join(lib))?;
     planted.insert(lib.to_owned(), format!("{text}{SWITCH}"));
+    // Cargo names a crate's build by its name and version, not its path: at the workspace's
+    // version the copy's crates would overwrite the workspace's own in the target directory
+    // they share, and a later `cargo test` there ran the mutants.
+    let manifest = "Cargo.toml";
+    let text = fs::read_to_string(root.join(manifest))?;
+    let section = "[workspace.package]\nversion = ";
+    let Some((head, tail)) = text.split_once(section) else {
+        bail!("{manifest} has no [workspace.package] version first: update sim/mutants.rs");
+    };
+    let rest = tail.split_once('\n').map_or("", |(_, rest)| rest);
+    let versioned = format!("{head}{section}\"0.0.0-mutants\"\n{rest}");
+    planted.insert(manifest.to_owned(), versioned);
     Ok(planted)
 }
 
