@@ -301,7 +301,7 @@ fn lock(world: &Mutex<World>) -> std::sync::MutexGuard<'_, World> {
 /// reason whose documented remedy then finishes it: the lock (--break-lock), the pin
 /// (--unpin), build 1 recorded as failed by a rollout the storm's faults reverted (--force),
 /// an alarm still firing (deploy once it is OK again; when green's own version keeps it
-/// firing, as an operator would: rollback, then deploy --unpin), a bake left unfinished that
+/// firing, as the advice says: rollback, then deploy --unpin), a bake left unfinished that
 /// reverts (exit 7: deploy again). A dead run's lock stays until its TTL passes: then a plain run
 /// removes it (an operator's, which never expires, takes --break-lock).
 async fn converge(
@@ -344,7 +344,7 @@ async fn converge(
                         tokio::time::sleep(Duration::from_secs(memory)).await;
                         alarm_waited = true;
                     }
-                    Exit::Failed if said.contains("in ALARM already") && !deploy.unpin => {
+                    Exit::Failed if said.contains("`cargo xtask rollback`") && !deploy.unpin => {
                         let rollback = Role::Rollback { to: None };
                         if let Ending::Done(Err(e)) =
                             actor::run(world, id, rollback, config, images).await

@@ -217,6 +217,31 @@ fn a_rollout_whose_lock_was_taken_over_writes_green_no_more() {
     });
 }
 
+/// The simulation's convergence met it: green's own version crashed under users' traffic and
+/// kept the rollout's alarm firing, and every deploy was refused with "deploy once it is OK
+/// again", which never came. The advice names the way out, a rollback.
+#[test]
+fn a_deploy_refused_by_an_alarm_green_keeps_firing_names_the_rollback() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().traffic = Traffic::steady(20, 2);
+        let (plain, watched, images) = (&fixtures.config, &fixtures.rolling[1], &fixtures.images);
+        // Build 5 passes every check on blue: without a rollout it goes to green whole.
+        let crashing = actor::run(&world, 1, Role::Deploy(Deploy::of(5)), plain, images);
+        assert!(matches!(crashing.await, Ending::Done(Ok(_))));
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        let next = actor::run(&world, 2, Role::Deploy(Deploy::of(1)), watched, images);
+        let Ending::Done(Err(e)) = next.await else {
+            panic!("a deploy went out into a firing alarm");
+        };
+        let said = format!("{e:#}");
+        assert!(said.contains("in ALARM already"), "{said}");
+        assert!(said.contains("`cargo xtask rollback`"), "{said}");
+        no_violation(&world);
+    });
+}
+
 /// Was seed 1 ("green serves version 2 … that blue never verified"): while alias blue's move
 /// propagated, some of blue's checks were answered by the version before, and verification
 /// took them. Build 3's /health fails; only the old version's answers would pass it.
