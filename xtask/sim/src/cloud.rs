@@ -25,7 +25,7 @@ use super::{
 use bgd_core::{
     cloud::{CloudError, CloudResult, ErrorKind, Operation, RegistryAccess},
     ledger::Lock,
-    pipeline::BLUE,
+    pipeline::{BLUE, TOKEN_VARIABLE},
     probe::{Answer, Http, Request},
 };
 
@@ -116,6 +116,10 @@ impl SimCloud {
         let known = w.oracle.violations.len();
         w.users_until_now();
         w.steps += 1;
+        // The takeover landed before this call arrives.
+        if let Some(Fault::TakenOver { by }) = fault {
+            take_over(&mut w, by);
+        }
         w.oracle.calls(self.actor);
         (self.actor, &call.name).hash(&mut w.schedule);
         if call.write && self.role.read_only() {
@@ -248,6 +252,26 @@ pub(super) fn expire_lock(w: &mut World) {
     if let Some((holder, _)) = w.oracle.lock {
         w.oracle.lock = Some((holder, true));
     }
+}
+
+/// Run `taker` takes the lock over once its TTL passed: stage blue deleted, then created again
+/// as the taker's (its own expiry and token), as `take_lock` does.
+fn take_over(w: &mut World, taker: usize) {
+    expire_lock(w);
+    let expires = w.epoch_s() + 600;
+    let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
+        return;
+    };
+    let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
+        return;
+    };
+    lock.expires = expires;
+    blue.stage.description = lock.to_description();
+    blue.stage
+        .variables
+        .insert(TOKEN_VARIABLE.into(), format!("token-of-a{taker}"));
+    w.oracle.lock_removed(taker, false);
+    w.oracle.lock_taken(Holder::Actor(taker));
 }
 
 /// An operator's stage blue, not bgd's format of expiry: live until --break-lock.
