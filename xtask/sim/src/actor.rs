@@ -1,5 +1,5 @@
 //! The actors: each runs one real verb of the pipeline (`deploy::run`, `rollback::run`,
-//! `unpin::unpin`, `status`, `history`, `verify`, `provision::run`, the dry runs) against its
+//! `unpin::unpin`, `status`, `history`, `verify`, `provision::run`, `destroy::run`, the dry runs) against its
 //! own handle on the world, as one process would; a crash drops its run where it stood.
 use std::{
     fmt,
@@ -18,7 +18,9 @@ use bgd_core::{
     config::Config,
     ledger,
     outcome::exit_of,
-    pipeline::{Ctx, deploy, history, hold, provision, prune, rollback, statement, status, unpin},
+    pipeline::{
+        Ctx, deploy, destroy, history, hold, provision, prune, rollback, statement, status, unpin,
+    },
     probe::Prober,
     progress::Progress,
 };
@@ -40,6 +42,8 @@ pub(crate) enum Role {
     Prune {
         keep: usize,
     },
+    /// `destroy`: everything provision made.
+    Destroy,
     Status,
     History,
     VerifyGreen,
@@ -129,6 +133,7 @@ impl fmt::Display for Role {
             Self::Promote => write!(f, "promote"),
             Self::Abort => write!(f, "abort"),
             Self::Prune { keep } => write!(f, "prune --keep {keep}"),
+            Self::Destroy => write!(f, "destroy"),
             Self::Status => write!(f, "status"),
             Self::History => write!(f, "history"),
             Self::VerifyGreen => write!(f, "verify --stage green"),
@@ -317,6 +322,10 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
                 report.deleted_images.len()
             )
         }
+        Role::Destroy => format!(
+            "removed {}",
+            destroy::run(ctx, false, false).await?.join(", ")
+        ),
         Role::Rollback { to } => {
             let options = rollback::Options {
                 to: *to,

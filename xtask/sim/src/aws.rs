@@ -181,8 +181,12 @@ impl Apis for SimCloud {
 
     async fn delete_rest_api(&self, api_id: &str) -> CloudResult<()> {
         let op = Operation::DeleteRestApi;
-        self.cloud(op, api_id, |w, _| {
+        self.cloud(op, api_id, |w, actor| {
             rest_api(w, op, api_id)?;
+            // The API's stages go with it, the lock among them.
+            if w.gateway.stages.contains_key(BLUE) {
+                w.oracle.lock_removed(actor, self.role.break_lock());
+            }
             w.gateway = Default::default();
             Ok(())
         })

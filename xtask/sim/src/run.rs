@@ -230,6 +230,10 @@ async fn simulate(
     let crashed = endings.iter().any(|e| matches!(e, Ending::Crashed));
     lock(&world).faulty = false;
 
+    // Drawn after the storm's draws, which stay as they were.
+    if plan.random_bool(0.125) {
+        torn_down_and_provisioned(&world, first + actors + 20, config, images).await;
+    }
     converge(&world, first + actors, crashed, config, images).await;
     // Settled, with many versions published: prune must keep all that green, a rollback and
     // `--keep` need (the oracle judges each deletion), and fail only on a reason.
@@ -251,6 +255,81 @@ async fn simulate(
         trace: w.trace.take().unwrap_or_default(),
         violations: std::mem::take(&mut w.oracle.violations),
     }
+}
+
+/// The stack torn down and provisioned again, each verb under faults first: `destroy`, which
+/// must leave nothing of the stack, then `provision`. Either may die half-way; then plain
+/// re-runs must finish it, or something is left that only manual repair clears.
+async fn torn_down_and_provisioned(
+    world: &Arc<Mutex<World>>,
+    first: usize,
+    config: &Config,
+    images: &[PathBuf],
+) {
+    let mut id = first;
+    if !finished_by_reruns(world, &mut id, Role::Destroy, config, images).await {
+        return;
+    }
+    {
+        let mut w = lock(world);
+        let left: Vec<&str> = [
+            ("the function", w.lambda.function.is_some()),
+            ("the REST API", w.gateway.api.is_some()),
+            ("the repository", w.images.repository),
+            ("the role", w.role.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(what, there)| there.then_some(what))
+        .collect();
+        if !left.is_empty() {
+            return w.oracle.fail(format!("destroy finished and left {left:?}"));
+        }
+        // Nothing of the stack is left: what blue verified before is gone with it.
+        w.oracle.pinned = false;
+    }
+    id += 1;
+    finished_by_reruns(world, &mut id, Role::Provision, config, images).await;
+}
+
+/// Runs `role` as actor `id` under faults, then as a plain run again (a new actor each time,
+/// at most three) until it finishes; a lock the dead run left waits out its TTL first (an
+/// operator's is removed by the operator). Whether it finished; the oracle hears if not.
+async fn finished_by_reruns(
+    world: &Arc<Mutex<World>>,
+    id: &mut usize,
+    role: Role,
+    config: &Config,
+    images: &[PathBuf],
+) -> bool {
+    lock(world).faulty = true;
+    let mut ending = actor::run(world, *id, role.clone(), config, images).await;
+    lock(world).faulty = false;
+    for _ in 0..3 {
+        match &ending {
+            Ending::Done(Ok(_)) => return true,
+            Ending::Done(Err(e)) if exit_of(e) == Exit::LockHeld => {
+                let mut w = lock(world);
+                if let Some((Holder::Foreign, _)) = w.oracle.lock {
+                    w.gateway.stages.remove(BLUE);
+                    w.oracle.lock = None;
+                } else {
+                    super::cloud::expire_lock(&mut w);
+                }
+            }
+            _ => {}
+        }
+        *id += 1;
+        ending = actor::run(world, *id, role.clone(), config, images).await;
+    }
+    let how = match ending {
+        Ending::Done(Ok(_)) => return true,
+        Ending::Done(Err(e)) => format!("{e:#}"),
+        Ending::Crashed => "crashed".into(),
+    };
+    lock(world).oracle.fail(format!(
+        "{role} under faults, then re-run three times without, never finished: {how}"
+    ));
+    false
 }
 
 /// As a person does before `promote` or `abort`: waits until `status` would show a hold

@@ -242,6 +242,32 @@ fn a_deploy_refused_by_an_alarm_green_keeps_firing_names_the_rollback() {
     });
 }
 
+/// `destroy` leaves nothing of the stack, and `provision` builds it again as new: green on
+/// version 1, as a new function's first version is on AWS (the simulated Lambda restarted
+/// its numbers at 0 after the function was deleted).
+#[test]
+fn a_destroyed_stack_is_provisioned_again_from_version_1() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let destroyed = actor::run(&world, 1, Role::Destroy, config, images).await;
+        assert!(matches!(destroyed, Ending::Done(Ok(_))), "destroy failed");
+        {
+            let w = world.lock().unwrap();
+            assert!(w.lambda.function.is_none() && w.gateway.api.is_none());
+            assert!(!w.images.repository && w.role.is_none());
+        }
+        let provisioned = actor::run(&world, 2, Role::Provision, config, images).await;
+        assert!(
+            matches!(provisioned, Ending::Done(Ok(_))),
+            "provision failed"
+        );
+        assert_eq!(world.lock().unwrap().routes_of(GREEN), ["1"]);
+        no_violation(&world);
+    });
+}
+
 /// Was seed 1 ("green serves version 2 … that blue never verified"): while alias blue's move
 /// propagated, some of blue's checks were answered by the version before, and verification
 /// took them. Build 3's /health fails; only the old version's answers would pass it.

@@ -55,12 +55,25 @@ pub(super) struct SimStage {
     pub served_at: u64,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(super) struct Lambda {
     pub function: Option<(Function, Settings)>,
     pub versions: BTreeMap<u64, VersionFacts>,
     pub next_version: u64,
     pub aliases: BTreeMap<String, SimAlias>,
+}
+
+/// No function yet: the first version a new function publishes is 1, also after the last one
+/// was deleted (a destroyed stack provisioned again published version 0).
+impl Default for Lambda {
+    fn default() -> Self {
+        Self {
+            function: None,
+            versions: BTreeMap::new(),
+            next_version: 1,
+            aliases: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -138,10 +151,7 @@ impl World {
             rates,
             faulty: false,
             script: Script::default(),
-            lambda: Lambda {
-                next_version: 1,
-                ..Default::default()
-            },
+            lambda: Lambda::default(),
             gateway: Gateway::default(),
             images: Images::default(),
             role: None,
