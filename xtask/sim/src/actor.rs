@@ -11,7 +11,7 @@ use std::{
 
 use anyhow::Result;
 use rand::{Rng, rngs::SmallRng};
-use tokio::{sync::Notify, time::Instant};
+use tokio::sync::Notify;
 
 use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
@@ -234,6 +234,8 @@ pub(crate) fn context(
         });
     }));
     cloud.world().note(|| format!("a{actor} starts {role}"));
+    let credentials_expire = (cloud.world().credentials.get(&actor))
+        .map(|at| std::time::UNIX_EPOCH + Duration::from_secs(*at));
     Ctx {
         prober: Prober::new(cloud.clone()),
         cloud,
@@ -242,8 +244,8 @@ pub(crate) fn context(
         local_gateway: Some(super::world::GATEWAY.into()),
         function_log: None,
         progress,
-        deadline: Instant::now() + Duration::from_secs(30 * 60),
-        credentials_expire: None,
+        deadline: ledger::run_deadline(30 * 60, credentials_expire),
+        credentials_expire,
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }

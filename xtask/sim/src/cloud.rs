@@ -201,6 +201,28 @@ impl SimCloud {
             shown: ok,
         };
         let subject = subject.to_owned();
+        // What AWS answers a call signed with session credentials past their expiry; a run
+        // must have ended before (its deadline is 2 minutes earlier).
+        let signed = subject.clone();
+        let apply = move |w: &mut World, actor: usize| {
+            if w.credentials
+                .get(&actor)
+                .is_some_and(|at| w.epoch_s() >= *at)
+            {
+                let role = &self.role;
+                w.oracle.fail(format!(
+                    "actor {actor} ({role}) called {operation:?} after its credentials expired: its run outlived its deadline"
+                ));
+                return Err(CloudError::new(
+                    ErrorKind::Other,
+                    operation,
+                    &signed,
+                    "ExpiredTokenException: The security token included in the request is expired"
+                        .into(),
+                ));
+            }
+            apply(w, actor)
+        };
         async move {
             self.call(
                 call,

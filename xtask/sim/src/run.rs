@@ -191,6 +191,8 @@ async fn simulate(
     }
 
     lock(&world).faulty = true;
+    // Apart from the plan's draws, so that the storms of every seed stay as they were.
+    let mut sessions = SmallRng::seed_from_u64(seed ^ 0xc4ed_c4ed_c4ed_c4ed);
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
         // Each actor is a machine of its own, its clock off by up to a minute and a half.
@@ -212,6 +214,12 @@ async fn simulate(
                 ..Deploy::of(plan.random_range(1..images.len()))
             })
         });
+        // One machine in five runs on session credentials that expire 2.5 to 10 minutes after
+        // it starts (a promote or abort starts later, once a hold is seen, and is left out).
+        if !gate && sessions.random_bool(0.2) {
+            let at = EPOCH + start.as_secs() + sessions.random_range(150..=600);
+            lock(&world).credentials.insert(id, at);
+        }
         let world = world.clone();
         async move {
             tokio::time::sleep(start).await;

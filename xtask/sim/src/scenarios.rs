@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
     outcome::{Exit, Green, Moved, Served, exit_of},
-    pipeline::{Ctx, GREEN, Promote},
+    pipeline::{BLUE, Ctx, GREEN, Promote},
 };
 use tokio::sync::Notify;
 
@@ -238,6 +238,39 @@ fn a_deploy_refused_by_an_alarm_green_keeps_firing_names_the_rollback() {
         let said = format!("{e:#}");
         assert!(said.contains("in ALARM already"), "{said}");
         assert!(said.contains("`cargo xtask rollback`"), "{said}");
+        no_violation(&world);
+    });
+}
+
+/// A machine on session credentials that expire in 2 min 40 s deploys, and its checks of blue
+/// stall (30 s each, six of them): its run ends 2 minutes before the credentials do and
+/// releases its lock while they still work, its statement true. Past the expiry every AWS call
+/// answers ExpiredTokenException, which the oracle counts as a run that outlived its
+/// deadline; with the credentials' expiry left out of the deadline, the run's cleanup met it
+/// and left the lock.
+#[test]
+fn a_run_ends_before_the_credentials_of_its_machine_expire() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let expire = world.lock().unwrap().epoch_s() + 160;
+        world.lock().unwrap().credentials.insert(1, expire);
+        world.lock().unwrap().script = Script::new((1..=6).map(|nth| Scripted {
+            actor: 1,
+            call: "GET /health",
+            nth,
+            fault: Fault::Stall,
+        }));
+        let deploy = Role::Deploy(Deploy::of(1));
+        let ending = actor::run(&world, 1, deploy, &fixtures.config, &fixtures.images).await;
+        let Ending::Done(Err(e)) = ending else {
+            panic!("the deploy went on past its deadline and finished");
+        };
+        assert!(format!("{e:#}").contains("--timeout passed"), "{e:#}");
+        let w = world.lock().unwrap();
+        assert!(w.epoch_s() < expire, "ended past the expiry: {e:#}");
+        assert!(!w.gateway.stages.contains_key(BLUE), "the lock was left");
+        drop(w);
         no_violation(&world);
     });
 }

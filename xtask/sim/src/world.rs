@@ -113,6 +113,9 @@ pub(super) struct World {
     pub role: Option<u64>,
     /// Actor → how far its machine's clock is off (seconds).
     pub skews: BTreeMap<usize, i64>,
+    /// Actor → when its session credentials expire (epoch seconds, as STS stamps them); an
+    /// actor not here has credentials the SDK refreshes.
+    pub credentials: BTreeMap<usize, u64>,
     /// Actors whose process died.
     pub dead: BTreeSet<usize>,
     /// Digest → the app its image runs.
@@ -156,6 +159,7 @@ impl World {
             images: Images::default(),
             role: None,
             skews: BTreeMap::new(),
+            credentials: BTreeMap::new(),
             dead: BTreeSet::new(),
             apps: BTreeMap::new(),
             oracle: Oracle::default(),
