@@ -195,6 +195,7 @@ pub(crate) async fn run(
         () = crashed.notified() => Ending::Crashed,
         result = work => Ending::Done(result),
     };
+    ctx.cloud.world().oracle.run_ended(actor);
     let line = || match &ending {
         Ending::Crashed => format!("a{actor} crashed"),
         Ending::Done(Ok(said)) => format!("a{actor} ends: {said}"),

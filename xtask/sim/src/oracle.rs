@@ -40,6 +40,9 @@ pub(super) struct Oracle {
     pub pinned: bool,
     /// The current stage blue: its holder and whether its TTL passed.
     pub lock: Option<(Holder, bool)>,
+    /// The run that took the current lock has ended (a hold it left, or a crash): removing
+    /// the lock robs no running run, and the holder's next run is a new process.
+    lock_left: bool,
     /// Actors whose live lock another run removed (without --break-lock): from then on a write
     /// of theirs is a second holder at work.
     robbed: BTreeMap<usize, usize>,
@@ -217,6 +220,17 @@ impl Oracle {
 
     pub(super) fn lock_taken(&mut self, holder: Holder) {
         self.lock = Some((holder, false));
+        self.lock_left = false;
+    }
+
+    /// `actor`'s run ended (or its process died): a lock it holds is left behind.
+    pub(super) fn run_ended(&mut self, actor: usize) {
+        if self
+            .lock
+            .is_some_and(|(holder, _)| holder == Holder::Actor(actor))
+        {
+            self.lock_left = true;
+        }
     }
 
     /// Stage blue deleted by `actor`: only its own lock, an expired one, or with --break-lock.
@@ -231,7 +245,7 @@ impl Oracle {
         {
             self.expired_under.insert(holder);
         }
-        if holder == Holder::Actor(actor) || expired || break_lock {
+        if holder == Holder::Actor(actor) || expired || break_lock || self.lock_left {
             return;
         }
         match holder {
@@ -354,6 +368,23 @@ mod tests {
                 .any(|v| v.contains("without holding the lock")),
             "{violations:?}"
         );
+    }
+
+    /// Seed 20061 of the 100,000-run batch: actor 4's held deploy ended, leaving its hold; a
+    /// second person's abort (actor 3) removed it as actor 4's own abort, a new process, was
+    /// deleting it too. No running run was robbed of its lock.
+    #[test]
+    fn removing_a_lock_its_run_left_behind_robs_no_one() {
+        let mut oracle = Oracle::default();
+        oracle.lock_taken(Holder::Actor(4));
+        oracle.run_ended(4);
+        oracle.lock_removed(3, false);
+        oracle.writes(4, "DeleteStage blue");
+        assert_eq!(oracle.violations, Vec::<String>::new());
+        oracle.lock_taken(Holder::Actor(4));
+        oracle.lock_removed(3, false);
+        oracle.writes(4, "UpdateAlias sim:green");
+        assert_eq!(oracle.violations.len(), 1, "a running holder robbed");
     }
 
     fn served(target: AliasTarget) -> bgd_core::outcome::Served {
