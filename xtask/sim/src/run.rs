@@ -113,10 +113,14 @@ pub(crate) fn prepare() -> Result<Fixtures> {
         };
         let image = Image::assemble(&contents, "x86_64", &facts.built_at, facts.commit_epoch)?;
         let dir = root.join(format!("b{n}"));
-        image.write_layout(&dir)?;
-        let built = Built::record(&dir, &image, facts.clone())
-            .with_context(|| format!("writing build {n} of the simulation"))?;
-        apps.insert(built.digest, App { facts, behaviour });
+        // Written only when not there already: a batch that rewrote them under another batch
+        // on the same target directory failed its deploys ("reading blob …: No such file").
+        if !Built::read(&dir).is_ok_and(|(built, _)| built.digest == image.digest()) {
+            image.write_layout(&dir)?;
+            Built::record(&dir, &image, facts.clone())
+                .with_context(|| format!("writing build {n} of the simulation"))?;
+        }
+        apps.insert(image.digest(), App { facts, behaviour });
         images.push(dir);
     }
     Ok(Fixtures {
