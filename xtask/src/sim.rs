@@ -6,10 +6,16 @@ use anyhow::Result;
 
 use crate::flags;
 
+/// The batch against each planted bug, at most `runs` runs each: an error names every mutant
+/// neither the batch nor a named scenario caught.
+pub(crate) fn mutants(runs: u64) -> Result<()> {
+    mutants::run(runs)
+}
+
 impl flags::Sim {
     pub fn run(self) -> Result<()> {
         if self.mutants {
-            return mutants::run(self.runs);
+            return mutants(self.runs);
         }
         let batch = bgd_sim::batch(
             self.seed,

@@ -6,7 +6,6 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use tokio::time::Instant;
 
 use crate::{
     flags,
@@ -17,6 +16,7 @@ use bgd_core::{
     cloud::{Account, Apis, Functions, Target},
     config::Config,
     health::Traffic,
+    ledger::run_deadline,
     phase::Phase,
     pipeline::{self, Ctx, deploy},
     probe::Prober,
@@ -32,7 +32,7 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         .then(credentials_expire)
         .transpose()?
         .flatten();
-    let deadline = deadline(global.timeout, credentials_expire);
+    let deadline = run_deadline(global.timeout, credentials_expire);
     let (target, local_gateway, function_log) = if global.local {
         let local = LocalCloud::workspace();
         let exe = std::env::current_exe().context("finding the xtask binary")?;
@@ -75,29 +75,6 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
     })
 }
 
-/// How long before its credentials expire a run ends: its cleanup (bounded at 30 s) and a
-/// rollout's revert still need them (past the expiry, the revert itself failed on ExpiredToken:
-/// aws-audit-3 N2).
-const CREDENTIALS_RESERVE: Duration = Duration::from_secs(2 * 60);
-
-/// When the run ends: `--timeout` from now, or [`CREDENTIALS_RESERVE`] before the credentials
-/// expire, whichever comes first.
-fn deadline(timeout_s: u64, credentials_expire: Option<SystemTime>) -> Instant {
-    let now = Instant::now();
-    // A huge --timeout means no deadline, not an overflow.
-    let timeout = now
-        .checked_add(Duration::from_secs(timeout_s))
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
-    let Some(expire) = credentials_expire else {
-        return timeout;
-    };
-    let usable = expire
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(CREDENTIALS_RESERVE);
-    timeout.min(now + usable)
-}
-
 /// When session credentials from the environment expire: the SDK refreshes every other kind
 /// (profiles, SSO, web identity, instance roles), but not keys in the environment, whose expiry
 /// only `AWS_CREDENTIAL_EXPIRATION` tells (the aws CLI's `configure export-credentials`,
@@ -129,7 +106,7 @@ async fn build_then_start_deadline(
     if options.image.is_none() {
         ctx.progress.phase(Phase::Build, ctx.image(options)).await?;
         options.image = Some(bgd_core::image::default_image_dir());
-        ctx.deadline = deadline(global.timeout, ctx.credentials_expire);
+        ctx.deadline = run_deadline(global.timeout, ctx.credentials_expire);
     }
     Ok(())
 }

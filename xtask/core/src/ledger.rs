@@ -14,7 +14,8 @@ mod rolling;
 mod verification;
 pub(crate) use clock::now_rfc3339;
 pub use clock::{
-    VirtualClock, epoch_of, epoch_seconds, rfc3339, skewed, system_now, virtual_clock,
+    CREDENTIALS_RESERVE, VirtualClock, epoch_of, epoch_seconds, rfc3339, run_deadline, skewed,
+    system_now, virtual_clock,
 };
 pub use rolling::Rolling;
 pub use verification::{

@@ -1,5 +1,5 @@
 //! The actors: each runs one real verb of the pipeline (`deploy::run`, `rollback::run`,
-//! `unpin::unpin`, `status`, `history`, `verify`, `provision::run`, the dry runs) against its
+//! `unpin::unpin`, `status`, `history`, `verify`, `provision::run`, `destroy::run`, the dry runs) against its
 //! own handle on the world, as one process would; a crash drops its run where it stood.
 use std::{
     fmt,
@@ -11,14 +11,16 @@ use std::{
 
 use anyhow::Result;
 use rand::{Rng, rngs::SmallRng};
-use tokio::{sync::Notify, time::Instant};
+use tokio::sync::Notify;
 
 use super::{cloud::SimCloud, traffic::SimCloudWatch, world::World};
 use bgd_core::{
     config::Config,
     ledger,
     outcome::exit_of,
-    pipeline::{Ctx, deploy, history, hold, provision, prune, rollback, statement, status, unpin},
+    pipeline::{
+        Ctx, deploy, destroy, history, hold, provision, prune, rollback, statement, status, unpin,
+    },
     probe::Prober,
     progress::Progress,
 };
@@ -40,6 +42,8 @@ pub(crate) enum Role {
     Prune {
         keep: usize,
     },
+    /// `destroy`: everything provision made.
+    Destroy,
     Status,
     History,
     VerifyGreen,
@@ -129,6 +133,7 @@ impl fmt::Display for Role {
             Self::Promote => write!(f, "promote"),
             Self::Abort => write!(f, "abort"),
             Self::Prune { keep } => write!(f, "prune --keep {keep}"),
+            Self::Destroy => write!(f, "destroy"),
             Self::Status => write!(f, "status"),
             Self::History => write!(f, "history"),
             Self::VerifyGreen => write!(f, "verify --stage green"),
@@ -180,15 +185,17 @@ pub(crate) async fn run(
     let crashed = Arc::new(Notify::new());
     let ctx = context(world, actor, &role, config, crashed.clone());
     let skew = ctx.cloud.world().skews.get(&actor).copied().unwrap_or(0);
-    // On the heap: a verb's future is about 120 KB in debug builds, and each layer that held
-    // it (the select, the runs joined, `converge`) copied it whole.
-    let work = Box::pin(ledger::skewed(skew, act(&ctx, &role, images)));
+    // On the heap from the start: a verb's future is about 120 KB in debug builds, and each
+    // layer that held it (the clock's skew, the select, the runs joined, `converge`) copied
+    // it whole.
+    let work = ledger::skewed(skew, Box::pin(act(&ctx, &role, images)));
     // Biased: once the process died, its run is never polled again (no cleanup runs).
     let ending = tokio::select! {
         biased;
         () = crashed.notified() => Ending::Crashed,
         result = work => Ending::Done(result),
     };
+    ctx.cloud.world().oracle.run_ended(actor);
     let line = || match &ending {
         Ending::Crashed => format!("a{actor} crashed"),
         Ending::Done(Ok(said)) => format!("a{actor} ends: {said}"),
@@ -228,6 +235,8 @@ pub(crate) fn context(
         });
     }));
     cloud.world().note(|| format!("a{actor} starts {role}"));
+    let credentials_expire = (cloud.world().credentials.get(&actor))
+        .map(|at| std::time::UNIX_EPOCH + Duration::from_secs(*at));
     Ctx {
         prober: Prober::new(cloud.clone()),
         cloud,
@@ -236,8 +245,8 @@ pub(crate) fn context(
         local_gateway: Some(super::world::GATEWAY.into()),
         function_log: None,
         progress,
-        deadline: Instant::now() + Duration::from_secs(30 * 60),
-        credentials_expire: None,
+        deadline: ledger::run_deadline(30 * 60, credentials_expire),
+        credentials_expire,
         hand_off: false,
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
@@ -317,6 +326,10 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
                 report.deleted_images.len()
             )
         }
+        Role::Destroy => format!(
+            "removed {}",
+            destroy::run(ctx, false, false).await?.join(", ")
+        ),
         Role::Rollback { to } => {
             let options = rollback::Options {
                 to: *to,

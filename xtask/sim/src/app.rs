@@ -63,6 +63,31 @@ fn gateway_answer(status: u16, message: &str) -> Answer {
 
 /// Answers `request` as the data plane and app would now.
 pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, String> {
+    Ok(match route(world, request)? {
+        Ok(invoked) => app_answer(world, request, &invoked),
+        Err(refused) => refused,
+    })
+}
+
+/// A request the data plane handed to a version's app.
+struct Invoked<'a> {
+    stage: &'a str,
+    alias: String,
+    version: String,
+    digest: String,
+    /// The stage's verify token, if it has one (blue).
+    token: Option<String>,
+    app: App,
+    path: &'a str,
+}
+
+/// API Gateway and Lambda's part: the stage served yet, its alias variable, the version that
+/// alias routes to as this node sees it and its state (an idle one restored from its image),
+/// then the app of that image; or the gateway's own answer where one of them fails.
+fn route<'a>(
+    world: &mut World,
+    request: &'a Request,
+) -> Result<Result<Invoked<'a>, Answer>, String> {
     let Some(rest) = request
         .url
         .strip_prefix(super::world::GATEWAY)
@@ -71,7 +96,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         return Err(format!("no route to {}", request.url));
     };
     let mut parts = rest.splitn(3, '/');
-    let (api, stage_name, tail) = (
+    let (api, stage, tail) = (
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
@@ -84,18 +109,19 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
     let Some(variables) = world
         .gateway
         .stages
-        .get(stage_name)
+        .get(stage)
         .filter(|s| served && now >= s.served_at)
         .map(|s| &s.stage.variables)
     else {
-        return Ok(gateway_answer(403, "Forbidden"));
+        return Ok(Err(gateway_answer(403, "Forbidden")));
     };
     let token = variables.get(TOKEN_VARIABLE).cloned();
     let Some(alias) = variables.get(ALIAS_VARIABLE).cloned() else {
-        return Ok(gateway_answer(500, "Internal server error"));
+        return Ok(Err(gateway_answer(500, "Internal server error")));
     };
+    let failed = || Ok(Err(gateway_answer(502, "Internal server error")));
     let Some(version) = world.routed(&alias) else {
-        return Ok(gateway_answer(502, "Internal server error"));
+        return failed();
     };
     let delays = world.delays;
     // What Lambda fetches from ECR when it restores an idle version.
@@ -107,42 +133,66 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         .as_mut()
         .and_then(|(f, _)| f.versions.get_mut(&version))
     else {
-        return Ok(gateway_answer(502, "Internal server error"));
+        return failed();
     };
     if bgd_rules::lambda::invoke(published, now, &delays, image_held)
         != bgd_rules::lambda::Status::Active
     {
-        return Ok(gateway_answer(502, "Internal server error"));
+        return failed();
     }
     let Some(app) = world.apps.get(&digest).cloned() else {
-        return Ok(gateway_answer(502, "Internal server error"));
+        return failed();
     };
-    let with_token = token
-        .as_ref()
-        .is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
+    Ok(Ok(Invoked {
+        stage,
+        alias,
+        version,
+        digest,
+        token,
+        app,
+        path,
+    }))
+}
+
+/// The app's part (`app/src/lib.rs`): the token guards every route on blue, then each route
+/// answers by the build's behaviour; every invocation is in Lambda's metrics, and the oracle
+/// learns what blue's answers verified.
+fn app_answer(world: &mut World, request: &Request, invoked: &Invoked<'_>) -> Answer {
+    let Invoked {
+        stage,
+        alias,
+        version,
+        digest,
+        token,
+        app,
+        path,
+    } = invoked;
     let answer = |status: u16, body: String| Answer {
         status,
         body,
         app_version: Some(version.clone()),
     };
-    let on_blue = stage_name == bgd_core::pipeline::BLUE;
-    // Every invocation through an alias is in Lambda's metrics; the app's own answers are no
-    // function errors.
+    let on_blue = *stage == bgd_core::pipeline::BLUE;
+    let checked = (digest.as_str(), version.as_str());
+    // The app's own answers are no function errors.
     let second = world.epoch_s();
-    world.traffic.record_at(second, &alias, &version, false);
+    world.traffic.record_at(second, alias, version, false);
+    let with_token = token
+        .as_ref()
+        .is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
     if token.is_some() && !with_token {
         world
             .oracle
-            .blue_check((&digest, &version), on_blue, BlueCheck::Refused);
-        return Ok(answer(403, "{\"error\":\"forbidden\"}".into()));
+            .blue_check(checked, on_blue, BlueCheck::Refused);
+        return answer(403, "{\"error\":\"forbidden\"}".into());
     }
-    let result = match (request.method.as_str(), path) {
+    match (request.method.as_str(), *path) {
         ("GET", "/version") => {
             let report = SelfReport {
                 function: Some(super::FUNCTION.into()),
                 version: Some(version.clone()),
                 alias: Some(alias.clone()),
-                stage: Some(stage_name.into()),
+                stage: Some((*stage).into()),
                 build: ReportedBuild {
                     git_sha: app.facts.git_sha.clone(),
                     dirty: app.facts.dirty,
@@ -153,7 +203,7 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
             };
             world
                 .oracle
-                .blue_check((&digest, &version), on_blue, BlueCheck::Reported);
+                .blue_check(checked, on_blue, BlueCheck::Reported);
             answer(
                 200,
                 serde_json::to_string(&report).expect("a report serialises"),
@@ -165,19 +215,16 @@ pub(super) fn answer(world: &mut World, request: &Request) -> Result<Answer, Str
         ("GET", "/health") => {
             world
                 .oracle
-                .blue_check((&digest, &version), on_blue, BlueCheck::Healthy);
+                .blue_check(checked, on_blue, BlueCheck::Healthy);
             answer(200, "{\"ok\":true}".into())
         }
         ("GET", "/") if app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) => {
             answer(500, "{\"error\":\"flaky\"}".into())
         }
         ("GET", "/") => {
-            world
-                .oracle
-                .blue_check((&digest, &version), on_blue, BlueCheck::Smoke);
+            world.oracle.blue_check(checked, on_blue, BlueCheck::Smoke);
             answer(200, "hello from sim".into())
         }
         _ => answer(404, "{\"error\":\"not found\"}".into()),
-    };
-    Ok(result)
+    }
 }

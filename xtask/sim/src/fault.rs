@@ -23,6 +23,13 @@ pub(crate) enum Fault {
     /// Someone outside bgd (an operator, an older tool) created stage blue with a description
     /// whose expiry cannot be read: a live lock only `--break-lock` may end.
     ForeignLock,
+    /// The caller's lock expired and run `by` took it over (its DeleteStage and CreateStage)
+    /// just before this call arrived: a scripted race, never drawn.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only the named scenarios script it")
+    )]
+    TakenOver { by: usize },
 }
 
 impl Fault {
@@ -36,6 +43,7 @@ impl Fault {
             Self::Stall => "stall",
             Self::LockExpiry => "lock-expiry",
             Self::ForeignLock => "foreign-lock",
+            Self::TakenOver { .. } => "taken-over",
         }
     }
 }

@@ -108,8 +108,11 @@ impl Apis for SimCloud {
 
     async fn get_stage(&self, api_id: &str, name: &str) -> CloudResult<Stage> {
         let op = Operation::GetStage;
-        self.cloud(op, name, |w, _| {
+        self.cloud(op, name, |w, actor| {
             rest_api(w, op, api_id)?;
+            if name == BLUE {
+                w.oracle.lock_read(actor);
+            }
             w.gateway
                 .stages
                 .get(name)
@@ -139,6 +142,9 @@ impl Apis for SimCloud {
         let op = Operation::DeleteRestApi;
         self.cloud(op, api_id, |w, _| {
             rest_api(w, op, api_id)?;
+            // The API's stages go with it, the lock among them: `destroy` judged whose it was
+            // just before (an operator's stage blue made in between is lost with the API).
+            w.oracle.lock = None;
             w.gateway = Default::default();
             Ok(())
         })

@@ -1,8 +1,9 @@
 //! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
 //! with rollouts, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
-//! several actors at once, each verb that may move green through its closing statement) against an in-memory AWS on
-//! virtual time, with faults at every cloud, registry and stage call, and an oracle that checks
-//! the world after every call. Same seed, same run, byte for byte; a failing run prints its
+//! several actors at once, each verb that may move green through its closing statement; destroy
+//! and provision again under faults after some storms) against an in-memory AWS on
+//! virtual time, with faults at every cloud, registry and stage call, some machines' session
+//! credentials expiring, and an oracle that checks the world after every call. Same seed, same run, byte for byte; a failing run prints its
 //! seed and the command that replays it with its step trace.
 //!
 //! The runtime: tokio's own current-thread scheduler with its clock paused (`test-util`), one

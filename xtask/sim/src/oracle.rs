@@ -40,14 +40,22 @@ pub(super) struct Oracle {
     pub pinned: bool,
     /// The current stage blue: its holder and whether its TTL passed.
     pub lock: Option<(Holder, bool)>,
+    /// The run that took the current lock has ended (a hold it left, or a crash): removing
+    /// the lock robs no running run, and the holder's next run is a new process.
+    lock_left: bool,
     /// Actors whose live lock another run removed (without --break-lock): from then on a write
     /// of theirs is a second holder at work.
     robbed: BTreeMap<usize, usize>,
-    /// Actors whose expired lock another run took over, until their next write of green: the
-    /// check each write makes first (one GetStage of blue) may have found the lock theirs just
-    /// before the takeover deleted it. DeleteStage is not conditional, so that one write is
-    /// the residual the pipeline can narrow but not close; a second one would have checked.
+    /// Actors whose last call read stage blue while the lock was theirs: the check a run
+    /// makes right before each write of green.
+    checked: BTreeSet<usize>,
+    /// Actors whose expired lock another run took over right after they checked it, until
+    /// their next call: the write of green that follows the check may land. DeleteStage is
+    /// not conditional, so that one write is the residual the pipeline can narrow but not
+    /// close; a write with no check right before it, or a second one, is a second holder.
     expired_under: BTreeSet<usize>,
+    /// Actors whose next call is a write of green (sent, not yet arrived).
+    sending_green: BTreeSet<usize>,
     /// The last write of green that landed: its actor.
     green_writer: Option<usize>,
     /// Actor → who had written green last when the actor last read it.
@@ -148,6 +156,26 @@ impl Oracle {
     /// `actor` sends a write of green.
     pub(super) fn green_sent(&mut self, actor: usize) {
         self.sent_green.insert(actor);
+        self.sending_green.insert(actor);
+    }
+
+    /// A call of `actor`'s arrives: a check of the lock counts for the call right after it
+    /// only, and the allowance of a write racing the takeover for a write of green only.
+    pub(super) fn calls(&mut self, actor: usize) {
+        self.checked.remove(&actor);
+        if !self.sending_green.remove(&actor) {
+            self.expired_under.remove(&actor);
+        }
+    }
+
+    /// `actor` read stage blue: while the lock is its own, that is the check before a write.
+    pub(super) fn lock_read(&mut self, actor: usize) {
+        if self
+            .lock
+            .is_some_and(|(holder, _)| holder == Holder::Actor(actor))
+        {
+            self.checked.insert(actor);
+        }
     }
 
     /// `actor` read green (GetAlias).
@@ -192,6 +220,17 @@ impl Oracle {
 
     pub(super) fn lock_taken(&mut self, holder: Holder) {
         self.lock = Some((holder, false));
+        self.lock_left = false;
+    }
+
+    /// `actor`'s run ended (or its process died): a lock it holds is left behind.
+    pub(super) fn run_ended(&mut self, actor: usize) {
+        if self
+            .lock
+            .is_some_and(|(holder, _)| holder == Holder::Actor(actor))
+        {
+            self.lock_left = true;
+        }
     }
 
     /// Stage blue deleted by `actor`: only its own lock, an expired one, or with --break-lock.
@@ -202,10 +241,11 @@ impl Oracle {
         };
         if let (Holder::Actor(holder), true) = (holder, expired)
             && holder != actor
+            && self.checked.contains(&holder)
         {
             self.expired_under.insert(holder);
         }
-        if holder == Holder::Actor(actor) || expired || break_lock {
+        if holder == Holder::Actor(actor) || expired || break_lock || self.lock_left {
             return;
         }
         match holder {
@@ -256,7 +296,7 @@ pub(super) fn routing(target: &AliasTarget) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Oracle, Role};
+    use super::{Holder, Oracle, Role};
     use bgd_core::{
         cloud::AliasTarget,
         outcome::{Exit, Green, GreenWrites},
@@ -292,6 +332,59 @@ mod tests {
             "{:?}",
             oracle.violations
         );
+    }
+
+    /// Actor 1's expired lock is taken over by actor 2; then actor 1's write of green lands.
+    /// Allowed only as the write right after actor 1's check of its lock (seed 593's race):
+    /// `checks` says whether that check came right before.
+    fn write_after_takeover(checks: bool) -> Vec<String> {
+        let mut oracle = Oracle::default();
+        let (holder, taker) = (1, 2);
+        let deploy = Role::Deploy(crate::actor::Deploy::of(1));
+        oracle.lock_taken(Holder::Actor(holder));
+        oracle.calls(holder);
+        oracle.lock_read(holder);
+        if !checks {
+            oracle.calls(holder);
+        }
+        oracle.lock = Some((Holder::Actor(holder), true));
+        oracle.calls(taker);
+        oracle.lock_removed(taker, false);
+        oracle.lock_taken(Holder::Actor(taker));
+        oracle.green_sent(holder);
+        oracle.calls(holder);
+        let (from, to) = (AliasTarget::version("1"), AliasTarget::version("2"));
+        oracle.green_moved(holder, &deploy, Some(&from), &to);
+        oracle.violations
+    }
+
+    #[test]
+    fn a_write_racing_the_takeover_of_its_lock_is_allowed_only_right_after_its_check() {
+        assert_eq!(write_after_takeover(true), Vec::<String>::new());
+        let violations = write_after_takeover(false);
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.contains("without holding the lock")),
+            "{violations:?}"
+        );
+    }
+
+    /// Seed 20061 of the 100,000-run batch: actor 4's held deploy ended, leaving its hold; a
+    /// second person's abort (actor 3) removed it as actor 4's own abort, a new process, was
+    /// deleting it too. No running run was robbed of its lock.
+    #[test]
+    fn removing_a_lock_its_run_left_behind_robs_no_one() {
+        let mut oracle = Oracle::default();
+        oracle.lock_taken(Holder::Actor(4));
+        oracle.run_ended(4);
+        oracle.lock_removed(3, false);
+        oracle.writes(4, "DeleteStage blue");
+        assert_eq!(oracle.violations, Vec::<String>::new());
+        oracle.lock_taken(Holder::Actor(4));
+        oracle.lock_removed(3, false);
+        oracle.writes(4, "UpdateAlias sim:green");
+        assert_eq!(oracle.violations.len(), 1, "a running holder robbed");
     }
 
     fn served(target: AliasTarget) -> bgd_core::outcome::Served {

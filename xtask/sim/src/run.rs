@@ -113,10 +113,14 @@ pub(crate) fn prepare() -> Result<Fixtures> {
         };
         let image = Image::assemble(&contents, "x86_64", &facts.built_at, facts.commit_epoch)?;
         let dir = root.join(format!("b{n}"));
-        image.write_layout(&dir)?;
-        let built = Built::record(&dir, &image, facts.clone())
-            .with_context(|| format!("writing build {n} of the simulation"))?;
-        apps.insert(built.digest, App { facts, behaviour });
+        // Written only when not there already: a batch that rewrote them under another batch
+        // on the same target directory failed its deploys ("reading blob …: No such file").
+        if !Built::read(&dir).is_ok_and(|(built, _)| built.digest == image.digest()) {
+            image.write_layout(&dir)?;
+            Built::record(&dir, &image, facts.clone())
+                .with_context(|| format!("writing build {n} of the simulation"))?;
+        }
+        apps.insert(image.digest(), App { facts, behaviour });
         images.push(dir);
     }
     Ok(Fixtures {
@@ -191,6 +195,8 @@ async fn simulate(
     }
 
     lock(&world).faulty = true;
+    // Apart from the plan's draws, so that the storms of every seed stay as they were.
+    let mut sessions = SmallRng::seed_from_u64(seed ^ 0xc4ed_c4ed_c4ed_c4ed);
     let runs = (first..first + actors).map(|id| {
         let role = Role::draw(&mut plan, images.len());
         // Each actor is a machine of its own, its clock off by up to a minute and a half.
@@ -212,6 +218,12 @@ async fn simulate(
                 ..Deploy::of(plan.random_range(1..images.len()))
             })
         });
+        // One machine in five runs on session credentials that expire 2.5 to 10 minutes after
+        // it starts (a promote or abort starts later, once a hold is seen, and is left out).
+        if !gate && sessions.random_bool(0.2) {
+            let at = EPOCH + start.as_secs() + sessions.random_range(150..=600);
+            lock(&world).credentials.insert(id, at);
+        }
         let world = world.clone();
         async move {
             tokio::time::sleep(start).await;
@@ -230,6 +242,10 @@ async fn simulate(
     let crashed = endings.iter().any(|e| matches!(e, Ending::Crashed));
     lock(&world).faulty = false;
 
+    // Drawn after the storm's draws, which stay as they were.
+    if plan.random_bool(0.125) {
+        torn_down_and_provisioned(&world, first + actors + 20, config, images).await;
+    }
     converge(&world, first + actors, crashed, config, images).await;
     // Settled, with many versions published: prune must keep all that green, a rollback and
     // `--keep` need (the oracle judges each deletion), and fail only on a reason.
@@ -251,6 +267,81 @@ async fn simulate(
         trace: w.trace.take().unwrap_or_default(),
         violations: std::mem::take(&mut w.oracle.violations),
     }
+}
+
+/// The stack torn down and provisioned again, each verb under faults first: `destroy`, which
+/// must leave nothing of the stack, then `provision`. Either may die half-way; then plain
+/// re-runs must finish it, or something is left that only manual repair clears.
+async fn torn_down_and_provisioned(
+    world: &Arc<Mutex<World>>,
+    first: usize,
+    config: &Config,
+    images: &[PathBuf],
+) {
+    let mut id = first;
+    if !finished_by_reruns(world, &mut id, Role::Destroy, config, images).await {
+        return;
+    }
+    {
+        let mut w = lock(world);
+        let left: Vec<&str> = [
+            ("the function", w.lambda.function.is_some()),
+            ("the REST API", w.gateway.api.is_some()),
+            ("the repository", w.images.repository.is_some()),
+            ("the role", !w.roles.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(what, there)| there.then_some(what))
+        .collect();
+        if !left.is_empty() {
+            return w.oracle.fail(format!("destroy finished and left {left:?}"));
+        }
+        // Nothing of the stack is left: what blue verified before is gone with it.
+        w.oracle.pinned = false;
+    }
+    id += 1;
+    finished_by_reruns(world, &mut id, Role::Provision, config, images).await;
+}
+
+/// Runs `role` as actor `id` under faults, then as a plain run again (a new actor each time,
+/// at most three) until it finishes; a lock the dead run left waits out its TTL first (an
+/// operator's is removed by the operator). Whether it finished; the oracle hears if not.
+async fn finished_by_reruns(
+    world: &Arc<Mutex<World>>,
+    id: &mut usize,
+    role: Role,
+    config: &Config,
+    images: &[PathBuf],
+) -> bool {
+    lock(world).faulty = true;
+    let mut ending = actor::run(world, *id, role.clone(), config, images).await;
+    lock(world).faulty = false;
+    for _ in 0..3 {
+        match &ending {
+            Ending::Done(Ok(_)) => return true,
+            Ending::Done(Err(e)) if exit_of(e) == Exit::LockHeld => {
+                let mut w = lock(world);
+                if let Some((Holder::Foreign, _)) = w.oracle.lock {
+                    w.gateway.stages.remove(BLUE);
+                    w.oracle.lock = None;
+                } else {
+                    super::cloud::expire_lock(&mut w);
+                }
+            }
+            _ => {}
+        }
+        *id += 1;
+        ending = actor::run(world, *id, role.clone(), config, images).await;
+    }
+    let how = match ending {
+        Ending::Done(Ok(_)) => return true,
+        Ending::Done(Err(e)) => format!("{e:#}"),
+        Ending::Crashed => "crashed".into(),
+    };
+    lock(world).oracle.fail(format!(
+        "{role} under faults, then re-run three times without, never finished: {how}"
+    ));
+    false
 }
 
 /// As a person does before `promote` or `abort`: waits until `status` would show a hold
@@ -301,7 +392,7 @@ fn lock(world: &Mutex<World>) -> std::sync::MutexGuard<'_, World> {
 /// reason whose documented remedy then finishes it: the lock (--break-lock), the pin
 /// (--unpin), build 1 recorded as failed by a rollout the storm's faults reverted (--force),
 /// an alarm still firing (deploy once it is OK again; when green's own version keeps it
-/// firing, as an operator would: rollback, then deploy --unpin), a bake left unfinished that
+/// firing, as the advice says: rollback, then deploy --unpin), a bake left unfinished that
 /// reverts (exit 7: deploy again). A dead run's lock stays until its TTL passes: then a plain run
 /// removes it (an operator's, which never expires, takes --break-lock).
 async fn converge(
@@ -344,7 +435,7 @@ async fn converge(
                         tokio::time::sleep(Duration::from_secs(memory)).await;
                         alarm_waited = true;
                     }
-                    Exit::Failed if said.contains("in ALARM already") && !deploy.unpin => {
+                    Exit::Failed if said.contains("`cargo xtask rollback`") && !deploy.unpin => {
                         let rollback = Role::Rollback { to: None };
                         if let Ending::Done(Err(e)) =
                             actor::run(world, id, rollback, config, images).await

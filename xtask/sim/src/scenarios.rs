@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 use bgd_core::{
     cloud::{Alias, AliasTarget, Functions},
     outcome::{Exit, Green, Moved, Served, exit_of},
-    pipeline::{Ctx, GREEN, Promote},
+    pipeline::{BLUE, Ctx, GREEN, Promote},
 };
 use tokio::sync::Notify;
 
@@ -214,6 +214,90 @@ fn a_rollout_whose_lock_was_taken_over_writes_green_no_more() {
             ["1", "2"],
             "green left split, as stated"
         );
+    });
+}
+
+/// The simulation's convergence met it: green's own version crashed under users' traffic and
+/// kept the rollout's alarm firing, and every deploy was refused with "deploy once it is OK
+/// again", which never came. The advice names the way out, a rollback.
+#[test]
+fn a_deploy_refused_by_an_alarm_green_keeps_firing_names_the_rollback() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().traffic = Traffic::steady(20, 2);
+        let (plain, watched, images) = (&fixtures.config, &fixtures.rolling[1], &fixtures.images);
+        // Build 5 passes every check on blue: without a rollout it goes to green whole.
+        let crashing = actor::run(&world, 1, Role::Deploy(Deploy::of(5)), plain, images);
+        assert!(matches!(crashing.await, Ending::Done(Ok(_))));
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        let next = actor::run(&world, 2, Role::Deploy(Deploy::of(1)), watched, images);
+        let Ending::Done(Err(e)) = next.await else {
+            panic!("a deploy went out into a firing alarm");
+        };
+        let said = format!("{e:#}");
+        assert!(said.contains("in ALARM already"), "{said}");
+        assert!(said.contains("`cargo xtask rollback`"), "{said}");
+        no_violation(&world);
+    });
+}
+
+/// A machine on session credentials that expire in 2 min 40 s deploys, and its checks of blue
+/// stall (30 s each, six of them): its run ends 2 minutes before the credentials do and
+/// releases its lock while they still work, its statement true. Past the expiry every AWS call
+/// answers ExpiredTokenException, which the oracle counts as a run that outlived its
+/// deadline; with the credentials' expiry left out of the deadline, the run's cleanup met it
+/// and left the lock.
+#[test]
+fn a_run_ends_before_the_credentials_of_its_machine_expire() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let expire = world.lock().unwrap().epoch_s() + 160;
+        world.lock().unwrap().credentials.insert(1, expire);
+        world.lock().unwrap().script = Script::new((1..=6).map(|nth| Scripted {
+            actor: 1,
+            call: "GET /health",
+            nth,
+            fault: Fault::Stall,
+        }));
+        let deploy = Role::Deploy(Deploy::of(1));
+        let ending = actor::run(&world, 1, deploy, &fixtures.config, &fixtures.images).await;
+        let Ending::Done(Err(e)) = ending else {
+            panic!("the deploy went on past its deadline and finished");
+        };
+        assert!(format!("{e:#}").contains("--timeout passed"), "{e:#}");
+        let w = world.lock().unwrap();
+        assert!(w.epoch_s() < expire, "ended past the expiry: {e:#}");
+        assert!(!w.gateway.stages.contains_key(BLUE), "the lock was left");
+        drop(w);
+        no_violation(&world);
+    });
+}
+
+/// `destroy` leaves nothing of the stack, and `provision` builds it again as new: green on
+/// version 1, as a new function's first version is on AWS (the simulated Lambda restarted
+/// its numbers at 0 after the function was deleted).
+#[test]
+fn a_destroyed_stack_is_provisioned_again_from_version_1() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let (config, images) = (&fixtures.config, &fixtures.images);
+        let destroyed = actor::run(&world, 1, Role::Destroy, config, images).await;
+        assert!(matches!(destroyed, Ending::Done(Ok(_))), "destroy failed");
+        {
+            let w = world.lock().unwrap();
+            assert!(w.lambda.function.is_none() && w.gateway.api.is_none());
+            assert!(w.images.repository.is_none() && w.roles.is_empty());
+        }
+        let provisioned = actor::run(&world, 2, Role::Provision, config, images).await;
+        assert!(
+            matches!(provisioned, Ending::Done(Ok(_))),
+            "provision failed"
+        );
+        assert_eq!(world.lock().unwrap().routes_of(GREEN), ["1"]);
+        no_violation(&world);
     });
 }
 

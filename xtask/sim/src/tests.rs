@@ -41,3 +41,35 @@ fn a_batch_of_runs_breaks_no_invariant() {
     assert!(failed.is_empty(), "{failed:#?}");
     assert!(faults > 100, "only {faults} faults injected in 200 runs");
 }
+
+/// Two batches on one target directory: the second rewrites none of the builds the first
+/// reads (it did, and the first one's deploys failed reading a blob half-written).
+#[test]
+fn a_second_batch_rewrites_none_of_the_builds_a_first_one_reads() {
+    let index = fixtures().images[0].join("index.json");
+    let written = || {
+        std::fs::metadata(&index)
+            .and_then(|m| m.modified())
+            .unwrap()
+    };
+    let before = written();
+    prepare().unwrap();
+    assert_eq!(written(), before);
+}
+
+/// The batch `cargo xtask sim --mutants` runs against each planted bug, to its first
+/// violation (`BGD_SIM_RUNS` runs at most): it reads the figures printed.
+#[test]
+#[ignore = "cargo xtask sim --mutants runs it, in a copy of the workspace with bugs planted"]
+fn mutant_batch() {
+    let runs = std::env::var("BGD_SIM_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5_000);
+    let batch = super::batch(1, runs, 3, false, (false, true)).unwrap();
+    println!("runs {}", batch.runs);
+    println!("violations {}", batch.failed.len());
+    for (seed, violations) in &batch.failed {
+        println!("seed {seed}: {}", violations.join("; "));
+    }
+}

@@ -24,9 +24,6 @@ const ALARM_WINDOW_S: u64 = 60;
 /// At least this many errors, and more than a tenth of the invocations, put it in ALARM.
 const ALARM_ERRORS: u64 = 5;
 
-/// Who was invoked: the alias the integration named and the version that ran.
-type Key = (String, String);
-
 /// The longest lag drawn: AWS's about a minute ([`bgd_rules::metrics::LAG`]) scaled down, so
 /// that rollouts of seconds meet both sides of it.
 const MAX_LAG: Duration = Duration::from_secs(bgd_rules::metrics::LAG.as_secs() / 6);
@@ -41,8 +38,9 @@ pub(crate) struct Traffic {
     lag_s: u64,
     /// Until which virtual second the users have sent their requests.
     sent_until: u64,
-    /// (alias, version) → epoch second → counts in that second.
-    counts: BTreeMap<Key, BTreeMap<u64, Counts>>,
+    /// Alias the integration named → version that ran → epoch second → counts in that
+    /// second: nested, so that counting a request finds its series without building a key.
+    counts: BTreeMap<String, BTreeMap<String, BTreeMap<u64, Counts>>>,
 }
 
 impl Traffic {
@@ -68,8 +66,14 @@ impl Traffic {
     }
 
     pub(crate) fn record_at(&mut self, second: u64, alias: &str, version: &str, failed: bool) {
-        let key = (alias.to_owned(), version.to_owned());
-        let series = self.counts.entry(key).or_default();
+        let by_version = match self.counts.get_mut(alias) {
+            Some(by_version) => by_version,
+            None => self.counts.entry(alias.to_owned()).or_default(),
+        };
+        let series = match by_version.get_mut(version) {
+            Some(series) => series,
+            None => by_version.entry(version.to_owned()).or_default(),
+        };
         series.entry(second).or_default().add(failed);
     }
 
@@ -77,10 +81,7 @@ impl Traffic {
     fn published(&self, alias: &str, since: u64, now: u64) -> BTreeMap<String, Counts> {
         let until = now.saturating_sub(self.lag_s);
         let mut by_version = BTreeMap::<String, Counts>::new();
-        for ((a, version), series) in &self.counts {
-            if a != alias {
-                continue;
-            }
+        for (version, series) in self.counts.get(alias).into_iter().flatten() {
             let total = by_version.entry(version.clone()).or_default();
             for counts in series.range(since..until.max(since)).map(|(_, c)| c) {
                 total.invocations += counts.invocations;

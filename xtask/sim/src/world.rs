@@ -56,12 +56,25 @@ pub(super) struct SimStage {
     pub served_at: u64,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(super) struct Lambda {
     pub function: Option<(Function, Settings)>,
     pub versions: BTreeMap<u64, VersionFacts>,
     pub next_version: u64,
     pub aliases: BTreeMap<String, SimAlias>,
+}
+
+/// No function yet: the first version a new function publishes is 1, also after the last one
+/// was deleted (a destroyed stack provisioned again published version 0).
+impl Default for Lambda {
+    fn default() -> Self {
+        Self {
+            function: None,
+            versions: BTreeMap::new(),
+            next_version: 1,
+            aliases: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -122,6 +135,9 @@ pub(super) struct World {
     pub alarms: BTreeMap<String, bgd_rules::cloudwatch::Alarm>,
     /// Actor → how far its machine's clock is off (seconds).
     pub skews: BTreeMap<usize, i64>,
+    /// Actor → when its session credentials expire (epoch seconds, as STS stamps them); an
+    /// actor not here has credentials the SDK refreshes.
+    pub credentials: BTreeMap<usize, u64>,
     /// Actors whose process died.
     pub dead: BTreeSet<usize>,
     /// Digest → the app its image runs.
@@ -160,15 +176,13 @@ impl World {
             rates,
             faulty: false,
             script: Script::default(),
-            lambda: Lambda {
-                next_version: 1,
-                ..Default::default()
-            },
+            lambda: Lambda::default(),
             gateway: Gateway::default(),
             images: Images::default(),
             roles: BTreeMap::new(),
             alarms: BTreeMap::new(),
             skews: BTreeMap::new(),
+            credentials: BTreeMap::new(),
             dead: BTreeSet::new(),
             apps: BTreeMap::new(),
             oracle: Oracle::default(),

@@ -25,8 +25,8 @@ pub struct Sim {
     /// Stop at the first run that breaks an invariant
     #[arg(long)]
     pub first_failure: bool,
-    /// Plant each known bug in a copy of the workspace, build it and run the batch against it
-    /// (--runs at most, stopping at the first violation): every mutant must be caught
+    /// Plant the known bugs in a copy of the workspace, build it once and run the batch against
+    /// each (--runs at most, stopping at the first violation): every mutant must be caught
     #[arg(long)]
     pub mutants: bool,
 }

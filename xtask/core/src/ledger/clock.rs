@@ -66,3 +66,30 @@ pub(crate) fn now_rfc3339() -> String {
 
 /// The one civil-date conversion (and its inverse), shared with the data plane's log lines.
 pub use bgd_rules::clock::{epoch_of, rfc3339};
+
+/// How long before its credentials expire a run ends: its cleanup (bounded at 30 s) and a
+/// rollout's revert still need them (past the expiry, the revert itself failed on ExpiredToken:
+/// aws-audit-3 N2).
+pub const CREDENTIALS_RESERVE: Duration = Duration::from_secs(2 * 60);
+
+/// When a run ends: `timeout_s` from now, or [`CREDENTIALS_RESERVE`] before its credentials
+/// expire, whichever comes first (the credentials' expiry judged by [`system_now`], so the
+/// simulation's machines judge it by their virtual clocks).
+pub fn run_deadline(
+    timeout_s: u64,
+    credentials_expire: Option<SystemTime>,
+) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    // A huge --timeout means no deadline, not an overflow.
+    let timeout = now
+        .checked_add(Duration::from_secs(timeout_s))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+    let Some(expire) = credentials_expire else {
+        return timeout;
+    };
+    let usable = expire
+        .duration_since(system_now())
+        .unwrap_or_default()
+        .saturating_sub(CREDENTIALS_RESERVE);
+    timeout.min(now + usable)
+}

@@ -112,10 +112,11 @@ async fn no_alarm_firing<C: Cloud>(ctx: &Ctx<C>, green: &Alias) -> Result<()> {
         && !alarms.is_empty()
     {
         // A missing alarm is a typo to fix now; one already in ALARM would roll back any
-        // version, so this one is not shipped into it.
+        // version, so this one is not shipped into it. When green's own version fires it,
+        // it never clears by waiting: the advice names the rollback.
         if let Some(name) = traffic.alarming(alarms).await?.first() {
             bail!(
-                "alarm {name} is in ALARM already: green stays on version {}; deploy once it is OK again",
+                "alarm {name} is in ALARM already: green stays on version {}; deploy once it is OK again, or, if version {0} is what fires it, put the version before back with `cargo xtask rollback`",
                 green.target.version
             );
         }

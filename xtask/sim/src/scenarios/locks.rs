@@ -12,6 +12,7 @@ use super::{crashed_holding_the_lock, no_violation, on_provisioned, paused, reac
 use crate::{
     actor::{self, Deploy, Ending, Role},
     fault::{Fault, Script, Scripted},
+    oracle::Holder,
     run::provisioned,
     tests::fixtures,
 };
@@ -271,6 +272,57 @@ fn a_deploy_taken_over_after_it_verified_does_not_promote() {
         };
         assert_eq!(exit_of(&e), Exit::LockHeld, "{e:#}");
         no_violation(&world);
+    });
+}
+
+/// Was seed 593 of `--fresh --actors 5`: a deploy checked its lock right before promoting and
+/// found it its own; its TTL had passed, and another run's takeover (DeleteStage, which is not
+/// conditional, then CreateStage) landed between that check and the write of green. The write
+/// lands: the residual the pipeline narrows to one write, which the oracle allows, and only
+/// right after a check. The run says it moved green, and leaves the taker's lock alone.
+#[test]
+fn a_write_of_green_racing_the_takeover_of_its_lock_is_the_one_allowed() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().script = Script::new([Scripted {
+            actor: 1,
+            call: "UpdateAlias sim:green",
+            nth: 1,
+            fault: Fault::TakenOver { by: 2 },
+        }]);
+        let deploy = Role::Deploy(Deploy::of(1));
+        let ending = actor::run(&world, 1, deploy, &fixtures.config, &fixtures.images).await;
+        {
+            let w = world.lock().unwrap();
+            let trace = w.trace.as_deref().unwrap_or_default();
+            // The call of a1's before the takeover (phase lines aside) is its check of the lock.
+            let taken = trace.iter().position(|l| l.contains("!! taken-over"));
+            let before = taken.and_then(|t| {
+                trace[..t]
+                    .iter()
+                    .rev()
+                    .find(|l| l.contains(" a1 ") && !l.contains(" == "))
+            });
+            assert!(
+                before.is_some_and(|l| l.contains("a1 GetStage blue -> ok")),
+                "the takeover did not come between the check and the write:\n{}",
+                trace.join("\n")
+            );
+        }
+        reached(&world, "a1 UpdateAlias sim:green→2 -> ok");
+        let Ending::Done(Ok(said)) = ending else {
+            panic!("the deploy whose write raced the takeover failed");
+        };
+        assert!(said.contains("this run moved it"), "{said}");
+        no_violation(&world);
+        let w = world.lock().unwrap();
+        assert_eq!(w.routes_of(GREEN), ["2"]);
+        assert_eq!(
+            w.oracle.lock,
+            Some((Holder::Actor(2), false)),
+            "the taker's lock stays"
+        );
     });
 }
 
