@@ -14,7 +14,7 @@ use super::{
 
 use crate::{
     image::{Built, Image},
-    ledger,
+    ledger::{self, Promotion},
     secret::Secret,
 };
 
@@ -111,12 +111,20 @@ async fn already_deployed<C: Cloud>(
         p.note("--unpin: green stays on this build and is no longer pinned");
     }
     // A re-run after a run killed past promote: only its lock is left to remove, and the bake
-    // it was in, if any, to finish (not in a dry run, which writes nothing).
+    // it was in, if any, to finish (not in a dry run, which writes nothing). The bake is
+    // carried on as `resume` does, holding the lock: a revert without it landed under a live
+    // lock of another run (the simulation's seed 25954).
     if options.dry_run {
         return Ok(None);
     }
+    let baking = Promotion::parse(&pre.green.description).is_ok_and(|p| p.baking.is_some());
+    if baking {
+        return Ok(super::resume::run(ctx, options.break_lock, false)
+            .await?
+            .rollout);
+    }
     ctx.release_left_lock(&pre.api, options.break_lock).await?;
-    ctx.resume_bake(&pre.api, &pre.green, None).await
+    Ok(None)
 }
 
 /// The lock (stage blue) around [`ship`], released whatever ends it unless `--keep-blue` or
