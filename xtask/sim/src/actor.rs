@@ -19,7 +19,8 @@ use bgd_core::{
     ledger,
     outcome::exit_of,
     pipeline::{
-        Ctx, deploy, destroy, history, hold, provision, prune, rollback, statement, status, unpin,
+        Ctx, deploy, destroy, history, hold, provision, prune, resume, rollback, statement, status,
+        unpin,
     },
     probe::Prober,
     progress::Progress,
@@ -38,6 +39,8 @@ pub(crate) enum Role {
     Promote,
     /// `abort` of a held deploy.
     Abort,
+    /// `resume` of a rollout an earlier run began (handed off, or left by a crash).
+    Resume,
     /// `prune --keep N`.
     Prune {
         keep: usize,
@@ -104,6 +107,7 @@ impl Role {
             16 => Self::VerifyGreen,
             17 => Self::DeployDryRun { build },
             18 => Self::RollbackDryRun,
+            19 => Self::Resume,
             _ => Self::Deploy(Deploy::of(build)),
         }
     }
@@ -130,6 +134,7 @@ impl fmt::Display for Role {
             Self::Rollback { to: Some(to) } => write!(f, "rollback --to {to}"),
             Self::Rollback { to: None } => write!(f, "rollback"),
             Self::Unpin => write!(f, "unpin"),
+            Self::Resume => write!(f, "resume"),
             Self::Promote => write!(f, "promote"),
             Self::Abort => write!(f, "abort"),
             Self::Prune { keep } => write!(f, "prune --keep {keep}"),
@@ -245,11 +250,35 @@ pub(crate) fn context(
         local_gateway: Some(super::world::GATEWAY.into()),
         function_log: None,
         progress,
-        deadline: ledger::run_deadline(30 * 60, credentials_expire),
+        deadline: ledger::run_deadline(timeout_s(role), credentials_expire),
         credentials_expire,
-        hand_off: false,
+        hand_off: hands_off(role),
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
+    }
+}
+
+/// Whether `role` runs with `--hand-off`: `resume` always does, and deploys of build
+/// [`HANDS_OFF`] with a `--timeout` shorter than their rollout, so rollouts are handed off
+/// mid-way and carried on by a later `resume` or deploy.
+fn hands_off(role: &Role) -> bool {
+    match role {
+        Role::Resume => true,
+        Role::Deploy(deploy) => deploy.build == HANDS_OFF,
+        _ => false,
+    }
+}
+
+/// The build whose deploys hand their rollouts off.
+const HANDS_OFF: usize = 2;
+
+/// A run's `--timeout`: 30 minutes, or for a deploy that hands off, a minute and a half (its
+/// watch stops a minute before, around the simulated rollouts' seconds-long steps).
+fn timeout_s(role: &Role) -> u64 {
+    if matches!(role, Role::Deploy(_)) && hands_off(role) {
+        90
+    } else {
+        30 * 60
     }
 }
 
@@ -353,6 +382,13 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             .await?
         }
         Role::Unpin => unpin::unpin(ctx, false, false).await?,
+        Role::Resume => {
+            stated(ctx, role, async {
+                let report = resume::run(ctx, false, false).await?;
+                Ok(format!("{:?} version {:?}", report.outcome, report.version))
+            })
+            .await?
+        }
         Role::Status => {
             let status = status::status(ctx, false).await?;
             format!("status of {}", status.function)

@@ -69,6 +69,10 @@ impl<C: Cloud> Ctx<C> {
                 seen.handed_off = Some(handed_off(&green, &promotion.version.to_string()));
             }
             Ending::Breach(breach) => {
+                // A revert is a write of green too: not under another run's lock.
+                self.still_rolling(lock)
+                    .await
+                    .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
                 self.revert_resumed(&green, old, candidate, &breach).await?;
                 return Err(refuse(
                     Exit::RolledBack,
