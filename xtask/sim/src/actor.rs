@@ -240,6 +240,7 @@ pub(crate) fn context(
         });
     }));
     cloud.world().note(|| format!("a{actor} starts {role}"));
+    let (timeout_s, hand_off) = timeout_and_hand_off(role);
     let credentials_expire = (cloud.world().credentials.get(&actor))
         .map(|at| std::time::UNIX_EPOCH + Duration::from_secs(*at));
     Ctx {
@@ -250,37 +251,27 @@ pub(crate) fn context(
         local_gateway: Some(super::world::GATEWAY.into()),
         function_log: None,
         progress,
-        deadline: ledger::run_deadline(timeout_s(role), credentials_expire),
+        deadline: ledger::run_deadline(timeout_s, credentials_expire),
         credentials_expire,
-        hand_off: hands_off(role),
+        hand_off,
         green_writes: Default::default(),
         traffic: Some(Box::new(SimCloudWatch(cloud_watch))),
     }
 }
 
-/// Whether `role` runs with `--hand-off`: `resume` always does, and deploys of build
-/// [`HANDS_OFF`] with a `--timeout` shorter than their rollout, so rollouts are handed off
-/// mid-way and carried on by a later `resume` or deploy.
-fn hands_off(role: &Role) -> bool {
+/// A run's `--timeout` and `--hand-off`: `resume` hands off; deploys of build [`HANDS_OFF`]
+/// hand off with a minute and a half (their watch stops a minute before, among the simulated
+/// rollouts' seconds-long steps), so later runs carry their rollouts on; others run 30 minutes.
+fn timeout_and_hand_off(role: &Role) -> (u64, bool) {
     match role {
-        Role::Resume => true,
-        Role::Deploy(deploy) => deploy.build == HANDS_OFF,
-        _ => false,
+        Role::Resume => (30 * 60, true),
+        Role::Deploy(deploy) if deploy.build == HANDS_OFF => (90, true),
+        _ => (30 * 60, false),
     }
 }
 
 /// The build whose deploys hand their rollouts off.
 const HANDS_OFF: usize = 2;
-
-/// A run's `--timeout`: 30 minutes, or for a deploy that hands off, a minute and a half (its
-/// watch stops a minute before, around the simulated rollouts' seconds-long steps).
-fn timeout_s(role: &Role) -> u64 {
-    if matches!(role, Role::Deploy(_)) && hands_off(role) {
-        90
-    } else {
-        30 * 60
-    }
-}
 
 /// How long `deploy --hold` holds (the flag's default, in the simulation's minutes).
 const HOLD: Duration = Duration::from_secs(10 * 60);

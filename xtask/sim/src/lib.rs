@@ -1,5 +1,5 @@
 //! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
-//! with rollouts, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
+//! with rollouts, some handed off, resume, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
 //! several actors at once, each verb that may move green through its closing statement; destroy
 //! and provision again under faults after some storms) against an in-memory AWS on
 //! virtual time, with faults at every cloud, registry and stage call, some machines' session
