@@ -1,6 +1,7 @@
 //! The local cloud through clients other than the Rust SDK, as a new user would reach it: boto3
 //! (from the moto venv every local cloud has), which speaks AWS JSON 1.0 (or query) to
-//! CloudWatch where the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there).
+//! CloudWatch where the Rust SDK speaks CBOR (issue 32, item 8: "any AWS client works" was false there),
+//! and Lambda, API Gateway and ECR with their refusals.
 use serde_json::Value;
 
 use e2e::local::{Running, deploy_two_versions, stage_url, unique};
@@ -140,4 +141,52 @@ print(json.dumps({{r['Id']: sum(r['Values']) for r in answer['MetricDataResults'
     );
     assert!(green >= 5.0, "{seen}");
     assert!(all >= green, "{seen}");
+}
+
+/// boto3 (and so the aws CLI, on the same botocore) reads the local cloud's Lambda, API Gateway
+/// and ECR answers, and meets their refusals with AWS's codes and statuses (issue 32: "tried as
+/// a new user would"): the front forwards these to moto or answers them itself.
+#[tokio::test]
+async fn boto3_reads_lambda_api_gateway_and_ecr_and_their_refusals_as_aws_answers() {
+    let local = Running::up().await;
+    let deployed = deploy_two_versions(&local, &unique("clients")).await;
+    let (function, api) = (&deployed.function, &deployed.api.id);
+    let url = &local.endpoints.front_url;
+    let seen = boto3(
+        &local,
+        &format!(
+            r#"
+kw = dict(endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='local', aws_secret_access_key='local')
+lam, gw, ecr = (boto3.client(s, **kw) for s in ('lambda', 'apigateway', 'ecr'))
+def refusal(call):
+    try:
+        call()
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+print(json.dumps({{
+    'package': lam.get_function(FunctionName='{function}')['Configuration']['PackageType'],
+    'green': lam.get_alias(FunctionName='{function}', Name='green')['FunctionVersion'],
+    'versions': [v['Version'] for v in lam.list_versions_by_function(FunctionName='{function}')['Versions']],
+    'no_function': refusal(lambda: lam.get_function(FunctionName='{function}-missing')),
+    'stage': gw.get_stage(restApiId='{api}', stageName='green')['stageName'],
+    'no_stage': refusal(lambda: gw.get_stage(restApiId='{api}', stageName='missing')),
+    'repository': ecr.describe_repositories(repositoryNames=['{function}'])['repositories'][0]['repositoryName'],
+    'images': len(ecr.describe_images(repositoryName='{function}')['imageDetails']),
+    'no_repository': refusal(lambda: ecr.describe_repositories(repositoryNames=['{function}-missing'])),
+}}))
+"#
+        ),
+    );
+    let expected = serde_json::json!({
+        "package": "Image",
+        "green": "1",
+        "versions": ["$LATEST", "1", "2"],
+        "no_function": ["ResourceNotFoundException", 404],
+        "stage": "green",
+        "no_stage": ["NotFoundException", 404],
+        "repository": function,
+        "images": 2,
+        "no_repository": ["RepositoryNotFoundException", 400],
+    });
+    assert_eq!(seen, expected);
 }
