@@ -190,3 +190,30 @@ print(json.dumps({{
     });
     assert_eq!(seen, expected);
 }
+
+/// A new user's client set up by `cargo xtask local env` alone (no endpoint, region or keys of
+/// its own) reaches the local cloud: botocore, under boto3 and the aws CLI v1, reads
+/// `AWS_DEFAULT_REGION`, not `AWS_REGION` (with `local env` as it was, every call of the aws CLI
+/// said "You must specify a region").
+#[tokio::test]
+async fn boto3_set_up_by_local_env_alone_reaches_the_local_cloud() {
+    let local = Running::up().await;
+    let sh = xshell::Shell::new().unwrap();
+    let bin = bgd_core::setup::ensure_moto(&sh).unwrap();
+    let mut python = std::process::Command::new(bin.join("python3"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
+        python.env_remove(name);
+    }
+    let script = "import boto3; print(len(boto3.client('lambda').list_functions()['Functions']), len(boto3.client('cloudwatch').describe_alarms()['MetricAlarms']))";
+    let out = python
+        .envs(local.endpoints.env())
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "boto3 with `local env` alone: {stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0 0");
+}

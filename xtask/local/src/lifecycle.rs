@@ -352,6 +352,9 @@ impl Endpoints {
         vec![
             ("AWS_ENDPOINT_URL", self.front_url.clone()),
             ("AWS_REGION", self.region.clone()),
+            // boto3 and the aws CLI v1 (botocore) read only this one: with AWS_REGION alone
+            // they asked for a region.
+            ("AWS_DEFAULT_REGION", self.region.clone()),
             // The local cloud accepts any credentials; these keep SDKs from searching for real ones.
             ("AWS_ACCESS_KEY_ID", "local".into()),
             ("AWS_SECRET_ACCESS_KEY", "local".into()),
