@@ -104,7 +104,7 @@ const MUTANTS: &[Mutant] = &[
     Mutant {
         name: "a dry run removes a lock left behind",
         file: DEPLOY,
-        at: "    if options.dry_run {\n        return Ok(None);\n    }\n    ctx.release_left_lock",
+        at: "    if options.dry_run {\n        return Ok(None);\n    }\n    let baking",
         from: "options.dry_run",
         to: "false",
         splice: Splice::Expression,
