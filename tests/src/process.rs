@@ -16,6 +16,29 @@ pub fn kill(pid: u32, signal: i32) {
     );
 }
 
+/// Waits until `pid` is dead (a zombie, or reaped), at most 10 s: SIGKILL takes effect when the
+/// process next runs, which on a loaded machine came after the test's next request reached it
+/// alive (`local_cloud::a_killed_instance_gives_502…` saw 200 so).
+pub async fn until_dead(pid: u32) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state is the field after the command's closing parenthesis.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next());
+        if matches!(state, None | Some("Z" | "X")) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pid} still runs: {stat}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Sends `signal` to a process tree at once, `pids[0]` its root: the root must be alive; one
 /// below it may have died with its parent before its turn.
 pub fn kill_tree(pids: &[u32], signal: i32) {

@@ -112,6 +112,7 @@ async fn a_killed_instance_gives_502_then_the_next_request_recovers() {
     let pids = idle_instances(&http, &local).await;
     assert_eq!(pids.len(), 1, "one warm instance after one request");
     e2e::process::kill(pids[0], libc::SIGKILL);
+    e2e::process::until_dead(pids[0]).await;
 
     let crashed = http.get(&url).send().await.unwrap();
     assert_eq!(crashed.status(), 502);
