@@ -148,13 +148,9 @@ impl<C: Cloud> Ctx<C> {
                 Ok(seen)
             }
             Ending::Breach(breach) => {
-                // A revert is a write of green too: not under another run's lock.
-                self.still_rolling(lock)
-                    .await
-                    .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
                 let green_before = (old.as_str(), before.to_description());
                 self.revert(
-                    &current,
+                    (&current, lock),
                     (green_before.0, &green_before.1),
                     candidate,
                     &breach,
@@ -321,20 +317,25 @@ impl<C: Cloud> Ctx<C> {
         self.progress.phase(Phase::Bake, bake).await
     }
 
-    /// Green back on `old` alone in one write guarded by the RevisionId of the last write;
-    /// then the candidate's image is tagged `failed-image-HEX` and its publication
-    /// `failed-N-FP`. The write puts back `record`, green's record from before the rollout: in
+    /// Green back on `old` alone, if this run still holds `lock`, in one write guarded by the
+    /// RevisionId of the last write; then the candidate's image is tagged `failed-image-HEX`
+    /// and its publication `failed-N-FP`. The write puts back `record`, green's record from before the rollout: in
     /// the bake green's record names N, and a plain rollback then goes where it would have
     /// before, not to the version that just failed; in the shift it names the rollout under
     /// way, which is over.
     async fn revert(
         &self,
-        current: &Alias,
+        (current, lock): (&Alias, Lock<'_>),
         (old, record): (&str, &str),
         candidate: Candidate<'_>,
         breach: &Breach,
         (registry, repository): (&C::Registry, &str),
     ) -> Result<()> {
+        // A revert is a write of green too: not under another run's lock (a resumed bake's
+        // revert landed under the lock of a run that took its expired one over: seed 1888).
+        self.still_rolling(lock)
+            .await
+            .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
         self.progress
             .phase(Phase::Revert, async {
                 let target = AliasTarget::version(old);

@@ -69,11 +69,8 @@ impl<C: Cloud> Ctx<C> {
                 seen.handed_off = Some(handed_off(&green, &promotion.version.to_string()));
             }
             Ending::Breach(breach) => {
-                // A revert is a write of green too: not under another run's lock.
-                self.still_rolling(lock)
-                    .await
-                    .map_err(|e| e.context(format!("{breach}: green was not put back")))?;
-                self.revert_resumed(&green, old, candidate, &breach).await?;
+                self.revert_resumed((&green, lock), old, candidate, &breach)
+                    .await?;
                 return Err(refuse(
                     Exit::RolledBack,
                     rolled_back(&breach, &old.to_string(), &promotion.version.to_string()),
@@ -87,7 +84,7 @@ impl<C: Cloud> Ctx<C> {
     /// candidate recorded as failed, as the rollout would have.
     async fn revert_resumed(
         &self,
-        green: &Alias,
+        green: (&Alias, Lock<'_>),
         old: u64,
         candidate: Candidate<'_>,
         breach: &Breach,
