@@ -259,9 +259,8 @@ pub(crate) fn context(
     }
 }
 
-/// A run's `--timeout` and `--hand-off`: `resume` hands off; deploys of build [`HANDS_OFF`]
-/// hand off with a minute and a half (their watch stops a minute before, among the simulated
-/// rollouts' seconds-long steps), so later runs carry their rollouts on; others run 30 minutes.
+/// A run's `--timeout` and `--hand-off`: `resume` hands off; deploys of build [`HANDS_OFF`] with
+/// 90 s (their watch stops a minute before, amid the rollouts' seconds-long steps); others 30 min.
 fn timeout_and_hand_off(role: &Role) -> (u64, bool) {
     match role {
         Role::Resume => (30 * 60, true),
@@ -291,47 +290,83 @@ async fn stated(
     result.map(|said| format!("{said}; {green}"))
 }
 
+/// Runs `role`, a verb that may move green through its closing statement ([`stated`]).
 async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
-    let options = |build: usize| deploy::Options {
+    match role {
+        Role::Deploy(_)
+        | Role::DeployDryRun { .. }
+        | Role::Promote
+        | Role::Rollback { .. }
+        | Role::RollbackDryRun
+        | Role::Resume => stated(ctx, role, on_green(ctx, role, images)).await,
+        _ => elsewhere(ctx, role, images).await,
+    }
+}
+
+/// A deploy of `build`'s image with no flags.
+fn deploy_options(images: &[PathBuf], build: usize) -> deploy::Options {
+    deploy::Options {
         image: Some(images[build].clone()),
         ..Default::default()
-    };
+    }
+}
+
+/// The verbs that may move green: what each says it did.
+async fn on_green(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
     Ok(match role {
-        Role::Provision => {
-            let report = provision::run(ctx, &options(0)).await?;
-            format!("provisioned, green serves {:?}", report.version)
-        }
         Role::Deploy(flags) => {
             let options = deploy::Options {
                 unpin: flags.unpin,
                 break_lock: flags.break_lock,
                 force: flags.force,
                 hold: flags.hold.then_some(HOLD),
-                ..options(flags.build)
+                ..deploy_options(images, flags.build)
             };
-            stated(ctx, role, async {
-                let report = deploy::run(ctx, &options).await?;
-                let version = report.held.or(report.version);
-                Ok(format!("{:?} version {version:?}", report.outcome))
-            })
-            .await?
+            let report = deploy::run(ctx, &options).await?;
+            let version = report.held.or(report.version);
+            format!("{:?} version {version:?}", report.outcome)
         }
         Role::DeployDryRun { build } => {
             let options = deploy::Options {
                 dry_run: true,
-                ..options(*build)
+                ..deploy_options(images, *build)
             };
-            stated(ctx, role, async {
-                Ok(format!("{:?}", deploy::run(ctx, &options).await?.outcome))
-            })
-            .await?
+            format!("{:?}", deploy::run(ctx, &options).await?.outcome)
         }
         Role::Promote => {
-            stated(ctx, role, async {
-                let report = hold::promote_held(ctx, hold::Options::default()).await?;
-                Ok(format!("promoted version {:?}", report.version))
-            })
-            .await?
+            let report = hold::promote_held(ctx, hold::Options::default()).await?;
+            format!("promoted version {:?}", report.version)
+        }
+        Role::Rollback { to } => {
+            let options = rollback::Options {
+                to: *to,
+                ..Default::default()
+            };
+            let report = rollback::run(ctx, options).await?;
+            format!("rolled back {} → {}", report.from, report.to)
+        }
+        Role::RollbackDryRun => {
+            let options = rollback::Options {
+                dry_run: true,
+                ..Default::default()
+            };
+            let report = rollback::run(ctx, options).await?;
+            format!("would roll back {} → {}", report.from, report.to)
+        }
+        Role::Resume => {
+            let report = resume::run(ctx, false, false).await?;
+            format!("{:?} version {:?}", report.outcome, report.version)
+        }
+        _ => unreachable!("`act` sends only the verbs that may move green here"),
+    })
+}
+
+/// The verbs that never move green (or, like destroy, remove it whole).
+async fn elsewhere(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<String> {
+    Ok(match role {
+        Role::Provision => {
+            let report = provision::run(ctx, &deploy_options(images, 0)).await?;
+            format!("provisioned, green serves {:?}", report.version)
         }
         Role::Abort => hold::abort(ctx, false).await?,
         Role::Prune { keep } => {
@@ -350,36 +385,7 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             "removed {}",
             destroy::run(ctx, false, false).await?.join(", ")
         ),
-        Role::Rollback { to } => {
-            let options = rollback::Options {
-                to: *to,
-                ..Default::default()
-            };
-            stated(ctx, role, async {
-                let report = rollback::run(ctx, options).await?;
-                Ok(format!("rolled back {} → {}", report.from, report.to))
-            })
-            .await?
-        }
-        Role::RollbackDryRun => {
-            let options = rollback::Options {
-                dry_run: true,
-                ..Default::default()
-            };
-            stated(ctx, role, async {
-                let report = rollback::run(ctx, options).await?;
-                Ok(format!("would roll back {} → {}", report.from, report.to))
-            })
-            .await?
-        }
         Role::Unpin => unpin::unpin(ctx, false, false).await?,
-        Role::Resume => {
-            stated(ctx, role, async {
-                let report = resume::run(ctx, false, false).await?;
-                Ok(format!("{:?} version {:?}", report.outcome, report.version))
-            })
-            .await?
-        }
         Role::Status => {
             let status = status::status(ctx, false).await?;
             format!("status of {}", status.function)
@@ -389,5 +395,6 @@ async fn act(ctx: &Ctx<SimCloud>, role: &Role, images: &[PathBuf]) -> Result<Str
             let report = status::verify(ctx, bgd_core::pipeline::GREEN, None).await?;
             format!("green reports version {:?}", report.report.version)
         }
+        _ => unreachable!("`act` sends the verbs that may move green to `on_green`"),
     })
 }
