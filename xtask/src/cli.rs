@@ -4,7 +4,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::flags::{Cli, Verb};
+use crate::{
+    flags::{Cli, Verb},
+    places::{
+        OnFailure::{CarryOn, Stop},
+        in_each,
+    },
+};
 use bgd_core::{hooks, outcome, secret};
 
 /// The run's stack: address space, touched only as deep as a verb goes.
@@ -43,19 +49,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.verb {
-        Verb::Provision(verb) => runtime.block_on(verb.run(global)),
-        Verb::Deploy(verb) => runtime.block_on(verb.run(global)),
-        Verb::Promote(verb) => runtime.block_on(verb.run(global)),
-        Verb::Abort(verb) => runtime.block_on(verb.run(global)),
-        Verb::Resume(verb) => runtime.block_on(verb.run(global)),
-        Verb::Rollback(verb) => runtime.block_on(verb.run(global)),
-        Verb::Unpin(verb) => runtime.block_on(verb.run(global)),
-        Verb::Prune(verb) => runtime.block_on(verb.run(global)),
-        Verb::Status(verb) => runtime.block_on(verb.run(global)),
-        Verb::History(verb) => runtime.block_on(verb.run(global)),
-        Verb::Verify(verb) => runtime.block_on(verb.run(global)),
-        Verb::Destroy(verb) => runtime.block_on(verb.run(global)),
-        Verb::Doctor(verb) => runtime.block_on(verb.run(global)),
+        Verb::Provision(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Deploy(verb) => runtime.block_on(verb.run_everywhere(global)),
+        Verb::Promote(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Abort(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Resume(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Rollback(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
+            verb.run(global, c).await
+        })),
+        Verb::Unpin(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Prune(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Status(verb) => runtime.block_on(verb.run_everywhere(global)),
+        Verb::History(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
+            verb.run(global, c).await
+        })),
+        Verb::Verify(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
+            verb.run(global, c).await
+        })),
+        Verb::Destroy(verb) => {
+            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
+        }
+        Verb::Doctor(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
+            verb.run(global, c).await
+        })),
         Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
         Verb::Build(verb) => verb.run(global.json),
         Verb::Bench(verb) => verb.run(&runtime, global.json),

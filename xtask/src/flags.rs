@@ -42,6 +42,13 @@ pub struct Global {
     /// workflow) judges what happened meanwhile and carries it on
     #[arg(long, global = true)]
     pub hand_off: bool,
+    /// Run in this environment of deploy.toml's [environments]: its account (credentials for
+    /// another stop the run), its profile or role, its values; in each of its regions in order
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// With --env: only this one of the environment's regions
+    #[arg(long, global = true, value_name = "REGION", requires = "env")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

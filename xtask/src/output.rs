@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use bgd_aws::SdkCloud;
 use bgd_core::{
+    config::Placement,
     outcome::{Green, exit_of},
     pipeline::{Ctx, statement},
     secret::redact,
@@ -63,18 +64,41 @@ pub(crate) async fn stating_green<T: Serialize + std::fmt::Display>(
 /// field is removed or changes type.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
-/// A result as `--json` prints it: its own fields and `schema_version`.
+/// A result as `--json` prints it: its own fields and `schema_version`, and with `--env` the
+/// environment and region it is about.
 #[derive(Serialize)]
 struct Versioned<'a, T> {
     schema_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<Place>,
     #[serde(flatten)]
     result: &'a T,
+}
+
+#[derive(Clone, Serialize)]
+struct Place {
+    name: String,
+    account: String,
+    region: String,
+}
+
+/// The environment and region the verb now runs in (`places::each` sets it before each
+/// region's run): one process, one verb, so one value at a time.
+static PLACE: std::sync::Mutex<Option<Place>> = std::sync::Mutex::new(None);
+
+pub(crate) fn place(placement: Option<Placement>) {
+    *PLACE.lock().expect("PLACE") = placement.map(|p| Place {
+        name: p.environment,
+        account: p.account,
+        region: p.region,
+    });
 }
 
 /// Prints `result` as JSON on stdout, secrets redacted.
 pub(crate) fn print_json<T: Serialize>(result: &T) -> Result<()> {
     let versioned = Versioned {
         schema_version: SCHEMA_VERSION,
+        environment: PLACE.lock().expect("PLACE").clone(),
         result,
     };
     println!("{}", redact(&serde_json::to_string_pretty(&versioned)?));

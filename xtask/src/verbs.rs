@@ -26,8 +26,7 @@ use bgd_core::{
 use bgd_local::LocalCloud;
 
 /// Builds the context every cloud verb runs in.
-pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
-    let config = Config::load()?;
+pub(crate) async fn connect(global: &flags::Global, config: Config) -> Result<Ctx<SdkCloud>> {
     let credentials_expire = (!global.local)
         .then(credentials_expire)
         .transpose()?
@@ -39,11 +38,23 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         eprintln!("local: making sure the local cloud is up (cargo xtask local up)");
         let endpoints = local.up(&exe).await?;
         let log = local.function_log(config.function_name());
-        (endpoints.target(), Some(endpoints.gateway_url), Some(log))
+        // An environment's account and region on the local cloud: its credentials name them.
+        let target = match &config.placement {
+            // TODO(merge envlocal): endpoints.target_in(Some(&placement.account), &placement.region)
+            Some(placement) => Target::Local {
+                endpoint_url: endpoints.front_url.clone(),
+                region: placement.region.clone(),
+            },
+            None => endpoints.target(),
+        };
+        (target, Some(endpoints.gateway_url), Some(log))
     } else {
+        let reach = config.placement.as_ref();
         (
             Target::Aws {
                 region: config.project.region.clone(),
+                profile: reach.and_then(|p| p.profile.clone()),
+                role_arn: reach.and_then(|p| p.role_arn.clone()),
             },
             None,
             None,
@@ -58,6 +69,15 @@ pub(crate) async fn connect(global: &flags::Global) -> Result<Ctx<SdkCloud>> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
+    if let Some(placement) = config.placement.as_ref().filter(|p| p.account != account) {
+        bail!(
+            "environment {} is account {}, but these credentials are for account {account}: nothing was changed; reach {} as deploy.toml's [environments.{}] says (its profile or role_arn), or sign in to it",
+            placement.environment,
+            placement.account,
+            placement.account,
+            placement.environment
+        );
+    }
     let traffic = Some(Box::new(cloud.traffic()) as Box<dyn Traffic>);
     Ok(Ctx {
         prober: Prober::new(bgd_aws::HttpClient::default()).with_paths(config.app.paths()),
@@ -123,13 +143,13 @@ async fn provisioned(ctx: &Ctx<SdkCloud>) -> Result<bool> {
 }
 
 impl flags::Provision {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let mut ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let mut ctx = connect(global, config).await?;
         // An unset `${VAR}` stops the run before the build, not after it.
         ctx.config.settings()?;
         let mut options = deploy::Options {
-            image: self.image,
-            build_id: self.build_id,
+            image: self.image.clone(),
+            build_id: self.build_id.clone(),
             dry_run: self.dry_run,
             ..Default::default()
         };
@@ -159,12 +179,12 @@ async fn provision(
 }
 
 impl flags::Deploy {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let mut ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let mut ctx = connect(global, config).await?;
         ctx.config.settings()?;
         let mut options = deploy::Options {
-            image: self.image,
-            build_id: self.build_id,
+            image: self.image.clone(),
+            build_id: self.build_id.clone(),
             keep_blue: self.keep_blue,
             break_lock: self.break_lock,
             unpin: self.unpin,
@@ -205,8 +225,8 @@ impl flags::Deploy {
 }
 
 impl flags::Promote {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let work = async {
             let options = pipeline::hold::Options {
                 dry_run: self.dry_run,
@@ -222,8 +242,8 @@ impl flags::Promote {
 }
 
 impl flags::Resume {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let mut ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let mut ctx = connect(global, config).await?;
         // Carrying a rollout on is what resume is for: its own time running out hands off again.
         ctx.hand_off = true;
         let work = async {
@@ -236,16 +256,16 @@ impl flags::Resume {
 }
 
 impl flags::Abort {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let message = pipeline::hold::abort(&ctx, self.dry_run).await?;
         print(&Message { message }, global.json)
     }
 }
 
 impl flags::Rollback {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let options = pipeline::rollback::Options {
             to: self.to,
             break_lock: self.break_lock,
@@ -262,16 +282,16 @@ impl flags::Rollback {
 }
 
 impl flags::Unpin {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let message = pipeline::unpin::unpin(&ctx, self.dry_run, self.break_lock).await?;
         print(&Message { message }, global.json)
     }
 }
 
 impl flags::Prune {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let options = pipeline::prune::Options {
             keep: self.keep,
             dry_run: self.dry_run,
@@ -281,8 +301,8 @@ impl flags::Prune {
 }
 
 impl flags::Status {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         print(
             &pipeline::status::status(&ctx, self.show_token).await?,
             global.json,
@@ -291,23 +311,23 @@ impl flags::Status {
 }
 
 impl flags::History {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         print(&pipeline::history::history(&ctx).await?, global.json)
     }
 }
 
 impl flags::Verify {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         let report = pipeline::status::verify(&ctx, &self.stage, self.expect_version).await?;
         print(&report, global.json)
     }
 }
 
 impl flags::Destroy {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
-        let ctx = connect(global).await?;
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
+        let ctx = connect(global, config).await?;
         if !self.yes && !self.dry_run {
             confirm(&format!(
                 "destroy the function, API, repository and role named {}?",

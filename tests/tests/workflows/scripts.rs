@@ -62,6 +62,8 @@ fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
         held: None,
         write_calls: 9,
         rollout: None,
+        origin: None,
+        same_image: None,
     };
     let dir = scratch("green-url");
     std::fs::write(

@@ -77,7 +77,11 @@ impl SdkCloud {
             Target::Local { .. } => std::time::Duration::ZERO,
         };
         let sdk = match target {
-            Target::Aws { region } => {
+            Target::Aws {
+                region,
+                profile,
+                role_arn,
+            } => {
                 let elsewhere = audit::environment_region()
                     .await
                     .filter(|other| *other != region);
@@ -86,7 +90,28 @@ impl SdkCloud {
                         "note: using deploy.toml's region {region}, not {other} from the environment or profile"
                     );
                 }
-                loader.region(Region::new(region)).load().await
+                let loader = match profile {
+                    Some(profile) => loader.profile_name(profile),
+                    None => loader,
+                };
+                let sdk = loader.region(Region::new(region)).load().await;
+                match role_arn {
+                    // Assumed from the credentials the chain (or the profile) found; the
+                    // provider renews them before they expire.
+                    Some(role) => {
+                        let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
+                            .session_name("bgd-deploy")
+                            .configure(&sdk)
+                            .build()
+                            .await;
+                        sdk.into_builder()
+                            .credentials_provider(
+                                aws_sdk_sts::config::SharedCredentialsProvider::new(assumed),
+                            )
+                            .build()
+                    }
+                    None => sdk,
+                }
             }
             Target::Local {
                 endpoint_url,

@@ -11,7 +11,7 @@ use oci_client::{
 use reqwest::header::HeaderValue;
 
 use bgd_core::{
-    image::{Image, MANIFEST_MEDIA_TYPE, Registry, sha256_digest},
+    image::{Image, MANIFEST_MEDIA_TYPE, Pull, Registry, sha256_digest},
     secret::Secret,
 };
 
@@ -146,6 +146,56 @@ impl Registry for OciRegistry {
             .await
             .with_context(|| format!("reading {repository}@{digest} to tag it {tag}"))?;
         self.put_manifest(repository, &manifest, tag).await
+    }
+}
+
+impl Pull for OciRegistry {
+    async fn pull(&self, repository: &str, digest: &str) -> Result<Image> {
+        let reference = Reference::with_digest(self.host.clone(), repository.into(), digest.into());
+        let (manifest, _) = self
+            .client
+            .pull_manifest_raw(&reference, &self.auth, &[MANIFEST_MEDIA_TYPE])
+            .await
+            .with_context(|| format!("reading {}/{repository}@{digest}", self.host))?;
+        let blob = |wanted: &str| {
+            let reference = &reference;
+            let wanted = wanted.to_owned();
+            async move {
+                let mut bytes = Vec::new();
+                self.client
+                    .pull_blob(reference, wanted.as_str(), &mut bytes)
+                    .await
+                    .with_context(|| format!("reading blob {wanted} of {repository}"))?;
+                anyhow::ensure!(
+                    sha256_digest(&bytes) == wanted,
+                    "blob {wanted} of {repository} does not match its digest"
+                );
+                Ok(bytes)
+            }
+        };
+        anyhow::ensure!(
+            sha256_digest(&manifest) == digest,
+            "the manifest of {repository}@{digest} does not match its digest"
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&manifest)?;
+        let descriptor = |value: &serde_json::Value| {
+            value["digest"]
+                .as_str()
+                .map(str::to_owned)
+                .context("a descriptor without a digest")
+        };
+        let [layer] = parsed["layers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        else {
+            anyhow::bail!("{repository}@{digest} is not a bgd image (one layer)");
+        };
+        Ok(Image {
+            config: blob(&descriptor(&parsed["config"])?).await?,
+            layer: blob(&descriptor(layer)?).await?,
+            manifest: manifest.to_vec(),
+        })
     }
 }
 

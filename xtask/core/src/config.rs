@@ -1,5 +1,6 @@
 //! deploy.toml, typed: the one file users edit, and the only place resource names, ARNs and
 //! URLs are built, so AWS and the local cloud agree on every name.
+mod environments;
 mod names;
 mod rollout;
 mod smoke;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 
 use crate::{cloud::Settings, secret::Secret, setup};
 use bgd_rules::ENVIRONMENT_LIMIT;
+pub use environments::{Environment, Placement};
 pub use names::logs_policy;
 pub use rollout::{Rollout, Strategy, parse_duration, show as show_duration};
 pub use smoke::Smoke;
@@ -26,6 +28,14 @@ pub struct Config {
     pub smoke: Vec<Smoke>,
     #[serde(default)]
     pub rollout: Rollout,
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+    /// Set on deploy.toml as one environment sees it in one region ([`Config::in_environment`]).
+    #[serde(skip)]
+    pub placement: Option<Placement>,
+    /// The file as written, which an environment's values are layered over.
+    #[serde(skip)]
+    raw: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,7 +232,8 @@ impl Config {
 
     /// Parses and checks; toml's errors name the key, line and column.
     pub fn parse(text: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text)?;
+        let mut config: Self = toml::from_str(text)?;
+        config.raw = toml::from_str(text)?;
         let name = &config.project.name;
         let valid_name = !name.is_empty()
             && name.len() <= 40
@@ -302,6 +313,7 @@ impl Config {
                 config.function.timeout_s
             );
         }
+        config.check_environments()?;
         Ok(config)
     }
 

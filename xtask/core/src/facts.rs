@@ -55,6 +55,15 @@ impl BuildFacts {
     }
 }
 
+/// Where an image promoted from another environment came from (`deploy --from`): the version
+/// green served there and its image, which the promotion ships unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Origin {
+    pub environment: String,
+    pub version: u64,
+    pub digest: String,
+}
+
 /// The hex part of `sha256:HEX`.
 pub(crate) fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)

@@ -20,7 +20,7 @@ pub use docker::build_image as build_image_in_docker;
 pub use native::{
     Binary, Built, Checkout, assemble_image, build_bootstrap, build_image, build_release,
 };
-pub use registry::Registry;
+pub use registry::{Pull, Registry};
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";

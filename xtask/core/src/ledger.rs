@@ -12,6 +12,7 @@ use serde::Serialize;
 mod clock;
 mod rolling;
 mod verification;
+mod version;
 pub(crate) use clock::now_rfc3339;
 pub use clock::{
     CREDENTIALS_RESERVE, VirtualClock, epoch_of, epoch_seconds, rfc3339, run_deadline, skewed,
@@ -21,23 +22,11 @@ pub use rolling::Rolling;
 pub use verification::{
     LATEST_IMAGE_PREFIX, failed_image_tag, failed_tag, latest_image_tag, verification, verified_tag,
 };
+pub use version::VersionRecord;
 
 /// Lambda's limit on version and alias descriptions.
 pub const DESCRIPTION_LIMIT: usize = 256;
 const MARK: &str = "bgd";
-
-/// What a published version was built from; its Description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VersionRecord {
-    pub git_sha: String,
-    pub dirty: bool,
-    /// `sha256:HEX` of the image manifest.
-    pub digest: String,
-    pub build_id: Option<String>,
-    /// When it was published (RFC 3339 UTC).
-    pub published_at: String,
-    pub actor: String,
-}
 
 /// The green alias's Description: the last promotion, and a pin set by rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,52 +103,6 @@ pub struct Hold {
     pub green_revision: String,
     pub strategy: Option<String>,
     pub bake: Option<String>,
-}
-
-impl VersionRecord {
-    /// The record of a version published now from this build.
-    pub fn now(facts: &crate::facts::BuildFacts, digest: &str) -> Self {
-        Self {
-            git_sha: facts.git_sha.clone(),
-            dirty: facts.dirty,
-            digest: digest.to_owned(),
-            build_id: facts.build_id.clone(),
-            published_at: now_rfc3339(),
-            actor: actor(),
-        }
-    }
-
-    pub fn to_description(&self) -> String {
-        let mut fields = vec![
-            ("g", self.git_sha.clone()),
-            ("d", crate::facts::hex_of(&self.digest).to_owned()),
-            ("t", self.published_at.clone()),
-            ("dirty", u8::from(self.dirty).to_string()),
-        ];
-        if let Some(id) = &self.build_id {
-            fields.push(("id", id.clone()));
-        }
-        fields.push(("by", self.actor.clone()));
-        encode(&fields)
-    }
-
-    pub fn parse(description: &str) -> Result<Self> {
-        let fields = decode(description)?;
-        let get = |key: &str| {
-            fields
-                .get(key)
-                .cloned()
-                .with_context(|| format!("no {key}= in {description:?}"))
-        };
-        Ok(Self {
-            git_sha: get("g")?,
-            dirty: get("dirty")? == "1",
-            digest: format!("sha256:{}", get("d")?),
-            build_id: fields.get("id").cloned(),
-            published_at: get("t")?,
-            actor: fields.get("by").cloned().unwrap_or_default(),
-        })
-    }
 }
 
 impl Promotion {

@@ -8,6 +8,7 @@ mod stack;
 use std::fmt;
 
 use anyhow::Result;
+use bgd_core::config::Config;
 use serde::Serialize;
 
 use crate::flags;
@@ -149,20 +150,20 @@ async fn region(configured: &str) -> Check {
 }
 
 impl flags::Doctor {
-    pub async fn run(self, global: &flags::Global) -> Result<()> {
+    pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
         if let Some(repo) = &self.repo {
             crate::iam::check_subject(repo, &self.environment)?;
         }
-        let ctx = crate::verbs::connect(global).await?;
-        let role = match self.role {
+        let ctx = crate::verbs::connect(global, config).await?;
+        let role = match &self.role {
             // An ARN names the role after its last `/` (roles may have paths).
-            Some(role) => role.rsplit('/').next().unwrap_or(&role).to_owned(),
+            Some(role) => role.rsplit('/').next().unwrap_or(role).to_owned(),
             None => format!("{}-deploy", ctx.config.project.name),
         };
         let options = Options {
             role,
-            repo: self.repo,
-            environments: self.environment,
+            repo: self.repo.clone(),
+            environments: self.environment.clone(),
         };
         let mut report = run(&ctx, &options).await?;
         report.write_calls = ctx.cloud.write_calls();

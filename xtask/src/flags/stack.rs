@@ -63,6 +63,10 @@ pub struct Deploy {
     /// Ship an image although an earlier rollout of it failed and was rolled back
     #[arg(long)]
     pub force: bool,
+    /// Ship the very image green serves in environment SOURCE (no build): refused unless blue
+    /// verified that version there; then verified on this environment's own blue as any deploy
+    #[arg(long, value_name = "SOURCE", requires = "env", conflicts_with_all = ["image", "build_id"])]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +143,10 @@ pub struct Status {
     /// Also print stage blue's verify token (to curl a blue kept with --keep-blue)
     #[arg(long)]
     pub show_token: bool,
+    /// One table of what green serves in every environment and region of deploy.toml (digest,
+    /// build, where it came from), and where they differ
+    #[arg(long, conflicts_with_all = ["env", "show_token"])]
+    pub environments: bool,
 }
 
 #[derive(Debug, Args)]

@@ -213,8 +213,13 @@ pub trait Pruning: Send + Sync {
 pub enum Target {
     /// Real AWS through the default credential chain (env, profile, SSO, credential_process,
     /// OIDC web identity), in deploy.toml's `region`: every ARN, URL and policy names it, so
-    /// the SDK uses it too, whatever the environment or profile says.
-    Aws { region: String },
+    /// the SDK uses it too, whatever the environment or profile says. An environment of
+    /// deploy.toml may name the profile to read, or a role to assume from those credentials.
+    Aws {
+        region: String,
+        profile: Option<String>,
+        role_arn: Option<String>,
+    },
     /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
     Local {
         endpoint_url: String,

@@ -191,3 +191,128 @@ fn the_contract_paths_default_and_a_path_that_is_none_is_refused() {
     let same = format!("{base}[app]\nversion_path = \"/x\"\nhealth_path = \"/x\"\n");
     assert!(parse_err(&same).contains("its own path"));
 }
+
+const TWO_ENVIRONMENTS: &str = r#"
+[project]
+name = "shop"
+region = "us-east-1"
+[function]
+memory_mb = 256
+[function.environment]
+GREETING = "hello"
+MODE = "shared"
+[rollout]
+strategy = "canary:10:5m"
+bake = "1m"
+[[smoke]]
+path = "/"
+[environments.staging]
+account = "111111111111"
+profile = "staging"
+[environments.staging.function.environment]
+MODE = "staging"
+[environments.production]
+account = "222222222222"
+regions = ["eu-west-1", "us-east-1"]
+role_arn = "arn:aws:iam::222222222222:role/bgd-deploy"
+[environments.production.function]
+memory_mb = 1024
+[environments.production.rollout]
+bake = "10m"
+[[environments.production.smoke]]
+path = "/orders"
+"#;
+
+#[test]
+fn an_environment_in_a_region_is_deploy_toml_with_its_values_layered_over_the_shared_ones() {
+    let config = Config::parse(TWO_ENVIRONMENTS).unwrap();
+    assert_eq!(config.regions_of("staging").unwrap(), ["us-east-1"]);
+    assert_eq!(
+        config.regions_of("production").unwrap(),
+        ["eu-west-1", "us-east-1"]
+    );
+    let staging = config.in_environment("staging", "us-east-1").unwrap();
+    assert_eq!(staging.function.environment["MODE"], "staging");
+    assert_eq!(staging.function.environment["GREETING"], "hello");
+    assert_eq!(staging.rollout.bake, config.rollout.bake);
+    let placement = staging.placement.unwrap();
+    assert_eq!(
+        (placement.account.as_str(), placement.profile.as_deref()),
+        ("111111111111", Some("staging"))
+    );
+    let production = config.in_environment("production", "eu-west-1").unwrap();
+    assert_eq!(production.project.region, "eu-west-1");
+    assert_eq!(production.function.memory_mb, 1024);
+    assert_eq!(production.function.environment["MODE"], "shared");
+    // Key by key: production's bake, the shared strategy.
+    assert_eq!(production.rollout.bake, std::time::Duration::from_secs(600));
+    assert_eq!(production.rollout.strategy, config.rollout.strategy);
+    let paths: Vec<&str> = production.smoke.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths, ["/", "/orders"]);
+    assert!(production.environments.is_empty());
+    // No environment: deploy.toml as written, placed nowhere.
+    assert!(config.placement.is_none());
+}
+
+#[test]
+fn a_mistake_in_an_environment_is_named_when_deploy_toml_is_read() {
+    let with = |from: &str, to: &str| {
+        assert!(TWO_ENVIRONMENTS.contains(from), "{from}");
+        parse_err(&TWO_ENVIRONMENTS.replace(from, to))
+    };
+    let err = with("\"111111111111\"", "\"1111\"");
+    assert!(
+        err.contains("[environments.staging]") && err.contains("12 digits"),
+        "{err}"
+    );
+    let err = with("memory_mb = 1024", "memory_mb = 64");
+    assert!(
+        err.contains("[environments.production] in eu-west-1") && err.contains("128 to 10240"),
+        "{err}"
+    );
+    let err = with("\"eu-west-1\", ", "\"mars-1\", ");
+    assert!(err.contains("mars-1"), "{err}");
+    let err = with("role/bgd-deploy", "role/");
+    assert!(err.contains("role_arn"), "{err}");
+    let err = with(":222222222222:role", ":333333333333:role");
+    assert!(err.contains("a role of the environment's account"), "{err}");
+    let err = with(
+        "profile = \"staging\"",
+        "profile = \"s\"\nrole_arn = \"arn:aws:iam::111111111111:role/x\"",
+    );
+    assert!(err.contains("profile and role_arn both set"), "{err}");
+    // [app] is baked into the image: an environment cannot change it.
+    let err = with(
+        "[environments.staging.function.environment]",
+        "[environments.staging.app]\npackage = \"other\"\n[environments.staging.function.environment]",
+    );
+    assert!(err.contains("app"), "{err}");
+    // Production moved into staging's account: one stack name in one account and region.
+    let in_staging_account = |name: &str| {
+        TWO_ENVIRONMENTS
+            .replace(
+                "\"222222222222\"",
+                &format!("\"111111111111\"\nname = \"{name}\""),
+            )
+            .replace(":222222222222:", ":111111111111:")
+    };
+    let err = parse_err(&in_staging_account("shop"));
+    assert!(
+        err.contains("both stack \"shop\" in account 111111111111 us-east-1"),
+        "{err}"
+    );
+    Config::parse(&in_staging_account("shop-prod")).unwrap();
+}
+
+#[test]
+fn an_unknown_environment_is_refused_naming_those_there_are() {
+    let config = Config::parse(TWO_ENVIRONMENTS).unwrap();
+    let err = format!(
+        "{:#}",
+        config.in_environment("prod", "us-east-1").unwrap_err()
+    );
+    assert!(
+        err.contains("--env prod") && err.contains("production, staging"),
+        "{err}"
+    );
+}

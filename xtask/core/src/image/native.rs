@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use xshell::{Shell, cmd};
 
 use super::{Contents, Image};
-use crate::facts::BuildFacts;
+use crate::facts::{BuildFacts, Origin};
 use crate::{
     config::{self, Config},
     setup,
@@ -132,6 +132,9 @@ pub struct Built {
     pub bootstrap_bytes: u64,
     pub layer_bytes: u64,
     pub facts: BuildFacts,
+    /// Set when the image was taken from another environment rather than built here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 /// Beside the OCI layout: the facts `deploy --image DIR` verifies blue against.
@@ -186,11 +189,21 @@ pub fn assemble_image(bootstrap: &Path, architecture: &str, facts: &BuildFacts) 
 impl Built {
     /// Writes the facts beside the image layout in `out`, whichever builder made it.
     pub fn record(out: &Path, image: &Image, facts: BuildFacts) -> Result<Self> {
+        Self::write(out, image, facts, None)
+    }
+
+    /// The same for an image taken from another environment: the facts its record there gives.
+    pub fn promoted(out: &Path, image: &Image, facts: BuildFacts, origin: Origin) -> Result<Self> {
+        Self::write(out, image, facts, Some(origin))
+    }
+
+    fn write(out: &Path, image: &Image, facts: BuildFacts, origin: Option<Origin>) -> Result<Self> {
         let built = Built {
             digest: image.digest(),
             bootstrap_bytes: image.bootstrap_bytes()?,
             layer_bytes: image.layer.len() as u64,
             facts,
+            origin,
         };
         std::fs::write(out.join(FACTS_FILE), serde_json::to_vec_pretty(&built)?)?;
         Ok(built)

@@ -1,6 +1,6 @@
 //! The image registry the pipeline uses, as a trait: push, look up, tag. `bgd-aws`'s
 //! `OciRegistry` implements it over the OCI distribution API (ECR and the local registry
-//! alike), the simulation in memory.
+//! alike), the simulation in memory (which keeps digests, not bytes: it cannot [`Pull`]).
 use std::future::Future;
 
 use anyhow::Result;
@@ -40,4 +40,11 @@ pub trait Registry: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send {
         async move { Ok(self.digest_of(repository, digest_or_tag).await?.is_some()) }
     }
+}
+
+/// Reads an image back, byte for byte: how a promotion takes the image another environment
+/// verified (`deploy --from`).
+pub trait Pull: Registry {
+    /// `repository@digest`'s manifest and blobs, each checked against its digest.
+    fn pull(&self, repository: &str, digest: &str) -> impl Future<Output = Result<Image>> + Send;
 }

@@ -1,5 +1,6 @@
 //! The ledger's formats read back as written, and the times it stamps.
 use super::*;
+use crate::facts::Origin;
 
 fn record(actor: &str) -> VersionRecord {
     VersionRecord {
@@ -9,6 +10,7 @@ fn record(actor: &str) -> VersionRecord {
         build_id: Some("second".into()),
         published_at: "2026-11-27T00:12:34Z".into(),
         actor: actor.into(),
+        origin: None,
     }
 }
 
@@ -17,6 +19,19 @@ fn version_record_round_trips_within_lambdas_limit() {
     let record = record("github:octocat");
     let description = record.to_description();
     assert!(description.len() <= DESCRIPTION_LIMIT);
+    assert_eq!(VersionRecord::parse(&description).unwrap(), record);
+}
+
+#[test]
+fn a_promoted_version_records_where_its_image_came_from() {
+    let mut record = record("github:octocat");
+    record.origin = Some(Origin {
+        environment: "staging".into(),
+        version: 41,
+        digest: record.digest.clone(),
+    });
+    let description = record.to_description();
+    assert!(description.contains(" src=staging:41 "), "{description}");
     assert_eq!(VersionRecord::parse(&description).unwrap(), record);
 }
 

@@ -99,6 +99,7 @@ mod tests {
             build_id: None,
             published_at: "2026-11-27T00:12:34Z".into(),
             actor: "me".into(),
+            origin: None,
         };
         let description = rec.to_description();
         let version = |description: &str, digest: &str| Version {

@@ -293,5 +293,7 @@ fn report<C: Cloud>(
         held: None,
         write_calls: 0,
         rollout: None,
+        same_image: record.origin.as_ref().map(|o| o.digest == record.digest),
+        origin: record.origin.clone(),
     }
 }

@@ -17,6 +17,7 @@ mod lock;
 
 mod preflight;
 mod promote;
+pub mod promotion;
 pub mod provision;
 pub mod prune;
 mod push;

@@ -249,7 +249,7 @@ impl<C: Cloud> Ctx<C> {
         let image_ref = repository.image(&built.digest);
         self.push_phase(registry, repository, &built, &image)
             .await?;
-        let record = VersionRecord::now(&built.facts, &built.digest);
+        let record = VersionRecord::now(&built.facts, &built.digest, built.origin.clone());
         let spec = FunctionSpec {
             name: self.function().to_owned(),
             role_arn,

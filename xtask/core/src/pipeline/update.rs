@@ -44,7 +44,7 @@ impl<C: Cloud> Ctx<C> {
                 self.retry_conflicts(|| self.cloud.update_function_configuration(function, settings))
                     .await?;
                 self.wait_updated().await?;
-                let record = VersionRecord::now(&built.facts, &built.digest);
+                let record = VersionRecord::now(&built.facts, &built.digest, built.origin.clone());
                 let version = self
                     .publish_active(&latest.code_sha256, &record.to_description())
                     .await?;

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Preflight, Watched};
 use crate::{
+    facts::Origin,
     image::Built,
     pipeline::{Cloud, Ctx, GREEN},
     progress::PhaseTime,
@@ -32,6 +33,10 @@ pub struct Report {
     pub write_calls: usize,
     /// What a canary, linear or baked rollout watched.
     pub rollout: Option<Watched>,
+    /// `--from`: the environment and version the image was taken from; its digest is the
+    /// source's, which `digest` must equal (`same_image`).
+    pub origin: Option<Origin>,
+    pub same_image: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +67,8 @@ pub(super) fn report<C: Cloud>(ctx: &Ctx<C>, pre: &Preflight, built: &Built) -> 
         held: None,
         write_calls: 0,
         rollout: None,
+        origin: built.origin.clone(),
+        same_image: built.origin.as_ref().map(|o| o.digest == built.digest),
     }
 }
 
@@ -98,6 +105,18 @@ impl fmt::Display for Report {
         }
         writeln!(f, "{:<10} {}", "git sha", self.git_sha)?;
         writeln!(f, "{:<10} {}", "digest", self.digest)?;
+        if let Some(origin) = &self.origin {
+            let same = if self.same_image == Some(true) {
+                "the same image"
+            } else {
+                "ANOTHER image"
+            };
+            writeln!(
+                f,
+                "{:<10} {} version {}: {same} ({})",
+                "from", origin.environment, origin.version, origin.digest
+            )?;
+        }
         if let Some(url) = &self.green_url {
             writeln!(f, "{:<10} {url}", "green")?;
         }
