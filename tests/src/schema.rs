@@ -8,10 +8,11 @@ use bgd_core::setup;
 use serde_json::Value;
 
 /// The schema's definition a verb's output must match, or `None` for verbs it does not cover.
-fn definition(verb: &str, succeeded: bool) -> Option<&'static str> {
+fn definition(verb: &str, succeeded: bool, output: &Value) -> Option<&'static str> {
     let moves_green = matches!(verb, "deploy" | "promote" | "rollback" | "resume");
     match verb {
         _ if moves_green && !succeeded => Some("failure"),
+        "status" if output.get("environments").is_some() => Some("status_environments"),
         "deploy" | "promote" => Some("deploy"),
         "rollback" => Some("rollback"),
         "resume" => Some("resume"),
@@ -34,7 +35,7 @@ fn schema() -> &'static Value {
 /// Panics, naming each violation, when `output` (what `cargo xtask VERB --json` printed) does
 /// not match the schema's definition for `verb`; verbs the schema does not cover pass.
 pub fn check(verb: &str, succeeded: bool, output: &Value) {
-    let Some(name) = definition(verb, succeeded) else {
+    let Some(name) = definition(verb, succeeded, output) else {
         return;
     };
     let mut root = schema().clone();

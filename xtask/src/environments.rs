@@ -46,6 +46,109 @@ impl flags::Deploy {
     }
 }
 
+impl flags::Rollback {
+    /// With several regions, "back" is one image for the whole environment: the one its first
+    /// region served before its last promotion. Each region serving another goes back to its
+    /// own newest version of that image; one already serving it (a region a failed deploy never
+    /// reached) is left alone, where rolling back its own last promotion would move it further.
+    pub async fn run_everywhere(self, global: &flags::Global) -> Result<()> {
+        let configs = places::configs(global)?;
+        if configs.len() == 1 {
+            let config = configs.into_iter().next().expect("one config");
+            return places::each(global, vec![config], OnFailure::CarryOn, async |config| {
+                self.run(global, config).await
+            })
+            .await;
+        }
+        if let Some(to) = self.to {
+            anyhow::bail!(
+                "--to {to}: each region numbers its own versions; name one region with --region, or leave --to out to put every region back on one image"
+            );
+        }
+        let back = image_before(global, configs[0].clone()).await?;
+        eprintln!("==> every region back on {back}");
+        places::each(global, configs, OnFailure::CarryOn, async |config| {
+            let ctx = connect(global, config.clone()).await?;
+            match version_of(&ctx, &back).await? {
+                Target::Serves(version) => {
+                    eprintln!("    green already serves it (version {version}): nothing to do");
+                    Ok(())
+                }
+                Target::Version(to) => {
+                    let rollback = flags::Rollback {
+                        to: Some(to),
+                        ..self
+                    };
+                    rollback.run(global, config).await
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// The image the region of `config` served before its last promotion.
+async fn image_before(global: &flags::Global, config: Config) -> Result<String> {
+    let ctx = connect(global, config).await?;
+    let green = ctx.cloud.get_alias(ctx.function(), GREEN).await?;
+    let before = ledger::Promotion::parse(&green.description)
+        .ok()
+        .and_then(|p| p.from)
+        .with_context(|| {
+            format!(
+                "green's record in {} names no version before the last promotion: put each region back with --region and --to",
+                ctx.config.project.region
+            )
+        })?;
+    let version = ctx
+        .cloud
+        .get_version(ctx.function(), &before.to_string())
+        .await?;
+    Ok(VersionRecord::parse(&version.description)
+        .with_context(|| format!("version {before} was not published by bgd"))?
+        .digest)
+}
+
+enum Target {
+    /// Green serves the image already, as this version.
+    Serves(String),
+    /// The newest version of the image, to roll back to.
+    Version(u64),
+}
+
+/// Where green in `ctx`'s region goes to serve image `digest`.
+async fn version_of(
+    ctx: &bgd_core::pipeline::Ctx<bgd_aws::SdkCloud>,
+    digest: &str,
+) -> Result<Target> {
+    let function = ctx.function();
+    let green = ctx.cloud.get_alias(function, GREEN).await?;
+    let serving = ctx
+        .cloud
+        .get_version(function, &green.target.version)
+        .await?;
+    let record = |description: &str| VersionRecord::parse(description).ok();
+    if green.target.additional_weights.is_empty()
+        && record(&serving.description).is_some_and(|r| r.digest == digest)
+    {
+        return Ok(Target::Serves(green.target.version));
+    }
+    ctx.cloud
+        .list_versions(function)
+        .await?
+        .iter()
+        .filter(|v| record(&v.description).is_some_and(|r| r.digest == digest))
+        .filter_map(|v| v.version.parse().ok())
+        .max()
+        .map(Target::Version)
+        .with_context(|| {
+            format!(
+                "no version in {} runs {digest}: put this region back with --region and --to",
+                ctx.config.project.region
+            )
+        })
+}
+
 /// Takes the image green serves in environment `source` into a folder of its own, as
 /// `deploy --image` reads it.
 async fn take(global: &flags::Global, source: &str) -> Result<std::path::PathBuf> {

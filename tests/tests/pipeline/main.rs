@@ -2,6 +2,7 @@
 //! `cargo xtask` binary against moto, the registry and the gateway, checked over HTTP.
 mod architecture;
 mod deadline;
+mod environments;
 mod prune;
 mod read_only;
 
