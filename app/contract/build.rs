@@ -22,8 +22,12 @@ fn main() {
         .as_deref()
         .and_then(Path::parent)
         .map_or_else(|| PathBuf::from(&manifest_dir), Path::to_path_buf);
-    let root = root.as_path();
+    bake_build_facts(root.as_path());
+    bake_app(deploy_toml.as_deref());
+}
 
+/// The commit's facts, from `cargo xtask build`'s variables or else from git.
+fn bake_build_facts(root: &Path) {
     for var in [
         "APP_GIT_SHA",
         "APP_GIT_DIRTY",
@@ -76,11 +80,14 @@ fn main() {
         "cargo:rustc-env=APP_BUILD_ID={}",
         env::var("APP_BUILD_ID").unwrap_or_default()
     );
+}
 
+/// deploy.toml's `[app]`: the required names and the contract's paths.
+fn bake_app(deploy_toml: Option<&Path>) {
     // The workspace's deploy.toml only, never `BGD_DEPLOY_TOML`: the image must not depend on
     // which deploy.toml a run names, or a build from source would differ from the same
     // commit's image built before (the bench's no-op deploy from source caught it).
-    let app = match &deploy_toml {
+    let app = match deploy_toml {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", path.display());
             app_section(path)
