@@ -161,6 +161,9 @@ fn roles(job: &Value) -> BTreeMap<&str, &str> {
                 "no credentials in outputs"
             );
             let profile = with["aws-profile"].as_str().unwrap();
+            // STS in the region of the environment the profile reaches (deploy.toml's).
+            let region = profile.replace("_profile", "_region");
+            assert_eq!(with["aws-region"], region.as_str(), "{step:?}");
             (profile, with["role-to-assume"].as_str().unwrap())
         })
         .collect()
@@ -231,7 +234,9 @@ fn deploy_toml_says_which_workflow_ships_and_each_environments_profile() {
     }
     assert_eq!(
         plan("environments.yml", &two).as_deref(),
-        Some("environments=true\nstaging_profile=bgd-staging\nproduction_profile=bgd-production\n")
+        Some(
+            "environments=true\nstaging_profile=bgd-staging\nstaging_region=us-east-1\nproduction_profile=bgd-production\nproduction_region=eu-west-1\n"
+        )
     );
     // The profiles the jobs write are those xtask reaches each environment through.
     let config = Config::parse(&two).unwrap();
