@@ -54,8 +54,16 @@ impl IamPolicy {
     /// written, or with `--env` the environment in each of its regions (or `--region`'s).
     fn stack(&self, global: &flags::Global) -> Result<(String, Vec<Config>)> {
         let configs = match (&global.env, self.promotion_source) {
-            // Where `deploy --from` reads: the environment's first region.
-            (Some(source), true) => vec![places::source(source)?],
+            (Some(source), true) => {
+                let config = places::source(source)?;
+                let first = &config.project.region;
+                if let Some(region) = global.region.as_ref().filter(|r| *r != first) {
+                    bail!(
+                        "--region {region}: `deploy --from {source}` reads {source} in its first region, {first}, only"
+                    );
+                }
+                vec![config]
+            }
             _ => places::configs(global)?,
         };
         let placement = configs.first().and_then(|c| c.placement.as_ref());
