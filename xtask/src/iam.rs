@@ -305,4 +305,6 @@ pub(crate) fn check_subject(repo: &str, environments: &[String]) -> Result<()> {
 }
 
 #[cfg(test)]
+mod source_reads;
+#[cfg(test)]
 mod tests;

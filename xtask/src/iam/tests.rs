@@ -228,7 +228,7 @@ fn trust_is_restricted_to_one_repository_environment() {
 
 /// The workspace's deploy.toml with staging in one account and production in another, in two
 /// regions, as an environment in each of its regions sees it.
-fn environment(name: &str) -> Vec<Config> {
+pub(super) fn environment(name: &str) -> Vec<Config> {
     let text = std::fs::read_to_string(setup::workspace_root().join("deploy.toml")).unwrap();
     let config = Config::parse(&format!("{text}\n{ENVIRONMENTS}")).unwrap();
     let regions = config.regions_of(name).unwrap();

@@ -204,7 +204,8 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
 /// What `deploy --from` asks of the environment it promotes from (`pipeline::promotion::take`):
 /// the caller's account (checked against the environment's), green, the version green serves,
 /// the repository and the registry's token; the image and its verification tag are read over
-/// the distribution API ([`PULL_ACTIONS`]). `iam-policy --promotion-source` grants these alone.
+/// the distribution API ([`PULL_ACTIONS`]). `iam-policy --promotion-source` grants these alone;
+/// its test runs `take` against a source that fails on any other call.
 pub const PROMOTION_SOURCE_READS: &[Operation] = &[
     Operation::GetCallerIdentity,
     Operation::GetAlias,
