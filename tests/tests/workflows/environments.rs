@@ -1,7 +1,7 @@
 //! environments.yml: each push to main that passed ci ships to staging, then, behind the
 //! production environment's approval, staging's very image to production (`deploy --from`);
-//! each job with roles of its own, written as the profiles deploy.toml names; deploy.yml stands
-//! aside when deploy.toml has environments.
+//! each job with roles of its own, written as the profiles deploy.toml names; deploy.yml and
+//! rollout.yml stand aside when deploy.toml has environments.
 use std::collections::BTreeMap;
 
 use bgd_core::config::Config;
@@ -260,9 +260,19 @@ fn deploy_toml_says_which_workflow_ships_and_each_environments_profile() {
         assert_ne!(text, two);
         assert_eq!(plan("environments.yml", &text), None, "{to}");
     }
-    // deploy.yml ships deploy.toml's one stack only; environments.yml its environments only.
+    // deploy.yml ships deploy.toml's one stack only, and rollout.yml resumes its rollouts only:
+    // with environments, its scheduled look at green would wait for production's reviewers.
     let deploy = workflow("deploy.yml");
     let condition = aws_job(&deploy)["if"].as_str().unwrap();
+    assert!(condition.contains("needs.plan.outputs.environments == 'false'"));
+    let rollout = workflow("rollout.yml");
+    assert_eq!(
+        plan("rollout.yml", &two).as_deref(),
+        plan("environments.yml", &two).as_deref()
+    );
+    let under_way = job(&rollout, "under-way");
+    assert_eq!(under_way["needs"], "plan");
+    let condition = under_way["if"].as_str().unwrap();
     assert!(condition.contains("needs.plan.outputs.environments == 'false'"));
 }
 
