@@ -90,6 +90,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Test(verb) => verb.run(&runtime),
         Verb::Conformance(verb) => runtime.block_on(verb.run()),
         Verb::Sim(verb) => verb.run(),
-        Verb::IamPolicy(verb) => verb.run(),
+        Verb::IamPolicy(verb) => verb.run(global),
     }
 }

@@ -107,7 +107,7 @@ pub enum Verb {
     /// Against deploy.toml and the GitHub repository: the OIDC provider, the deploy role's trust
     /// and policy, the region, the provisioned stack.
     Doctor(Doctor),
-    /// Print the deploy role's least-privilege IAM policy (or, with --trust, its GitHub OIDC trust policy); no AWS
+    /// Print the deploy role's least-privilege IAM policy (or a promotion source's read-only one, or with --trust a GitHub OIDC trust policy); no AWS
     IamPolicy(IamPolicy),
     /// Run the AWS side on this machine: moto, a registry and our gateway (no account, no Docker)
     Local(Local),

@@ -1,15 +1,19 @@
 //! `cargo xtask iam-policy`: the deploy role's least-privilege policy, generated from the IAM
-//! action each cloud operation declares, and the GitHub OIDC trust policy that lets one
-//! repository's environment assume it.
+//! action each cloud operation declares (with `--env`, for the environment's stack in each of
+//! its regions), the read-only policy of a promotion source's role, and the GitHub OIDC trust
+//! policy that lets one repository's environment assume either.
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::flags::IamPolicy;
+use crate::{
+    flags::{self, IamPolicy},
+    places,
+};
 use bgd_core::{
-    cloud::{IMPLIED_ACTIONS, Operation, Scope},
-    config::Config,
+    cloud::{IMPLIED_ACTIONS, Operation, PROMOTION_SOURCE_READS, PULL_ACTIONS, Scope},
+    config::{Config, Placement},
     pipeline::BLUE,
 };
 
@@ -19,30 +23,69 @@ pub(crate) const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 pub(crate) const AUDIENCE: &str = "sts.amazonaws.com";
 
 impl IamPolicy {
-    pub fn run(self) -> Result<()> {
-        let config = Config::load()?;
-        check_account(&self.account)?;
+    pub fn run(self, global: &flags::Global) -> Result<()> {
+        let (account, configs) = self.stack(global)?;
         let document = if self.trust {
             let (Some(repo), false) = (&self.repo, self.environment.is_empty()) else {
                 bail!(
                     "--trust needs --repo OWNER/REPO and --environment NAME (the GitHub environment the deploy job runs in)"
                 );
             };
-            trust_policy(&self.account, repo, &self.environment)?
+            trust_policy(&account, repo, &self.environment)?
+        } else if self.promotion_source {
+            promotion_source_policy(&configs, &account)
         } else {
             if let Some(id) = &self.api_id {
                 check_api_id(id)?;
+                if configs.len() > 1 {
+                    bail!(
+                        "--api-id names one region's REST API, and this environment has {}: add --region",
+                        configs.len()
+                    );
+                }
             }
-            permissions_policy(
-                &config,
-                &self.account,
-                self.provision,
-                self.api_id.as_deref(),
-            )
+            permissions_policy(&configs, &account, self.provision, self.api_id.as_deref())
         };
         println!("{}", serde_json::to_string_pretty(&document)?);
         Ok(())
     }
+
+    /// The account the ARNs name and the stack in each region they name: deploy.toml as
+    /// written, or with `--env` the environment in each of its regions (or `--region`'s).
+    fn stack(&self, global: &flags::Global) -> Result<(String, Vec<Config>)> {
+        let configs = match (&global.env, self.promotion_source) {
+            (Some(source), true) => {
+                let config = places::source(source)?;
+                let first = &config.project.region;
+                if let Some(region) = global.region.as_ref().filter(|r| *r != first) {
+                    bail!(
+                        "--region {region}: `deploy --from {source}` reads {source} in its first region, {first}, only"
+                    );
+                }
+                vec![config]
+            }
+            _ => places::configs(global)?,
+        };
+        let placement = configs.first().and_then(|c| c.placement.as_ref());
+        Ok((account(placement, self.account.as_deref())?, configs))
+    }
+}
+
+/// `--account`, or the environment's own (a different `--account` is refused: its ARNs would
+/// name a stack the environment does not have).
+fn account(placement: Option<&Placement>, given: Option<&str>) -> Result<String> {
+    let account = match (placement, given) {
+        (Some(placement), Some(given)) if given != placement.account => bail!(
+            "--account {given}: environment {} is account {}; leave --account out with --env",
+            placement.environment,
+            placement.account
+        ),
+        (Some(placement), _) => placement.account.clone(),
+        (None, Some(given)) => given.to_owned(),
+        (None, None) => bail!("--account ID: the AWS account the ARNs name (or --env NAME)"),
+    };
+    check_account(&account)?;
+    Ok(account)
 }
 
 fn check_account(account: &str) -> Result<()> {
@@ -104,10 +147,11 @@ fn condition(scope: Scope) -> Option<Value> {
     }
 }
 
-/// One statement per scope, listing every action needed on it. `provision` adds the actions
-/// only provision and destroy need; `api_id` narrows API Gateway to that one REST API.
+/// One statement per scope, listing every action needed on it, its resources those of every
+/// config (an environment's regions). `provision` adds the actions only provision and destroy
+/// need; `api_id` narrows API Gateway to that one REST API.
 pub(crate) fn permissions_policy(
-    config: &Config,
+    configs: &[Config],
     account: &str,
     provision: bool,
     api_id: Option<&str>,
@@ -121,8 +165,32 @@ pub(crate) fn permissions_policy(
         .iter()
         .filter(|(_, _, only)| provision || !only)
         .map(|&(action, scope, _)| (action, scope));
+    policy(declared.chain(implied), configs, account, api_id)
+}
+
+/// What `deploy --from` reads in the environment it promotes from, and nothing it could
+/// write with: the role another environment's deploy job reads this one with.
+pub(crate) fn promotion_source_policy(configs: &[Config], account: &str) -> Value {
+    let reads = PROMOTION_SOURCE_READS
+        .iter()
+        .filter_map(|op| Some((op.iam_action()?, op.scope())));
+    policy(
+        reads.chain(PULL_ACTIONS.iter().copied()),
+        configs,
+        account,
+        None,
+    )
+}
+
+/// The policy granting each `(action, scope)` on the scope's resources in every config.
+fn policy<'a>(
+    grants: impl Iterator<Item = (&'a str, Scope)>,
+    configs: &[Config],
+    account: &str,
+    api_id: Option<&str>,
+) -> Value {
     let mut by_scope: BTreeMap<Scope, Vec<&str>> = BTreeMap::new();
-    for (action, scope) in declared.chain(implied) {
+    for (action, scope) in grants {
         let actions = by_scope.entry(scope).or_default();
         if !actions.contains(&action) {
             actions.push(action);
@@ -132,11 +200,19 @@ pub(crate) fn permissions_policy(
         .into_iter()
         .map(|(scope, mut actions)| {
             actions.sort_unstable();
+            let mut arns: Vec<String> = Vec::new();
+            for config in configs {
+                for arn in resources(config, account, scope, api_id.unwrap_or("*")) {
+                    if !arns.contains(&arn) {
+                        arns.push(arn);
+                    }
+                }
+            }
             let mut statement = json!({
                 "Sid": format!("{scope:?}"),
                 "Effect": "Allow",
                 "Action": actions,
-                "Resource": resources(config, account, scope, api_id.unwrap_or("*")),
+                "Resource": arns,
             });
             if let Some(condition) = condition(scope) {
                 statement["Condition"] = condition;
@@ -228,5 +304,7 @@ pub(crate) fn check_subject(repo: &str, environments: &[String]) -> Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod source_reads;
 #[cfg(test)]
 mod tests;

@@ -14,33 +14,40 @@ fn aws_jobs_assume_the_role_through_oidc_in_the_production_environment() {
             workflow["permissions"]["id-token"].is_null(),
             "{name}: id-token only on the job"
         );
-        let job = aws_job(&workflow);
-        let permissions = job["permissions"].as_mapping().unwrap();
-        for (scope, access) in permissions {
-            let wanted = if scope == "id-token" { "write" } else { "read" };
-            assert_eq!(access, wanted, "{name}: {scope:?}");
+        for (job_name, job) in aws_jobs(&workflow) {
+            let permissions = job["permissions"].as_mapping().unwrap();
+            for (scope, access) in permissions {
+                let wanted = if scope == "id-token" { "write" } else { "read" };
+                assert_eq!(access, wanted, "{name}: {scope:?}");
+            }
+            assert_eq!(job["permissions"]["id-token"], "write", "{name}");
+            let environment = match &job["environment"] {
+                Value::Mapping(m) => &m["name"],
+                other => other,
+            };
+            // The approval gate's promotion waits in an environment of its own, with
+            // reviewers; environments.yml's jobs each in their environment's.
+            let wanted = match name {
+                "promote.yml" => "production-approval",
+                "environments.yml" => job_name,
+                _ => "production",
+            };
+            assert_eq!(environment, wanted, "{name}: its protection rules");
+            for credentials in credentials_steps(job) {
+                let role = credentials["with"]["role-to-assume"].as_str().unwrap();
+                if name != "environments.yml" {
+                    assert_eq!(role, "${{ vars.AWS_DEPLOY_ROLE_ARN }}", "{name}");
+                }
+                assert!(
+                    role.starts_with("${{ vars.AWS_") && role.ends_with("_ROLE_ARN }}"),
+                    "{name}: the role from a variable: {role}"
+                );
+                assert!(
+                    credentials["with"]["aws-access-key-id"].is_null(),
+                    "{name}: no stored keys"
+                );
+            }
         }
-        assert_eq!(job["permissions"]["id-token"], "write", "{name}");
-        let environment = match &job["environment"] {
-            Value::Mapping(m) => &m["name"],
-            other => other,
-        };
-        // The approval gate's promotion waits in an environment of its own, with reviewers.
-        let wanted = if name == "promote.yml" {
-            "production-approval"
-        } else {
-            "production"
-        };
-        assert_eq!(environment, wanted, "{name}: its protection rules");
-        let credentials = &steps(job)[credentials_step(name, job)];
-        assert_eq!(
-            credentials["with"]["role-to-assume"], "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
-            "{name}"
-        );
-        assert!(
-            credentials["with"]["aws-access-key-id"].is_null(),
-            "{name}: no stored keys"
-        );
     }
 }
 
@@ -63,7 +70,9 @@ fn no_push_can_replace_a_queued_rollback_and_no_aws_run_is_cancelled() {
             workflow["concurrency"]["cancel-in-progress"], false,
             "{name}"
         );
-        assert!(aws_job(&workflow)["concurrency"].is_null(), "{name}");
+        for (_, job) in aws_jobs(&workflow) {
+            assert!(job["concurrency"].is_null(), "{name}");
+        }
         assert!(
             !groups.contains(&group),
             "{name} shares the group {group}: a pending run there replaces the other's"
@@ -144,38 +153,39 @@ fn every_cargo_command_uses_the_committed_lock() {
 fn aws_jobs_compile_before_credentials_exist_and_restore_no_cache() {
     for name in AWS_WORKFLOWS {
         let workflow = workflow(name);
-        let job = aws_job(&workflow);
-        let credentials = credentials_step(name, job);
-        let (before, after) = steps(job).split_at(credentials);
-        let built: Vec<&str> = before
-            .iter()
-            .filter_map(|s| s["run"].as_str())
-            .flat_map(commands)
-            .collect();
-        assert!(
-            built.contains(&"cargo --locked build --package xtask"),
-            "{name}: xtask is built before the credentials: {built:?}"
-        );
-        assert!(
-            !steps(job).iter().any(|s| uses(s, "actions/cache")),
-            "{name}: a job with AWS credentials restores no cache"
-        );
-        // After the credentials, cargo only runs the xtask already built.
-        for command in after
-            .iter()
-            .filter_map(|s| s["run"].as_str())
-            .flat_map(commands)
-            .filter(|c| c.contains("cargo"))
-        {
-            let verb = command
-                .strip_prefix("exec cargo --locked xtask ")
-                .unwrap_or_else(|| panic!("{name}: `{command}` after the credentials"));
+        for (_, job) in aws_jobs(&workflow) {
+            let credentials = credentials_step(name, job);
+            let (before, after) = steps(job).split_at(credentials);
+            let built: Vec<&str> = before
+                .iter()
+                .filter_map(|s| s["run"].as_str())
+                .flat_map(commands)
+                .collect();
             assert!(
-                ["deploy ", "rollback ", "unpin", "promote ", "resume "]
-                    .iter()
-                    .any(|v| verb.starts_with(v)),
-                "{name}: {command}"
+                built.contains(&"cargo --locked build --package xtask"),
+                "{name}: xtask is built before the credentials: {built:?}"
             );
+            assert!(
+                !steps(job).iter().any(|s| uses(s, "actions/cache")),
+                "{name}: a job with AWS credentials restores no cache"
+            );
+            // After the credentials, cargo only runs the xtask already built.
+            for command in after
+                .iter()
+                .filter_map(|s| s["run"].as_str())
+                .flat_map(commands)
+                .filter(|c| c.contains("cargo"))
+            {
+                let verb = command
+                    .strip_prefix("exec cargo --locked xtask ")
+                    .unwrap_or_else(|| panic!("{name}: `{command}` after the credentials"));
+                assert!(
+                    ["deploy ", "rollback ", "unpin", "promote ", "resume "]
+                        .iter()
+                        .any(|v| verb.starts_with(v)),
+                    "{name}: {command}"
+                );
+            }
         }
     }
     let deploy = workflow("deploy.yml");
@@ -204,35 +214,37 @@ fn aws_steps_run_xtask_as_the_steps_own_process_within_bounds() {
         .timeout;
     for name in AWS_WORKFLOWS {
         let workflow = workflow(name);
-        let job = aws_job(&workflow);
-        let step = xtask_step(name, job);
-        let script = step["run"].as_str().unwrap();
-        let last = commands(script).pop().unwrap();
-        assert!(last.starts_with("exec cargo "), "{name}: {last}");
-        let step_minutes = step["timeout-minutes"].as_u64().unwrap();
-        assert!(
-            step_minutes * 60 > xtask_timeout_s,
-            "{name}: the step's {step_minutes} min must cover xtask's own --timeout ({xtask_timeout_s} s) and its cleanup"
-        );
-        // The OIDC session (configure-aws-credentials' role-duration-seconds, 1 hour unless
-        // set) must outlast the step: past it a rollout's revert fails on ExpiredToken.
-        let credentials = &steps(job)[credentials_step(name, job)];
-        let session_s = credentials["with"]["role-duration-seconds"]
-            .as_u64()
-            .unwrap_or(3600);
-        assert!(
-            session_s > step_minutes * 60,
-            "{name}: the role's session ({session_s} s) must outlast the xtask step ({step_minutes} min)"
-        );
-        let bounded: u64 = steps(job)
-            .iter()
-            .filter_map(|s| s["timeout-minutes"].as_u64())
-            .sum();
-        let job_minutes = job["timeout-minutes"].as_u64().unwrap();
-        assert!(
-            job_minutes > bounded,
-            "{name}: the job's {job_minutes} min must cover its bounded steps ({bounded} min) and set-up"
-        );
+        for (_, job) in aws_jobs(&workflow) {
+            let step = xtask_step(name, job);
+            let script = step["run"].as_str().unwrap();
+            let last = commands(script).pop().unwrap();
+            assert!(last.starts_with("exec cargo "), "{name}: {last}");
+            let step_minutes = step["timeout-minutes"].as_u64().unwrap();
+            assert!(
+                step_minutes * 60 > xtask_timeout_s,
+                "{name}: the step's {step_minutes} min must cover xtask's own --timeout ({xtask_timeout_s} s) and its cleanup"
+            );
+            // Each OIDC session (configure-aws-credentials' role-duration-seconds, 1 hour unless
+            // set) must outlast the step: past it a rollout's revert fails on ExpiredToken.
+            for credentials in credentials_steps(job) {
+                let session_s = credentials["with"]["role-duration-seconds"]
+                    .as_u64()
+                    .unwrap_or(3600);
+                assert!(
+                    session_s > step_minutes * 60,
+                    "{name}: the role's session ({session_s} s) must outlast the xtask step ({step_minutes} min)"
+                );
+            }
+            let bounded: u64 = steps(job)
+                .iter()
+                .filter_map(|s| s["timeout-minutes"].as_u64())
+                .sum();
+            let job_minutes = job["timeout-minutes"].as_u64().unwrap();
+            assert!(
+                job_minutes > bounded,
+                "{name}: the job's {job_minutes} min must cover its bounded steps ({bounded} min) and set-up"
+            );
+        }
     }
 }
 

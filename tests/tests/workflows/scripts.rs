@@ -35,6 +35,28 @@ pub(super) fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// The report deploy prints with --json, as deploy builds it.
+pub(super) fn deploy_json(green_url: Option<&str>) -> String {
+    let report = Report {
+        outcome: Outcome::Deployed,
+        function: "bgd".into(),
+        version: Some(7),
+        previous: Some(6),
+        git_sha: "0123abc".into(),
+        digest: "sha256:00".into(),
+        green_url: green_url.map(String::from),
+        blue_url: None,
+        phases: Vec::new(),
+        plan: Vec::new(),
+        held: None,
+        write_calls: 9,
+        rollout: None,
+        origin: None,
+        same_image: None,
+    };
+    serde_json::to_string(&report).unwrap()
+}
+
 #[test]
 fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
     let deploy = workflow("deploy.yml");
@@ -46,31 +68,9 @@ fn the_deploy_environment_links_to_the_green_url_of_the_deploys_json() {
     assert!(deploy_step.ends_with("--json > \"$RUNNER_TEMP/deploy.json\""));
     let green = steps(job).iter().find(|s| s["id"] == "green").unwrap();
 
-    // The report deploy prints with --json, as deploy builds it.
     let url = "https://a1b2c3.execute-api.us-east-1.amazonaws.com/green";
-    let report = Report {
-        outcome: Outcome::Deployed,
-        function: "bgd".into(),
-        version: Some(7),
-        previous: Some(6),
-        git_sha: "0123abc".into(),
-        digest: "sha256:00".into(),
-        green_url: Some(url.into()),
-        blue_url: None,
-        phases: Vec::new(),
-        plan: Vec::new(),
-        held: None,
-        write_calls: 9,
-        rollout: None,
-        origin: None,
-        same_image: None,
-    };
     let dir = scratch("green-url");
-    std::fs::write(
-        dir.join("deploy.json"),
-        serde_json::to_string(&report).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("deploy.json"), deploy_json(Some(url))).unwrap();
     let outputs = dir.join("outputs");
     let ran = run_step(
         green,

@@ -190,9 +190,15 @@ pub struct Doctor {
 
 #[derive(Debug, Args)]
 pub struct IamPolicy {
-    /// The AWS account id the ARNs name (12 digits)
-    #[arg(long, value_name = "ID")]
-    pub account: String,
+    /// The AWS account id the ARNs name (12 digits); with --env, the environment's (refused if
+    /// it differs), and every one of its regions is named
+    #[arg(long, value_name = "ID", required_unless_present = "env")]
+    pub account: Option<String>,
+    /// With --env: the read-only policy of the role `deploy --from` reads this environment
+    /// with (green, its version, the image, in its first region), for another environment's
+    /// deploy job
+    #[arg(long, requires = "env", conflicts_with_all = ["provision", "api_id"])]
+    pub promotion_source: bool,
     /// Also grant what `provision` and `destroy` need (not only deploy, rollback and status)
     #[arg(long)]
     pub provision: bool,

@@ -1,14 +1,20 @@
 //! The generated policies: every operation's action, scoped to the stack, nothing more.
 use serde_json::Value;
 
-use super::{ADMINISTRATOR_ONLY, matches, permissions_policy, trust_policy};
-use bgd_core::{cloud::Operation, config::Config};
+use super::{
+    ADMINISTRATOR_ONLY, account, matches, permissions_policy, promotion_source_policy, trust_policy,
+};
+use bgd_core::{
+    cloud::{IMPLIED_ACTIONS, Operation, PULL_ACTIONS},
+    config::Config,
+    setup,
+};
 
 const ACCOUNT: &str = "123456789012";
 
 fn statements(provision: bool) -> Vec<Value> {
     let config = Config::load().unwrap();
-    let policy = permissions_policy(&config, ACCOUNT, provision, None);
+    let policy = permissions_policy(std::slice::from_ref(&config), ACCOUNT, provision, None);
     policy["Statement"].as_array().unwrap().clone()
 }
 
@@ -130,7 +136,12 @@ fn the_deploy_role_reaches_the_blue_stage_and_no_rest_api_create_or_delete() {
 #[test]
 fn an_api_id_narrows_api_gateway_to_that_api() {
     let config = Config::load().unwrap();
-    let policy = permissions_policy(&config, ACCOUNT, false, Some("a1b2c3"));
+    let policy = permissions_policy(
+        std::slice::from_ref(&config),
+        ACCOUNT,
+        false,
+        Some("a1b2c3"),
+    );
     let deploy = policy["Statement"].as_array().unwrap();
     for (action, path) in [
         ("apigateway:GET", "/a1b2c3/stages/green"),
@@ -213,4 +224,129 @@ fn trust_is_restricted_to_one_repository_environment() {
             "repo:octo/app:environment:production-approval"
         ])
     );
+}
+
+/// The workspace's deploy.toml with staging in one account and production in another, in two
+/// regions, as an environment in each of its regions sees it.
+pub(super) fn environment(name: &str) -> Vec<Config> {
+    let text = std::fs::read_to_string(setup::workspace_root().join("deploy.toml")).unwrap();
+    let config = Config::parse(&format!("{text}\n{ENVIRONMENTS}")).unwrap();
+    let regions = config.regions_of(name).unwrap();
+    regions
+        .iter()
+        .map(|region| config.in_environment(name, region).unwrap())
+        .collect()
+}
+
+const ENVIRONMENTS: &str = r#"
+[environments.staging]
+account = "111111111111"
+profile = "bgd-staging"
+[environments.production]
+account = "222222222222"
+regions = ["eu-west-1", "us-west-2"]
+profile = "bgd-production"
+name = "shop"
+"#;
+
+#[test]
+fn an_environments_policy_names_its_stack_in_every_region_of_its_own_account() {
+    let production = environment("production");
+    let policy = permissions_policy(&production, "222222222222", false, None);
+    let statements = policy["Statement"].as_array().unwrap();
+    for region in ["eu-west-1", "us-west-2"] {
+        let function = format!("arn:aws:lambda:{region}:222222222222:function:shop:green");
+        assert!(!granting(statements, "lambda:UpdateAlias", &function).is_empty());
+        let repository = format!("arn:aws:ecr:{region}:222222222222:repository/shop");
+        assert!(!granting(statements, "ecr:PutImage", &repository).is_empty());
+        let blue = format!("arn:aws:apigateway:{region}::/restapis/a1b2c3/stages/blue");
+        assert!(!granting(statements, "apigateway:DELETE", &blue).is_empty());
+    }
+    // Not the shared name, another region or another account.
+    for function in [
+        "arn:aws:lambda:eu-west-1:222222222222:function:bgd:green",
+        "arn:aws:lambda:us-east-1:222222222222:function:shop:green",
+        "arn:aws:lambda:eu-west-1:111111111111:function:shop:green",
+    ] {
+        assert!(
+            granting(statements, "lambda:UpdateAlias", function).is_empty(),
+            "{function}"
+        );
+    }
+}
+
+#[test]
+fn an_environments_account_is_its_own_and_another_is_refused() {
+    let staging = environment("staging");
+    let placement = staging[0].placement.as_ref();
+    assert_eq!(account(placement, None).unwrap(), "111111111111");
+    assert_eq!(
+        account(placement, Some("111111111111")).unwrap(),
+        "111111111111"
+    );
+    let err = account(placement, Some("222222222222"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("environment staging is account 111111111111"),
+        "{err}"
+    );
+    assert_eq!(account(None, Some(ACCOUNT)).unwrap(), ACCOUNT);
+    assert!(account(None, None).is_err());
+    assert!(account(None, Some("1234")).is_err());
+}
+
+/// The role another environment's deploy job reads staging with (`deploy --from staging`):
+/// green, the version it serves, the repository, the verification tag and the image; nothing
+/// it could change staging with, not even a tag.
+#[test]
+fn the_promotion_source_reads_green_and_pulls_its_image_and_writes_nothing() {
+    let staging = environment("staging");
+    let policy = promotion_source_policy(&staging, "111111111111");
+    let statements = policy["Statement"].as_array().unwrap();
+    let function = "arn:aws:lambda:us-east-1:111111111111:function:bgd";
+    let repository = "arn:aws:ecr:us-east-1:111111111111:repository/bgd";
+    for (action, resource) in [
+        ("lambda:GetAlias", format!("{function}:green")),
+        ("lambda:GetFunction", format!("{function}:7")),
+        ("ecr:DescribeRepositories", repository.to_owned()),
+        ("ecr:GetAuthorizationToken", "*".to_owned()),
+        ("ecr:BatchGetImage", repository.to_owned()),
+        ("ecr:GetDownloadUrlForLayer", repository.to_owned()),
+    ] {
+        assert!(
+            !granting(statements, action, &resource).is_empty(),
+            "{action} on {resource}"
+        );
+    }
+    let granted: Vec<&str> = statements.iter().flat_map(actions).collect();
+    let writes = Operation::ALL
+        .iter()
+        .filter(|op| op.is_write())
+        .filter_map(|op| op.iam_action());
+    let pushes = IMPLIED_ACTIONS.iter().map(|(action, ..)| *action);
+    for action in writes.chain(pushes) {
+        let read_too = PULL_ACTIONS.iter().any(|(pull, _)| *pull == action);
+        assert!(
+            read_too || !granted.contains(&action),
+            "{action}: the promotion source writes nothing"
+        );
+    }
+    // Only reads the deploy role is granted too (beside the pull's blob read), and no
+    // CloudWatch, API Gateway or IAM at all.
+    let deploy = permissions_policy(&staging, "111111111111", false, None);
+    let deploy: Vec<&str> = deploy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(actions)
+        .collect();
+    for action in &granted {
+        assert!(
+            deploy.contains(action) || *action == "ecr:GetDownloadUrlForLayer",
+            "{action}"
+        );
+        assert!(action.starts_with("lambda:Get") || action.starts_with("ecr:"));
+    }
+    assert_eq!(granted.len(), 6, "{granted:?}");
 }

@@ -11,7 +11,7 @@ mod types;
 use std::future::Future;
 
 pub use error::{CloudError, CloudResult, ErrorKind, absent_as_none};
-pub use operation::{IMPLIED_ACTIONS, Operation, Scope};
+pub use operation::{IMPLIED_ACTIONS, Operation, PROMOTION_SOURCE_READS, PULL_ACTIONS, Scope};
 pub use policy::{LAMBDA_PULL, with_lambda_pull};
 pub use types::{
     Alias, AliasTarget, FunctionSpec, ImageRef, Integration, RegistryAccess, Repository, RestApi,

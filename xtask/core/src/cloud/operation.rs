@@ -201,6 +201,28 @@ pub const IMPLIED_ACTIONS: &[(&str, Scope, bool)] = &[
     ("iam:PassRole", Scope::PassFunctionRole, true),
 ];
 
+/// What `deploy --from` asks of the environment it promotes from (`pipeline::promotion::take`):
+/// the caller's account (checked against the environment's), green, the version green serves,
+/// the repository and the registry's token; the image and its verification tag are read over
+/// the distribution API ([`PULL_ACTIONS`]). `iam-policy --promotion-source` grants these alone;
+/// its test runs `take` against a source that fails on any other call.
+pub const PROMOTION_SOURCE_READS: &[Operation] = &[
+    Operation::GetCallerIdentity,
+    Operation::GetAlias,
+    Operation::GetFunction,
+    Operation::DescribeRepositories,
+    Operation::GetAuthorizationToken,
+];
+
+/// Reading an image over the distribution API: a manifest, by tag or digest (HEAD, the
+/// verification tag's lookup, included), is ecr:BatchGetImage, a blob ecr:GetDownloadUrlForLayer
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-pull-ecr-image.html>). No
+/// BatchCheckLayerAvailability: that is a blob's HEAD, which only a push asks.
+pub const PULL_ACTIONS: &[(&str, Scope)] = &[
+    ("ecr:BatchGetImage", Scope::Repository),
+    ("ecr:GetDownloadUrlForLayer", Scope::Repository),
+];
+
 impl Operation {
     /// The resource the call acts on, for the policy's Resource.
     pub const fn scope(self) -> Scope {

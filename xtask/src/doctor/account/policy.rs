@@ -8,7 +8,12 @@ use crate::iam;
 pub(super) fn permissions(role: &Role) -> Check {
     const NAME: &str = "deploy role policy";
     let (grants, account) = (role.grants, role.account);
-    let required = iam::permissions_policy(role.config, account, false, role.api_id);
+    let required = iam::permissions_policy(
+        std::slice::from_ref(role.config),
+        account,
+        false,
+        role.api_id,
+    );
     let mut missing = Vec::new();
     let mut checked = 0;
     for statement in grants::statements(&required) {

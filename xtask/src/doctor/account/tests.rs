@@ -79,12 +79,17 @@ fn trust_beyond_the_github_statement_is_a_finding() {
 #[test]
 fn grants_past_the_generated_policy_are_a_finding() {
     let config = Config::load().unwrap();
-    let scoped = permissions_policy(&config, ACCOUNT, false, Some("a1b2c3"));
+    let scoped = permissions_policy(
+        std::slice::from_ref(&config),
+        ACCOUNT,
+        false,
+        Some("a1b2c3"),
+    );
     let check = |policy: &Value| judge(reach, generated_trust(), policy.clone());
     let ok = check(&scoped);
     assert_eq!(ok.verdict, Verdict::Ok, "{}", ok.detail);
     let admin = json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}});
-    let before_provision = permissions_policy(&config, ACCOUNT, false, None);
+    let before_provision = permissions_policy(std::slice::from_ref(&config), ACCOUNT, false, None);
     for (policy, says) in [
         (admin, "iam:CreateRole"),
         (before_provision, "/restapis/bgd-doctor-probe/stages/green"),
