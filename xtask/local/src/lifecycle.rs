@@ -17,6 +17,7 @@ use super::{
     process,
     state::{Started, State, function_log},
 };
+use crate::front::DEFAULT_ACCOUNT;
 use bgd_core::{cloud::Target, config::Config, setup};
 
 /// How long a running component that does not answer yet (an `up` that was interrupted while
@@ -37,7 +38,7 @@ pub struct LocalCloud {
     unsandboxed: bool,
 }
 
-/// Where the running local cloud answers.
+/// Where the running local cloud answers, for one account in one region.
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     /// The strict front: what the SDK talks to (`AWS_ENDPOINT_URL`).
@@ -45,8 +46,14 @@ pub struct Endpoints {
     /// moto behind it (for looking past the front in tests).
     pub moto_url: String,
     pub registry_url: String,
+    /// The data plane of this account and region: the gateway itself for the default account
+    /// (its `/{stage}/{path}` serves deploy.toml's region), else the URL naming them
+    /// ([`local_gateway::scoped_url`]).
     pub gateway_url: String,
     pub region: String,
+    /// The account calls are signed as (its id is the access key id); `None`: the local
+    /// cloud's default account ([`crate::front::DEFAULT_ACCOUNT`]).
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,12 +106,21 @@ impl LocalCloud {
     /// xtask binary (it serves `local gateway`). When one fails, what this call started is
     /// stopped again (a failed `up`, in a test or in CI, leaves no process behind); what it
     /// found running stays.
+    /// The endpoints are for the account `BGD_LOCAL_ACCOUNT` names (12 digits; the default
+    /// account when unset) in deploy.toml's region: how a run is pointed at another account
+    /// until deploy.toml's environments name it.
     pub async fn up(&self, gateway_exe: &Path) -> Result<Endpoints> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let before = State::load(&self.dir)?;
         match self.start_all(gateway_exe).await {
-            Ok(endpoints) => Ok(endpoints),
+            Ok(endpoints) => match std::env::var("BGD_LOCAL_ACCOUNT") {
+                Ok(account) => {
+                    let region = endpoints.region.clone();
+                    Ok(endpoints.scoped(Some(&account), &region))
+                }
+                Err(_) => Ok(endpoints),
+            },
             Err(error) => match self.stop_started_since(&before) {
                 Ok(stopped) => Err(error.context(format!(
                     "local up failed; stopped what it had started: {}",
@@ -334,6 +350,7 @@ impl LocalCloud {
             registry_url: url_of(state, Component::Registry),
             gateway_url: url_of(state, Component::Gateway),
             region,
+            account: None,
         })
     }
 }
@@ -341,9 +358,34 @@ impl LocalCloud {
 impl Endpoints {
     /// What the cloud module connects to.
     pub fn target(&self) -> Target {
+        self.target_in(self.account.as_deref(), &self.region)
+    }
+
+    /// What the cloud module connects to as `account` (`None`: the default one) in `region`.
+    pub fn target_in(&self, account: Option<&str>, region: &str) -> Target {
         Target::Local {
             endpoint_url: self.front_url.clone(),
-            region: self.region.clone(),
+            region: region.to_owned(),
+            account: account.map(str::to_owned),
+        }
+    }
+
+    /// These endpoints as `account` (`None`: the default one) in `region`: their target, their
+    /// environment and their gateway URL (under which `/{stage}/{path}` and
+    /// `/restapis/{id}/{stage}/_user_request_/{path}` serve that account's APIs in that region)
+    /// name both.
+    pub fn scoped(&self, account: Option<&str>, region: &str) -> Self {
+        let root = self
+            .gateway_url
+            .split(local_gateway::SCOPE_PREFIX)
+            .next()
+            .unwrap_or_default();
+        let named = account.unwrap_or(DEFAULT_ACCOUNT);
+        Self {
+            gateway_url: local_gateway::scoped_url(root, named, region),
+            region: region.to_owned(),
+            account: account.map(str::to_owned),
+            ..self.clone()
         }
     }
 
@@ -355,8 +397,12 @@ impl Endpoints {
             // boto3 and the aws CLI v1 (botocore) read only this one: with AWS_REGION alone
             // they asked for a region.
             ("AWS_DEFAULT_REGION", self.region.clone()),
-            // The local cloud accepts any credentials; these keep SDKs from searching for real ones.
-            ("AWS_ACCESS_KEY_ID", "local".into()),
+            // The local cloud accepts any credentials; these keep SDKs from searching for real
+            // ones, and name the account (an access key id of 12 digits is the account id).
+            (
+                "AWS_ACCESS_KEY_ID",
+                self.account.clone().unwrap_or_else(|| "local".into()),
+            ),
             ("AWS_SECRET_ACCESS_KEY", "local".into()),
             ("LOCAL_REGISTRY_URL", self.registry_url.clone()),
             ("LOCAL_GATEWAY_URL", self.gateway_url.clone()),

@@ -215,9 +215,11 @@ pub enum Target {
     /// OIDC web identity), in deploy.toml's `region`: every ARN, URL and policy names it, so
     /// the SDK uses it too, whatever the environment or profile says.
     Aws { region: String },
-    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
+    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials:
+    /// those of `account` (12 digits), or of its default account when `None`.
     Local {
         endpoint_url: String,
         region: String,
+        account: Option<String>,
     },
 }

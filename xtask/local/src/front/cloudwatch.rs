@@ -78,7 +78,7 @@ async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> An
     match operation {
         "GetMetricData" => front.metric_data(input).await,
         "PutMetricAlarm" | "SetAlarmState" | "DeleteAlarms" | "DescribeAlarms" => {
-            front.alarms(&call.region, operation, input).await
+            front.alarms(call, operation, input).await
         }
         other => error(
             "UnknownOperationException",
@@ -225,17 +225,14 @@ fn lambda_series(metric: &Value) -> Option<(&str, Option<&str>, Option<&str>)> {
 }
 
 impl Front {
-    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per region.
-    async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
+    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per account
+    /// and region.
+    async fn alarms(&self, call: &Call, operation: &str, input: &Value) -> Answer {
         let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
-        let arn = |name: &str| {
-            format!(
-                "arn:aws:cloudwatch:{region}:{}:alarm:{name}",
-                super::ACCOUNT
-            )
-        };
-        let prefix = format!("{region}/");
+        let (region, account) = (&call.region, &call.account);
+        let arn = |name: &str| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{name}");
+        let prefix = call.scoped("");
         match bgd_rules::cloudwatch::alarms(&mut books.alarms, &prefix, operation, input, now, arn)
         {
             Ok(out) => {

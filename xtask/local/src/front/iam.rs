@@ -14,11 +14,13 @@ impl Front {
             let mut books = self.books.lock().await;
             match action.as_str() {
                 "CreateRole" => {
-                    books.roles.insert(role, state::now_ms());
+                    books
+                        .roles
+                        .insert(format!("{}/{role}", call.account), state::now_ms());
                     answer.body = created_role(&answer.body);
                 }
                 "DeleteRole" => {
-                    books.roles.remove(&role);
+                    books.roles.remove(&format!("{}/{role}", call.account));
                 }
                 _ => return answer,
             }
