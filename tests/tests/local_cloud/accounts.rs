@@ -100,6 +100,29 @@ async fn two_accounts_in_two_regions_deploy_one_project_and_never_see_each_other
     assert!(registry_b.has_manifest(&a.name, digest_b).await.unwrap());
     assert!(!registry_b.has_manifest(&a.name, digest_a).await.unwrap());
 
+    // An invocation error injected into A's green version fails A's requests alone: the data
+    // plane keeps each account's function apart (counts and faults too), though both are
+    // version 1 of a function of one name behind an alias of one name.
+    let endpoints = LocalCloud::at(a.local_dir()).endpoints().unwrap();
+    let fault = serde_json::json!({
+        "function": a.name, "qualifier": "green", "version": deployed_a["version"].to_string(),
+        "share": 1.0, "account": A.0, "region": A.1,
+    });
+    let injected = bgd_tls::client()
+        .post(format!(
+            "{}{}",
+            endpoints.gateway_url,
+            bgd_local::FAULTS_PATH
+        ))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(injected.status(), 204);
+    assert_eq!(deployed_a["version"], deployed_b["version"]);
+    assert_eq!(version_at(green_a, None).await.0, 502);
+    assert_eq!(version_at(green_b, None).await.0, 200);
+
     // The data plane never routes one account's URL to the other's API.
     let crossed = [
         green_a.replace(&api_a.id, &api_b.id),

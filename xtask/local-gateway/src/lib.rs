@@ -129,12 +129,21 @@ async fn counts(
     State(gateway): State<Arc<Gateway>>,
     Query(query): Query<metrics::Query>,
 ) -> Json<std::collections::BTreeMap<String, Counts>> {
-    Json(gateway.metrics.since(&query))
+    let scope = gateway.scope_or_default(&query.account, &query.region);
+    let function = series(&scope, &query.function);
+    Json(gateway.metrics.since(&metrics::Query { function, ..query }))
 }
 
 async fn fault(State(gateway): State<Arc<Gateway>>, Json(fault): Json<Fault>) -> StatusCode {
-    gateway.metrics.set_fault(fault);
+    let scope = gateway.scope_or_default(&fault.account, &fault.region);
+    let function = series(&scope, &fault.function);
+    gateway.metrics.set_fault(Fault { function, ..fault });
     StatusCode::NO_CONTENT
+}
+
+/// A function's metrics series: its account's and region's apart, as Lambda keeps them.
+fn series(scope: &Scope, function: &str) -> String {
+    format!("{}/{}/{function}", scope.account, scope.region)
 }
 
 /// What one invocation runs through: the function's account's and region's reads, and the
@@ -183,6 +192,15 @@ async fn handle(
 }
 
 impl Gateway {
+    /// `account` and `region`, each the default scope's when not given.
+    fn scope_or_default(&self, account: &Option<String>, region: &Option<String>) -> Scope {
+        let default = &self.options.default_scope;
+        Scope {
+            account: account.clone().unwrap_or_else(|| default.account.clone()),
+            region: region.clone().unwrap_or_else(|| default.region.clone()),
+        }
+    }
+
     /// One line of the gateway's log about a request; each says when functions run unsandboxed.
     fn log(&self, request_id: &str, line: &str) {
         match self.options.isolation {
@@ -311,11 +329,12 @@ impl Gateway {
             let invocable = control.invocable(function, &version).await;
             control::answer(&invocable)?;
         }
+        let series = series(&scope, function);
         if self
             .metrics
-            .faulted(function, qualifier, &version, rand::random())
+            .faulted(&series, qualifier, &version, rand::random())
         {
-            self.metrics.record(function, qualifier, &version, true);
+            self.metrics.record(&series, qualifier, &version, true);
             anyhow::bail!(
                 "the function failed: an injected invocation error ({FAULTS_PATH}) on version {version} through {qualifier}"
             );
@@ -329,7 +348,7 @@ impl Gateway {
         };
         let ran = self.run(&invoked, function, &version, payload).await;
         self.metrics
-            .record(function, qualifier, &version, ran.is_err());
+            .record(&series, qualifier, &version, ran.is_err());
         ran
     }
 

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 /// How long counts are kept: longer than any rollout's shift and bake.
 const RETENTION_SECS: u64 = 3 * 3600;
 
-/// Who was invoked: the function and the qualifier the integration named (an alias or a
-/// version), then the version that ran.
+/// Who was invoked: the function (`ACCOUNT/REGION/NAME`: Lambda publishes each account's and
+/// region's metrics apart) and the qualifier the integration named (an alias or a version),
+/// then the version that ran.
 type Key = (String, String, String);
 
 #[derive(Default)]
@@ -32,6 +33,11 @@ pub(crate) struct Metrics {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Fault {
     pub function: String,
+    /// The function's account and region; the gateway's default ones when not given.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
     pub qualifier: String,
     pub version: String,
     pub share: f64,
@@ -43,6 +49,11 @@ pub struct Fault {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Query {
     pub function: String,
+    /// The function's account and region; the gateway's default ones when not given.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default)]
     pub qualifier: Option<String>,
     pub since: u64,
@@ -131,6 +142,8 @@ mod tests {
         metrics.record("f", "blue", "2", true);
         let query = Query {
             function: "f".into(),
+            account: None,
+            region: None,
             qualifier: Some("green".into()),
             since: 0,
         };
@@ -155,6 +168,8 @@ mod tests {
         let metrics = Metrics::default();
         metrics.set_fault(Fault {
             function: "f".into(),
+            account: None,
+            region: None,
             qualifier: "green".into(),
             version: "2".into(),
             share: 0.5,
