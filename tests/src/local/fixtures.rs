@@ -199,7 +199,7 @@ pub async fn served(local: &Running, api: &RestApi, stage: &str) {
         "{}{}/{}/us-east-1/{}/{stage}",
         local.endpoints.front_url,
         bgd_local::front::STAGES_PATH,
-        bgd_local::front::DEFAULT_ACCOUNT,
+        bgd_local::DEFAULT_ACCOUNT,
         api.id
     );
     for _ in 0..100 {

@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Query, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -106,8 +106,8 @@ pub async fn serve(options: Options, connect: Connect) -> Result<()> {
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(health))
-        .route(METRICS_PATH, get(counts))
-        .route(FAULTS_PATH, post(fault))
+        .route(METRICS_PATH, get(metrics::counts))
+        .route(FAULTS_PATH, post(metrics::fault))
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(gateway);
@@ -125,27 +125,6 @@ async fn health(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> 
     Json(json!({ "idle_instances": gateway.pool.pids() }))
 }
 
-async fn counts(
-    State(gateway): State<Arc<Gateway>>,
-    Query(query): Query<metrics::Query>,
-) -> Json<std::collections::BTreeMap<String, Counts>> {
-    let scope = gateway.scope_or_default(&query.account, &query.region);
-    let function = series(&scope, &query.function);
-    Json(gateway.metrics.since(&metrics::Query { function, ..query }))
-}
-
-async fn fault(State(gateway): State<Arc<Gateway>>, Json(fault): Json<Fault>) -> StatusCode {
-    let scope = gateway.scope_or_default(&fault.account, &fault.region);
-    let function = series(&scope, &fault.function);
-    gateway.metrics.set_fault(Fault { function, ..fault });
-    StatusCode::NO_CONTENT
-}
-
-/// A function's metrics series: its account's and region's apart, as Lambda keeps them.
-fn series(scope: &Scope, function: &str) -> String {
-    format!("{}/{}/{function}", scope.account, scope.region)
-}
-
 /// What one invocation runs through: the function's account's and region's reads, and the
 /// qualified ARN the integration named (and its alias, when it named one).
 #[derive(Clone, Copy)]
@@ -154,20 +133,6 @@ struct Invoked<'a> {
     region: &'a str,
     arn: &'a str,
     alias: Option<&'a str>,
-}
-
-/// API Gateway's answer when no stage or route matches.
-fn forbidden() -> Response {
-    (StatusCode::FORBIDDEN, Json(json!({"message": "Forbidden"}))).into_response()
-}
-
-/// API Gateway's answer when the integration fails.
-fn bad_gateway() -> Response {
-    (
-        StatusCode::BAD_GATEWAY,
-        Json(json!({"message": "Internal server error"})),
-    )
-        .into_response()
 }
 
 async fn handle(
@@ -192,15 +157,6 @@ async fn handle(
 }
 
 impl Gateway {
-    /// `account` and `region`, each the default scope's when not given.
-    fn scope_or_default(&self, account: &Option<String>, region: &Option<String>) -> Scope {
-        let default = &self.options.default_scope;
-        Scope {
-            account: account.clone().unwrap_or_else(|| default.account.clone()),
-            region: region.clone().unwrap_or_else(|| default.region.clone()),
-        }
-    }
-
     /// One line of the gateway's log about a request; each says when functions run unsandboxed.
     fn log(&self, request_id: &str, line: &str) {
         match self.options.isolation {
@@ -214,7 +170,7 @@ impl Gateway {
     /// Logs why, answers 502.
     fn fail(&self, request_id: &str, why: &str) -> Response {
         self.log(request_id, &format!("502: {why}"));
-        bad_gateway()
+        event::bad_gateway()
     }
 
     async fn respond(
@@ -226,7 +182,7 @@ impl Gateway {
         body: &[u8],
     ) -> Response {
         let Some(target) = routing::target(uri.path()) else {
-            return forbidden();
+            return event::forbidden();
         };
         let scope = target.scope.as_ref().unwrap_or(&self.options.default_scope);
         let control = match self.controls.of(scope).await {
@@ -237,25 +193,25 @@ impl Gateway {
             ApiRef::Id(id) => id.clone(),
             ApiRef::Default => {
                 let Some(name) = &self.options.default_api else {
-                    return forbidden();
+                    return event::forbidden();
                 };
                 match &*control.api_id(name).await {
                     Ok(id) => id.clone(),
-                    Err(_) => return forbidden(),
+                    Err(_) => return event::forbidden(),
                 }
             }
         };
         if control.stage_served(&api_id, &target.stage).await.is_err() {
-            return forbidden();
+            return event::forbidden();
         }
         let stage = control.stage(&api_id, &target.stage).await;
         let stage = match &*stage {
             Ok(stage) => stage,
-            Err(e) if e.not_found => return forbidden(),
+            Err(e) if e.not_found => return event::forbidden(),
             Err(e) => return self.fail(request_id, &format!("{e}")),
         };
         let Some(matched) = routing::matched(&stage.routes, method.as_str(), &target.path) else {
-            return forbidden();
+            return event::forbidden();
         };
         let invoked_arn = match matched.invoked {
             Ok(arn) => arn.as_str(),
@@ -329,7 +285,7 @@ impl Gateway {
             let invocable = control.invocable(function, &version).await;
             control::answer(&invocable)?;
         }
-        let series = series(&scope, function);
+        let series = metrics::series(&scope, function);
         if self
             .metrics
             .faulted(&series, qualifier, &version, rand::random())

@@ -6,12 +6,15 @@
 //! candidate that passes blue and fails real traffic.
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use axum::{Json, extract::State, http::StatusCode};
 use bgd_rules::metrics::Counts;
 use serde::{Deserialize, Serialize};
+
+use crate::{Gateway, control::Scope};
 
 /// How long counts are kept: longer than any rollout's shift and bake.
 const RETENTION_SECS: u64 = 3 * 3600;
@@ -126,6 +129,43 @@ impl Metrics {
             .expect("lock")
             .get(&key)
             .is_some_and(|&share| roll < share)
+    }
+}
+
+/// `GET` [`crate::METRICS_PATH`]: the counts a [`Query`] asks for.
+pub(crate) async fn counts(
+    State(gateway): State<Arc<Gateway>>,
+    axum::extract::Query(query): axum::extract::Query<Query>,
+) -> Json<BTreeMap<String, Counts>> {
+    let scope = gateway.scope_or_default(&query.account, &query.region);
+    let function = series(&scope, &query.function);
+    Json(gateway.metrics.since(&Query { function, ..query }))
+}
+
+/// `POST` [`crate::FAULTS_PATH`]: sets a [`Fault`].
+pub(crate) async fn fault(
+    State(gateway): State<Arc<Gateway>>,
+    Json(fault): Json<Fault>,
+) -> StatusCode {
+    let scope = gateway.scope_or_default(&fault.account, &fault.region);
+    let function = series(&scope, &fault.function);
+    gateway.metrics.set_fault(Fault { function, ..fault });
+    StatusCode::NO_CONTENT
+}
+
+/// A function's metrics series: its account's and region's apart, as Lambda keeps them.
+pub(crate) fn series(scope: &Scope, function: &str) -> String {
+    format!("{}/{}/{function}", scope.account, scope.region)
+}
+
+impl Gateway {
+    /// `account` and `region`, each the default scope's when not given.
+    fn scope_or_default(&self, account: &Option<String>, region: &Option<String>) -> Scope {
+        let default = &self.options.default_scope;
+        Scope {
+            account: account.clone().unwrap_or_else(|| default.account.clone()),
+            region: region.clone().unwrap_or_else(|| default.region.clone()),
+        }
     }
 }
 

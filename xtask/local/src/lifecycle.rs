@@ -2,7 +2,6 @@
 //! each component is reused while healthy, (re)started otherwise, and stopped only by the pid
 //! `up` recorded.
 use std::{
-    fmt,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -13,12 +12,12 @@ use xshell::Shell;
 
 use super::{
     components::{Component, Launch, configure_moto},
+    endpoints::Endpoints,
     liveness::{answers_within, health_client, healthy, wait_healthy},
     process,
     state::{Started, State, function_log},
 };
-use crate::front::DEFAULT_ACCOUNT;
-use bgd_core::{cloud::Target, config::Config, setup};
+use bgd_core::{config::Config, setup};
 
 /// How long a running component that does not answer yet (an `up` that was interrupted while
 /// it started) gets before it counts as dead and is restarted.
@@ -36,24 +35,6 @@ pub struct LocalCloud {
     dir: PathBuf,
     /// The gateway runs functions as host processes (`local up --unsandboxed`).
     unsandboxed: bool,
-}
-
-/// Where the running local cloud answers, for one account in one region.
-#[derive(Debug, Clone, Serialize)]
-pub struct Endpoints {
-    /// The strict front: what the SDK talks to (`AWS_ENDPOINT_URL`).
-    pub front_url: String,
-    /// moto behind it (for looking past the front in tests).
-    pub moto_url: String,
-    pub registry_url: String,
-    /// The data plane of this account and region: the gateway itself for the default account
-    /// (its `/{stage}/{path}` serves deploy.toml's region), else the URL naming them
-    /// ([`local_gateway::scoped_url`]).
-    pub gateway_url: String,
-    pub region: String,
-    /// The account calls are signed as (its id is the access key id); `None`: the local
-    /// cloud's default account ([`crate::front::DEFAULT_ACCOUNT`]).
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,74 +333,6 @@ impl LocalCloud {
             region,
             account: None,
         })
-    }
-}
-
-impl Endpoints {
-    /// What the cloud module connects to.
-    pub fn target(&self) -> Target {
-        self.target_in(self.account.as_deref(), &self.region)
-    }
-
-    /// What the cloud module connects to as `account` (`None`: the default one) in `region`.
-    pub fn target_in(&self, account: Option<&str>, region: &str) -> Target {
-        Target::Local {
-            endpoint_url: self.front_url.clone(),
-            region: region.to_owned(),
-            account: account.map(str::to_owned),
-        }
-    }
-
-    /// These endpoints as `account` (`None`: the default one) in `region`: their target, their
-    /// environment and their gateway URL (under which `/{stage}/{path}` and
-    /// `/restapis/{id}/{stage}/_user_request_/{path}` serve that account's APIs in that region)
-    /// name both.
-    pub fn scoped(&self, account: Option<&str>, region: &str) -> Self {
-        let root = self
-            .gateway_url
-            .split(local_gateway::SCOPE_PREFIX)
-            .next()
-            .unwrap_or_default();
-        let named = account.unwrap_or(DEFAULT_ACCOUNT);
-        Self {
-            gateway_url: local_gateway::scoped_url(root, named, region),
-            region: region.to_owned(),
-            account: account.map(str::to_owned),
-            ..self.clone()
-        }
-    }
-
-    /// The environment that points the `aws` CLI, SDKs and our tests at the local cloud.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.front_url.clone()),
-            ("AWS_REGION", self.region.clone()),
-            // boto3 and the aws CLI v1 (botocore) read only this one: with AWS_REGION alone
-            // they asked for a region.
-            ("AWS_DEFAULT_REGION", self.region.clone()),
-            // The local cloud accepts any credentials; these keep SDKs from searching for real
-            // ones, and name the account (an access key id of 12 digits is the account id).
-            (
-                "AWS_ACCESS_KEY_ID",
-                self.account.clone().unwrap_or_else(|| "local".into()),
-            ),
-            ("AWS_SECRET_ACCESS_KEY", "local".into()),
-            ("LOCAL_REGISTRY_URL", self.registry_url.clone()),
-            ("LOCAL_GATEWAY_URL", self.gateway_url.clone()),
-        ]
-    }
-}
-
-impl fmt::Display for Endpoints {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "front     {}  (AWS_ENDPOINT_URL)", self.front_url)?;
-        writeln!(f, "moto      {}  (behind the front)", self.moto_url)?;
-        writeln!(f, "registry  {}  (LOCAL_REGISTRY_URL)", self.registry_url)?;
-        write!(
-            f,
-            "gateway   {}  (LOCAL_GATEWAY_URL/{{stage}}/{{path}})",
-            self.gateway_url
-        )
     }
 }
 

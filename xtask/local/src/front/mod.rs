@@ -36,8 +36,7 @@ pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
 
-/// The account of a caller whose credentials name none (`local`): moto's default account.
-pub const DEFAULT_ACCOUNT: &str = "123456789012";
+pub use crate::endpoints::DEFAULT_ACCOUNT;
 
 /// The manifests the front asks the local registry for (what the pushed images are).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";

@@ -19,7 +19,7 @@ use local_gateway::{
     Connect, ControlPlane, ReadError, Scope, runtime::Isolation, sandbox::Sandbox,
 };
 
-use crate::front::DEFAULT_ACCOUNT;
+use crate::endpoints::DEFAULT_ACCOUNT;
 
 /// How `local up` runs the gateway (`cargo xtask local gateway`).
 #[derive(Debug, Clone)]
