@@ -94,3 +94,52 @@ impl fmt::Display for Endpoints {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoints;
+
+    fn endpoints() -> Endpoints {
+        Endpoints {
+            front_url: "http://127.0.0.1:1".into(),
+            moto_url: "http://127.0.0.1:2".into(),
+            registry_url: "http://127.0.0.1:3".into(),
+            gateway_url: "http://127.0.0.1:4".into(),
+            region: "us-east-1".into(),
+            account: None,
+        }
+    }
+
+    fn env(endpoints: &Endpoints, name: &str) -> String {
+        let env = endpoints.env();
+        env.into_iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    #[test]
+    fn scoped_endpoints_sign_as_the_account_and_serve_its_stages_in_the_region() {
+        let root = endpoints();
+        assert_eq!(env(&root, "AWS_ACCESS_KEY_ID"), "local");
+        let scoped = root.scoped(Some("111111111111"), "eu-west-1");
+        assert_eq!(env(&scoped, "AWS_ACCESS_KEY_ID"), "111111111111");
+        assert_eq!(env(&scoped, "AWS_DEFAULT_REGION"), "eu-west-1");
+        let url = "http://127.0.0.1:4/.aws/111111111111/eu-west-1";
+        assert_eq!(env(&scoped, "LOCAL_GATEWAY_URL"), url);
+        // Scoped again, from scoped ones: the gateway's URL, not one inside another.
+        let again = scoped.scoped(None, "us-east-1");
+        assert_eq!(
+            again.gateway_url,
+            "http://127.0.0.1:4/.aws/123456789012/us-east-1"
+        );
+        assert_eq!(env(&again, "AWS_ACCESS_KEY_ID"), "local");
+        let bgd_core::cloud::Target::Local {
+            account, region, ..
+        } = scoped.target()
+        else {
+            panic!("a local target");
+        };
+        assert_eq!(
+            (account.as_deref(), region.as_str()),
+            (Some("111111111111"), "eu-west-1")
+        );
+    }
+}
