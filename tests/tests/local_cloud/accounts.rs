@@ -100,6 +100,16 @@ async fn two_accounts_in_two_regions_deploy_one_project_and_never_see_each_other
     assert!(registry_b.has_manifest(&a.name, digest_b).await.unwrap());
     assert!(!registry_b.has_manifest(&a.name, digest_a).await.unwrap());
 
+    // Each account's function logs apart, as CloudWatch keeps each account's log groups: none
+    // of them where the default account's would be.
+    let local = LocalCloud::at(a.local_dir());
+    for (account, region) in [A, B] {
+        let log = local.function_log_in(Some(account), region, &a.name);
+        let lines = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(lines.contains("/version"), "{}: {lines}", log.display());
+    }
+    assert!(!local.function_log(&a.name).exists());
+
     // An invocation error injected into A's green version fails A's requests alone: the data
     // plane keeps each account's function apart (counts and faults too), though both are
     // version 1 of a function of one name behind an alias of one name.

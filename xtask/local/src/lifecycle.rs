@@ -12,10 +12,10 @@ use xshell::Shell;
 
 use super::{
     components::{Component, Launch, configure_moto},
-    endpoints::Endpoints,
+    endpoints::{DEFAULT_ACCOUNT, Endpoints},
     liveness::{answers_within, health_client, healthy, wait_healthy},
     process,
-    state::{Started, State, function_log},
+    state::{Started, State, function_logs},
 };
 use bgd_core::{config::Config, setup};
 
@@ -58,9 +58,17 @@ impl LocalCloud {
         }
     }
 
-    /// Where the gateway appends a function's output (its "log group").
+    /// Where the gateway appends the output of a function of the default account in
+    /// deploy.toml's region (its "log group").
     pub fn function_log(&self, function: &str) -> PathBuf {
-        function_log(&self.dir, function)
+        self.function_log_in(None, &region(), function)
+    }
+
+    /// Where the gateway appends the output of a function of `account` (`None`: the default
+    /// one) in `region`.
+    pub fn function_log_in(&self, account: Option<&str>, region: &str, function: &str) -> PathBuf {
+        let account = account.unwrap_or(DEFAULT_ACCOUNT);
+        function_logs(&self.dir, account, region, &self::region()).join(format!("{function}.log"))
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {

@@ -9,10 +9,7 @@ use local_gateway::{
 };
 
 use super::image::Images;
-use crate::{
-    front::{INVOCATIONS_PATH, STAGES_PATH},
-    state::function_log,
-};
+use crate::front::{INVOCATIONS_PATH, STAGES_PATH};
 use bgd_core::cloud::{Account, Apis, CloudError, ErrorKind, Functions, ImageRef, Operation};
 
 /// The local cloud's control plane of one account and region, as the gateway sees it.
@@ -20,7 +17,8 @@ pub(super) struct FrontControlPlane<C> {
     /// Connected as that account, in that region.
     pub cloud: Arc<C>,
     pub images: Arc<Images>,
-    pub state_dir: PathBuf,
+    /// Where the functions of this account and region log.
+    pub logs: PathBuf,
     /// The strict front (which keeps Lambda's function states).
     pub front_url: String,
     pub scope: Scope,
@@ -183,6 +181,6 @@ impl<C: Functions + Apis + Account + 'static> ControlPlane for FrontControlPlane
     }
 
     fn function_log(&self, function: &str) -> PathBuf {
-        function_log(&self.state_dir, function)
+        self.logs.join(format!("{function}.log"))
     }
 }

@@ -19,7 +19,7 @@ use local_gateway::{
     Connect, ControlPlane, ReadError, Scope, runtime::Isolation, sandbox::Sandbox,
 };
 
-use crate::endpoints::DEFAULT_ACCOUNT;
+use crate::{endpoints::DEFAULT_ACCOUNT, state::function_logs};
 
 /// How `local up` runs the gateway (`cargo xtask local gateway`).
 #[derive(Debug, Clone)]
@@ -64,18 +64,22 @@ where
     C: Functions + Apis + Account + 'static,
     Connecting: Future<Output = Result<C>> + Send + 'static,
 {
-    let logs = options.state_dir.join("functions");
-    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let images = Arc::new(Images::new(options.state_dir.join("images")));
     let (state_dir, front_url) = (options.state_dir.clone(), options.moto_url.clone());
+    let default_region = options.region.clone();
     let connect: Connect = Box::new(move |scope: Scope| {
         let connecting = connect(Target::Local {
             endpoint_url: front_url.clone(),
             region: scope.region.clone(),
             account: Some(scope.account.clone()),
         });
-        let (images, state_dir, front_url) = (images.clone(), state_dir.clone(), front_url.clone());
+        let logs = function_logs(&state_dir, &scope.account, &scope.region, &default_region);
+        let (images, front_url) = (images.clone(), front_url.clone());
         Box::pin(async move {
+            std::fs::create_dir_all(&logs).map_err(|e| ReadError {
+                not_found: false,
+                message: format!("creating {}: {e}", logs.display()),
+            })?;
             let cloud = connecting.await.map_err(|e| ReadError {
                 not_found: false,
                 message: format!("connecting to the local cloud: {e:#}"),
@@ -83,7 +87,7 @@ where
             let plane = FrontControlPlane {
                 cloud: Arc::new(cloud),
                 images,
-                state_dir,
+                logs,
                 front_url,
                 scope,
                 http: bgd_tls::client(),
