@@ -241,8 +241,10 @@ def refusal(call):
         return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
 role = 'arn:aws:iam::222222222222:role/deployer'
 creds = client('sts', '111111111111').assume_role(RoleArn=role, RoleSessionName='e2e')['Credentials']
-def assumed(service):
+def assumed(service, creds=creds):
     return client(service, creds['AccessKeyId'], creds['SessionToken'], creds['SecretAccessKey'])
+oidc = client('sts', 'local').assume_role_with_web_identity(RoleArn='arn:aws:iam::333333333333:role/ci',
+    RoleSessionName='gha', WebIdentityToken='token')['Credentials']
 assumed('cloudwatch').put_metric_alarm(AlarmName='errors', MetricName='Errors',
     Namespace='AWS/Lambda', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1,
     ComparisonOperator='GreaterThanOrEqualToThreshold')
@@ -251,7 +253,8 @@ alarms = lambda key: [a['AlarmArn'] for a in client('cloudwatch', key).describe_
 print(json.dumps({{
     'identity': [client('sts', key).get_caller_identity()['Account']
         for key in ('111111111111', '222222222222', 'local')]
-        + [assumed('sts').get_caller_identity()['Account']],
+        + [assumed('sts').get_caller_identity()['Account'],
+           assumed('sts', oidc).get_caller_identity()['Account']],
     'alarms': [alarms('222222222222'), alarms('111111111111')],
     'api': client('apigateway', '222222222222').get_rest_api(restApiId=api)['name'],
     'no_api': refusal(lambda: client('apigateway', '111111111111').get_rest_api(restApiId=api)),
@@ -260,7 +263,7 @@ print(json.dumps({{
         ),
     );
     let expected = serde_json::json!({
-        "identity": ["111111111111", "222222222222", "123456789012", "222222222222"],
+        "identity": ["111111111111", "222222222222", "123456789012", "222222222222", "333333333333"],
         "alarms": [["arn:aws:cloudwatch:us-east-1:222222222222:alarm:errors"], []],
         "api": "twin",
         "no_api": ["NotFoundException", 404],

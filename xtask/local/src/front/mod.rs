@@ -277,9 +277,7 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         "iam" => front.iam(call).await,
         "apigateway" => front.apigateway(call).await,
         "monitoring" => cloudwatch::handle(&front, call).await,
-        "sts" if call.form("Action").as_deref() == Some("AssumeRole") => {
-            front.assume_role(&call).await
-        }
+        _ if sts::assumes_role(&call) => front.assume_role(&call).await,
         _ => front.forward(&call).await,
     };
     answer.into_response()

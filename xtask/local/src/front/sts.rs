@@ -22,8 +22,9 @@ impl Front {
             .unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned())
     }
 
-    /// STS AssumeRole: moto's answer, and its access key remembered as the role's account's
-    /// (the role ARN names it), so every later call signed with it is that account's.
+    /// STS AssumeRole (or AssumeRoleWithWebIdentity, GitHub's OIDC): moto's answer, and its
+    /// access key remembered as the role's account's (the role ARN names it), so every later
+    /// call signed with it is that account's.
     pub(super) async fn assume_role(&self, call: &Call) -> Answer {
         let answer = self.forward(call).await;
         let account = call
@@ -41,6 +42,17 @@ impl Front {
             self.save(&books).await;
         }
         answer
+    }
+}
+
+/// STS's AssumeRole, or AssumeRoleWithWebIdentity (GitHub's OIDC), which is not signed: the
+/// OIDC token is its credential
+/// (<https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html>).
+pub(super) fn assumes_role(call: &Call) -> bool {
+    match call.form("Action").as_deref() {
+        Some("AssumeRole") => call.service == "sts",
+        Some("AssumeRoleWithWebIdentity") => matches!(call.service.as_str(), "sts" | ""),
+        _ => false,
     }
 }
 
