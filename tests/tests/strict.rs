@@ -53,7 +53,7 @@ async fn idle_version(local: &Running, prefix: &str) -> Idle {
         "{}{}/{}/us-east-1/{function}/{}",
         local.endpoints.front_url,
         front::INVOCATIONS_PATH,
-        front::DEFAULT_ACCOUNT,
+        bgd_local::DEFAULT_ACCOUNT,
         v1.version
     );
     Idle {

@@ -1,8 +1,9 @@
 //! The control-plane reads a request needs (API, stage and its routes, alias, version, image),
 //! supplied by the caller through a [`ControlPlane`] per account and region (each answers for
-//! its own account and region alone, as AWS keeps them apart), and cached here for at most [`TTL`] so a
-//! request does not cost several control-plane calls, while an alias moved in the control plane
-//! still takes effect within that time (AWS alias moves take a moment to propagate too).
+//! its own account and region alone, as AWS keeps them apart), and cached here for at most
+//! [`TTL`] so a request does not cost several control-plane calls, while an alias moved in the
+//! control plane still takes effect within that time (AWS alias moves take a moment to
+//! propagate too).
 //! An entry in use is refreshed in the background once half its life is gone, so under load
 //! no request waits for the control plane, and concurrent requests do not all ask at once when
 //! it expires.

@@ -1,10 +1,9 @@
 //! The local cloud's data plane: an execute-api front on loopback, for every account and region
 //! at once (the path names them, [`scoped_url`]; the API's stage is read in that account and
 //! region, the function its integration names in the account and region its ARN names). Per
-//! request: stage → its
-//! variables → the route's integration URI with `${stageVariables.alias}` filled in → alias →
-//! version (by the alias's weights) → that version's image, unpacked → its command run in
-//! Lambda's sandbox under our Lambda Runtime API with a REST proxy (v1) event. Answers like API
+//! request: stage → its variables → the route's integration URI with `${stageVariables.alias}`
+//! filled in → alias → version (by the alias's weights) → that version's image, unpacked → its
+//! command run in Lambda's sandbox under our Lambda Runtime API with a REST proxy (v1) event. Answers like API
 //! Gateway: 403 for an unknown stage or route, 502 when the function fails (its error, timeout,
 //! memory, 6 MB response), 504 past the 29 s integration limit.
 //!

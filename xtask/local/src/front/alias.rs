@@ -13,8 +13,7 @@ use super::{
     describe::{invalid, refused},
     lambda::{limits, without},
     refuse,
-    state::name_of,
-    state::{Books, Function, revision},
+    state::{Books, Function, name_of, revision},
 };
 use bgd_rules::{
     self,

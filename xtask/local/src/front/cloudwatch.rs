@@ -89,8 +89,8 @@ async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> An
 
 impl Front {
     /// GetMetricData of Lambda's `Invocations` and `Errors`, from the data plane's counts: one
-    /// datapoint for the window, none for a window without invocations; the caller's account's and
-    /// region's alone.
+    /// datapoint for the window, none for a window without invocations; of the caller's
+    /// account and region alone.
     async fn metric_data(&self, call: &Call, input: &Value) -> Answer {
         let (start, queries) = match metric_queries(input) {
             Ok(checked) => checked,

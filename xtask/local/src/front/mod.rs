@@ -3,8 +3,9 @@
 //! what the pipeline relies on: function and version states, role propagation, atomic
 //! RevisionId and CodeSha256 guards, AWS's limits, the image each version runs, and ECR's
 //! registry endpoint (the local registry), and CloudWatch, which moto cannot serve to the Rust
-//! SDK (`cloudwatch.rs`). So `cloud/` talks to the local cloud exactly as to
-//! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
+//! SDK (`cloudwatch.rs`); and every account and region apart, as AWS keeps them (`sts.rs`:
+//! which account a call acts in; `registry.rs`: each one's ECR registry). So `cloud/` talks to
+//! the local cloud exactly as to AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
 mod alias;
 mod apigateway;
 mod cbor;
@@ -36,8 +37,6 @@ pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
 
-pub use crate::endpoints::DEFAULT_ACCOUNT;
-
 /// The manifests the front asks the local registry for (what the pushed images are).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -45,12 +44,13 @@ const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, applic
 pub const HEALTH_PATH: &str = "/_local/health";
 /// `POST` a [`Delays`] to change them while the front runs (tests).
 pub const DELAYS_PATH: &str = "/_local/delays";
-/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: the data plane reports an invocation and
-/// learns whether Lambda would run it (200), or refuses it as Lambda does (an Inactive
-/// version's first invocation fails and sets it Pending).
+/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: the data plane reports an
+/// invocation and learns whether Lambda would run it (200), or refuses it as Lambda does (an
+/// Inactive version's first invocation fails and sets it Pending).
 pub const INVOCATIONS_PATH: &str = "/_local/invocations";
-/// `GET {STAGES_PATH}/ACCOUNT/REGION/API/STAGE`: 200 once API Gateway would serve the stage as it now
-/// is, 404 while its creation or a change of its variables propagates (the data plane asks).
+/// `GET {STAGES_PATH}/ACCOUNT/REGION/API/STAGE`: 200 once API Gateway would serve the stage as
+/// it now is, 404 while its creation or a change of its variables propagates (the data plane
+/// asks).
 pub const STAGES_PATH: &str = "/_local/stages";
 
 /// How `local up` runs the front (`cargo xtask local front`).

@@ -17,7 +17,8 @@ use axum::{
 use base64::Engine;
 use serde_json::json;
 
-use super::{Answer, Call, DEFAULT_ACCOUNT, Front};
+use super::{Answer, Call, Front};
+use crate::endpoints::DEFAULT_ACCOUNT;
 
 /// What every token starts with; the account and region follow.
 const TOKEN: &str = "local-registry-token-7f3c9a";

@@ -25,6 +25,11 @@ pub(crate) struct Books {
     pub assumed: BTreeMap<String, String>,
 }
 
+/// A role's key in the books.
+pub(super) fn role_key(account: &str, role: &str) -> String {
+    format!("{account}/{role}")
+}
+
 /// The name in a books key (`ACCOUNT/REGION/NAME`).
 pub(super) fn name_of(key: &str) -> &str {
     key.rsplit_once('/').map_or(key, |(_, name)| name)

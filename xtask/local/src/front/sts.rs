@@ -5,7 +5,8 @@
 //! keys its STS hands out); any other key is [`DEFAULT_ACCOUNT`].
 use axum::http::HeaderMap;
 
-use super::{Answer, Call, DEFAULT_ACCOUNT, Front, access_key};
+use super::{Answer, Call, Front, access_key};
+use crate::endpoints::DEFAULT_ACCOUNT;
 
 impl Front {
     /// The account the request's credentials belong to.

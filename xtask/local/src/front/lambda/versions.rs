@@ -118,8 +118,8 @@ impl Front {
     }
 }
 
-/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: whether Lambda would run this version
-/// now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
+/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: whether Lambda would run this
+/// version now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
 pub(in crate::front) async fn invocation(
     State(front): State<Arc<Front>>,
     Path((account, region, name, version)): Path<(String, String, String, String)>,

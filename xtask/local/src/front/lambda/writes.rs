@@ -8,7 +8,7 @@ use crate::front::{
     Answer, Call, Front,
     describe::{described, invalid, refused},
     refuse,
-    state::{Books, Function, now_ms, revision},
+    state::{Books, Function, now_ms, revision, role_key},
 };
 use axum::http::StatusCode;
 use bgd_rules::{
@@ -35,7 +35,7 @@ pub(super) async fn create(front: &Front, call: Call) -> Answer {
     let role_name = role.rsplit('/').next().unwrap_or_default();
     if books
         .roles
-        .get(&format!("{role_account}/{role_name}"))
+        .get(&role_key(role_account, role_name))
         .is_some_and(|created| now < created + front.delays().role_ms)
     {
         return invalid("The role defined for the function cannot be assumed by Lambda.");
