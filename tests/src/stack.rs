@@ -79,22 +79,52 @@ pub struct Stack {
     pub dir: PathBuf,
     pub deploy_toml: PathBuf,
     isolated: Isolated,
+    /// Set for every run: the account it acts as, another stack's local cloud.
+    env: Vec<(&'static str, String)>,
 }
 
 impl Stack {
     pub fn new(name: &str) -> Self {
-        let dir = setup::target_dir().join(format!("e2e/{name}"));
+        Self::of(name, name)
+    }
+
+    /// A stack in `e2e/{dir}` of the project `project` (two stacks may deploy one project, in
+    /// two accounts or regions).
+    pub fn of(dir: &str, project: &str) -> Self {
+        let dir = setup::target_dir().join(format!("e2e/{dir}"));
         let isolated = Isolated::fresh(dir.clone(), xtask_binary(), "").unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let stack = Self {
-            name: name.into(),
+            name: project.into(),
             deploy_toml: isolated.deploy_toml(),
             dir,
             isolated,
+            env: Vec::new(),
         };
         stack.configure("GREETING = \"hello from e2e\"", "hello");
         stack
+    }
+
+    /// Every run acts as `account` (`BGD_LOCAL_ACCOUNT`, until deploy.toml's environments name
+    /// accounts).
+    pub fn as_account(mut self, account: &str) -> Self {
+        self.env.push(("BGD_LOCAL_ACCOUNT", account.to_owned()));
+        self
+    }
+
+    /// Every run uses `other`'s local cloud (one local cloud, two accounts or regions).
+    pub fn in_cloud_of(mut self, other: &Stack) -> Self {
+        let dir = other.local_dir().to_str().unwrap().to_owned();
+        self.env.push(("BGD_LOCAL_DIR", dir));
+        self
+    }
+
+    /// Sets deploy.toml's `[project] region`.
+    pub fn set_region(&self, region: &str) {
+        let text = std::fs::read_to_string(&self.deploy_toml).unwrap();
+        let text = text.replace("region = \"us-east-1\"", &format!("region = \"{region}\""));
+        std::fs::write(&self.deploy_toml, text).unwrap();
     }
 
     /// Writes deploy.toml with this `[function.environment]` body, a smoke check on `/`
@@ -133,6 +163,7 @@ impl Stack {
         let mut command = Command::from(self.isolated.command(&binary, args));
         command
             .env("GITHUB_STEP_SUMMARY", self.summary())
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .kill_on_drop(true);
         command
     }
@@ -228,7 +259,10 @@ impl Stack {
     }
 
     pub fn local_dir(&self) -> PathBuf {
-        self.isolated.local_dir()
+        match self.env.iter().find(|(name, _)| *name == "BGD_LOCAL_DIR") {
+            Some((_, dir)) => dir.into(),
+            None => self.isolated.local_dir(),
+        }
     }
 
     pub async fn status(&self) -> Value {

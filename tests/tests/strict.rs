@@ -6,8 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use bgd_aws::{Audit, SdkCloud};
 use bgd_core::cloud::{
-    Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, Pruning, Stage, Target,
-    VersionState,
+    Account, AliasTarget, Apis, FunctionSpec, Functions, ImageRef, Pruning, Stage, VersionState,
 };
 use bgd_local::{Endpoints, LocalCloud, front};
 use e2e::{
@@ -51,9 +50,10 @@ async fn idle_version(local: &Running, prefix: &str) -> Idle {
     delays(local, 300, 0, 0, 200).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let invocation = format!(
-        "{}{}/us-east-1/{function}/{}",
+        "{}{}/{}/us-east-1/{function}/{}",
         local.endpoints.front_url,
         front::INVOCATIONS_PATH,
+        bgd_local::DEFAULT_ACCOUNT,
         v1.version
     );
     Idle {
@@ -306,12 +306,9 @@ async fn limits_names_and_regions_are_as_on_aws() {
     assert!(err.contains("Stage variable"), "{err}");
 
     // The same local cloud asked for another region knows nothing of this one's.
-    let elsewhere = SdkCloud::connect(Target::Local {
-        endpoint_url: local.endpoints.front_url.clone(),
-        region: "eu-west-1".into(),
-    })
-    .await
-    .unwrap();
+    let elsewhere = SdkCloud::connect(local.endpoints.target_in(None, "eu-west-1"))
+        .await
+        .unwrap();
     let missing = elsewhere
         .get_version(&function, "$LATEST")
         .await

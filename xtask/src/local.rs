@@ -50,8 +50,13 @@ impl flags::Local {
                     anyhow::bail!("the local cloud is not (fully) up: run cargo xtask local up");
                 }
             }
-            LocalCommand::Env => {
-                for (name, value) in cloud.endpoints()?.env() {
+            LocalCommand::Env(args) => {
+                let mut endpoints = cloud.endpoints()?;
+                if args.account.is_some() || args.region.is_some() {
+                    let region = args.region.unwrap_or_else(|| endpoints.region.clone());
+                    endpoints = endpoints.scoped(args.account.as_deref(), &region);
+                }
+                for (name, value) in endpoints.env() {
                     println!("export {name}={value}");
                 }
             }
@@ -61,6 +66,7 @@ impl flags::Local {
                     state_dir: args.server.state_dir,
                     moto_url: args.server.moto_url,
                     registry_url: args.registry_url,
+                    region: args.region,
                 })
                 .await?;
             }

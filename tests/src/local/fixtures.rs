@@ -196,9 +196,10 @@ pub async fn api_with_stage(local: &Running, function: &str, alias: &str) -> Res
 /// Waits until the local API Gateway serves `stage` (a new stage propagates first, as on AWS).
 pub async fn served(local: &Running, api: &RestApi, stage: &str) {
     let url = format!(
-        "{}{}/us-east-1/{}/{stage}",
+        "{}{}/{}/us-east-1/{}/{stage}",
         local.endpoints.front_url,
         bgd_local::front::STAGES_PATH,
+        bgd_local::DEFAULT_ACCOUNT,
         api.id
     );
     for _ in 0..100 {

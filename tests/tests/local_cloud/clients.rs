@@ -217,3 +217,56 @@ async fn boto3_set_up_by_local_env_alone_reaches_the_local_cloud() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0 0");
 }
+
+/// Accounts as a client meets them: the access key id names the account (12 digits; any other
+/// key is the default account), a role assumed in another account gives credentials of that
+/// account (GetCallerIdentity says so, and what they write is that account's, in moto and in
+/// the front's own books alike: CloudWatch's alarms live in the front alone), and a name that
+/// exists only in another account is not found in the caller's, as AWS answers.
+#[tokio::test]
+async fn boto3_acts_as_the_account_its_keys_or_its_assumed_role_name() {
+    let local = Running::up().await;
+    let url = &local.endpoints.front_url;
+    let seen = boto3(
+        &local,
+        &format!(
+            r#"
+def client(service, key, token=None, secret='local'):
+    return boto3.client(service, endpoint_url='{url}', region_name='us-east-1',
+        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token)
+def refusal(call):
+    try:
+        call()
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+role = 'arn:aws:iam::222222222222:role/deployer'
+creds = client('sts', '111111111111').assume_role(RoleArn=role, RoleSessionName='e2e')['Credentials']
+def assumed(service, creds=creds):
+    return client(service, creds['AccessKeyId'], creds['SessionToken'], creds['SecretAccessKey'])
+oidc = client('sts', 'local').assume_role_with_web_identity(RoleArn='arn:aws:iam::333333333333:role/ci',
+    RoleSessionName='gha', WebIdentityToken='token')['Credentials']
+assumed('cloudwatch').put_metric_alarm(AlarmName='errors', MetricName='Errors',
+    Namespace='AWS/Lambda', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1,
+    ComparisonOperator='GreaterThanOrEqualToThreshold')
+api = assumed('apigateway').create_rest_api(name='twin')['id']
+alarms = lambda key: [a['AlarmArn'] for a in client('cloudwatch', key).describe_alarms()['MetricAlarms']]
+print(json.dumps({{
+    'identity': [client('sts', key).get_caller_identity()['Account']
+        for key in ('111111111111', '222222222222', 'local')]
+        + [assumed('sts').get_caller_identity()['Account'],
+           assumed('sts', oidc).get_caller_identity()['Account']],
+    'alarms': [alarms('222222222222'), alarms('111111111111')],
+    'api': client('apigateway', '222222222222').get_rest_api(restApiId=api)['name'],
+    'no_api': refusal(lambda: client('apigateway', '111111111111').get_rest_api(restApiId=api)),
+}}))
+"#
+        ),
+    );
+    let expected = serde_json::json!({
+        "identity": ["111111111111", "222222222222", "123456789012", "222222222222", "333333333333"],
+        "alarms": [["arn:aws:cloudwatch:us-east-1:222222222222:alarm:errors"], []],
+        "api": "twin",
+        "no_api": ["NotFoundException", 404],
+    });
+    assert_eq!(seen, expected);
+}

@@ -1,5 +1,6 @@
 //! The local cloud end to end: real moto, real registry, the gateway and the release bootstrap
 //! as real processes. State is set up through the cloud module, then observed over HTTP.
+mod accounts;
 mod clients;
 mod registry;
 mod routing;

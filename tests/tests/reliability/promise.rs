@@ -28,7 +28,9 @@ async fn green_never_serves_a_version_verified_only_by_an_earlier_stack() {
         .endpoints()
         .unwrap()
         .registry_url;
-    let tags = reqwest::get(format!("{registry}/v2/{}/tags/list", stack.name))
+    let tags = bgd_tls::client()
+        .get(format!("{registry}/v2/{}/tags/list", stack.name))
+        .send()
         .await
         .unwrap();
     let left: Value = tags.json().await.unwrap_or(Value::Null);

@@ -116,17 +116,15 @@ impl SdkCloud {
             Target::Local {
                 endpoint_url,
                 region,
+                account,
             } => {
+                // The local cloud takes an access key id of 12 digits for the account id (as
+                // LocalStack does); any other is its default account.
+                let key = account.unwrap_or_else(|| "local".into());
                 loader
                     .endpoint_url(endpoint_url)
                     .region(Region::new(region))
-                    .credentials_provider(Credentials::new(
-                        "local",
-                        "local",
-                        None,
-                        None,
-                        "local-cloud",
-                    ))
+                    .credentials_provider(Credentials::new(key, "local", None, None, "local-cloud"))
                     .load()
                     .await
             }
@@ -227,6 +225,7 @@ mod tests {
         let cloud = SdkCloud::connect(Target::Local {
             endpoint_url: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
+            account: None,
         })
         .await
         .unwrap();

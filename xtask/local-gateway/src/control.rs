@@ -1,7 +1,9 @@
 //! The control-plane reads a request needs (API, stage and its routes, alias, version, image),
-//! supplied by the caller through [`ControlPlane`] and cached here for at most [`TTL`] so a
-//! request does not cost several control-plane calls, while an alias moved in the control plane
-//! still takes effect within that time (AWS alias moves take a moment to propagate too).
+//! supplied by the caller through a [`ControlPlane`] per account and region (each answers for
+//! its own account and region alone, as AWS keeps them apart), and cached here for at most
+//! [`TTL`] so a request does not cost several control-plane calls, while an alias moved in the
+//! control plane still takes effect within that time (AWS alias moves take a moment to
+//! propagate too).
 //! An entry in use is refreshed in the background once half its life is gone, so under load
 //! no request waits for the control plane, and concurrent requests do not all ask at once when
 //! it expires.
@@ -36,10 +38,20 @@ impl fmt::Display for ReadError {
 
 pub type Read<T> = Pin<Box<dyn Future<Output = Result<T, ReadError>> + Send>>;
 
-/// The reads the gateway makes, answered by whoever owns the control plane (xtask, through its
-/// cloud module). A trait object, so nothing generic over the SDK is compiled into this crate.
+/// An account and a region: whose control plane a read goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+/// The control plane of one account in one region, connected when first needed.
+pub type Connect = Box<dyn Fn(Scope) -> Read<Arc<dyn ControlPlane>> + Send + Sync>;
+
+/// The reads the gateway makes in one account and region, answered by whoever owns the control
+/// plane (xtask, through its cloud module). A trait object, so nothing generic over the SDK is
+/// compiled into this crate.
 pub trait ControlPlane: Send + Sync + 'static {
-    fn account_id(&self) -> Read<String>;
     /// The id of the REST API named `name`.
     fn api_id(&self, name: String) -> Read<String>;
     /// A stage, with the Lambda function each route's integration invokes on it.
@@ -192,10 +204,35 @@ pub(crate) fn answer<T>(shared: &Shared<T>) -> anyhow::Result<&T> {
     shared.as_ref().as_ref().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The reads, cached.
+/// Each account's and region's reads, connected once.
+pub(crate) struct Controls {
+    connect: Connect,
+    scopes: tokio::sync::Mutex<HashMap<Scope, Arc<Control>>>,
+}
+
+impl Controls {
+    pub(crate) fn new(connect: Connect) -> Self {
+        Self {
+            connect,
+            scopes: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// The reads of `scope` (connected on first use; a failed connection is tried again).
+    pub(crate) async fn of(&self, scope: &Scope) -> Result<Arc<Control>, ReadError> {
+        let mut scopes = self.scopes.lock().await;
+        if let Some(control) = scopes.get(scope) {
+            return Ok(control.clone());
+        }
+        let control = Arc::new(Control::new((self.connect)(scope.clone()).await?));
+        scopes.insert(scope.clone(), control.clone());
+        Ok(control)
+    }
+}
+
+/// The reads of one account and region, cached.
 pub(crate) struct Control {
     plane: Arc<dyn ControlPlane>,
-    account: Arc<Cache<(), Shared<String>>>,
     apis: Arc<Cache<String, Shared<String>>>,
     stages: Arc<Cache<(String, String), Shared<Stage>>>,
     served: Arc<Cache<(String, String), Shared<()>>>,
@@ -209,7 +246,6 @@ impl Control {
     pub(crate) fn new(plane: Arc<dyn ControlPlane>) -> Self {
         Self {
             plane,
-            account: Cache::new(),
             apis: Cache::new(),
             stages: Cache::new(),
             served: Cache::new(),
@@ -218,10 +254,6 @@ impl Control {
             invocable: Cache::new(),
             images: Cache::new(),
         }
-    }
-
-    pub(crate) async fn account_id(&self) -> Shared<String> {
-        self.account.get_or((), |()| self.plane.account_id()).await
     }
 
     pub(crate) async fn api_id(&self, name: &str) -> Shared<String> {

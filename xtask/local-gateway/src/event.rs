@@ -1,5 +1,5 @@
-//! The REST proxy (v1) event API Gateway sends a Lambda function, and the mapping of the
-//! function's proxy response back to HTTP
+//! The REST proxy (v1) event API Gateway sends a Lambda function, its own error answers, and
+//! the mapping of the function's proxy response back to HTTP
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html>).
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use aws_lambda_events::{
 use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use base64::Engine;
 use serde::Deserialize;
@@ -114,6 +114,18 @@ struct ProxyResponse {
 }
 
 /// The HTTP response for the function's proxy response; `None` when it is malformed (API
+/// API Gateway's answer when no stage or route matches.
+pub(crate) fn forbidden() -> Response {
+    let body = serde_json::json!({"message": "Forbidden"});
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+}
+
+/// API Gateway's answer when the integration fails.
+pub(crate) fn bad_gateway() -> Response {
+    let body = serde_json::json!({"message": "Internal server error"});
+    (StatusCode::BAD_GATEWAY, axum::Json(body)).into_response()
+}
+
 /// Gateway answers 502 then).
 pub(crate) fn http_response(payload: &Bytes) -> Option<Response> {
     let proxy: ProxyResponse = serde_json::from_slice(payload).ok()?;

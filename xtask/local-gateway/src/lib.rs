@@ -1,7 +1,9 @@
-//! The local cloud's data plane: an execute-api front on loopback. Per request: stage → its
-//! variables → the route's integration URI with `${stageVariables.alias}` filled in → alias →
-//! version (by the alias's weights) → that version's image, unpacked → its command run in
-//! Lambda's sandbox under our Lambda Runtime API with a REST proxy (v1) event. Answers like API
+//! The local cloud's data plane: an execute-api front on loopback, for every account and region
+//! at once (the path names them, [`scoped_url`]; the API's stage is read in that account and
+//! region, the function its integration names in the account and region its ARN names). Per
+//! request: stage → its variables → the route's integration URI with `${stageVariables.alias}`
+//! filled in → alias → version (by the alias's weights) → that version's image, unpacked → its
+//! command run in Lambda's sandbox under our Lambda Runtime API with a REST proxy (v1) event. Answers like API
 //! Gateway: 403 for an unknown stage or route, 502 when the function fails (its error, timeout,
 //! memory, 6 MB response), 504 past the 29 s integration limit.
 //!
@@ -23,7 +25,7 @@ use anyhow::{Context, Result};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Query, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -31,14 +33,16 @@ use axum::{
 use serde_json::json;
 
 pub use bgd_rules::metrics::Counts;
-use control::Control;
 pub use control::{
-    AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
+    AliasTarget, Connect, ControlPlane, Image, Read, ReadError, Route, Scope, Stage, Unpacked,
+    Version,
 };
+use control::{Control, Controls};
 pub use metrics::Fault;
 use metrics::Metrics;
 use pool::Pool;
 use routing::ApiRef;
+pub use routing::{SCOPE_PREFIX, scoped_url};
 use runtime::{Isolation, Outcome, Spec};
 
 /// Answers 200 once the gateway serves; not a valid stage name, so never shadows one.
@@ -59,23 +63,24 @@ pub struct Options {
     pub port: u16,
     /// The API `/{stage}/{path}` serves: deploy.toml's, when it loads.
     pub default_api: Option<String>,
-    /// The region functions are told they run in.
-    pub region: String,
+    /// The account and region of a path that names none: the local cloud's default account in
+    /// deploy.toml's region.
+    pub default_scope: Scope,
     pub isolation: Isolation,
 }
 
 struct Gateway {
-    control: Control,
+    controls: Controls,
     pool: Pool,
     metrics: Metrics,
     options: Options,
 }
 
 /// Serves until the process is stopped.
-pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()> {
+pub async fn serve(options: Options, connect: Connect) -> Result<()> {
     let port = options.port;
     let gateway = Arc::new(Gateway {
-        control: Control::new(plane),
+        controls: Controls::new(connect),
         pool: Pool::new(),
         metrics: Metrics::default(),
         options,
@@ -100,8 +105,8 @@ pub async fn serve(options: Options, plane: Arc<dyn ControlPlane>) -> Result<()>
     });
     let app = Router::new()
         .route(HEALTH_PATH, get(health))
-        .route(METRICS_PATH, get(counts))
-        .route(FAULTS_PATH, post(fault))
+        .route(METRICS_PATH, get(metrics::counts))
+        .route(FAULTS_PATH, post(metrics::fault))
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(gateway);
@@ -119,30 +124,14 @@ async fn health(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> 
     Json(json!({ "idle_instances": gateway.pool.pids() }))
 }
 
-async fn counts(
-    State(gateway): State<Arc<Gateway>>,
-    Query(query): Query<metrics::Query>,
-) -> Json<std::collections::BTreeMap<String, Counts>> {
-    Json(gateway.metrics.since(&query))
-}
-
-async fn fault(State(gateway): State<Arc<Gateway>>, Json(fault): Json<Fault>) -> StatusCode {
-    gateway.metrics.set_fault(fault);
-    StatusCode::NO_CONTENT
-}
-
-/// API Gateway's answer when no stage or route matches.
-fn forbidden() -> Response {
-    (StatusCode::FORBIDDEN, Json(json!({"message": "Forbidden"}))).into_response()
-}
-
-/// API Gateway's answer when the integration fails.
-fn bad_gateway() -> Response {
-    (
-        StatusCode::BAD_GATEWAY,
-        Json(json!({"message": "Internal server error"})),
-    )
-        .into_response()
+/// What one invocation runs through: the function's account's and region's reads, and the
+/// qualified ARN the integration named (and its alias, when it named one).
+#[derive(Clone, Copy)]
+struct Invoked<'a> {
+    control: &'a Control,
+    region: &'a str,
+    arn: &'a str,
+    alias: Option<&'a str>,
 }
 
 async fn handle(
@@ -180,7 +169,7 @@ impl Gateway {
     /// Logs why, answers 502.
     fn fail(&self, request_id: &str, why: &str) -> Response {
         self.log(request_id, &format!("502: {why}"));
-        bad_gateway()
+        event::bad_gateway()
     }
 
     async fn respond(
@@ -192,36 +181,36 @@ impl Gateway {
         body: &[u8],
     ) -> Response {
         let Some(target) = routing::target(uri.path()) else {
-            return forbidden();
+            return event::forbidden();
+        };
+        let scope = target.scope.as_ref().unwrap_or(&self.options.default_scope);
+        let control = match self.controls.of(scope).await {
+            Ok(control) => control,
+            Err(e) => return self.fail(request_id, &format!("{e}")),
         };
         let api_id = match &target.api {
             ApiRef::Id(id) => id.clone(),
             ApiRef::Default => {
                 let Some(name) = &self.options.default_api else {
-                    return forbidden();
+                    return event::forbidden();
                 };
-                match &*self.control.api_id(name).await {
+                match &*control.api_id(name).await {
                     Ok(id) => id.clone(),
-                    Err(_) => return forbidden(),
+                    Err(_) => return event::forbidden(),
                 }
             }
         };
-        if self
-            .control
-            .stage_served(&api_id, &target.stage)
-            .await
-            .is_err()
-        {
-            return forbidden();
+        if control.stage_served(&api_id, &target.stage).await.is_err() {
+            return event::forbidden();
         }
-        let stage = self.control.stage(&api_id, &target.stage).await;
+        let stage = control.stage(&api_id, &target.stage).await;
         let stage = match &*stage {
             Ok(stage) => stage,
-            Err(e) if e.not_found => return forbidden(),
+            Err(e) if e.not_found => return event::forbidden(),
             Err(e) => return self.fail(request_id, &format!("{e}")),
         };
         let Some(matched) = routing::matched(&stage.routes, method.as_str(), &target.path) else {
-            return forbidden();
+            return event::forbidden();
         };
         let invoked_arn = match matched.invoked {
             Ok(arn) => arn.as_str(),
@@ -231,13 +220,9 @@ impl Gateway {
                 return self.fail(request_id, &why);
             }
         };
-        let account = match &*self.control.account_id().await {
-            Ok(account) => account.clone(),
-            Err(e) => return self.fail(request_id, &format!("{e}")),
-        };
         let ctx = event::Context {
             api_id: &api_id,
-            account_id: &account,
+            account_id: &scope.account,
             stage: &stage.name,
             request_id,
             resource: matched.resource,
@@ -270,39 +255,55 @@ impl Gateway {
         }
     }
 
-    /// Alias → version → image → an instance's answer, mapped to HTTP.
+    /// Alias → version → image → an instance's answer, mapped to HTTP; read in the account and
+    /// region the function's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME:QUALIFIER`)
+    /// names, as Lambda resolves it.
     async fn invoke(&self, invoked_arn: &str, payload: Bytes) -> Result<Response> {
-        let mut parts = invoked_arn.splitn(8, ':');
-        let function = parts
-            .nth(6)
-            .context("the integration names no function ARN")?;
-        let qualifier = parts.next().unwrap_or("$LATEST");
+        let parts: Vec<&str> = invoked_arn.splitn(8, ':').collect();
+        let [_, _, _, region, account, _, function, ref rest @ ..] = parts[..] else {
+            anyhow::bail!("the integration names no function ARN: {invoked_arn}");
+        };
+        let qualifier = rest.first().copied().unwrap_or("$LATEST");
+        let scope = Scope {
+            account: account.to_owned(),
+            region: region.to_owned(),
+        };
+        let control = self
+            .controls
+            .of(&scope)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let is_version = qualifier == "$LATEST" || qualifier.bytes().all(|b| b.is_ascii_digit());
         let version = if is_version {
             qualifier.to_owned()
         } else {
-            let alias = self.control.alias(function, qualifier).await;
+            let alias = control.alias(function, qualifier).await;
             control::answer(&alias)?.pick(rand::random()).to_owned()
         };
         if version != "$LATEST" {
-            let invocable = self.control.invocable(function, &version).await;
+            let invocable = control.invocable(function, &version).await;
             control::answer(&invocable)?;
         }
+        let series = metrics::series(&scope, function);
         if self
             .metrics
-            .faulted(function, qualifier, &version, rand::random())
+            .faulted(&series, qualifier, &version, rand::random())
         {
-            self.metrics.record(function, qualifier, &version, true);
+            self.metrics.record(&series, qualifier, &version, true);
             anyhow::bail!(
                 "the function failed: an injected invocation error ({FAULTS_PATH}) on version {version} through {qualifier}"
             );
         }
         let alias = (!is_version).then_some(qualifier);
-        let ran = self
-            .run(function, &version, alias, invoked_arn, payload)
-            .await;
+        let invoked = Invoked {
+            control: &control,
+            region,
+            arn: invoked_arn,
+            alias,
+        };
+        let ran = self.run(&invoked, function, &version, payload).await;
         self.metrics
-            .record(function, qualifier, &version, ran.is_err());
+            .record(&series, qualifier, &version, ran.is_err());
         ran
     }
 
@@ -310,13 +311,18 @@ impl Gateway {
     /// image → instance → its answer as HTTP.
     async fn run(
         &self,
+        invoked: &Invoked<'_>,
         function: &str,
         version: &str,
-        alias: Option<&str>,
-        invoked_arn: &str,
         payload: Bytes,
     ) -> Result<Response> {
-        let version = self.control.version(function, version).await;
+        let Invoked {
+            control,
+            region,
+            arn: invoked_arn,
+            alias,
+        } = *invoked;
+        let version = control.version(function, version).await;
         let version = control::answer(&version)?;
         let image = version.image.as_ref().with_context(|| {
             format!(
@@ -324,7 +330,7 @@ impl Gateway {
                 version.version, version.code_sha256
             )
         })?;
-        let unpacked = self.control.unpacked(image).await;
+        let unpacked = control.unpacked(image).await;
         let unpacked = control::answer(&unpacked).with_context(|| {
             format!(
                 "image {} of version {} of {function} is missing or unreadable",
@@ -338,12 +344,12 @@ impl Gateway {
             function_name: version.function_name.clone(),
             version: version.version.clone(),
             invoked_function_arn: invoked_arn.to_owned(),
-            region: self.options.region.clone(),
+            region: region.to_owned(),
             environment: version.environment.clone().into_iter().collect(),
             memory_mb: version.memory_mb,
             timeout: version.timeout,
             architecture: version.architecture,
-            log_file: Some(self.control.function_log(&version.function_name)),
+            log_file: Some(control.function_log(&version.function_name)),
         };
         // Versions are immutable, but $LATEST is not: its code and settings are in the key.
         let key = format!(

@@ -6,18 +6,22 @@
 //! candidate that passes blue and fails real traffic.
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use axum::{Json, extract::State, http::StatusCode};
 use bgd_rules::metrics::Counts;
 use serde::{Deserialize, Serialize};
+
+use crate::{Gateway, control::Scope};
 
 /// How long counts are kept: longer than any rollout's shift and bake.
 const RETENTION_SECS: u64 = 3 * 3600;
 
-/// Who was invoked: the function and the qualifier the integration named (an alias or a
-/// version), then the version that ran.
+/// Who was invoked: the function (`ACCOUNT/REGION/NAME`: Lambda publishes each account's and
+/// region's metrics apart) and the qualifier the integration named (an alias or a version),
+/// then the version that ran.
 type Key = (String, String, String);
 
 #[derive(Default)]
@@ -32,6 +36,11 @@ pub(crate) struct Metrics {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Fault {
     pub function: String,
+    /// The function's account and region; the gateway's default ones when not given.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
     pub qualifier: String,
     pub version: String,
     pub share: f64,
@@ -43,6 +52,11 @@ pub struct Fault {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Query {
     pub function: String,
+    /// The function's account and region; the gateway's default ones when not given.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default)]
     pub qualifier: Option<String>,
     pub since: u64,
@@ -118,6 +132,43 @@ impl Metrics {
     }
 }
 
+/// `GET` [`crate::METRICS_PATH`]: the counts a [`Query`] asks for.
+pub(crate) async fn counts(
+    State(gateway): State<Arc<Gateway>>,
+    axum::extract::Query(query): axum::extract::Query<Query>,
+) -> Json<BTreeMap<String, Counts>> {
+    let scope = gateway.scope_or_default(&query.account, &query.region);
+    let function = series(&scope, &query.function);
+    Json(gateway.metrics.since(&Query { function, ..query }))
+}
+
+/// `POST` [`crate::FAULTS_PATH`]: sets a [`Fault`].
+pub(crate) async fn fault(
+    State(gateway): State<Arc<Gateway>>,
+    Json(fault): Json<Fault>,
+) -> StatusCode {
+    let scope = gateway.scope_or_default(&fault.account, &fault.region);
+    let function = series(&scope, &fault.function);
+    gateway.metrics.set_fault(Fault { function, ..fault });
+    StatusCode::NO_CONTENT
+}
+
+/// A function's metrics series: its account's and region's apart, as Lambda keeps them.
+pub(crate) fn series(scope: &Scope, function: &str) -> String {
+    format!("{}/{}/{function}", scope.account, scope.region)
+}
+
+impl Gateway {
+    /// `account` and `region`, each the default scope's when not given.
+    fn scope_or_default(&self, account: &Option<String>, region: &Option<String>) -> Scope {
+        let default = &self.options.default_scope;
+        Scope {
+            account: account.clone().unwrap_or_else(|| default.account.clone()),
+            region: region.clone().unwrap_or_else(|| default.region.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Fault, Metrics, Query};
@@ -131,6 +182,8 @@ mod tests {
         metrics.record("f", "blue", "2", true);
         let query = Query {
             function: "f".into(),
+            account: None,
+            region: None,
             qualifier: Some("green".into()),
             since: 0,
         };
@@ -155,6 +208,8 @@ mod tests {
         let metrics = Metrics::default();
         metrics.set_fault(Fault {
             function: "f".into(),
+            account: None,
+            region: None,
             qualifier: "green".into(),
             version: "2".into(),
             share: 0.5,

@@ -2,7 +2,21 @@
 //! unit-tested, so the gateway's 403s are predictable.
 use std::collections::BTreeMap;
 
-use crate::control::Route;
+use crate::control::{Route, Scope};
+
+/// The prefix of a request for an API of an account and region named in the path
+/// (`/.aws/{account}/{region}/…`, then either form below); not a valid stage name, so it
+/// never shadows one. Without it a request is for the gateway's default account and region.
+pub const SCOPE_PREFIX: &str = "/.aws";
+
+/// The gateway's URL for the APIs of `account` in `region`: below it `/{stage}/{path}` (the API
+/// deploy.toml names) and `/restapis/{id}/{stage}/_user_request_/{path}` answer as at the root.
+pub fn scoped_url(gateway_url: &str, account: &str, region: &str) -> String {
+    format!(
+        "{}{SCOPE_PREFIX}/{account}/{region}",
+        gateway_url.trim_end_matches('/')
+    )
+}
 
 /// The REST API a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,14 +29,39 @@ pub(crate) enum ApiRef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
+    /// The account and region the path names; `None`: the gateway's default ones.
+    pub scope: Option<Scope>,
     pub api: ApiRef,
     pub stage: String,
     /// The path below the stage, starting with `/`.
     pub path: String,
 }
 
-/// Splits a request path into API, stage and the path the function sees.
+/// Splits a request path into account and region, API, stage and the path the function sees.
 pub(crate) fn target(path: &str) -> Option<Target> {
+    let Some(scoped) = path.strip_prefix(SCOPE_PREFIX) else {
+        return unscoped(path);
+    };
+    let mut parts = scoped.strip_prefix('/')?.splitn(3, '/');
+    let (account, region) = (parts.next()?, parts.next()?);
+    let valid = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let valid = valid
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let scope = Scope {
+        account: account.to_owned(),
+        region: region.to_owned(),
+    };
+    let target = unscoped(&format!("/{}", parts.next().unwrap_or_default()))?;
+    valid.then_some(Target {
+        scope: Some(scope),
+        ..target
+    })
+}
+
+fn unscoped(path: &str) -> Option<Target> {
     let rest = path.strip_prefix('/')?;
     if let Some(rest) = rest.strip_prefix("restapis/") {
         let (id, rest) = rest.split_once('/')?;
@@ -30,6 +69,7 @@ pub(crate) fn target(path: &str) -> Option<Target> {
         let rest = rest.strip_prefix("_user_request_")?;
         return (!id.is_empty())
             .then(|| Target {
+                scope: None,
                 api: ApiRef::Id(id.to_owned()),
                 stage: stage.to_owned(),
                 path: below_stage(rest),
@@ -38,6 +78,7 @@ pub(crate) fn target(path: &str) -> Option<Target> {
     }
     let (stage, rest) = rest.split_once('/').unwrap_or((rest, ""));
     valid_stage(stage).then(|| Target {
+        scope: None,
         api: ApiRef::Default,
         stage: stage.to_owned(),
         path: below_stage(rest),
@@ -155,6 +196,28 @@ mod tests {
             "/"
         );
         assert!(target("/restapis/abc123/blue/other/x").is_none());
+    }
+
+    #[test]
+    fn a_scoped_path_names_the_account_and_region_then_either_form() {
+        let base = super::scoped_url("http://127.0.0.1:9/", "111111111111", "eu-west-1");
+        assert_eq!(base, "http://127.0.0.1:9/.aws/111111111111/eu-west-1");
+        let t = target("/.aws/111111111111/eu-west-1/restapis/abc/green/_user_request_/v").unwrap();
+        let scope = t.scope.unwrap();
+        assert_eq!(
+            (scope.account.as_str(), scope.region.as_str()),
+            ("111111111111", "eu-west-1")
+        );
+        assert_eq!(
+            (t.api, t.stage.as_str(), t.path.as_str()),
+            (ApiRef::Id("abc".into()), "green", "/v")
+        );
+        let t = target("/.aws/222222222222/us-east-1/green/version").unwrap();
+        assert_eq!((t.api, t.path.as_str()), (ApiRef::Default, "/version"));
+        assert_eq!(target("/green/version").unwrap().scope, None);
+        assert!(target("/.aws/local/us-east-1/green/").is_none());
+        assert!(target("/.aws/111111111111/EU/green/").is_none());
+        assert!(target("/.aws/111111111111/eu-west-1").is_none());
     }
 
     fn route(path: &str, method: &str, uri: &str) -> Route {

@@ -94,6 +94,8 @@ impl Component {
                     launch.moto_url,
                     "--registry-url",
                     launch.registry_url,
+                    "--region",
+                    launch.region,
                 ];
                 (
                     launch.gateway_exe.to_owned(),

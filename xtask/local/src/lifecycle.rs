@@ -2,7 +2,6 @@
 //! each component is reused while healthy, (re)started otherwise, and stopped only by the pid
 //! `up` recorded.
 use std::{
-    fmt,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -13,11 +12,12 @@ use xshell::Shell;
 
 use super::{
     components::{Component, Launch, configure_moto},
+    endpoints::{DEFAULT_ACCOUNT, Endpoints},
     liveness::{answers_within, health_client, healthy, wait_healthy},
     process,
-    state::{Started, State, function_log},
+    state::{Started, State, function_logs},
 };
-use bgd_core::{cloud::Target, config::Config, setup};
+use bgd_core::{config::Config, setup};
 
 /// How long a running component that does not answer yet (an `up` that was interrupted while
 /// it started) gets before it counts as dead and is restarted.
@@ -35,18 +35,6 @@ pub struct LocalCloud {
     dir: PathBuf,
     /// The gateway runs functions as host processes (`local up --unsandboxed`).
     unsandboxed: bool,
-}
-
-/// Where the running local cloud answers.
-#[derive(Debug, Clone, Serialize)]
-pub struct Endpoints {
-    /// The strict front: what the SDK talks to (`AWS_ENDPOINT_URL`).
-    pub front_url: String,
-    /// moto behind it (for looking past the front in tests).
-    pub moto_url: String,
-    pub registry_url: String,
-    pub gateway_url: String,
-    pub region: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,9 +58,17 @@ impl LocalCloud {
         }
     }
 
-    /// Where the gateway appends a function's output (its "log group").
+    /// Where the gateway appends the output of a function of the default account in
+    /// deploy.toml's region (its "log group").
     pub fn function_log(&self, function: &str) -> PathBuf {
-        function_log(&self.dir, function)
+        self.function_log_in(None, &region(), function)
+    }
+
+    /// Where the gateway appends the output of a function of `account` (`None`: the default
+    /// one) in `region`.
+    pub fn function_log_in(&self, account: Option<&str>, region: &str, function: &str) -> PathBuf {
+        let account = account.unwrap_or(DEFAULT_ACCOUNT);
+        function_logs(&self.dir, account, region, &self::region()).join(format!("{function}.log"))
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {
@@ -99,12 +95,21 @@ impl LocalCloud {
     /// xtask binary (it serves `local gateway`). When one fails, what this call started is
     /// stopped again (a failed `up`, in a test or in CI, leaves no process behind); what it
     /// found running stays.
+    /// The endpoints are for the account `BGD_LOCAL_ACCOUNT` names (12 digits; the default
+    /// account when unset) in deploy.toml's region: how a run is pointed at another account
+    /// until deploy.toml's environments name it.
     pub async fn up(&self, gateway_exe: &Path) -> Result<Endpoints> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let before = State::load(&self.dir)?;
         match self.start_all(gateway_exe).await {
-            Ok(endpoints) => Ok(endpoints),
+            Ok(endpoints) => match std::env::var("BGD_LOCAL_ACCOUNT") {
+                Ok(account) => {
+                    let region = endpoints.region.clone();
+                    Ok(endpoints.scoped(Some(&account), &region))
+                }
+                Err(_) => Ok(endpoints),
+            },
             Err(error) => match self.stop_started_since(&before) {
                 Ok(stopped) => Err(error.context(format!(
                     "local up failed; stopped what it had started: {}",
@@ -334,46 +339,8 @@ impl LocalCloud {
             registry_url: url_of(state, Component::Registry),
             gateway_url: url_of(state, Component::Gateway),
             region,
+            account: None,
         })
-    }
-}
-
-impl Endpoints {
-    /// What the cloud module connects to.
-    pub fn target(&self) -> Target {
-        Target::Local {
-            endpoint_url: self.front_url.clone(),
-            region: self.region.clone(),
-        }
-    }
-
-    /// The environment that points the `aws` CLI, SDKs and our tests at the local cloud.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.front_url.clone()),
-            ("AWS_REGION", self.region.clone()),
-            // boto3 and the aws CLI v1 (botocore) read only this one: with AWS_REGION alone
-            // they asked for a region.
-            ("AWS_DEFAULT_REGION", self.region.clone()),
-            // The local cloud accepts any credentials; these keep SDKs from searching for real ones.
-            ("AWS_ACCESS_KEY_ID", "local".into()),
-            ("AWS_SECRET_ACCESS_KEY", "local".into()),
-            ("LOCAL_REGISTRY_URL", self.registry_url.clone()),
-            ("LOCAL_GATEWAY_URL", self.gateway_url.clone()),
-        ]
-    }
-}
-
-impl fmt::Display for Endpoints {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "front     {}  (AWS_ENDPOINT_URL)", self.front_url)?;
-        writeln!(f, "moto      {}  (behind the front)", self.moto_url)?;
-        writeln!(f, "registry  {}  (LOCAL_REGISTRY_URL)", self.registry_url)?;
-        write!(
-            f,
-            "gateway   {}  (LOCAL_GATEWAY_URL/{{stage}}/{{path}})",
-            self.gateway_url
-        )
     }
 }
 

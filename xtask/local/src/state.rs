@@ -9,6 +9,8 @@ use std::{
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::endpoints::DEFAULT_ACCOUNT;
+
 /// One process `up` started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Started {
@@ -57,7 +59,20 @@ impl State {
     }
 }
 
-/// A function's log file under a local cloud's state dir.
-pub(super) fn function_log(state_dir: &Path, function: &str) -> PathBuf {
-    state_dir.join("functions").join(format!("{function}.log"))
+/// Where the functions of `account` in `region` log under a local cloud's state dir, apart as
+/// CloudWatch keeps each account's and region's log groups: the default account's in
+/// `default_region` (deploy.toml's) in `functions/`, every other's in
+/// `functions/ACCOUNT/REGION/`.
+pub(super) fn function_logs(
+    state_dir: &Path,
+    account: &str,
+    region: &str,
+    default_region: &str,
+) -> PathBuf {
+    let logs = state_dir.join("functions");
+    if account == DEFAULT_ACCOUNT && region == default_region {
+        logs
+    } else {
+        logs.join(account).join(region)
+    }
 }

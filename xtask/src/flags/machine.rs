@@ -60,7 +60,7 @@ pub enum LocalCommand {
     /// Show each component, its pid, its URL and whether it answers (exit 1 unless all do)
     Status,
     /// Print `export` lines that point the aws CLI, SDKs and tests at the local cloud
-    Env,
+    Env(LocalEnv),
     /// Serve the gateway in the foreground (what `up` runs in the background)
     #[command(hide = true)]
     Gateway(LocalGateway),
@@ -89,9 +89,24 @@ pub struct LocalServer {
 pub struct LocalFront {
     #[command(flatten)]
     pub server: LocalServer,
-    /// The local registry's URL: what ECR's GetAuthorizationToken names
+    /// The local registry's URL: where the front keeps every account's and region's images
     #[arg(long)]
     pub registry_url: String,
+    /// The region whose default account's images keep their plain names in the registry
+    /// (deploy.toml's)
+    #[arg(long)]
+    pub region: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalEnv {
+    /// The account to act as (12 digits): the access key id names it, and LOCAL_GATEWAY_URL
+    /// serves its APIs (default: the local cloud's default account)
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The region to act in (default: deploy.toml's)
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Args)]

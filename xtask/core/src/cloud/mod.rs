@@ -220,9 +220,11 @@ pub enum Target {
         profile: Option<String>,
         role_arn: Option<String>,
     },
-    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials.
+    /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials:
+    /// those of `account` (12 digits), or of its default account when `None`.
     Local {
         endpoint_url: String,
         region: String,
+        account: Option<String>,
     },
 }

@@ -13,7 +13,7 @@ use super::{
     describe::{invalid, refused},
     lambda::{limits, without},
     refuse,
-    state::{Books, Function, revision},
+    state::{Books, Function, name_of, revision},
 };
 use bgd_rules::{
     self,
@@ -47,7 +47,7 @@ pub(super) async fn alias_write(front: &Front, call: Call, key: &str, alias: &st
         && main != "$LATEST"
         && !function.versions.contains_key(main)
     {
-        let name = key.split_once('/').map_or(key, |(_, name)| name);
+        let name = name_of(key);
         let message = format!("Function not found: {name}:{main}");
         return refuse(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
     }
@@ -111,7 +111,7 @@ async fn routing(
                 .to_owned()
         }
     };
-    let name = key.split_once('/').map_or(key, |(_, name)| name);
+    let name = name_of(key);
     routing_refusal(function, name, &main, &weights)
 }
 

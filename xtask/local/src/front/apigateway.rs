@@ -51,7 +51,7 @@ impl Front {
             .and_then(|rest| rest.split('/').next());
         if let (Some(stage), Some(api)) = (stage, api) {
             self.stages_changed.lock().expect("lock").insert(
-                format!("{}/{api}/{stage}", call.region),
+                call.scoped(&format!("{api}/{stage}")),
                 std::time::Instant::now(),
             );
         }
@@ -73,6 +73,7 @@ impl Front {
             body: Bytes::new(),
             region: call.region.clone(),
             service: call.service.clone(),
+            account: call.account.clone(),
         };
         let stages = self.forward(&list).await.json();
         let used = stages["item"]

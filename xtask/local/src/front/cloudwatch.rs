@@ -76,9 +76,9 @@ fn as_json(mut answer: Answer) -> Answer {
 
 async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> Answer {
     match operation {
-        "GetMetricData" => front.metric_data(input).await,
+        "GetMetricData" => front.metric_data(call, input).await,
         "PutMetricAlarm" | "SetAlarmState" | "DeleteAlarms" | "DescribeAlarms" => {
-            front.alarms(&call.region, operation, input).await
+            front.alarms(call, operation, input).await
         }
         other => error(
             "UnknownOperationException",
@@ -89,8 +89,9 @@ async fn serve(front: &Front, call: &Call, operation: &str, input: &Value) -> An
 
 impl Front {
     /// GetMetricData of Lambda's `Invocations` and `Errors`, from the data plane's counts: one
-    /// datapoint for the window, none for a window without invocations.
-    async fn metric_data(&self, input: &Value) -> Answer {
+    /// datapoint for the window, none for a window without invocations; of the caller's
+    /// account and region alone.
+    async fn metric_data(&self, call: &Call, input: &Value) -> Answer {
         let (start, queries) = match metric_queries(input) {
             Ok(checked) => checked,
             Err((code, message)) => return error(code, &message),
@@ -108,7 +109,7 @@ impl Front {
             if let Some((function, qualifier, version)) = lambda_series(metric) {
                 let key = (function.to_owned(), qualifier.map(str::to_owned));
                 if !read.contains_key(&key) {
-                    match self.counts(function, qualifier, start as u64).await {
+                    match self.counts(call, function, qualifier, start as u64).await {
                         Ok(counts) => read.insert(key.clone(), counts),
                         Err(e) => return error("InternalServiceError", &format!("{e:#}")),
                     };
@@ -142,6 +143,7 @@ impl Front {
     /// invocations without one) from `since` on.
     async fn counts(
         &self,
+        call: &Call,
         function: &str,
         qualifier: Option<&str>,
         since: u64,
@@ -150,8 +152,10 @@ impl Front {
         let gateway = LocalCloud::at(&self.state_dir).endpoints()?.gateway_url;
         let qualifier = qualifier.map_or(String::new(), |q| format!("&qualifier={q}"));
         let url = format!(
-            "{gateway}{}?function={function}{qualifier}&since={since}",
-            local_gateway::METRICS_PATH
+            "{gateway}{}?function={function}{qualifier}&since={since}&account={}&region={}",
+            local_gateway::METRICS_PATH,
+            call.account,
+            call.region
         );
         let answer = self.http.get(&url).send().await?.error_for_status()?;
         Ok(answer.json().await?)
@@ -225,17 +229,14 @@ fn lambda_series(metric: &Value) -> Option<(&str, Option<&str>, Option<&str>)> {
 }
 
 impl Front {
-    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per region.
-    async fn alarms(&self, region: &str, operation: &str, input: &Value) -> Answer {
+    /// The alarms' calls, by CloudWatch's rules (`bgd_rules::cloudwatch`), kept per account
+    /// and region.
+    async fn alarms(&self, call: &Call, operation: &str, input: &Value) -> Answer {
         let now = super::state::now_ms() / 1000;
         let mut books = self.books.lock().await;
-        let arn = |name: &str| {
-            format!(
-                "arn:aws:cloudwatch:{region}:{}:alarm:{name}",
-                super::ACCOUNT
-            )
-        };
-        let prefix = format!("{region}/");
+        let (region, account) = (&call.region, &call.account);
+        let arn = |name: &str| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{name}");
+        let prefix = call.scoped("");
         match bgd_rules::cloudwatch::alarms(&mut books.alarms, &prefix, operation, input, now, arn)
         {
             Ok(out) => {

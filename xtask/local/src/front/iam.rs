@@ -14,11 +14,12 @@ impl Front {
             let mut books = self.books.lock().await;
             match action.as_str() {
                 "CreateRole" => {
-                    books.roles.insert(role, state::now_ms());
+                    let key = state::role_key(&call.account, &role);
+                    books.roles.insert(key, state::now_ms());
                     answer.body = created_role(&answer.body);
                 }
                 "DeleteRole" => {
-                    books.roles.remove(&role);
+                    books.roles.remove(&state::role_key(&call.account, &role));
                 }
                 _ => return answer,
             }

@@ -32,6 +32,7 @@ use super::{
     alias::{alias_write, with_alias_revision},
     describe::{describe_answer, invalid},
     refuse,
+    state::name_of,
 };
 use bgd_rules::{self, lambda::Address};
 
@@ -54,8 +55,8 @@ pub(super) async fn handle(front: &Front, call: Call) -> Answer {
     };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let qualifier = qualifier.as_deref();
-    let region = call.region.clone();
-    let key = |name: &str| format!("{region}/{name}");
+    let scope = call.scoped("");
+    let key = |name: &str| format!("{scope}{name}");
     match (&call.method, segments.as_slice()) {
         (&Method::POST, []) => writes::create(front, call).await,
         (&Method::GET, [name] | [name, "configuration"]) => {
@@ -190,7 +191,7 @@ async fn deleted(front: &Front, key: &str, qualifier: Option<&str>) -> Option<An
     let books = front.books.lock().await;
     let function = books.functions.get(key)?;
     (!function.versions.contains_key(version)).then(|| {
-        let name = key.split_once('/').map_or(key, |(_, name)| name);
+        let name = name_of(key);
         refuse(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
@@ -239,6 +240,7 @@ pub(super) fn without(call: &Call, fields: &[&str]) -> Call {
         body: Bytes::from(body.to_string()),
         region: call.region.clone(),
         service: call.service.clone(),
+        account: call.account.clone(),
     }
 }
 

@@ -3,8 +3,9 @@
 //! what the pipeline relies on: function and version states, role propagation, atomic
 //! RevisionId and CodeSha256 guards, AWS's limits, the image each version runs, and ECR's
 //! registry endpoint (the local registry), and CloudWatch, which moto cannot serve to the Rust
-//! SDK (`cloudwatch.rs`). So `cloud/` talks to the local cloud exactly as to
-//! AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
+//! SDK (`cloudwatch.rs`); and every account and region apart, as AWS keeps them (`sts.rs`:
+//! which account a call acts in; `registry.rs`: each one's ECR registry). So `cloud/` talks to
+//! the local cloud exactly as to AWS. Each rule is defined once, with its source, in `crate::rules`; docs/aws-behaviours.md lists their tests.
 mod alias;
 mod apigateway;
 mod cbor;
@@ -14,7 +15,9 @@ mod ecr;
 mod iam;
 mod lambda;
 mod query;
+mod registry;
 mod state;
+mod sts;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -34,9 +37,6 @@ pub use bgd_rules::Delays;
 use ecr::ecr_action;
 use state::Books;
 
-/// moto's one account, which every ARN the front writes names.
-const ACCOUNT: &str = "123456789012";
-
 /// The manifests the front asks the local registry for (what the pushed images are).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -44,12 +44,13 @@ const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, applic
 pub const HEALTH_PATH: &str = "/_local/health";
 /// `POST` a [`Delays`] to change them while the front runs (tests).
 pub const DELAYS_PATH: &str = "/_local/delays";
-/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: the data plane reports an invocation and
-/// learns whether Lambda would run it (200), or refuses it as Lambda does (an Inactive
-/// version's first invocation fails and sets it Pending).
+/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: the data plane reports an
+/// invocation and learns whether Lambda would run it (200), or refuses it as Lambda does (an
+/// Inactive version's first invocation fails and sets it Pending).
 pub const INVOCATIONS_PATH: &str = "/_local/invocations";
-/// `GET {STAGES_PATH}/REGION/API/STAGE`: 200 once API Gateway would serve the stage as it now
-/// is, 404 while its creation or a change of its variables propagates (the data plane asks).
+/// `GET {STAGES_PATH}/ACCOUNT/REGION/API/STAGE`: 200 once API Gateway would serve the stage as
+/// it now is, 404 while its creation or a change of its variables propagates (the data plane
+/// asks).
 pub const STAGES_PATH: &str = "/_local/stages";
 
 /// How `local up` runs the front (`cargo xtask local front`).
@@ -59,12 +60,18 @@ pub struct Options {
     pub state_dir: PathBuf,
     pub moto_url: String,
     pub registry_url: String,
+    /// The region whose default account's repositories keep their plain names in the
+    /// registry (`registry.rs`).
+    pub region: String,
 }
 
 pub(crate) struct Front {
     http: reqwest::Client,
     moto_url: String,
     registry_url: String,
+    /// Where the front itself answers (it serves the registry API: `registry.rs`).
+    url: String,
+    region: String,
     /// Everything the front tracks; one lock, held across a guarded write's forward to moto,
     /// so a guard and its write are atomic as on AWS.
     books: Mutex<Books>,
@@ -72,7 +79,7 @@ pub(crate) struct Front {
     /// Where `up` records the other components' ports (the data plane's, for its counts).
     state_dir: PathBuf,
     delays: std::sync::Mutex<Delays>,
-    /// `REGION/API/STAGE` → when it was created or its variables last changed.
+    /// `ACCOUNT/REGION/API/STAGE` → when it was created or its variables last changed.
     stages_changed: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
@@ -85,6 +92,8 @@ pub async fn serve(options: Options) -> Result<()> {
             .context("building the front's HTTP client")?,
         moto_url: options.moto_url,
         registry_url: options.registry_url,
+        url: format!("http://127.0.0.1:{}", options.port),
+        region: options.region,
         books: Mutex::new(Books::load(&books_file)?),
         books_file,
         state_dir: options.state_dir,
@@ -95,11 +104,11 @@ pub async fn serve(options: Options) -> Result<()> {
         .route(HEALTH_PATH, get(|| async { "ok" }))
         .route(DELAYS_PATH, post(delays_set))
         .route(
-            &format!("{INVOCATIONS_PATH}/{{region}}/{{function}}/{{version}}"),
+            &format!("{INVOCATIONS_PATH}/{{account}}/{{region}}/{{function}}/{{version}}"),
             post(lambda::invocation),
         )
         .route(
-            &format!("{STAGES_PATH}/{{region}}/{{api}}/{{stage}}"),
+            &format!("{STAGES_PATH}/{{account}}/{{region}}/{{api}}/{{stage}}"),
             get(stage_served),
         )
         .fallback(handle)
@@ -115,13 +124,18 @@ pub async fn serve(options: Options) -> Result<()> {
 /// Whether the data plane serves a stage yet (see [`STAGES_PATH`]).
 async fn stage_served(
     State(front): State<Arc<Front>>,
-    axum::extract::Path((region, api, stage)): axum::extract::Path<(String, String, String)>,
+    axum::extract::Path((account, region, api, stage)): axum::extract::Path<(
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> StatusCode {
     let changed = front
         .stages_changed
         .lock()
         .expect("lock")
-        .get(&format!("{region}/{api}/{stage}"))
+        .get(&format!("{account}/{region}/{api}/{stage}"))
         .copied();
     let wait = std::time::Duration::from_millis(front.delays().stage_ms);
     if changed.is_none_or(|at| at.elapsed() >= wait) {
@@ -163,6 +177,8 @@ pub(crate) struct Call {
     /// From the request's signature: the region and service it is for.
     pub region: String,
     pub service: String,
+    /// The account the credentials belong to (see [`Front::account_of`]).
+    pub account: String,
 }
 
 impl Call {
@@ -176,6 +192,12 @@ impl Call {
             .into_iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v)
+    }
+
+    /// The key of `name` in the front's books: `ACCOUNT/REGION/NAME`, as AWS keeps every
+    /// account's and region's resources apart.
+    pub(crate) fn scoped(&self, name: &str) -> String {
+        format!("{}/{}/{name}", self.account, self.region)
     }
 }
 
@@ -225,7 +247,11 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    if registry::is_registry_call(&parts) {
+        return front.registry(&parts, body).await.into_response();
+    }
     let (region, service) = scope(&parts.headers);
+    let account = front.account_of(&parts.headers).await;
     let call = Call {
         method: parts.method,
         target: parts
@@ -236,10 +262,11 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         body,
         region,
         service,
+        account,
     };
     let answer = match call.service.as_str() {
         "lambda" => lambda::handle(&front, call).await,
-        "ecr" if ecr_action(&call) == Some("GetAuthorizationToken") => front.registry_token(),
+        "ecr" if ecr_action(&call) == Some("GetAuthorizationToken") => front.registry_token(&call),
         "ecr" if ecr_action(&call) == Some("DeleteRepository") => {
             front.delete_repository(&call).await
         }
@@ -250,6 +277,7 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         "iam" => front.iam(call).await,
         "apigateway" => front.apigateway(call).await,
         "monitoring" => cloudwatch::handle(&front, call).await,
+        _ if sts::assumes_role(&call) => front.assume_role(&call).await,
         _ => front.forward(&call).await,
     };
     answer.into_response()
@@ -260,7 +288,9 @@ impl Front {
         *self.delays.lock().expect("lock")
     }
 
-    /// Sends the call on to moto unchanged.
+    /// Sends the call on to moto unchanged, for the caller's account: moto's server takes the
+    /// account from `x-moto-account-id` (moto's docs/multi_account.rst; read only while
+    /// MOTO_ACCOUNT_ID is unset, which `local up` never sets).
     pub(crate) async fn forward(&self, call: &Call) -> Answer {
         let mut request = self
             .http
@@ -268,6 +298,7 @@ impl Front {
                 call.method.clone(),
                 format!("{}{}", self.moto_url, call.target),
             )
+            .header("x-moto-account-id", &call.account)
             .body(call.body.clone());
         for (name, value) in &call.headers {
             if name != "host" && name != "content-length" {
@@ -311,18 +342,23 @@ impl Front {
 
 /// The region and service of a SigV4-signed request: `Credential=AKID/DATE/REGION/SERVICE/…`.
 fn scope(headers: &HeaderMap) -> (String, String) {
+    let mut parts = credential(headers).split(['/', ',']);
+    let region = parts.nth(2).unwrap_or_default().to_owned();
+    let service = parts.next().unwrap_or_default().to_owned();
+    (region, service)
+}
+
+/// The access key id a SigV4-signed request names.
+fn access_key(headers: &HeaderMap) -> &str {
+    credential(headers).split('/').next().unwrap_or_default()
+}
+
+fn credential(headers: &HeaderMap) -> &str {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let mut parts = auth
-        .split("Credential=")
-        .nth(1)
-        .unwrap_or_default()
-        .split(['/', ',']);
-    let region = parts.nth(2).unwrap_or_default().to_owned();
-    let service = parts.next().unwrap_or_default().to_owned();
-    (region, service)
+    auth.split("Credential=").nth(1).unwrap_or_default()
 }
 
 /// The pairs of an `application/x-www-form-urlencoded` body.

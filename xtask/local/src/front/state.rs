@@ -1,7 +1,9 @@
 //! What the front tracks beside moto, saved under the state dir so a restarted front keeps it:
 //! per function Lambda's state (`bgd_rules::lambda::Function`: the image `$LATEST` runs, when it
 //! turns Active and when its update ends, each version's image and states, each alias's
-//! RevisionId); per role its age; CloudWatch's alarms.
+//! RevisionId); per role its age; CloudWatch's alarms; the access keys of assumed roles. Every
+//! account's and region's resources are kept apart, keyed `ACCOUNT/REGION/NAME` (roles, which
+//! IAM keeps per account alone, `ACCOUNT/NAME`).
 use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result};
@@ -11,13 +13,26 @@ pub(super) use bgd_rules::lambda::{Function, Status};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Books {
-    /// `REGION/NAME` → function.
+    /// `ACCOUNT/REGION/NAME` → function.
     pub functions: BTreeMap<String, Function>,
-    /// Role name → when it was created (ms since the epoch). IAM is global.
+    /// `ACCOUNT/ROLE` → when it was created (ms since the epoch). IAM is global, per account.
     pub roles: BTreeMap<String, u64>,
-    /// `REGION/NAME` → CloudWatch alarm.
+    /// `ACCOUNT/REGION/NAME` → CloudWatch alarm.
     #[serde(default)]
     pub alarms: BTreeMap<String, bgd_rules::cloudwatch::Alarm>,
+    /// Access key id of an assumed role's session → the role's account.
+    #[serde(default)]
+    pub assumed: BTreeMap<String, String>,
+}
+
+/// A role's key in the books.
+pub(super) fn role_key(account: &str, role: &str) -> String {
+    format!("{account}/{role}")
+}
+
+/// The name in a books key (`ACCOUNT/REGION/NAME`).
+pub(super) fn name_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or(key, |(_, name)| name)
 }
 
 /// A fresh RevisionId: a random UUID, as Lambda's.

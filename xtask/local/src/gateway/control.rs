@@ -4,25 +4,24 @@
 use std::{future::Future, path::PathBuf, sync::Arc};
 
 use local_gateway::{
-    AliasTarget, ControlPlane, Image, Read, ReadError, Route, Stage, Unpacked, Version,
+    AliasTarget, ControlPlane, Image, Read, ReadError, Route, Scope, Stage, Unpacked, Version,
     architecture::Architecture,
 };
 
 use super::image::Images;
-use crate::{
-    front::{INVOCATIONS_PATH, STAGES_PATH},
-    state::function_log,
-};
+use crate::front::{INVOCATIONS_PATH, STAGES_PATH};
 use bgd_core::cloud::{Account, Apis, CloudError, ErrorKind, Functions, ImageRef, Operation};
 
-/// The local cloud's control plane, as the gateway sees it.
+/// The local cloud's control plane of one account and region, as the gateway sees it.
 pub(super) struct FrontControlPlane<C> {
+    /// Connected as that account, in that region.
     pub cloud: Arc<C>,
     pub images: Arc<Images>,
-    pub state_dir: PathBuf,
-    /// The strict front (which keeps Lambda's function states) and the region it serves.
+    /// Where the functions of this account and region log.
+    pub logs: PathBuf,
+    /// The strict front (which keeps Lambda's function states).
     pub front_url: String,
-    pub region: String,
+    pub scope: Scope,
     pub http: reqwest::Client,
 }
 
@@ -36,11 +35,6 @@ fn read<T>(answer: impl Future<Output = Result<T, CloudError>> + Send + 'static)
 }
 
 impl<C: Functions + Apis + Account + 'static> ControlPlane for FrontControlPlane<C> {
-    fn account_id(&self) -> Read<String> {
-        let cloud = self.cloud.clone();
-        read(async move { cloud.account_id().await })
-    }
-
     fn api_id(&self, name: String) -> Read<String> {
         let cloud = self.cloud.clone();
         read(async move { Ok(cloud.find_rest_api(&name).await?.id) })
@@ -118,9 +112,10 @@ impl<C: Functions + Apis + Account + 'static> ControlPlane for FrontControlPlane
 
     fn stage_served(&self, api_id: String, stage: String) -> Read<()> {
         let url = format!(
-            "{}{STAGES_PATH}/{}/{api_id}/{stage}",
+            "{}{STAGES_PATH}/{}/{}/{api_id}/{stage}",
             self.front_url.trim_end_matches('/'),
-            self.region
+            self.scope.account,
+            self.scope.region
         );
         let http = self.http.clone();
         Box::pin(async move {
@@ -141,9 +136,10 @@ impl<C: Functions + Apis + Account + 'static> ControlPlane for FrontControlPlane
 
     fn invocable(&self, function: String, version: String) -> Read<()> {
         let url = format!(
-            "{}{INVOCATIONS_PATH}/{}/{function}/{version}",
+            "{}{INVOCATIONS_PATH}/{}/{}/{function}/{version}",
             self.front_url.trim_end_matches('/'),
-            self.region
+            self.scope.account,
+            self.scope.region
         );
         let http = self.http.clone();
         Box::pin(async move {
@@ -185,6 +181,6 @@ impl<C: Functions + Apis + Account + 'static> ControlPlane for FrontControlPlane
     }
 
     fn function_log(&self, function: &str) -> PathBuf {
-        function_log(&self.state_dir, function)
+        self.logs.join(format!("{function}.log"))
     }
 }

@@ -15,7 +15,11 @@ use bgd_core::{
 use control::FrontControlPlane;
 use image::Images;
 pub(super) use local_gateway::HEALTH_PATH;
-use local_gateway::{runtime::Isolation, sandbox::Sandbox};
+use local_gateway::{
+    Connect, ControlPlane, ReadError, Scope, runtime::Isolation, sandbox::Sandbox,
+};
+
+use crate::{endpoints::DEFAULT_ACCOUNT, state::function_logs};
 
 /// How `local up` runs the gateway (`cargo xtask local gateway`).
 #[derive(Debug, Clone)]
@@ -23,6 +27,7 @@ pub struct Options {
     pub port: u16,
     pub state_dir: PathBuf,
     pub moto_url: String,
+    /// The region of a request whose path names none (deploy.toml's).
     pub region: String,
     /// Run functions as host processes instead of in Lambda's sandbox.
     pub unsandboxed: bool,
@@ -30,14 +35,15 @@ pub struct Options {
 
 /// Serves until the process is stopped, on a runtime of its own with one thread: a request
 /// hops between three sockets, and handing hops to a second worker cost a third more CPU per
-/// request at concurrency 1 for no more throughput at 16 (measured on 2 cores).
+/// request at concurrency 1 for no more throughput at 16 (measured on 2 cores). `connect`
+/// connects the cloud as one account in one region: once for each the requests name.
 pub async fn serve<C, Connecting>(
     options: Options,
-    connect: impl FnOnce(Target) -> Connecting + Send + 'static,
+    connect: impl Fn(Target) -> Connecting + Send + Sync + 'static,
 ) -> Result<()>
 where
     C: Functions + Apis + Account + 'static,
-    Connecting: Future<Output = Result<C>>,
+    Connecting: Future<Output = Result<C>> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
         tokio::runtime::Builder::new_current_thread()
@@ -52,27 +58,43 @@ where
 
 async fn run<C, Connecting>(
     options: Options,
-    connect: impl FnOnce(Target) -> Connecting,
+    connect: impl Fn(Target) -> Connecting + Send + Sync + 'static,
 ) -> Result<()>
 where
     C: Functions + Apis + Account + 'static,
-    Connecting: Future<Output = Result<C>>,
+    Connecting: Future<Output = Result<C>> + Send + 'static,
 {
-    let cloud = connect(Target::Local {
-        endpoint_url: options.moto_url.clone(),
-        region: options.region.clone(),
-    })
-    .await?;
-    let logs = options.state_dir.join("functions");
-    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-    let plane = FrontControlPlane {
-        cloud: Arc::new(cloud),
-        images: Arc::new(Images::new(options.state_dir.join("images"))),
-        state_dir: options.state_dir,
-        front_url: options.moto_url.clone(),
-        region: options.region.clone(),
-        http: bgd_tls::client(),
-    };
+    let images = Arc::new(Images::new(options.state_dir.join("images")));
+    let (state_dir, front_url) = (options.state_dir.clone(), options.moto_url.clone());
+    let default_region = options.region.clone();
+    let connect: Connect = Box::new(move |scope: Scope| {
+        let connecting = connect(Target::Local {
+            endpoint_url: front_url.clone(),
+            region: scope.region.clone(),
+            account: Some(scope.account.clone()),
+        });
+        let logs = function_logs(&state_dir, &scope.account, &scope.region, &default_region);
+        let (images, front_url) = (images.clone(), front_url.clone());
+        Box::pin(async move {
+            std::fs::create_dir_all(&logs).map_err(|e| ReadError {
+                not_found: false,
+                message: format!("creating {}: {e}", logs.display()),
+            })?;
+            let cloud = connecting.await.map_err(|e| ReadError {
+                not_found: false,
+                message: format!("connecting to the local cloud: {e:#}"),
+            })?;
+            let plane = FrontControlPlane {
+                cloud: Arc::new(cloud),
+                images,
+                logs,
+                front_url,
+                scope,
+                http: bgd_tls::client(),
+            };
+            Ok(Arc::new(plane) as Arc<dyn ControlPlane>)
+        })
+    });
     let isolation = if options.unsandboxed {
         Isolation::Host
     } else {
@@ -83,8 +105,11 @@ where
     let served = local_gateway::Options {
         port: options.port,
         default_api: Config::load().ok().map(|c| c.api_name().to_owned()),
-        region: options.region,
+        default_scope: Scope {
+            account: DEFAULT_ACCOUNT.to_owned(),
+            region: options.region,
+        },
         isolation,
     };
-    local_gateway::serve(served, Arc::new(plane)).await
+    local_gateway::serve(served, connect).await
 }

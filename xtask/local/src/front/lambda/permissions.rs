@@ -4,7 +4,10 @@ use axum::{body::Bytes, http::StatusCode};
 use serde_json::Value;
 
 use super::{json_headers, no_content};
-use crate::front::{ACCOUNT, Answer, Call, Front, refuse, state::now_ms};
+use crate::front::{
+    Answer, Call, Front, refuse,
+    state::{name_of, now_ms},
+};
 
 /// AddPermission, kept per qualifier as Lambda keeps it ([`bgd_rules::lambda::add_permission`];
 /// moto keeps one policy per function); a function the front never saw goes to moto.
@@ -15,8 +18,11 @@ pub(super) async fn add(front: &Front, call: &Call, key: &str, qualifier: Option
     };
     let body = call.json();
     let qualifier = qualifier.unwrap_or_default();
-    let (region, name) = key.split_once('/').unwrap_or(("", key));
-    let function_arn = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{name}");
+    let name = name_of(key);
+    let function_arn = format!(
+        "arn:aws:lambda:{}:{}:function:{name}",
+        call.region, call.account
+    );
     let sid = body["StatementId"].as_str().unwrap_or_default();
     let principal = body["Principal"].as_str().unwrap_or_default();
     let action = body["Action"].as_str().unwrap_or_default();
@@ -53,7 +59,7 @@ pub(super) async fn get(front: &Front, call: &Call, key: &str, qualifier: Option
     let Some(function) = books.functions.get(key) else {
         return front.forward(call).await;
     };
-    let name = key.split_once('/').map_or(key, |(_, name)| name);
+    let name = name_of(key);
     let Some(statements) = bgd_rules::lambda::policy(function, qualifier.unwrap_or_default())
     else {
         let message = format!("The resource you requested does not exist. ({name})");

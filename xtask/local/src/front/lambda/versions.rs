@@ -105,29 +105,31 @@ impl Front {
     /// Whether the local registry still holds `image` (`HOST/REPO@sha256:…`), as Lambda finds
     /// out when it fetches it from ECR; an image it cannot ask about counts as held.
     async fn image_held(&self, image: &str) -> bool {
-        let Some((repository, digest)) = image
+        let Some((host, (repository, digest))) = image
             .split_once('/')
-            .and_then(|(_, rest)| rest.rsplit_once('@'))
+            .and_then(|(host, rest)| Some((host, rest.rsplit_once('@')?)))
         else {
             return true;
         };
-        let head = self.head_manifest(repository, digest).await;
+        let head = self
+            .head_manifest(&self.image_path(host, repository), digest)
+            .await;
         head.is_none_or(|r| r.status() != StatusCode::NOT_FOUND)
     }
 }
 
-/// `POST /_local/invocations/REGION/FUNCTION/VERSION`: whether Lambda would run this version
-/// now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
+/// `POST /_local/invocations/ACCOUNT/REGION/FUNCTION/VERSION`: whether Lambda would run this
+/// version now. An Inactive version's invocation fails and sets it Pending, as AWS documents.
 pub(in crate::front) async fn invocation(
     State(front): State<Arc<Front>>,
-    Path((region, name, version)): Path<(String, String, String)>,
+    Path((account, region, name, version)): Path<(String, String, String, String)>,
 ) -> Answer {
     let mut books = front.books.lock().await;
     let delays = front.delays();
     let now = now_ms();
     let Some(published) = books
         .functions
-        .get_mut(&format!("{region}/{name}"))
+        .get_mut(&format!("{account}/{region}/{name}"))
         .and_then(|f| f.versions.get_mut(&version))
     else {
         return refuse(

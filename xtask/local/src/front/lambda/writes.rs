@@ -8,7 +8,7 @@ use crate::front::{
     Answer, Call, Front,
     describe::{described, invalid, refused},
     refuse,
-    state::{Books, Function, now_ms, revision},
+    state::{Books, Function, now_ms, revision, role_key},
 };
 use axum::http::StatusCode;
 use bgd_rules::{
@@ -29,11 +29,13 @@ pub(super) async fn create(front: &Front, call: Call) -> Answer {
     }
     let mut books = front.books.lock().await;
     let now = now_ms();
+    // `arn:aws:iam::ACCOUNT:role/NAME`: the role's own account's books.
     let role = body["Role"].as_str().unwrap_or_default();
-    let role = role.rsplit('/').next().unwrap_or_default();
+    let role_account = role.split(':').nth(4).unwrap_or_default();
+    let role_name = role.rsplit('/').next().unwrap_or_default();
     if books
         .roles
-        .get(role)
+        .get(&role_key(role_account, role_name))
         .is_some_and(|created| now < created + front.delays().role_ms)
     {
         return invalid("The role defined for the function cannot be assumed by Lambda.");
@@ -71,9 +73,7 @@ pub(super) async fn create(front: &Front, call: Call) -> Answer {
     let pending_until = function.active_at;
     published_with(&mut function, &body, &answer, pending_until);
     let answer = described(front, &function, answer);
-    books
-        .functions
-        .insert(format!("{}/{name}", call.region), function);
+    books.functions.insert(call.scoped(name), function);
     front.save(&books).await;
     answer
 }
@@ -225,7 +225,9 @@ impl Front {
         else {
             return Ok(None);
         };
-        let head = self.head_manifest(repository, tag).await;
+        let head = self
+            .head_manifest(&self.image_path(host, repository), tag)
+            .await;
         let digest = head.filter(|r| r.status().is_success()).and_then(|r| {
             let digest = r.headers().get("docker-content-digest")?;
             Some(digest.to_str().ok()?.to_owned())
