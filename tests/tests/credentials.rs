@@ -32,8 +32,7 @@ async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the
     }
     let cloud = SdkCloud::connect(Target::Aws {
         region: "us-east-1".into(),
-        profile: None,
-        role_arn: None,
+        reach: Default::default(),
     })
     .await
     .unwrap();
@@ -51,8 +50,7 @@ async fn a_credential_process_profile_works_and_deploy_toml_region_wins_over_the
     unsafe { std::env::set_var("AWS_PROFILE", "sso") };
     let sso = SdkCloud::connect(Target::Aws {
         region: "us-east-1".into(),
-        profile: None,
-        role_arn: None,
+        reach: Default::default(),
     })
     .await
     .unwrap();

@@ -62,9 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Resume(verb) => {
             runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
         }
-        Verb::Rollback(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
-            verb.run(global, c).await
-        })),
+        Verb::Rollback(verb) => runtime.block_on(verb.run_everywhere(global)),
         Verb::Unpin(verb) => {
             runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
         }

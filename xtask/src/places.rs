@@ -85,7 +85,7 @@ pub(crate) async fn each(
     for (config, ended) in configs.into_iter().zip(ended) {
         let region = config.placement.as_ref().map(|p| p.region.clone());
         let green = match green_in(global, config).await {
-            Ok(green) => green.to_string(),
+            Ok(green) => green.serving().to_string(),
             Err(e) => format!("green could not be read ({e:#})"),
         };
         eprintln!("    {}: {ended}; {green}", region.unwrap_or_default());

@@ -13,7 +13,7 @@ use crate::{
 };
 use bgd_aws::SdkCloud;
 use bgd_core::{
-    cloud::{Account, Apis, Functions, Target},
+    cloud::{Account, Apis, Functions, Reach, Target},
     config::Config,
     health::Traffic,
     ledger::run_deadline,
@@ -32,33 +32,48 @@ pub(crate) async fn connect(global: &flags::Global, config: Config) -> Result<Ct
         .transpose()?
         .flatten();
     let deadline = run_deadline(global.timeout, credentials_expire);
+    // How the environment is reached, on AWS and the local cloud alike.
+    let reach = config
+        .placement
+        .as_ref()
+        .map(|p| Reach {
+            profile: p.profile.clone(),
+            role_arn: p.role_arn.clone(),
+        })
+        .unwrap_or_default();
     let (target, local_gateway, function_log) = if global.local {
         let local = LocalCloud::workspace();
         let exe = std::env::current_exe().context("finding the xtask binary")?;
         eprintln!("local: making sure the local cloud is up (cargo xtask local up)");
-        let endpoints = local.up(&exe).await?;
-        let log = local.function_log(config.function_name());
-        // An environment's account and region on the local cloud: its credentials name them.
-        let target = match &config.placement {
-            // TODO(merge envlocal): endpoints.target_in(Some(&placement.account), &placement.region)
-            Some(placement) => Target::Local {
-                endpoint_url: endpoints.front_url.clone(),
-                region: placement.region.clone(),
-            },
-            None => endpoints.target(),
+        let mut endpoints = local.up(&exe).await?;
+        // An environment's account and region: the data plane serves that account's stages
+        // there, and its functions' logs are that account's.
+        if let Some(placement) = &config.placement {
+            endpoints = endpoints.scoped(Some(&placement.account), &placement.region);
+        }
+        let log = local.function_log_in(
+            endpoints.account.as_deref(),
+            &endpoints.region,
+            config.function_name(),
+        );
+        // The local cloud's credentials are the environment's account's, unless it is
+        // reached by a profile or a role, as on AWS.
+        let target = Target::Local {
+            endpoint_url: endpoints.front_url.clone(),
+            region: endpoints.region.clone(),
+            account: endpoints
+                .account
+                .clone()
+                .filter(|_| reach == Reach::default()),
+            reach,
         };
         (target, Some(endpoints.gateway_url), Some(log))
     } else {
-        let reach = config.placement.as_ref();
-        (
-            Target::Aws {
-                region: config.project.region.clone(),
-                profile: reach.and_then(|p| p.profile.clone()),
-                role_arn: reach.and_then(|p| p.role_arn.clone()),
-            },
-            None,
-            None,
-        )
+        let target = Target::Aws {
+            region: config.project.region.clone(),
+            reach,
+        };
+        (target, None, None)
     };
     let cloud = SdkCloud::connect(target).await?;
     let account = cloud.account_id().await.map_err(|e| {

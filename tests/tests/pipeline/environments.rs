@@ -32,6 +32,7 @@ contains = "hello"
 
 [environments.staging]
 account = "{STAGING}"
+role_arn = "arn:aws:iam::{STAGING}:role/bgd-deploy"
 
 [environments.production]
 account = "{PRODUCTION}"
@@ -42,10 +43,27 @@ GREETING = "hello from production"
 
 [environments.elsewhere]
 account = "333333333333"
+profile = "wrong"
 "#,
         name = stack.name
     );
     std::fs::write(&stack.deploy_toml, text).unwrap();
+}
+
+/// An AWS config whose profile `wrong` holds credentials of account 444444444444 (the local
+/// cloud takes a 12-digit access key id for the account).
+fn wrong_profile(stack: &Stack) -> [(&'static str, String); 2] {
+    let file = stack.dir.join("aws-config");
+    std::fs::write(
+        &file,
+        "[profile wrong]\naws_access_key_id = 444444444444\naws_secret_access_key = local\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    [
+        ("AWS_CONFIG_FILE", file.clone()),
+        ("AWS_SHARED_CREDENTIALS_FILE", file),
+    ]
 }
 
 /// Every JSON document a run printed (one per region), each checked against the schema.
@@ -84,7 +102,7 @@ async fn green_in(stack: &Stack, environment: &str, region: &str) -> (String, Va
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_commit_ships_to_staging_then_to_production_by_digest_verified_on_productions_blue() {
-    let (image_a, _) = images();
+    let (image_a, image_b) = images();
     let stack = Stack::new("envs-ship");
     configure(&stack);
 
@@ -103,6 +121,14 @@ async fn a_commit_ships_to_staging_then_to_production_by_digest_verified_on_prod
     assert_eq!(staging["environment"]["account"], STAGING);
     let digest = staging["digest"].as_str().unwrap().to_owned();
 
+    // Production is provisioned on its own (with another build), as on AWS.
+    let provisioned = ok(
+        &stack,
+        &["provision", "--env", "production", "--image", path(image_b)],
+    )
+    .await;
+    assert_eq!(provisioned.len(), 2, "one result per region");
+
     // Production, by digest: no build, the image staging's green serves, verified on each
     // region's own blue, in order.
     let production = ok(
@@ -117,6 +143,7 @@ async fn a_commit_ships_to_staging_then_to_production_by_digest_verified_on_prod
     assert_eq!(regions, ["us-east-1", "eu-west-1"]);
     for region in &production {
         assert_eq!(region["environment"]["account"], PRODUCTION);
+        assert_eq!(region["outcome"], "deployed", "{region}");
         assert_eq!(region["digest"], digest, "{region}");
         assert_eq!(region["origin"]["environment"], "staging");
         assert_eq!(region["origin"]["version"], staging["version"]);
@@ -140,7 +167,12 @@ async fn a_commit_ships_to_staging_then_to_production_by_digest_verified_on_prod
     assert_eq!(record["origin"]["environment"], "staging", "{record}");
     assert_eq!(record["digest"], digest);
 
-    let table = ok(&stack, &["status", "--environments"]).await;
+    let wrong = wrong_profile(&stack);
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let table = stack
+        .xtask_with(&["status", "--environments"], &wrong)
+        .await;
+    let table = documents("status", &table);
     let rows = table[0]["environments"].as_array().unwrap();
     let served: Vec<(&str, &str, &str)> = rows
         .iter()
@@ -153,30 +185,25 @@ async fn a_commit_ships_to_staging_then_to_production_by_digest_verified_on_prod
     assert_eq!(
         served,
         [
-            ("production", "eu-west-1", digest.as_str()),
             ("production", "us-east-1", digest.as_str()),
+            ("production", "eu-west-1", digest.as_str()),
             ("staging", "us-east-1", digest.as_str()),
         ]
     );
-    // The environment with no stack and no credentials of its own is a row with its error.
-    let elsewhere = rows
-        .iter()
-        .find(|r| r["environment"] == "elsewhere")
-        .unwrap();
-    assert!(
-        elsewhere["error"]
-            .as_str()
-            .unwrap()
-            .contains("333333333333")
-    );
+    // An environment its profile cannot reach is a row with the reason.
+    let elsewhere = rows.iter().find(|r| r["environment"] == "elsewhere");
+    let error = elsewhere.unwrap()["error"].as_str().unwrap();
+    assert!(error.contains("for account 444444444444"), "{error}");
 
     // Credentials for another account than the environment's stop the run before any write.
-    let refused = stack
-        .refused(&["deploy", "--env", "elsewhere", "--image", path(image_a)])
-        .await;
+    let deploy = ["deploy", "--env", "elsewhere", "--image", path(image_a)];
+    let refused = stack.xtask_with(&deploy, &wrong).await;
+    assert_eq!(refused.status.code(), Some(1));
+    let refused = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        refused.contains("environment elsewhere is account 333333333333")
-            && refused.contains("nothing was changed"),
+        refused.contains(
+            "environment elsewhere is account 333333333333, but these credentials are for account 444444444444"
+        ) && refused.contains("nothing was changed"),
         "{refused}"
     );
 }
@@ -192,6 +219,8 @@ async fn a_failure_in_productions_second_region_is_stated_by_region_and_one_roll
         &["deploy", "--env", "staging", "--image", path(image_a)],
     )
     .await;
+    let provision = ["provision", "--env", "production", "--image", path(image_b)];
+    ok(&stack, &provision).await;
     let first = ok(
         &stack,
         &["deploy", "--env", "production", "--from", "staging"],
@@ -219,8 +248,8 @@ async fn a_failure_in_productions_second_region_is_stated_by_region_and_one_roll
         .nth(1)
         .unwrap_or_else(|| panic!("every region's green stated: {stderr}"));
     assert!(
-        stated.contains("us-east-1: done; green serves version 2")
-            && stated.contains("eu-west-1: failed; green serves version 1"),
+        stated.contains("us-east-1: done; green serves version 3")
+            && stated.contains("eu-west-1: failed; green serves version 2"),
         "{stated}"
     );
 
@@ -230,7 +259,7 @@ async fn a_failure_in_productions_second_region_is_stated_by_region_and_one_roll
     assert!(back.status.success());
     let stderr = String::from_utf8_lossy(&back.stderr);
     assert!(
-        stderr.contains("green already serves it (version 1)"),
+        stderr.contains("green already serves it (version 2)"),
         "{stderr}"
     );
     for (region, version) in ["us-east-1", "eu-west-1"].into_iter().zip(&before) {

@@ -27,7 +27,7 @@ pub use audit::{Audit, OidcProvider, RoleGrants, environment_region};
 use bgd_core::{
     cloud::{
         Account, Alias, AliasTarget, Apis, CloudError, CloudResult, ErrorKind, FunctionSpec,
-        Functions, ImageRef, Integration, Operation, Pruning, ROLE_POLICY, RegistryAccess,
+        Functions, ImageRef, Integration, Operation, Pruning, ROLE_POLICY, Reach, RegistryAccess,
         Repository, RestApi, Route, Settings, Stage, Target, Version, VersionState, absent_as_none,
     },
     pipeline::Cloud,
@@ -58,6 +58,27 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// The SDK's configuration from `loader`, in the profile `reach` names, then as the role it
+/// names, assumed from the credentials found (the provider renews them before they expire).
+async fn reached(loader: aws_config::ConfigLoader, reach: Reach) -> aws_config::SdkConfig {
+    let loader = match reach.profile {
+        Some(profile) => loader.profile_name(profile),
+        None => loader,
+    };
+    let sdk = loader.load().await;
+    let Some(role) = reach.role_arn else {
+        return sdk;
+    };
+    let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("bgd-deploy")
+        .configure(&sdk)
+        .build()
+        .await;
+    sdk.into_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(assumed))
+        .build()
+}
+
 impl SdkCloud {
     /// The one place SDK configuration is built.
     pub async fn connect(target: Target) -> Result<Self> {
@@ -76,12 +97,8 @@ impl SdkCloud {
             Target::Aws { .. } => cloudwatch::LAMBDA_METRICS_LAG,
             Target::Local { .. } => std::time::Duration::ZERO,
         };
-        let sdk = match target {
-            Target::Aws {
-                region,
-                profile,
-                role_arn,
-            } => {
+        let (loader, reach) = match target {
+            Target::Aws { region, reach } => {
                 let elsewhere = audit::environment_region()
                     .await
                     .filter(|other| *other != region);
@@ -90,45 +107,28 @@ impl SdkCloud {
                         "note: using deploy.toml's region {region}, not {other} from the environment or profile"
                     );
                 }
-                let loader = match profile {
-                    Some(profile) => loader.profile_name(profile),
-                    None => loader,
-                };
-                let sdk = loader.region(Region::new(region)).load().await;
-                match role_arn {
-                    // Assumed from the credentials the chain (or the profile) found; the
-                    // provider renews them before they expire.
-                    Some(role) => {
-                        let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
-                            .session_name("bgd-deploy")
-                            .configure(&sdk)
-                            .build()
-                            .await;
-                        sdk.into_builder()
-                            .credentials_provider(
-                                aws_sdk_sts::config::SharedCredentialsProvider::new(assumed),
-                            )
-                            .build()
-                    }
-                    None => sdk,
-                }
+                (loader.region(Region::new(region)), reach)
             }
             Target::Local {
                 endpoint_url,
                 region,
                 account,
+                reach,
             } => {
-                // The local cloud takes an access key id of 12 digits for the account id (as
-                // LocalStack does); any other is its default account.
-                let key = account.unwrap_or_else(|| "local".into());
-                loader
+                let loader = loader
                     .endpoint_url(endpoint_url)
-                    .region(Region::new(region))
-                    .credentials_provider(Credentials::new(key, "local", None, None, "local-cloud"))
-                    .load()
-                    .await
+                    .region(Region::new(region));
+                // The local cloud takes an access key id of 12 digits for the account id (as
+                // LocalStack does); any other is its default account. A profile brings its own.
+                let key = account.unwrap_or_else(|| "local".into());
+                let credentials = Credentials::new(key, "local", None, None, "local-cloud");
+                match reach.profile {
+                    Some(_) => (loader, reach),
+                    None => (loader.credentials_provider(credentials), reach),
+                }
             }
         };
+        let sdk = reached(loader, reach).await;
         let region = sdk
             .region()
             .map(ToString::to_string)
@@ -226,6 +226,7 @@ mod tests {
             endpoint_url: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
             account: None,
+            reach: Default::default(),
         })
         .await
         .unwrap();

@@ -240,25 +240,44 @@ fn routing(version: &str, weights: &BTreeMap<String, f64>) -> String {
     }
 }
 
-impl fmt::Display for Green {
+/// What green serves, without whether a run moved it ([`Green::serving`]).
+pub struct Serving<'a>(&'a Green);
+
+impl Green {
+    /// "green serves version 7 (git …)": what green serves, said of a region no run is
+    /// judged on (the regions of an environment, read after its run).
+    pub fn serving(&self) -> Serving<'_> {
+        Serving(self)
+    }
+}
+
+impl fmt::Display for Serving<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.version, &self.read_error) {
+        let green = self.0;
+        match (&green.version, &green.read_error) {
             (_, Some(error)) => write!(f, "green could not be read after the run ({error})")?,
             (None, None) => write!(f, "green does not exist")?,
             (Some(version), None) => {
                 write!(f, "green serves version {version}")?;
-                if let Some(sha) = &self.git_sha {
+                if let Some(sha) = &green.git_sha {
                     write!(f, " (git {}", crate::ledger::short(sha))?;
-                    if let Some(id) = &self.build_id {
+                    if let Some(id) = &green.build_id {
                         write!(f, ", build {id}")?;
                     }
                     write!(f, ")")?;
                 }
-                if self.weights.len() > 1 {
-                    write!(f, ", split: {}", Split(&self.weights))?;
+                if green.weights.len() > 1 {
+                    write!(f, ", split: {}", Split(&green.weights))?;
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Green {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.serving())?;
         let before = match &self.before {
             Some(version) => routing(version, &self.before_weights),
             None => "no version".into(),

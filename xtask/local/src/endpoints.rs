@@ -39,6 +39,7 @@ impl Endpoints {
             endpoint_url: self.front_url.clone(),
             region: region.to_owned(),
             account: account.map(str::to_owned),
+            reach: Default::default(),
         }
     }
 

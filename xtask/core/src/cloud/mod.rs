@@ -213,18 +213,23 @@ pub trait Pruning: Send + Sync {
 pub enum Target {
     /// Real AWS through the default credential chain (env, profile, SSO, credential_process,
     /// OIDC web identity), in deploy.toml's `region`: every ARN, URL and policy names it, so
-    /// the SDK uses it too, whatever the environment or profile says. An environment of
-    /// deploy.toml may name the profile to read, or a role to assume from those credentials.
-    Aws {
-        region: String,
-        profile: Option<String>,
-        role_arn: Option<String>,
-    },
+    /// the SDK uses it too, whatever the environment or profile says.
+    Aws { region: String, reach: Reach },
     /// The local cloud at `endpoint_url` (its front), with the local cloud's credentials:
-    /// those of `account` (12 digits), or of its default account when `None`.
+    /// those of `account` (12 digits), or of its default account when `None`; an
+    /// environment's `reach` applies there as on AWS.
     Local {
         endpoint_url: String,
         region: String,
         account: Option<String>,
+        reach: Reach,
     },
+}
+
+/// How deploy.toml's environment is reached: the profile to read, or a role to assume from the
+/// credentials found; neither, the credentials found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
 }

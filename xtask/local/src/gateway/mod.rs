@@ -72,6 +72,7 @@ where
             endpoint_url: front_url.clone(),
             region: scope.region.clone(),
             account: Some(scope.account.clone()),
+            reach: Default::default(),
         });
         let logs = function_logs(&state_dir, &scope.account, &scope.region, &default_region);
         let (images, front_url) = (images.clone(), front_url.clone());
