@@ -81,6 +81,8 @@ pub struct Stack {
     isolated: Isolated,
     /// Set for every run: the account it acts as, another stack's local cloud.
     env: Vec<(&'static str, String)>,
+    /// The environment of deploy.toml every run is in (`--env`), if any.
+    environment: Option<&'static str>,
 }
 
 impl Stack {
@@ -101,15 +103,21 @@ impl Stack {
             dir,
             isolated,
             env: Vec::new(),
+            environment: None,
         };
         stack.configure("GREETING = \"hello from e2e\"", "hello");
         stack
     }
 
-    /// Every run acts as `account` (`BGD_LOCAL_ACCOUNT`, until deploy.toml's environments name
-    /// accounts).
+    /// Every run is in deploy.toml's environment `local`, in `account` (`--env local`); a
+    /// later [`Stack::configure`] writes deploy.toml without it.
     pub fn as_account(mut self, account: &str) -> Self {
-        self.env.push(("BGD_LOCAL_ACCOUNT", account.to_owned()));
+        let mut text = std::fs::read_to_string(&self.deploy_toml).unwrap();
+        text.push_str(&format!(
+            "\n[environments.local]\naccount = \"{account}\"\n"
+        ));
+        std::fs::write(&self.deploy_toml, text).unwrap();
+        self.environment = Some("local");
         self
     }
 
@@ -160,7 +168,9 @@ impl Stack {
     }
 
     fn command_of(&self, binary: PathBuf, args: &[&str]) -> Command {
-        let mut command = Command::from(self.isolated.command(&binary, args));
+        let in_environment = self.environment.map(|name| ["--env", name]);
+        let args = [args, in_environment.as_ref().map_or(&[][..], |a| &a[..])].concat();
+        let mut command = Command::from(self.isolated.command(&binary, &args));
         command
             .env("GITHUB_STEP_SUMMARY", self.summary())
             .envs(self.env.iter().map(|(name, value)| (name, value)))

@@ -95,21 +95,12 @@ impl LocalCloud {
     /// xtask binary (it serves `local gateway`). When one fails, what this call started is
     /// stopped again (a failed `up`, in a test or in CI, leaves no process behind); what it
     /// found running stays.
-    /// The endpoints are for the account `BGD_LOCAL_ACCOUNT` names (12 digits; the default
-    /// account when unset) in deploy.toml's region: how a run is pointed at another account
-    /// until deploy.toml's environments name it.
     pub async fn up(&self, gateway_exe: &Path) -> Result<Endpoints> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let before = State::load(&self.dir)?;
         match self.start_all(gateway_exe).await {
-            Ok(endpoints) => match std::env::var("BGD_LOCAL_ACCOUNT") {
-                Ok(account) => {
-                    let region = endpoints.region.clone();
-                    Ok(endpoints.scoped(Some(&account), &region))
-                }
-                Err(_) => Ok(endpoints),
-            },
+            Ok(endpoints) => Ok(endpoints),
             Err(error) => match self.stop_started_since(&before) {
                 Ok(stopped) => Err(error.context(format!(
                     "local up failed; stopped what it had started: {}",
