@@ -33,6 +33,10 @@ struct Source {
     calls: Calls,
     image: Image,
     version: Version,
+    /// Green shares its requests with version 6 (a rollout under way there).
+    split: bool,
+    /// Blue verified version 7 (its verification tag is in the repository).
+    verified: bool,
 }
 
 impl Source {
@@ -70,9 +74,13 @@ impl Functions for Source {
     async fn get_alias(&self, _: &str, alias: &str) -> CloudResult<Alias> {
         assert_eq!(alias, "green");
         self.called(Operation::GetAlias);
+        let mut target = AliasTarget::version(self.version.version.clone());
+        if self.split {
+            target.additional_weights.insert("6".into(), 0.1);
+        }
         Ok(Alias {
             name: alias.into(),
-            target: AliasTarget::version(self.version.version.clone()),
+            target,
             description: String::new(),
             revision_id: None,
         })
@@ -220,7 +228,10 @@ impl Cloud for Source {
     type Http = NoHttp;
 
     fn registry_client(&self, _: RegistryAccess) -> Result<SourceRegistry> {
-        let verified = ledger::verified_tag(7, &self.version.description);
+        let verified = match self.verified {
+            true => ledger::verified_tag(7, &self.version.description),
+            false => "no such tag".into(),
+        };
         Ok(SourceRegistry {
             calls: self.calls.clone(),
             image: self.image.clone(),
@@ -231,8 +242,8 @@ impl Cloud for Source {
 
 const ACCOUNT: &str = "111111111111";
 
-#[tokio::test]
-async fn deploy_from_asks_the_source_only_what_its_promotion_policy_grants() {
+/// Staging's context as `deploy --from` connects to it, with the calls it is asked.
+fn staging(split: bool, verified: bool) -> (Ctx<Source>, Calls) {
     let staging = super::tests::environment("staging").remove(0);
     let built_at = "2026-12-07T12:00:00Z";
     let contents = Contents {
@@ -271,6 +282,8 @@ async fn deploy_from_asks_the_source_only_what_its_promotion_policy_grants() {
         calls: calls.clone(),
         image,
         version,
+        split,
+        verified,
     };
     let ctx = Ctx {
         cloud: source,
@@ -284,8 +297,15 @@ async fn deploy_from_asks_the_source_only_what_its_promotion_policy_grants() {
         hand_off: false,
         green_writes: Default::default(),
         traffic: None,
-        config: staging.clone(),
+        config: staging,
     };
+    (ctx, calls)
+}
+
+#[tokio::test]
+async fn deploy_from_asks_the_source_only_what_its_promotion_policy_grants() {
+    let (ctx, calls) = staging(false, true);
+    let staging = ctx.config.clone();
     let dir = setup::target_dir().join("tests-iam").join("promoted");
     let built = promotion::take(&ctx, &dir).await.unwrap();
     assert_eq!(built.digest, ctx.cloud.image.digest(), "the very image");
@@ -301,4 +321,28 @@ async fn deploy_from_asks_the_source_only_what_its_promotion_policy_grants() {
         .collect();
     // Everything it asks is granted, and nothing is granted that it does not ask.
     assert_eq!(asked, granted);
+}
+
+#[tokio::test]
+async fn deploy_from_refuses_a_green_split_by_a_rollout_or_not_verified_there() {
+    let dir = setup::target_dir().join("tests-iam").join("refused");
+    let (split, _) = staging(true, true);
+    let err = format!("{:#}", promotion::take(&split, &dir).await.unwrap_err());
+    assert!(err.contains("green in staging is split"), "{err}");
+    let (unverified, calls) = staging(false, false);
+    let err = format!(
+        "{:#}",
+        promotion::take(&unverified, &dir).await.unwrap_err()
+    );
+    assert!(
+        err.contains("green in staging serves version 7, which is not verified there"),
+        "{err}"
+    );
+    // Refused before any image was read.
+    assert!(
+        !calls
+            .lock()
+            .unwrap()
+            .contains(&"ecr:GetDownloadUrlForLayer")
+    );
 }
