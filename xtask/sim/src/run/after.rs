@@ -72,6 +72,10 @@ async fn left_behind(world: &Arc<Mutex<World>>, first: usize, config: &Config, i
     let (Ending::Done(Ok(_)), Some(build)) = (rollback.await, green_build(&lock(world))) else {
         return;
     };
+    // The storm's trouble may keep the alarm firing a while (a deploy refuses into it): the
+    // team deploys once it is OK again, as the refusal says.
+    let memory = lock(world).traffic.alarm_memory_s();
+    tokio::time::sleep(std::time::Duration::from_secs(memory)).await;
     cloud::foreign_lock(&mut lock(world));
     let unpin = Deploy {
         unpin: true,
