@@ -15,15 +15,9 @@ use crate::{
 /// moves into the past, as every actor's clock sees it.
 pub(crate) fn expire_lock(w: &mut World) {
     let expired = w.epoch_s().saturating_sub(1 + world::MAX_SKEW_S);
-    let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
-        return;
-    };
-    let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
-        return;
-    };
-    lock.expires = expired;
-    blue.stage.description = lock.to_description();
-    if let Some((holder, _)) = w.oracle.lock {
+    if rewrite_lock(w, expired, None)
+        && let Some((holder, _)) = w.oracle.lock
+    {
         w.oracle.lock = Some((holder, true));
     }
 }
@@ -33,19 +27,27 @@ pub(crate) fn expire_lock(w: &mut World) {
 pub(super) fn take_over(w: &mut World, taker: usize) {
     expire_lock(w);
     let expires = w.epoch_s() + 600;
+    if rewrite_lock(w, expires, Some(format!("token-of-a{taker}"))) {
+        w.oracle.lock_removed(taker, false);
+        w.oracle.lock_taken(Holder::Actor(taker));
+    }
+}
+
+/// Stage blue's lock, if bgd wrote it, given `expires` and, when one is given, another
+/// holder's `token`; whether there was such a lock.
+fn rewrite_lock(w: &mut World, expires: u64, token: Option<String>) -> bool {
     let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
-        return;
+        return false;
     };
     let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
-        return;
+        return false;
     };
     lock.expires = expires;
     blue.stage.description = lock.to_description();
-    blue.stage
-        .variables
-        .insert(TOKEN_VARIABLE.into(), format!("token-of-a{taker}"));
-    w.oracle.lock_removed(taker, false);
-    w.oracle.lock_taken(Holder::Actor(taker));
+    if let Some(token) = token {
+        blue.stage.variables.insert(TOKEN_VARIABLE.into(), token);
+    }
+    true
 }
 
 /// An operator's stage blue, not bgd's format of expiry: live until --break-lock.
