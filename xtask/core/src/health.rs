@@ -19,6 +19,13 @@ use crate::config::Rollout;
 /// Invocations and failed ones: the data plane's type, which CloudWatch's figures fill too.
 pub use bgd_rules::metrics::{Counts, LAG as METRICS_LAG};
 
+/// How long after green last moved an alarm on its metrics may still judge what green served
+/// before: the datapoints' `lag`, an alarm's shortest window (one period of Lambda's metrics),
+/// and the second the move fell in (datapoints are stamped by the second).
+pub fn alarm_memory(lag: Duration) -> Duration {
+    lag + bgd_rules::metrics::PERIOD + Duration::from_secs(1)
+}
+
 pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 /// What CloudWatch says about green: real traffic through one alias by the version that ran

@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// CloudWatch is late by a drawn share of it; the local cloud's front is not late.
 pub const LAG: Duration = Duration::from_secs(60);
 
+/// The period of Lambda's metrics ("in 1-minute intervals", the same page), so the shortest
+/// window an alarm on them evaluates: after green moves, such an alarm still judges what green
+/// served before for this long, once the datapoints' [`LAG`] has passed.
+pub const PERIOD: Duration = Duration::from_secs(60);
+
 /// Invocations and function errors (errors are invocations too, as in CloudWatch): as
 /// CloudWatch counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -158,46 +158,41 @@ fn route<'a>(
 /// answers by the build's behaviour; every invocation is in Lambda's metrics, and the oracle
 /// learns what blue's answers verified.
 fn app_answer(world: &mut World, request: &Request, invoked: &Invoked<'_>) -> Answer {
-    let Invoked {
-        stage,
-        alias,
-        version,
-        digest,
-        token,
-        app,
-        path,
-    } = invoked;
+    let version = invoked.version.as_str();
     let answer = |status: u16, body: String| Answer {
         status,
         body,
-        app_version: Some(version.clone()),
+        app_version: Some(version.to_owned()),
     };
-    let on_blue = *stage == bgd_core::pipeline::BLUE;
-    let checked = (digest.as_str(), version.as_str());
+    let on_blue = invoked.stage == bgd_core::pipeline::BLUE;
+    let checked = (invoked.digest.as_str(), version);
     // The app's own answers are no function errors.
     let second = world.epoch_s();
-    world.traffic.record_at(second, alias, version, false);
-    let with_token = token
+    world
+        .traffic
+        .record_at(second, &invoked.alias, version, false);
+    let with_token = invoked
+        .token
         .as_ref()
         .is_some_and(|t| request.header(VERIFY_TOKEN_HEADER) == Some(t));
-    if token.is_some() && !with_token {
+    if invoked.token.is_some() && !with_token {
         world
             .oracle
             .blue_check(checked, on_blue, BlueCheck::Refused);
         return answer(403, "{\"error\":\"forbidden\"}".into());
     }
-    match (request.method.as_str(), *path) {
+    match (request.method.as_str(), invoked.path) {
         ("GET", "/version") => {
             let report = SelfReport {
                 function: Some(super::FUNCTION.into()),
-                version: Some(version.clone()),
-                alias: Some(alias.clone()),
-                stage: Some((*stage).into()),
+                version: Some(version.to_owned()),
+                alias: Some(invoked.alias.clone()),
+                stage: Some(invoked.stage.into()),
                 build: ReportedBuild {
-                    git_sha: app.facts.git_sha.clone(),
-                    dirty: app.facts.dirty,
-                    built_at: app.facts.built_at.clone(),
-                    id: app.facts.build_id.clone(),
+                    git_sha: invoked.app.facts.git_sha.clone(),
+                    dirty: invoked.app.facts.dirty,
+                    built_at: invoked.app.facts.built_at.clone(),
+                    id: invoked.app.facts.build_id.clone(),
                     arch: None,
                 },
             };
@@ -209,7 +204,7 @@ fn app_answer(world: &mut World, request: &Request, invoked: &Invoked<'_>) -> An
                 serde_json::to_string(&report).expect("a report serialises"),
             )
         }
-        ("GET", "/health") if app.behaviour == Behaviour::BrokenHealth => {
+        ("GET", "/health") if invoked.app.behaviour == Behaviour::BrokenHealth => {
             answer(503, "{\"missing\":[\"GREETING\"]}".into())
         }
         ("GET", "/health") => {
@@ -218,7 +213,9 @@ fn app_answer(world: &mut World, request: &Request, invoked: &Invoked<'_>) -> An
                 .blue_check(checked, on_blue, BlueCheck::Healthy);
             answer(200, "{\"ok\":true}".into())
         }
-        ("GET", "/") if app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) => {
+        ("GET", "/")
+            if invoked.app.behaviour == Behaviour::Flaky && world.rng.random_bool(0.35) =>
+        {
             answer(500, "{\"error\":\"flaky\"}".into())
         }
         ("GET", "/") => {

@@ -19,15 +19,16 @@ use super::{
     actor::Role,
     app,
     fault::Fault,
-    oracle::Holder,
     world::{self, World},
 };
 use bgd_core::{
     cloud::{CloudError, CloudResult, ErrorKind, Operation, RegistryAccess},
-    ledger::Lock,
-    pipeline::{BLUE, TOKEN_VARIABLE},
     probe::{Answer, Http, Request},
 };
+
+mod locks;
+use locks::take_over;
+pub(super) use locks::{dead_runs_expired_lock, expire_lock, foreign_lock};
 
 /// How long a timed-out call kept its caller waiting (the SDK's attempt timeout).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -257,69 +258,6 @@ impl SimCloud {
             .await
             .map_err(|e| anyhow!("registry: {e}"))
     }
-}
-
-/// The holder stalled past its TTL: the lock's expiry (wall-clock seconds, as `Lock` keeps it)
-/// moves into the past, as every actor's clock sees it.
-pub(super) fn expire_lock(w: &mut World) {
-    let expired = w.epoch_s().saturating_sub(1 + world::MAX_SKEW_S);
-    let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
-        return;
-    };
-    let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
-        return;
-    };
-    lock.expires = expired;
-    blue.stage.description = lock.to_description();
-    if let Some((holder, _)) = w.oracle.lock {
-        w.oracle.lock = Some((holder, true));
-    }
-}
-
-/// Run `taker` takes the lock over once its TTL passed: stage blue deleted, then created again
-/// as the taker's (its own expiry and token), as `take_lock` does.
-fn take_over(w: &mut World, taker: usize) {
-    expire_lock(w);
-    let expires = w.epoch_s() + 600;
-    let Some(blue) = w.gateway.stages.get_mut(BLUE) else {
-        return;
-    };
-    let Ok(mut lock) = Lock::parse(&blue.stage.description) else {
-        return;
-    };
-    lock.expires = expires;
-    blue.stage.description = lock.to_description();
-    blue.stage
-        .variables
-        .insert(TOKEN_VARIABLE.into(), format!("token-of-a{taker}"));
-    w.oracle.lock_removed(taker, false);
-    w.oracle.lock_taken(Holder::Actor(taker));
-}
-
-/// An operator's stage blue, not bgd's format of expiry: live until --break-lock.
-fn foreign_lock(w: &mut World) {
-    if w.gateway.stages.contains_key(BLUE) || w.gateway.api.is_none() {
-        return;
-    }
-    let now = w.now();
-    let stage = bgd_core::cloud::Stage {
-        name: BLUE.into(),
-        deployment_id: "dep-operator".into(),
-        variables: [(
-            bgd_core::pipeline::ALIAS_VARIABLE.to_owned(),
-            BLUE.to_owned(),
-        )]
-        .into(),
-        description: "bgd g=0000000 expires=later lock=operator@console".into(),
-    };
-    w.gateway.stages.insert(
-        BLUE.into(),
-        world::SimStage {
-            stage,
-            served_at: now,
-        },
-    );
-    w.oracle.lock_taken(Holder::Foreign);
 }
 
 /// The oracle's look at the world after a call: what green serves, every version it routes to.

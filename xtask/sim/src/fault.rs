@@ -23,14 +23,16 @@ pub(crate) enum Fault {
     /// Someone outside bgd (an operator, an older tool) created stage blue with a description
     /// whose expiry cannot be read: a live lock only `--break-lock` may end.
     ForeignLock,
-    /// The caller's lock expired and run `by` took it over (its DeleteStage and CreateStage)
-    /// just before this call arrived: a scripted race, never drawn.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "only the named scenarios script it")
-    )]
+    /// The lock's holder stalled past its TTL and run `by` took it over (its DeleteStage and
+    /// CreateStage) just before this call arrived. Drawn, `by` is [`OUTSIDER`]: landing on a
+    /// holder's write of green it is the race between its last check and that write, which
+    /// lock expiries alone, needing another actor at the lock that moment, seldom met.
     TakenOver { by: usize },
 }
+
+/// The run a drawn takeover gives the lock to, and whose dead run's lock a run may meet: a
+/// machine outside the storm, which never writes.
+pub(crate) const OUTSIDER: usize = 99;
 
 impl Fault {
     pub(crate) fn kind(self) -> &'static str {
@@ -107,11 +109,16 @@ impl Rates {
         }
     }
 
+    /// The fault drawn for a call: a `write`, a `lambda_write` (which may meet a conflict), a
+    /// `green_write` (green's, or the verification tag just before it). A takeover is drawn
+    /// sixteen times as often at those: the race between a holder's last check of its lock and
+    /// its write of green is the one the pipeline narrows and the oracle judges, and drawn at
+    /// any call alike it landed there seldom (the mutant "a deploy promotes without checking it
+    /// still holds the lock" was caught after 4,828 runs).
     pub(crate) fn fault(
         &self,
         rng: &mut SmallRng,
-        write: bool,
-        lambda_write: bool,
+        (write, lambda_write, green_write): (bool, bool, bool),
     ) -> Option<Fault> {
         let roll = rng.random_range(0..10_000u32);
         let mut bands = vec![
@@ -120,6 +127,14 @@ impl Rates {
             (self.throttle, Fault::Throttle),
             (self.lock, Fault::LockExpiry),
             (self.lock / 4, Fault::ForeignLock),
+            (
+                if green_write {
+                    self.lock * 4
+                } else {
+                    self.lock / 4
+                },
+                Fault::TakenOver { by: OUTSIDER },
+            ),
         ];
         let applied = write && rng.random_bool(0.5);
         bands.push((self.timeout, Fault::Timeout { applied }));

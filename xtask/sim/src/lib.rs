@@ -1,8 +1,9 @@
 //! Deterministic simulation: the real pipeline (provision, deploy with and without --hold and
 //! with rollouts, some handed off, resume, promote, abort, rollback, prune, unpin, status, history, verify and the dry runs, as
 //! several actors at once, each verb that may move green through its closing statement; destroy
-//! and provision again under faults after some storms) against an in-memory AWS on
-//! virtual time, with faults at every cloud, registry and stage call, some machines' session
+//! and provision again under faults after some storms, locks left behind after others) against
+//! an in-memory AWS on virtual time, with faults at every cloud, registry and stage call (the
+//! lock taken over among them, most often right at a write of green), some machines' session
 //! credentials expiring, and an oracle that checks the world after every call. Same seed, same run, byte for byte; a failing run prints its
 //! seed and the command that replays it with its step trace.
 //!
@@ -22,7 +23,7 @@
 //! account, the registry), `ecr.rs` and `iam.rs` (the calls of theirs the traits do not make
 //! one at a time), by `bgd_rules`; `app.rs` (the data plane and the app),
 //! `pruning.rs` (prune's deletions), `traffic.rs` (the users, Lambda's metrics, CloudWatch's late view of them and an alarm),
-//! `fault.rs` (faults, drawn or scripted), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run).
+//! `fault.rs` (faults, drawn or scripted), `oracle.rs` (the invariants), `actor.rs` (the verbs), `run.rs` (a run: `run/` its storm, what may follow it, convergence).
 mod actor;
 mod app;
 mod aws;

@@ -242,6 +242,63 @@ fn a_deploy_refused_by_an_alarm_green_keeps_firing_names_the_rollback() {
     });
 }
 
+/// Seeds 14644 and 52583 of 100,000: a candidate crashing under users' traffic was reverted;
+/// its errors reached CloudWatch up to the lag late, so the alarm on green's errors (all
+/// versions) was OK when the next deploy began and went into ALARM during its rollout, which
+/// was reverted and its good build recorded as failed. Now a rollout's first write waits until
+/// the alarms no longer judge what green served before this run saw it.
+#[test]
+fn an_alarm_still_judging_a_reverted_candidate_is_not_blamed_on_the_next_rollout() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        world.lock().unwrap().traffic = Traffic::steady(20, 10);
+        let (watched, images) = (&fixtures.rolling[1], &fixtures.images);
+        let crashing = actor::run(&world, 1, Role::Deploy(Deploy::of(5)), watched, images);
+        let Ending::Done(Err(e)) = crashing.await else {
+            panic!("the crashing candidate was not reverted");
+        };
+        assert_eq!(exit_of(&e), Exit::RolledBack, "{e:#}");
+        let firing = || {
+            let w = world.lock().unwrap();
+            w.traffic.alarm_fires(w.epoch_s())
+        };
+        assert!(
+            !firing(),
+            "the alarm already fires: the next deploy is refused up front"
+        );
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let next = async {
+            let ending = actor::run(&world, 2, Role::Deploy(Deploy::of(1)), watched, images).await;
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            ending
+        };
+        let fired_late = async {
+            let mut fired = false;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                fired |= firing();
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            fired
+        };
+        let (next, fired_late) = tokio::join!(next, fired_late);
+        assert!(fired_late, "the alarm never fired during the next deploy");
+        match next {
+            Ending::Done(Ok(_)) => {}
+            Ending::Done(Err(e)) => panic!("the next deploy, of a good build, failed: {e:#}"),
+            Ending::Crashed => panic!("the next deploy crashed"),
+        }
+        no_violation(&world);
+        let w = world.lock().unwrap();
+        let served = w.routes_of(GREEN).first().and_then(|v| w.image_of(v));
+        let build_1 = w
+            .apps
+            .iter()
+            .find(|(_, a)| a.facts.git_sha.starts_with('1'));
+        assert_eq!(served, build_1.map(|(digest, _)| digest.clone()));
+    });
+}
+
 /// A machine on session credentials that expire in 2 min 40 s deploys, and its checks of blue
 /// stall (30 s each, six of them): its run ends 2 minutes before the credentials do and
 /// releases its lock while they still work, its statement true. Past the expiry every AWS call

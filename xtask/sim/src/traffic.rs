@@ -19,8 +19,8 @@ use bgd_core::{
 
 /// The alarm the simulation's deploy.toml may name: green's function errors, all versions.
 pub(crate) const ALARM: &str = "sim-green-errors";
-/// The alarm looks at the last minute CloudWatch has.
-const ALARM_WINDOW_S: u64 = 60;
+/// The alarm looks at the last period CloudWatch has (one minute).
+const ALARM_WINDOW_S: u64 = bgd_rules::metrics::PERIOD.as_secs();
 /// At least this many errors, and more than a tenth of the invocations, put it in ALARM.
 const ALARM_ERRORS: u64 = 5;
 
@@ -92,7 +92,7 @@ impl Traffic {
     }
 
     /// Whether [`ALARM`] is in ALARM by what CloudWatch has now.
-    fn alarm_fires(&self, now: u64) -> bool {
+    pub(crate) fn alarm_fires(&self, now: u64) -> bool {
         let since = now.saturating_sub(self.lag_s + ALARM_WINDOW_S);
         let all = self.published(GREEN_ALIAS, since, now).into_values().fold(
             Counts::default(),

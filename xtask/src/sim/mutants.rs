@@ -118,9 +118,9 @@ const MUTANTS: &[Mutant] = &[
         splice: Splice::Expression,
     },
     Mutant {
-        name: "a failing run settles a split it no longer holds the lock for",
+        name: "a run settles a split it no longer holds the lock for",
         file: "xtask/core/src/pipeline/rollout/recover.rs",
-        at: "            self.still_holds(api, token).await?;\n",
+        at: "        self.still_holds(api, token).await?;\n",
         from: "self.still_holds(api, token).await?;",
         to: "",
         splice: Splice::Statements,

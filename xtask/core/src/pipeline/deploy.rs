@@ -184,7 +184,10 @@ async fn ship<C: Cloud>(
     if let Some(carried) = rollout_left(ctx, pre, built, token, registry_of).await? {
         return Ok(carried);
     }
-    let green = ctx.settle_split(pre.green.clone()).await?;
+    let green = ctx
+        .settle_split((&pre.api, token.expose()), pre.green.clone())
+        .await?;
+    let seen_at = tokio::time::Instant::now();
     ctx.refuse_failed_image((&registry, &repository.name), &built.digest, options.force)
         .await?;
     ctx.push_phase(&registry, &repository, built, image).await?;
@@ -219,7 +222,14 @@ async fn ship<C: Cloud>(
     }
     let plan = plan_of(ctx, options);
     let watched = ctx
-        .blue_then_green(&pre.api, token, &green, candidate, plan, registry)
+        .blue_then_green(
+            &pre.api,
+            token,
+            (&green, seen_at),
+            candidate,
+            plan,
+            registry,
+        )
         .await?;
     Ok((version, watched))
 }

@@ -248,7 +248,8 @@ async fn hold_then_green<C: Cloud>(
         .await?;
     ctx.holding(api, token, lock, shutdown, |token| async move {
         let registry = (&registry, repository.name.as_str());
-        ctx.to_green(api, &token, &as_held, candidate, plan, registry)
+        let green = (&as_held, tokio::time::Instant::now());
+        ctx.to_green(api, &token, green, candidate, plan, registry)
             .await
     })
     .await

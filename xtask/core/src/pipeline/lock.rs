@@ -202,10 +202,14 @@ impl<C: Cloud> Ctx<C> {
         work: impl FnOnce(Secret) -> F,
     ) -> Result<T> {
         // What green serves after an interruption is read and stated by the caller.
+        // Biased, in this order: an interrupt or the deadline ends the run before its work
+        // takes another step, whichever order tokio's per-runtime seed would draw (the
+        // simulation's seed 25 ran two ways, its deadline met as it took the lock).
         let outcome = tokio::select! {
-            outcome = catching_panics(work(token.clone())) => outcome,
+            biased;
             name = shutdown => Err(anyhow::anyhow!("interrupted ({name})")),
             () = tokio::time::sleep_until(self.deadline) => Err(anyhow::anyhow!("--timeout passed")),
+            outcome = catching_panics(work(token.clone())) => outcome,
         };
         // Prune never writes green, so it leaves a split it finds to the runs that do; provision
         // writes green only as its last step, never a split (and green may not exist yet).

@@ -106,7 +106,7 @@ fn pinned(green: &Alias, unpin: bool) -> Result<bool> {
 }
 
 /// None of the rollout's alarms is in ALARM (one that does not exist is an error).
-async fn no_alarm_firing<C: Cloud>(ctx: &Ctx<C>, green: &Alias) -> Result<()> {
+pub(super) async fn no_alarm_firing<C: Cloud>(ctx: &Ctx<C>, green: &Alias) -> Result<()> {
     let alarms = &ctx.config.rollout.alarms;
     if let Some(traffic) = &ctx.traffic
         && !alarms.is_empty()

@@ -4,6 +4,7 @@
 //! green moved by someone else fails instead of being overwritten), then green must report it.
 //! Every write of green goes through [`Ctx::write_green`].
 use anyhow::{Result, bail};
+use tokio::time::Instant;
 
 use super::{Cloud, Ctx, GREEN, Phase, Plan, Watched};
 use crate::{
@@ -11,6 +12,10 @@ use crate::{
     ledger::{self, Promotion, VersionRecord},
     secret::Secret,
 };
+
+/// Green as a run read it, and a moment since which it has been so: any write of green the
+/// run then sends is guarded by that RevisionId, so green moved no later than this moment.
+pub(crate) type Seen<'a> = (&'a Alias, Instant);
 
 impl<C: Cloud> Ctx<C> {
     /// Points blue at the candidate and verifies it there (the verification recorded before
@@ -20,7 +25,7 @@ impl<C: Cloud> Ctx<C> {
         &self,
         api: &RestApi,
         token: &Secret,
-        green: &Alias,
+        green: Seen<'_>,
         candidate: Candidate<'_>,
         plan: Plan,
         registry: (&C::Registry, &str),
@@ -31,13 +36,14 @@ impl<C: Cloud> Ctx<C> {
     }
 
     /// Green → a candidate verified on blue, as `plan` says: one promote when there is nothing
-    /// to watch, else the rollout; first, this run must still hold the lock (`token`), or
-    /// green is not touched. Returns what the rollout watched.
+    /// to watch, else the rollout, once green's alarms judge only what green served since it
+    /// was seen; first, this run must still hold the lock (`token`), or green is not touched.
+    /// Returns what the rollout watched.
     pub(crate) async fn to_green(
         &self,
         api: &RestApi,
         token: &Secret,
-        green: &Alias,
+        (green, seen_at): Seen<'_>,
         candidate: Candidate<'_>,
         plan: Plan,
         registry: (&C::Registry, &str),
@@ -52,6 +58,7 @@ impl<C: Cloud> Ctx<C> {
             self.promote(green, phase).await?;
             return Ok(None);
         }
+        self.alarms_forget_before(seen_at, green).await?;
         let watched = self
             .roll_out((api, token), green, candidate, (plan, None), registry)
             .await?;

@@ -334,7 +334,7 @@ async fn move_green<C: Cloud>(
             ctx.blue_then_green(
                 &state.api,
                 &token,
-                &state.green,
+                (&state.green, tokio::time::Instant::now()),
                 candidate,
                 super::Plan::at_once(),
                 registry,

@@ -1,6 +1,30 @@
 //! The simulation's answers against every recorded case it can express, in `cargo test`: the
 //! in-memory AWS cannot drift from AWS's recordings unnoticed between `cargo xtask test` runs.
-use bgd_rules::conformance::{DELAYS, Verdict};
+use std::future::Future;
+
+use bgd_rules::conformance::{DELAYS, Model, Verdict};
+use serde_json::{Value, json};
+
+use super::SimModel;
+
+/// Runs `test` on tokio's paused clock, as the simulation's world runs.
+fn paused(test: impl Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(test);
+}
+
+/// A model (seed 1) with repository `r`, as CreateRepository made it; and the body naming it.
+async fn with_repository_r() -> (SimModel, Value) {
+    let mut model = SimModel::new(1, DELAYS);
+    let repository = json!({"repositoryName": "r"});
+    let created = model.call("CreateRepository", &repository).await.unwrap();
+    assert_eq!(created.status, 200);
+    (model, repository)
+}
 
 #[test]
 fn the_simulations_aws_answers_every_recorded_case_it_can_express_as_recorded() {
@@ -37,16 +61,8 @@ fn the_simulations_aws_answers_every_recorded_case_it_can_express_as_recorded() 
 /// pipeline that trusted the list's state would pass here and fail there.
 #[test]
 fn a_listed_version_reads_as_the_boundary_reads_awss_list_active_and_without_image_even_idle() {
-    use bgd_rules::conformance::Model;
-    use serde_json::json;
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut model = super::SimModel::new(1, DELAYS);
+    paused(async {
+        let mut model = SimModel::new(1, DELAYS);
         let (function, image) = ("f", format!("sim.registry/r@sha256:{}", "a".repeat(64)));
         let create = json!({"FunctionName": function, "Role": "r", "Code": {"ImageUri": image}});
         assert_eq!(
@@ -88,8 +104,7 @@ fn an_idle_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_hel
     use std::{collections::BTreeMap, time::Duration};
 
     async fn after_a_request_to_it_idle(seed: u64, held: bool) -> VersionState {
-        use bgd_rules::conformance::Model;
-        let mut model = super::SimModel::new(seed, DELAYS);
+        let mut model = SimModel::new(seed, DELAYS);
         let image = format!("sim.registry/r@sha256:{}", "a".repeat(64));
         let create =
             serde_json::json!({"FunctionName": "f", "Role": "r", "Code": {"ImageUri": image}});
@@ -133,12 +148,7 @@ fn an_idle_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_hel
         c.get_version(function, &v1.version).await.unwrap().state
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    paused(async {
         assert_eq!(
             after_a_request_to_it_idle(1, true).await,
             VersionState::Pending
@@ -155,25 +165,8 @@ fn an_idle_version_whose_image_is_gone_fails_for_good_and_one_whose_image_is_hel
 /// refuses it), so this half of the rule is the simulation's alone to show.
 #[test]
 fn a_tag_deleted_from_an_image_with_another_leaves_the_image_under_the_other() {
-    use bgd_rules::conformance::Model;
-    use serde_json::json;
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut model = super::SimModel::new(1, DELAYS);
-        let repository = json!({"repositoryName": "r"});
-        assert_eq!(
-            model
-                .call("CreateRepository", &repository)
-                .await
-                .unwrap()
-                .status,
-            200
-        );
+    paused(async {
+        let (mut model, _) = with_repository_r().await;
         let mut digest = None;
         for tag in ["v1", "v2"] {
             let push = json!({"repositoryName": "r", "imageTag": tag});
@@ -202,25 +195,9 @@ fn a_tag_deleted_from_an_image_with_another_leaves_the_image_under_the_other() {
 #[test]
 fn provisions_pull_permission_joins_the_statements_a_repository_policy_already_has() {
     use bgd_core::cloud::{Account, LAMBDA_PULL};
-    use bgd_rules::conformance::Model;
-    use serde_json::{Value, json};
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut model = super::SimModel::new(1, DELAYS);
-        let repository = json!({"repositoryName": "r"});
-        assert_eq!(
-            model
-                .call("CreateRepository", &repository)
-                .await
-                .unwrap()
-                .status,
-            200
-        );
+    paused(async {
+        let (mut model, repository) = with_repository_r().await;
         let admin = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Admin"}]});
         let set = json!({"repositoryName": "r", "policyText": admin.to_string()});
         assert_eq!(

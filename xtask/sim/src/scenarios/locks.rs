@@ -326,6 +326,53 @@ fn a_write_of_green_racing_the_takeover_of_its_lock_is_the_one_allowed() {
     });
 }
 
+/// Was seed 2765: a deploy of another build found a crashed rollout's split, took the expired
+/// lock, and a stall let its own lock expire and another run take it over before the deploy
+/// settled the split: the settle landed under that run's lock ("actor 4 (deploy b3) moved
+/// green 1 + 2 at 50% → 1 without holding the lock"). Now the settle checks the lock first.
+#[test]
+fn a_split_is_not_settled_under_a_lock_another_run_took_over() {
+    paused(async {
+        let fixtures = fixtures();
+        let world = provisioned(1, fixtures).await;
+        let (canary, images) = (&fixtures.rolling[0], &fixtures.images);
+        world.lock().unwrap().script = Script::new([
+            Scripted {
+                actor: 1,
+                call: "UpdateAlias sim:green",
+                nth: 1,
+                fault: Fault::CrashAfter,
+            },
+            Scripted {
+                actor: 2,
+                call: "DescribeRepositories",
+                nth: 1,
+                fault: Fault::TakenOver { by: 3 },
+            },
+        ]);
+        let crashed = actor::run(&world, 1, Role::Deploy(Deploy::of(1)), canary, images).await;
+        assert!(
+            matches!(crashed, Ending::Crashed),
+            "the rollout did not crash"
+        );
+        assert_eq!(world.lock().unwrap().routes_of(GREEN), ["1", "2"]);
+        crate::cloud::expire_lock(&mut world.lock().unwrap());
+        let ending = actor::run(&world, 2, Role::Deploy(Deploy::of(3)), canary, images).await;
+        reached(&world, "a2 DescribeRepositories sim !! taken-over");
+        let Ending::Done(Err(e)) = ending else {
+            panic!("the deploy whose lock was taken over went on");
+        };
+        assert_eq!(exit_of(&e), Exit::LockHeld, "{e:#}");
+        no_violation(&world);
+        let w = world.lock().unwrap();
+        assert_eq!(
+            w.routes_of(GREEN),
+            ["1", "2"],
+            "the split is the taker's to settle"
+        );
+    });
+}
+
 /// The work under the lock panics: the run fails naming the panic, and the lock is released as
 /// after any failure. The unit test before called `catching_panics` alone, and passed whether
 /// or not `holding` cleaned up after a panic (security-audit-3, tests that cannot fail: 1).

@@ -105,11 +105,19 @@ impl<C: Cloud> Ctx<C> {
 
     /// A split left behind (a run interrupted mid-shift, or one whose record names no rollout
     /// a later run could carry on): green back on its main version alone, in one guarded write,
-    /// its record no longer saying a rollout is under way. Returns green as it now is.
-    pub(crate) async fn settle_split(&self, green: Alias) -> Result<Alias> {
+    /// its record no longer saying a rollout is under way, if this run still holds its lock
+    /// (`api`, `token`): a deploy whose lock a stall let expire and another run took over
+    /// settled the split under that run's lock (the simulation's seed 2765). Returns green as
+    /// it now is.
+    pub(crate) async fn settle_split(
+        &self,
+        (api, token): (&RestApi, &str),
+        green: Alias,
+    ) -> Result<Alias> {
         if green.target.additional_weights.is_empty() {
             return Ok(green);
         }
+        self.still_holds(api, token).await?;
         let weights: Vec<String> = green
             .target
             .additional_weights
@@ -140,13 +148,12 @@ impl<C: Cloud> Ctx<C> {
         let writes = self.green_writes.lock().expect("green_writes").clone();
         let settled = async {
             // A run whose lock was taken over leaves green to the new holder (security-audit-3
-            // N5): its settle would land under the holder's feet.
-            self.still_holds(api, token).await?;
+            // N5): its settle would land under the holder's feet ([`Self::settle_split`]).
             let green = self.cloud.get_alias(self.function(), GREEN).await?;
             if !writes.put_there(&green.target) {
                 return anyhow::Ok(green);
             }
-            self.settle_split(green).await
+            self.settle_split((api, token), green).await
         };
         if let Err(e) = crate::pipeline::cleanup::after_the_run(settled).await {
             self.progress.note(format_args!(

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use super::Watched;
 use crate::{
+    cloud::Alias,
     config::show_duration,
     health::{self, Breach, Signal, Traffic},
     pipeline::{Cloud, Ctx, GREEN},
@@ -92,6 +93,30 @@ impl<'a> Watch<'a> {
 }
 
 impl<C: Cloud> Ctx<C> {
+    /// Before a rollout's first write. deploy.toml's alarms watch green whole, not a version,
+    /// and each judges what green served up to [`health::alarm_memory`] ago; green last moved
+    /// before `seen_at` (a candidate reverted, a rollback), so until that long after it an
+    /// alarm may fire on the version green served before and be blamed on the candidate (the
+    /// simulation's seeds 14644 and 52583: a good build reverted and recorded failed). The
+    /// rollout waits that out; an alarm in ALARM then is green's own, refused as preflight
+    /// refuses one.
+    pub(crate) async fn alarms_forget_before(&self, seen_at: Instant, green: &Alias) -> Result<()> {
+        if self.traffic.is_none() || self.config.rollout.alarms.is_empty() {
+            return Ok(());
+        }
+        let until = seen_at + health::alarm_memory(self.metrics_lag());
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        self.progress.note(format_args!(
+            "waiting {} before the rollout's first step: until then CloudWatch's alarms may still judge what green served before this run saw it",
+            show_duration(left)
+        ));
+        tokio::time::sleep_until(until).await;
+        crate::pipeline::preflight::no_alarm_firing(self, green).await
+    }
+
     /// When a `--hand-off` run stops watching; `None` without `--hand-off`.
     pub(super) fn hand_off_at(&self) -> Option<Instant> {
         self.hand_off
