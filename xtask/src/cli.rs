@@ -48,40 +48,28 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
     let runtime = tokio::runtime::Runtime::new()?;
+    // A verb on a stack, in each region of `--env` (one run without it).
+    macro_rules! in_each {
+        ($verb:ident, $on_failure:expr) => {
+            runtime.block_on(in_each(global, $on_failure, async |config| {
+                $verb.run(global, config).await
+            }))
+        };
+    }
     match cli.verb {
-        Verb::Provision(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
+        Verb::Provision(verb) => in_each!(verb, Stop),
         Verb::Deploy(verb) => runtime.block_on(verb.run_everywhere(global)),
-        Verb::Promote(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
-        Verb::Abort(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
-        Verb::Resume(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
+        Verb::Promote(verb) => in_each!(verb, Stop),
+        Verb::Abort(verb) => in_each!(verb, Stop),
+        Verb::Resume(verb) => in_each!(verb, Stop),
         Verb::Rollback(verb) => runtime.block_on(verb.run_everywhere(global)),
-        Verb::Unpin(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
-        Verb::Prune(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
+        Verb::Unpin(verb) => in_each!(verb, Stop),
+        Verb::Prune(verb) => in_each!(verb, Stop),
         Verb::Status(verb) => runtime.block_on(verb.run_everywhere(global)),
-        Verb::History(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
-            verb.run(global, c).await
-        })),
-        Verb::Verify(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
-            verb.run(global, c).await
-        })),
-        Verb::Destroy(verb) => {
-            runtime.block_on(in_each(global, Stop, async |c| verb.run(global, c).await))
-        }
-        Verb::Doctor(verb) => runtime.block_on(in_each(global, CarryOn, async |c| {
-            verb.run(global, c).await
-        })),
+        Verb::History(verb) => in_each!(verb, CarryOn),
+        Verb::Verify(verb) => in_each!(verb, CarryOn),
+        Verb::Destroy(verb) => in_each!(verb, Stop),
+        Verb::Doctor(verb) => in_each!(verb, CarryOn),
         Verb::Local(verb) => runtime.block_on(verb.run(global.json)),
         Verb::Build(verb) => verb.run(global.json),
         Verb::Bench(verb) => verb.run(&runtime, global.json),

@@ -54,8 +54,7 @@ impl flags::Rollback {
     pub async fn run_everywhere(self, global: &flags::Global) -> Result<()> {
         let configs = places::configs(global)?;
         if configs.len() == 1 {
-            let config = configs.into_iter().next().expect("one config");
-            return places::each(global, vec![config], OnFailure::CarryOn, async |config| {
+            return places::each(global, configs, OnFailure::CarryOn, async |config| {
                 self.run(global, config).await
             })
             .await;
@@ -68,7 +67,7 @@ impl flags::Rollback {
         let back = image_before(global, configs[0].clone()).await?;
         eprintln!("==> every region back on {back}");
         places::each(global, configs, OnFailure::CarryOn, async |config| {
-            let ctx = connect(global, config.clone()).await?;
+            let ctx = connect(global, config).await?;
             match version_of(&ctx, &back).await? {
                 Target::Serves(version) => {
                     eprintln!("    green already serves it (version {version}): nothing to do");
@@ -79,7 +78,7 @@ impl flags::Rollback {
                         to: Some(to),
                         ..self
                     };
-                    rollback.run(global, config).await
+                    rollback.run_in(global, &ctx).await
                 }
             }
         })

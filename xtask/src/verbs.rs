@@ -280,7 +280,11 @@ impl flags::Abort {
 
 impl flags::Rollback {
     pub async fn run(&self, global: &flags::Global, config: Config) -> Result<()> {
-        let ctx = connect(global, config).await?;
+        self.run_in(global, &connect(global, config).await?).await
+    }
+
+    /// The rollback on a cloud already connected.
+    pub(crate) async fn run_in(&self, global: &flags::Global, ctx: &Ctx<SdkCloud>) -> Result<()> {
         let options = pipeline::rollback::Options {
             to: self.to,
             break_lock: self.break_lock,
@@ -288,11 +292,11 @@ impl flags::Rollback {
             dry_run: self.dry_run,
         };
         let work = async {
-            let mut report = pipeline::rollback::run(&ctx, options).await?;
+            let mut report = pipeline::rollback::run(ctx, options).await?;
             report.write_calls = ctx.cloud.write_calls();
             anyhow::Ok(report)
         };
-        stating_green(&ctx, global.json, work).await
+        stating_green(ctx, global.json, work).await
     }
 }
 
