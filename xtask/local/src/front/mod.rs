@@ -209,6 +209,24 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
+    /// `response` as the front's answer, without the hop-by-hop headers and those in `dropped`.
+    pub(crate) async fn relayed(response: reqwest::Response, dropped: &[&str]) -> Self {
+        let status = response.status();
+        let mut headers = HeaderMap::new();
+        for (name, value) in response.headers() {
+            let hop = matches!(name.as_str(), "transfer-encoding" | "connection");
+            if !hop && !dropped.contains(&name.as_str()) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -315,22 +333,8 @@ impl Front {
                 );
             }
         };
-        let status = response.status();
-        let mut headers = HeaderMap::new();
-        for (name, value) in response.headers() {
-            if !matches!(
-                name.as_str(),
-                "content-length" | "transfer-encoding" | "connection"
-            ) {
-                headers.insert(name.clone(), value.clone());
-            }
-        }
-        let body = response.bytes().await.unwrap_or_default();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        // moto's Content-Length is set again for the body the front answers.
+        Answer::relayed(response, &["content-length"]).await
     }
 
     pub(crate) async fn save(&self, books: &Books) {

@@ -106,19 +106,8 @@ impl Front {
                 return answer;
             }
         };
-        let status = response.status();
-        let mut headers = HeaderMap::new();
-        for (name, value) in response.headers() {
-            if !matches!(name.as_str(), "transfer-encoding" | "connection") {
-                headers.insert(name.clone(), value.clone());
-            }
-        }
-        let body = response.bytes().await.unwrap_or_default();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        // The registry's Content-Length stays: a HEAD of a manifest answers its size.
+        Answer::relayed(response, &[]).await
     }
 }
 
