@@ -172,6 +172,25 @@ fn is_region(region: &str) -> bool {
     }
 }
 
+/// A `[function.environment]` name Lambda accepts.
+fn check_env_name(name: &str) -> Result<()> {
+    if RESERVED_ENV.contains(&name) {
+        bail!(
+            "[function.environment] {name}: Lambda sets {name} itself and refuses it in a function's configuration; remove it"
+        );
+    }
+    let mut bytes = name.bytes();
+    let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.len() >= 2;
+    if !valid {
+        bail!(
+            "[function.environment] {name:?}: Lambda takes names of 2 or more letters, digits and '_', starting with a letter"
+        );
+    }
+    Ok(())
+}
+
 fn resolve(name: &str, value: &str) -> Result<String> {
     let mut out = String::new();
     let mut rest = value;
@@ -259,22 +278,11 @@ impl Config {
             bail!("[project] region = {region:?}: not an AWS region name (like \"us-east-1\")");
         }
         setup::musl_target(&config.function.architecture)?;
-        for name in config.function.environment.keys() {
-            if RESERVED_ENV.contains(&name.as_str()) {
-                bail!(
-                    "[function.environment] {name}: Lambda sets {name} itself and refuses it in a function's configuration; remove it"
-                );
-            }
-            let mut bytes = name.bytes();
-            let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && name.len() >= 2;
-            if !valid {
-                bail!(
-                    "[function.environment] {name:?}: Lambda takes names of 2 or more letters, digits and '_', starting with a letter"
-                );
-            }
-        }
+        config
+            .function
+            .environment
+            .keys()
+            .try_for_each(|name| check_env_name(name))?;
         for (i, smoke) in config.smoke.iter().enumerate() {
             smoke
                 .check()

@@ -38,6 +38,24 @@ struct Start {
     since: u64,
 }
 
+impl Start {
+    /// The first step now, or where the rollout an earlier run began stopped.
+    fn of(resumed: Option<&Rolling>) -> Self {
+        resumed.map_or_else(
+            || Self {
+                step: 0,
+                step_at: None,
+                since: ledger::epoch_seconds(),
+            },
+            |r| Self {
+                step: r.step,
+                step_at: Some(r.step_at),
+                since: r.since,
+            },
+        )
+    }
+}
+
 /// The shift's plan and progress: each step's weight and watch, where this run begins, the
 /// old version and the new, and green's record before the rollout with the rollout's own.
 struct Shift<'a> {
@@ -84,18 +102,7 @@ impl<C: Cloud> Ctx<C> {
         (plan, resumed): (Plan, Option<&Rolling>),
         registry: (&C::Registry, &str),
     ) -> Result<Watched> {
-        let start = resumed.map_or_else(
-            || Start {
-                step: 0,
-                step_at: None,
-                since: ledger::epoch_seconds(),
-            },
-            |r| Start {
-                step: r.step,
-                step_at: Some(r.step_at),
-                since: r.since,
-            },
-        );
+        let start = Start::of(resumed);
         let mut seen = Watched {
             strategy: plan.strategy.to_string(),
             ..Watched::default()
