@@ -1,6 +1,6 @@
 //! The guards (RevisionId on UpdateAlias, CodeSha256 on PublishVersion) as Lambda documents
 //! its answers, replayed by aws-smithy-mocks: the real SDK, the real error types, no network.
-//! The local cloud's front enforces the same guards (tests/tests/strict.rs).
+//! The local cloud's front enforces the same guards (tests/tests/strict/).
 use aws_sdk_lambda::{
     Client,
     error::ErrorMetadata,
