@@ -32,7 +32,7 @@ use self::{
 pub use crate::control::Unpacked;
 use crate::{
     architecture::{Architecture, EMULATOR_PACKAGE},
-    sandbox::{Cgroup, Sandbox},
+    sandbox::{Cgroup, Network, Sandbox},
 };
 
 /// Lambda's limit on the Init phase; past it, Lambda starts the instance again within the
@@ -173,56 +173,8 @@ impl Instance {
             let _ = axum::serve(listener, router).await;
         });
 
-        let (stdout, stderr) = match &spec.log_file {
-            Some(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("opening the function log {}", path.display()))?;
-                (Stdio::from(file.try_clone()?), Stdio::from(file))
-            }
-            None => (Stdio::null(), Stdio::null()),
-        };
-        let image = &spec.image;
-        let emulator = spec.architecture.emulated_by();
-        if let Some(emulator) = emulator.filter(|e| !e.exists()) {
-            anyhow::bail!(
-                "{} is missing, which runs {} functions on this {} machine: install the Debian package {EMULATOR_PACKAGE}",
-                emulator.display(),
-                spec.architecture.as_str(),
-                std::env::consts::ARCH
-            );
-        }
-        let (mut command, cgroup) = match &spec.isolation {
-            Isolation::Sandbox(sandbox) => {
-                if let Some(why) = invalid_entrypoint(image, spec.architecture) {
-                    platform_log(
-                        &spec,
-                        &format!(
-                            "INIT_REPORT Status: error Error Type: Runtime.InvalidEntrypoint {why}"
-                        ),
-                    );
-                    anyhow::bail!("Runtime.InvalidEntrypoint: {why}");
-                }
-                sandbox.command(image, spec.memory_mb, network.as_ref(), emulator)?
-            }
-            Isolation::Host => {
-                let program = image.rootfs.join(image.command[0].trim_start_matches('/'));
-                let mut command = match emulator {
-                    Some(emulator) => {
-                        let mut command = Command::new(emulator);
-                        command.arg(program);
-                        command
-                    }
-                    None => Command::new(program),
-                };
-                command
-                    .args(&image.command[1..])
-                    .current_dir(image.rootfs.join(image.workdir.trim_start_matches('/')));
-                (command, None)
-            }
-        };
+        let (stdout, stderr) = log_streams(&spec)?;
+        let (mut command, cgroup) = process(&spec, network.as_ref())?;
         let started = Instant::now();
         let child = command
             .env_clear()
@@ -232,7 +184,7 @@ impl Instance {
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {:?}", image.command))?;
+            .with_context(|| format!("starting {:?}", spec.image.command))?;
         Ok(Self {
             child,
             queue,
@@ -378,4 +330,63 @@ pub fn random_uuid() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+/// Where the instance's stdout and stderr go: the function's log, or nowhere.
+fn log_streams(spec: &Spec) -> Result<(Stdio, Stdio)> {
+    Ok(match &spec.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the function log {}", path.display()))?;
+            (Stdio::from(file.try_clone()?), Stdio::from(file))
+        }
+        None => (Stdio::null(), Stdio::null()),
+    })
+}
+
+/// The image's command as Lambda starts it: in the sandbox (or on the host), under the
+/// emulator of the function's architecture when it is not the host's.
+fn process(spec: &Spec, network: Option<&Network>) -> Result<(Command, Option<Cgroup>)> {
+    let image = &spec.image;
+    let emulator = spec.architecture.emulated_by();
+    if let Some(emulator) = emulator.filter(|e| !e.exists()) {
+        anyhow::bail!(
+            "{} is missing, which runs {} functions on this {} machine: install the Debian package {EMULATOR_PACKAGE}",
+            emulator.display(),
+            spec.architecture.as_str(),
+            std::env::consts::ARCH
+        );
+    }
+    Ok(match &spec.isolation {
+        Isolation::Sandbox(sandbox) => {
+            if let Some(why) = invalid_entrypoint(image, spec.architecture) {
+                platform_log(
+                    spec,
+                    &format!(
+                        "INIT_REPORT Status: error Error Type: Runtime.InvalidEntrypoint {why}"
+                    ),
+                );
+                anyhow::bail!("Runtime.InvalidEntrypoint: {why}");
+            }
+            sandbox.command(image, spec.memory_mb, network, emulator)?
+        }
+        Isolation::Host => {
+            let program = image.rootfs.join(image.command[0].trim_start_matches('/'));
+            let mut command = match emulator {
+                Some(emulator) => {
+                    let mut command = Command::new(emulator);
+                    command.arg(program);
+                    command
+                }
+                None => Command::new(program),
+            };
+            command
+                .args(&image.command[1..])
+                .current_dir(image.rootfs.join(image.workdir.trim_start_matches('/')));
+            (command, None)
+        }
+    })
 }
