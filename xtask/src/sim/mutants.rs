@@ -8,7 +8,7 @@
 //! chance is scripted in a named scenario (`bgd-sim`'s `scenarios`), run when the batch
 //! missed. A mutant neither catches fails the command.
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     fs,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -236,6 +236,10 @@ fn copy_workspace(
 ) -> Result<()> {
     let _dir = sh.push_dir(root);
     let files = cmd!(sh, "git ls-files").read()?;
+    // A file the workspace no longer has (deleted, or moved) must not stay in the copy from an
+    // earlier run: cargo would still build it (strict.rs moved into strict/ was a second test
+    // target of one name, and the copy did not build).
+    remove_untracked(copy, Path::new(""), &files.lines().collect())?;
     for file in files.lines() {
         let from = root.join(file);
         if !from.is_file() {
@@ -253,6 +257,24 @@ fn copy_workspace(
             fs::create_dir_all(parent)?;
         }
         fs::write(&to, text).with_context(|| format!("copying {file}"))?;
+    }
+    Ok(())
+}
+
+/// Removes every file under `copy/dir` whose path in the copy is not in `tracked`.
+fn remove_untracked(copy: &Path, dir: &Path, tracked: &BTreeSet<&str>) -> Result<()> {
+    let Ok(entries) = fs::read_dir(copy.join(dir)) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = dir.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            remove_untracked(copy, &path, tracked)?;
+        } else if !path.to_str().is_some_and(|p| tracked.contains(p)) {
+            fs::remove_file(entry.path())
+                .with_context(|| format!("removing {} from the copy", path.display()))?;
+        }
     }
     Ok(())
 }
@@ -328,5 +350,31 @@ fn scenarios(tests: &Path, n: usize) -> Result<Option<String>> {
             "the mutated build's scenarios did not run:\n{}",
             String::from_utf8_lossy(&out.stderr)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, fs, path::Path};
+
+    use super::remove_untracked;
+
+    #[test]
+    fn a_file_the_workspace_no_longer_tracks_leaves_the_copy() {
+        let copy = bgd_core::setup::target_dir().join("tests-mutants-copy");
+        let _ = fs::remove_dir_all(&copy);
+        fs::create_dir_all(copy.join("tests/tests/strict")).unwrap();
+        for file in [
+            "tests/tests/strict.rs",
+            "tests/tests/strict/main.rs",
+            "Cargo.toml",
+        ] {
+            fs::write(copy.join(file), "").unwrap();
+        }
+        let tracked = BTreeSet::from(["tests/tests/strict/main.rs", "Cargo.toml"]);
+        remove_untracked(&copy, Path::new(""), &tracked).unwrap();
+        assert!(!copy.join("tests/tests/strict.rs").exists());
+        assert!(copy.join("tests/tests/strict/main.rs").exists());
+        assert!(copy.join("Cargo.toml").exists());
     }
 }
